@@ -1,0 +1,153 @@
+/**
+ * Parameters of one softmax-visible RBM (Salakhutdinov, Mnih & Hinton, ICML 2007) and its exact
+ * inference equations. "Visible units" are the columns of the orientation: items for the user RBM (one
+ * RBM per user), users for the item RBM (one RBM per item). Only the visible units a case rated take part;
+ * the rest are absent, not zero.
+ *
+ * Layout (row-major, j fastest so every inner loop runs over contiguous memory):
+ *   W[i,k,j] at ((i·K) + k)·F + j      Float32Array of length V·K·F
+ *   b[i,k]   at i·K + k                Float32Array of length V·K
+ *   c[j]                               Float32Array of length F
+ */
+import type { Rng } from '../rng.js';
+
+export interface RbmParams {
+  /** V: number of visible softmax units (items or users, by orientation). */
+  readonly visibles: number;
+  /** K: rating levels per softmax unit. */
+  readonly levels: number;
+  /** F: binary hidden units. */
+  readonly hidden: number;
+  readonly W: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array;
+}
+
+/**
+ * New parameters: W ~ N(0, initScale²), c = 0, and b[i,k] = log p̂(r_i = k), the visible unit's smoothed
+ * rating frequencies (so an untrained model already predicts each unit's own rating distribution).
+ * `levelCounts[i·K + k]` counts unit i's training ratings at level k; the smoothing prior is the global
+ * level distribution with weight `priorWeight` pseudo-ratings.
+ */
+export function initParams(
+  visibles: number,
+  levels: number,
+  hidden: number,
+  levelCounts: Float64Array,
+  rng: Rng,
+  initScale: number,
+  priorWeight = 2,
+): RbmParams {
+  const W = new Float32Array(visibles * levels * hidden);
+  for (let n = 0; n < W.length; n++) W[n] = rng.normal() * initScale;
+  const global = new Float64Array(levels);
+  let total = 0;
+  for (let n = 0; n < levelCounts.length; n++) {
+    global[n % levels] += levelCounts[n];
+    total += levelCounts[n];
+  }
+  const b = new Float32Array(visibles * levels);
+  for (let i = 0; i < visibles; i++) {
+    let ni = 0;
+    for (let k = 0; k < levels; k++) ni += levelCounts[i * levels + k];
+    for (let k = 0; k < levels; k++) {
+      const prior = total > 0 ? (global[k] + 1) / (total + levels) : 1 / levels;
+      b[i * levels + k] = Math.log((levelCounts[i * levels + k] + priorWeight * prior) / (ni + priorWeight));
+    }
+  }
+  return { visibles, levels, hidden, W, b, c: new Float32Array(hidden) };
+}
+
+export function cloneParams(p: RbmParams): RbmParams {
+  return { ...p, W: p.W.slice(), b: p.b.slice(), c: p.c.slice() };
+}
+
+export function copyParamsInto(from: RbmParams, to: RbmParams): void {
+  to.W.set(from.W);
+  to.b.set(from.b);
+  to.c.set(from.c);
+}
+
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * p(h_j = 1 | V) = σ(c_j + Σ_{rated i} W[i, r_i, j]) for the case whose ratings are
+ * cols[start..end) at levels[start..end). Writes F values into `out`.
+ */
+export function hiddenProbabilities(
+  p: RbmParams,
+  cols: ArrayLike<number>,
+  levels: ArrayLike<number>,
+  start: number,
+  end: number,
+  out: Float32Array,
+): Float32Array {
+  const { W, c, hidden: F, levels: K } = p;
+  out.set(c);
+  for (let n = start; n < end; n++) {
+    const row = (cols[n] * K + levels[n]) * F;
+    for (let j = 0; j < F; j++) out[j] += W[row + j];
+  }
+  for (let j = 0; j < F; j++) out[j] = sigmoid(out[j]);
+  return out;
+}
+
+/**
+ * p(v_i = k | h) = softmax_k(b[i,k] + Σ_j h_j W[i,k,j]). With h the hidden probabilities p̂ this is the
+ * mean-field reconstruction the predictions use. Writes K values into `out`.
+ */
+export function visibleDistribution(p: RbmParams, i: number, h: Float32Array, out: Float32Array | Float64Array, outOffset = 0): void {
+  const { W, b, hidden: F, levels: K } = p;
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const row = (i * K + k) * F;
+    let x = b[i * K + k];
+    for (let j = 0; j < F; j++) x += h[j] * W[row + j];
+    out[outOffset + k] = x;
+    if (x > max) max = x;
+  }
+  let sum = 0;
+  for (let k = 0; k < K; k++) {
+    const e = Math.exp(out[outOffset + k] - max);
+    out[outOffset + k] = e;
+    sum += e;
+  }
+  for (let k = 0; k < K; k++) out[outOffset + k] /= sum;
+}
+
+/**
+ * Free energy of a case's observed ratings (hidden units summed out), for monitoring:
+ *   F(V) = −Σ_i b[i, r_i] − Σ_j log(1 + exp(c_j + Σ_i W[i, r_i, j])).
+ */
+export function freeEnergy(
+  p: RbmParams,
+  cols: ArrayLike<number>,
+  levels: ArrayLike<number>,
+  start: number,
+  end: number,
+): number {
+  const { W, b, c, hidden: F, levels: K } = p;
+  const x = Float64Array.from(c);
+  let energy = 0;
+  for (let n = start; n < end; n++) {
+    energy -= b[cols[n] * K + levels[n]];
+    const row = (cols[n] * K + levels[n]) * F;
+    for (let j = 0; j < F; j++) x[j] += W[row + j];
+  }
+  for (let j = 0; j < F; j++) energy -= softplus(x[j]);
+  return energy;
+}
+
+/** log(1 + e^x), stable for large |x|. */
+export function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/** Σ_k level_k · p_k: the expected rating of a distribution over the levels. */
+export function expectation(dist: ArrayLike<number>, offset: number, ratingLevels: readonly number[]): number {
+  let e = 0;
+  for (let k = 0; k < ratingLevels.length; k++) e += dist[offset + k] * ratingLevels[k];
+  return e;
+}
