@@ -56,7 +56,7 @@ export interface TrainOptions {
 const COMMON: RbmOptions = {
   hidden: 100,
   epochs: 60,
-  lr: 0.05,
+  lr: 0.02,
   lrDecay: 1,
   momentum: 0.9,
   initialMomentum: 0.5,
@@ -69,7 +69,7 @@ const COMMON: RbmOptions = {
     { fromEpoch: 35, steps: 5 },
   ],
   persistent: false,
-  negativePhase: 'sample',
+  negativePhase: 'meanField',
   patience: 8,
   initScale: 0.01,
 };

@@ -1,0 +1,20 @@
+/** Accuracy metrics over parallel arrays of predictions and actual ratings. */
+export interface ErrorMetrics {
+  rmse: number;
+  mae: number;
+}
+
+export function errorMetrics(predicted: ArrayLike<number>, actual: ArrayLike<number>): ErrorMetrics {
+  if (predicted.length !== actual.length) {
+    throw new Error(`metrics need as many predictions as ratings, got ${predicted.length} and ${actual.length}`);
+  }
+  let sq = 0;
+  let abs = 0;
+  for (let n = 0; n < actual.length; n++) {
+    const d = predicted[n] - actual[n];
+    sq += d * d;
+    abs += Math.abs(d);
+  }
+  const n = Math.max(1, actual.length);
+  return { rmse: Math.sqrt(sq / n), mae: abs / n };
+}
