@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   const folds = await loadFolds(values.data, spec);
   const maxEpochs = options.orientation === 'both' ? options.user.epochs + options.item.epochs : options[options.orientation].epochs;
-  const report = crossValidate(folds, options, {
+  const report = await crossValidate(folds, options, {
     onEpoch: (fold, r) => progressLine(`${fold} ${r.phase.padEnd(4)} ${bar(r.epoch / maxEpochs)} epoch ${r.epoch} CD-${r.cdSteps} train ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`),
     onFold: (f) => {
       endProgress();

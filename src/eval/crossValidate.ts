@@ -60,16 +60,16 @@ export function predictTest(model: RatingModel, train: Dataset, test: Dataset): 
   return { predicted, actual, fallback };
 }
 
-export function crossValidate(
+export async function crossValidate(
   folds: Fold[],
   options: TrainOptionsInput,
   hooks: { onEpoch?: (fold: string, report: EpochReport) => void; onFold?: (result: FoldResult) => void } = {},
-): EvaluationReport {
+): Promise<EvaluationReport> {
   const results: FoldResult[] = [];
   let modelInfo: Record<string, unknown> = {};
   for (const fold of folds) {
     const started = performance.now();
-    const { model, options: resolved } = fitRecommender(fold.train, options, (r) => hooks.onEpoch?.(fold.name, r));
+    const { model, options: resolved } = await fitRecommender(fold.train, options, (r) => hooks.onEpoch?.(fold.name, r));
     const trainSeconds = (performance.now() - started) / 1000;
     const { predicted, actual, fallback } = predictTest(model, fold.train, fold.test);
     const bias = predictTest(fitBiasModel(fold.train), fold.train, fold.test);

@@ -29,7 +29,7 @@ export async function trainModel(
   onEpoch?: (report: EpochReport) => void,
 ): Promise<{ model: RatingModel; state: ModelState }> {
   const backend = await initBackend();
-  const { model } = fitRecommender(train, options, onEpoch);
+  const { model } = await fitRecommender(train, options, onEpoch);
   model.parts.training.backend = backend;
   model.parts.training.createdAt = new Date().toISOString();
   return { model, state: model.toState() };

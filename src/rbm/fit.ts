@@ -11,7 +11,9 @@ import { Rng } from '../rng.js';
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from './config.js';
 import { expectation, hiddenProbabilities, visibleDistribution, type RbmParams } from './params.js';
 import { RbmRecommender, type MixtureWeights } from './recommender.js';
+import { trainRbmInWorker } from './parallel.js';
 import { trainRbm, type TrainRbmResult } from './train.js';
+import { availableParallelism } from 'node:os';
 
 export interface FitResult {
   model: RbmRecommender;
@@ -96,7 +98,16 @@ export function fitMixture(predictions: { user: Float64Array | null; item: Float
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
-export function fitRecommender(train: Dataset, input: TrainOptionsInput = {}, onEpoch?: (report: EpochReport) => void): FitResult {
+/**
+ * `parallel` trains the two orientations in worker threads at the same time (default: when the machine
+ * has more than one core). Results are identical either way: each orientation has its own seeded RNG.
+ */
+export async function fitRecommender(
+  train: Dataset,
+  input: TrainOptionsInput = {},
+  onEpoch?: (report: EpochReport) => void,
+  parallel = availableParallelism() > 1,
+): Promise<FitResult> {
   const options = validateTrainOptions(input);
   const started = performance.now();
   const levels = train.ratingLevels;
@@ -111,10 +122,11 @@ export function fitRecommender(train: Dataset, input: TrainOptionsInput = {}, on
   if (K < 2) {
     notes.push(`the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`);
   } else {
-    for (const o of orientations) {
-      results[o] = trainRbm(o, compressRows(fitSet, o), valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-        levels, options[o], options.seed * 2 + (o === 'user' ? 1 : 2), onEpoch);
-    }
+    const run = parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
+    const trained = await Promise.all(orientations.map((o) =>
+      run(o, compressRows(fitSet, o), valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+        levels, options[o], options.seed * 2 + (o === 'user' ? 1 : 2), onEpoch)));
+    orientations.forEach((o, n) => (results[o] = trained[n]));
   }
 
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.

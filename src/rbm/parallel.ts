@@ -1,0 +1,34 @@
+/** Runs trainRbm in a worker thread (see trainWorker.ts), relaying epoch reports. */
+import { Worker } from 'node:worker_threads';
+import type { CompressedRows } from '../data/dataset.js';
+import type { EpochReport } from '../model/types.js';
+import type { RbmOptions } from './config.js';
+import { NonFiniteTrainingError, type TrainRbmResult } from './train.js';
+
+export function trainRbmInWorker(
+  phase: string,
+  train: CompressedRows,
+  validation: CompressedRows | null,
+  ratingLevels: readonly number[],
+  options: RbmOptions,
+  seed: number,
+  onEpoch?: (report: EpochReport) => void,
+): Promise<TrainRbmResult> {
+  const entry = new URL('./trainWorker.ts', import.meta.url).href;
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+    workerData: { entry, phase, train, validation, ratingLevels: [...ratingLevels], options, seed },
+  });
+  return new Promise((resolve, reject) => {
+    worker.on('message', (m: { type: string; report?: EpochReport; result?: TrainRbmResult; message?: string; name?: string; epoch?: number }) => {
+      if (m.type === 'epoch' && m.report) onEpoch?.(m.report);
+      else if (m.type === 'done' && m.result) {
+        resolve(m.result);
+        void worker.terminate();
+      } else if (m.type === 'error') {
+        reject(m.name === 'NonFiniteTrainingError' && m.epoch !== undefined ? new NonFiniteTrainingError(phase, m.epoch) : new Error(m.message));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', reject);
+  });
+}
