@@ -1,0 +1,100 @@
+/**
+ * Builds the web page (web/) into web/dist: app.js (the TypeScript bundled, minified, with a source map),
+ * styles.css (minified) and the static files (index.html, favicon.svg). No CDN: everything the page
+ * needs is in that folder, which the server serves at /.
+ *
+ *   npm run build:web            # one build
+ *   npm run build:web -- --watch # rebuild on change (development)
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
+/** Copied as they are. */
+const STATIC_FILES = ['index.html', 'favicon.svg'];
+
+export interface BuildWebOptions {
+  /** Output folder (default web/dist). */
+  outDir?: string;
+  /** Keep rebuilding on change instead of building once. */
+  watch?: boolean;
+}
+
+export interface BuildWebResult {
+  outDir: string;
+  /** Output files and their sizes in bytes. */
+  files: { path: string; bytes: number }[];
+}
+
+function esbuildOptions(outDir: string): esbuild.BuildOptions {
+  return {
+    absWorkingDir: WEB_DIR,
+    entryPoints: { app: 'src/main.ts', styles: 'styles.css' },
+    outdir: outDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    // Evergreen browsers (native ES modules); esbuild lowers anything newer than these.
+    target: ['es2022', 'chrome109', 'firefox115', 'safari16'],
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+async function copyStatic(outDir: string): Promise<void> {
+  await Promise.all(STATIC_FILES.map((file) => copyFile(path.join(WEB_DIR, file), path.join(outDir, file))));
+}
+
+/** Builds once (or starts watching) and returns what was written. */
+export async function buildWeb(options: BuildWebOptions = {}): Promise<BuildWebResult> {
+  const outDir = path.resolve(options.outDir ?? path.join(WEB_DIR, 'dist'));
+  await mkdir(outDir, { recursive: true });
+  if (options.watch) {
+    const context = await esbuild.context({
+      ...esbuildOptions(outDir),
+      plugins: [
+        {
+          name: 'copy-static',
+          setup(build) {
+            build.onEnd(async (result) => {
+              await copyStatic(outDir);
+              console.error(`[build:web] rebuilt with ${result.errors.length} error(s)`);
+            });
+          },
+        },
+      ],
+    });
+    await context.watch();
+    return { outDir, files: [] };
+  }
+  const result = await esbuild.build(esbuildOptions(outDir));
+  await copyStatic(outDir);
+  const files = Object.entries(result.metafile?.outputs ?? {}).map(([file, output]) => ({
+    path: path.relative(process.cwd(), path.resolve(WEB_DIR, file)),
+    bytes: output.bytes,
+  }));
+  return { outDir, files };
+}
+
+const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  const watch = process.argv.includes('--watch');
+  buildWeb({ watch })
+    .then(({ outDir, files }) => {
+      if (watch) {
+        console.error(`[build:web] watching web/ → ${path.relative(process.cwd(), outDir)}`);
+        return;
+      }
+      for (const f of files) console.error(`[build:web] ${f.path} ${(f.bytes / 1024).toFixed(1)} kB`);
+    })
+    .catch((error: unknown) => {
+      // esbuild has already printed the located errors (file:line:column); add what failed.
+      console.error(`[build:web] failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,167 @@
+/**
+ * The measurement a benchmark child runs for one case: load or generate the data, build both
+ * orientations' compressed rows, time CD epochs of the default model's RBMs (user, then item, as
+ * fitRecommender trains them), and for cases that ask for it time batch scoring of all users × all items.
+ */
+import { compressRows, type CompressedRows, type Dataset } from '../data/dataset.js';
+import { initBackend, tf } from '../rbm/backend.js';
+import { scoreUsers, type ScoringUser } from '../rbm/batch.js';
+import { cdStepsAt, DEFAULT_TRAIN_OPTIONS, type Orientation, type RbmOptions } from '../rbm/config.js';
+import { fitRecommender } from '../rbm/fit.js';
+import type { RbmParams } from '../rbm/params.js';
+import type { RbmRecommender } from '../rbm/recommender.js';
+import { trainRbm } from '../rbm/train.js';
+import { findCase, type CaseContext } from './cases.js';
+import { currentRssMB, peakRssMB } from './rss.js';
+import type { CaseResult, OrientationResult, ScoringResult, StageEvent } from './types.js';
+
+const MIB = 1024 * 1024;
+/** Epochs of the quick model that batch scoring is timed on (the scoring cost does not depend on them). */
+const SCORING_MODEL_EPOCHS = 2;
+const SCORING_BLOCK_SIZE = 256;
+
+export type StageListener = (event: StageEvent) => void;
+
+const seconds = (since: number): number => (performance.now() - since) / 1000;
+
+/** Mean of the epochs after the first when there are several (the first carries JIT warm-up), else the first. */
+export function steadyMean(epochSeconds: readonly number[]): number {
+  if (epochSeconds.length === 0) return NaN;
+  const timed = epochSeconds.length > 1 ? epochSeconds.slice(1) : epochSeconds;
+  return timed.reduce((a, b) => a + b, 0) / timed.length;
+}
+
+function timeOrientation(
+  orientation: Orientation,
+  rows: CompressedRows,
+  ratingLevels: readonly number[],
+  epochs: number,
+  onStage: StageListener,
+): { result: OrientationResult; params: RbmParams } {
+  // The default model's options for this orientation; only the epoch count is the benchmark's.
+  const options: RbmOptions = { ...DEFAULT_TRAIN_OPTIONS[orientation], epochs };
+  const seed = DEFAULT_TRAIN_OPTIONS.seed * 2 + (orientation === 'user' ? 1 : 2);
+  const epochSeconds: number[] = [];
+  const trained = trainRbm(orientation, rows, null, ratingLevels, options, seed, (report) => {
+    epochSeconds.push(report.seconds);
+    onStage({
+      stage: `${orientation} epoch ${report.epoch}`,
+      seconds: report.seconds,
+      rssMB: currentRssMB(),
+      detail: { cdSteps: report.cdSteps, trainRmse: report.trainRmse },
+    });
+  });
+  const { visibles: V, levels: K, hidden: F } = trained.params;
+  const epochTotal = epochSeconds.reduce((a, b) => a + b, 0);
+  return {
+    params: trained.params,
+    result: {
+      rows: rows.rows,
+      cols: rows.cols,
+      cdSteps: cdStepsAt(options.cdSchedule, 1),
+      epochSeconds,
+      secondsPerEpoch: steadyMean(epochSeconds),
+      setupSeconds: Math.max(0, trained.seconds - epochTotal),
+      paramsMB: ((V * K * F + V * K + F) * 4) / MIB,
+      // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
+      workspaceMB: (2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
+      peakRssAfterMB: peakRssMB(),
+    },
+  };
+}
+
+async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<ScoringResult> {
+  let t = performance.now();
+  const model = (await fitRecommender(dataset, { epochs: SCORING_MODEL_EPOCHS })).model as RbmRecommender;
+  const modelFitSeconds = seconds(t);
+  onStage({ stage: 'scoring model fit', seconds: modelFitSeconds, rssMB: currentRssMB() });
+
+  t = performance.now();
+  const backend = await initBackend();
+  const backendInitSeconds = seconds(t);
+  onStage({ stage: 'backend init', seconds: backendInitSeconds, rssMB: currentRssMB(), detail: { backend } });
+
+  const byUser = compressRows(dataset, 'user');
+  const users: ScoringUser[] = [];
+  for (let u = 0; u < byUser.rows; u++) {
+    const s = byUser.rowStart[u];
+    const e = byUser.rowStart[u + 1];
+    users.push({ ratings: { items: byUser.colIndex.subarray(s, e), levels: byUser.levels.subarray(s, e) }, userIndex: u });
+  }
+  const tensorsBefore = tf.memory().numTensors;
+  const pass = async (label: string): Promise<number> => {
+    const started = performance.now();
+    let rowsSeen = 0;
+    let checksum = 0;
+    for await (const row of scoreUsers(model, users, { blockSize: SCORING_BLOCK_SIZE })) {
+      if (row.length !== model.itemCount) throw new Error(`scoreUsers returned ${row.length} scores for ${model.itemCount} items`);
+      checksum += row[rowsSeen % row.length];
+      rowsSeen++;
+    }
+    const elapsed = seconds(started);
+    if (rowsSeen !== users.length) throw new Error(`scoreUsers returned ${rowsSeen} rows for ${users.length} users`);
+    if (!Number.isFinite(checksum)) throw new Error('scoreUsers returned non-finite scores');
+    onStage({ stage: label, seconds: elapsed, rssMB: currentRssMB() });
+    return elapsed;
+  };
+  const cold = await pass('scoring pass 1');
+  const warm = await pass('scoring pass 2');
+  return {
+    backend,
+    users: users.length,
+    items: model.itemCount,
+    seconds: cold,
+    warmSeconds: warm,
+    backendInitSeconds,
+    modelFitSeconds,
+    modelEpochs: SCORING_MODEL_EPOCHS,
+    blockSize: SCORING_BLOCK_SIZE,
+    leakedTensors: tf.memory().numTensors - tensorsBefore,
+  };
+}
+
+/** Runs one case in this process. Peak RSS is the process's, so run each case in a fresh process. */
+export async function runCase(name: string, epochs: number | undefined, context: CaseContext, onStage: StageListener = () => {}): Promise<CaseResult> {
+  const benchCase = findCase(name);
+  const epochCount = epochs ?? benchCase.defaultEpochs;
+
+  let t = performance.now();
+  const dataset = await benchCase.load(context);
+  const dataSeconds = seconds(t);
+  const ratings = dataset.levels.length;
+  onStage({ stage: 'data', seconds: dataSeconds, rssMB: currentRssMB(), detail: { ratings, users: dataset.userIds.length, items: dataset.itemIds.length } });
+
+  t = performance.now();
+  const byUser = compressRows(dataset, 'user');
+  const byItem = compressRows(dataset, 'item');
+  const compressSeconds = seconds(t);
+  onStage({ stage: 'compress', seconds: compressSeconds, rssMB: currentRssMB() });
+
+  // `user` (with its parameters) stays reachable while the item RBM trains, as in fitRecommender, so the
+  // training peak is the default model's.
+  const user = timeOrientation('user', byUser, dataset.ratingLevels, epochCount, onStage);
+  const item = timeOrientation('item', byItem, dataset.ratingLevels, epochCount, onStage);
+  const trainingPeakRssMB = peakRssMB();
+
+  const scoring = benchCase.scoring ? await timeScoring(dataset, onStage) : undefined;
+  const result: CaseResult = {
+    name,
+    description: benchCase.description,
+    ratings,
+    users: dataset.userIds.length,
+    items: dataset.itemIds.length,
+    levels: dataset.ratingLevels.length,
+    hidden: DEFAULT_TRAIN_OPTIONS.user.hidden,
+    batchSize: DEFAULT_TRAIN_OPTIONS.user.batchSize,
+    secondsPerEpoch: user.result.secondsPerEpoch + item.result.secondsPerEpoch,
+    userSecondsPerEpoch: user.result.secondsPerEpoch,
+    itemSecondsPerEpoch: item.result.secondsPerEpoch,
+    peakRssMB: peakRssMB(),
+    trainingPeakRssMB,
+    dataSeconds,
+    compressSeconds,
+    orientations: { user: user.result, item: item.result },
+    ...(scoring ? { scoring } : {}),
+  };
+  return result;
+}

@@ -1,0 +1,93 @@
+/**
+ * Shapes shared by the benchmark's parent (orchestration, report) and its child processes (measurement).
+ * Everything here is plain JSON: a child sends these over its IPC channel.
+ */
+
+/** Timing of one orientation's CD training (default RBM options, no validation slice). */
+export interface OrientationResult {
+  /** Cases (rows) and visible units (columns) of this orientation. */
+  rows: number;
+  cols: number;
+  /** CD steps used by the timed epochs (the default schedule's first stage). */
+  cdSteps: number;
+  /** Wall-clock seconds of each timed epoch, in order. */
+  epochSeconds: number[];
+  /** Steady-state seconds per epoch: mean of the epochs after the first (JIT warm-up), or the first alone. */
+  secondsPerEpoch: number;
+  /** trainRbm's time outside the epochs: parameter initialisation and workspace allocation. */
+  setupSeconds: number;
+  /** Size of W + b + c, and of trainRbm's workspace (gradient and momentum copies), in MiB. */
+  paramsMB: number;
+  workspaceMB: number;
+  /** VmHWM of the child right after this orientation trained. */
+  peakRssAfterMB: number;
+}
+
+export interface ScoringResult {
+  /** tfjs backend the scoring ran on. */
+  backend: string;
+  /** Users × items scored (every user against every item). */
+  users: number;
+  items: number;
+  /** First full pass over all users with scoreUsers (backend already initialised). */
+  seconds: number;
+  /** A second, warm pass. */
+  warmSeconds: number;
+  /** initBackend() time, paid once per process. */
+  backendInitSeconds: number;
+  /** Time to fit the quick model that is scored (not part of the scoring figure). */
+  modelFitSeconds: number;
+  modelEpochs: number;
+  blockSize: number;
+  /** tf.memory().numTensors after the passes minus before: non-zero means a tensor leak. */
+  leakedTensors: number;
+}
+
+export interface CaseResult {
+  name: string;
+  description: string;
+  ratings: number;
+  users: number;
+  items: number;
+  /** K, rating levels. */
+  levels: number;
+  hidden: number;
+  batchSize: number;
+  /** Sum over the two orientations the default model trains (user + item). */
+  secondsPerEpoch: number;
+  userSecondsPerEpoch: number;
+  itemSecondsPerEpoch: number;
+  /** Peak resident set size of the child process (VmHWM), MiB. */
+  peakRssMB: number;
+  /** Peak RSS before batch scoring started (equal to peakRssMB when the case does not score). */
+  trainingPeakRssMB: number;
+  /** Generating or reading the data, and building both orientations' compressed rows. */
+  dataSeconds: number;
+  compressSeconds: number;
+  orientations: { user: OrientationResult; item: OrientationResult };
+  scoring?: ScoringResult;
+  /** Wall-clock of the whole child, spawn to exit, as seen by the parent. */
+  wallSeconds?: number;
+}
+
+/** A stage the child has finished: streamed to the parent so a killed or crashed child still leaves a trail. */
+export interface StageEvent {
+  stage: string;
+  seconds: number;
+  rssMB: number;
+  detail?: Record<string, unknown>;
+}
+
+export type ChildMessage =
+  | { type: 'stage'; event: StageEvent }
+  | { type: 'result'; result: CaseResult }
+  | { type: 'error'; message: string; stack?: string };
+
+/** Outcome of one case in the parent: a result, or why there is none and how far the child got. */
+export interface CaseOutcome {
+  name: string;
+  result: CaseResult | null;
+  error: string | null;
+  stages: StageEvent[];
+  wallSeconds: number;
+}

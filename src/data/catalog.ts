@@ -1,0 +1,72 @@
+/**
+ * The catalog as read from a data source (a MovieLens folder or the demo generator), before it reaches
+ * SQLite: plain records with external ids. The in-memory training form is `Dataset` (dataset.ts).
+ */
+import type { RatingTriple } from './dataset.js';
+
+/** A movie. `title` is the full source title, year included ("Toy Story (1995)"); `year` is split out. */
+export interface ItemRecord {
+  itemId: number;
+  title: string;
+  /** Release year parsed from the title; null when the title carries none. */
+  year: number | null;
+  genres: string[];
+}
+
+/** A user with the demographics MovieLens publishes (100K's u.user, 1M's users.dat); null when unknown. */
+export interface UserRecord {
+  userId: number;
+  age: number | null;
+  gender: string | null;
+  occupation: string | null;
+  zipCode: string | null;
+}
+
+/** A rating with the time it was given, in seconds since the Unix epoch (MovieLens convention). */
+export interface TimedRating extends RatingTriple {
+  timestamp: number;
+}
+
+/** Rows left out of an import, grouped by reason; always reported, even with count 0. */
+export interface SkipCount {
+  reason: string;
+  count: number;
+}
+
+export type MovieLensLayout = '100k' | 'dat' | 'csv';
+export type CatalogLayout = MovieLensLayout | 'demo';
+
+/** Everything an import needs: what `readMovieLensFolder` and `generateDemoCatalog` return. */
+export interface CatalogData {
+  layout: CatalogLayout;
+  /** Where the data came from: the folder's absolute path, or "demo:seed=…" for the generator. */
+  source: string;
+  items: ItemRecord[];
+  users?: UserRecord[];
+  ratings: TimedRating[];
+  /** Ascending distinct rating values of `ratings` (the RBM's softmax levels). */
+  ratingLevels: number[];
+  skipped: SkipCount[];
+}
+
+/** The 18 MovieLens genres (100K also has "unknown"), in u.genre order. */
+export const MOVIELENS_GENRES: readonly string[] = [
+  'Action',
+  'Adventure',
+  'Animation',
+  "Children's",
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Fantasy',
+  'Film-Noir',
+  'Horror',
+  'Musical',
+  'Mystery',
+  'Romance',
+  'Sci-Fi',
+  'Thriller',
+  'War',
+  'Western',
+];

@@ -1,0 +1,146 @@
+/**
+ * The batch scorer's command line (`npm run score`): argument parsing and the run itself, kept out of the
+ * script so tests can drive it in-process. See scripts/score.ts for the usage.
+ *
+ * The output is written to a temporary file beside --out and renamed when complete, so a failed run never
+ * leaves a truncated CSV that looks finished.
+ */
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../rbm/backend.js';
+import { openScoringContext } from './context.js';
+import { scorePairs } from './pairs.js';
+import { createProgress } from './progress.js';
+import { writeTopN } from './top-n.js';
+import { iterateStoredUserIds, parseUserIdList, readUserIdsFile } from './users.js';
+
+export const SCORE_USAGE = `usage:
+  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>]
+  npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
+
+export class UsageError extends Error {}
+
+export interface ScoreCommand {
+  dbPath: string;
+  out: string;
+  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined } | { kind: 'pairs'; pairs: string; strict: boolean };
+}
+
+function positiveInteger(raw: string, flag: string, max: number): number {
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
+  return Number(raw);
+}
+
+/** The command, or 'help' for --help. Throws UsageError for anything malformed. */
+export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        db: { type: 'string' },
+        top: { type: 'string' },
+        out: { type: 'string' },
+        users: { type: 'string' },
+        'users-file': { type: 'string' },
+        'block-size': { type: 'string' },
+        pairs: { type: 'string' },
+        strict: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.out) throw new UsageError('--out <file> is required');
+  const dbPath = values.db ?? process.env.DB_PATH ?? 'data/recommender.db';
+  if (values.pairs !== undefined) {
+    const conflicting = (['top', 'users', 'users-file', 'block-size'] as const).filter((f) => values[f] !== undefined);
+    if (conflicting.length > 0) throw new UsageError(`--pairs cannot be combined with ${conflicting.map((f) => `--${f}`).join(', ')}`);
+    return { dbPath, out: values.out, mode: { kind: 'pairs', pairs: values.pairs, strict: values.strict ?? false } };
+  }
+  if (values.strict) throw new UsageError('--strict applies to --pairs only');
+  if (values.users !== undefined && values['users-file'] !== undefined) throw new UsageError('give either --users or --users-file, not both');
+  return {
+    dbPath,
+    out: values.out,
+    mode: {
+      kind: 'top',
+      top: positiveInteger(values.top ?? '10', '--top', 1000),
+      users: values.users,
+      usersFile: values['users-file'],
+      blockSize: values['block-size'] === undefined ? undefined : positiveInteger(values['block-size'], '--block-size', 100_000),
+    },
+  };
+}
+
+export async function runScore(command: ScoreCommand): Promise<Record<string, unknown>> {
+  const backend = await initBackend();
+  const started = Date.now();
+  const context = openScoringContext(command.dbPath);
+  const partial = `${command.out}.partial-${process.pid}`;
+  const out = createWriteStream(partial);
+  try {
+    let summary: Record<string, unknown>;
+    if (command.mode.kind === 'top') {
+      const { mode } = command;
+      const userIds =
+        mode.users !== undefined
+          ? parseUserIdList(mode.users)
+          : mode.usersFile !== undefined
+            ? await readUserIdsFile(mode.usersFile)
+            : null;
+      const total = userIds?.length ?? context.catalog.counts().users;
+      const progress = createProgress('scoring users', total);
+      const result = await writeTopN({
+        snapshot: context.snapshot,
+        catalog: context.catalog,
+        // All stored users unless chosen: iterated from SQLite lazily, never all in memory at once.
+        userIds: userIds ?? iterateStoredUserIds(context.db),
+        top: mode.top,
+        out,
+        blockSize: mode.blockSize,
+        onUnknownUser: (userId) => process.stderr.write(`\nwarning: user ${userId} is not in the database, skipped\n`),
+        onProgress: (done) => progress.update(done),
+      });
+      progress.finish(`${result.rows} rows`);
+      summary = { mode: 'top', top: mode.top, ...result };
+    } else {
+      const { mode } = command;
+      const size = statSync(mode.pairs).size;
+      const progress = createProgress('scoring pairs', null);
+      let reported = 0;
+      const result = await scorePairs({
+        snapshot: context.snapshot,
+        catalog: context.catalog,
+        input: createReadStream(mode.pairs, 'utf8'),
+        out,
+        source: mode.pairs,
+        strict: mode.strict,
+        onBadRow: (error) => {
+          // Every bad row is counted; the first hundred are listed (a wholly wrong file would flood).
+          if (++reported <= 100) process.stderr.write(`\nskipped ${error.message}\n`);
+          else if (reported === 101) process.stderr.write('\n(further bad rows are counted, not listed)\n');
+        },
+        onProgress: (done) => progress.update(done),
+      });
+      progress.finish(`${result.scored} scored, ${result.unscorable} unscorable, ${result.skipped} skipped`);
+      summary = { mode: 'pairs', inputBytes: size, ...result };
+    }
+    out.end();
+    await finished(out);
+    renameSync(partial, command.out);
+    return { ...summary, out: command.out, modelVersion: context.snapshot.versionId, backend, seconds: (Date.now() - started) / 1000 };
+  } catch (err) {
+    out.destroy();
+    rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    context.close();
+  }
+}
+

@@ -1,0 +1,81 @@
+/**
+ * The Express application: security headers, JSON body parsing, one router per resource under /api, the
+ * web page's static files at /, and one JSON error middleware at the end. No `listen` here, so tests and
+ * `launch()` mount the same app.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import helmet from 'helmet';
+import { apiNotFound, errorHandler } from './errors.js';
+import type { ModelHolder } from './model-holder.js';
+import type { Catalog } from './ports.js';
+import { RecommendationService } from './recommender.js';
+import { healthRouter } from './routes/health.js';
+import { genresRouter, itemsRouter } from './routes/items.js';
+import { modelRouter } from './routes/model.js';
+import { recommendationsRouter } from './routes/recommendations.js';
+import { usersRouter } from './routes/users.js';
+
+/** The bundle written by `npm run build:web`. */
+export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+export interface AppOptions {
+  catalog: Catalog;
+  /** Source of the served model snapshot (swapped when a new version is saved). */
+  models: Pick<ModelHolder, 'snapshot' | 'require'>;
+  /** Name of the tfjs backend in use, reported by /api/health. */
+  backend: string;
+  /** Folder served at / (default web/dist); null to serve no page. */
+  staticDir?: string | null;
+  /** Where unexpected errors are reported (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** What the routers receive: the options plus the services built from them once per app. */
+export interface AppDeps extends AppOptions {
+  recommender: RecommendationService;
+}
+
+export function createApp(options: AppOptions): express.Application {
+  const deps: AppDeps = { ...options, recommender: new RecommendationService(options.catalog) };
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const app = express();
+  app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects
+  app.set('etag', false); // answers depend on ratings that change between requests; see Cache-Control
+  app.use(helmet());
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    // Recommendations change with every posted rating and model swap: never serve them from a cache.
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(express.json({ limit: '100kb' }));
+  api.use('/health', healthRouter(deps));
+  api.use('/items', itemsRouter(deps));
+  api.use('/genres', genresRouter(deps));
+  api.use('/users', usersRouter(deps));
+  api.use('/recommendations', recommendationsRouter(deps));
+  api.use('/model', modelRouter(deps));
+  api.use(apiNotFound);
+  app.use('/api', api);
+
+  const staticDir = options.staticDir === undefined ? DEFAULT_STATIC_DIR : options.staticDir;
+  if (staticDir !== null) app.use(express.static(staticDir));
+  app.get('/', (_req, res) => {
+    // Reached only when the bundle has no index.html (not built yet): the API still works, say so.
+    const where = staticDir === null ? 'no page is configured' : `${path.relative(process.cwd(), staticDir) || staticDir} has no index.html`;
+    res
+      .status(200)
+      .type('text/plain')
+      .send(`The recommender API is running (try /api/health), but the web page is not built: ${where}. Run \`npm run build:web\`.\n`);
+  });
+
+  app.use(errorHandler(log));
+  return app;
+}
+
+/** True when the web bundle exists (for a startup hint). */
+export const webPageBuilt = (staticDir: string = DEFAULT_STATIC_DIR): boolean => existsSync(path.join(staticDir, 'index.html'));

@@ -1,0 +1,89 @@
+/**
+ * The API's one error shape, `{"error":{"code","message"}}`, and the middleware that produces it.
+ *
+ * Route code throws `ApiError` for anything the client got wrong (Express 5 forwards thrown errors and
+ * rejected promises to the error middleware). Errors raised by body-parser carry `status`/`type`/`expose`
+ * and are mapped to the same shape, so malformed JSON is a 400 and an oversized body a 413 rather than
+ * an HTML page. Anything else is a bug on our side: logged with its stack, answered with a bare 500 that
+ * never leaks the stack or the message.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'unknown_user'
+  | 'unknown_item'
+  | 'model_unavailable'
+  | 'internal_error';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const badRequest = (message: string): ApiError => new ApiError(400, 'invalid_request', message);
+export const unknownUser = (userId: number): ApiError => new ApiError(404, 'unknown_user', `no user with id ${userId}`);
+export const unknownItem = (itemId: number): ApiError => new ApiError(404, 'unknown_item', `no item with id ${itemId}`);
+
+/** For /api paths no router claimed: JSON 404 rather than Express's HTML "Cannot GET". */
+export const apiNotFound: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
+};
+
+interface HttpErrorLike {
+  status?: unknown;
+  statusCode?: unknown;
+  type?: unknown;
+  expose?: unknown;
+  message?: unknown;
+}
+
+/** Translates body-parser / http-errors style errors (client mistakes) into ApiErrors; null otherwise. */
+function fromHttpError(err: unknown): ApiError | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const e = err as HttpErrorLike;
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : NaN;
+  if (!(status >= 400 && status < 500)) return null;
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new ApiError(413, 'payload_too_large', 'the request body is larger than the 100 kB limit');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
+    default: {
+      // Other 4xx from the HTTP layer (aborted request, bad Content-Length …): their messages are written
+      // for clients (`expose`), so they can be passed on.
+      const message = e.expose === true && typeof e.message === 'string' ? e.message : 'invalid request';
+      return new ApiError(status, 'invalid_request', message);
+    }
+  }
+}
+
+export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      // Too late for a JSON body: let Express close the connection.
+      next(err);
+      return;
+    }
+    const apiError = err instanceof ApiError ? err : fromHttpError(err);
+    if (apiError) {
+      res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
+      return;
+    }
+    log(`internal error on ${req.method} ${req.originalUrl}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    res.status(500).json({ error: { code: 'internal_error', message: 'internal server error' } });
+  };
+}

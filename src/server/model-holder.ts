@@ -1,0 +1,147 @@
+/**
+ * Holds the model version being served, and swaps it when a newer one is saved.
+ *
+ * Everything derived from a version (the RatingModel, the external-id → index maps, the catalog records
+ * of its items) is built into ONE frozen `ModelSnapshot` before the holder's reference is replaced. A
+ * request reads `holder.snapshot` once and works with that object to the end, so it sees one model whole
+ * even if a swap happens meanwhile: a JavaScript reference assignment is atomic, and a snapshot is never
+ * mutated after it is built.
+ *
+ * `npm run train` runs in another process and only writes to SQLite, so the holder polls
+ * `ModelStore.currentId()` (a one-row query, cheap in WAL mode) every `pollMs` and loads a version whose
+ * id differs from the one served.
+ */
+import type { ModelMeta, ModelState, RatingModel } from '../model/types.js';
+import { ApiError } from './errors.js';
+import { getItemsChunked, type CatalogReader, type ItemRecord, type ModelVersionSource, type StoredModelVersion } from './ports.js';
+
+export interface ModelSnapshot {
+  readonly versionId: number;
+  /** Milliseconds since the epoch: ratings changed after this are refitted at fold-in. */
+  readonly createdAt: number;
+  readonly meta: ModelMeta;
+  readonly model: RatingModel;
+  readonly ratingLevels: readonly number[];
+  /** External user id → the model's user index. */
+  readonly userIndex: ReadonlyMap<number, number>;
+  /** External item id → the model's item index. */
+  readonly itemIndex: ReadonlyMap<number, number>;
+  /**
+   * Catalog record (title, year, genres) of each model item index, read once per version so that
+   * recommendations and the genre filter need no query per candidate; null if the catalog lacks the item.
+   */
+  readonly itemRecords: readonly (ItemRecord | null)[];
+  /** 0 … itemCount−1, the argument for scoring every item. Shared: never to be written to. */
+  readonly allItems: Int32Array;
+}
+
+export type ModelFactory = (state: ModelState) => RatingModel;
+
+function loadItemRecords(catalog: Pick<CatalogReader, 'getItems'>, itemIds: readonly number[]): (ItemRecord | null)[] {
+  const byId = new Map(getItemsChunked(catalog, itemIds).map((record) => [record.itemId, record]));
+  return itemIds.map((id) => byId.get(id) ?? null);
+}
+
+export function buildSnapshot(
+  version: StoredModelVersion,
+  catalog: Pick<CatalogReader, 'getItems'>,
+  fromState: ModelFactory,
+): ModelSnapshot {
+  const { meta, tensors } = version;
+  const model = fromState({ meta, tensors });
+  if (meta.itemIds.length !== model.itemCount || meta.userIds.length !== model.userCount) {
+    throw new Error(
+      `model version ${version.id} is inconsistent: meta lists ${meta.userIds.length} users and ${meta.itemIds.length} items, ` +
+        `the model has ${model.userCount} and ${model.itemCount}`,
+    );
+  }
+  const allItems = new Int32Array(model.itemCount);
+  for (let i = 0; i < allItems.length; i++) allItems[i] = i;
+  return Object.freeze({
+    versionId: version.id,
+    createdAt: version.createdAt,
+    meta,
+    model,
+    ratingLevels: Object.freeze([...model.ratingLevels]),
+    userIndex: new Map(meta.userIds.map((id, u) => [id, u])),
+    itemIndex: new Map(meta.itemIds.map((id, i) => [id, i])),
+    itemRecords: Object.freeze(loadItemRecords(catalog, meta.itemIds)),
+    allItems,
+  });
+}
+
+export interface ModelHolderOptions {
+  models: ModelVersionSource;
+  catalog: Pick<CatalogReader, 'getItems'>;
+  fromState: ModelFactory;
+  /** How often to look for a newer version, in milliseconds (default 2000; 0 disables polling). */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+export class ModelHolder {
+  private current: ModelSnapshot | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** A version that failed to load is reported once, not at every poll. */
+  private failedId: number | null = null;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: ModelHolderOptions) {
+    this.log = options.log ?? (() => {});
+  }
+
+  /** The snapshot being served, or null before any model version exists. */
+  get snapshot(): ModelSnapshot | null {
+    return this.current;
+  }
+
+  /** The snapshot for a request that needs a model: 503 when there is none yet. */
+  require(): ModelSnapshot {
+    const snapshot = this.current;
+    if (!snapshot) throw new ApiError(503, 'model_unavailable', 'no trained model is available yet; run npm run train');
+    return snapshot;
+  }
+
+  /**
+   * Loads the current version if it is not the one served. Returns true when the snapshot changed.
+   * A version that fails to load leaves the served one in place.
+   */
+  refresh(): boolean {
+    const id = this.options.models.currentId();
+    if (id === null || id === this.current?.versionId || id === this.failedId) return false;
+    let next: ModelSnapshot;
+    try {
+      next = buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);
+    } catch (err) {
+      this.failedId = id;
+      this.log(`model version ${id} could not be loaded, still serving ${this.current?.versionId ?? 'none'}: ${(err as Error).message}`);
+      return false;
+    }
+    const previous = this.current;
+    this.current = next; // the swap: one reference assignment
+    this.failedId = null;
+    this.log(`serving model version ${next.versionId} (${next.meta.kind}, ${next.model.userCount} users × ${next.model.itemCount} items)` +
+      (previous ? `, replacing version ${previous.versionId}` : ''));
+    return true;
+  }
+
+  /** Starts polling (unref'd: it never keeps the process alive on its own). */
+  start(): void {
+    const pollMs = this.options.pollMs ?? 2000;
+    if (this.timer || pollMs <= 0) return;
+    this.timer = setInterval(() => {
+      try {
+        this.refresh();
+      } catch (err) {
+        // e.g. the database is briefly busy: try again at the next tick.
+        this.log(`model poll failed: ${(err as Error).message}`);
+      }
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What the server and the batch scorer need from the store, as narrow interfaces. `CatalogStore` and
+ * `ModelStore` (src/store) satisfy them structurally; naming only the methods used here keeps the serving
+ * code honest about its dependencies and lets a test substitute a single method when it must.
+ */
+import type { ItemRecord } from '../data/catalog.js';
+import type { ModelMeta } from '../model/types.js';
+
+export type { ItemRecord };
+
+export interface StoredRating {
+  itemId: number;
+  value: number;
+  /** Seconds since the epoch. */
+  timestamp: number;
+}
+
+export interface StoredUser {
+  userId: number;
+  /** Milliseconds since the epoch of the user's last rating change through the API; null if never. */
+  updatedAt: number | null;
+}
+
+export interface CatalogReader {
+  counts(): { users: number; items: number; ratings: number };
+  getItem(itemId: number): ItemRecord | null;
+  getItems(itemIds: number[]): ItemRecord[];
+  searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number };
+  genres(): string[];
+  getUser(userId: number): StoredUser | null;
+  getUserRatings(userId: number): StoredRating[];
+}
+
+export interface CatalogWriter {
+  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): void;
+}
+
+export type Catalog = CatalogReader & CatalogWriter;
+
+export interface StoredModelVersion {
+  id: number;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  meta: ModelMeta;
+  tensors: Record<string, Float32Array>;
+}
+
+export interface ModelVersionSource {
+  currentId(): number | null;
+  load(id: number): StoredModelVersion;
+}
+
+/**
+ * `getItems` over any number of ids, in bounded chunks: SQLite caps the parameters of one statement, and a
+ * model's whole item list (or a heavy rater's) can exceed it.
+ */
+export function getItemsChunked(catalog: Pick<CatalogReader, 'getItems'>, itemIds: readonly number[], chunk = 500): ItemRecord[] {
+  if (itemIds.length <= chunk) return catalog.getItems([...itemIds]);
+  const out: ItemRecord[] = [];
+  for (let start = 0; start < itemIds.length; start += chunk) out.push(...catalog.getItems(itemIds.slice(start, start + chunk)));
+  return out;
+}

@@ -1,0 +1,32 @@
+/** The catalog: `GET /api/items` (search), `GET /api/items/:itemId`, `GET /api/genres`. */
+import { Router } from 'express';
+import type { AppDeps } from '../app.js';
+import { unknownItem } from '../errors.js';
+import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
+
+export function itemsRouter({ catalog }: AppDeps): Router {
+  const router = Router();
+  router.get('/', (req, res) => {
+    const search = parseSearchQuery(req.query);
+    const limit = parseLimitQuery(req.query, 20);
+    const offset = parseOffsetQuery(req.query);
+    const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
+    const { items, total } = catalog.searchItems(search, limit, offset, genre);
+    res.json({ items, total, limit, offset });
+  });
+  router.get('/:itemId', (req, res) => {
+    const itemId = parseId(req.params.itemId, 'itemId');
+    const item = catalog.getItem(itemId);
+    if (!item) throw unknownItem(itemId);
+    res.json(item);
+  });
+  return router;
+}
+
+export function genresRouter({ catalog }: AppDeps): Router {
+  const router = Router();
+  router.get('/', (_req, res) => {
+    res.json({ genres: catalog.genres() });
+  });
+  return router;
+}

@@ -1,0 +1,26 @@
+/** `GET /api/model`: the served version's hyperparameters, metrics and training curve (from its meta). */
+import { Router } from 'express';
+import type { AppDeps } from '../app.js';
+
+export function modelRouter({ models }: AppDeps): Router {
+  const router = Router();
+  router.get('/', (_req, res) => {
+    const { versionId, createdAt, meta, model } = models.require();
+    const training = (meta.training ?? {}) as Record<string, unknown>;
+    res.json({
+      version: versionId,
+      createdAt: new Date(createdAt).toISOString(),
+      kind: meta.kind,
+      ratingLevels: meta.ratingLevels,
+      users: model.userCount,
+      items: model.itemCount,
+      hyperparameters: meta.config,
+      // The RBM trainer records validation RMSE per component (user, item, bias, blend) under `validation`.
+      metrics: training.metrics ?? training.validation ?? null,
+      curve: training.curve ?? null,
+      // Everything else the trainer recorded (backend, seconds …), passed through as it is.
+      training: meta.training ?? null,
+    });
+  });
+  return router;
+}

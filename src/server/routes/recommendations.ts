@@ -1,0 +1,16 @@
+/** `POST /api/recommendations`: recommendations for a visitor who is not stored, from posted ratings. */
+import { Router } from 'express';
+import type { AppDeps } from '../app.js';
+import { matchGenre, parseVisitorBody } from '../validation.js';
+
+export function recommendationsRouter({ catalog, models, recommender }: AppDeps): Router {
+  const router = Router();
+  router.post('/', (req, res) => {
+    const snapshot = models.require();
+    const body = parseVisitorBody(req.body, snapshot.ratingLevels);
+    const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
+    const { ratings, limit } = body;
+    res.json({ items: recommender.recommendForVisitor(snapshot, ratings, limit, genre) });
+  });
+  return router;
+}

@@ -1,0 +1,152 @@
+/**
+ * Parsing of path parameters, query strings and JSON bodies. Each function either returns a clean value
+ * or throws a 400 ApiError whose message names the field and what was expected, so route handlers stay
+ * one-liners and no malformed input reaches the services.
+ */
+import { badRequest } from './errors.js';
+
+export const MAX_LIMIT = 100;
+/** Items per `GET /api/users/:id/predictions` request: bounded so one query string cannot ask for all. */
+export const MAX_PREDICTION_ITEMS = 1000;
+export const MAX_SEARCH_LENGTH = 200;
+
+const ID_PATTERN = /^[0-9]{1,15}$/;
+
+/** A data-set id (MovieLens user or movie id): a non-negative integer written in decimal digits. */
+export function parseId(raw: unknown, field: string): number {
+  if (typeof raw === 'string' && ID_PATTERN.test(raw)) return Number(raw);
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) return raw;
+  throw badRequest(`${field} must be a non-negative integer id, got ${describe(raw)}`);
+}
+
+/**
+ * One query parameter as a string. Express's query parser turns `?a=1&a=2` into an array and `?a[b]=1`
+ * into an object; neither is meaningful here, so both are rejected rather than silently picking one.
+ */
+function singleQueryValue(query: Record<string, unknown>, name: string): string | undefined {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw badRequest(`query parameter "${name}" must be given once, as a plain value`);
+  return raw;
+}
+
+function parseIntegerQuery(
+  query: Record<string, unknown>,
+  name: string,
+  { min, max, fallback }: { min: number; max: number; fallback: number },
+): number {
+  const raw = singleQueryValue(query, name);
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw badRequest(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+export const parseLimitQuery = (query: Record<string, unknown>, fallback: number): number =>
+  parseIntegerQuery(query, 'limit', { min: 1, max: MAX_LIMIT, fallback });
+
+export const parseOffsetQuery = (query: Record<string, unknown>): number =>
+  parseIntegerQuery(query, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+
+export function parseSearchQuery(query: Record<string, unknown>): string {
+  const raw = singleQueryValue(query, 'search') ?? '';
+  if (raw.length > MAX_SEARCH_LENGTH) throw badRequest(`search must be at most ${MAX_SEARCH_LENGTH} characters`);
+  return raw.trim();
+}
+
+/**
+ * `genre` matched case-insensitively against the catalog's genres and returned in the catalog's spelling;
+ * an unknown genre is a 400 listing the known ones (an empty result would hide the typo).
+ */
+export function parseGenreQuery(query: Record<string, unknown>, knownGenres: readonly string[]): string | undefined {
+  return matchGenre(singleQueryValue(query, 'genre'), knownGenres);
+}
+
+export function matchGenre(raw: string | undefined, knownGenres: readonly string[]): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const wanted = raw.trim().toLowerCase();
+  const match = knownGenres.find((g) => g.toLowerCase() === wanted);
+  if (match === undefined) throw badRequest(`unknown genre "${raw}"; expected one of: ${knownGenres.join(', ')}`);
+  return match;
+}
+
+/** `items=1,2,3`: a non-empty, comma-separated list of ids, duplicates removed (first occurrence kept). */
+export function parseItemListQuery(query: Record<string, unknown>): number[] {
+  const raw = singleQueryValue(query, 'items');
+  if (raw === undefined || raw.trim() === '') throw badRequest('items is required: a comma-separated list of item ids, e.g. items=1,2,3');
+  const parts = raw.split(',');
+  if (parts.length > MAX_PREDICTION_ITEMS) throw badRequest(`items may list at most ${MAX_PREDICTION_ITEMS} ids, got ${parts.length}`);
+  const ids = parts.map((p, n) => parseId(p.trim(), `items[${n}]`));
+  return [...new Set(ids)];
+}
+
+/** A rating value that must lie on the served model's scale (one of its K levels). */
+export function parseRatingValue(raw: unknown, ratingLevels: readonly number[], field: string): number {
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !ratingLevels.some((l) => Math.abs(l - value) < 1e-9)) {
+    throw badRequest(`${field} must be one of the rating levels [${ratingLevels.join(', ')}], got ${describe(raw)}`);
+  }
+  return value;
+}
+
+/** The body must be a JSON object (express.json leaves `undefined` when the Content-Type is not JSON). */
+export function requireJsonObject(body: unknown): Record<string, unknown> {
+  if (body === undefined) throw badRequest('expected a JSON body with Content-Type: application/json');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the JSON body must be an object');
+  return body as Record<string, unknown>;
+}
+
+export interface RatingInput {
+  itemId: number;
+  rating: number;
+}
+
+/** `{"itemId", "rating"}` as posted for a stored user. */
+export function parseRatingBody(body: unknown, ratingLevels: readonly number[]): RatingInput {
+  const obj = requireJsonObject(body);
+  return {
+    itemId: parseId(obj.itemId, 'itemId'),
+    rating: parseRatingValue(obj.rating, ratingLevels, 'rating'),
+  };
+}
+
+/** `{"ratings":[{"itemId","rating"}], "limit"}` as posted by an anonymous visitor. */
+export function parseVisitorBody(
+  body: unknown,
+  ratingLevels: readonly number[],
+): { ratings: RatingInput[]; limit: number; genre: string | undefined } {
+  const obj = requireJsonObject(body);
+  const rawRatings = obj.ratings ?? [];
+  if (!Array.isArray(rawRatings)) throw badRequest('ratings must be an array of {"itemId", "rating"} objects');
+  const seen = new Set<number>();
+  const ratings = rawRatings.map((r: unknown, n): RatingInput => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      throw badRequest(`ratings[${n}] must be an object {"itemId", "rating"}, got ${describe(r)}`);
+    }
+    const entry = r as Record<string, unknown>;
+    const itemId = parseId(entry.itemId, `ratings[${n}].itemId`);
+    // A repeated item would weigh twice in the fold-in; which value the visitor meant is unknowable.
+    if (seen.has(itemId)) throw badRequest(`ratings[${n}].itemId ${itemId} is rated more than once`);
+    seen.add(itemId);
+    return { itemId, rating: parseRatingValue(entry.rating, ratingLevels, `ratings[${n}].rating`) };
+  });
+  let limit = 10;
+  if (obj.limit !== undefined) {
+    if (typeof obj.limit !== 'number' || !Number.isInteger(obj.limit) || obj.limit < 1 || obj.limit > MAX_LIMIT) {
+      throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${describe(obj.limit)}`);
+    }
+    limit = obj.limit;
+  }
+  if (obj.genre !== undefined && obj.genre !== null && typeof obj.genre !== 'string') {
+    throw badRequest(`genre must be a string, got ${describe(obj.genre)}`);
+  }
+  return { ratings, limit, genre: obj.genre ?? undefined };
+}
+
+/** A short, safe rendering of a bad value for an error message. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

@@ -1,0 +1,290 @@
+/**
+ * The catalog in SQLite: users, items, ratings and the data set they came from. Every query is a prepared
+ * statement created once, in the constructor.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import type { ItemRecord } from '../data/catalog.js';
+import { discoverRatingLevels, levelIndexOf, type Dataset } from '../data/dataset.js';
+import { searchKeyOf } from '../data/titles.js';
+import { CatalogImporter, type CatalogImport, type ImportOptions, type ImportSummary } from './catalogImport.js';
+import { InvalidRatingError, UnknownItemError } from './errors.js';
+
+export interface DatasetInfo {
+  source: string;
+  layout: string;
+  ratingLevels: number[];
+  /** ms since epoch. */
+  importedAt: number;
+}
+
+export interface StoredUser {
+  userId: number;
+  /** ms since epoch of the last rating posted through the API; null for users only imported. */
+  updatedAt: number | null;
+}
+
+export interface StoredRating {
+  itemId: number;
+  value: number;
+  /** Seconds since epoch. */
+  timestamp: number;
+}
+
+interface ItemRow {
+  item_id: number;
+  title: string;
+  year: number | null;
+  genres: string;
+}
+
+interface SearchParams {
+  pattern: string;
+  prefix: string;
+  genre: string | null;
+  limit: number;
+  offset: number;
+}
+
+const ITEM_COLUMNS = 'item_id, title, year, genres';
+// One WHERE for the page and its total. The genre test reads the JSON array with json_each.
+const SEARCH_WHERE = `search_key LIKE @pattern ESCAPE '\\'
+  AND (@genre IS NULL OR EXISTS (SELECT 1 FROM json_each(items.genres) WHERE lower(json_each.value) = lower(@genre)))`;
+
+export class CatalogStore {
+  private readonly countAll: Statement<[], { users: number; items: number; ratings: number }>;
+  private readonly latestDataset: Statement<
+    [],
+    { source: string; layout: string; rating_levels: string; imported_at: number }
+  >;
+  private readonly distinctValues: Statement<[], number>;
+  private readonly userIds: Statement<[], number>;
+  private readonly userIdsAfter: Statement<[number, number], number>;
+  private readonly itemIds: Statement<[], number>;
+  private readonly allRatings: Statement<[], [number, number, number]>;
+  private readonly itemById: Statement<[number], ItemRow>;
+  private readonly itemsByIds: Statement<[string], ItemRow>;
+  private readonly searchPage: Statement<[SearchParams], ItemRow>;
+  private readonly searchTotal: Statement<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>;
+  private readonly allGenres: Statement<[], string>;
+  private readonly userById: Statement<[number], { user_id: number; updated_at: number | null }>;
+  private readonly ratingsOfUser: Statement<[number], { item_id: number; value: number; timestamp: number }>;
+  private readonly itemExists: Statement<[number], number>;
+  private readonly touchUser: Statement<[number, number]>;
+  private readonly putRating: Statement<[number, number, number, number]>;
+  private readonly upsertRatingTransaction: (userId: number, itemId: number, value: number, seconds: number) => void;
+  private readonly loadDatasetTransaction: () => Dataset;
+  private readonly importer: CatalogImporter;
+
+  constructor(db: Database) {
+    this.countAll = db.prepare(
+      'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM items) AS items, (SELECT COUNT(*) FROM ratings) AS ratings',
+    );
+    this.latestDataset = db.prepare(
+      'SELECT source, layout, rating_levels, imported_at FROM datasets ORDER BY imported_at DESC, id DESC LIMIT 1',
+    );
+    this.distinctValues = db.prepare<[], number>('SELECT DISTINCT value FROM ratings ORDER BY value').pluck();
+    this.userIds = db.prepare<[], number>('SELECT user_id FROM users ORDER BY user_id').pluck();
+    this.userIdsAfter = db
+      .prepare<[number, number], number>('SELECT user_id FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?')
+      .pluck();
+    this.itemIds = db.prepare<[], number>('SELECT item_id FROM items ORDER BY item_id').pluck();
+    this.allRatings = db.prepare<[], [number, number, number]>('SELECT user_id, item_id, value FROM ratings ORDER BY user_id, item_id').raw();
+    this.itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE item_id = ?`);
+    // A JSON array parameter instead of "IN (?, ?, …)": one statement for any number of ids.
+    this.itemsByIds = db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE item_id IN (SELECT value FROM json_each(?))`);
+    // Titles starting with the query first, then alphabetical (by search form, so accents do not reorder).
+    this.searchPage = db.prepare(
+      `SELECT ${ITEM_COLUMNS} FROM items WHERE ${SEARCH_WHERE}
+       ORDER BY (search_key LIKE @prefix ESCAPE '\\') DESC, search_key, item_id
+       LIMIT @limit OFFSET @offset`,
+    );
+    this.searchTotal = db.prepare<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>(`SELECT COUNT(*) FROM items WHERE ${SEARCH_WHERE}`).pluck();
+    this.allGenres = db
+      .prepare<[], string>('SELECT DISTINCT json_each.value FROM items, json_each(items.genres) ORDER BY json_each.value')
+      .pluck();
+    this.userById = db.prepare('SELECT user_id, updated_at FROM users WHERE user_id = ?');
+    this.ratingsOfUser = db.prepare('SELECT item_id, value, timestamp FROM ratings WHERE user_id = ? ORDER BY item_id');
+    this.itemExists = db.prepare<[number], number>('SELECT 1 FROM items WHERE item_id = ?').pluck();
+    this.touchUser = db.prepare(
+      'INSERT INTO users (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET updated_at = excluded.updated_at',
+    );
+    this.putRating = db.prepare(
+      `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)
+       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+    );
+    this.upsertRatingTransaction = db.transaction((userId: number, itemId: number, value: number, seconds: number) => {
+      this.touchUser.run(userId, Date.now());
+      this.putRating.run(userId, itemId, value, seconds);
+    });
+    // One read transaction, so the id lists and the ratings come from the same snapshot even while
+    // another connection writes.
+    this.loadDatasetTransaction = db.transaction(() => this.readDataset());
+    this.importer = new CatalogImporter(db);
+  }
+
+  counts(): { users: number; items: number; ratings: number } {
+    return this.countAll.get() as { users: number; items: number; ratings: number };
+  }
+
+  /** The data set most recently imported, or null for a database never imported into. */
+  datasetInfo(): DatasetInfo | null {
+    const row = this.latestDataset.get();
+    if (!row) return null;
+    return {
+      source: row.source,
+      layout: row.layout,
+      ratingLevels: JSON.parse(row.rating_levels) as number[],
+      importedAt: row.imported_at,
+    };
+  }
+
+  /** The rating scale: as recorded at import, else the distinct values present. */
+  ratingLevels(): number[] {
+    return this.datasetInfo()?.ratingLevels ?? this.distinctValues.all();
+  }
+
+  isEmpty(): boolean {
+    const { users, items, ratings } = this.counts();
+    return users === 0 && items === 0 && ratings === 0;
+  }
+
+  /**
+   * Every rating as a Dataset over ALL users and items of the tables (ascending id), so the model also
+   * covers items nobody has rated yet. Equivalent to datasetFromTriples(ratings, {ratingLevels, userIds,
+   * itemIds}) but built straight into typed arrays, without one object per rating.
+   */
+  loadDataset(): Dataset {
+    return this.loadDatasetTransaction();
+  }
+
+  getItem(itemId: number): ItemRecord | null {
+    const row = this.itemById.get(itemId);
+    return row ? toItem(row) : null;
+  }
+
+  /** The items among `itemIds`, in the order asked (unknown ids are left out). */
+  getItems(itemIds: number[]): ItemRecord[] {
+    if (itemIds.length === 0) return [];
+    const found = new Map<number, ItemRecord>();
+    for (const row of this.itemsByIds.iterate(JSON.stringify(itemIds))) found.set(row.item_id, toItem(row));
+    const out: ItemRecord[] = [];
+    for (const id of itemIds) {
+      const item = found.get(id);
+      if (item) out.push(item);
+    }
+    return out;
+  }
+
+  /**
+   * Titles containing the query's words in order, accent- and case-insensitively ("miserables" finds
+   * "Misérables, Les (1995)", "the matrix" finds "Matrix, The (1999)"), optionally within a genre.
+   * An empty query lists everything. `total` counts all matches, for paging.
+   */
+  searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number } {
+    expectCount(limit, 'limit');
+    expectCount(offset, 'offset');
+    const words = searchKeyOf(query).split(' ').filter((w) => w !== '').map(escapeLike);
+    const pattern = words.length === 0 ? '%' : `%${words.join('%')}%`;
+    const prefix = words.length === 0 ? '%' : `${words.join('%')}%`;
+    const genreParam = genre === undefined || genre === '' ? null : genre;
+    const items = this.searchPage.all({ pattern, prefix, genre: genreParam, limit, offset }).map(toItem);
+    const total = this.searchTotal.get({ pattern, genre: genreParam }) as number;
+    return { items, total };
+  }
+
+  /** Distinct genre names over all items, sorted. */
+  genres(): string[] {
+    return this.allGenres.all();
+  }
+
+  /**
+   * Every user id, ascending, read lazily in pages of `pageSize` (keyset paging, so no statement stays open
+   * between pages: the caller may read and write the database while iterating). Users added during the
+   * iteration with a higher id are included.
+   */
+  *iterateUserIds(pageSize = 1000): Generator<number> {
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a whole number ≥ 1, got ${pageSize}`);
+    let after = -1;
+    while (true) {
+      const page = this.userIdsAfter.all(after, pageSize);
+      yield* page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  getUser(userId: number): StoredUser | null {
+    const row = this.userById.get(userId);
+    return row ? { userId: row.user_id, updatedAt: row.updated_at } : null;
+  }
+
+  /** A user's ratings by ascending item id (empty for an unknown user). */
+  getUserRatings(userId: number): StoredRating[] {
+    return this.ratingsOfUser.all(userId).map((row) => ({ itemId: row.item_id, value: row.value, timestamp: row.timestamp }));
+  }
+
+  /**
+   * Records a rating given through the API: creates the user if new, sets users.updated_at to now (the
+   * server uses it to tell a user's ratings changed), replaces an earlier rating of the same item.
+   * Throws UnknownItemError for an item not in the catalog and InvalidRatingError for a value off the
+   * imported data set's scale (the model has no softmax unit for it).
+   */
+  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): void {
+    if (!Number.isSafeInteger(userId) || userId < 0) throw new RangeError(`user id must be a whole number ≥ 0, got ${userId}`);
+    if (!Number.isSafeInteger(timestampSeconds)) {
+      throw new RangeError(`timestamp must be whole seconds since 1970, got ${timestampSeconds}`);
+    }
+    if (this.itemExists.get(itemId) === undefined) throw new UnknownItemError(itemId);
+    // The scale is the imported data set's. Without one (no import yet) any finite value is accepted, and
+    // ratingLevels() then discovers the scale from the values present.
+    const levels = this.datasetInfo()?.ratingLevels ?? null;
+    const onScale = levels === null ? Number.isFinite(value) : levelIndexOf(levels, value) >= 0;
+    if (!onScale) throw new InvalidRatingError(value, levels ?? []);
+    this.upsertRatingTransaction(userId, itemId, value, timestampSeconds);
+  }
+
+  /** Imports a whole catalog in one transaction; see catalogImport.ts for the semantics. */
+  importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
+    return this.importer.importCatalog(data, options);
+  }
+
+  private readDataset(): Dataset {
+    const ratingLevels = this.ratingLevels();
+    const userIds = this.userIds.all();
+    const itemIds = this.itemIds.all();
+    const userIndex = new Map(userIds.map((id, u) => [id, u]));
+    const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
+    const n = this.counts().ratings;
+    const users = new Int32Array(n);
+    const items = new Int32Array(n);
+    const levels = new Uint8Array(n);
+    let r = 0;
+    for (const [userId, itemId, value] of this.allRatings.iterate()) {
+      const k = levelIndexOf(ratingLevels, value);
+      if (k < 0) {
+        throw new Error(
+          `rating of item ${itemId} by user ${userId} has value ${value}, off the data set's scale [${ratingLevels.join(', ')}]`,
+        );
+      }
+      // Foreign keys guarantee both ids are present.
+      users[r] = userIndex.get(userId) as number;
+      items[r] = itemIndex.get(itemId) as number;
+      levels[r] = k;
+      r++;
+    }
+    return { ratingLevels, userIds, itemIds, users, items, levels };
+  }
+}
+
+function toItem(row: ItemRow): ItemRecord {
+  return { itemId: row.item_id, title: row.title, year: row.year, genres: JSON.parse(row.genres) as string[] };
+}
+
+/** Makes a user's % and _ literal in a LIKE pattern (escape character: backslash). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function expectCount(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number ≥ 0, got ${value}`);
+}

@@ -1,0 +1,36 @@
+/**
+ * Typed store errors, so the server can map them to HTTP statuses without parsing messages.
+ */
+
+/** A rating or lookup named an item the catalog does not have. */
+export class UnknownItemError extends Error {
+  override readonly name = 'UnknownItemError';
+  readonly code = 'UNKNOWN_ITEM';
+
+  constructor(readonly itemId: number) {
+    super(`unknown item ${itemId}: no item with this id in the catalog`);
+  }
+}
+
+/** A rating value off the data set's scale (the RBM has one softmax unit per level). */
+export class InvalidRatingError extends Error {
+  override readonly name = 'InvalidRatingError';
+  readonly code = 'INVALID_RATING';
+
+  constructor(
+    readonly value: number,
+    readonly ratingLevels: readonly number[],
+  ) {
+    super(`rating ${value} is not on the data set's scale: expected one of ${ratingLevels.join(', ')}`);
+  }
+}
+
+/** A model version id that is not in the database. */
+export class UnknownModelVersionError extends Error {
+  override readonly name = 'UnknownModelVersionError';
+  readonly code = 'UNKNOWN_MODEL_VERSION';
+
+  constructor(readonly versionId: number) {
+    super(`unknown model version ${versionId}`);
+  }
+}

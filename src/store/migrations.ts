@@ -1,0 +1,106 @@
+/**
+ * The schema, as an ordered list of migrations. A database records the versions applied in
+ * `schema_version`; opening it applies the missing ones, each in its own transaction. Never edit a
+ * released migration: append a new one.
+ *
+ * Each migration is a list of single statements so that every one goes through a prepared statement.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'catalog (users, items, ratings, datasets) and model versions with their tensors',
+    statements: [
+      // External MovieLens ids are the primary keys: they are what files, URLs and the API speak.
+      `CREATE TABLE users (
+        user_id     INTEGER PRIMARY KEY,
+        age         INTEGER,
+        gender      TEXT,
+        occupation  TEXT,
+        zip_code    TEXT,
+        updated_at  INTEGER  -- ms since epoch of the last rating posted through the API; NULL if imported only
+      )`,
+      `CREATE TABLE items (
+        item_id     INTEGER PRIMARY KEY,
+        title       TEXT NOT NULL,
+        year        INTEGER,
+        genres      TEXT NOT NULL DEFAULT '[]',  -- JSON array of genre names
+        search_key  TEXT NOT NULL                -- lower-cased, accent-stripped title (titles.ts searchKeyOf)
+      )`,
+      // WITHOUT ROWID: the (user_id, item_id) key is the table's order, so a user's ratings are contiguous.
+      `CREATE TABLE ratings (
+        user_id    INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        item_id    INTEGER NOT NULL REFERENCES items(item_id) ON DELETE CASCADE,
+        value      REAL NOT NULL,
+        timestamp  INTEGER NOT NULL,  -- seconds since epoch, as MovieLens writes it
+        PRIMARY KEY (user_id, item_id)
+      ) WITHOUT ROWID`,
+      'CREATE INDEX ratings_by_item ON ratings(item_id)',
+      `CREATE TABLE datasets (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        source         TEXT NOT NULL UNIQUE,
+        layout         TEXT NOT NULL,
+        rating_levels  TEXT NOT NULL,  -- JSON array, ascending
+        users          INTEGER NOT NULL,
+        items          INTEGER NOT NULL,
+        ratings        INTEGER NOT NULL,
+        skipped        TEXT NOT NULL DEFAULT '[]',  -- JSON [{reason, count}]
+        imported_at    INTEGER NOT NULL  -- ms since epoch
+      )`,
+      `CREATE TABLE model_versions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at  INTEGER NOT NULL,  -- ms since epoch
+        meta        TEXT NOT NULL,     -- JSON
+        is_current  INTEGER NOT NULL DEFAULT 0 CHECK (is_current IN (0, 1))
+      )`,
+      // At most one current version, enforced by the database rather than by care.
+      'CREATE UNIQUE INDEX model_versions_one_current ON model_versions(is_current) WHERE is_current = 1',
+      `CREATE TABLE model_tensors (
+        version_id  INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        length      INTEGER NOT NULL,  -- number of float32 values
+        data        BLOB NOT NULL,     -- Float32 little-endian, 4 × length bytes
+        PRIMARY KEY (version_id, name)
+      )`,
+    ],
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** The highest migration applied to `db` (0 for a new database). */
+export function schemaVersion(db: Database): number {
+  db.prepare(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  ).run();
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_version').get() as { version: number | null };
+  return row.version ?? 0;
+}
+
+/** Applies the migrations `db` lacks; refuses a database written by newer code. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const current = schemaVersion(db);
+  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+  if (current > latest) {
+    throw new Error(
+      `database schema version ${current} is newer than this program knows (up to ${latest}): ` +
+        'update the program, or use another database file',
+    );
+  }
+  const record = db.prepare('INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)');
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      for (const statement of migration.statements) db.prepare(statement).run();
+      record.run(migration.version, migration.description, Date.now());
+    })();
+  }
+  return latest;
+}

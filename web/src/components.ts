@@ -1,0 +1,131 @@
+/** Pieces shared by the views: movie headings, the rating buttons, scored lists and the status states. */
+import { ApiError, type Item, type ScoredItem } from './api.js';
+import { distributionChart } from './charts.js';
+import { h, type Child } from './dom.js';
+import { displayTitle, formatLevel, formatPredicted, spread, starsLabel } from './format.js';
+
+/** "1995 · Animation, Children's, Comedy". */
+export function movieMeta(item: Item): HTMLElement {
+  const parts: Child[] = [];
+  if (item.year !== null) parts.push(h('span', { class: 'movie-year' }, item.year));
+  if (item.genres.length > 0) {
+    if (parts.length > 0) parts.push(h('span', { class: 'sep', 'aria-hidden': 'true' }, ' · '));
+    parts.push(h('span', { class: 'movie-genres' }, item.genres.join(', ')));
+  }
+  return h('p', { class: 'movie-meta' }, ...parts);
+}
+
+export function movieTitle(item: Item, level: 'h3' | 'h4' = 'h3'): HTMLElement {
+  return h(level, { class: 'movie-title' }, displayTitle(item.title));
+}
+
+/**
+ * One `<button>` per rating level, named "Rate 4 stars", with aria-pressed marking the current rating.
+ * Pressing the current rating again removes it (a toggle, as aria-pressed promises). The group carries
+ * the item id so `syncRatingButtons` can update every control for a movie in place, keeping focus.
+ */
+export function ratingButtons(
+  item: Item,
+  levels: readonly number[],
+  current: number | undefined,
+  onRate: (rating: number | null) => void,
+): HTMLElement {
+  const group = h('div', {
+    class: levels.length > 6 ? 'rating-buttons rating-buttons-many' : 'rating-buttons',
+    role: 'group',
+    'aria-label': `Your rating for ${displayTitle(item.title)}${item.year !== null ? ` (${item.year})` : ''}`,
+    'data-item-id': item.itemId,
+  });
+  for (const level of levels) {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'rate-button',
+        'aria-label': `Rate ${starsLabel(level)}`,
+        'aria-pressed': 'false',
+        'data-value': level,
+      },
+      h('span', { class: 'rate-star', 'aria-hidden': 'true' }, '★'),
+      h('span', { class: 'rate-value' }, formatLevel(level)),
+    );
+    button.addEventListener('click', () => onRate(button.getAttribute('aria-pressed') === 'true' ? null : level));
+    group.append(button);
+  }
+  setRatingButtonsState(group, current);
+  return group;
+}
+
+function setRatingButtonsState(group: Element, current: number | undefined): void {
+  for (const button of group.querySelectorAll<HTMLButtonElement>('button[data-value]')) {
+    const level = Number(button.dataset.value);
+    const pressed = current !== undefined && Math.abs(current - level) < 1e-9;
+    button.setAttribute('aria-pressed', pressed ? 'true' : 'false');
+    button.classList.toggle('filled', current !== undefined && level <= current + 1e-9);
+    button.title = pressed ? `Rated ${starsLabel(level)}; press again to remove` : `Rate ${starsLabel(level)}`;
+  }
+}
+
+/** Brings every rating control under `root` in line with the current ratings. */
+export function syncRatingButtons(root: Element, ratingOf: (itemId: number) => number | undefined): void {
+  for (const group of root.querySelectorAll<HTMLElement>('.rating-buttons[data-item-id]')) {
+    setRatingButtonsState(group, ratingOf(Number(group.dataset.itemId)));
+  }
+}
+
+/** The predicted rating, how spread the distribution is, and the distribution as bars. */
+export function predictionBlock(item: Pick<ScoredItem, 'predicted' | 'distribution'>, levels: readonly number[]): HTMLElement {
+  const sd = spread(item.distribution, levels);
+  return h(
+    'div',
+    { class: 'prediction' },
+    h(
+      'p',
+      { class: 'prediction-value' },
+      h('span', { class: 'visually-hidden' }, 'Predicted rating '),
+      h('span', { class: 'prediction-number' }, formatPredicted(item.predicted)),
+      h('span', { class: 'prediction-star', 'aria-hidden': 'true' }, '★'),
+      Number.isFinite(sd) &&
+        h('span', { class: 'prediction-spread', title: 'Standard deviation of the predicted distribution' }, `± ${sd.toFixed(1)}`),
+    ),
+    item.distribution.length === levels.length && distributionChart(item.distribution, levels),
+  );
+}
+
+/** An ordered list of recommended movies with their predictions. */
+export function scoredList(items: readonly ScoredItem[], levels: readonly number[], extra?: (item: ScoredItem) => Child): HTMLOListElement {
+  return h(
+    'ol',
+    { class: 'scored-list' },
+    ...items.map((item) =>
+      h(
+        'li',
+        { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted.toFixed(4) },
+        h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), extra?.(item)),
+        predictionBlock(item, levels),
+      ),
+    ),
+  );
+}
+
+export function loadingState(text: string): HTMLElement {
+  return h('p', { class: 'state state-loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), text);
+}
+
+export function emptyState(title: string, detail?: string): HTMLElement {
+  return h('div', { class: 'state state-empty' }, h('p', { class: 'state-title' }, title), detail !== undefined && h('p', {}, detail));
+}
+
+/** A visible error with what went wrong and, when the action can be repeated, a "Try again" button. */
+export function errorState(error: unknown, retry?: () => void): HTMLElement {
+  const apiError = error instanceof ApiError ? error : null;
+  const title = apiError?.unreachable ? 'Server unreachable' : 'Something went wrong';
+  const message = apiError ? apiError.message : error instanceof Error ? error.message : String(error);
+  return h(
+    'div',
+    { class: 'state state-error', role: 'alert' },
+    h('p', { class: 'state-title' }, title),
+    h('p', {}, message),
+    retry && h('button', { type: 'button', class: 'button button-secondary', onclick: retry }, 'Try again'),
+  );
+}
