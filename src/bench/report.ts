@@ -60,12 +60,16 @@ export function checkTargets(outcomes: readonly CaseOutcome[]): TargetCheck[] {
   ];
 }
 
-/** Fixed-width text table; numeric-looking cells are right-aligned. */
+/** Fixed-width text table; columns whose cells are all numbers (or "—") are right-aligned, header included. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const numeric = /^[-+]?[\d.,]+(\s*[a-zA-Z×%]*)?$/;
+  const rightAligned = headers.map((_, c) => {
+    const cells = rows.map((r) => r[c] ?? '').filter((cell) => cell !== '—' && cell !== '');
+    return cells.length > 0 && cells.every((cell) => numeric.test(cell));
+  });
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (numeric.test(cell) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    cells.map((cell, c) => (rightAligned[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -93,7 +97,7 @@ export function casesTable(outcomes: readonly CaseOutcome[]): string {
     const r = o.result;
     if (!r) {
       const last = o.stages.at(-1);
-      return [o.name, '—', '—', '—', '—', '—', '—', '—', '—',
+      return [o.name, '—', '—', '—', '—', '—', '—', '—', '—', '—',
         `FAILED after ${formatSeconds(o.wallSeconds)} s${last ? ` (last stage: ${last.stage})` : ''}: ${o.error ?? ''}`];
     }
     return [
@@ -104,13 +108,14 @@ export function casesTable(outcomes: readonly CaseOutcome[]): string {
       formatSeconds(r.userSecondsPerEpoch),
       formatSeconds(r.itemSecondsPerEpoch),
       formatSeconds(r.secondsPerEpoch),
+      formatSeconds(r.cpuSecondsPerEpoch),
       r.peakRssMB.toFixed(0),
       formatSeconds(r.dataSeconds + r.compressSeconds),
-      `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps}, wall ${formatSeconds(o.wallSeconds)} s`,
+      `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps} ${r.negativePhase}, wall ${formatSeconds(o.wallSeconds)} s`,
     ];
   });
   return formatTable(
-    ['case', 'ratings', 'users', 'items', 'user s/ep', 'item s/ep', 's/epoch', 'peak MiB', 'data s', 'notes'],
+    ['case', 'ratings', 'users', 'items', 'user s/ep', 'item s/ep', 's/epoch', 'cpu s/ep', 'peak MiB', 'data s', 'notes'],
     rows,
   );
 }
@@ -150,6 +155,8 @@ export function buildReport(outcomes: readonly CaseOutcome[], backend: string | 
           items: ml.items,
           blockSize: ml.blockSize,
           leakedTensors: ml.leakedTensors,
+          fittedMixture: ml.fittedMixture,
+          modelFitSeconds: ml.modelFitSeconds,
         }
       : { ml100kAllPairsSeconds: null },
     backend: ml?.backend ?? backend,

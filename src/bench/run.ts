@@ -51,7 +51,8 @@ function runChild(name: string, args: BenchArgs, io: RunIo): Promise<CaseOutcome
       if (message.type === 'stage') {
         stages.push(message.event);
         const e = message.event;
-        io.progress(`[${name}] ${e.stage}: ${formatSeconds(e.seconds)} s (RSS ${e.rssMB.toFixed(0)} MiB)\n`);
+        const cpu = typeof e.detail?.cpuSeconds === 'number' ? `, cpu ${formatSeconds(e.detail.cpuSeconds)} s` : '';
+        io.progress(`[${name}] ${e.stage}: ${formatSeconds(e.seconds)} s${cpu} (RSS ${e.rssMB.toFixed(0)} MiB)\n`);
       } else if (message.type === 'result') {
         result = message.result;
       } else {
@@ -117,7 +118,8 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
       `leaked tensors ${scoring.leakedTensors})\n`);
   }
   io.out(`\n${targetsTable(report.targets)}\n`);
-  io.out(`\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), mean of the timed epochs after the first; ` +
+  io.out(`\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), wall clock, mean of the timed epochs after the first; ` +
+    `cpu s/ep = the same in process CPU seconds (steadier on a loaded machine); targets use wall clock; ` +
     `load average ${(machine.loadAverageAtStart as number[]).join(' ')} → ${(machine.loadAverageAtEnd as number[]).join(' ')} on ${machine.cpus} CPUs\n`);
   if (args.json) {
     writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);

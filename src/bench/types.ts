@@ -14,6 +14,12 @@ export interface OrientationResult {
   epochSeconds: number[];
   /** Steady-state seconds per epoch: mean of the epochs after the first (JIT warm-up), or the first alone. */
   secondsPerEpoch: number;
+  /**
+   * Process CPU seconds of each timed epoch (all threads; the first includes trainRbm's setup). On a
+   * shared, loaded machine this is the steadier figure: wall clock also counts time waiting for a core.
+   */
+  epochCpuSeconds: number[];
+  cpuSecondsPerEpoch: number;
   /** trainRbm's time outside the epochs: parameter initialisation and workspace allocation. */
   setupSeconds: number;
   /** Size of W + b + c, and of trainRbm's workspace (gradient and momentum copies), in MiB. */
@@ -35,6 +41,8 @@ export interface ScoringResult {
   warmSeconds: number;
   /** initBackend() time, paid once per process. */
   backendInitSeconds: number;
+  /** The fitted mixture; scoring is timed with both RBM components on (see measure.ts). */
+  fittedMixture: { user: number; item: number; bias: number };
   /** Time to fit the quick model that is scored (not part of the scoring figure). */
   modelFitSeconds: number;
   modelEpochs: number;
@@ -51,12 +59,16 @@ export interface CaseResult {
   items: number;
   /** K, rating levels. */
   levels: number;
+  /** The default options that shape the cost: F, cases per mini-batch, the last Gibbs step's negative phase. */
   hidden: number;
   batchSize: number;
+  negativePhase: string;
   /** Sum over the two orientations the default model trains (user + item). */
   secondsPerEpoch: number;
   userSecondsPerEpoch: number;
   itemSecondsPerEpoch: number;
+  /** CPU-time counterparts of secondsPerEpoch. */
+  cpuSecondsPerEpoch: number;
   /** Peak resident set size of the child process (VmHWM), MiB. */
   peakRssMB: number;
   /** Peak RSS before batch scoring started (equal to peakRssMB when the case does not score). */

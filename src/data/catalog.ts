@@ -8,7 +8,7 @@ import type { RatingTriple } from './dataset.js';
 export interface ItemRecord {
   itemId: number;
   title: string;
-  /** Release year parsed from the title; null when the title carries none. */
+  /** Release year parsed from the title (100K: else from u.item's release date); null when unknown. */
   year: number | null;
   genres: string[];
 }
@@ -27,7 +27,7 @@ export interface TimedRating extends RatingTriple {
   timestamp: number;
 }
 
-/** Rows left out of an import, grouped by reason; always reported, even with count 0. */
+/** Rows left out of an import, grouped by reason. MovieLens imports list every reason, even at count 0. */
 export interface SkipCount {
   reason: string;
   count: number;

@@ -8,6 +8,8 @@ export function errorMetrics(predicted: ArrayLike<number>, actual: ArrayLike<num
   if (predicted.length !== actual.length) {
     throw new Error(`metrics need as many predictions as ratings, got ${predicted.length} and ${actual.length}`);
   }
+  // No ratings means no measurement, not a perfect score.
+  if (actual.length === 0) return { rmse: NaN, mae: NaN };
   let sq = 0;
   let abs = 0;
   for (let n = 0; n < actual.length; n++) {
@@ -15,6 +17,6 @@ export function errorMetrics(predicted: ArrayLike<number>, actual: ArrayLike<num
     sq += d * d;
     abs += Math.abs(d);
   }
-  const n = Math.max(1, actual.length);
+  const n = actual.length;
   return { rmse: Math.sqrt(sq / n), mae: abs / n };
 }

@@ -15,6 +15,7 @@ export interface Fold {
 export function kFold(ds: Dataset, k: number, seed: number): Fold[] {
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`--kfold must be an integer ≥ 2, got ${k}`);
   const n = ds.levels.length;
+  if (k > n) throw new RangeError(`--kfold ${k} needs at least ${k} ratings, the data has ${n}`);
   const order = new Int32Array(n);
   for (let r = 0; r < n; r++) order[r] = r;
   new Rng(seed).shuffle(order);
@@ -37,6 +38,7 @@ export function holdout(ds: Dataset, fraction: number, seed: number): Fold[] {
   for (let r = 0; r < n; r++) order[r] = r;
   new Rng(seed).shuffle(order);
   const nTest = Math.round(fraction * n);
+  if (nTest === 0 || nTest === n) throw new RangeError(`--holdout ${fraction} of ${n} ratings leaves an empty training or test part`);
   return [{
     name: 'holdout',
     train: subsetRatings(ds, order.slice(nTest).sort()),

@@ -281,6 +281,14 @@ export class LazyMomentum {
     ws.lastStep[i] = upTo;
   }
 
+  /**
+   * Brings the rows a case is about to read up to date, so its CD statistics see the same weights as
+   * the dense update would (rows last touched several batches ago have missed momentum and decay steps).
+   */
+  prepareRows(cols: Int32Array, start: number, end: number): void {
+    for (let n = start; n < end; n++) this.catchUp(cols[n], this.ws.step);
+  }
+
   /** One update from the accumulated statistics of `batchSize` cases; clears the accumulators. */
   apply(batchSize: number): void {
     const ws = this.ws;

@@ -101,7 +101,11 @@ export function trainRbm(
     ws.errorCount = 0;
     for (let at = 0; at < order.length; at += options.batchSize) {
       const stop = Math.min(order.length, at + options.batchSize);
-      for (let q = at; q < stop; q++) accumulateCase(ws, train, order[q], steps, rng, ratingLevels, chain, options.negativePhase === 'meanField');
+      for (let q = at; q < stop; q++) {
+        const r = order[q];
+        optimiser.prepareRows(train.colIndex, train.rowStart[r], train.rowStart[r + 1]);
+        accumulateCase(ws, train, order[q], steps, rng, ratingLevels, chain, options.negativePhase === 'meanField');
+      }
       optimiser.apply(stop - at);
     }
     optimiser.flush();

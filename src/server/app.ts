@@ -11,6 +11,7 @@ import helmet from 'helmet';
 import { apiNotFound, errorHandler } from './errors.js';
 import type { ModelHolder } from './model-holder.js';
 import type { Catalog } from './ports.js';
+import { DEFAULT_CACHE_BYTES, PredictionCache } from './prediction-cache.js';
 import { RecommendationService } from './recommender.js';
 import { healthRouter } from './routes/health.js';
 import { genresRouter, itemsRouter } from './routes/items.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   staticDir?: string | null;
   /** Where unexpected errors are reported (default stderr). */
   log?: (line: string) => void;
+  /** Memory for cached per-user predictions (default 64 MiB; 0 disables the cache). */
+  predictionCacheBytes?: number;
 }
 
 /** What the routers receive: the options plus the services built from them once per app. */
@@ -39,7 +42,8 @@ export interface AppDeps extends AppOptions {
 }
 
 export function createApp(options: AppOptions): express.Application {
-  const deps: AppDeps = { ...options, recommender: new RecommendationService(options.catalog) };
+  const cache = new PredictionCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
+  const deps: AppDeps = { ...options, recommender: new RecommendationService(options.catalog, cache) };
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const app = express();
   app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects

@@ -11,11 +11,12 @@
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
  * recommendations and fold-in, and predicted as null (with a null distribution) in predictions.
  */
-import type { KnownRatings, UserScorer } from '../model/types.js';
+import type { KnownRatings, Predictions, UserScorer } from '../model/types.js';
 import { levelIndexOf } from '../data/dataset.js';
 import { InvalidRatingError, UnknownItemError } from '../store/errors.js';
 import { badRequest, unknownItem, unknownUser } from './errors.js';
 import type { ModelSnapshot } from './model-holder.js';
+import { PredictionCache, ratingsFingerprint } from './prediction-cache.js';
 import { getItemsChunked, type Catalog, type ItemRecord, type StoredRating } from './ports.js';
 
 export interface RatedItem {
@@ -115,24 +116,41 @@ export interface UserRating {
 }
 
 export class RecommendationService {
-  constructor(private readonly catalog: Catalog) {}
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly cache: PredictionCache = new PredictionCache(),
+  ) {}
 
-  /** Fold-in for a stored user: their current ratings, their training parameters unless stale. */
-  private foldInStoredUser(snapshot: ModelSnapshot, userId: number): { scorer: UserScorer; ratings: StoredRating[] } {
+  /**
+   * A stored user's current ratings, and their fold-in (built only when needed): their trained parameters,
+   * unless their ratings changed after the model was trained, in which case they are refitted.
+   */
+  private storedUser(snapshot: ModelSnapshot, userId: number): { ratings: StoredRating[]; fingerprint: string; foldIn: () => UserScorer } {
     const user = this.catalog.getUser(userId);
     if (!user) throw unknownUser(userId);
     const ratings = this.catalog.getUserRatings(userId);
-    const known = toKnownRatings(snapshot, ratings.map((r) => ({ itemId: r.itemId, rating: r.value })));
-    const scorer = snapshot.model.foldIn(known, {
-      userIndex: snapshot.userIndex.get(userId),
-      refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
-    });
-    return { scorer, ratings };
+    const foldIn = (): UserScorer =>
+      snapshot.model.foldIn(toKnownRatings(snapshot, ratings.map((r) => ({ itemId: r.itemId, rating: r.value }))), {
+        userIndex: snapshot.userIndex.get(userId),
+        refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
+      });
+    return { ratings, fingerprint: ratingsFingerprint(ratings, user.updatedAt), foldIn };
   }
 
-  /** Top-N unrated items for the scorer, optionally of one genre. */
-  private topItems(snapshot: ModelSnapshot, scorer: UserScorer, ratedItemIds: Iterable<number>, limit: number, genre?: string): ScoredItem[] {
-    const { expected, distribution } = scorer.predict(snapshot.allItems);
+  /** Every item scored for a stored user, from the cache when their ratings and the model are unchanged. */
+  private allPredictions(snapshot: ModelSnapshot, userId: number): { predictions: Predictions; ratings: StoredRating[] } {
+    const { ratings, fingerprint, foldIn } = this.storedUser(snapshot, userId);
+    let predictions = this.cache.get(snapshot, userId, fingerprint);
+    if (!predictions) {
+      predictions = foldIn().predict(snapshot.allItems);
+      this.cache.set(snapshot, userId, fingerprint, predictions);
+    }
+    return { predictions, ratings };
+  }
+
+  /** Top-N unrated items from predictions for every item, optionally of one genre. */
+  private topItems(snapshot: ModelSnapshot, predictions: Predictions, ratedItemIds: Iterable<number>, limit: number, genre?: string): ScoredItem[] {
+    const { expected, distribution } = predictions;
     const excluded = new Uint8Array(snapshot.model.itemCount);
     for (const itemId of ratedItemIds) {
       const i = snapshot.itemIndex.get(itemId);
@@ -152,24 +170,27 @@ export class RecommendationService {
   }
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): ScoredItem[] {
-    const { scorer, ratings } = this.foldInStoredUser(snapshot, userId);
-    return this.topItems(snapshot, scorer, ratings.map((r) => r.itemId), limit, genre);
+    const { predictions, ratings } = this.allPredictions(snapshot, userId);
+    return this.topItems(snapshot, predictions, ratings.map((r) => r.itemId), limit, genre);
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
   recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatedItem[], limit: number, genre?: string): ScoredItem[] {
     this.requireKnownItems(snapshot, ratings.map((r) => r.itemId));
-    const scorer = snapshot.model.foldIn(toKnownRatings(snapshot, ratings));
-    return this.topItems(snapshot, scorer, ratings.map((r) => r.itemId), limit, genre);
+    const predictions = snapshot.model.foldIn(toKnownRatings(snapshot, ratings)).predict(snapshot.allItems);
+    return this.topItems(snapshot, predictions, ratings.map((r) => r.itemId), limit, genre);
   }
 
   predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {
-    const { scorer, ratings } = this.foldInStoredUser(snapshot, userId);
+    const { ratings, fingerprint, foldIn } = this.storedUser(snapshot, userId);
     this.requireKnownItems(snapshot, itemIds);
     const actualByItem = new Map(ratings.map((r) => [r.itemId, r.value]));
     const scorable = itemIds.filter((id) => snapshot.itemIndex.has(id));
-    const { expected, distribution } = scorer.predict(Int32Array.from(scorable, (id) => snapshot.itemIndex.get(id) as number));
-    const rowOf = new Map(scorable.map((id, row) => [id, row]));
+    const indices = Int32Array.from(scorable, (id) => snapshot.itemIndex.get(id) as number);
+    // Rows of the cached all-items predictions if there are some; else only the asked items are scored.
+    const cached = this.cache.get(snapshot, userId, fingerprint);
+    const { expected, distribution } = cached ?? foldIn().predict(indices);
+    const rowOf = new Map(scorable.map((id, n) => [id, cached ? indices[n] : n]));
     const K = snapshot.ratingLevels.length;
     return itemIds.map((itemId) => {
       const row = rowOf.get(itemId);

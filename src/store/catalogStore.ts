@@ -4,7 +4,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { ItemRecord } from '../data/catalog.js';
-import { discoverRatingLevels, levelIndexOf, type Dataset } from '../data/dataset.js';
+import { levelIndexOf, type Dataset } from '../data/dataset.js';
 import { searchKeyOf } from '../data/titles.js';
 import { CatalogImporter, type CatalogImport, type ImportOptions, type ImportSummary } from './catalogImport.js';
 import { InvalidRatingError, UnknownItemError } from './errors.js';

@@ -61,7 +61,7 @@ async function start(): Promise<void> {
   status.replaceChildren();
   footer.textContent = describeHealth(health);
 
-  const ratings = new VisitorRatings(browserStorage());
+  const ratings = new VisitorRatings(browserStorage(), health.data?.items !== undefined ? `items-${health.data.items}` : '');
   ratings.keepOnlyLevels(levels);
 
   const views: Record<RouteName, View> = {
@@ -78,7 +78,8 @@ async function start(): Promise<void> {
 
   let current: RouteName | null = null;
   const route = (moveFocus: boolean): void => {
-    const target = parseRoute(location.hash);
+    // An in-page anchor (the skip link) keeps the current view; on first load it means the default one.
+    const target = parseRoute(location.hash) ?? (current === null ? { name: 'discover' as const, params: [] } : null);
     if (target === null) return;
     const view = views[target.name];
     if (current !== target.name) {

@@ -13,7 +13,7 @@ export interface VisitorRating extends Item {
 
 type Listener = (ratings: readonly VisitorRating[]) => void;
 
-const STORAGE_KEY = 'rbm-recommender.visitor-ratings.v1';
+const STORAGE_KEY_PREFIX = 'rbm-recommender.visitor-ratings.v1';
 
 function isVisitorRating(value: unknown): value is VisitorRating {
   if (typeof value !== 'object' || value === null) return false;
@@ -32,7 +32,17 @@ export class VisitorRatings {
   private readonly ratings = new Map<number, VisitorRating>();
   private readonly listeners = new Set<Listener>();
 
-  constructor(private readonly storage: Storage | null) {
+  private readonly storageKey: string;
+
+  /**
+   * `catalogKey` identifies the catalog the ratings belong to (e.g. its size): item ids mean different
+   * movies in different data sets, so ratings made against one are not carried over to another.
+   */
+  constructor(
+    private readonly storage: Storage | null,
+    catalogKey = '',
+  ) {
+    this.storageKey = catalogKey === '' ? STORAGE_KEY_PREFIX : `${STORAGE_KEY_PREFIX}:${catalogKey}`;
     this.load();
   }
 
@@ -101,7 +111,7 @@ export class VisitorRatings {
 
   private load(): void {
     try {
-      const raw = this.storage?.getItem(STORAGE_KEY);
+      const raw = this.storage?.getItem(this.storageKey);
       if (!raw) return;
       const parsed: unknown = JSON.parse(raw);
       if (!Array.isArray(parsed)) return;
@@ -113,7 +123,7 @@ export class VisitorRatings {
 
   private save(): void {
     try {
-      this.storage?.setItem(STORAGE_KEY, JSON.stringify(this.list()));
+      this.storage?.setItem(this.storageKey, JSON.stringify(this.list()));
     } catch {
       // Storage full or disabled (private browsing): ratings still work for this visit.
     }

@@ -2,7 +2,7 @@
  * Rate & discover: search the catalog, rate movies you know, and get recommendations folded in from those
  * ratings at once (POST /api/recommendations). Ratings live in localStorage (VisitorRatings).
  */
-import { api, type Item, type ScoredItem } from '../api.js';
+import { ApiError, api, type Item, type ScoredItem } from '../api.js';
 import {
   emptyState,
   errorState,
@@ -36,7 +36,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     'aria-describedby': 'search-hint',
     'aria-controls': 'search-results',
   });
-  const searchStatus = h('p', { class: 'search-status', role: 'status', 'aria-live': 'polite' });
+  const searchStatus = h('div', { class: 'search-status', role: 'status', 'aria-live': 'polite' });
   const resultList = h('ul', { class: 'result-list', id: 'search-results', 'aria-label': 'Search results' });
   const moreButton = h('button', { type: 'button', class: 'button button-secondary more-button', hidden: true }, 'Show more');
   const resultArea = h('div', { class: 'result-area' }, resultList, moreButton);
@@ -65,6 +65,25 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     searchStatus,
     resultArea,
   );
+
+  // Narrow screens stack the recommendations below the results: a way down to them once there are some.
+  const jumpButton = h(
+    'button',
+    {
+      type: 'button',
+      class: 'button button-secondary jump-button',
+      hidden: true,
+      onclick: () => {
+        const title = recsPanel.querySelector<HTMLElement>('h2');
+        title?.setAttribute('tabindex', '-1');
+        title?.focus({ preventScroll: true });
+        recsPanel.scrollIntoView({ block: 'start', behavior: 'smooth' });
+      },
+    },
+    'See your recommendations',
+    h('span', { 'aria-hidden': 'true' }, ' ↓'),
+  );
+  searchPanel.append(jumpButton);
 
   // --- recommendations ----------------------------------------------------------------------------------
   const recsStatus = h('p', { class: 'panel-subtitle' });
@@ -203,6 +222,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     const inputs = ratings.inputs();
     if (inputs.length === 0) {
       lastRecs = null;
+      jumpButton.hidden = true;
       recsPanel.setAttribute('aria-busy', 'false');
       recsStatus.textContent = 'Personal picks, with how sure the model is about each.';
       replaceChildren(
@@ -217,6 +237,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       const { items } = await api.visitorRecommendations(inputs, RECOMMENDATION_COUNT);
       if (seq !== recsSeq) return;
       lastRecs = items;
+      jumpButton.hidden = items.length === 0;
       recsStatus.textContent = `Based on your ${inputs.length} ${inputs.length === 1 ? 'rating' : 'ratings'}. Predicted rating ± spread; the bars show how likely each star level is.`;
       replaceChildren(
         recsBody,
@@ -226,6 +247,13 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       );
     } catch (error) {
       if (seq !== recsSeq) return;
+      // A stored rating of a movie this catalog does not have (the server's data changed): drop it, which
+      // triggers a fresh request through the ratings listener.
+      const unknownId = error instanceof ApiError && error.code === 'unknown_item' ? /\d+/.exec(error.message)?.[0] : undefined;
+      if (unknownId !== undefined && ratings.ratingOf(Number(unknownId)) !== undefined) {
+        ratings.remove(Number(unknownId));
+        return;
+      }
       lastRecs = null;
       replaceChildren(recsBody, errorState(error, () => void refreshRecommendations()));
     } finally {

@@ -85,7 +85,7 @@ export function userView(levels: readonly number[], userCount: number | undefine
   );
   idInput.addEventListener('input', () => idInput.setCustomValidity(''));
 
-  const body = h('div', { class: 'user-body', 'aria-live': 'polite' });
+  const body = h('div', { class: 'user-body' });
   const element = h(
     'div',
     { class: 'view view-user' },

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { BenchUsageError, parseBenchArgs } from '../../src/bench/args.js';
+import { CASE_NAMES } from '../../src/bench/cases.js';
+import { steadyMean } from '../../src/bench/measure.js';
+import { buildReport, checkTargets, formatSeconds, formatTable } from '../../src/bench/report.js';
+import { parseStatusKb } from '../../src/bench/rss.js';
+import type { CaseOutcome, CaseResult, OrientationResult } from '../../src/bench/types.js';
+
+const STATUS = `Name:\tnode
+VmPeak:\t 1234567 kB
+VmHWM:\t  204800 kB
+VmRSS:\t  102400 kB
+Threads:\t11
+`;
+
+describe('parseStatusKb', () => {
+  it('reads kB fields of /proc/self/status', () => {
+    expect(parseStatusKb(STATUS, 'VmHWM')).toBe(204800);
+    expect(parseStatusKb(STATUS, 'VmRSS')).toBe(102400);
+  });
+  it('returns null for a missing field or a field without kB', () => {
+    expect(parseStatusKb(STATUS, 'VmSwap')).toBeNull();
+    expect(parseStatusKb(STATUS, 'Threads')).toBeNull();
+  });
+});
+
+describe('parseBenchArgs', () => {
+  it('defaults to every case', () => {
+    expect(parseBenchArgs([])).toMatchObject({ help: false, json: null, cases: [...CASE_NAMES], epochs: null });
+  });
+  it('reads --json, --cases, --epochs in both spellings', () => {
+    const args = parseBenchArgs(['--json', 'out.json', '--cases=ml100k,synthetic-1m', '--epochs', '3', '--timeout=60']);
+    expect(args).toMatchObject({ json: 'out.json', cases: ['ml100k', 'synthetic-1m'], epochs: 3, timeoutSeconds: 60 });
+  });
+  it('rejects unknown cases, bad numbers and missing values', () => {
+    expect(() => parseBenchArgs(['--cases', 'nope'])).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(['--epochs', '0'])).toThrow(/positive integer/);
+    expect(() => parseBenchArgs(['--epochs', '1.5'])).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(['--json'])).toThrow(/needs a value/);
+    expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/unknown argument/);
+  });
+});
+
+describe('steadyMean', () => {
+  it('drops the warm-up epoch when there are several', () => {
+    expect(steadyMean([5, 1, 3])).toBe(2);
+    expect(steadyMean([4])).toBe(4);
+    expect(steadyMean([])).toBeNaN();
+  });
+});
+
+describe('formatting', () => {
+  it('right-aligns numbers and pads text', () => {
+    const table = formatTable(['case', 's'], [['a', '1.5'], ['longer', '12.25']]);
+    expect(table.split('\n')).toEqual(['case        s', '------  -----', 'a         1.5', 'longer  12.25']);
+  });
+  it('formats seconds with sensible precision', () => {
+    expect(formatSeconds(0.01234)).toBe('0.0123');
+    expect(formatSeconds(0.1234)).toBe('0.123');
+    expect(formatSeconds(12.345)).toBe('12.3');
+    expect(formatSeconds(null)).toBe('—');
+  });
+});
+
+function orientation(seconds: number): OrientationResult {
+  return {
+    rows: 1, cols: 1, cdSteps: 1, epochSeconds: [seconds], secondsPerEpoch: seconds, epochCpuSeconds: [seconds],
+    cpuSecondsPerEpoch: seconds, setupSeconds: 0, paramsMB: 1, workspaceMB: 2, peakRssAfterMB: 100,
+  };
+}
+
+function outcome(name: string, secondsPerEpoch: number, peakRssMB: number, scoringSeconds?: number): CaseOutcome {
+  const result: CaseResult = {
+    name, description: name, ratings: 1, users: 1, items: 1, levels: 5, hidden: 100, batchSize: 20, negativePhase: 'meanField',
+    secondsPerEpoch, userSecondsPerEpoch: secondsPerEpoch / 2, itemSecondsPerEpoch: secondsPerEpoch / 2,
+    cpuSecondsPerEpoch: secondsPerEpoch, peakRssMB, trainingPeakRssMB: peakRssMB, dataSeconds: 0, compressSeconds: 0,
+    orientations: { user: orientation(secondsPerEpoch / 2), item: orientation(secondsPerEpoch / 2) },
+    ...(scoringSeconds === undefined ? {} : {
+      scoring: {
+        backend: 'wasm', users: 1, items: 1, seconds: scoringSeconds, warmSeconds: scoringSeconds, backendInitSeconds: 0,
+        fittedMixture: { user: 0.5, item: 0.5, bias: 0 }, modelFitSeconds: 0, modelEpochs: 2, blockSize: 256, leakedTensors: 0,
+      },
+    }),
+  };
+  return { name, result, error: null, stages: [], wallSeconds: 1 };
+}
+
+describe('checkTargets', () => {
+  it('passes and fails each target against its limit', () => {
+    const checks = checkTargets([
+      outcome('ml100k', 0.25, 200, 3),
+      outcome('synthetic-1m', 8, 1100),
+      outcome('synthetic-1m-items4x', 13, 900),
+    ]);
+    const status = Object.fromEntries(checks.map((c) => [c.target, c.status]));
+    expect(status).toEqual({
+      'ml100k epoch (user + item)': 'PASS',
+      'synthetic-1m epoch': 'PASS',
+      'synthetic-1m peak RSS': 'FAIL',
+      'synthetic-10m epoch': 'n/a',
+      'synthetic-10m peak RSS': 'n/a',
+      'items4x epoch / synthetic-1m epoch': 'FAIL',
+      'ml100k all pairs scored': 'FAIL',
+    });
+    expect(checks.find((c) => c.target.startsWith('items4x'))?.measured).toBeCloseTo(13 / 8);
+  });
+  it('says why a target has no figure', () => {
+    const failed: CaseOutcome = { name: 'synthetic-10m', result: null, error: 'stopped by --timeout', stages: [], wallSeconds: 600 };
+    const check = checkTargets([failed]).find((c) => c.target === 'synthetic-10m epoch');
+    expect(check).toMatchObject({ status: 'n/a', measured: null });
+    expect(check?.note).toContain('stopped by --timeout');
+  });
+  it('builds the JSON report with cases, scoring and backend', () => {
+    const report = buildReport([outcome('ml100k', 0.2, 150, 1.5)], null, { cpus: 2 });
+    expect(report.cases.map((c) => c.name)).toEqual(['ml100k']);
+    expect(report.scoring.ml100kAllPairsSeconds).toBe(1.5);
+    expect(report.backend).toBe('wasm');
+  });
+});
