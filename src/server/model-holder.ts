@@ -84,6 +84,7 @@ export class ModelHolder {
   private timer: NodeJS.Timeout | null = null;
   /** A version that failed to load is reported once, not at every poll. */
   private failedId: number | null = null;
+  private reportedNoCurrent = false;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ModelHolderOptions) {
@@ -108,7 +109,14 @@ export class ModelHolder {
    */
   refresh(): boolean {
     const id = this.options.models.currentId();
+    if (id === null && this.current !== null && !this.reportedNoCurrent) {
+      // An import of another data set retires the current version: keep answering with the one in
+      // memory (better than errors) until a model is trained on the new catalog.
+      this.reportedNoCurrent = true;
+      this.log(`the database has no current model version any more; still serving version ${this.current.versionId} until one is trained`);
+    }
     if (id === null || id === this.current?.versionId || id === this.failedId) return false;
+    this.reportedNoCurrent = false;
     let next: ModelSnapshot;
     try {
       next = buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);
