@@ -7,7 +7,9 @@
  * data/recommender.db; a fresh one, seeded and trained, when that does not exist), then runs autocannon:
  *   users   — GET /api/users/:id/recommendations?limit=10 for random stored users
  *   visitor — POST /api/recommendations with 20 random ratings (anonymous fold-in)
- * and prints req/s, p50, p99 and errors as a table, plus one JSON line per scenario on stdout.
+ * `--rate` caps the offered load (autocannon's overallRate): without it the connections send as fast as the
+ * server answers, so latency is queueing (≈ connections ÷ throughput) rather than service time.
+ * Prints req/s, p50, p99 and errors as a table, plus one JSON line per scenario on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +23,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Rng } from '../src/rng.js';
 import { CatalogStore, openDatabase } from '../src/store/index.js';
 
-const USAGE = 'usage: npm run loadtest -- [--db <path>] [--duration <s>] [--connections <n>] [--scenario users|visitor|all] [--seed <n>]';
+const USAGE = 'usage: npm run loadtest -- [--db <path>] [--duration <s>] [--connections <n>] [--scenario users|visitor|all] [--seed <n>] [--rate <req/s>]';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // autocannon ships no type declarations: the slice of its API used here.
@@ -44,6 +46,7 @@ type Autocannon = (options: {
   connections: number;
   duration: number;
   requests: (AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest })[];
+  overallRate?: number;
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
@@ -53,6 +56,8 @@ interface Options {
   connections: number;
   scenarios: ('users' | 'visitor')[];
   seed: number;
+  /** Offered load in requests per second over all connections; unlimited when undefined. */
+  rate?: number;
 }
 
 function parseCommandLine(): Options {
@@ -69,6 +74,7 @@ function parseCommandLine(): Options {
         connections: { type: 'string' },
         scenario: { type: 'string' },
         seed: { type: 'string' },
+        rate: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -90,6 +96,7 @@ function parseCommandLine(): Options {
     connections: integer('connections', 200, 1),
     scenarios: scenario === 'all' ? ['users', 'visitor'] : [scenario as 'users' | 'visitor'],
     seed: integer('seed', 42, 0),
+    rate: values.rate === undefined ? undefined : integer('rate', 0, 1),
   };
 }
 
@@ -187,10 +194,17 @@ async function main(): Promise<void> {
     const rows: Record<string, string | number>[] = [];
     for (const name of options.scenarios) {
       process.stderr.write(`running ${name} …\n`);
-      const result = await autocannon({ url, connections: options.connections, duration: options.duration, requests: [scenarios[name]] });
+      const result = await autocannon({
+        url,
+        connections: options.connections,
+        duration: options.duration,
+        requests: [scenarios[name]],
+        ...(options.rate ? { overallRate: options.rate } : {}),
+      });
       const summary = {
         scenario: name,
         connections: options.connections,
+        offeredRate: options.rate ?? 'unlimited',
         seconds: result.duration,
         requests: result.requests.total,
         reqPerSec: Math.round(result.requests.average),

@@ -4,8 +4,7 @@
  * fitRecommender trains them), and for cases that ask for it time batch scoring of all users × all items.
  */
 import { compressRows, type CompressedRows, type Dataset } from '../data/dataset.js';
-import { initBackend, tf } from '../rbm/backend.js';
-import { scoreUsers, type ScoringUser } from '../rbm/batch.js';
+import type { ScoringUser } from '../rbm/batch.js';
 import { cdStepsAt, DEFAULT_TRAIN_OPTIONS, type Orientation, type RbmOptions } from '../rbm/config.js';
 import { fitRecommender } from '../rbm/fit.js';
 import type { RbmParams } from '../rbm/params.js';
@@ -78,6 +77,9 @@ function timeOrientation(
 }
 
 async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<ScoringResult> {
+  // tfjs is loaded only by the cases that score, so it does not weigh on the training-only cases' RSS.
+  const { initBackend, tf } = await import('../rbm/backend.js');
+  const { scoreUsers } = await import('../rbm/batch.js');
   let t = performance.now();
   const fitted = (await fitRecommender(dataset, { epochs: SCORING_MODEL_EPOCHS })).model as RbmRecommender;
   const modelFitSeconds = seconds(t);
