@@ -34,23 +34,57 @@ export async function* scoreUsers(
     return;
   }
   const blockSize = options.blockSize ?? 256;
-  let block: ScoringUser[] = [];
-  for (const u of users) {
-    block.push(u);
-    if (block.length === blockSize) {
-      yield* await scoreBlock(model, block);
-      block = [];
+  const constants = scoringConstants(model);
+  try {
+    let block: ScoringUser[] = [];
+    for (const u of users) {
+      block.push(u);
+      if (block.length === blockSize) {
+        yield* await scoreBlock(model, constants, block);
+        block = [];
+      }
     }
+    if (block.length > 0) yield* await scoreBlock(model, constants, block);
+  } finally {
+    for (const t of Object.values(constants)) t?.dispose();
   }
-  if (block.length > 0) yield* await scoreBlock(model, block);
 }
 
-async function scoreBlock(model: RbmRecommender, block: ScoringUser[]): Promise<Float32Array[]> {
+/** Tensors that do not depend on the users, uploaded once per scoring run. */
+interface ScoringConstants {
+  levels: tf.Tensor2D;
+  /** Wᵀ of the user RBM, F × (I·K): pre-transposed because wasm's matMul with transposeB is ~10× slower. */
+  userWt: tf.Tensor2D | null;
+  userB: tf.Tensor2D | null;
+  itemHidden: tf.Tensor2D | null;
+}
+
+function scoringConstants(model: RbmRecommender): ScoringConstants {
+  const { user, item, mixture, ratingLevels } = model.parts;
+  const K = ratingLevels.length;
+  const I = model.itemCount;
+  const useUser = user !== null && mixture.user > 0;
+  return {
+    levels: tf.tensor2d(Float32Array.from(ratingLevels), [K, 1]),
+    userWt: useUser ? tf.tensor2d(transpose(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
+    userB: useUser ? tf.tensor2d(user.b, [I, K]) : null,
+    itemHidden: item && mixture.item > 0 ? tf.tensor2d(item.itemHidden, [I, item.params.hidden]) : null,
+  };
+}
+
+/** Row-major rows × cols → cols × rows. */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
+async function scoreBlock(model: RbmRecommender, constants: ScoringConstants, block: ScoringUser[]): Promise<Float32Array[]> {
   const { user, item, mixture, bias, itemTrainCount, ratingLevels } = model.parts;
   const K = ratingLevels.length;
   const I = model.itemCount;
   const B = block.length;
-  const levelsT = tf.tensor2d(Float32Array.from(ratingLevels), [K, 1]);
+  const levelsT = constants.levels;
   // The bias baseline for every pair; it stays the answer for users without ratings and unknown items.
   const results = block.map((u) => {
     const known = u.userIndex !== undefined && u.userIndex >= 0 && u.userIndex < bias.userCount && !u.refit;
@@ -82,32 +116,32 @@ async function scoreBlock(model: RbmRecommender, block: ScoringUser[]): Promise<
       hiddenProbabilities(user, u.ratings.items, u.ratings.levels, 0, u.ratings.items.length, h);
       P.set(h, n * F);
     });
+    const { userWt, userB } = constants;
     const expectedU = tf.tidy(() => {
-      const W = tf.tensor2d(user.W, [I * K, F]);
-      const logits = tf.matMul(tf.tensor2d(P, [B, F]), W, false, true).reshape([B, I, K]).add(tf.tensor2d(user.b, [I, K]));
+      const logits = tf.matMul(tf.tensor2d(P, [B, F]), userWt!).reshape([B, I, K]).add(userB!);
       return tf.softmax(logits).reshape([B * I, K]).matMul(levelsT).reshape([B, I]) as tf.Tensor2D;
     });
     await addComponent(mixture.user, expectedU);
   }
   if (item && mixture.item > 0) {
     const F = item.params.hidden;
-    const Wb = new Float32Array(B * K * F);
+    // The block's user units laid out directly as F × (B·K), so the product needs no transpose.
+    const WbT = new Float32Array(F * B * K);
     const bb = new Float32Array(B * K);
     block.forEach((u, n) => {
       if (!hasRatings[n]) return;
       const unit = model.itemRbmUserUnit(u.ratings, u);
       if (!unit) return;
-      Wb.set(unit.W, n * K * F);
+      for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) WbT[j * B * K + n * K + k] = unit.W[k * F + j];
       bb.set(unit.b, n * K);
     });
+    const H = constants.itemHidden!;
     const expectedI = tf.tidy(() => {
-      const H = tf.tensor2d(item.itemHidden, [I, F]);
-      const logits = tf.matMul(H, tf.tensor2d(Wb, [B * K, F]), false, true) // I × (B·K)
+      const logits = tf.matMul(H, tf.tensor2d(WbT, [F, B * K])) // I × (B·K)
         .reshape([I, B, K]).transpose([1, 0, 2]).add(tf.tensor3d(bb, [B, 1, K]));
       return tf.softmax(logits).reshape([B * I, K]).matMul(levelsT).reshape([B, I]) as tf.Tensor2D;
     });
     await addComponent(mixture.item, expectedI);
   }
-  levelsT.dispose();
   return results;
 }
