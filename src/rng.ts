@@ -40,6 +40,22 @@ export class Rng {
     return result;
   }
 
+  /**
+   * The four xoshiro128** state words, to hand the stream to another implementation of the same generator
+   * (the WebAssembly CD kernels draw from it and hand it back with `setState`, so a seed gives the same
+   * stream whichever kernels run). The cached second normal variate is not part of it: it stays here.
+   */
+  getState(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  setState(state: readonly number[]): void {
+    this.s0 = state[0] | 0;
+    this.s1 = state[1] | 0;
+    this.s2 = state[2] | 0;
+    this.s3 = state[3] | 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     return this.nextUint32() / 4294967296;

@@ -69,8 +69,13 @@ function timeOrientation(
       cpuSecondsPerEpoch: steadyMean(epochCpuSeconds),
       setupSeconds: Math.max(0, trained.seconds - epochTotal),
       paramsMB: ((V * K * F + V * K + F) * 4) / MIB,
-      // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
-      workspaceMB: (2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
+      workspaceMB: (trained.kernels === 'wasm'
+        // The module's copy of W, b, c and vW, vb, vc; lastStep, touched, isTouched; the cases (column,
+        // level, row start) and the epoch's order.
+        ? 2 * (V * K * F + V * K + F) * 4 + V * 9 + rows.colIndex.length * 5 + rows.rows * 8
+        // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
+        : 2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
+      kernels: trained.kernels,
       peakRssAfterMB: peakRssMB(),
     },
   };

@@ -111,7 +111,8 @@ export function casesTable(outcomes: readonly CaseOutcome[]): string {
       formatSeconds(r.cpuSecondsPerEpoch),
       r.peakRssMB.toFixed(0),
       formatSeconds(r.dataSeconds + r.compressSeconds),
-      `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps} ${r.negativePhase}, wall ${formatSeconds(o.wallSeconds)} s`,
+      `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps} ${r.negativePhase}` +
+        `${r.orientations.user.kernels ? `, ${r.orientations.user.kernels} kernels` : ''}, wall ${formatSeconds(o.wallSeconds)} s`,
     ];
   });
   return formatTable(

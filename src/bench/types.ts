@@ -22,9 +22,15 @@ export interface OrientationResult {
   cpuSecondsPerEpoch: number;
   /** trainRbm's time outside the epochs: parameter initialisation and workspace allocation. */
   setupSeconds: number;
-  /** Size of W + b + c, and of trainRbm's workspace (gradient and momentum copies), in MiB. */
+  /**
+   * Size of W + b + c, and of trainRbm's workspace beyond them, in MiB: for the JS kernels the gradient
+   * and momentum copies; for the wasm kernels the module's linear memory (its own W, b, c, the momentum
+   * copies and the training cases; no gradient copy).
+   */
   paramsMB: number;
   workspaceMB: number;
+  /** The CD kernels that ran: 'wasm' (WebAssembly SIMD) or 'js' (see src/rbm/cdEngine.ts). */
+  kernels?: string;
   /** VmHWM of the child right after this orientation trained. */
   peakRssAfterMB: number;
 }

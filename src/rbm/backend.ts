@@ -1,8 +1,8 @@
 /**
  * Chooses the tfjs backend once per process: tfjs-node (native TensorFlow) when its optional install
  * succeeded, else the WebAssembly backend (SIMD, ~30× the cpu backend's matMul here), else the pure-JS
- * cpu backend. The RBM's sparse CD kernels are plain typed-array code; tfjs is used for the dense
- * products (batch scoring), where it pays.
+ * cpu backend. The RBM's sparse CD kernels are our own (WebAssembly SIMD, with a plain typed-array
+ * fallback: see cdEngine.ts); tfjs is used for the dense products (batch scoring), where it pays.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -2,6 +2,10 @@
  * The hot loops of CD training, in one module: typed arrays, no allocation per case, and work that follows
  * the number of ratings (cases × their rated units × K × F), never cases × all units.
  *
+ * These plain-JS kernels are the reference and the fallback: training normally runs their WebAssembly
+ * SIMD port (wasm/cdKernels.as.ts, ~10× faster here), chosen by cdEngine.ts; test/rbm/wasm-kernels.test.ts
+ * checks the two agree. A change to the CD statistics or the optimiser here must be made there too.
+ *
  * Measured here (see scripts/bench.ts): tfjs's gather and segment-sum on the wasm and cpu backends are far
  * slower than these loops for the masked, ragged parts of CD, so tfjs is kept for the dense batch scoring.
  */

@@ -6,7 +6,7 @@ import type { CompressedRows } from '../data/dataset.js';
 import type { EpochReport } from '../model/types.js';
 import { Rng } from '../rng.js';
 import { cdStepsAt, type RbmOptions } from './config.js';
-import { accumulateCase, CdWorkspace, LazyMomentum } from './kernels.js';
+import { createCdEngine, type KernelsKind } from './cdEngine.js';
 import { cloneParams, copyParamsInto, expectation, hiddenProbabilities, initParams, visibleDistribution, type RbmParams } from './params.js';
 
 /** Held-out (case, visible, level) triples, grouped by case as compressed rows. */
@@ -19,6 +19,8 @@ export interface TrainRbmResult {
   bestValidationRmse: number | null;
   epochs: number;
   seconds: number;
+  /** Which CD kernels ran: the WebAssembly SIMD ones or the plain-JS reference (see cdEngine.ts). */
+  kernels: KernelsKind;
 }
 
 export class NonFiniteTrainingError extends Error {
@@ -78,11 +80,23 @@ export function trainRbm(
   const K = ratingLevels.length;
   const rng = new Rng(seed);
   const params = initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
-  let maxCase = 0;
-  for (let r = 0; r < train.rows; r++) maxCase = Math.max(maxCase, train.rowStart[r + 1] - train.rowStart[r]);
-  const ws = new CdWorkspace(params, maxCase);
-  const optimiser = new LazyMomentum(ws, options.lr, options.initialMomentum, options.weightDecay);
-  const chain = options.persistent ? train.levels.slice() : null;
+  const engine = createCdEngine(params, train, ratingLevels, {
+    lr: options.lr,
+    momentum: options.initialMomentum,
+    weightDecay: options.weightDecay,
+    batchSize: options.batchSize,
+    persistent: options.persistent,
+    meanField: options.negativePhase === 'meanField',
+  });
+  // The weights being trained. The JS engine trains `params` in place; the wasm engine a copy in its own
+  // memory, which leaves `params` free to hold the best snapshot (no second V·K·F allocation).
+  const live = engine.params;
+  const spare = live === params ? null : params;
+  const snapshot = (into: RbmParams | null): RbmParams => {
+    if (!into) return cloneParams(live);
+    copyParamsInto(live, into);
+    return into;
+  };
   const order = new Int32Array(train.rows);
   for (let r = 0; r < order.length; r++) order[r] = r;
 
@@ -95,23 +109,12 @@ export function trainRbm(
     const epochStart = performance.now();
     const steps = cdStepsAt(options.cdSchedule, epoch);
     const momentum = epoch >= options.momentumFromEpoch ? options.momentum : options.initialMomentum;
-    optimiser.setRates(options.lr * Math.pow(options.lrDecay, epoch - 1), momentum);
+    engine.setRates(options.lr * Math.pow(options.lrDecay, epoch - 1), momentum);
     rng.shuffle(order);
-    ws.squaredError = 0;
-    ws.errorCount = 0;
-    for (let at = 0; at < order.length; at += options.batchSize) {
-      const stop = Math.min(order.length, at + options.batchSize);
-      for (let q = at; q < stop; q++) {
-        const r = order[q];
-        optimiser.prepareRows(train.colIndex, train.rowStart[r], train.rowStart[r + 1]);
-        accumulateCase(ws, train, order[q], steps, rng, ratingLevels, chain, options.negativePhase === 'meanField');
-      }
-      optimiser.apply(stop - at);
-    }
-    optimiser.flush();
-    if (!allFinite(params.W) || !allFinite(params.b) || !allFinite(params.c)) throw new NonFiniteTrainingError(phase, epoch);
-    const trainRmse = Math.sqrt(ws.squaredError / Math.max(1, ws.errorCount));
-    const valRmse = validation ? validationRmse(params, train, validation, ratingLevels) : null;
+    const { squaredError, errorCount } = engine.trainEpoch(order, steps, rng);
+    if (!allFinite(live.W) || !allFinite(live.b) || !allFinite(live.c)) throw new NonFiniteTrainingError(phase, epoch);
+    const trainRmse = Math.sqrt(squaredError / Math.max(1, errorCount));
+    const valRmse = validation ? validationRmse(live, train, validation, ratingLevels) : null;
     const report: EpochReport = {
       phase,
       epoch,
@@ -126,19 +129,20 @@ export function trainRbm(
     if (report.validationRmse < bestRmse) {
       bestRmse = report.validationRmse;
       bestEpoch = epoch;
-      if (best) copyParamsInto(params, best);
-      else best = cloneParams(params);
+      best = snapshot(best ?? spare);
     } else if (epoch - bestEpoch >= options.patience) {
       break;
     }
   }
   const epochs = Math.min(epoch, options.epochs);
   return {
-    params: best ?? params,
+    // Never the wasm engine's views: the result must outlive the engine and be transferable.
+    params: best ?? (spare ? snapshot(spare) : live),
     curve,
     bestEpoch: best ? bestEpoch : epochs,
     bestValidationRmse: best ? bestRmse : null,
     epochs,
     seconds: (performance.now() - started) / 1000,
+    kernels: engine.kind,
   };
 }

@@ -1,0 +1,310 @@
+/**
+ * The CD training engine: one RBM's parameters, optimiser state and training cases behind a small
+ * interface, run either by the WebAssembly SIMD kernels (wasm/cdKernels.as.ts, built into
+ * wasm/cdKernels.wasm) or by the plain-JS kernels of kernels.ts, which are the reference and the fallback.
+ *
+ * Selection: `RBM_KERNELS=wasm|js` forces one (a forced wasm that cannot load is an error); unset (or
+ * `auto`), wasm is used when it instantiates here, else JS. Both engines compute the same update and draw
+ * the same random numbers from the same seeded Rng stream (the wasm module runs an exact port of
+ * xoshiro128** on the state handed to it); their weights differ only by float rounding (summation order).
+ */
+import { readFileSync } from 'node:fs';
+import type { CompressedRows } from '../data/dataset.js';
+import type { Rng } from '../rng.js';
+import { accumulateCase, CdWorkspace, LazyMomentum } from './kernels.js';
+import type { RbmParams } from './params.js';
+
+export type KernelsKind = 'wasm' | 'js';
+
+export interface CdEngineOptions {
+  /** Initial ε and μ (trainRbm sets them per epoch with setRates). */
+  lr: number;
+  momentum: number;
+  /** λ on W. */
+  weightDecay: number;
+  batchSize: number;
+  /** Persistent CD chains. */
+  persistent: boolean;
+  /** Mean-field last step of the negative phase (else sampled). */
+  meanField: boolean;
+}
+
+export interface EpochStatistics {
+  /** Σ of squared reconstruction errors of the first Gibbs step over the epoch's ratings, and their count. */
+  squaredError: number;
+  errorCount: number;
+}
+
+export interface CdEngine {
+  readonly kind: KernelsKind;
+  /**
+   * The parameters being trained, up to date after every trainEpoch. The wasm engine's are views on its
+   * memory: copy them (cloneParams / copyParamsInto) to keep or transfer them.
+   */
+  readonly params: RbmParams;
+  /** Sets ε and μ for the next epoch (every row is up to date between epochs). */
+  setRates(lr: number, momentum: number): void;
+  /**
+   * One epoch: the cases in `order`, in mini-batches of options.batchSize, each batch one momentum update
+   * of the rows its cases touched; then every row is brought up to date. Draws from `rng`.
+   */
+  trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics;
+}
+
+function maxCaseLength(rows: CompressedRows): number {
+  let max = 0;
+  for (let r = 0; r < rows.rows; r++) max = Math.max(max, rows.rowStart[r + 1] - rows.rowStart[r]);
+  return max;
+}
+
+/** The plain-JS kernels of kernels.ts; trains `params` in place. */
+export class JsCdEngine implements CdEngine {
+  readonly kind = 'js';
+  readonly workspace: CdWorkspace;
+  readonly optimiser: LazyMomentum;
+  private readonly chain: Uint8Array | null;
+
+  constructor(
+    readonly params: RbmParams,
+    private readonly rows: CompressedRows,
+    private readonly ratingLevels: readonly number[],
+    private readonly options: CdEngineOptions,
+  ) {
+    this.workspace = new CdWorkspace(params, maxCaseLength(rows));
+    this.optimiser = new LazyMomentum(this.workspace, options.lr, options.momentum, options.weightDecay);
+    this.chain = options.persistent ? rows.levels.slice() : null;
+  }
+
+  setRates(lr: number, momentum: number): void {
+    this.optimiser.setRates(lr, momentum);
+  }
+
+  trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics {
+    const { workspace: ws, optimiser, rows, options } = this;
+    ws.squaredError = 0;
+    ws.errorCount = 0;
+    for (let at = 0; at < order.length; at += options.batchSize) {
+      const stop = Math.min(order.length, at + options.batchSize);
+      for (let q = at; q < stop; q++) {
+        const r = order[q];
+        optimiser.prepareRows(rows.colIndex, rows.rowStart[r], rows.rowStart[r + 1]);
+        accumulateCase(ws, rows, r, steps, rng, this.ratingLevels, this.chain, options.meanField);
+      }
+      optimiser.apply(stop - at);
+    }
+    optimiser.flush();
+    return { squaredError: ws.squaredError, errorCount: ws.errorCount };
+  }
+}
+
+/** The exports of cdKernels.wasm (see wasm/cdKernels.as.ts). Booleans are 0/1; pointers are byte offsets. */
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  plan(V: number, K: number, F: number, rows: number, nnz: number, maxCase: number, persistent: number, maxGap: number): number;
+  ptrW(): number;
+  ptrB(): number;
+  ptrC(): number;
+  ptrVW(): number;
+  ptrVB(): number;
+  ptrVC(): number;
+  ptrRowStart(): number;
+  ptrCols(): number;
+  ptrLevels(): number;
+  ptrChain(): number;
+  ptrOrder(): number;
+  ptrRatingLevels(): number;
+  getSquaredError(): number;
+  getErrorCount(): number;
+  resetError(): void;
+  getStep(): number;
+  setRng(s0: number, s1: number, s2: number, s3: number): void;
+  getRng(i: number): number;
+  setRates(lr: number, momentum: number, weightDecay: number): void;
+  beginBatch(batchSize: number): void;
+  prepareCase(r: number): void;
+  accumulateCase(r: number, steps: number, meanField: number): void;
+  applyBatch(): void;
+  flush(): void;
+  trainEpoch(count: number, batchSize: number, steps: number, meanField: number): void;
+}
+
+const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
+let compiled: WebAssembly.Module | null = null;
+let compileError: Error | null = null;
+
+/** The compiled module (once per thread), or the reason it cannot be had here. */
+function kernelModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  if (compileError) throw compileError;
+  try {
+    // Synchronous: trainRbm is synchronous, and Node has no size limit on synchronous compilation.
+    compiled = new WebAssembly.Module(readFileSync(WASM_URL));
+    return compiled;
+  } catch (err) {
+    compileError = new Error(`the WebAssembly CD kernels cannot load: ${(err as Error).message}`);
+    throw compileError;
+  }
+}
+
+/** The WebAssembly SIMD kernels: one module instance (and linear memory) per engine. */
+export class WasmCdEngine implements CdEngine {
+  readonly kind = 'wasm';
+  private readonly x: KernelExports;
+  private readonly V: number;
+  private readonly K: number;
+  private readonly F: number;
+  private view: RbmParams | null = null;
+
+  constructor(
+    initial: RbmParams,
+    rows: CompressedRows,
+    ratingLevels: readonly number[],
+    private readonly options: CdEngineOptions,
+  ) {
+    const { visibles: V, levels: K, hidden: F } = initial;
+    if (K > 255) throw new RangeError('the wasm kernels store levels as bytes: at most 255 levels');
+    this.V = V;
+    this.K = K;
+    this.F = F;
+    this.x = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
+    const x = this.x;
+    // Between two flushes (one epoch) a row misses at most one update per batch.
+    const maxGap = Math.ceil(rows.rows / options.batchSize);
+    const end = x.plan(V, K, F, rows.rows, rows.colIndex.length, maxCaseLength(rows), options.persistent ? 1 : 0, maxGap);
+    if (end === 0) throw new RangeError(`an RBM of ${V}×${K}×${F} weights does not fit in 4 GiB of wasm memory`);
+    const buffer = x.memory.buffer;
+    new Float32Array(buffer, x.ptrW() >>> 0, V * K * F).set(initial.W);
+    new Float32Array(buffer, x.ptrB() >>> 0, V * K).set(initial.b);
+    new Float32Array(buffer, x.ptrC() >>> 0, F).set(initial.c);
+    new Int32Array(buffer, x.ptrRowStart() >>> 0, rows.rows + 1).set(rows.rowStart);
+    new Int32Array(buffer, x.ptrCols() >>> 0, rows.colIndex.length).set(rows.colIndex);
+    new Uint8Array(buffer, x.ptrLevels() >>> 0, rows.levels.length).set(rows.levels);
+    if (options.persistent) new Uint8Array(buffer, x.ptrChain() >>> 0, rows.levels.length).set(rows.levels);
+    new Float64Array(buffer, x.ptrRatingLevels() >>> 0, K).set(ratingLevels);
+    x.setRates(options.lr, options.momentum, options.weightDecay);
+  }
+
+  /** Views on W, b, c in the module's memory (made again if the memory has grown since). */
+  get params(): RbmParams {
+    const { x, V, K, F } = this;
+    if (!this.view || this.view.W.buffer !== x.memory.buffer) {
+      const buffer = x.memory.buffer;
+      this.view = {
+        visibles: V,
+        levels: K,
+        hidden: F,
+        W: new Float32Array(buffer, x.ptrW() >>> 0, V * K * F),
+        b: new Float32Array(buffer, x.ptrB() >>> 0, V * K),
+        c: new Float32Array(buffer, x.ptrC() >>> 0, F),
+      };
+    }
+    return this.view;
+  }
+
+  /** Views on the momentum velocities vW, vb, vc (for tests). */
+  velocities(): { W: Float32Array; b: Float32Array; c: Float32Array } {
+    const { x, V, K, F } = this;
+    const buffer = x.memory.buffer;
+    return {
+      W: new Float32Array(buffer, x.ptrVW() >>> 0, V * K * F),
+      b: new Float32Array(buffer, x.ptrVB() >>> 0, V * K),
+      c: new Float32Array(buffer, x.ptrVC() >>> 0, F),
+    };
+  }
+
+  setRates(lr: number, momentum: number): void {
+    this.x.setRates(lr, momentum, this.options.weightDecay);
+  }
+
+  trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics {
+    const x = this.x;
+    new Int32Array(x.memory.buffer, x.ptrOrder() >>> 0, order.length).set(order);
+    x.resetError();
+    this.withRng(rng, () => x.trainEpoch(order.length, this.options.batchSize, steps, this.options.meanField ? 1 : 0));
+    return { squaredError: x.getSquaredError(), errorCount: x.getErrorCount() };
+  }
+
+  // The steps of trainEpoch one at a time, for comparing with the JS kernels.
+
+  /** Starts a mini-batch of `size` cases (the gradient scale is ε/size). */
+  beginBatch(size: number): void {
+    this.x.beginBatch(size);
+  }
+
+  /** Brings case r's rows up to date before it reads them (LazyMomentum.prepareRows). */
+  prepareCase(r: number): void {
+    this.x.prepareCase(r);
+  }
+
+  /** Adds case r's CD-`steps` statistics, scaled by ε/B, to the velocities (accumulateCase). */
+  accumulateCase(r: number, steps: number, rng: Rng): void {
+    this.withRng(rng, () => this.x.accumulateCase(r, steps, this.options.meanField ? 1 : 0));
+  }
+
+  /**
+   * Ends the batch (LazyMomentum.apply). W ← W + v is deferred to each row's next catch-up, so `params`
+   * shows the updated weights only after flush.
+   */
+  applyBatch(): void {
+    this.x.applyBatch();
+  }
+
+  /** Brings every row up to date (LazyMomentum.flush). */
+  flush(): void {
+    this.x.flush();
+  }
+
+  /** Reconstruction error accumulated since the last trainEpoch (or since construction). */
+  statistics(): EpochStatistics {
+    return { squaredError: this.x.getSquaredError(), errorCount: this.x.getErrorCount() };
+  }
+
+  /** Runs `f` with the module drawing from `rng`'s stream, and hands the advanced stream back. */
+  private withRng(rng: Rng, f: () => void): void {
+    const x = this.x;
+    const [s0, s1, s2, s3] = rng.getState();
+    x.setRng(s0, s1, s2, s3);
+    f();
+    rng.setState([x.getRng(0), x.getRng(1), x.getRng(2), x.getRng(3)]);
+  }
+}
+
+/** The kernels asked for by RBM_KERNELS: 'wasm', 'js', or null for automatic. */
+export function kernelsPreference(env: NodeJS.ProcessEnv = process.env): KernelsKind | null {
+  const v = (env.RBM_KERNELS ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return null;
+  if (v === 'wasm' || v === 'js') return v;
+  throw new RangeError(`RBM_KERNELS must be "wasm", "js" or "auto", got ${JSON.stringify(env.RBM_KERNELS)}`);
+}
+
+/** Whether the wasm kernels load in this thread (and if not, why). */
+export function wasmKernelsAvailable(): { ok: true } | { ok: false; reason: string } {
+  try {
+    kernelModule();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
+/**
+ * An engine training a copy of `params` (wasm) or `params` itself (js) on the cases of `rows`. `kind`
+ * defaults to RBM_KERNELS, then to wasm where it loads.
+ */
+export function createCdEngine(
+  params: RbmParams,
+  rows: CompressedRows,
+  ratingLevels: readonly number[],
+  options: CdEngineOptions,
+  kind: KernelsKind | null = kernelsPreference(),
+): CdEngine {
+  if (kind === 'js') return new JsCdEngine(params, rows, ratingLevels, options);
+  if (kind === 'wasm') return new WasmCdEngine(params, rows, ratingLevels, options);
+  if (!wasmKernelsAvailable().ok) return new JsCdEngine(params, rows, ratingLevels, options);
+  try {
+    return new WasmCdEngine(params, rows, ratingLevels, options);
+  } catch {
+    // E.g. the model does not fit in wasm32's 4 GiB: the JS kernels have no such limit.
+    return new JsCdEngine(params, rows, ratingLevels, options);
+  }
+}

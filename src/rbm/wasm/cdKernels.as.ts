@@ -1,0 +1,650 @@
+/**
+ * CD training kernels of the softmax-visible RBM in AssemblyScript, compiled to WebAssembly with 128-bit
+ * SIMD (f32x4) by scripts/build-wasm.ts into cdKernels.wasm. The reference, and the fallback where this
+ * module cannot load, is the plain-JS code in ../kernels.ts: the two compute the same updates, this one
+ * in another summation order (results agree to float rounding, not bit for bit).
+ *
+ * One instance trains one RBM. Its linear memory holds everything the epoch loop touches, laid out by
+ * `plan` after the module's static data:
+ *   W, b, c                     parameters, layout as in ../params.ts (W[i,k,j] at ((i·K)+k)·F + j)
+ *   vW, vb, vc                  momentum velocities
+ *   lastStep, isTouched, touched, pending  lazy-momentum bookkeeping per visible row
+ *   rowStart, cols, levels, chain, order   the training cases (compressed rows) and the epoch's order
+ *   ph0, ph, sph0, sph, mask, qv, probs, negLevels, negProbs, ratingLevels   per-case scratch
+ *   powers of the lazy-momentum matrices
+ *
+ * No gradient accumulator gW: the batch's gradient goes straight into the velocity. The update
+ *   v ← μ v + ε (g / B − λ W);   W ← W + v
+ * is split as: on a row's first touch in a batch, v ← μ v − ελ W (after catching the row up); each case
+ * then adds (ε/B)·g_case to v; at the end of the batch W ← W + v. In exact arithmetic this is the same
+ * update, with one V·K·F array less (W is not changed until the batch ends, so every case of the batch
+ * still reads the same weights).
+ *
+ * Even W ← W + v is deferred: a row the batch touched is left "pending" (its true W is W + v) and the
+ * addition is folded into the linear map that catches the row up when it is next read (or at flush),
+ * which saves a pass over the touched rows per batch.
+ *
+ * Randomness: an exact port of src/rng.ts's xoshiro128** whose state JS hands in and takes back around
+ * each call, so the stream of draws is the one the JS kernels would consume.
+ *
+ * Built with --runtime stub and no allocation: all memory is planned once, pointers are plain offsets.
+ */
+
+// ---- sizes and pointers (set by plan) ----
+let V: i32 = 0;
+let K: i32 = 0;
+let F: i32 = 0;
+/** F rounded down to a multiple of 4: the SIMD part of every row; [F4, F) is the scalar tail. */
+let F4: i32 = 0;
+let ROWS: i32 = 0;
+let PERSISTENT: bool = false;
+
+let pW: usize = 0;
+let pB: usize = 0;
+let pC: usize = 0;
+let pVW: usize = 0;
+let pVB: usize = 0;
+let pVC: usize = 0;
+let pLastStep: usize = 0;
+let pIsTouched: usize = 0;
+let pPending: usize = 0;
+let pTouched: usize = 0;
+let pRowStart: usize = 0;
+let pCols: usize = 0;
+let pLevels: usize = 0;
+let pChain: usize = 0;
+let pOrder: usize = 0;
+let pPh0: usize = 0;
+let pPh: usize = 0;
+let pSph0: usize = 0;
+let pSph: usize = 0;
+let pMask: usize = 0;
+let pQv: usize = 0;
+let pProbs: usize = 0;
+let pNegLevels: usize = 0;
+let pNegProbs: usize = 0;
+let pRatingLevels: usize = 0;
+let pPowW: usize = 0;
+let pPowB: usize = 0;
+/** Entries of the power caches: A^0 … A^(powCap − 1). */
+let powCap: i32 = 0;
+/** Entries computed so far (for the current ε, μ). */
+let powLen: i32 = 0;
+
+// ---- optimiser state ----
+let lr: f64 = 0;
+let mu: f64 = 0;
+let decay: f64 = 0;
+/** ε/B of the current batch. */
+let scale: f32 = 0;
+let step: i32 = 0;
+let touchedCount: i32 = 0;
+
+// ---- statistics of the current epoch ----
+let squaredError: f64 = 0;
+let errorCount: f64 = 0;
+
+// ---- xoshiro128** state (src/rng.ts) ----
+let s0: u32 = 0;
+let s1: u32 = 0;
+let s2: u32 = 0;
+let s3: u32 = 0;
+
+@inline function align16(p: u64): u64 {
+  return (p + 15) & ~(<u64>15);
+}
+
+/**
+ * Lays out memory for an RBM of V visibles, K levels, F hidden units and training cases of `rows` rows
+ * holding `nnz` ratings (at most `maxCase` per case), growing memory as needed. Returns the end of the
+ * used memory in bytes, or 0 if it does not fit in 4 GiB. Everything is zero after plan except what JS
+ * copies in (W, b, c, the cases, the rating levels).
+ */
+export function plan(v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, persistent: bool, maxGap: i32): f64 {
+  V = v;
+  K = k;
+  F = f;
+  F4 = f & ~3;
+  ROWS = rows;
+  PERSISTENT = persistent;
+  powCap = maxGap + 2;
+  const vkf = <u64>v * <u64>k * <u64>f;
+  let p = align16(<u64>__heap_base);
+  pW = <usize>p; p = align16(p + vkf * 4);
+  pB = <usize>p; p = align16(p + <u64>v * <u64>k * 4);
+  pC = <usize>p; p = align16(p + <u64>f * 4);
+  pVW = <usize>p; p = align16(p + vkf * 4);
+  pVB = <usize>p; p = align16(p + <u64>v * <u64>k * 4);
+  pVC = <usize>p; p = align16(p + <u64>f * 4);
+  pLastStep = <usize>p; p = align16(p + <u64>v * 4);
+  pTouched = <usize>p; p = align16(p + <u64>v * 4);
+  pIsTouched = <usize>p; p = align16(p + <u64>v);
+  pPending = <usize>p; p = align16(p + <u64>v);
+  pRowStart = <usize>p; p = align16(p + (<u64>rows + 1) * 4);
+  pCols = <usize>p; p = align16(p + <u64>nnz * 4);
+  pLevels = <usize>p; p = align16(p + <u64>nnz);
+  pChain = <usize>p; p = align16(p + (persistent ? <u64>nnz : 0));
+  pOrder = <usize>p; p = align16(p + <u64>rows * 4);
+  pPh0 = <usize>p; p = align16(p + <u64>f * 4);
+  pPh = <usize>p; p = align16(p + <u64>f * 4);
+  pSph0 = <usize>p; p = align16(p + <u64>f * 4);
+  pSph = <usize>p; p = align16(p + <u64>f * 4);
+  pMask = <usize>p; p = align16(p + <u64>f * 4);
+  pQv = <usize>p; p = align16(p + <u64>k * 16);
+  pProbs = <usize>p; p = align16(p + <u64>k * 8);
+  pRatingLevels = <usize>p; p = align16(p + <u64>k * 8);
+  pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
+  pNegProbs = <usize>p; p = align16(p + <u64>maxCase * <u64>k * 4);
+  pPowW = <usize>p; p = align16(p + <u64>powCap * 32);
+  pPowB = <usize>p; p = align16(p + <u64>powCap * 32);
+  if (p > 0xFFFF0000) return 0;
+  const pages = <i32>((p + 0xFFFF) >> 16);
+  const have = memory.size();
+  if (pages > have && memory.grow(pages - have) < 0) return 0;
+  step = 0;
+  touchedCount = 0;
+  return <f64>p;
+}
+
+// Pointers for JS to copy into and view (see ../cdEngine.ts).
+export function ptrW(): usize { return pW; }
+export function ptrB(): usize { return pB; }
+export function ptrC(): usize { return pC; }
+export function ptrVW(): usize { return pVW; }
+export function ptrVB(): usize { return pVB; }
+export function ptrVC(): usize { return pVC; }
+export function ptrRowStart(): usize { return pRowStart; }
+export function ptrCols(): usize { return pCols; }
+export function ptrLevels(): usize { return pLevels; }
+export function ptrChain(): usize { return pChain; }
+export function ptrOrder(): usize { return pOrder; }
+export function ptrRatingLevels(): usize { return pRatingLevels; }
+
+export function getSquaredError(): f64 { return squaredError; }
+export function getErrorCount(): f64 { return errorCount; }
+export function resetError(): void {
+  squaredError = 0;
+  errorCount = 0;
+}
+export function getStep(): i32 { return step; }
+
+// ---- random numbers: xoshiro128**, exactly as src/rng.ts ----
+
+export function setRng(a: u32, b: u32, c: u32, d: u32): void {
+  s0 = a;
+  s1 = b;
+  s2 = c;
+  s3 = d;
+}
+
+/** State word i (0–3), for handing the stream back to the JS Rng. */
+export function getRng(i: i32): u32 {
+  return i == 0 ? s0 : i == 1 ? s1 : i == 2 ? s2 : s3;
+}
+
+@inline function nextU32(): u32 {
+  const result = rotl<u32>(s1 * 5, 7) * 9;
+  const t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = rotl<u32>(s3, 11);
+  return result;
+}
+
+/** Uniform in [0, 1): the 32-bit draw over 2^32, as Rng.next. */
+@inline function nextUniform(): f64 {
+  return <f64>nextU32() / 4294967296.0;
+}
+
+// ---- small vector kernels over F floats (SIMD body, scalar tail) ----
+
+@inline function sigmoid(x: f64): f64 {
+  return 1.0 / (1.0 + Math.exp(-x));
+}
+
+/** dst ← src. */
+@inline function copyF(dst: usize, src: usize): void {
+  memory.copy(dst, src, <usize>F << 2);
+}
+
+/** dst += src. */
+function addF(dst: usize, src: usize): void {
+  const end4 = dst + (<usize>F4 << 2);
+  const end = dst + (<usize>F << 2);
+  let d = dst;
+  let s = src;
+  for (; d < end4; d += 16, s += 16) v128.store(d, f32x4.add(v128.load(d), v128.load(s)));
+  for (; d < end; d += 4, s += 4) store<f32>(d, load<f32>(d) + load<f32>(s));
+}
+
+/** dst[j] = σ(dst[j]). */
+function sigmoidF(dst: usize): void {
+  for (let j = 0; j < F; j++) {
+    const at = dst + (<usize>j << 2);
+    store<f32>(at, <f32>sigmoid(<f64>load<f32>(at)));
+  }
+}
+
+/** dst = a · src. */
+function scaleF(dst: usize, src: usize, a: f32): void {
+  const av = f32x4.splat(a);
+  const end4 = dst + (<usize>F4 << 2);
+  const end = dst + (<usize>F << 2);
+  let d = dst;
+  let s = src;
+  for (; d < end4; d += 16, s += 16) v128.store(d, f32x4.mul(av, v128.load(s)));
+  for (; d < end; d += 4, s += 4) store<f32>(d, a * load<f32>(s));
+}
+
+/** dst += a · src. */
+function axpyF(dst: usize, a: f32, src: usize): void {
+  const av = f32x4.splat(a);
+  const end4 = dst + (<usize>F4 << 2);
+  const end = dst + (<usize>F << 2);
+  let d = dst;
+  let s = src;
+  for (; d < end4; d += 16, s += 16) v128.store(d, f32x4.add(v128.load(d), f32x4.mul(av, v128.load(s))));
+  for (; d < end; d += 4, s += 4) store<f32>(d, load<f32>(d) + a * load<f32>(s));
+}
+
+/** dst += x + a · y  (the data level's row in the mean-field negative statistics). */
+function addAxpyF(dst: usize, x: usize, a: f32, y: usize): void {
+  const av = f32x4.splat(a);
+  const end4 = dst + (<usize>F4 << 2);
+  const end = dst + (<usize>F << 2);
+  let d = dst;
+  let xs = x;
+  let ys = y;
+  for (; d < end4; d += 16, xs += 16, ys += 16) {
+    v128.store(d, f32x4.add(v128.load(d), f32x4.add(v128.load(xs), f32x4.mul(av, v128.load(ys)))));
+  }
+  for (; d < end; d += 4, xs += 4, ys += 4) store<f32>(d, load<f32>(d) + (load<f32>(xs) + a * load<f32>(ys)));
+}
+
+/** Σ_j h_j row[j] for a binary h given as a lane mask (all ones where h_j = 1): a masked sum, exact products. */
+function maskedSumF(row: usize): f32 {
+  let acc = f32x4.splat(0);
+  const end4 = row + (<usize>F4 << 2);
+  const end = row + (<usize>F << 2);
+  let r = row;
+  let m = pMask;
+  for (; r < end4; r += 16, m += 16) acc = f32x4.add(acc, v128.and(v128.load(r), v128.load(m)));
+  let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; r < end; r += 4, m += 4) if (load<i32>(m) != 0) sum += load<f32>(r);
+  return sum;
+}
+
+/**
+ * ph += Σ_k q_k W[i,k,:] for one visible unit (its K rows from `row`, q_k splatted in qv): each 4-float
+ * chunk of ph stays in a register across the K rows.
+ */
+function addMixedRowsF(ph: usize, row: usize): void {
+  const rowBytes = <usize>F << 2;
+  let j: usize = 0;
+  const end4 = <usize>F4 << 2;
+  for (; j < end4; j += 16) {
+    let acc = v128.load(ph + j);
+    let r = row + j;
+    let q = pQv;
+    for (let k = 0; k < K; k++, r += rowBytes, q += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(r)));
+    v128.store(ph + j, acc);
+  }
+  const end = rowBytes;
+  for (; j < end; j += 4) {
+    let acc = load<f32>(ph + j);
+    let r = row + j;
+    for (let k = 0; k < K; k++, r += rowBytes) acc += f32x4.extract_lane(v128.load(pQv + (<usize>k << 4)), 0) * load<f32>(r);
+    store<f32>(ph + j, acc);
+  }
+}
+
+// ---- lazy momentum ----
+
+/**
+ * Sets ε and μ (after flush: every row up to date) and the fixed weight decay λ. Resets the cache of
+ * A^s, A = [[1 − ελ, μ], [−ελ, μ]] for W and [[1, μ], [0, μ]] for the biases (λ = 0).
+ */
+export function setRates(newLr: f64, newMu: f64, newDecay: f64): void {
+  lr = newLr;
+  mu = newMu;
+  decay = newDecay;
+  store<f64>(pPowW, 1); store<f64>(pPowW, 0, 8); store<f64>(pPowW, 0, 16); store<f64>(pPowW, 1, 24);
+  store<f64>(pPowB, 1); store<f64>(pPowB, 0, 8); store<f64>(pPowB, 0, 16); store<f64>(pPowB, 1, 24);
+  powLen = 1;
+}
+
+/** Extends both power caches to hold A^s (s < powCap), each entry A · (the previous), in float64. */
+function ensurePowers(s: i32): void {
+  const a0 = 1 - lr * decay;
+  const a2 = -lr * decay;
+  while (powLen <= s) {
+    const m = pPowW + (<usize>(powLen - 1) << 5);
+    const o = m + 32;
+    const m0 = load<f64>(m), m1 = load<f64>(m, 8), m2 = load<f64>(m, 16), m3 = load<f64>(m, 24);
+    store<f64>(o, a0 * m0 + mu * m2);
+    store<f64>(o, a0 * m1 + mu * m3, 8);
+    store<f64>(o, a2 * m0 + mu * m2, 16);
+    store<f64>(o, a2 * m1 + mu * m3, 24);
+    const mb = pPowB + (<usize>(powLen - 1) << 5);
+    const ob = mb + 32;
+    const b0 = load<f64>(mb), b1 = load<f64>(mb, 8), b2 = load<f64>(mb, 16), b3 = load<f64>(mb, 24);
+    store<f64>(ob, b0 + mu * b2);
+    store<f64>(ob, b1 + mu * b3, 8);
+    store<f64>(ob, mu * b2, 16);
+    store<f64>(ob, mu * b3, 24);
+    powLen++;
+  }
+}
+
+// Scratch for the power of the current catch-up: W's and b's 2×2 matrices.
+let cw0: f64 = 1, cw1: f64 = 0, cw2: f64 = 0, cw3: f64 = 1;
+let cb0: f64 = 1, cb1: f64 = 0, cb2: f64 = 0, cb3: f64 = 1;
+
+/** Loads A^s (W and bias versions) into cw*, cb*; powers beyond the cache by repeated multiplication. */
+function loadPower(s: i32): void {
+  if (s < powCap) {
+    ensurePowers(s);
+    const m = pPowW + (<usize>s << 5);
+    cw0 = load<f64>(m); cw1 = load<f64>(m, 8); cw2 = load<f64>(m, 16); cw3 = load<f64>(m, 24);
+    const mb = pPowB + (<usize>s << 5);
+    cb0 = load<f64>(mb); cb1 = load<f64>(mb, 8); cb2 = load<f64>(mb, 16); cb3 = load<f64>(mb, 24);
+    return;
+  }
+  // Only reachable through the fine-grained API with more than maxGap updates between flushes.
+  loadPower(powCap - 1);
+  const a0 = 1 - lr * decay;
+  const a2 = -lr * decay;
+  for (let t = powCap - 1; t < s; t++) {
+    const n0 = a0 * cw0 + mu * cw2, n1 = a0 * cw1 + mu * cw3, n2 = a2 * cw0 + mu * cw2, n3 = a2 * cw1 + mu * cw3;
+    cw0 = n0; cw1 = n1; cw2 = n2; cw3 = n3;
+    const e0 = cb0 + mu * cb2, e1 = cb1 + mu * cb3, e2 = mu * cb2, e3 = mu * cb3;
+    cb0 = e0; cb1 = e1; cb2 = e2; cb3 = e3;
+  }
+}
+
+/**
+ * [W; v] ← [[m0, m1], [m2, m3]] · [W; v] elementwise over n floats from w and v. With the catch-up power
+ * A^s this applies s gradient-free steps exactly (up to rounding); see prepareCase for the fused form.
+ */
+function transform2(w: usize, v: usize, n: i32, m0: f64, m1: f64, m2: f64, m3: f64): void {
+  const a = f32x4.splat(<f32>m0), b = f32x4.splat(<f32>m1), c = f32x4.splat(<f32>m2), d = f32x4.splat(<f32>m3);
+  const n4 = n & ~3;
+  let j: usize = 0;
+  const end4 = <usize>n4 << 2;
+  for (; j < end4; j += 16) {
+    const x = v128.load(w + j);
+    const y = v128.load(v + j);
+    v128.store(w + j, f32x4.add(f32x4.mul(a, x), f32x4.mul(b, y)));
+    v128.store(v + j, f32x4.add(f32x4.mul(c, x), f32x4.mul(d, y)));
+  }
+  const end = <usize>n << 2;
+  for (; j < end; j += 4) {
+    const x = <f64>load<f32>(w + j);
+    const y = <f64>load<f32>(v + j);
+    store<f32>(w + j, <f32>(m0 * x + m1 * y));
+    store<f32>(v + j, <f32>(m2 * x + m3 * y));
+  }
+}
+
+/**
+ * Loads into cw*, cb* the map from row i's stored [W; v] to its true state at the current step:
+ *   M = A^s · P^pending,  P = [[1, 1], [0, 1]]  (a pending row's true W is W + v),
+ * s = the updates it missed since. A^s · P = [[m0, m0 + m1], [m2, m2 + m3]].
+ */
+function loadRowMap(i: i32): void {
+  const s = step - load<i32>(pLastStep + (<usize>i << 2));
+  loadPower(s > 0 ? s : 0);
+  if (load<u8>(pPending + <usize>i) != 0) {
+    cw1 += cw0;
+    cw3 += cw2;
+    cb1 += cb0;
+    cb3 += cb2;
+  }
+}
+
+/** Brings row i up to the current step (the gradient-free recurrence for the steps it missed). */
+function catchUp(i: i32): void {
+  if (step == load<i32>(pLastStep + (<usize>i << 2)) && load<u8>(pPending + <usize>i) == 0) return;
+  loadRowMap(i);
+  const kf = K * F;
+  transform2(pW + (<usize>(i * kf) << 2), pVW + (<usize>(i * kf) << 2), kf, cw0, cw1, cw2, cw3);
+  transform2(pB + (<usize>(i * K) << 2), pVB + (<usize>(i * K) << 2), K, cb0, cb1, cb2, cb3);
+  store<i32>(pLastStep + (<usize>i << 2), step);
+  store<u8>(pPending + <usize>i, 0);
+}
+
+/**
+ * Starts a mini-batch of B cases: fixes the gradient scale ε/B and applies the gradient-free half of this
+ * step's update to c's velocity, vc ← μ vc (c is read by every case, and λ = 0 for biases).
+ */
+export function beginBatch(batchSize: i32): void {
+  scale = <f32>(lr / <f64>batchSize);
+  const m = <f32>mu;
+  for (let j = 0; j < F; j++) {
+    const at = pVC + (<usize>j << 2);
+    store<f32>(at, m * load<f32>(at));
+  }
+}
+
+/**
+ * Before case r reads its rows: brings each rated row up to date and, on its first touch in this batch,
+ * applies the gradient-free half of this step's update. Catch-up and that half-step are one linear map:
+ *   [W; v] ← [[1, 0], [−ελ, μ]] · A^s · P^pending · [W; v]
+ * (and λ = 0 for the row's biases), done in one pass over the row. A row already touched in this batch
+ * is up to date (and W is not changed until the batch ends).
+ */
+export function prepareCase(r: i32): void {
+  const start = load<i32>(pRowStart + (<usize>r << 2));
+  const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  const kf = K * F;
+  for (let n = start; n < end; n++) {
+    const i = load<i32>(pCols + (<usize>n << 2));
+    if (load<u8>(pIsTouched + <usize>i) != 0) continue;
+    store<u8>(pIsTouched + <usize>i, 1);
+    store<i32>(pTouched + (<usize>touchedCount << 2), i);
+    touchedCount++;
+    loadRowMap(i);
+    const el = lr * decay;
+    transform2(pW + (<usize>(i * kf) << 2), pVW + (<usize>(i * kf) << 2), kf,
+      cw0, cw1, mu * cw2 - el * cw0, mu * cw3 - el * cw1);
+    transform2(pB + (<usize>(i * K) << 2), pVB + (<usize>(i * K) << 2), K,
+      cb0, cb1, mu * cb2, mu * cb3);
+    store<i32>(pLastStep + (<usize>i << 2), step);
+    store<u8>(pPending + <usize>i, 0);
+  }
+}
+
+/**
+ * Ends the batch: W ← W + v on the touched rows, deferred (the rows become pending, see loadRowMap);
+ * c ← c + vc now; the step count advances.
+ */
+export function applyBatch(): void {
+  for (let t = 0; t < touchedCount; t++) {
+    const i = load<i32>(pTouched + (<usize>t << 2));
+    store<u8>(pPending + <usize>i, 1);
+    store<i32>(pLastStep + (<usize>i << 2), step + 1);
+    store<u8>(pIsTouched + <usize>i, 0);
+  }
+  touchedCount = 0;
+  addRows(pC, pVC, F);
+  step++;
+}
+
+/** dst += src over n floats. */
+function addRows(dst: usize, src: usize, n: i32): void {
+  const end4 = dst + (<usize>(n & ~3) << 2);
+  const end = dst + (<usize>n << 2);
+  let d = dst;
+  let s = src;
+  for (; d < end4; d += 16, s += 16) v128.store(d, f32x4.add(v128.load(d), v128.load(s)));
+  for (; d < end; d += 4, s += 4) store<f32>(d, load<f32>(d) + load<f32>(s));
+}
+
+/** Brings every row up to date (before W is read from outside, or the rates change). */
+export function flush(): void {
+  for (let i = 0; i < V; i++) catchUp(i);
+}
+
+// ---- the CD statistics of one case ----
+
+/**
+ * Adds ε/B times the CD-T gradient of case r to the velocities (see ../kernels.ts accumulateCase for the
+ * statistics and their order of random draws, which this follows exactly):
+ *   ΔvW[i,k,:] += (ε/B)(v_ik^data ph0 − v_ik^T ph_T),  Δvb[i,k] += (ε/B)(v_ik^data − v_ik^T),
+ *   Δvc += (ε/B)(ph0 − ph_T),
+ * with ph0 = p(h | data); the chain: h ~ Bernoulli(ph), v_i ~ softmax_k(b[i,k] + Σ_j h_j W[i,k,j]) over
+ * the rated units, ph = σ(c + Σ_i W[i, v_i, :]), T times, the last with the mean field
+ * ph = σ(c + Σ_i Σ_k p(v_i = k) W[i,k,:]) and v_ik^T = p(v_i = k) when meanField.
+ */
+export function accumulateCase(r: i32, steps: i32, meanField: bool): void {
+  const start = load<i32>(pRowStart + (<usize>r << 2));
+  const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  if (end == start) return;
+  const rowBytes = <usize>F << 2;
+  const kf = K * F;
+
+  // Positive phase: ph0 = σ(c + Σ_i W[i, r_i, :]).
+  copyF(pPh0, pC);
+  for (let n = start; n < end; n++) {
+    const i = load<i32>(pCols + (<usize>n << 2));
+    const lv = <i32>load<u8>(pLevels + <usize>n);
+    addF(pPh0, pW + (<usize>(i * kf + lv * F) << 2));
+  }
+  sigmoidF(pPh0);
+
+  // Chain start: the data (CD) or the persistent chain's last state (PCD).
+  if (!PERSISTENT) {
+    copyF(pPh, pPh0);
+  } else {
+    copyF(pPh, pC);
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      const lv = <i32>load<u8>(pChain + <usize>n);
+      addF(pPh, pW + (<usize>(i * kf + lv * F) << 2));
+    }
+    sigmoidF(pPh);
+  }
+
+  for (let t = 0; t < steps; t++) {
+    // h ~ Bernoulli(ph), one draw per hidden unit in order, kept as a lane mask.
+    for (let j = 0; j < F; j++) {
+      const on = nextUniform() < <f64>load<f32>(pPh + (<usize>j << 2));
+      store<i32>(pMask + (<usize>j << 2), on ? -1 : 0);
+    }
+    // The next hidden input is summed in the same pass as the reconstruction, while unit i's K rows are
+    // in L1 (the mask keeps h, so ph can be reset now):
+    //   ph = c + Σ_i W[i, v_i, :], or on the last step with mean field c + Σ_i Σ_k p(v_i = k) W[i,k,:].
+    const meanFieldNow = meanField && t == steps - 1;
+    copyF(pPh, pC);
+    // v_i ~ softmax_k(b[i,k] + Σ_j h_j W[i,k,j]), one draw per rated unit in order.
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      const rowI = pW + (<usize>(i * kf) << 2);
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) {
+        const x = <f64>load<f32>(pB + (<usize>(i * K + k) << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes);
+        store<f64>(pProbs + (<usize>k << 3), x);
+        if (x > max) max = x;
+      }
+      let sum: f64 = 0;
+      for (let k = 0; k < K; k++) {
+        const at = pProbs + (<usize>k << 3);
+        const e = Math.exp(load<f64>(at) - max);
+        store<f64>(at, e);
+        sum += e;
+      }
+      if (t == 0) {
+        // Reconstruction error of the first step: the epoch's "train RMSE".
+        let e: f64 = 0;
+        for (let k = 0; k < K; k++) e += (load<f64>(pProbs + (<usize>k << 3)) / sum) * load<f64>(pRatingLevels + (<usize>k << 3));
+        const d = e - load<f64>(pRatingLevels + (<usize>load<u8>(pLevels + <usize>n) << 3));
+        squaredError += d * d;
+        errorCount += 1;
+      }
+      if (meanFieldNow) {
+        const at = pNegProbs + (<usize>((n - start) * K) << 2);
+        for (let k = 0; k < K; k++) {
+          const q = <f32>(load<f64>(pProbs + (<usize>k << 3)) / sum);
+          store<f32>(at + (<usize>k << 2), q);
+          v128.store(pQv + (<usize>k << 4), f32x4.splat(q));
+        }
+      }
+      let u = nextUniform() * sum;
+      let k = 0;
+      while (k < K - 1 && u >= load<f64>(pProbs + (<usize>k << 3))) {
+        u -= load<f64>(pProbs + (<usize>k << 3));
+        k++;
+      }
+      store<u8>(pNegLevels + <usize>(n - start), <u8>k);
+      if (meanFieldNow) addMixedRowsF(pPh, rowI);
+      else addF(pPh, rowI + <usize>k * rowBytes);
+    }
+    sigmoidF(pPh);
+  }
+
+  // Statistics into the velocities, scaled by ε/B once: sph0 = (ε/B) ph0, sph = (ε/B) ph.
+  const s = scale;
+  scaleF(pSph0, pPh0, s);
+  scaleF(pSph, pPh, s);
+  for (let j = 0; j < F; j++) {
+    const at = pVC + (<usize>j << 2);
+    store<f32>(at, load<f32>(at) + (load<f32>(pSph0 + (<usize>j << 2)) - load<f32>(pSph + (<usize>j << 2))));
+  }
+  if (meanField) {
+    // <v_ik h_j>_T = p(v_i = k) ph_j: vW[i,k,:] += [k = r_i] sph0 − p(v_i = k) sph.
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      const lv = <i32>load<u8>(pLevels + <usize>n);
+      const at = pNegProbs + (<usize>((n - start) * K) << 2);
+      const vrow = pVW + (<usize>(i * kf) << 2);
+      for (let k = 0; k < K; k++) {
+        const q = load<f32>(at + (<usize>k << 2));
+        const vbAt = pVB + (<usize>(i * K + k) << 2);
+        if (k == lv) {
+          addAxpyF(vrow + <usize>k * rowBytes, pSph0, -q, pSph);
+          store<f32>(vbAt, load<f32>(vbAt) + (s - s * q));
+        } else {
+          axpyF(vrow + <usize>k * rowBytes, -q, pSph);
+          store<f32>(vbAt, load<f32>(vbAt) - s * q);
+        }
+      }
+      if (PERSISTENT) store<u8>(pChain + <usize>n, load<u8>(pNegLevels + <usize>(n - start)));
+    }
+    return;
+  }
+  // Sampled: vW[i, r_i, :] += sph0;  vW[i, v_i^T, :] −= sph.
+  for (let n = start; n < end; n++) {
+    const i = load<i32>(pCols + (<usize>n << 2));
+    const lv = <i32>load<u8>(pLevels + <usize>n);
+    const neg = <i32>load<u8>(pNegLevels + <usize>(n - start));
+    const vrow = pVW + (<usize>(i * kf) << 2);
+    addF(vrow + <usize>lv * rowBytes, pSph0);
+    axpyF(vrow + <usize>neg * rowBytes, -1, pSph);
+    const vbPos = pVB + (<usize>(i * K + lv) << 2);
+    store<f32>(vbPos, load<f32>(vbPos) + s);
+    const vbNeg = pVB + (<usize>(i * K + neg) << 2);
+    store<f32>(vbNeg, load<f32>(vbNeg) - s);
+    if (PERSISTENT) store<u8>(pChain + <usize>n, <u8>neg);
+  }
+}
+
+/**
+ * One epoch: the cases order[0..count) in mini-batches of batchSize, each case's rows brought up to date
+ * before it reads them, one update per batch; then every row is brought up to date.
+ */
+export function trainEpoch(count: i32, batchSize: i32, steps: i32, meanField: bool): void {
+  for (let at = 0; at < count; at += batchSize) {
+    const stop = min(count, at + batchSize);
+    beginBatch(stop - at);
+    for (let q = at; q < stop; q++) {
+      const r = load<i32>(pOrder + (<usize>q << 2));
+      prepareCase(r);
+      accumulateCase(r, steps, meanField);
+    }
+    applyBatch();
+  }
+  flush();
+}
