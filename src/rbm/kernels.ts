@@ -6,8 +6,9 @@
  * SIMD port (wasm/cdKernels.as.ts, ~10× faster here), chosen by cdEngine.ts; test/rbm/wasm-kernels.test.ts
  * checks the two agree. A change to the CD statistics or the optimiser here must be made there too.
  *
- * Measured here (see scripts/bench.ts): tfjs's gather and segment-sum on the wasm and cpu backends are far
- * slower than these loops for the masked, ragged parts of CD, so tfjs is kept for the dense batch scoring.
+ * tfjs is not used here: its gather and segment-sum (what the masked, ragged parts of CD would need) are
+ * unusably slow on the wasm and cpu backends, so tfjs is kept for the dense products of scoring
+ * (batch.ts, RbmRecommender's whole-catalogue path).
  */
 import type { CompressedRows } from '../data/dataset.js';
 import type { Rng } from '../rng.js';
