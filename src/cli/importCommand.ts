@@ -8,7 +8,7 @@ import { detectLayout, readMovieLensFolder } from '../data/movielens.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
-import { formatBytes, formatCount, progressLine, type ProgressStream } from './progressLine.js';
+import { createProgress, formatBytes, formatCount, type ProgressStream } from './progress.js';
 
 export const DEFAULT_DB_PATH = 'data/recommender.db';
 
@@ -59,7 +59,7 @@ export interface ImportReport extends ImportSummary {
 export async function runImport(command: ImportCommand, stderr: ProgressStream = process.stderr): Promise<ImportReport> {
   const layout = detectLayout(command.dataFolder);
   const started = performance.now();
-  const reading = progressLine(`reading ${LAYOUT_NAMES[layout]}`, stderr, formatBytes);
+  const reading = createProgress(`reading ${LAYOUT_NAMES[layout]}`, { stream: stderr, format: formatBytes });
   let bytesRead = 0;
   const data = await readMovieLensFolder(command.dataFolder, {
     onProgress: (done, total) => {
@@ -73,7 +73,7 @@ export async function runImport(command: ImportCommand, stderr: ProgressStream =
   const writeStarted = performance.now();
   const db = openDatabase(command.dbPath);
   try {
-    const writing = progressLine('writing to the database', stderr, formatCount);
+    const writing = createProgress('writing to the database', { stream: stderr, format: formatCount });
     const summary = new CatalogStore(db).importCatalog(data, { onProgress: (done, total) => writing.update(done, total) });
     const writeSeconds = (performance.now() - writeStarted) / 1000;
     writing.finish(`${writeSeconds.toFixed(2)} s`);

@@ -1,3 +1,95 @@
+/**
+ * Progress on stderr for the command-line scripts:
+ * - createProgress(): a bar for a phase of known total (a running count when the total is unknown). On a
+ *   terminal it redraws one line in place, at most 10 times a second, so drawing never costs more than the
+ *   work. Elsewhere (CI logs, pipes) it stays quiet until the phase ends, or prints a plain line every few
+ *   seconds if asked, so logs do not fill with carriage returns.
+ * - progressLine() / endProgress(): a one-line status the caller rewrites itself (train and evaluate, once
+ *   per epoch), with bar() to draw a fraction.
+ * - formatBytes() / formatCount() for the numbers shown.
+ */
+
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface Progress {
+  /** `done` units so far; a `total` given here replaces the one given to createProgress (null: unknown). */
+  update(done: number, total?: number | null): void;
+  /** Ends the phase with its closing line. */
+  finish(summary?: string): void;
+}
+
+export interface ProgressOptions {
+  /** Default process.stderr. */
+  stream?: ProgressStream;
+  /** The total if known at the start; null (the default) for unknown: a running count is shown, no bar. */
+  total?: number | null;
+  /** Formats the done and total values (default String). */
+  format?: (done: number) => string;
+  /**
+   * 'phase' (default): "label [###...]  42% done / total", and finish() replaces the bar with
+   * "label: summary"; reaching the total is always drawn.
+   * 'throughput': "label [###...]  42% done/total (rate/s, elapsed s)", and finish() draws the final state
+   * followed by " — summary".
+   */
+  layout?: 'phase' | 'throughput';
+  /** When not a terminal, print a plain line at most this often; without it, print nothing until finish(). */
+  plainLineEveryMs?: number;
+}
+
+const BAR_WIDTH = 30;
+const REDRAW_MS = 100;
+
+export function createProgress(label: string, options: ProgressOptions = {}): Progress {
+  const { stream = process.stderr, format = String, layout = 'phase', plainLineEveryMs } = options;
+  const started = Date.now();
+  const interactive = stream.isTTY === true;
+  const minIntervalMs = interactive ? REDRAW_MS : plainLineEveryMs;
+  let total = options.total ?? null;
+  let lastDraw = 0;
+  let last = 0;
+
+  const render = (done: number): string => {
+    let text = label;
+    if (total === null) text += ` ${format(done)}`;
+    else {
+      const fraction = total > 0 ? Math.min(1, done / total) : 1;
+      const of = layout === 'phase' ? ' / ' : '/';
+      text += ` ${bar(fraction, BAR_WIDTH, '.')} ${(fraction * 100).toFixed(0).padStart(3)}% ${format(done)}${of}${format(total)}`;
+    }
+    if (layout === 'throughput') {
+      const seconds = (Date.now() - started) / 1000;
+      const rate = seconds > 0 ? Math.round(done / seconds) : 0;
+      text += ` (${rate}/s, ${seconds.toFixed(1)} s)`;
+    }
+    return text;
+  };
+
+  return {
+    update(done, newTotal) {
+      last = done;
+      if (newTotal !== undefined) total = newTotal;
+      if (minIntervalMs === undefined) return;
+      const now = Date.now();
+      const completed = layout === 'phase' && total !== null && done >= total;
+      if (now - lastDraw < minIntervalMs && !completed) return;
+      lastDraw = now;
+      stream.write(interactive ? `\r${render(done)}\x1b[K` : `${render(done)}\n`);
+    },
+    finish(summary) {
+      const line =
+        layout === 'phase'
+          ? summary === undefined
+            ? label
+            : `${label}: ${summary}`
+          : render(last) + (summary ? ` — ${summary}` : '');
+      stream.write(interactive ? `\r${line}\x1b[K\n` : `${line}\n`);
+    },
+  };
+}
+
 /** A one-line progress display on stderr (redrawn in place on a terminal, plain lines otherwise). */
 export function progressLine(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
@@ -9,7 +101,19 @@ export function endProgress(): void {
 }
 
 /** "[#####-----]" for a fraction in [0, 1]. */
-export function bar(fraction: number, width = 20): string {
+export function bar(fraction: number, width = 20, empty = '-'): string {
   const full = Math.max(0, Math.min(width, Math.round(fraction * width)));
-  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
+  return `[${'#'.repeat(full)}${empty.repeat(width - full)}]`;
+}
+
+/** 1234567 → "1.2 MB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** 100000 → "100,000". */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
 }

@@ -8,12 +8,12 @@
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { createProgress } from '../cli/progress.js';
 import { initBackend } from '../rbm/backend.js';
 import { openScoringContext } from './context.js';
 import { scorePairs } from './pairs.js';
-import { createProgress } from './progress.js';
 import { writeTopN } from './top-n.js';
-import { iterateStoredUserIds, parseUserIdList, readUserIdsFile } from './users.js';
+import { parseUserIdList, readUserIdsFile } from './users.js';
 
 export const SCORE_USAGE = `usage:
   npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>]
@@ -95,12 +95,13 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
             ? await readUserIdsFile(mode.usersFile)
             : null;
       const total = userIds?.length ?? context.catalog.counts().users;
-      const progress = createProgress('scoring users', total);
+      // No users at all is shown as a bare count, like an unknown total.
+      const progress = createProgress('scoring users', { total: total > 0 ? total : null, layout: 'throughput', plainLineEveryMs: 5000 });
       const result = await writeTopN({
         snapshot: context.snapshot,
         catalog: context.catalog,
         // All stored users unless chosen: iterated from SQLite lazily, never all in memory at once.
-        userIds: userIds ?? iterateStoredUserIds(context.db),
+        userIds: userIds ?? context.catalog.iterateUserIds(),
         top: mode.top,
         out,
         blockSize: mode.blockSize,
@@ -112,7 +113,7 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
     } else {
       const { mode } = command;
       const size = statSync(mode.pairs).size;
-      const progress = createProgress('scoring pairs', null);
+      const progress = createProgress('scoring pairs', { layout: 'throughput', plainLineEveryMs: 5000 });
       let reported = 0;
       const result = await scorePairs({
         snapshot: context.snapshot,

@@ -1,6 +1,5 @@
 /** Choosing the users to score: `--users 1,2,3` or `--users-file f` (one id per line, or a CSV's first column). */
 import { createReadStream } from 'node:fs';
-import type { Database } from 'better-sqlite3';
 import { csvRecordBatches } from './csv-reader.js';
 
 const ID_PATTERN = /^[0-9]{1,15}$/;
@@ -33,21 +32,4 @@ export async function readUserIdsFile(path: string): Promise<number[]> {
     ids.add(Number(first));
   }
   return [...ids];
-}
-
-/**
- * Every stored user id, ascending, read a page at a time (keyset pagination), so scoring "all users" holds
- * one page of ids rather than all of them, and no statement stays open between pages while the scorer
- * runs its own queries on the same connection.
- * (CatalogStore has no public user listing; this reads the `users` table of the store's schema directly.)
- */
-export function* iterateStoredUserIds(db: Database, pageSize = 1000): Generator<number> {
-  const page = db.prepare('SELECT user_id FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?').pluck();
-  let after = -1;
-  for (;;) {
-    const ids = page.all(after, pageSize) as number[];
-    yield* ids;
-    if (ids.length < pageSize) return;
-    after = ids[ids.length - 1];
-  }
 }
