@@ -10,7 +10,7 @@
 import type { KnownRatings, RatingModel } from '../model/types.js';
 import { tf } from './backend.js';
 import { hiddenProbabilities } from './params.js';
-import { RbmRecommender } from './recommender.js';
+import { RbmRecommender, transposeRows } from './recommender.js';
 
 export interface ScoringUser {
   ratings: KnownRatings;
@@ -66,18 +66,12 @@ function scoringConstants(model: RbmRecommender): ScoringConstants {
   const useUser = user !== null && mixture.user > 0;
   return {
     levels: tf.tensor2d(Float32Array.from(ratingLevels), [K, 1]),
-    userWt: useUser ? tf.tensor2d(transpose(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
+    userWt: useUser ? tf.tensor2d(transposeRows(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
     userB: useUser ? tf.tensor2d(user.b, [I, K]) : null,
     itemHidden: item && mixture.item > 0 ? tf.tensor2d(item.itemHidden, [I, item.params.hidden]) : null,
   };
 }
 
-/** Row-major rows × cols → cols × rows. */
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
-}
 
 async function scoreBlock(model: RbmRecommender, constants: ScoringConstants, block: ScoringUser[]): Promise<Float32Array[]> {
   const { user, item, mixture, bias, itemTrainCount, ratingLevels } = model.parts;

@@ -8,7 +8,7 @@
  * the mixture is of distributions, the prediction stays the distribution's expectation. Users or items
  * without training ratings get the bias baseline's prediction.
  */
-import { BiasModel, pointMassDistribution } from '../model/bias.js';
+import { BiasModel } from '../model/bias.js';
 import type { FoldInOptions, KnownRatings, ModelState, Predictions, RatingModel, UserScorer } from '../model/types.js';
 import { fitVisibleUnit, type FoldInFit } from './foldin.js';
 import { tf } from './backend.js';
@@ -273,4 +273,3 @@ export function unitDistribution(unit: FoldInFit, itemHidden: Float32Array, i: n
   for (let k = 0; k < K; k++) out[k] /= sum;
 }
 
-export { pointMassDistribution };
