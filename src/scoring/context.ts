@@ -2,14 +2,12 @@
  * What a batch scoring run needs from the database: the catalog, and the current model version built into
  * the same snapshot the server uses (id maps included), so the CSV scorer and the API score identically.
  */
-import type { Database } from 'better-sqlite3';
 import { modelFromState } from '../model/index.js';
 import type { ModelMeta } from '../model/types.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
 import { buildSnapshot, type ModelSnapshot } from '../server/model-holder.js';
 
 export interface ScoringContext {
-  db: Database;
   catalog: CatalogStore;
   snapshot: ModelSnapshot;
   close(): void;
@@ -23,7 +21,7 @@ export function openScoringContext(dbPath: string): ScoringContext {
     const id = models.currentId();
     if (id === null) throw new Error(`${dbPath} holds no trained model: run \`npm run train -- --db ${dbPath}\` first`);
     const snapshot = buildSnapshot(models.load(id), catalog, modelFromState);
-    return { db, catalog, snapshot, close: () => db.close() };
+    return { catalog, snapshot, close: () => db.close() };
   } catch (err) {
     db.close();
     throw err;
