@@ -1,0 +1,82 @@
+/**
+ * The algorithm protocol: every model and baseline the project trains, evaluates and serves is an
+ * `Algorithm` (fit) producing a `TrainedModel` (fold users in, score items). The evaluator, the batch
+ * scorer and the server only ever hold these interfaces and never ask which algorithm they have (LensKit's
+ * Trainable/Predictor, Surprise's AlgoBase.fit/estimate).
+ *
+ * Everything here works on the internal indices of the Dataset the model was trained on; external ids are
+ * mapped once, by the serving layer, through `userIds` / `itemIds`.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { ModelState } from './types.js';
+
+/** A user's known ratings: item indices and level indices (into ratingLevels), same length. */
+export interface KnownRatings {
+  readonly items: Int32Array;
+  readonly levels: Uint8Array;
+}
+
+/** One user to fold in: their ratings, and their training index when the model learned parameters for them. */
+export interface UserInput {
+  readonly ratings: KnownRatings;
+  /** Index of this user in the training data, if they were in it (per-user parameters exist)… */
+  readonly userIndex?: number;
+  /** …and true when their ratings changed since training: per-user parameters are then refitted. */
+  readonly refit?: boolean;
+}
+
+/** Scores of every item index 0 … itemCount−1 for one user. */
+export interface UserScores {
+  /** Ranking score (higher = recommend first). For rating models the expected rating. */
+  readonly score: Float32Array;
+  /** Expected rating Σ_k p(k)·level_k, or null for an algorithm that does not predict ratings. */
+  readonly expected: Float32Array | null;
+  /** p(r = level_k), itemCount × K row-major, or null for an algorithm that does not predict ratings. */
+  readonly distribution: Float32Array | null;
+}
+
+/** Reported once per epoch by iterative algorithms (progress bars, learning curves). */
+export interface EpochReport {
+  /** Which sub-model is training, e.g. 'user', 'item', 'implicit'. */
+  phase: string;
+  epoch: number;
+  /** CD steps used this epoch. */
+  cdSteps: number;
+  trainRmse: number;
+  /** The early-stopping criterion on the validation slice (RMSE, or 1 − nDCG for ranking models). */
+  validationRmse: number | null;
+  seconds: number;
+}
+
+export interface FitHooks {
+  onEpoch?: (report: EpochReport) => void;
+}
+
+export interface TrainedModel {
+  /** The algorithm that produced it ('blend', 'user', 'item', 'bias', 'popular', 'random', …). */
+  readonly algorithm: string;
+  /** Ascending rating values (K = length); predictions are on this scale. */
+  readonly ratingLevels: readonly number[];
+  /** External ids by internal index. */
+  readonly userIds: readonly number[];
+  readonly itemIds: readonly number[];
+  /** Whether `UserScores.expected` / `distribution` are filled. */
+  readonly predictsRatings: boolean;
+  /**
+   * Folds the users in (no retraining) and scores every item for each, in order. One call is one block
+   * of dense products, so a batch of users costs little more than one; the API calls it with one user,
+   * the batch scorer and the evaluator with blocks, and both get the same numbers.
+   */
+  scoreUsers(users: readonly UserInput[]): UserScores[];
+  /** Everything needed to rebuild the model bit for bit. */
+  toState(): ModelState;
+  /** Frees what the model holds outside the JS heap (tfjs tensors). Idempotent. */
+  dispose(): void;
+}
+
+export interface Algorithm<Options = unknown> {
+  readonly name: string;
+  /** One line for `--help` and the evaluation table. */
+  readonly description: string;
+  fit(train: Dataset, options: Options, hooks?: FitHooks): Promise<TrainedModel>;
+}
