@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     endProgress();
     const training = meta.training as { validation: Record<string, number | null>; backend: string };
     console.log(`saved model version ${versionId} to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`validation RMSE: ${Object.entries(training.validation).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ')}; mixture ${JSON.stringify(meta.config.mixture)}; backend ${training.backend}`);
+    console.log(`validation RMSE: ${Object.entries(training.validation).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ')}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : null)}; backend ${training.backend}`);
   } finally {
     db.close();
   }

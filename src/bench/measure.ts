@@ -4,11 +4,11 @@
  * fitRecommender trains them), and for cases that ask for it time batch scoring of all users × all items.
  */
 import { compressRows, type CompressedRows, type Dataset } from '../data/dataset.js';
-import type { ScoringUser } from '../rbm/batch.js';
+import type { UserInput } from '../model/index.js';
 import { cdStepsAt, DEFAULT_TRAIN_OPTIONS, type Orientation, type RbmOptions } from '../rbm/config.js';
-import { fitRecommender } from '../rbm/fit.js';
+import { RbmBlendModel } from '../model/rbmBlend.js';
+import { fitRbmBlend } from '../model/rbmFit.js';
 import type { RbmParams } from '../rbm/params.js';
-import { RbmRecommender } from '../rbm/recommender.js';
 import { trainRbm } from '../rbm/train.js';
 import { findCase, type CaseContext } from './cases.js';
 import { currentRssMB, peakRssMB } from './rss.js';
@@ -84,13 +84,12 @@ function timeOrientation(
 async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<ScoringResult> {
   // tfjs is loaded only by the cases that score, so it does not weigh on the training-only cases' RSS.
   const { initBackend, tf } = await import('../rbm/backend.js');
-  const { scoreUsers } = await import('../rbm/batch.js');
   let t = performance.now();
-  const fitted = (await fitRecommender(dataset, { epochs: SCORING_MODEL_EPOCHS })).model as RbmRecommender;
+  const fitted = (await fitRbmBlend(dataset, { epochs: SCORING_MODEL_EPOCHS })).model;
   const modelFitSeconds = seconds(t);
   // A briefly trained blend may give an RBM component zero weight, and scoreUsers skips such components:
   // time the full path, both RBMs and the bias baseline (the cost does not depend on the weights' values).
-  const model = new RbmRecommender({ ...fitted.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });
+  const model = new RbmBlendModel({ ...fitted.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });
   onStage({ stage: 'scoring model fit', seconds: modelFitSeconds, rssMB: currentRssMB() });
 
   t = performance.now();
@@ -99,7 +98,7 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
   onStage({ stage: 'backend init', seconds: backendInitSeconds, rssMB: currentRssMB(), detail: { backend } });
 
   const byUser = compressRows(dataset, 'user');
-  const users: ScoringUser[] = [];
+  const users: UserInput[] = [];
   for (let u = 0; u < byUser.rows; u++) {
     const s = byUser.rowStart[u];
     const e = byUser.rowStart[u + 1];
@@ -111,10 +110,12 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
     const started = performance.now();
     let rowsSeen = 0;
     let checksum = 0;
-    for await (const row of scoreUsers(model, users, { blockSize: SCORING_BLOCK_SIZE })) {
-      if (row.length !== model.itemCount) throw new Error(`scoreUsers returned ${row.length} scores for ${model.itemCount} items`);
-      checksum += row[rowsSeen % row.length];
-      rowsSeen++;
+    for (let from = 0; from < users.length; from += SCORING_BLOCK_SIZE) {
+      for (const { score: row } of model.scoreUsers(users.slice(from, from + SCORING_BLOCK_SIZE))) {
+        if (row.length !== model.itemIds.length) throw new Error(`scoreUsers returned ${row.length} scores for ${model.itemIds.length} items`);
+        checksum += row[rowsSeen % row.length];
+        rowsSeen++;
+      }
     }
     const elapsed = seconds(started);
     if (rowsSeen !== users.length) throw new Error(`scoreUsers returned ${rowsSeen} rows for ${users.length} users`);
@@ -124,10 +125,12 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
   };
   const cold = await pass('scoring pass 1');
   const warm = await pass('scoring pass 2');
+  model.dispose();
+  fitted.dispose();
   return {
     backend,
     users: users.length,
-    items: model.itemCount,
+    items: model.itemIds.length,
     seconds: cold,
     warmSeconds: warm,
     backendInitSeconds,

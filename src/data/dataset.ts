@@ -21,6 +21,12 @@ export interface Dataset {
   readonly levels: Uint8Array;
 }
 
+/** One user's known ratings: item indices and level indices (into ratingLevels), same length. */
+export interface KnownRatings {
+  readonly items: Int32Array;
+  readonly levels: Uint8Array;
+}
+
 export interface RatingTriple {
   userId: number;
   itemId: number;

@@ -1,12 +1,11 @@
 /**
- * The cross-validation runner: for every fold, fit the RBM and the baselines on the training part only,
- * predict the test part from training ratings alone, and report RMSE/MAE side by side.
+ * The cross-validation runner: for every fold, fit an algorithm and the baselines on the training part
+ * only, predict the test part from training ratings alone, and report RMSE/MAE side by side. It knows
+ * algorithms only through the protocol.
  */
 import { compressRows, type Dataset } from '../data/dataset.js';
-import { fitBiasModel, globalMean } from '../model/bias.js';
-import type { EpochReport, RatingModel } from '../model/types.js';
-import type { TrainOptionsInput } from '../rbm/config.js';
-import { fitRecommender } from '../rbm/fit.js';
+import { biasAlgorithm, globalMean } from '../model/bias.js';
+import { getAlgorithm, resolveAlgorithm, type EpochReport, type FitOptions, type TrainedModel, type UserInput } from '../model/index.js';
 import { errorMetrics, type ErrorMetrics } from './metrics.js';
 import type { Fold } from './splits.js';
 
@@ -31,8 +30,15 @@ export interface EvaluationReport {
   model: Record<string, unknown>;
 }
 
-/** Predicts every test rating with `model`, each user folded in from their training ratings only. */
-export function predictTest(model: RatingModel, train: Dataset, test: Dataset): { predicted: Float64Array; actual: Float64Array; fallback: number } {
+/** Users scored per dense block when predicting a test part. */
+const EVAL_BLOCK = 128;
+
+/**
+ * Predicts every test rating with `model`, each user folded in from their training ratings only (with
+ * their training index, as a stored user is served), in blocks of users through `scoreUsers`.
+ */
+export function predictTest(model: TrainedModel, train: Dataset, test: Dataset): { predicted: Float64Array; actual: Float64Array; fallback: number } {
+  if (!model.predictsRatings) throw new Error(`the ${model.algorithm} algorithm does not predict ratings`);
   const trainRows = compressRows(train, 'user');
   const testRows = compressRows(test, 'user');
   const itemTrainCount = new Int32Array(train.itemIds.length);
@@ -41,55 +47,71 @@ export function predictTest(model: RatingModel, train: Dataset, test: Dataset): 
   const actual = new Float64Array(test.levels.length);
   let fallback = 0;
   let at = 0;
+  let block: number[] = [];
+  const flush = (): void => {
+    const inputs: UserInput[] = block.map((u) => {
+      const ts = trainRows.rowStart[u];
+      const te = trainRows.rowStart[u + 1];
+      return { ratings: { items: trainRows.colIndex.subarray(ts, te), levels: trainRows.levels.subarray(ts, te) }, userIndex: u };
+    });
+    const scores = model.scoreUsers(inputs);
+    block.forEach((u, n) => {
+      const expected = scores[n].expected!;
+      const hasTraining = trainRows.rowStart[u + 1] > trainRows.rowStart[u];
+      for (let t = testRows.rowStart[u]; t < testRows.rowStart[u + 1]; t++) {
+        const i = testRows.colIndex[t];
+        predicted[at] = expected[i];
+        actual[at] = test.ratingLevels[testRows.levels[t]];
+        if (!hasTraining || itemTrainCount[i] === 0) fallback++;
+        at++;
+      }
+    });
+    block = [];
+  };
   for (let u = 0; u < testRows.rows; u++) {
-    const s = testRows.rowStart[u];
-    const e = testRows.rowStart[u + 1];
-    if (s === e) continue;
-    const ts = trainRows.rowStart[u];
-    const te = trainRows.rowStart[u + 1];
-    const ratings = { items: trainRows.colIndex.subarray(ts, te), levels: trainRows.levels.subarray(ts, te) };
-    const items = testRows.colIndex.subarray(s, e);
-    const p = model.foldIn(ratings, { userIndex: u }).predict(items);
-    for (let t = s; t < e; t++) {
-      predicted[at] = p.expected[t - s];
-      actual[at] = test.ratingLevels[testRows.levels[t]];
-      if (te === ts || itemTrainCount[testRows.colIndex[t]] === 0) fallback++;
-      at++;
-    }
+    if (testRows.rowStart[u] === testRows.rowStart[u + 1]) continue;
+    block.push(u);
+    if (block.length === EVAL_BLOCK) flush();
   }
+  if (block.length > 0) flush();
   return { predicted, actual, fallback };
 }
 
 export async function crossValidate(
   folds: Fold[],
-  options: TrainOptionsInput,
+  options: FitOptions,
   hooks: { onEpoch?: (fold: string, report: EpochReport) => void; onFold?: (result: FoldResult) => void } = {},
+  algorithmName?: string,
 ): Promise<EvaluationReport> {
+  const algorithm = resolveAlgorithm(algorithmName, options);
   const results: FoldResult[] = [];
   let modelInfo: Record<string, unknown> = {};
   for (const fold of folds) {
     const started = performance.now();
-    const { model, options: resolved } = await fitRecommender(fold.train, options, (r) => hooks.onEpoch?.(fold.name, r));
+    const model = await getAlgorithm(algorithm).fit(fold.train, options, { onEpoch: (r) => hooks.onEpoch?.(fold.name, r) });
     const trainSeconds = (performance.now() - started) / 1000;
     const { predicted, actual, fallback } = predictTest(model, fold.train, fold.test);
-    const bias = predictTest(fitBiasModel(fold.train), fold.train, fold.test);
+    const biasModel = await biasAlgorithm.fit(fold.train, options);
+    const bias = predictTest(biasModel, fold.train, fold.test);
     const mu = globalMean(fold.train);
-    const training = model.parts.training as { epochs: number; validation: Record<string, number | null>; curve: EpochReport[] };
+    const { meta } = model.toState();
+    model.dispose();
+    const training = meta.training ?? {};
     const result: FoldResult = {
       name: fold.name,
       ...errorMetrics(predicted, actual),
       trainSeconds,
-      epochs: training.epochs,
+      epochs: training.epochs ?? 0,
       testRatings: actual.length,
       fallbackRatings: fallback,
       baselines: { globalMean: errorMetrics(new Float64Array(actual.length).fill(mu), actual), bias: errorMetrics(bias.predicted, bias.actual) },
-      components: training.validation,
-      mixture: { ...model.parts.mixture },
-      curve: training.curve,
+      components: training.validation ?? {},
+      mixture: meta.kind === 'rbm' ? { ...meta.config.mixture } : {},
+      curve: training.curve ?? [],
     };
     results.push(result);
     hooks.onFold?.(result);
-    modelInfo = { ...resolved };
+    modelInfo = { algorithm: model.algorithm, ...meta.config };
   }
   const mean = (pick: (f: FoldResult) => ErrorMetrics): ErrorMetrics => ({
     rmse: results.reduce((s, f) => s + pick(f).rmse, 0) / results.length,

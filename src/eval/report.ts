@@ -1,5 +1,5 @@
 /** Rendering of an evaluation: the printed table and the SVG learning curves. */
-import type { EpochReport } from '../model/types.js';
+import type { EpochReport } from '../model/index.js';
 import type { EvaluationReport } from './crossValidate.js';
 
 const f4 = (x: number): string => x.toFixed(4);

@@ -7,8 +7,9 @@
  *   b_i ← Σ_{u∈U_i} (r_ui − μ − b_u) / (λ_i + |U_i|)
  *   b_u ← Σ_{i∈I_u} (r_ui − μ − b_i) / (λ_u + |I_u|)        (alternated for n epochs)
  */
-import type { Dataset } from '../data/dataset.js';
-import type { FoldInOptions, KnownRatings, ModelState, Predictions, RatingModel, UserScorer } from './types.js';
+import type { Dataset, KnownRatings } from '../data/dataset.js';
+import { checkModelMeta, stateTensor, type BiasMeta, type ModelState, type TrainingSummary } from './meta.js';
+import type { Algorithm, TrainedModel, UserInput, UserScores } from './protocol.js';
 
 export interface BiasOptions {
   /** λ_i, item regularisation (Surprise default 10). */
@@ -20,8 +21,9 @@ export interface BiasOptions {
 
 export const DEFAULT_BIAS_OPTIONS: BiasOptions = { regItem: 10, regUser: 15, epochs: 10 };
 
-export class BiasModel implements RatingModel {
-  readonly kind = 'bias';
+export class BiasModel implements TrainedModel {
+  readonly algorithm = 'bias';
+  readonly predictsRatings = true;
 
   constructor(
     readonly ratingLevels: readonly number[],
@@ -31,7 +33,9 @@ export class BiasModel implements RatingModel {
     /** b_i by item index. */
     readonly itemBias: Float32Array,
     readonly options: BiasOptions,
-    private readonly ids: { userIds: readonly number[]; itemIds: readonly number[] },
+    readonly userIds: readonly number[],
+    readonly itemIds: readonly number[],
+    readonly training: TrainingSummary = {},
   ) {}
 
   get userCount(): number {
@@ -50,6 +54,12 @@ export class BiasModel implements RatingModel {
     return sum / (this.options.regUser + ratings.items.length);
   }
 
+  /** The user's b_u: the trained one for a known, unchanged user, else fitted to their ratings. */
+  userBiasOf(user: UserInput): number {
+    const u = user.userIndex;
+    return u !== undefined && u >= 0 && u < this.userCount && !user.refit ? this.userBias[u] : this.fitUserBias(user.ratings);
+  }
+
   /** μ + b_u + b_i clipped to the scale. */
   predictValue(userBias: number, item: number): number {
     const K = this.ratingLevels.length;
@@ -57,43 +67,55 @@ export class BiasModel implements RatingModel {
     return Math.min(this.ratingLevels[K - 1], Math.max(this.ratingLevels[0], raw));
   }
 
-  foldIn(ratings: KnownRatings, options: FoldInOptions = {}): UserScorer {
-    const known = options.userIndex !== undefined && options.userIndex >= 0 && options.userIndex < this.userCount;
-    const bu = known && !options.refit ? this.userBias[options.userIndex!] : this.fitUserBias(ratings);
-    return {
-      predict: (items: Int32Array): Predictions => {
-        const expected = new Float32Array(items.length);
-        for (let n = 0; n < items.length; n++) expected[n] = this.predictValue(bu, items[n]);
-        return { expected, distribution: pointMassDistribution(expected, this.ratingLevels) };
-      },
-    };
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    return users.map((user) => {
+      const bu = this.userBiasOf(user);
+      const expected = new Float32Array(this.itemCount);
+      for (let i = 0; i < expected.length; i++) expected[i] = this.predictValue(bu, i);
+      return { score: expected, expected, distribution: pointMassDistribution(expected, this.ratingLevels) };
+    });
   }
 
-  toState(): ModelState {
+  dispose(): void {}
+
+  toState(): ModelState<BiasMeta> {
     return {
       meta: {
-        kind: this.kind,
+        kind: 'bias',
+        algorithm: this.algorithm,
         ratingLevels: [...this.ratingLevels],
-        userIds: [...this.ids.userIds],
-        itemIds: [...this.ids.itemIds],
+        userIds: [...this.userIds],
+        itemIds: [...this.itemIds],
         config: { ...this.options, globalMean: this.globalMean },
+        training: this.training,
       },
       tensors: { userBias: this.userBias, itemBias: this.itemBias },
     };
   }
 
   static fromState(state: ModelState): BiasModel {
-    const config = state.meta.config as unknown as BiasOptions & { globalMean: number };
+    const meta = checkModelMeta(state.meta);
+    if (meta.kind !== 'bias') throw new Error(`expected a bias model version, got kind "${meta.kind}"`);
+    const { config } = meta;
     return new BiasModel(
-      state.meta.ratingLevels,
+      meta.ratingLevels,
       config.globalMean,
-      state.tensors.userBias,
-      state.tensors.itemBias,
+      stateTensor(state, 'userBias', meta.userIds.length),
+      stateTensor(state, 'itemBias', meta.itemIds.length),
       { regItem: config.regItem, regUser: config.regUser, epochs: config.epochs },
-      state.meta,
+      meta.userIds,
+      meta.itemIds,
+      meta.training,
     );
   }
 }
+
+/** Surprise's BaselineOnly as an algorithm of the protocol. */
+export const biasAlgorithm: Algorithm = {
+  name: 'bias',
+  description: 'user + item bias baseline (Surprise BaselineOnly, ALS)',
+  fit: (train) => Promise.resolve(fitBiasModel(train)),
+};
 
 /** Mean of all training ratings. */
 export function globalMean(ds: Dataset): number {
@@ -130,27 +152,31 @@ export function fitBiasModel(ds: Dataset, options: Partial<BiasOptions> = {}): B
     }
     for (let u = 0; u < nUsers; u++) bu[u] = sumU[u] / (opts.regUser + userCount[u]);
   }
-  return new BiasModel(ds.ratingLevels, mu, Float32Array.from(bu), Float32Array.from(bi), opts, ds);
+  return new BiasModel(ds.ratingLevels, mu, Float32Array.from(bu), Float32Array.from(bi), opts, ds.userIds, ds.itemIds, { ratings: ds.levels.length });
 }
 
 /**
  * A distribution over levels whose expectation is `value`: the mass is split between the two levels
  * around it (linear interpolation). Used by models that predict a number rather than a distribution.
+ * Writes K values at out[offset …].
  */
-export function pointMassDistribution(values: Float32Array, levels: readonly number[]): Float32Array {
+export function pointMassInto(value: number, levels: readonly number[], out: Float32Array | Float64Array, offset: number): void {
   const K = levels.length;
-  const out = new Float32Array(values.length * K);
-  for (let n = 0; n < values.length; n++) {
-    const v = values[n];
-    let k = 0;
-    while (k < K - 2 && levels[k + 1] < v) k++;
-    if (K === 1) {
-      out[n] = 1;
-      continue;
-    }
-    const t = Math.min(1, Math.max(0, (v - levels[k]) / (levels[k + 1] - levels[k])));
-    out[n * K + k] = 1 - t;
-    out[n * K + k + 1] = t;
+  for (let k = 0; k < K; k++) out[offset + k] = 0;
+  if (K === 1) {
+    out[offset] = 1;
+    return;
   }
+  let k = 0;
+  while (k < K - 2 && levels[k + 1] < value) k++;
+  const t = Math.min(1, Math.max(0, (value - levels[k]) / (levels[k + 1] - levels[k])));
+  out[offset + k] = 1 - t;
+  out[offset + k + 1] = t;
+}
+
+/** pointMassInto for every value: values.length × K, row-major. */
+export function pointMassDistribution(values: Float32Array, levels: readonly number[]): Float32Array {
+  const out = new Float32Array(values.length * levels.length);
+  for (let n = 0; n < values.length; n++) pointMassInto(values[n], levels, out, n * levels.length);
   return out;
 }

@@ -7,14 +7,11 @@
  * Everything here works on the internal indices of the Dataset the model was trained on; external ids are
  * mapped once, by the serving layer, through `userIds` / `itemIds`.
  */
-import type { Dataset } from '../data/dataset.js';
-import type { ModelState } from './types.js';
+import type { Dataset, KnownRatings } from '../data/dataset.js';
+import type { EpochReport } from '../rbm/train.js';
+import type { ModelState } from './meta.js';
 
-/** A user's known ratings: item indices and level indices (into ratingLevels), same length. */
-export interface KnownRatings {
-  readonly items: Int32Array;
-  readonly levels: Uint8Array;
-}
+export type { EpochReport, KnownRatings };
 
 /** One user to fold in: their ratings, and their training index when the model learned parameters for them. */
 export interface UserInput {
@@ -33,19 +30,6 @@ export interface UserScores {
   readonly expected: Float32Array | null;
   /** p(r = level_k), itemCount × K row-major, or null for an algorithm that does not predict ratings. */
   readonly distribution: Float32Array | null;
-}
-
-/** Reported once per epoch by iterative algorithms (progress bars, learning curves). */
-export interface EpochReport {
-  /** Which sub-model is training, e.g. 'user', 'item', 'implicit'. */
-  phase: string;
-  epoch: number;
-  /** CD steps used this epoch. */
-  cdSteps: number;
-  trainRmse: number;
-  /** The early-stopping criterion on the validation slice (RMSE, or 1 − nDCG for ranking models). */
-  validationRmse: number | null;
-  seconds: number;
 }
 
 export interface FitHooks {

@@ -9,7 +9,8 @@
  * by full-batch gradient ascent, warm-started from the trained unit when there is one. Milliseconds for a
  * typical user; the number of iterations shrinks for very active users so the cost stays bounded.
  */
-import type { KnownRatings } from '../model/types.js';
+import type { KnownRatings } from '../data/dataset.js';
+import { softmaxInPlace } from './params.js';
 
 export interface FoldInFit {
   /** K × F weights of the user's softmax unit. */
@@ -57,18 +58,15 @@ export function fitVisibleUnit(
     gb.fill(0);
     for (let t = 0; t < n; t++) {
       const x = ratings.items[t] * F;
-      let max = -Infinity;
       for (let k = 0; k < K; k++) {
         let z = b[k];
         for (let j = 0; j < F; j++) z += W[k * F + j] * itemHidden[x + j];
         p[k] = z;
-        if (z > max) max = z;
       }
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += p[k] = Math.exp(p[k] - max);
+      softmaxInPlace(p, 0, K);
       for (let k = 0; k < K; k++) {
         // ∂/∂z_k of the log-likelihood: [k = r] − p_k.
-        const g = (k === ratings.levels[t] ? 1 : 0) - p[k] / sum;
+        const g = (k === ratings.levels[t] ? 1 : 0) - p[k];
         gb[k] += g;
         for (let j = 0; j < F; j++) gW[k * F + j] += g * itemHidden[x + j];
       }

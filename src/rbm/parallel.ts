@@ -1,9 +1,8 @@
 /** Runs trainRbm in a worker thread (see trainWorker.ts), relaying epoch reports. */
 import { Worker } from 'node:worker_threads';
 import type { CompressedRows } from '../data/dataset.js';
-import type { EpochReport } from '../model/types.js';
 import type { RbmOptions } from './config.js';
-import { NonFiniteTrainingError, type TrainRbmResult } from './train.js';
+import { NonFiniteTrainingError, type EpochReport, type TrainRbmResult } from './train.js';
 
 export function trainRbmInWorker(
   phase: string,

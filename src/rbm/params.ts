@@ -100,21 +100,26 @@ export function hiddenProbabilities(
  */
 export function visibleDistribution(p: RbmParams, i: number, h: Float32Array, out: Float32Array | Float64Array, outOffset = 0): void {
   const { W, b, hidden: F, levels: K } = p;
-  let max = -Infinity;
   for (let k = 0; k < K; k++) {
     const row = (i * K + k) * F;
     let x = b[i * K + k];
     for (let j = 0; j < F; j++) x += h[j] * W[row + j];
     out[outOffset + k] = x;
-    if (x > max) max = x;
   }
+  softmaxInPlace(out, outOffset, K);
+}
+
+/**
+ * softmax over values[offset .. offset+K) in place: p_k = exp(z_k − max z) / Σ_k' exp(z_k' − max z)
+ * (shifting by the max keeps exp from overflowing and does not change the result). The one softmax of
+ * the project's inference code; the CD kernels inline theirs, mirrored by the WebAssembly port.
+ */
+export function softmaxInPlace(values: Float32Array | Float64Array, offset: number, K: number): void {
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) if (values[offset + k] > max) max = values[offset + k];
   let sum = 0;
-  for (let k = 0; k < K; k++) {
-    const e = Math.exp(out[outOffset + k] - max);
-    out[outOffset + k] = e;
-    sum += e;
-  }
-  for (let k = 0; k < K; k++) out[outOffset + k] /= sum;
+  for (let k = 0; k < K; k++) sum += values[offset + k] = Math.exp(values[offset + k] - max);
+  for (let k = 0; k < K; k++) values[offset + k] /= sum;
 }
 
 /**

@@ -3,11 +3,23 @@
  * early stopping on a validation slice. Pure: no I/O; progress goes through a callback.
  */
 import type { CompressedRows } from '../data/dataset.js';
-import type { EpochReport } from '../model/types.js';
 import { Rng } from '../rng.js';
 import { cdStepsAt, type RbmOptions } from './config.js';
 import { createCdEngine, type KernelsKind } from './cdEngine.js';
 import { cloneParams, copyParamsInto, expectation, hiddenProbabilities, initParams, visibleDistribution, type RbmParams } from './params.js';
+
+/** Reported once per epoch by iterative training (progress bars, learning curves). */
+export interface EpochReport {
+  /** Which sub-model is training, e.g. 'user', 'item', 'implicit'. */
+  phase: string;
+  epoch: number;
+  /** CD steps used this epoch. */
+  cdSteps: number;
+  trainRmse: number;
+  /** The early-stopping criterion on the validation slice (RMSE; ranking models report 1 − nDCG). */
+  validationRmse: number | null;
+  seconds: number;
+}
 
 /** Held-out (case, visible, level) triples, grouped by case as compressed rows. */
 export type ValidationRows = CompressedRows;

@@ -2,10 +2,9 @@
  * What a batch scoring run needs from the database: the catalog, and the current model version built into
  * the same snapshot the server uses (id maps included), so the CSV scorer and the API score identically.
  */
-import { modelFromState } from '../model/index.js';
-import type { ModelMeta } from '../model/types.js';
+import { modelFromState, type ModelMeta } from '../model/index.js';
+import { buildSnapshot, type ModelSnapshot } from '../serving/modelHolder.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
-import { buildSnapshot, type ModelSnapshot } from '../server/model-holder.js';
 
 export interface ScoringContext {
   catalog: CatalogStore;
@@ -21,7 +20,14 @@ export function openScoringContext(dbPath: string): ScoringContext {
     const id = models.currentId();
     if (id === null) throw new Error(`${dbPath} holds no trained model: run \`npm run train -- --db ${dbPath}\` first`);
     const snapshot = buildSnapshot(models.load(id), catalog, modelFromState);
-    return { catalog, snapshot, close: () => db.close() };
+    return {
+      catalog,
+      snapshot,
+      close: () => {
+        snapshot.model.dispose();
+        db.close();
+      },
+    };
   } catch (err) {
     db.close();
     throw err;

@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import Papa from 'papaparse';
+import { roundScore } from '../serving/service.js';
 
 export type CsvValue = string | number | null;
 
@@ -43,4 +44,5 @@ export class CsvWriter {
 }
 
 /** A predicted rating as written to CSV: 4 decimals, enough for any rating scale. */
-export const formatPredicted = (value: number): string => value.toFixed(4);
+/** The API's rounding (serving's roundScore), written with 4 decimals: CSV and JSON show the same value. */
+export const formatPredicted = (value: number): string => roundScore(value).toFixed(4);

@@ -2,20 +2,22 @@
  * Batch scoring of given pairs: each `userId,itemId` row of the input comes out with a `predicted` column
  * appended (other columns are kept as they are).
  *
- * The input is streamed through papaparse (csv-reader.ts) and processed in chunks of rows; within a chunk the rows are
- * grouped by user, so each user is folded in once and scores all their items in one `predict` call, and
- * the chunk is written back in input order. Folded-in users are kept in a small LRU cache because pair
- * files are usually sorted or clustered by user. Memory: one chunk plus the cache, whatever the file size.
+ * The input is streamed through papaparse (csv-reader.ts) and processed in chunks of rows; the users of a
+ * chunk are scored through serving's `scoreStoredUsers` (the API's values, in dense blocks), and the chunk
+ * is written back in input order. Scored users are kept in an LRU bounded by memory because pair files
+ * are usually sorted or clustered by user. Memory: one chunk plus the cache, whatever the file size.
  *
  * A bad row (wrong number of fields, an id that is not an integer, an unknown user or item) is reported
  * with its line number and skipped, or ends the run with `strict`. An item that exists in the catalog but
  * was added after the model was trained cannot be scored: its `predicted` is left empty (the API's null).
  */
 import type { Readable, Writable } from 'node:stream';
-import type { UserScorer } from '../model/types.js';
-import type { ModelSnapshot } from '../server/model-holder.js';
-import type { CatalogReader } from '../server/ports.js';
-import { toKnownRatings } from '../server/recommender.js';
+import { ID_PATTERN } from '../data/ids.js';
+import type { UserScores } from '../model/index.js';
+import type { ModelSnapshot } from '../serving/modelHolder.js';
+import type { CatalogReader } from '../serving/ports.js';
+import { DEFAULT_CACHE_BYTES, scoresBytes } from '../serving/scoreCache.js';
+import { scoreStoredUsers } from '../serving/service.js';
 import { csvRecordBatches } from './csv-reader.js';
 import { CsvWriter, formatPredicted, type CsvValue } from './csv-writer.js';
 
@@ -42,8 +44,8 @@ export interface PairsOptions {
   strict?: boolean;
   /** Rows per processing chunk. */
   chunkRows?: number;
-  /** Folded-in users kept for reuse. */
-  cacheUsers?: number;
+  /** Memory for scored users kept for reuse (default 64 MiB). */
+  cacheBytes?: number;
   onBadRow?: (error: BadRowError) => void;
   onProgress?: (rowsDone: number) => void;
 }
@@ -68,7 +70,6 @@ interface PendingRow {
   predicted: number | null;
 }
 
-const ID_PATTERN = /^[0-9]{1,15}$/;
 const USER_COLUMNS = ['userid', 'user_id', 'user'];
 const ITEM_COLUMNS = ['itemid', 'item_id', 'item', 'movieid', 'movie_id', 'movie'];
 
@@ -76,29 +77,30 @@ export async function scorePairs(options: PairsOptions): Promise<PairsSummary> {
   const { snapshot, catalog } = options;
   const source = options.source ?? 'input';
   const chunkRows = options.chunkRows ?? 10_000;
-  const cacheUsers = options.cacheUsers ?? 1024;
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const writer = new CsvWriter(options.out);
   const summary: PairsSummary = { rows: 0, scored: 0, unscorable: 0, skipped: 0 };
 
   // Map iteration order is insertion order: deleting and re-inserting on use makes it an LRU.
-  const scorers = new Map<number, UserScorer | null>();
-  const scorerFor = (userId: number): UserScorer | null => {
-    const cached = scorers.get(userId);
-    if (cached !== undefined) {
-      scorers.delete(userId);
-      scorers.set(userId, cached);
-      return cached;
+  const scored = new Map<number, UserScores>();
+  let scoredBytes = 0;
+  const remember = (userId: number, scores: UserScores): void => {
+    scored.set(userId, scores);
+    scoredBytes += scoresBytes(scores);
+    for (const [oldest, entry] of scored) {
+      if (scoredBytes <= cacheBytes || scored.size <= 1) break;
+      scored.delete(oldest);
+      scoredBytes -= scoresBytes(entry);
     }
-    const user = catalog.getUser(userId);
-    const scorer = user
-      ? snapshot.model.foldIn(toKnownRatings(snapshot, catalog.getUserRatings(userId).map((r) => ({ itemId: r.itemId, rating: r.value }))), {
-          userIndex: snapshot.userIndex.get(userId),
-          refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
-        })
-      : null;
-    scorers.set(userId, scorer);
-    if (scorers.size > cacheUsers) scorers.delete(scorers.keys().next().value as number);
-    return scorer;
+  };
+  const storedUsers = new Map<number, boolean>(); // is this id a stored user (checked once per id)
+  const isStoredUser = (userId: number): boolean => {
+    let known = storedUsers.get(userId);
+    if (known === undefined) {
+      known = catalog.getUser(userId) !== null;
+      storedUsers.set(userId, known);
+    }
+    return known;
   };
   const knownItems = new Map<number, boolean>(); // catalog lookups for items outside the model
 
@@ -118,10 +120,19 @@ export async function scorePairs(options: PairsOptions): Promise<PairsSummary> {
       if (list) list.push(row);
       else byUser.set(row.userId, [row]);
     }
+    const missing = [...byUser.keys()].filter((userId) => {
+      const hit = scored.get(userId);
+      if (hit) {
+        scored.delete(userId);
+        scored.set(userId, hit);
+      }
+      return hit === undefined;
+    });
+    for (const { userId, scores } of scoreStoredUsers(snapshot, catalog, missing)) remember(userId, scores);
     for (const [userId, rows] of byUser) {
-      const scorer = scorerFor(userId) as UserScorer; // unknown users were rejected while reading
-      const { expected } = scorer.predict(Int32Array.from(rows, (r) => r.itemIndex));
-      rows.forEach((r, n) => (r.predicted = expected[n]));
+      // Unknown users were rejected while reading, so every user here was scored.
+      const { expected } = scored.get(userId) ?? { expected: null };
+      rows.forEach((r) => (r.predicted = expected ? expected[r.itemIndex] : null));
     }
     for (const row of chunk) {
       const out: CsvValue[] = [...row.fields, row.predicted === null ? '' : formatPredicted(row.predicted)];
@@ -174,7 +185,7 @@ export async function scorePairs(options: PairsOptions): Promise<PairsSummary> {
     }
     const userId = Number(rawUser);
     const itemId = Number(rawItem);
-    if (scorerFor(userId) === null) {
+    if (!isStoredUser(userId)) {
       bad(line, `unknown user ${userId}`);
       continue;
     }

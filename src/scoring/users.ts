@@ -1,8 +1,8 @@
 /** Choosing the users to score: `--users 1,2,3` or `--users-file f` (one id per line, or a CSV's first column). */
+import { ID_PATTERN } from '../data/ids.js';
 import { createReadStream } from 'node:fs';
 import { csvRecordBatches } from './csv-reader.js';
 
-const ID_PATTERN = /^[0-9]{1,15}$/;
 
 /** `1,2,3` → [1, 2, 3]; duplicates removed, order kept. */
 export function parseUserIdList(raw: string): number[] {

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
 import { apiNotFound, errorHandler } from './errors.js';
-import type { ModelHolder } from './model-holder.js';
-import type { Catalog } from './ports.js';
-import { DEFAULT_CACHE_BYTES, PredictionCache } from './prediction-cache.js';
-import { RecommendationService } from './recommender.js';
+import type { ModelHolder } from '../serving/modelHolder.js';
+import type { Catalog } from '../serving/ports.js';
+import { DEFAULT_CACHE_BYTES, ScoreCache } from '../serving/scoreCache.js';
+import { ServingService } from '../serving/service.js';
 import { healthRouter } from './routes/health.js';
 import { genresRouter, itemsRouter } from './routes/items.js';
 import { modelRouter } from './routes/model.js';
@@ -38,12 +38,12 @@ export interface AppOptions {
 
 /** What the routers receive: the options plus the services built from them once per app. */
 export interface AppDeps extends AppOptions {
-  recommender: RecommendationService;
+  serving: ServingService;
 }
 
 export function createApp(options: AppOptions): express.Application {
-  const cache = new PredictionCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
-  const deps: AppDeps = { ...options, recommender: new RecommendationService(options.catalog, cache) };
+  const cache = new ScoreCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
+  const deps: AppDeps = { ...options, serving: new ServingService(options.catalog, cache) };
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const app = express();
   app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects

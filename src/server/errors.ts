@@ -1,13 +1,14 @@
 /**
  * The API's one error shape, `{"error":{"code","message"}}`, and the middleware that produces it.
  *
- * Route code throws `ApiError` for anything the client got wrong (Express 5 forwards thrown errors and
+ * Route code throws `ApiError` (or serving's typed errors, mapped here) for anything the client got wrong (Express 5 forwards thrown errors and
  * rejected promises to the error middleware). Errors raised by body-parser carry `status`/`type`/`expose`
  * and are mapped to the same shape, so malformed JSON is a 400 and an oversized body a 413 rather than
  * an HTML page. Anything else is a bug on our side: logged with its stack, answered with a bare 500 that
  * never leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { InvalidRatingError, ModelUnavailableError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
 
 export type ErrorCode =
   | 'invalid_request'
@@ -48,6 +49,15 @@ interface HttpErrorLike {
   message?: unknown;
 }
 
+/** Serving's typed errors → the API's statuses and codes. */
+function fromServingError(err: unknown): ApiError | null {
+  if (err instanceof UnknownUserError) return unknownUser(err.userId);
+  if (err instanceof UnknownItemError) return unknownItem(err.itemId);
+  if (err instanceof InvalidRatingError) return badRequest(err.message);
+  if (err instanceof ModelUnavailableError) return new ApiError(503, 'model_unavailable', err.message);
+  return null;
+}
+
 /** Translates body-parser / http-errors style errors (client mistakes) into ApiErrors; null otherwise. */
 function fromHttpError(err: unknown): ApiError | null {
   if (typeof err !== 'object' || err === null) return null;
@@ -78,7 +88,7 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       next(err);
       return;
     }
-    const apiError = err instanceof ApiError ? err : fromHttpError(err);
+    const apiError = err instanceof ApiError ? err : (fromServingError(err) ?? fromHttpError(err));
     if (apiError) {
       res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
       return;

@@ -10,12 +10,11 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { seedDemoCatalogIfEmpty } from '../data/seed.js';
-import { modelFromState, trainModel, type TrainOptionsInput } from '../model/index.js';
-import type { ModelMeta } from '../model/types.js';
+import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type TrainOptionsInput } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
 import { createApp, webPageBuilt } from './app.js';
-import { ModelHolder } from './model-holder.js';
+import { ModelHolder } from '../serving/modelHolder.js';
 
 export interface LaunchOptions {
   dbPath: string;
@@ -58,10 +57,14 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     if (models.currentId() === null) {
       const dataset = catalog.loadDataset();
       log(`no model yet: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
-      const { state } = await trainModel(dataset, options.trainOptions ?? {}, (r) => {
-        const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
-        log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
+      const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
+        backend,
+        onEpoch: (r) => {
+          const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
+          log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
+        },
       });
+      model.dispose();
       const id = models.saveVersion(state.meta, state.tensors);
       log(`saved model version ${id}`);
     }
@@ -92,6 +95,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         force.unref();
         server.close((err) => {
           clearTimeout(force);
+          pollingHolder.close();
           db.close();
           if (err) reject(err);
           else resolve();

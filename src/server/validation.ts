@@ -3,6 +3,7 @@
  * or throws a 400 ApiError whose message names the field and what was expected, so route handlers stay
  * one-liners and no malformed input reaches the services.
  */
+import { ID_PATTERN } from '../data/ids.js';
 import { badRequest } from './errors.js';
 
 export const MAX_LIMIT = 100;
@@ -10,7 +11,6 @@ export const MAX_LIMIT = 100;
 export const MAX_PREDICTION_ITEMS = 1000;
 export const MAX_SEARCH_LENGTH = 200;
 
-const ID_PATTERN = /^[0-9]{1,15}$/;
 
 /** A data-set id (MovieLens user or movie id): a non-negative integer written in decimal digits. */
 export function parseId(raw: unknown, field: string): number {

@@ -4,14 +4,15 @@
  * test ratings are never fed to a model as input).
  */
 import { describe, expect, it } from 'vitest';
+import { predictItems } from '../helpers/predict.js';
 import { compressRows, datasetFromTriples, subsetRatings, type Dataset, type RatingTriple } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
 import { crossValidate, predictTest } from '../../src/eval/crossValidate.js';
 import { errorMetrics } from '../../src/eval/metrics.js';
 import { holdout, kFold, publishedFolds, type Fold } from '../../src/eval/splits.js';
 import { DEFAULT_BIAS_OPTIONS, fitBiasModel, globalMean } from '../../src/model/bias.js';
-import type { FoldInOptions, KnownRatings, ModelState, Predictions, RatingModel, UserScorer } from '../../src/model/types.js';
-import { fitRecommender } from '../../src/rbm/fit.js';
+import type { KnownRatings, ModelState, TrainedModel, UserInput, UserScores } from '../../src/model/index.js';
+import { fitRbmBlend } from '../../src/model/rbmFit.js';
 
 /** External (userId, itemId) of every rating: unique per rating in the synthetic data. */
 function keys(d: Dataset): string[] {
@@ -145,7 +146,7 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
     expect(m.userBias[1]).toBeCloseTo(-1 / 102, 7);
     expect(m.userBias[2]).toBeCloseTo(-7 / 68, 7);
     // r̂(A, z) = 3 + 23/204 − 1/12 = 3 + 1/34.
-    expect(m.foldIn({ items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }).predict(Int32Array.of(2)).expected[0])
+    expect(predictItems(m, { items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }, Int32Array.of(2)).expected[0])
       .toBeCloseTo(3 + 1 / 34, 6);
   });
 
@@ -174,15 +175,15 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
       expect(m.userBias[n]).toBeCloseTo(bu[n], 6);
     }
     // A user folded in with the item biases fixed: one b_u half-step, then μ + b_u + b_i clipped to [1, 5].
-    const newUser = m.foldIn({ items: Int32Array.of(0, 2), levels: Uint8Array.of(4, 4) });
+    const newUser = predictItems(m, { items: Int32Array.of(0, 2), levels: Uint8Array.of(4, 4) }, {}, Int32Array.of(1));
     const b = (2 * 5 - 2 * mu - bi[0] - bi[2]) / (15 + 2);
-    expect(newUser.predict(Int32Array.of(1)).expected[0]).toBeCloseTo(mu + b + bi[1], 6);
+    expect(newUser.expected[0]).toBeCloseTo(mu + b + bi[1], 6);
   });
 
   it('clips predictions to the rating scale', () => {
     const high = datasetFromTriples(Array.from({ length: 40 }, (_, n) => t(1 + (n % 4), 10 + Math.floor(n / 4), 5)).concat([t(9, 99, 1)]));
     const m = fitBiasModel(high, { regItem: 0, regUser: 0 });
-    const p = m.foldIn({ items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }).predict(Int32Array.from({ length: high.itemIds.length }, (_, i) => i));
+    const p = predictItems(m, { items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }, Int32Array.from({ length: high.itemIds.length }, (_, i) => i));
     for (const x of p.expected) {
       expect(x).toBeGreaterThanOrEqual(1);
       expect(x).toBeLessThanOrEqual(5);
@@ -191,28 +192,29 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
   });
 });
 
-/** A RatingModel that remembers what it was given: the μ + b_i of a bias model, via the protocol only. */
-class RecordingModel implements RatingModel {
-  readonly kind = 'recording';
-  readonly calls: { ratings: KnownRatings; options: FoldInOptions | undefined }[] = [];
-  constructor(private readonly inner: RatingModel) {}
+/** A model that remembers what it was given: a bias model's scores, through the protocol only. */
+class RecordingModel implements TrainedModel {
+  readonly algorithm = 'recording';
+  readonly predictsRatings = true;
+  readonly calls: { ratings: KnownRatings; userIndex: number | undefined }[] = [];
+  constructor(private readonly inner: TrainedModel) {}
   get ratingLevels() {
     return this.inner.ratingLevels;
   }
-  get userCount() {
-    return this.inner.userCount;
+  get userIds() {
+    return this.inner.userIds;
   }
-  get itemCount() {
-    return this.inner.itemCount;
+  get itemIds() {
+    return this.inner.itemIds;
   }
-  foldIn(ratings: KnownRatings, options?: FoldInOptions): UserScorer {
-    this.calls.push({ ratings: { items: ratings.items.slice(), levels: ratings.levels.slice() }, options });
-    const scorer = this.inner.foldIn(ratings, options);
-    return { predict: (items: Int32Array): Predictions => scorer.predict(items) };
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    for (const u of users) this.calls.push({ ratings: { items: u.ratings.items.slice(), levels: u.ratings.levels.slice() }, userIndex: u.userIndex });
+    return this.inner.scoreUsers(users);
   }
   toState(): ModelState {
     return this.inner.toState();
   }
+  dispose(): void {}
 }
 
 /** A fold where user `u0` and item `i0` have no training ratings (all of theirs are in the test part). */
@@ -244,9 +246,9 @@ describe('predictTest', () => {
     const trainRows = compressRows(fold.train, 'user');
     const testRows = compressRows(fold.test, 'user');
     const usersWithTests = Array.from({ length: testRows.rows }, (_, u) => u).filter((u) => testRows.rowStart[u + 1] > testRows.rowStart[u]);
-    expect(model.calls.map((c) => c.options?.userIndex)).toEqual(usersWithTests);
-    for (const { ratings, options } of model.calls) {
-      const u = options!.userIndex!;
+    expect(model.calls.map((c) => c.userIndex)).toEqual(usersWithTests);
+    for (const { ratings, userIndex } of model.calls) {
+      const u = userIndex!;
       const s = trainRows.rowStart[u];
       const e = trainRows.rowStart[u + 1];
       expect(Array.from(ratings.items)).toEqual(Array.from(trainRows.colIndex.subarray(s, e)));
@@ -255,12 +257,12 @@ describe('predictTest', () => {
       expect(Array.from(ratings.items).some((i) => tested.has(i))).toBe(false);
     }
     // The cold user: no training ratings, so its fold-in input is empty.
-    expect(model.calls.find((c) => c.options?.userIndex === 7)!.ratings.items).toHaveLength(0);
+    expect(model.calls.find((c) => c.userIndex === 7)!.ratings.items).toHaveLength(0);
   });
 
   it('an RBM recommender answers cold users and items with the bias baseline', async () => {
     const { fold } = foldWithColdUserAndItem(ds, 7, 3);
-    const { model } = await fitRecommender(fold.train, { orientation: 'both', hidden: 8, epochs: 3, seed: 0 }, undefined, false);
+    const { model } = await fitRbmBlend(fold.train, { orientation: 'both', hidden: 8, epochs: 3, seed: 0 }, undefined, false);
     const rbm = predictTest(model, fold.train, fold.test);
     const bias = predictTest(model.parts.bias, fold.train, fold.test);
     const testRows = compressRows(fold.test, 'user');

@@ -6,17 +6,20 @@
  * ratings, 1–5 stars), which has real user × item structure, so a working RBM beats the bias baseline.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { predictItems } from '../helpers/predict.js';
 import { compressRows, datasetFromTriples, subsetRatings, type CompressedRows, type Dataset, type RatingTriple } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
 import { predictTest } from '../../src/eval/crossValidate.js';
 import { errorMetrics } from '../../src/eval/metrics.js';
 import { holdout } from '../../src/eval/splits.js';
 import { fitBiasModel, globalMean } from '../../src/model/bias.js';
-import { initBackend, modelFromState, NonFiniteTrainingError, scoreUsers, type KnownRatings, type ModelState, type RatingModel, type ScoringUser } from '../../src/model/index.js';
+import { modelFromState, NonFiniteTrainingError, type KnownRatings, type ModelState, type UserInput } from '../../src/model/index.js';
+import { RbmBlendModel } from '../../src/model/rbmBlend.js';
+import { fitRbmBlend, validationSplit } from '../../src/model/rbmFit.js';
+import { initBackend } from '../../src/rbm/backend.js';
 import { cdStepsAt, validateTrainOptions, type RbmOptions, type TrainOptionsInput } from '../../src/rbm/config.js';
-import { fitRecommender, validationSplit } from '../../src/rbm/fit.js';
-import { initParams } from '../../src/rbm/params.js';
-import { RbmRecommender } from '../../src/rbm/recommender.js';
+import { hiddenProbabilities, initParams, softmaxInPlace, visibleDistribution } from '../../src/rbm/params.js';
+import { pointMassInto } from '../../src/model/bias.js';
 import { trainRbm, validationRmse, visibleLevelCounts } from '../../src/rbm/train.js';
 import { Rng } from '../../src/rng.js';
 
@@ -28,8 +31,8 @@ function rbmOptions(overrides: Partial<RbmOptions> = {}): RbmOptions {
 }
 
 /** Train fit, sequentially (no worker threads) unless asked. */
-async function fit(train: Dataset, options: TrainOptionsInput = {}, parallel = false): Promise<RbmRecommender> {
-  return (await fitRecommender(train, { ...SMALL, ...options }, undefined, parallel)).model;
+async function fit(train: Dataset, options: TrainOptionsInput = {}, parallel = false): Promise<RbmBlendModel> {
+  return (await fitRbmBlend(train, { ...SMALL, ...options }, undefined, parallel)).model;
 }
 
 function userRatings(rows: CompressedRows, u: number): KnownRatings {
@@ -190,15 +193,15 @@ describe('validateTrainOptions', () => {
 
   it('fitRecommender rejects bad options before doing any work', async () => {
     let epochs = 0;
-    await expect(fitRecommender(fold.train, { hidden: 0 }, () => epochs++, false)).rejects.toThrow(/hidden/);
+    await expect(fitRbmBlend(fold.train, { hidden: 0 }, () => epochs++, false)).rejects.toThrow(/hidden/);
     expect(epochs).toBe(0);
   });
 });
 
-describe('fitRecommender and RbmRecommender', () => {
-  let both: RbmRecommender;
-  let userOnly: RbmRecommender;
-  let itemOnly: RbmRecommender;
+describe('fitRecommender and RbmBlendModel', () => {
+  let both: RbmBlendModel;
+  let userOnly: RbmBlendModel;
+  let itemOnly: RbmBlendModel;
   const trainRows = compressRows(fold.train, 'user');
 
   beforeAll(async () => {
@@ -248,7 +251,7 @@ describe('fitRecommender and RbmRecommender', () => {
 
   it('a NaN-producing learning rate stops training with NonFiniteTrainingError naming the epoch', async () => {
     for (const parallel of [false, true]) {
-      const err = await fitRecommender(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, undefined, parallel)
+      const err = await fitRbmBlend(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, undefined, parallel)
         .then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(NonFiniteTrainingError);
       const e = err as NonFiniteTrainingError;
@@ -262,13 +265,13 @@ describe('fitRecommender and RbmRecommender', () => {
   it('toState → modelFromState (through JSON and Float32 blobs) gives bit-identical predictions', () => {
     for (const model of [both, userOnly, itemOnly]) {
       const restored = modelFromState(roundTrip(model.toState()));
-      expect(restored).toBeInstanceOf(RbmRecommender);
-      const items = allItems(model.itemCount);
+      expect(restored).toBeInstanceOf(RbmBlendModel);
+      const items = allItems(model.itemIds.length);
       for (const u of [0, 1, 17, 123, 299]) {
         const ratings = userRatings(trainRows, u);
         for (const options of [{ userIndex: u }, {}, { userIndex: u, refit: true }]) {
-          const a = model.foldIn(ratings, options).predict(items);
-          const b = restored.foldIn(ratings, options).predict(items);
+          const a = predictItems(model, ratings, options, items);
+          const b = predictItems(restored, ratings, options, items);
           expect(bitsOf(b.expected)).toEqual(bitsOf(a.expected));
           expect(bitsOf(b.distribution)).toEqual(bitsOf(a.distribution));
         }
@@ -278,8 +281,8 @@ describe('fitRecommender and RbmRecommender', () => {
 
   it('predictions are distributions over the levels whose expectation is the predicted rating', () => {
     const K = ds.ratingLevels.length;
-    const items = allItems(both.itemCount);
-    const p = both.foldIn(userRatings(trainRows, 5), { userIndex: 5 }).predict(items);
+    const items = allItems(both.itemIds.length);
+    const p = predictItems(both, userRatings(trainRows, 5), { userIndex: 5 }, items);
     expect(p.distribution).toHaveLength(items.length * K);
     for (let n = 0; n < items.length; n++) {
       let sum = 0;
@@ -297,34 +300,65 @@ describe('fitRecommender and RbmRecommender', () => {
     }
   });
 
-  it('scoreUsers (tfjs, in blocks smaller than the user count) agrees with foldIn().predict() for every user', async () => {
-    for (const model of [both, itemOnly] as RatingModel[]) {
-      const users: ScoringUser[] = Array.from({ length: model.userCount }, (_, u) => ({ ratings: userRatings(trainRows, u), userIndex: u }));
-      // Plus a user with no ratings and a brand-new user (no index) with someone's ratings.
+  it('scoreUsers gives every user the same numbers in a block of 37 as alone (the API and the batch scorer agree)', () => {
+    for (const model of [both, itemOnly, userOnly]) {
+      const users: UserInput[] = Array.from({ length: model.userIds.length }, (_, u) => ({ ratings: userRatings(trainRows, u), userIndex: u }));
+      // Plus a user with no ratings, a brand-new user (no index) with someone's ratings, and a refit.
       users.push({ ratings: { items: new Int32Array(0), levels: new Uint8Array(0) } });
       users.push({ ratings: userRatings(trainRows, 42) });
-      const items = allItems(model.itemCount);
+      users.push({ ratings: userRatings(trainRows, 43), userIndex: 43, refit: true });
       let n = 0;
-      let worst = 0;
-      for await (const scores of scoreUsers(model, users, { blockSize: 37 })) {
-        const u = users[n++];
-        const expected = model.foldIn(u.ratings, u.userIndex === undefined ? {} : { userIndex: u.userIndex }).predict(items).expected;
-        expect(scores).toHaveLength(items.length);
-        for (let i = 0; i < items.length; i++) worst = Math.max(worst, Math.abs(scores[i] - expected[i]));
+      for (let from = 0; from < users.length; from += 37) {
+        for (const scores of model.scoreUsers(users.slice(from, from + 37))) {
+          const [alone] = model.scoreUsers([users[n++]]);
+          expect(scores.score).toHaveLength(model.itemIds.length);
+          expect(bitsOf(scores.expected!)).toEqual(bitsOf(alone.expected!));
+          expect(bitsOf(scores.distribution!)).toEqual(bitsOf(alone.distribution!));
+        }
       }
       expect(n).toBe(users.length);
-      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+
+  it('the dense scores equal the per-item equations p(v_i = k | p̂) mixed with the bias baseline', () => {
+    const K = ds.ratingLevels.length;
+    const { user, mixture, bias } = both.parts;
+    for (const u of [0, 9, 250]) {
+      const ratings = userRatings(trainRows, u);
+      const [scores] = both.scoreUsers([{ ratings, userIndex: u }]);
+      const h = hiddenProbabilities(user!, ratings.items, ratings.levels, 0, ratings.items.length, new Float32Array(user!.hidden));
+      const unit = both.itemRbmUserUnit(ratings, { userIndex: u })!;
+      const F = both.parts.item!.params.hidden;
+      for (const i of [0, 17, 99, 199]) {
+        const pU = new Float64Array(K);
+        visibleDistribution(user!, i, h, pU);
+        const pI = new Float64Array(K);
+        for (let k = 0; k < K; k++) {
+          pI[k] = unit.b[k];
+          for (let j = 0; j < F; j++) pI[k] += unit.W[k * F + j] * both.parts.item!.itemHidden[i * F + j];
+        }
+        softmaxInPlace(pI, 0, K);
+        const pB = new Float64Array(K);
+        pointMassInto(bias.predictValue(bias.userBias[u], i), ds.ratingLevels, pB, 0);
+        let e = 0;
+        for (let k = 0; k < K; k++) {
+          const q = mixture.user * pU[k] + mixture.item * pI[k] + mixture.bias * pB[k];
+          expect(scores.distribution![i * K + k]).toBeCloseTo(q, 5);
+          e += q * ds.ratingLevels[k];
+        }
+        expect(scores.expected![i]).toBeCloseTo(e, 4);
+      }
     }
   });
 
   it('item orientation: refit fold-in stays close to the trained user unit, and a brand-new user gets finite predictions', () => {
-    const items = allItems(itemOnly.itemCount);
+    const items = allItems(itemOnly.itemIds.length);
     let sumDiff = 0;
     let count = 0;
     for (let u = 0; u < 60; u++) {
       const ratings = userRatings(trainRows, u);
-      const trained = itemOnly.foldIn(ratings, { userIndex: u }).predict(items).expected;
-      const refit = itemOnly.foldIn(ratings, { userIndex: u, refit: true }).predict(items).expected;
+      const trained = predictItems(itemOnly, ratings, { userIndex: u }, items).expected;
+      const refit = predictItems(itemOnly, ratings, { userIndex: u, refit: true }, items).expected;
       for (let i = 0; i < items.length; i++) sumDiff += Math.abs(trained[i] - refit[i]);
       count += items.length;
     }
@@ -335,8 +369,8 @@ describe('fitRecommender and RbmRecommender', () => {
     // A new user, not in training: the unit is fitted from scratch; predictions finite, on the scale, and
     // informed by the ratings (a user who loves everything is predicted higher than one who hates everything).
     const someItems = Int32Array.from([0, 3, 5, 8, 13, 21, 34, 55, 89, 144]);
-    const fan = itemOnly.foldIn({ items: someItems, levels: new Uint8Array(someItems.length).fill(4) }).predict(items).expected;
-    const critic = itemOnly.foldIn({ items: someItems, levels: new Uint8Array(someItems.length).fill(0) }).predict(items).expected;
+    const fan = predictItems(itemOnly, { items: someItems, levels: new Uint8Array(someItems.length).fill(4) }, {}, items).expected;
+    const critic = predictItems(itemOnly, { items: someItems, levels: new Uint8Array(someItems.length).fill(0) }, {}, items).expected;
     let fanMean = 0;
     let criticMean = 0;
     for (let i = 0; i < items.length; i++) {
@@ -353,16 +387,15 @@ describe('fitRecommender and RbmRecommender', () => {
 
   it('a user with no ratings gets the bias baseline (μ + b_i), from foldIn and from scoreUsers', async () => {
     const empty = { items: new Int32Array(0), levels: new Uint8Array(0) };
-    const items = allItems(both.itemCount);
+    const items = allItems(both.itemIds.length);
     const bias = both.parts.bias;
-    const p = both.foldIn(empty).predict(items);
+    const p = predictItems(both, empty, {}, items);
     for (let i = 0; i < items.length; i++) {
       const expected = Math.min(5, Math.max(1, bias.globalMean + bias.itemBias[i]));
       expect(p.expected[i]).toBeCloseTo(expected, 5);
     }
-    for await (const scores of scoreUsers(both, [{ ratings: empty }], { blockSize: 4 })) {
-      for (let i = 0; i < items.length; i++) expect(scores[i]).toBeCloseTo(p.expected[i], 5);
-    }
+    const [alone] = both.scoreUsers([{ ratings: empty }]);
+    for (let i = 0; i < items.length; i++) expect(alone.score[i]).toBeCloseTo(p.expected[i], 5);
   });
 
   it('an item with no training ratings gets the bias baseline, not an untrained RBM row', async () => {
@@ -381,8 +414,8 @@ describe('fitRecommender and RbmRecommender', () => {
     const rows = compressRows(train, 'user');
     for (const u of [0, 9, 100]) {
       const ratings = userRatings(rows, u);
-      const p = model.foldIn(ratings, { userIndex: u }).predict(Int32Array.of(unrated));
-      const b = model.parts.bias.foldIn(ratings, { userIndex: u }).predict(Int32Array.of(unrated));
+      const p = predictItems(model, ratings, { userIndex: u }, Int32Array.of(unrated));
+      const b = predictItems(model.parts.bias, ratings, { userIndex: u }, Int32Array.of(unrated));
       expect(p.expected[0]).toBe(b.expected[0]);
     }
   });
@@ -395,18 +428,18 @@ describe('degenerate and half-star scales', () => {
     for (let u = 1; u <= 30; u++) for (let i = 1; i <= 20; i++) if (rng.next() < 0.4) triples.push({ userId: u, itemId: i, value: 4 });
     const one = datasetFromTriples(triples);
     expect(one.ratingLevels).toEqual([4]);
-    const { model } = await fitRecommender(one, { hidden: 8, epochs: 3 });
+    const { model } = await fitRbmBlend(one, { hidden: 8, epochs: 3 });
     const notes = (model.parts.training as { notes: string[] }).notes;
     expect(notes.join(' ')).toMatch(/single rating level/);
     const rows = compressRows(one, 'user');
     for (const [ratings, options] of [[userRatings(rows, 0), { userIndex: 0 }], [userRatings(rows, 3), {}], [{ items: new Int32Array(0), levels: new Uint8Array(0) }, {}]] as const) {
-      const p = model.foldIn(ratings, options).predict(allItems(one.itemIds.length));
+      const p = predictItems(model, ratings, options, allItems(one.itemIds.length));
       expect(Array.from(p.expected).every((x) => x === 4)).toBe(true);
       expect(Array.from(p.distribution).every((x) => x === 1)).toBe(true);
     }
     // And it survives persistence.
     const restored = modelFromState(roundTrip(model.toState()));
-    expect(Array.from(restored.foldIn(userRatings(rows, 1), { userIndex: 1 }).predict(Int32Array.of(0, 1, 2)).expected)).toEqual([4, 4, 4]);
+    expect(Array.from(predictItems(restored, userRatings(rows, 1), { userIndex: 1 }, Int32Array.of(0, 1, 2)).expected)).toEqual([4, 4, 4]);
   });
 
   it('half-star data (K = 10) trains and predicts within [0.5, 5] with 10-level distributions summing to 1', async () => {
@@ -417,9 +450,9 @@ describe('degenerate and half-star scales', () => {
     expect(model.parts.user!.levels).toBe(10);
     expect(model.parts.item!.params.levels).toBe(10);
     const rows = compressRows(f.train, 'user');
-    const items = allItems(model.itemCount);
+    const items = allItems(model.itemIds.length);
     for (const u of [0, 7, 50, 119]) {
-      const p = model.foldIn(userRatings(rows, u), { userIndex: u }).predict(items);
+      const p = predictItems(model, userRatings(rows, u), { userIndex: u }, items);
       expect(p.distribution).toHaveLength(items.length * 10);
       for (let n = 0; n < items.length; n++) {
         expect(p.expected[n]).toBeGreaterThanOrEqual(0.5);

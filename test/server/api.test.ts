@@ -349,8 +349,9 @@ describe('GET /api/model', () => {
       kind: 'bias',
       ratingLevels: [1, 2, 3, 4, 5],
       hyperparameters: { regItem: 10, regUser: 15 },
-      metrics: { rmse: 0.9 },
-      curve: [{ epoch: 1, trainRmse: 1 }],
+      algorithm: 'bias',
+      metrics: { bias: 0.9 },
+      curve: [{ phase: 'bias', epoch: 1, trainRmse: 1 }],
     });
   });
 });

@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fitBiasModel, BiasModel } from '../../src/model/bias.js';
-import type { ModelMeta } from '../../src/model/types.js';
+import type { ModelMeta } from '../../src/model/index.js';
 import { Rng } from '../../src/rng.js';
 import { createApp } from '../../src/server/app.js';
-import { ModelHolder } from '../../src/server/model-holder.js';
+import { ModelHolder } from '../../src/serving/modelHolder.js';
 import { CatalogStore, ModelStore, openDatabase, type CatalogImport, type Database } from '../../src/store/index.js';
 
 export const GENRES = ['Action', 'Comedy', 'Drama', 'Sci-Fi'];
@@ -75,7 +75,7 @@ export function createFixture(): Fixture {
     models,
     trainAndSave(options = {}) {
       const state = fitBiasModel(catalog.loadDataset(), options).toState();
-      state.meta.training = { metrics: { rmse: 0.9 }, curve: [{ epoch: 1, trainRmse: 1 }], backend: 'cpu' };
+      state.meta.training = { validation: { bias: 0.9 }, curve: [{ phase: 'bias', epoch: 1, cdSteps: 0, trainRmse: 1, validationRmse: 0.9, seconds: 0 }], backend: 'cpu' };
       return models.saveVersion(state.meta, state.tensors);
     },
     cleanup() {

@@ -4,9 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BiasModel, fitBiasModel } from '../../src/model/bias.js';
-import { buildSnapshot } from '../../src/server/model-holder.js';
+import { buildSnapshot } from '../../src/serving/modelHolder.js';
 import { ModelStore } from '../../src/store/index.js';
-import type { ModelMeta } from '../../src/model/types.js';
+import type { ModelMeta } from '../../src/model/index.js';
 import { openDatabase } from '../../src/store/index.js';
 import { createFixture, eventually, request, startApp, type Fixture, type RunningApp } from './helpers.js';
 
@@ -51,8 +51,8 @@ describe('model swap', () => {
     // What each model predicts for (user 4, items 1…6), computed offline through the same snapshot code.
     const expected = models.map((m) => {
       const snapshot = buildSnapshot({ id: 0, createdAt: Date.now(), ...m.toState() }, fixture.catalog, BiasModel.fromState);
-      const scorer = m.foldIn({ items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: snapshot.userIndex.get(4) });
-      return Array.from(scorer.predict(Int32Array.from([1, 2, 3, 4, 5, 6], (id) => snapshot.itemIndex.get(id)!)).expected, (x) => Math.round(x * 1e4) / 1e4);
+      const [scores] = m.scoreUsers([{ ratings: { items: new Int32Array(0), levels: new Uint8Array(0) }, userIndex: snapshot.userIndex.get(4) }]);
+      return [1, 2, 3, 4, 5, 6].map((id) => Math.round(scores.expected![snapshot.itemIndex.get(id)!] * 1e4) / 1e4);
     });
     expect(expected[0]).not.toEqual(expected[1]);
 

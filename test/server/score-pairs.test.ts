@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
 import { BiasModel } from '../../src/model/bias.js';
-import { buildSnapshot, type ModelSnapshot } from '../../src/server/model-holder.js';
+import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { BadRowError, scorePairs, type PairsSummary } from '../../src/scoring/pairs.js';
 import { createFixture, request, startApp, type Fixture } from './helpers.js';
 

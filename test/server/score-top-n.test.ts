@@ -31,12 +31,12 @@ function topCommand(extra: string[], out: string) {
 }
 
 describe('score --top', () => {
-  it('writes userId,rank,itemId,predicted for every stored user, unrated items only, best first', async () => {
+  it('writes userId,rank,itemId,predicted,score for every stored user: the API\'s lists and values exactly', async () => {
     const out = path.join(fixture.dir, 'recs.csv');
     const summary = await runScore(topCommand(['--top', '4', '--block-size', '5'], out));
     expect(summary).toMatchObject({ mode: 'top', users: USERS + 1, rows: (USERS + 1) * 4, unknownUsers: 0 });
     const rows = readCsv(out);
-    expect(rows[0]).toEqual(['userId', 'rank', 'itemId', 'predicted']);
+    expect(rows[0]).toEqual(['userId', 'rank', 'itemId', 'predicted', 'score']);
     expect(rows).toHaveLength(1 + (USERS + 1) * 4);
     const byUser = new Map<number, string[][]>();
     for (const row of rows.slice(1)) byUser.set(Number(row[0]), [...(byUser.get(Number(row[0])) ?? []), row]);
@@ -48,7 +48,10 @@ describe('score --top', () => {
         expect(userRows.map((r) => Number(r[1]))).toEqual([1, 2, 3, 4]);
         const api = await request(`${app.url}/api/users/${userId}/recommendations?limit=4`);
         expect(userRows.map((r) => Number(r[2]))).toEqual(api.body.items.map((i: { itemId: number }) => i.itemId));
-        userRows.forEach((r, n) => expect(Number(r[3])).toBeCloseTo(api.body.items[n].predicted, 3));
+        userRows.forEach((r, n) => {
+          expect(Number(r[3])).toBe(api.body.items[n].predicted);
+          expect(Number(r[4])).toBe(api.body.items[n].score);
+        });
       }
     } finally {
       await app.close();

@@ -4,87 +4,22 @@
  * `{"error":{"code","message"}}`, or code "unreachable" when no answer came back at all.
  */
 
-export interface Item {
-  itemId: number;
-  /** The source title, year included ("Toy Story (1995)"). */
-  title: string;
-  year: number | null;
-  genres: string[];
-}
+import type {
+  HealthResponse,
+  ItemPage,
+  ModelResponse,
+  PredictionsResponse,
+  RatingInput,
+  RecommendationsResponse,
+  UserRatingsResponse,
+  UserRecommendationsResponse,
+} from '../../src/api/types.js';
 
-export interface ScoredItem extends Item {
-  /** Expected rating Σ_k p_k · level_k. */
-  predicted: number;
-  /** p(rating = level_k), one probability per rating level (length K). */
-  distribution: number[];
-}
-
-export interface Health {
-  /** "ok", or "no_model" while the server has nothing to serve yet. */
-  status: string;
-  model: { version: number; kind: string; createdAt: string } | null;
-  data?: { users?: number; items?: number; ratings?: number };
-  backend?: string;
-  /** The served model's rating scale, e.g. [1, 2, 3, 4, 5]; null without a model. */
-  ratingLevels: number[] | null;
-}
-
-export interface ItemPage {
-  items: Item[];
-  total: number;
-}
-
-export interface RatingInput {
-  itemId: number;
-  rating: number;
-}
-
-export interface UserRating extends Omit<Item, 'title'> {
-  /** Null for a rating of an item since removed from the catalog. */
-  title: string | null;
-  rating: number;
-  /** Seconds since the epoch. */
-  timestamp?: number;
-}
-
-export interface UserRatings {
-  userId: number;
-  ratings: UserRating[];
-}
-
-export interface Prediction {
-  itemId: number;
-  /** Null when the served model does not know the item (added to the catalog after training). */
-  predicted: number | null;
-  distribution: number[] | null;
-  actual: number | null;
-}
-
-export interface CurvePoint {
-  phase: string;
-  epoch: number;
-  trainRmse: number;
-  validationRmse: number | null;
-  [key: string]: unknown;
-}
-
-/**
- * `GET /api/model`. The hyperparameters, metrics and training record are whatever the trainer wrote for
- * the model's kind, so the page renders them generically and only relies on the curve's point shape.
- */
-export interface ModelInfo {
-  version: number;
-  /** ISO 8601. */
-  createdAt: string;
-  kind: string;
-  ratingLevels: number[];
-  users?: number;
-  items?: number;
-  hyperparameters: Record<string, unknown> | null;
-  metrics: Record<string, unknown> | null;
-  curve: CurvePoint[] | null;
-  training: Record<string, unknown> | null;
-}
+// The server's own response types (src/api/types.ts): a field renamed there fails type-checking here.
+export type { CurvePoint, Item, ItemPage, Prediction, RatingInput, ScoredItem, UserRating } from '../../src/api/types.js';
+export type Health = HealthResponse;
+export type UserRatings = UserRatingsResponse;
+export type ModelInfo = ModelResponse;
 
 export class ApiError extends Error {
   constructor(
@@ -143,8 +78,8 @@ export const api = {
   searchItems: (search: string, limit: number, offset = 0): Promise<ItemPage> =>
     request<ItemPage>(`/api/items${query({ search, limit, offset: offset || undefined })}`),
 
-  visitorRecommendations: (ratings: RatingInput[], limit: number): Promise<{ items: ScoredItem[] }> =>
-    request<{ items: ScoredItem[] }>('/api/recommendations', {
+  visitorRecommendations: (ratings: RatingInput[], limit: number): Promise<RecommendationsResponse> =>
+    request<RecommendationsResponse>('/api/recommendations', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ ratings, limit }),
@@ -152,10 +87,10 @@ export const api = {
 
   userRatings: (userId: number): Promise<UserRatings> => request<UserRatings>(`/api/users/${userId}/ratings`),
 
-  userRecommendations: (userId: number, limit: number): Promise<{ userId: number; items: ScoredItem[] }> =>
+  userRecommendations: (userId: number, limit: number): Promise<UserRecommendationsResponse> =>
     request(`/api/users/${userId}/recommendations${query({ limit })}`),
 
-  userPredictions: (userId: number, itemIds: number[]): Promise<{ userId: number; predictions: Prediction[] }> =>
+  userPredictions: (userId: number, itemIds: number[]): Promise<PredictionsResponse> =>
     request(`/api/users/${userId}/predictions${query({ items: itemIds.join(',') })}`),
 
   model: (): Promise<ModelInfo> => request<ModelInfo>('/api/model'),

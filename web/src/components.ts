@@ -75,6 +75,10 @@ export function syncRatingButtons(root: Element, ratingOf: (itemId: number) => n
 
 /** The predicted rating, how spread the distribution is, and the distribution as bars. */
 export function predictionBlock(item: Pick<ScoredItem, 'predicted' | 'distribution'>, levels: readonly number[]): HTMLElement {
+  if (item.predicted === null || item.distribution === null) {
+    // A ranking-only model (or an item newer than the model): nothing to show as a rating.
+    return h('div', { class: 'prediction' }, h('p', { class: 'prediction-value' }, 'No rating prediction'));
+  }
   const sd = spread(item.distribution, levels);
   return h(
     'div',
@@ -100,7 +104,7 @@ export function scoredList(items: readonly ScoredItem[], levels: readonly number
     ...items.map((item) =>
       h(
         'li',
-        { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted.toFixed(4) },
+        { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted?.toFixed(4) ?? '', 'data-score': item.score.toFixed(4) },
         h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), extra?.(item)),
         predictionBlock(item, levels),
       ),

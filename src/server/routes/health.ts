@@ -1,5 +1,6 @@
 /** `GET /api/health`: is the server up, which model it serves, how much data, which tfjs backend. */
 import { Router } from 'express';
+import type { HealthResponse } from '../../api/types.js';
 import type { AppDeps } from '../app.js';
 
 export function healthRouter({ catalog, models, backend }: AppDeps): Router {
@@ -10,12 +11,12 @@ export function healthRouter({ catalog, models, backend }: AppDeps): Router {
       // 'no_model' is still a 200: the process is healthy, it just has nothing to serve yet.
       status: snapshot ? 'ok' : 'no_model',
       model: snapshot
-        ? { version: snapshot.versionId, kind: snapshot.meta.kind, createdAt: new Date(snapshot.createdAt).toISOString() }
+        ? { version: snapshot.versionId, kind: snapshot.meta.kind, algorithm: snapshot.model.algorithm, createdAt: new Date(snapshot.createdAt).toISOString() }
         : null,
       data: catalog.counts(),
       backend,
-      ratingLevels: snapshot ? snapshot.ratingLevels : null,
-    });
+      ratingLevels: snapshot ? [...snapshot.ratingLevels] : null,
+    } satisfies HealthResponse);
   });
   return router;
 }

@@ -1,5 +1,6 @@
 /** The catalog: `GET /api/items` (search), `GET /api/items/:itemId`, `GET /api/genres`. */
 import { Router } from 'express';
+import type { GenresResponse, Item, ItemPage } from '../../api/types.js';
 import type { AppDeps } from '../app.js';
 import { unknownItem } from '../errors.js';
 import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
@@ -12,13 +13,13 @@ export function itemsRouter({ catalog }: AppDeps): Router {
     const offset = parseOffsetQuery(req.query);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
     const { items, total } = catalog.searchItems(search, limit, offset, genre);
-    res.json({ items, total, limit, offset });
+    res.json({ items, total, limit, offset } satisfies ItemPage);
   });
   router.get('/:itemId', (req, res) => {
     const itemId = parseId(req.params.itemId, 'itemId');
     const item = catalog.getItem(itemId);
     if (!item) throw unknownItem(itemId);
-    res.json(item);
+    res.json(item satisfies Item);
   });
   return router;
 }
@@ -26,7 +27,7 @@ export function itemsRouter({ catalog }: AppDeps): Router {
 export function genresRouter({ catalog }: AppDeps): Router {
   const router = Router();
   router.get('/', (_req, res) => {
-    res.json({ genres: catalog.genres() });
+    res.json({ genres: catalog.genres() } satisfies GenresResponse);
   });
   return router;
 }

@@ -1,16 +1,17 @@
 /** `POST /api/recommendations`: recommendations for a visitor who is not stored, from posted ratings. */
 import { Router } from 'express';
+import type { RecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../app.js';
 import { matchGenre, parseVisitorBody } from '../validation.js';
 
-export function recommendationsRouter({ catalog, models, recommender }: AppDeps): Router {
+export function recommendationsRouter({ catalog, models, serving }: AppDeps): Router {
   const router = Router();
   router.post('/', (req, res) => {
     const snapshot = models.require();
     const body = parseVisitorBody(req.body, snapshot.ratingLevels);
     const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
     const { ratings, limit } = body;
-    res.json({ items: recommender.recommendForVisitor(snapshot, ratings, limit, genre) });
+    res.json({ items: serving.recommendForVisitor(snapshot, ratings, limit, genre) } satisfies RecommendationsResponse);
   });
   return router;
 }

@@ -4,27 +4,28 @@
  * request never mixes two model versions.
  */
 import { Router } from 'express';
+import type { PredictionsResponse, RateResponse, UserRatingsResponse, UserRecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../app.js';
 import { parseGenreQuery, parseId, parseItemListQuery, parseLimitQuery, parseRatingBody } from '../validation.js';
 
-export function usersRouter({ catalog, models, recommender }: AppDeps): Router {
+export function usersRouter({ catalog, models, serving }: AppDeps): Router {
   const router = Router();
   router.get('/:userId/recommendations', (req, res) => {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
     const limit = parseLimitQuery(req.query, 10);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
-    res.json({ userId, items: recommender.recommendForUser(snapshot, userId, limit, genre) });
+    res.json({ userId, items: serving.recommendForUser(snapshot, userId, limit, genre) } satisfies UserRecommendationsResponse);
   });
   router.get('/:userId/predictions', (req, res) => {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
     const itemIds = parseItemListQuery(req.query);
-    res.json({ userId, predictions: recommender.predictForUser(snapshot, userId, itemIds) });
+    res.json({ userId, predictions: serving.predictForUser(snapshot, userId, itemIds) } satisfies PredictionsResponse);
   });
   router.get('/:userId/ratings', (req, res) => {
     const userId = parseId(req.params.userId, 'userId');
-    res.json({ userId, ratings: recommender.userRatings(userId) });
+    res.json({ userId, ratings: serving.userRatings(userId) } satisfies UserRatingsResponse);
   });
   router.post('/:userId/ratings', (req, res) => {
     // The scale a rating must be on is the served model's: a value it has no softmax unit for could not
@@ -32,7 +33,7 @@ export function usersRouter({ catalog, models, recommender }: AppDeps): Router {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
     const { itemId, rating } = parseRatingBody(req.body, snapshot.ratingLevels);
-    res.status(201).json(recommender.rate(userId, itemId, rating));
+    res.status(201).json(serving.rate(userId, itemId, rating) satisfies RateResponse);
   });
   return router;
 }

@@ -4,19 +4,20 @@
  * weights on it, then compute the final inputs (item hidden features, bias baseline) from all training
  * ratings. Pure: progress goes through `onEpoch`.
  */
-import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
-import { fitBiasModel } from '../model/bias.js';
-import type { EpochReport } from '../model/types.js';
-import { Rng } from '../rng.js';
-import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from './config.js';
-import { expectation, hiddenProbabilities, visibleDistribution, type RbmParams } from './params.js';
-import { RbmRecommender, type MixtureWeights } from './recommender.js';
-import { trainRbmInWorker } from './parallel.js';
-import { trainRbm, type TrainRbmResult } from './train.js';
 import { availableParallelism } from 'node:os';
+import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
+import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
+import { trainRbmInWorker } from '../rbm/parallel.js';
+import { expectation, hiddenProbabilities, visibleDistribution, type RbmParams } from '../rbm/params.js';
+import { trainRbm, type EpochReport, type TrainRbmResult } from '../rbm/train.js';
+import { Rng } from '../rng.js';
+import { fitBiasModel } from './bias.js';
+import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
+import type { Algorithm } from './protocol.js';
+import { RbmBlendModel } from './rbmBlend.js';
 
 export interface FitResult {
-  model: RbmRecommender;
+  model: RbmBlendModel;
   options: TrainOptions;
 }
 
@@ -62,47 +63,10 @@ function rbmExpectations(p: RbmParams, input: CompressedRows, target: Compressed
 }
 
 /**
- * Convex weights minimising the RMSE of Σ_c w_c · prediction_c against `actual`: a grid over the simplex
- * (step 0.02). Exact enough, and robust where least squares would extrapolate with negative weights.
- */
-export function fitMixture(predictions: { user: Float64Array | null; item: Float64Array | null; bias: Float64Array }, actual: Float64Array): MixtureWeights {
-  const step = 0.02;
-  const n = actual.length;
-  let best: MixtureWeights = { user: predictions.user ? 1 : 0, item: predictions.item ? 1 : 0, bias: 0 };
-  if (predictions.user && predictions.item) best = { user: 0.5, item: 0.5, bias: 0 };
-  if (!predictions.user && !predictions.item) return { user: 0, item: 0, bias: 1 };
-  let bestSse = Infinity;
-  const steps = Math.round(1 / step);
-  for (let a = 0; a <= steps; a++) {
-    const wu = predictions.user ? a * step : 0;
-    if (!predictions.user && a > 0) break;
-    for (let c = 0; a + c <= steps; c++) {
-      const wi = predictions.item ? c * step : 0;
-      if (!predictions.item && c > 0) break;
-      const wb = 1 - wu - wi;
-      if (wb < -1e-9) continue;
-      let sse = 0;
-      for (let t = 0; t < n; t++) {
-        const pred = wu * (predictions.user?.[t] ?? 0) + wi * (predictions.item?.[t] ?? 0) + wb * predictions.bias[t];
-        const d = pred - actual[t];
-        sse += d * d;
-      }
-      if (sse < bestSse - 1e-12) {
-        bestSse = sse;
-        best = { user: round(wu), item: round(wi), bias: round(Math.max(0, wb)) };
-      }
-    }
-  }
-  return best;
-}
-
-const round = (x: number): number => Math.round(x * 1000) / 1000;
-
-/**
  * `parallel` trains the two orientations in worker threads at the same time (default: when the machine
  * has more than one core). Results are identical either way: each orientation has its own seeded RNG.
  */
-export async function fitRecommender(
+export async function fitRbmBlend(
   train: Dataset,
   input: TrainOptionsInput = {},
   onEpoch?: (report: EpochReport) => void,
@@ -150,9 +114,7 @@ export async function fitRecommender(
     return out;
   };
   const predictions = { user: componentPredictions('user'), item: componentPredictions('item'), bias: biasPred };
-  const mixture = actual.length > 0
-    ? fitMixture(predictions, actual)
-    : { user: results.user && results.item ? 0.5 : results.user ? 1 : 0, item: results.user && results.item ? 0.5 : results.item ? 1 : 0, bias: results.user || results.item ? 0 : 1 };
+  const mixture = actual.length > 0 ? fitMixture(predictions, actual) : defaultMixture(results.user !== undefined, results.item !== undefined);
   const rmseOf = (pred: Float64Array | null): number | null => {
     if (!pred || actual.length === 0) return null;
     let s = 0;
@@ -161,7 +123,7 @@ export async function fitRecommender(
   };
   const blendPred = new Float64Array(actual.length);
   for (let t = 0; t < actual.length; t++) {
-    blendPred[t] = mixture.user * (predictions.user?.[t] ?? 0) + mixture.item * (predictions.item?.[t] ?? 0) + mixture.bias * biasPred[t];
+    blendPred[t] = mixExpectations(mixture, predictions.user?.[t], predictions.item?.[t], biasPred[t]);
   }
 
   // Final inputs from all training ratings (the validation ratings are training data too).
@@ -187,7 +149,7 @@ export async function fitRecommender(
     curve,
     notes,
   };
-  const model = new RbmRecommender({
+  const model = new RbmBlendModel({
     ratingLevels: levels,
     userIds: train.userIds,
     itemIds: train.itemIds,
@@ -201,3 +163,14 @@ export async function fitRecommender(
   });
   return { model, options };
 }
+
+/** The blend and its single orientations as algorithms of the protocol (options: rbm/config.ts). */
+const rbmAlgorithm = (name: string, orientation: 'both' | 'user' | 'item', description: string): Algorithm<TrainOptionsInput> => ({
+  name,
+  description,
+  fit: async (train, options, hooks) => (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch)).model,
+});
+
+export const blendAlgorithm = rbmAlgorithm('blend', 'both', 'user RBM + item RBM + bias baseline, mixture of distributions fitted on validation');
+export const userRbmAlgorithm = rbmAlgorithm('user', 'user', 'user-oriented softmax RBM (items as visible units) mixed with the bias baseline');
+export const itemRbmAlgorithm = rbmAlgorithm('item', 'item', 'item-oriented softmax RBM (users as visible units) mixed with the bias baseline');

@@ -1,7 +1,7 @@
 /**
  * Holds the model version being served, and swaps it when a newer one is saved.
  *
- * Everything derived from a version (the RatingModel, the external-id → index maps, the catalog records
+ * Everything derived from a version (the TrainedModel, the external-id → index maps, the catalog records
  * of its items) is built into ONE frozen `ModelSnapshot` before the holder's reference is replaced. A
  * request reads `holder.snapshot` once and works with that object to the end, so it sees one model whole
  * even if a swap happens meanwhile: a JavaScript reference assignment is atomic, and a snapshot is never
@@ -11,8 +11,8 @@
  * `ModelStore.currentId()` (a one-row query, cheap in WAL mode) every `pollMs` and loads a version whose
  * id differs from the one served.
  */
-import type { ModelMeta, ModelState, RatingModel } from '../model/types.js';
-import { ApiError } from './errors.js';
+import type { ModelMeta, ModelState, TrainedModel } from '../model/index.js';
+import { ModelUnavailableError } from './errors.js';
 import { getItemsChunked, type CatalogReader, type ItemRecord, type ModelVersionSource, type StoredModelVersion } from './ports.js';
 
 export interface ModelSnapshot {
@@ -20,7 +20,7 @@ export interface ModelSnapshot {
   /** Milliseconds since the epoch: ratings changed after this are refitted at fold-in. */
   readonly createdAt: number;
   readonly meta: ModelMeta;
-  readonly model: RatingModel;
+  readonly model: TrainedModel;
   readonly ratingLevels: readonly number[];
   /** External user id → the model's user index. */
   readonly userIndex: ReadonlyMap<number, number>;
@@ -31,11 +31,9 @@ export interface ModelSnapshot {
    * recommendations and the genre filter need no query per candidate; null if the catalog lacks the item.
    */
   readonly itemRecords: readonly (ItemRecord | null)[];
-  /** 0 … itemCount−1, the argument for scoring every item. Shared: never to be written to. */
-  readonly allItems: Int32Array;
 }
 
-export type ModelFactory = (state: ModelState) => RatingModel;
+export type ModelFactory = (state: ModelState) => TrainedModel;
 
 function loadItemRecords(catalog: Pick<CatalogReader, 'getItems'>, itemIds: readonly number[]): (ItemRecord | null)[] {
   const byId = new Map(getItemsChunked(catalog, itemIds).map((record) => [record.itemId, record]));
@@ -49,14 +47,6 @@ export function buildSnapshot(
 ): ModelSnapshot {
   const { meta, tensors } = version;
   const model = fromState({ meta, tensors });
-  if (meta.itemIds.length !== model.itemCount || meta.userIds.length !== model.userCount) {
-    throw new Error(
-      `model version ${version.id} is inconsistent: meta lists ${meta.userIds.length} users and ${meta.itemIds.length} items, ` +
-        `the model has ${model.userCount} and ${model.itemCount}`,
-    );
-  }
-  const allItems = new Int32Array(model.itemCount);
-  for (let i = 0; i < allItems.length; i++) allItems[i] = i;
   return Object.freeze({
     versionId: version.id,
     createdAt: version.createdAt,
@@ -66,7 +56,6 @@ export function buildSnapshot(
     userIndex: new Map(meta.userIds.map((id, u) => [id, u])),
     itemIndex: new Map(meta.itemIds.map((id, i) => [id, i])),
     itemRecords: Object.freeze(loadItemRecords(catalog, meta.itemIds)),
-    allItems,
   });
 }
 
@@ -96,10 +85,10 @@ export class ModelHolder {
     return this.current;
   }
 
-  /** The snapshot for a request that needs a model: 503 when there is none yet. */
+  /** The snapshot for a request that needs a model (the server answers the error with a 503). */
   require(): ModelSnapshot {
     const snapshot = this.current;
-    if (!snapshot) throw new ApiError(503, 'model_unavailable', 'no trained model is available yet; run npm run train');
+    if (!snapshot) throw new ModelUnavailableError();
     return snapshot;
   }
 
@@ -128,7 +117,10 @@ export class ModelHolder {
     const previous = this.current;
     this.current = next; // the swap: one reference assignment
     this.failedId = null;
-    this.log(`serving model version ${next.versionId} (${next.meta.kind}, ${next.model.userCount} users × ${next.model.itemCount} items)` +
+    // Requests are answered synchronously, so none is still using the previous model: free what it holds
+    // outside the heap (its tfjs tensors) now rather than whenever it is collected.
+    previous?.model.dispose();
+    this.log(`serving model version ${next.versionId} (${next.model.algorithm}, ${next.model.userIds.length} users × ${next.model.itemIds.length} items)` +
       (previous ? `, replacing version ${previous.versionId}` : ''));
     return true;
   }
@@ -151,5 +143,12 @@ export class ModelHolder {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Stops polling and frees the served model. */
+  close(): void {
+    this.stop();
+    this.current?.model.dispose();
+    this.current = null;
   }
 }

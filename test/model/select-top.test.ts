@@ -1,7 +1,7 @@
 /** Top-N selection: best first, ties by lower index, filtered, fewer when fewer qualify. */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/rng.js';
-import { selectTop } from '../../src/server/recommender.js';
+import { selectTop } from '../../src/model/topK.js';
 
 describe('selectTop', () => {
   it('matches a full sort on random scores, for every limit', () => {

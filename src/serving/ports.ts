@@ -1,10 +1,10 @@
 /**
- * What the server and the batch scorer need from the store, as narrow interfaces. `CatalogStore` and
+ * What serving (and so the server and the batch scorer) needs from the store, as narrow interfaces. `CatalogStore` and
  * `ModelStore` (src/store) satisfy them structurally; naming only the methods used here keeps the serving
  * code honest about its dependencies and lets a test substitute a single method when it must.
  */
 import type { ItemRecord } from '../data/catalog.js';
-import type { ModelMeta } from '../model/types.js';
+import type { ModelMeta } from '../model/index.js';
 
 export type { ItemRecord };
 

@@ -3,16 +3,16 @@
  * ratings as read for the request, so any change of them (through the API or an import) is seen at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelSnapshot } from '../../src/server/model-holder.js';
-import { PredictionCache, ratingsFingerprint } from '../../src/server/prediction-cache.js';
+import type { ModelSnapshot } from '../../src/serving/modelHolder.js';
+import { ScoreCache, ratingsFingerprint } from '../../src/serving/scoreCache.js';
 import { createFixture, request, SOURCE, startApp, type Fixture, type RunningApp } from './helpers.js';
 
 const snapshotWithVersion = (versionId: number): ModelSnapshot => ({ versionId }) as ModelSnapshot;
-const predictions = (floats: number) => ({ expected: new Float32Array(floats / 2), distribution: new Float32Array(floats / 2) });
+const predictions = (floats: number) => ({ score: new Float32Array(floats / 2), expected: null, distribution: new Float32Array(floats / 2) });
 
-describe('PredictionCache', () => {
+describe('ScoreCache', () => {
   it('evicts the least recently used entries beyond its byte budget', () => {
-    const cache = new PredictionCache(3 * 400); // three entries of 100 floats
+    const cache = new ScoreCache(3 * 400); // three entries of 100 floats
     const s = snapshotWithVersion(1);
     for (const user of [1, 2, 3]) cache.set(s, user, 'f', predictions(100));
     expect(cache.get(s, 1, 'f')).toBeDefined(); // 1 is now the most recent
@@ -23,7 +23,7 @@ describe('PredictionCache', () => {
   });
 
   it('misses on another fingerprint, drops everything on a newer snapshot, ignores an older one', () => {
-    const cache = new PredictionCache();
+    const cache = new ScoreCache();
     const v1 = snapshotWithVersion(1);
     const v2 = snapshotWithVersion(2);
     cache.set(v1, 1, 'a', predictions(10));

@@ -1,5 +1,5 @@
 /**
- * Per-user cache of "every item scored" for stored users.
+ * Per-user cache of "every item scored" (UserScores) for stored users.
  *
  * Why: scoring all items for one user (fold-in, then K softmax units per item through F hidden units) is
  * the whole cost of a recommendation request — about 5–10 ms for ML-100K with the default RBM blend —
@@ -12,10 +12,10 @@
  * refit). A rating posted through the API, or changed by an import, changes the fingerprint, so the next
  * request recomputes: "the very next request reflects it" holds without any coupling to the write path.
  *
- * Bounded by bytes (LRU eviction), since an entry is items × (K + 1) floats.
+ * Bounded by bytes (LRU eviction), since an entry is items × (K + 2) floats.
  */
-import type { Predictions } from '../model/types.js';
-import type { ModelSnapshot } from './model-holder.js';
+import type { UserScores } from '../model/index.js';
+import type { ModelSnapshot } from './modelHolder.js';
 import type { StoredRating } from './ports.js';
 
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
@@ -38,11 +38,11 @@ export function ratingsFingerprint(ratings: readonly StoredRating[], updatedAt: 
 
 interface Entry {
   fingerprint: string;
-  predictions: Predictions;
+  scores: UserScores;
   bytes: number;
 }
 
-export class PredictionCache {
+export class ScoreCache {
   private snapshot: ModelSnapshot | null = null;
   /** Map order is insertion order: re-inserting on a hit makes the first key the least recently used. */
   private readonly entries = new Map<number, Entry>();
@@ -50,16 +50,16 @@ export class PredictionCache {
 
   constructor(private readonly maxBytes = DEFAULT_CACHE_BYTES) {}
 
-  get(snapshot: ModelSnapshot, userId: number, fingerprint: string): Predictions | undefined {
+  get(snapshot: ModelSnapshot, userId: number, fingerprint: string): UserScores | undefined {
     if (snapshot !== this.snapshot) return undefined;
     const entry = this.entries.get(userId);
     if (!entry || entry.fingerprint !== fingerprint) return undefined;
     this.entries.delete(userId);
     this.entries.set(userId, entry);
-    return entry.predictions;
+    return entry.scores;
   }
 
-  set(snapshot: ModelSnapshot, userId: number, fingerprint: string, predictions: Predictions): void {
+  set(snapshot: ModelSnapshot, userId: number, fingerprint: string, scores: UserScores): void {
     if (this.maxBytes <= 0) return;
     if (snapshot !== this.snapshot) {
       // A request still holding an older snapshot must not repopulate the cache with its model.
@@ -68,14 +68,14 @@ export class PredictionCache {
       this.bytes = 0;
       this.snapshot = snapshot;
     }
-    const bytes = predictions.expected.byteLength + predictions.distribution.byteLength;
+    const bytes = scoresBytes(scores);
     if (bytes > this.maxBytes) return;
     const previous = this.entries.get(userId);
     if (previous) {
       this.entries.delete(userId);
       this.bytes -= previous.bytes;
     }
-    this.entries.set(userId, { fingerprint, predictions, bytes });
+    this.entries.set(userId, { fingerprint, scores, bytes });
     this.bytes += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
@@ -87,4 +87,9 @@ export class PredictionCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** Memory held by one user's scores (arrays shared between users, like a popularity list, count each time). */
+export function scoresBytes(scores: UserScores): number {
+  return scores.score.byteLength + (scores.expected && scores.expected !== scores.score ? scores.expected.byteLength : 0) + (scores.distribution?.byteLength ?? 0);
 }

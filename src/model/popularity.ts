@@ -1,0 +1,112 @@
+/**
+ * Two reference points for ranking, as algorithms of the protocol:
+ *
+ * - `popular`: every user gets the most-rated items they have not rated; score(u, i) = n_i, the number of
+ *   training ratings of item i. The strong non-personalised baseline of top-N evaluation.
+ * - `random`: score(u, i) ~ U(0, 1), seeded per user, so a seed reproduces every list. The floor.
+ *
+ * Neither predicts ratings (`expected` and `distribution` are null); exclusion of a user's rated items is
+ * the caller's job, as for every algorithm.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { Rng } from '../rng.js';
+import { checkModelMeta, stateTensor, type ModelState, type PopularMeta, type RandomMeta } from './meta.js';
+import type { Algorithm, TrainedModel, UserInput, UserScores } from './protocol.js';
+
+interface Ids {
+  ratingLevels: readonly number[];
+  userIds: readonly number[];
+  itemIds: readonly number[];
+}
+
+export class PopularModel implements TrainedModel {
+  readonly algorithm = 'popular';
+  readonly predictsRatings = false;
+  readonly ratingLevels: readonly number[];
+  readonly userIds: readonly number[];
+  readonly itemIds: readonly number[];
+
+  /** `counts[i]` = training ratings of item i. */
+  constructor(ids: Ids, readonly counts: Float32Array) {
+    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+  }
+
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    // The same scores for everyone: one array, shared (callers never write to scores).
+    return users.map(() => ({ score: this.counts, expected: null, distribution: null }));
+  }
+
+  dispose(): void {}
+
+  toState(): ModelState<PopularMeta> {
+    return {
+      meta: { kind: 'popular', algorithm: this.algorithm, ratingLevels: [...this.ratingLevels], userIds: [...this.userIds], itemIds: [...this.itemIds], config: {} },
+      tensors: { counts: this.counts },
+    };
+  }
+
+  static fromState(state: ModelState): PopularModel {
+    const meta = checkModelMeta(state.meta);
+    return new PopularModel(meta, stateTensor(state, 'counts', meta.itemIds.length));
+  }
+}
+
+export function itemRatingCounts(train: Dataset): Float32Array {
+  const counts = new Float32Array(train.itemIds.length);
+  for (let r = 0; r < train.items.length; r++) counts[train.items[r]]++;
+  return counts;
+}
+
+export const popularAlgorithm: Algorithm = {
+  name: 'popular',
+  description: 'most-rated items the user has not rated (score = training rating count)',
+  fit: (train) => Promise.resolve(new PopularModel(train, itemRatingCounts(train))),
+};
+
+export class RandomModel implements TrainedModel {
+  readonly algorithm = 'random';
+  readonly predictsRatings = false;
+  readonly ratingLevels: readonly number[];
+  readonly userIds: readonly number[];
+  readonly itemIds: readonly number[];
+
+  constructor(ids: Ids, readonly seed: number) {
+    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+  }
+
+  /**
+   * The stream of a user depends only on the seed and who the user is (their training index, or for a
+   * new user the items they rated), never on the order users are scored in.
+   */
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    return users.map((user) => {
+      let key = user.userIndex ?? -1;
+      if (key < 0) for (const i of user.ratings.items) key = Math.imul(key ^ i, 0x01000193);
+      const rng = new Rng(Math.imul(this.seed + 1, 0x9e3779b1) ^ key);
+      const score = new Float32Array(this.itemIds.length);
+      for (let i = 0; i < score.length; i++) score[i] = rng.next();
+      return { score, expected: null, distribution: null };
+    });
+  }
+
+  dispose(): void {}
+
+  toState(): ModelState<RandomMeta> {
+    return {
+      meta: { kind: 'random', algorithm: this.algorithm, ratingLevels: [...this.ratingLevels], userIds: [...this.userIds], itemIds: [...this.itemIds], config: { seed: this.seed } },
+      tensors: {},
+    };
+  }
+
+  static fromState(state: ModelState): RandomModel {
+    const meta = checkModelMeta(state.meta);
+    if (meta.kind !== 'random') throw new Error(`expected a random model version, got kind "${meta.kind}"`);
+    return new RandomModel(meta, meta.config.seed);
+  }
+}
+
+export const randomAlgorithm: Algorithm<{ seed?: number }> = {
+  name: 'random',
+  description: 'items in a seeded random order (the floor of any ranking metric)',
+  fit: (train, options) => Promise.resolve(new RandomModel(train, options.seed ?? 0)),
+};

@@ -1,0 +1,271 @@
+/**
+ * The rating model: the user-oriented RBM, the item-oriented RBM and the bias baseline, combined as the
+ * convex mixture of their predicted distributions (mixture.ts). One orientation alone is the mixture with
+ * no weight on the other. Users without ratings, and items without training ratings, get the bias
+ * baseline's prediction.
+ *
+ * Scoring a block of B users over all I items is two dense products (tfjs), then a softmax per (user,
+ * item) and the mixture:
+ *
+ *   user RBM:  z_U[u, i, k] = b[i,k] + Σ_j p̂_uj W[i,k,j]      = P (B×F) · Wᵀ (F × I·K) + b
+ *              with p̂_u = p(h | the user's ratings) = σ(c + Σ_{rated i} W[i, r_i, :])
+ *   item RBM:  z_I[i, u, k] = b_u[k] + Σ_j ĥ_ij W_u[k,j]      = Ĥ (I×F) · W_blockᵀ (F × B·K) + b_block
+ *              with ĥ_i = p(h | item i's training ratings), and user u's softmax unit (W_u, b_u) trained
+ *              or fitted to their ratings (fold-in, rbm/foldin.ts)
+ *   p_c(k) = softmax_k(z_c),  p(k) = Σ_c w_c p_c(k),  E = Σ_k level_k p(k).
+ *
+ * The tensors derived from the weights are created once, on first use, and freed by dispose().
+ */
+import type { KnownRatings } from '../data/dataset.js';
+import { tf } from '../rbm/backend.js';
+import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
+import { hiddenProbabilities, softmaxInPlace, type RbmParams } from '../rbm/params.js';
+import { BiasModel, pointMassInto } from './bias.js';
+import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
+import { mixDistributions } from './mixture.js';
+import type { TrainedModel, UserInput, UserScores } from './protocol.js';
+
+export interface ItemRbmPart {
+  /** Visible units are users. */
+  params: RbmParams;
+  /** ĥ_i = p(h | item i's training ratings), items × F. */
+  itemHidden: Float32Array;
+}
+
+export interface RbmBlendParts {
+  ratingLevels: readonly number[];
+  userIds: readonly number[];
+  itemIds: readonly number[];
+  bias: BiasModel;
+  /** Training ratings per item; 0 means the RBMs know nothing of it and the bias baseline answers. */
+  itemTrainCount: Float32Array;
+  user: RbmParams | null;
+  item: ItemRbmPart | null;
+  mixture: MixtureWeights;
+  config: Pick<RbmMeta['config'], 'orientation' | 'seed' | 'validationFraction' | 'user' | 'item'>;
+  training: TrainingSummary;
+}
+
+/** The registry name of a blend by its orientation. */
+export const algorithmOfOrientation = (orientation: 'user' | 'item' | 'both'): string => (orientation === 'both' ? 'blend' : orientation);
+
+interface DenseTensors {
+  /** Wᵀ of the user RBM, F × (I·K): pre-transposed because wasm's matMul with transposeB is much slower. */
+  userWt: tf.Tensor2D | null;
+  userB: tf.Tensor2D | null;
+  itemHidden: tf.Tensor2D | null;
+}
+
+export class RbmBlendModel implements TrainedModel {
+  readonly predictsRatings = true;
+  readonly algorithm: string;
+  private tensors: DenseTensors | null = null;
+  private disposed = false;
+
+  constructor(readonly parts: RbmBlendParts) {
+    this.algorithm = algorithmOfOrientation(parts.config.orientation);
+  }
+
+  get ratingLevels(): readonly number[] {
+    return this.parts.ratingLevels;
+  }
+  get userIds(): readonly number[] {
+    return this.parts.userIds;
+  }
+  get itemIds(): readonly number[] {
+    return this.parts.itemIds;
+  }
+
+  /** The user's softmax unit in the item RBM: trained, or fitted to `ratings` (fold-in). */
+  itemRbmUserUnit(ratings: KnownRatings, user: Pick<UserInput, 'userIndex' | 'refit'>): FoldInFit | null {
+    const part = this.parts.item;
+    if (!part) return null;
+    const { levels: K, hidden: F, visibles } = part.params;
+    const u = user.userIndex;
+    const trained =
+      u !== undefined && u >= 0 && u < visibles
+        ? { W: part.params.W.subarray(u * K * F, (u + 1) * K * F), b: part.params.b.subarray(u * K, (u + 1) * K) }
+        : null;
+    if (trained && !user.refit) return trained;
+    return fitVisibleUnit(ratings, part.itemHidden, K, F, trained);
+  }
+
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    const { bias, user, item, mixture, itemTrainCount, ratingLevels } = this.parts;
+    const K = ratingLevels.length;
+    const I = this.itemIds.length;
+    const B = users.length;
+    if (B === 0) return [];
+    const active = users.map((u) => u.ratings.items.length > 0);
+    const anyActive = active.some(Boolean);
+    const useUser = user !== null && mixture.user > 0 && anyActive;
+    const useItem = item !== null && mixture.item > 0 && anyActive;
+    const dense = useUser || useItem ? this.denseTensors() : null;
+
+    // User RBM logits, B × (I·K).
+    let userLogits: Float32Array | null = null;
+    if (useUser && dense?.userWt && dense.userB) {
+      const F = user.hidden;
+      const P = new Float32Array(B * F);
+      const h = new Float32Array(F);
+      users.forEach((u, n) => {
+        if (!active[n]) return;
+        hiddenProbabilities(user, u.ratings.items, u.ratings.levels, 0, u.ratings.items.length, h);
+        P.set(h, n * F);
+      });
+      userLogits = readTensor(() => tf.matMul(tf.tensor2d(P, [B, F]), dense.userWt!).add(dense.userB!));
+    }
+    // Item RBM logits, I × (B·K): the block's user units laid out as F × (B·K), so no transpose.
+    let itemLogits: Float32Array | null = null;
+    if (useItem && dense?.itemHidden) {
+      const F = item.params.hidden;
+      const WbT = new Float32Array(F * B * K);
+      const bb = new Float32Array(B * K);
+      users.forEach((u, n) => {
+        if (!active[n]) return;
+        const unit = this.itemRbmUserUnit(u.ratings, u);
+        if (!unit) return;
+        for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) WbT[j * B * K + n * K + k] = unit.W[k * F + j];
+        bb.set(unit.b, n * K);
+      });
+      itemLogits = readTensor(() => tf.matMul(dense.itemHidden!, tf.tensor2d(WbT, [F, B * K])).add(tf.tensor2d(bb, [1, B * K])));
+    }
+
+    const pU = new Float64Array(K);
+    const pI = new Float64Array(K);
+    const pB = new Float64Array(K);
+    return users.map((u, n) => {
+      const bu = bias.userBiasOf(u);
+      const expected = new Float32Array(I);
+      const distribution = new Float32Array(I * K);
+      for (let i = 0; i < I; i++) {
+        const value = bias.predictValue(bu, i);
+        if (!active[n] || itemTrainCount[i] === 0) {
+          expected[i] = value;
+          pointMassInto(value, ratingLevels, distribution, i * K);
+          continue;
+        }
+        pointMassInto(value, ratingLevels, pB, 0);
+        if (userLogits) {
+          for (let k = 0; k < K; k++) pU[k] = userLogits[n * I * K + i * K + k];
+          softmaxInPlace(pU, 0, K);
+        }
+        if (itemLogits) {
+          for (let k = 0; k < K; k++) pI[k] = itemLogits[i * B * K + n * K + k];
+          softmaxInPlace(pI, 0, K);
+        }
+        expected[i] = mixDistributions(mixture, userLogits ? pU : null, itemLogits ? pI : null, pB, distribution, i * K, ratingLevels);
+      }
+      return { score: expected, expected, distribution };
+    });
+  }
+
+  /** Tensors of this (immutable) model for the dense products, uploaded once. */
+  private denseTensors(): DenseTensors {
+    if (this.disposed) throw new Error(`the ${this.algorithm} model was disposed (its model version was retired); score with the current one`);
+    if (!this.tensors) {
+      const { user, item, ratingLevels } = this.parts;
+      const K = ratingLevels.length;
+      const I = this.itemIds.length;
+      this.tensors = {
+        userWt: user ? tf.tensor2d(transposeRows(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
+        userB: user ? tf.tensor2d(user.b, [1, I * K]) : null,
+        itemHidden: item ? tf.tensor2d(item.itemHidden, [I, item.params.hidden]) : null,
+      };
+    }
+    return this.tensors;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (!this.tensors) return;
+    this.tensors.userWt?.dispose();
+    this.tensors.userB?.dispose();
+    this.tensors.itemHidden?.dispose();
+    this.tensors = null;
+  }
+
+  toState(): ModelState<RbmMeta> {
+    const { bias, user, item, itemTrainCount, mixture, config, training } = this.parts;
+    const tensors: Record<string, Float32Array> = {
+      'bias.userBias': bias.userBias,
+      'bias.itemBias': bias.itemBias,
+      itemTrainCount,
+    };
+    if (user) Object.assign(tensors, { 'user.W': user.W, 'user.b': user.b, 'user.c': user.c });
+    if (item) {
+      Object.assign(tensors, { 'item.W': item.params.W, 'item.b': item.params.b, 'item.c': item.params.c, 'item.hidden': item.itemHidden });
+    }
+    return {
+      meta: {
+        kind: 'rbm',
+        algorithm: this.algorithm,
+        ratingLevels: [...this.parts.ratingLevels],
+        userIds: [...this.parts.userIds],
+        itemIds: [...this.parts.itemIds],
+        config: {
+          ...config,
+          mixture,
+          bias: { ...bias.options, globalMean: bias.globalMean },
+          hidden: { user: user?.hidden ?? null, item: item?.params.hidden ?? null },
+        },
+        training,
+      },
+      tensors,
+    };
+  }
+
+  static fromState(state: ModelState): RbmBlendModel {
+    const meta = checkModelMeta(state.meta);
+    if (meta.kind !== 'rbm') throw new Error(`expected an RBM model version, got kind "${meta.kind}"`);
+    const { config } = meta;
+    const K = meta.ratingLevels.length;
+    const I = meta.itemIds.length;
+    const U = meta.userIds.length;
+    const rbm = (prefix: string, visibles: number, hidden: number): RbmParams => ({
+      visibles,
+      levels: K,
+      hidden,
+      W: stateTensor(state, `${prefix}.W`, visibles * K * hidden),
+      b: stateTensor(state, `${prefix}.b`, visibles * K),
+      c: stateTensor(state, `${prefix}.c`, hidden),
+    });
+    const bias = new BiasModel(
+      meta.ratingLevels,
+      config.bias.globalMean,
+      stateTensor(state, 'bias.userBias', U),
+      stateTensor(state, 'bias.itemBias', I),
+      { regItem: config.bias.regItem, regUser: config.bias.regUser, epochs: config.bias.epochs },
+      meta.userIds,
+      meta.itemIds,
+    );
+    const { hidden } = config;
+    return new RbmBlendModel({
+      ratingLevels: meta.ratingLevels,
+      userIds: meta.userIds,
+      itemIds: meta.itemIds,
+      bias,
+      itemTrainCount: stateTensor(state, 'itemTrainCount', I),
+      user: hidden.user ? rbm('user', I, hidden.user) : null,
+      item: hidden.item ? { params: rbm('item', U, hidden.item), itemHidden: stateTensor(state, 'item.hidden', I * hidden.item) } : null,
+      mixture: config.mixture,
+      config: { orientation: config.orientation, seed: config.seed, validationFraction: config.validationFraction, user: config.user, item: config.item },
+      training: meta.training ?? {},
+    });
+  }
+}
+
+/** Runs a tfjs computation and reads its result back (the intermediate tensors are freed). */
+function readTensor(compute: () => tf.Tensor): Float32Array {
+  const z = tf.tidy(compute);
+  const data = z.dataSync() as Float32Array;
+  z.dispose();
+  return data;
+}
+
+/** Row-major rows × cols → cols × rows. */
+export function transposeRows(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}

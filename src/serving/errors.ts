@@ -1,0 +1,20 @@
+/**
+ * What serving reports to its callers, as types rather than HTTP statuses: the server maps them to 4xx/5xx
+ * answers, the batch scorer to bad-row reports.
+ */
+export { InvalidRatingError, UnknownItemError } from '../store/errors.js';
+
+export class UnknownUserError extends Error {
+  override readonly name = 'UnknownUserError';
+  constructor(readonly userId: number) {
+    super(`no user with id ${userId}`);
+  }
+}
+
+/** No model version has been trained (or could be loaded) yet. */
+export class ModelUnavailableError extends Error {
+  override readonly name = 'ModelUnavailableError';
+  constructor() {
+    super('no trained model is available yet; run npm run train');
+  }
+}

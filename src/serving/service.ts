@@ -1,0 +1,225 @@
+/**
+ * Serving: the one path from a stored user or a visitor's posted ratings to scores, ranked lists and
+ * predictions. The API routes and the batch scorer (`npm run score --top` / `--pairs`) both go through
+ * here, so they give the same items and the same values for the same user.
+ *
+ * - Id mapping: external ids ↔ the served model's indices come from the model snapshot.
+ * - "A stored user": their current ratings, their training index (per-user parameters), and `refit`
+ *   when their ratings changed after the model was trained (so a posted rating shows in the very next
+ *   answer).
+ * - Scoring: `model.scoreUsers` for a block of users (one user for an API request, a block for the batch
+ *   scorer), cached per stored user by a fingerprint of their ratings.
+ * - Lists: exclusion of already-rated items, the optional genre filter, top-k selection.
+ *
+ * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
+ * lists and fold-in, and predicted as null.
+ */
+import type { Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
+import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
+import { selectTop, type UserInput, type UserScores } from '../model/index.js';
+import { UnknownItemError, UnknownUserError } from './errors.js';
+import type { ModelSnapshot } from './modelHolder.js';
+import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
+import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
+
+/** Scores and probabilities leave the process with 4 decimals (JSON and CSV alike): enough, and small. */
+export const roundScore = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+/**
+ * Ratings by external id → the model's KnownRatings. Items the model does not know, and values off its
+ * scale (possible only if the catalog's scale changed since training), carry no information it can use.
+ */
+export function toKnownRatings(snapshot: ModelSnapshot, ratings: readonly RatingInput[]): KnownRatings {
+  const items: number[] = [];
+  const levels: number[] = [];
+  for (const r of ratings) {
+    const i = snapshot.itemIndex.get(r.itemId);
+    const k = levelIndexOf(snapshot.ratingLevels, r.rating);
+    if (i === undefined || k < 0) continue;
+    items.push(i);
+    levels.push(k);
+  }
+  return { items: Int32Array.from(items), levels: Uint8Array.from(levels) };
+}
+
+/** A stored user as the model's input: trained parameters when they have some, refitted if their ratings changed since. */
+export function storedUserInput(snapshot: ModelSnapshot, user: StoredUser, ratings: readonly StoredRating[]): UserInput {
+  return {
+    ratings: toKnownRatings(snapshot, ratings.map((r) => ({ itemId: r.itemId, rating: r.value }))),
+    userIndex: snapshot.userIndex.get(user.userId),
+    refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
+  };
+}
+
+/** Posted ratings (a visitor, or anyone not stored) as the model's input: no per-user parameters. */
+export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingInput[]): UserInput => ({ ratings: toKnownRatings(snapshot, ratings) });
+
+/**
+ * The `limit` best-scored item indices for a user: not among `rated` (model item indices), known to the
+ * catalog, and of `genre` when given. Best first; ties by lower index.
+ */
+export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, limit: number, genre?: string): number[] {
+  const excluded = new Uint8Array(snapshot.itemIndex.size);
+  for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
+  const records = snapshot.itemRecords;
+  return selectTop(scores.score, limit, (i) => {
+    const record = records[i];
+    return excluded[i] === 0 && record !== null && (genre === undefined || record.genres.includes(genre));
+  });
+}
+
+/** Item i of a user's scores as the API shows it. */
+export function scoredItem(snapshot: ModelSnapshot, scores: UserScores, i: number): ScoredItem {
+  const K = snapshot.ratingLevels.length;
+  return {
+    ...(snapshot.itemRecords[i] as ItemRecord),
+    score: roundScore(scores.score[i]),
+    predicted: scores.expected ? roundScore(scores.expected[i]) : null,
+    distribution: scores.distribution ? distributionRow(scores.distribution, i, K) : null,
+  };
+}
+
+function distributionRow(distribution: Float32Array, row: number, K: number): number[] {
+  const out = new Array<number>(K);
+  for (let k = 0; k < K; k++) out[k] = roundScore(distribution[row * K + k]);
+  return out;
+}
+
+/**
+ * Users per dense scoring block: as many as fit a working-memory budget (the model's logits and the
+ * scores are about items × (3K + 2) floats a user), at most `requested`.
+ */
+export function blockSizeFor(snapshot: ModelSnapshot, requested = 256): number {
+  const perUser = snapshot.itemIndex.size * (3 * snapshot.ratingLevels.length + 2);
+  return Math.max(1, Math.min(requested, Math.floor(BLOCK_BUDGET_FLOATS / Math.max(1, perUser))));
+}
+
+const BLOCK_BUDGET_FLOATS = 32 * 1024 * 1024;
+
+export interface ScoredStoredUser {
+  userId: number;
+  scores: UserScores;
+  /** Model item indices the user rated (excluded from their lists). */
+  rated: Int32Array;
+}
+
+/**
+ * Streams stored users through the model in blocks: each yielded user's scores are what the API would
+ * answer for them. Ids that are not stored users are reported through `onUnknownUser` and skipped. Memory
+ * is one block, whatever the number of users (ids are consumed lazily).
+ */
+export function* scoreStoredUsers(
+  snapshot: ModelSnapshot,
+  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
+  userIds: Iterable<number>,
+  options: { blockSize?: number; onUnknownUser?: (userId: number) => void } = {},
+): Generator<ScoredStoredUser> {
+  const blockSize = blockSizeFor(snapshot, options.blockSize);
+  let block: { userId: number; input: UserInput }[] = [];
+  const flush = function* (): Generator<ScoredStoredUser> {
+    const scores = snapshot.model.scoreUsers(block.map((b) => b.input));
+    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items };
+    block = [];
+  };
+  for (const userId of userIds) {
+    const user = catalog.getUser(userId);
+    if (!user) {
+      options.onUnknownUser?.(userId);
+      continue;
+    }
+    block.push({ userId, input: storedUserInput(snapshot, user, catalog.getUserRatings(userId)) });
+    if (block.length >= blockSize) yield* flush();
+  }
+  if (block.length > 0) yield* flush();
+}
+
+export class ServingService {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly cache: ScoreCache = new ScoreCache(),
+  ) {}
+
+  /** Every item scored for a stored user, from the cache when their ratings and the model are unchanged. */
+  scoresForUser(snapshot: ModelSnapshot, userId: number): { scores: UserScores; input: UserInput; ratings: StoredRating[] } {
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    const input = storedUserInput(snapshot, user, ratings);
+    const fingerprint = ratingsFingerprint(ratings, user.updatedAt);
+    let scores = this.cache.get(snapshot, userId, fingerprint);
+    if (!scores) {
+      scores = snapshot.model.scoreUsers([input])[0];
+      this.cache.set(snapshot, userId, fingerprint, scores);
+    }
+    return { scores, input, ratings };
+  }
+
+  recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): ScoredItem[] {
+    const { scores, input } = this.scoresForUser(snapshot, userId);
+    return rankItems(snapshot, scores, input.ratings.items, limit, genre).map((i) => scoredItem(snapshot, scores, i));
+  }
+
+  /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
+  recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatingInput[], limit: number, genre?: string): ScoredItem[] {
+    this.requireKnownItems(snapshot, ratings.map((r) => r.itemId));
+    const input = visitorInput(snapshot, ratings);
+    const [scores] = snapshot.model.scoreUsers([input]);
+    return rankItems(snapshot, scores, input.ratings.items, limit, genre).map((i) => scoredItem(snapshot, scores, i));
+  }
+
+  predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {
+    const { scores, ratings } = this.scoresForUser(snapshot, userId);
+    this.requireKnownItems(snapshot, itemIds);
+    const actualByItem = new Map(ratings.map((r) => [r.itemId, r.value]));
+    const K = snapshot.ratingLevels.length;
+    return itemIds.map((itemId) => {
+      const i = snapshot.itemIndex.get(itemId);
+      const known = i !== undefined && scores.expected !== null && scores.distribution !== null;
+      return {
+        itemId,
+        predicted: known ? roundScore(scores.expected![i]) : null,
+        distribution: known ? distributionRow(scores.distribution!, i, K) : null,
+        actual: actualByItem.get(itemId) ?? null,
+      };
+    });
+  }
+
+  /** Stores (or replaces) a rating; creates the user if new. The next fold-in reads it back. */
+  rate(userId: number, itemId: number, rating: number): { userId: number; itemId: number; rating: number; timestamp: number } {
+    if (!this.catalog.getItem(itemId)) throw new UnknownItemError(itemId);
+    const timestamp = Math.floor(Date.now() / 1000);
+    // The store re-checks inside its write (an item deleted meanwhile, a scale that changed since the
+    // served model was trained): its UnknownItemError / InvalidRatingError reach the caller as they are.
+    this.catalog.upsertRating(userId, itemId, rating, timestamp);
+    return { userId, itemId, rating, timestamp };
+  }
+
+  /**
+   * A stored user's ratings with the rated items' records, best rated first, then most recent first.
+   * (A rating of an item since removed from the catalog keeps its id, with a null title.)
+   */
+  userRatings(userId: number): UserRating[] {
+    if (!this.catalog.getUser(userId)) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    const records = new Map(getItemsChunked(this.catalog, ratings.map((r) => r.itemId)).map((r) => [r.itemId, r]));
+    return ratings
+      .map((r) => ({
+        itemId: r.itemId,
+        title: records.get(r.itemId)?.title ?? null,
+        year: records.get(r.itemId)?.year ?? null,
+        genres: records.get(r.itemId)?.genres ?? [],
+        rating: r.value,
+        timestamp: r.timestamp,
+      }))
+      .sort((a, b) => b.rating - a.rating || b.timestamp - a.timestamp || a.itemId - b.itemId);
+  }
+
+  /** UnknownItemError for the first id that is neither in the model nor in the catalog. */
+  private requireKnownItems(snapshot: ModelSnapshot, itemIds: readonly number[]): void {
+    const outsideModel = itemIds.filter((id) => !snapshot.itemIndex.has(id));
+    if (outsideModel.length === 0) return;
+    const inCatalog = new Set(getItemsChunked(this.catalog, outsideModel).map((r) => r.itemId));
+    const missing = outsideModel.find((id) => !inCatalog.has(id));
+    if (missing !== undefined) throw new UnknownItemError(missing);
+  }
+}
