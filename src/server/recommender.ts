@@ -13,6 +13,7 @@
  */
 import type { KnownRatings, Predictions, UserScorer } from '../model/types.js';
 import { levelIndexOf } from '../data/dataset.js';
+import { topK } from '../eval/ranking.js';
 import { InvalidRatingError, UnknownItemError } from '../store/errors.js';
 import { badRequest, unknownItem, unknownUser } from './errors.js';
 import type { ModelSnapshot } from './model-holder.js';
@@ -66,43 +67,11 @@ export function toKnownRatings(snapshot: ModelSnapshot, ratings: readonly RatedI
 }
 
 /**
- * Selects the `limit` best-scored item indices among those `accept` lets through, best first (ties: lower
- * index first, so results are deterministic). A bounded min-heap: O(items · log limit).
+ * The `limit` best-scored item indices among those `accept` lets through, best first (ties: lower index
+ * first). Delegates to the one top-k selection, `topK` in src/eval/ranking.ts.
  */
 export function selectTop(expected: Float32Array, limit: number, accept: (index: number) => boolean): number[] {
-  const heap: number[] = []; // heap[0] is the worst of the kept ones
-  const worse = (a: number, b: number): boolean => expected[a] < expected[b] || (expected[a] === expected[b] && a > b);
-  const siftDown = (start: number): void => {
-    let at = start;
-    for (;;) {
-      const left = 2 * at + 1;
-      const right = left + 1;
-      let worst = at;
-      if (left < heap.length && worse(heap[left], heap[worst])) worst = left;
-      if (right < heap.length && worse(heap[right], heap[worst])) worst = right;
-      if (worst === at) return;
-      [heap[at], heap[worst]] = [heap[worst], heap[at]];
-      at = worst;
-    }
-  };
-  for (let i = 0; i < expected.length; i++) {
-    if (heap.length === limit && !worse(heap[0], i)) continue; // cheap rejection before the filter
-    if (!accept(i)) continue;
-    if (heap.length < limit) {
-      heap.push(i);
-      let at = heap.length - 1;
-      while (at > 0) {
-        const parent = (at - 1) >> 1;
-        if (!worse(heap[at], heap[parent])) break;
-        [heap[at], heap[parent]] = [heap[parent], heap[at]];
-        at = parent;
-      }
-    } else {
-      heap[0] = i;
-      siftDown(0);
-    }
-  }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+  return Array.from(topK(expected, limit, (i) => !accept(i)));
 }
 
 export interface UserRating {
