@@ -140,9 +140,10 @@ function learningCurvesPanel(curves: { label: string; curve: EpochReport[] }[], 
     parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.left - 6}" y="${py(y) + 4}" text-anchor="end">${y.toFixed(3)}</text>`);
   }
-  for (let t = 0; t <= 5; t++) {
-    const x = 1 + ((xMax - 1) * t) / 5;
-    parts.push(`<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${Math.round(x)}</text>`);
+  // Whole epochs only, at most about six ticks (fractional ticks rounded would repeat a label).
+  const xStep = Math.max(1, Math.ceil((xMax - 1) / 5));
+  for (let x = 1; x <= xMax; x += xStep) {
+    parts.push(`<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle">${x}</text>`);
   }
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 8}" text-anchor="middle">epoch</text>`);
   parts.push(`<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">RMSE</text>`);

@@ -113,3 +113,11 @@ describe('SVG figures', () => {
     expect(() => evaluationSvg({})).toThrow(/nothing to draw/);
   });
 });
+
+describe('learning-curve axis', () => {
+  it('labels whole epochs without repeating one', () => {
+    const curve: EpochReport[] = [1, 2, 3, 4, 5].map((epoch) => ({ phase: 'item', epoch, cdSteps: 1, trainRmse: 1, validationRmse: null, seconds: 0 }));
+    const labels = [...learningCurvesSvg([{ label: 'f', curve }]).matchAll(/text-anchor="middle">(\d+)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual(['1', '2', '3', '4', '5']);
+  });
+});
