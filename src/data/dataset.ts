@@ -19,6 +19,12 @@ export interface Dataset {
   readonly items: Int32Array;
   /** Level index (into ratingLevels) of rating r. */
   readonly levels: Uint8Array;
+  /**
+   * Time of rating r in seconds since the Unix epoch, when the data set was built with
+   * `withTimestamps` (time-ordered splits need it; training does not, so it is opt-in and costs nothing
+   * otherwise). Carried through `subsetRatings`.
+   */
+  readonly timestamps?: Float64Array;
 }
 
 /** One user's known ratings: item indices and level indices (into ratingLevels), same length. */
@@ -59,11 +65,12 @@ export function levelIndexOf(levels: readonly number[], value: number): number {
 /**
  * Builds a Dataset from (userId, itemId, value) triples. Users and items are indexed in ascending
  * external-id order, so the same ratings always give the same indices whatever their input order.
- * `ratingLevels` defaults to the levels found in the triples.
+ * `ratingLevels` defaults to the levels found in the triples. With `withTimestamps`, every triple must
+ * carry a finite `timestamp` (as MovieLens ratings do), kept in `timestamps`.
  */
 export function datasetFromTriples(
-  triples: readonly RatingTriple[],
-  options: { ratingLevels?: readonly number[]; userIds?: readonly number[]; itemIds?: readonly number[] } = {},
+  triples: readonly (RatingTriple & { timestamp?: number })[],
+  options: { ratingLevels?: readonly number[]; userIds?: readonly number[]; itemIds?: readonly number[]; withTimestamps?: boolean } = {},
 ): Dataset {
   const ratingLevels = options.ratingLevels ?? discoverRatingLevels(triples.map((t) => t.value));
   const userIds = options.userIds ?? [...new Set(triples.map((t) => t.userId))].sort((a, b) => a - b);
@@ -74,6 +81,7 @@ export function datasetFromTriples(
   const users = new Int32Array(n);
   const items = new Int32Array(n);
   const levels = new Uint8Array(n);
+  const timestamps = options.withTimestamps ? new Float64Array(n) : undefined;
   triples.forEach((t, r) => {
     const u = userIndex.get(t.userId);
     const i = itemIndex.get(t.itemId);
@@ -87,8 +95,18 @@ export function datasetFromTriples(
     users[r] = u;
     items[r] = i;
     levels[r] = k;
+    if (timestamps) {
+      const time = t.timestamp;
+      if (typeof time !== 'number' || !Number.isFinite(time)) {
+        throw new Error(
+          `rating #${r + 1} (user ${t.userId}, item ${t.itemId}) has no usable timestamp (got ${String(time)}): ` +
+            'expected seconds since the Unix epoch on every rating when timestamps are asked for',
+        );
+      }
+      timestamps[r] = time;
+    }
   });
-  return { ratingLevels, userIds, itemIds, users, items, levels };
+  return { ratingLevels, userIds, itemIds, users, items, levels, ...(timestamps ? { timestamps } : {}) };
 }
 
 /** The same data set restricted to the ratings at `indices` (users, items and scale unchanged). */
@@ -97,13 +115,15 @@ export function subsetRatings(ds: Dataset, indices: ArrayLike<number>): Dataset 
   const users = new Int32Array(n);
   const items = new Int32Array(n);
   const levels = new Uint8Array(n);
+  const timestamps = ds.timestamps ? new Float64Array(n) : undefined;
   for (let r = 0; r < n; r++) {
     const s = indices[r];
     users[r] = ds.users[s];
     items[r] = ds.items[s];
     levels[r] = ds.levels[s];
+    if (timestamps) timestamps[r] = (ds.timestamps as Float64Array)[s];
   }
-  return { ratingLevels: ds.ratingLevels, userIds: ds.userIds, itemIds: ds.itemIds, users, items, levels };
+  return { ratingLevels: ds.ratingLevels, userIds: ds.userIds, itemIds: ds.itemIds, users, items, levels, ...(timestamps ? { timestamps } : {}) };
 }
 
 /**

@@ -4,42 +4,57 @@
  */
 
 /**
- * The `limit` best-scored indices among those `accept` lets through, best first (ties: lower index
- * first, so results are deterministic). A bounded min-heap: O(items · log limit).
+ * The k best-scored item indices that `exclude` does not reject, best first. Ties are broken by the lower
+ * index (results are deterministic); NaN scores rank below every number. Fewer than k come back when fewer
+ * items qualify. A bounded min-heap of the kept items: O(n · log k) time, O(k) memory.
  */
-export function selectTop(scores: ArrayLike<number>, limit: number, accept: (index: number) => boolean): number[] {
-  const heap: number[] = []; // heap[0] is the worst of the kept ones
-  const worse = (a: number, b: number): boolean => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  const siftDown = (start: number): void => {
-    let at = start;
-    for (;;) {
-      const left = 2 * at + 1;
-      const right = left + 1;
-      let worst = at;
-      if (left < heap.length && worse(heap[left], heap[worst])) worst = left;
-      if (right < heap.length && worse(heap[right], heap[worst])) worst = right;
-      if (worst === at) return;
-      [heap[at], heap[worst]] = [heap[worst], heap[at]];
-      at = worst;
-    }
+export function topK(scores: ArrayLike<number>, k: number, exclude: (index: number) => boolean): Int32Array {
+  if (!Number.isInteger(k) || k < 0) throw new RangeError(`top-k needs a whole number k ≥ 0, got ${k}`);
+  const heap = new Int32Array(k); // heap[0] is the worst of the kept ones
+  let size = 0;
+  // a ranks below b: lower score, or equal score and higher index; NaN below everything.
+  const worse = (a: number, b: number): boolean => {
+    const sa = scores[a];
+    const sb = scores[b];
+    if (sa < sb) return true;
+    if (sa > sb) return false;
+    if (sa === sb) return a > b;
+    const nanA = Number.isNaN(sa);
+    const nanB = Number.isNaN(sb);
+    return nanA && nanB ? a > b : nanA;
   };
-  if (limit <= 0) return heap;
+  const swap = (x: number, y: number): void => {
+    const t = heap[x];
+    heap[x] = heap[y];
+    heap[y] = t;
+  };
+  if (k === 0) return heap;
   for (let i = 0; i < scores.length; i++) {
-    if (heap.length === limit && !worse(heap[0], i)) continue; // cheap rejection before the filter
-    if (!accept(i)) continue;
-    if (heap.length < limit) {
-      heap.push(i);
-      let at = heap.length - 1;
+    if (size === k && !worse(heap[0], i)) continue; // cheap rejection before the filter
+    if (exclude(i)) continue;
+    if (size < k) {
+      heap[size] = i;
+      let at = size++;
       while (at > 0) {
         const parent = (at - 1) >> 1;
         if (!worse(heap[at], heap[parent])) break;
-        [heap[at], heap[parent]] = [heap[parent], heap[at]];
+        swap(at, parent);
         at = parent;
       }
     } else {
       heap[0] = i;
-      siftDown(0);
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let worst = at;
+        if (left < size && worse(heap[left], heap[worst])) worst = left;
+        if (right < size && worse(heap[right], heap[worst])) worst = right;
+        if (worst === at) break;
+        swap(at, worst);
+        at = worst;
+      }
     }
   }
-  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+  return heap.slice(0, size).sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

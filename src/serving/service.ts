@@ -16,7 +16,7 @@
  */
 import type { Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
-import { selectTop, type UserInput, type UserScores } from '../model/index.js';
+import { topK, type UserInput, type UserScores } from '../model/index.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
@@ -62,10 +62,11 @@ export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: Ar
   const excluded = new Uint8Array(snapshot.itemIndex.size);
   for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
   const records = snapshot.itemRecords;
-  return selectTop(scores.score, limit, (i) => {
+  const best = topK(scores.score, limit, (i) => {
     const record = records[i];
-    return excluded[i] === 0 && record !== null && (genre === undefined || record.genres.includes(genre));
+    return excluded[i] === 1 || record === null || (genre !== undefined && !record.genres.includes(genre));
   });
+  return Array.from(best);
 }
 
 /** Item i of a user's scores as the API shows it. */
