@@ -7,6 +7,8 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'web/dist/**', 'data/**', 'test-results/**', 'coverage/**', 'scratch/**', 'src/rbm/wasm/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // CommonJS configuration files of tools that require it (dependency-cruiser).
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

@@ -2,25 +2,18 @@
  * `npm run import -- --data <folder> [--db <path>]`: reads a MovieLens folder and imports it into the
  * SQLite store in one transaction. Progress on stderr, the summary on stdout.
  */
-import { parseArgs } from 'node:util';
 import { LAYOUT_NAMES } from '../data/layouts.js';
+import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
 import { detectLayout, readMovieLensFolder } from '../data/movielens.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
 import { createProgress, formatBytes, formatCount, type ProgressStream } from './progress.js';
 
-export const DEFAULT_DB_PATH = 'data/recommender.db';
-
 export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>]
   --data <folder>  a MovieLens folder: 100K (u.data, u.item), 1M/10M (ratings.dat, movies.dat)
                    or latest/20M/25M (ratings.csv, movies.csv)
   --db <path>      SQLite database to import into (default: $DB_PATH, else ${DEFAULT_DB_PATH})`;
-
-/** Bad command line: the script prints the message and the usage, and exits with status 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 export interface ImportCommand {
   dataFolder: string;
@@ -28,21 +21,10 @@ export interface ImportCommand {
 }
 
 export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ImportCommand | 'help' {
-  let values: { data?: string; db?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { data: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = parseFlags(argv, { data: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) return 'help';
   if (values.data === undefined || values.data === '') throw new UsageError('--data <folder> is required');
-  const dbPath = values.db ?? (env.DB_PATH !== undefined && env.DB_PATH !== '' ? env.DB_PATH : DEFAULT_DB_PATH);
-  return { dataFolder: values.data, dbPath };
+  return { dataFolder: values.data, dbPath: dbPathFrom(values.db, env) };
 }
 
 export interface ImportReport extends ImportSummary {
@@ -104,4 +86,21 @@ export function formatImportReport(report: ImportReport): string {
       ` (read ${report.readSeconds.toFixed(2)}, write ${report.writeSeconds.toFixed(2)})`,
   );
   return lines.join('\n');
+}
+
+export { DEFAULT_DB_PATH, UsageError };
+
+/** The whole command: parse, import, print the summary (a failed import leaves the database unchanged). */
+export async function importMain(argv: string[]): Promise<void> {
+  const command = parseImportArgs(argv);
+  if (command === 'help') {
+    process.stdout.write(`${IMPORT_USAGE}\n`);
+    return;
+  }
+  try {
+    const report = await runImport(command);
+    process.stdout.write(`${formatImportReport(report)}\n`);
+  } catch (error) {
+    throw new Error(`import failed, the database was not changed: ${(error as Error).message}`);
+  }
 }

@@ -4,9 +4,15 @@
  * failed training (e.g. diverging to NaN) saves nothing.
  */
 import type { Database } from 'better-sqlite3';
-import { resolveAlgorithm, trainModel, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
+import { algorithmNames, resolveAlgorithm, trainModel, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
-import { CatalogStore, ModelStore } from '../store/index.js';
+import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
+import { dbPathFrom, parseFlags, UsageError } from './common.js';
+import { MODEL_FLAGS, modelOptionsFromFlags } from './modelArgs.js';
+import { bar, endProgress, progressLine } from './progress.js';
+
+export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}]
+                        [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]`;
 
 export interface TrainedVersion {
   versionId: number;
@@ -28,4 +34,42 @@ export async function trainAndSave(
   model.dispose();
   const versionId = new ModelStore(db).saveVersion(state.meta, state.tensors);
   return { versionId, meta: state.meta };
+}
+
+/** The whole command: parse, train, save, report. */
+export async function trainMain(argv: string[]): Promise<void> {
+  const values = parseFlags(argv, { db: { type: 'string' }, algorithm: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...MODEL_FLAGS });
+  if (values.help) {
+    process.stdout.write(`${TRAIN_USAGE}\n`);
+    return;
+  }
+  let options;
+  let algorithm: string;
+  try {
+    options = modelOptionsFromFlags(values);
+    algorithm = resolveAlgorithm(values.algorithm, values.orientation === undefined ? { ...options, orientation: undefined } : options);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const dbPath = dbPathFrom(values.db);
+  const db = openDatabase(dbPath);
+  try {
+    const started = performance.now();
+    const { versionId, meta } = await trainAndSave(
+      db,
+      options,
+      (r) => {
+        const max = r.phase === 'user' || r.phase === 'item' ? options[r.phase].epochs : options.user.epochs;
+        progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
+      },
+      algorithm,
+    );
+    endProgress();
+    const training = meta.training ?? {};
+    console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const validation = Object.entries(training.validation ?? {}).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ');
+    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : null)}; backend ${training.backend}`);
+  } finally {
+    db.close();
+  }
 }

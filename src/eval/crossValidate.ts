@@ -5,7 +5,7 @@
  */
 import { compressRows, type Dataset } from '../data/dataset.js';
 import { biasAlgorithm, globalMean } from '../model/bias.js';
-import { getAlgorithm, resolveAlgorithm, type EpochReport, type FitOptions, type TrainedModel, type UserInput } from '../model/index.js';
+import { getAlgorithm, resolveAlgorithm, type EpochReport, type FitOptions, type TrainedModel, type UserInput, type UserScores } from '../model/index.js';
 import { errorMetrics, type ErrorMetrics } from './metrics.js';
 import type { Fold } from './splits.js';
 
@@ -34,19 +34,18 @@ export interface EvaluationReport {
 const EVAL_BLOCK = 128;
 
 /**
- * Predicts every test rating with `model`, each user folded in from their training ratings only (with
- * their training index, as a stored user is served), in blocks of users through `scoreUsers`.
+ * Folds every user who has test ratings in from their training ratings only (with their training index,
+ * as a stored user is served), in blocks through `scoreUsers`, and hands each user's scores over:
+ * `visit(u, scores, trainItems)`. The one loop behind the rating and the ranking evaluation.
  */
-export function predictTest(model: TrainedModel, train: Dataset, test: Dataset): { predicted: Float64Array; actual: Float64Array; fallback: number } {
-  if (!model.predictsRatings) throw new Error(`the ${model.algorithm} algorithm does not predict ratings`);
+export function forEachTestUser(
+  model: TrainedModel,
+  train: Dataset,
+  test: Dataset,
+  visit: (u: number, scores: UserScores, trainItems: Int32Array) => void,
+): void {
   const trainRows = compressRows(train, 'user');
   const testRows = compressRows(test, 'user');
-  const itemTrainCount = new Int32Array(train.itemIds.length);
-  for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
-  const predicted = new Float64Array(test.levels.length);
-  const actual = new Float64Array(test.levels.length);
-  let fallback = 0;
-  let at = 0;
   let block: number[] = [];
   const flush = (): void => {
     const inputs: UserInput[] = block.map((u) => {
@@ -55,17 +54,7 @@ export function predictTest(model: TrainedModel, train: Dataset, test: Dataset):
       return { ratings: { items: trainRows.colIndex.subarray(ts, te), levels: trainRows.levels.subarray(ts, te) }, userIndex: u };
     });
     const scores = model.scoreUsers(inputs);
-    block.forEach((u, n) => {
-      const expected = scores[n].expected!;
-      const hasTraining = trainRows.rowStart[u + 1] > trainRows.rowStart[u];
-      for (let t = testRows.rowStart[u]; t < testRows.rowStart[u + 1]; t++) {
-        const i = testRows.colIndex[t];
-        predicted[at] = expected[i];
-        actual[at] = test.ratingLevels[testRows.levels[t]];
-        if (!hasTraining || itemTrainCount[i] === 0) fallback++;
-        at++;
-      }
-    });
+    block.forEach((u, n) => visit(u, scores[n], inputs[n].ratings.items));
     block = [];
   };
   for (let u = 0; u < testRows.rows; u++) {
@@ -74,6 +63,28 @@ export function predictTest(model: TrainedModel, train: Dataset, test: Dataset):
     if (block.length === EVAL_BLOCK) flush();
   }
   if (block.length > 0) flush();
+}
+
+/** Predicts every test rating with `model` from training ratings alone (see forEachTestUser). */
+export function predictTest(model: TrainedModel, train: Dataset, test: Dataset): { predicted: Float64Array; actual: Float64Array; fallback: number } {
+  if (!model.predictsRatings) throw new Error(`the ${model.algorithm} algorithm does not predict ratings`);
+  const testRows = compressRows(test, 'user');
+  const itemTrainCount = new Int32Array(train.itemIds.length);
+  for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
+  const predicted = new Float64Array(test.levels.length);
+  const actual = new Float64Array(test.levels.length);
+  let fallback = 0;
+  let at = 0;
+  forEachTestUser(model, train, test, (u, scores, trainItems) => {
+    const expected = scores.expected!;
+    for (let t = testRows.rowStart[u]; t < testRows.rowStart[u + 1]; t++) {
+      const i = testRows.colIndex[t];
+      predicted[at] = expected[i];
+      actual[at] = test.ratingLevels[testRows.levels[t]];
+      if (trainItems.length === 0 || itemTrainCount[i] === 0) fallback++;
+      at++;
+    }
+  });
   return { predicted, actual, fallback };
 }
 

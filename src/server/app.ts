@@ -8,11 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
+import type { AppDeps, AppOptions } from './deps.js';
 import { apiNotFound, errorHandler } from './errors.js';
-import type { ModelHolder } from '../serving/modelHolder.js';
-import type { Catalog } from '../serving/ports.js';
 import { DEFAULT_CACHE_BYTES, ScoreCache } from '../serving/scoreCache.js';
 import { ServingService } from '../serving/service.js';
+
+export type { AppDeps, AppOptions };
 import { healthRouter } from './routes/health.js';
 import { genresRouter, itemsRouter } from './routes/items.js';
 import { modelRouter } from './routes/model.js';
@@ -21,25 +22,6 @@ import { usersRouter } from './routes/users.js';
 
 /** The bundle written by `npm run build:web`. */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
-
-export interface AppOptions {
-  catalog: Catalog;
-  /** Source of the served model snapshot (swapped when a new version is saved). */
-  models: Pick<ModelHolder, 'snapshot' | 'require'>;
-  /** Name of the tfjs backend in use, reported by /api/health. */
-  backend: string;
-  /** Folder served at / (default web/dist); null to serve no page. */
-  staticDir?: string | null;
-  /** Where unexpected errors are reported (default stderr). */
-  log?: (line: string) => void;
-  /** Memory for cached per-user predictions (default 64 MiB; 0 disables the cache). */
-  predictionCacheBytes?: number;
-}
-
-/** What the routers receive: the options plus the services built from them once per app. */
-export interface AppDeps extends AppOptions {
-  serving: ServingService;
-}
 
 export function createApp(options: AppOptions): express.Application {
   const cache = new ScoreCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);

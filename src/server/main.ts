@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { seedDemoCatalogIfEmpty } from '../data/seed.js';
+import { seedDemoCatalogIfEmpty } from '../store/seed.js';
 import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type TrainOptionsInput } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
-import { parseScoreArgs, runScore, UsageError } from '../../src/scoring/cli.js';
+import { parseScoreArgs, runScore, UsageError } from '../../src/cli/scoreCommand.js';
 import { createFixture, request, SILENT_USER, startApp, USERS, ITEMS, type Fixture } from './helpers.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 /** `GET /api/health`: is the server up, which model it serves, how much data, which tfjs backend. */
 import { Router } from 'express';
 import type { HealthResponse } from '../../api/types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 
 export function healthRouter({ catalog, models, backend }: AppDeps): Router {
   const router = Router();

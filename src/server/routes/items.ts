@@ -1,7 +1,7 @@
 /** The catalog: `GET /api/items` (search), `GET /api/items/:itemId`, `GET /api/genres`. */
 import { Router } from 'express';
 import type { GenresResponse, Item, ItemPage } from '../../api/types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { unknownItem } from '../errors.js';
 import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
 

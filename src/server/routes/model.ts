@@ -1,7 +1,7 @@
 /** `GET /api/model`: the served version's hyperparameters, metrics and training curve (from its meta). */
 import { Router } from 'express';
 import type { CurvePoint, ModelResponse } from '../../api/types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 
 export function modelRouter({ models }: AppDeps): Router {
   const router = Router();

@@ -1,7 +1,7 @@
 /** `POST /api/recommendations`: recommendations for a visitor who is not stored, from posted ratings. */
 import { Router } from 'express';
 import type { RecommendationsResponse } from '../../api/types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { matchGenre, parseVisitorBody } from '../validation.js';
 
 export function recommendationsRouter({ catalog, models, serving }: AppDeps): Router {

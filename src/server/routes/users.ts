@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import type { PredictionsResponse, RateResponse, UserRatingsResponse, UserRecommendationsResponse } from '../../api/types.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { parseGenreQuery, parseId, parseItemListQuery, parseLimitQuery, parseRatingBody } from '../validation.js';
 
 export function usersRouter({ catalog, models, serving }: AppDeps): Router {

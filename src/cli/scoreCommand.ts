@@ -7,19 +7,19 @@
  */
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
-import { createProgress } from '../cli/progress.js';
+import { createProgress } from './progress.js';
+import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 import { initBackend } from '../rbm/backend.js';
-import { openScoringContext } from './context.js';
-import { scorePairs } from './pairs.js';
-import { writeTopN } from './top-n.js';
-import { parseUserIdList, readUserIdsFile } from './users.js';
+import { openScoringContext } from '../scoring/context.js';
+import { BadRowError, scorePairs } from '../scoring/pairs.js';
+import { writeTopN } from '../scoring/top-n.js';
+import { parseUserIdList, readUserIdsFile } from '../scoring/users.js';
 
 export const SCORE_USAGE = `usage:
   npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>]
   npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface ScoreCommand {
   dbPath: string;
@@ -27,37 +27,23 @@ export interface ScoreCommand {
   mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined } | { kind: 'pairs'; pairs: string; strict: boolean };
 }
 
-function positiveInteger(raw: string, flag: string, max: number): number {
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
-  return Number(raw);
-}
 
 /** The command, or 'help' for --help. Throws UsageError for anything malformed. */
 export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        db: { type: 'string' },
-        top: { type: 'string' },
-        out: { type: 'string' },
-        users: { type: 'string' },
-        'users-file': { type: 'string' },
-        'block-size': { type: 'string' },
-        pairs: { type: 'string' },
-        strict: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    db: { type: 'string' },
+    top: { type: 'string' },
+    out: { type: 'string' },
+    users: { type: 'string' },
+    'users-file': { type: 'string' },
+    'block-size': { type: 'string' },
+    pairs: { type: 'string' },
+    strict: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
   if (!values.out) throw new UsageError('--out <file> is required');
-  const dbPath = values.db ?? process.env.DB_PATH ?? 'data/recommender.db';
+  const dbPath = dbPathFrom(values.db);
   if (values.pairs !== undefined) {
     const conflicting = (['top', 'users', 'users-file', 'block-size'] as const).filter((f) => values[f] !== undefined);
     if (conflicting.length > 0) throw new UsageError(`--pairs cannot be combined with ${conflicting.map((f) => `--${f}`).join(', ')}`);
@@ -70,10 +56,10 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
     out: values.out,
     mode: {
       kind: 'top',
-      top: positiveInteger(values.top ?? '10', '--top', 1000),
+      top: integerFlag(values.top ?? '10', 'top', 1, 1000)!,
       users: values.users,
       usersFile: values['users-file'],
-      blockSize: values['block-size'] === undefined ? undefined : positiveInteger(values['block-size'], '--block-size', 100_000),
+      blockSize: integerFlag(values['block-size'], 'block-size', 1, 100_000),
     },
   };
 }
@@ -145,3 +131,17 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
   }
 }
 
+
+/** The whole command: parse, score, print the JSON summary on stdout. */
+export async function scoreMain(argv: string[]): Promise<void> {
+  const command = parseScoreArgs(argv);
+  if (command === 'help') {
+    process.stdout.write(`${SCORE_USAGE}\n`);
+    return;
+  }
+  try {
+    process.stdout.write(JSON.stringify(await runScore(command)) + '\n');
+  } catch (error) {
+    throw error instanceof BadRowError ? new Error(`bad row at ${error.message}`) : error;
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seedDemoCatalogIfEmpty } from '../../src/data/seed.js';
+import { seedDemoCatalogIfEmpty } from '../../src/store/seed.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
 
 describe('seedDemoCatalogIfEmpty', () => {

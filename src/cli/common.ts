@@ -1,0 +1,64 @@
+/**
+ * What every command line shares: the usage error, the default database path, flag parsing helpers, and
+ * the runner that turns a command's outcome into output and an exit status. Scripts (scripts/*.ts) are
+ * shims that call `runCommand`.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { endProgress } from './progress.js';
+
+export const DEFAULT_DB_PATH = 'data/recommender.db';
+
+/** Bad command line: the script prints the message and the usage, and exits with status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `--db`, else $DB_PATH, else data/recommender.db. */
+export const dbPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
+  flag ?? (env.DB_PATH !== undefined && env.DB_PATH !== '' ? env.DB_PATH : DEFAULT_DB_PATH);
+
+/** node:util parseArgs, strict, with its errors as UsageErrors. */
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** An integer flag within [min, max]; undefined when absent. */
+export function integerFlag(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?[0-9]+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+/** A number flag within [min, max]; undefined when absent. */
+export function numberFlag(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Runs a command as a script: usage errors exit 2 with the usage, other failures exit 1 with their
+ * message (which says what, where and what was expected), success exits 0.
+ */
+export async function runCommand(name: string, usage: string, main: (argv: string[]) => Promise<void>): Promise<void> {
+  try {
+    await main(process.argv.slice(2));
+  } catch (error) {
+    endProgress();
+    if (error instanceof UsageError) {
+      process.stderr.write(`${name}: ${error.message}\n${usage}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
