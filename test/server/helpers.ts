@@ -8,7 +8,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fitBiasModel, BiasModel } from '../../src/model/bias.js';
+import { fitBiasModel } from '../../src/model/bias.js';
+import { modelFromState } from '../../src/model/index.js';
 import type { ModelMeta } from '../../src/model/index.js';
 import { Rng } from '../../src/rng.js';
 import { createApp } from '../../src/server/app.js';
@@ -96,7 +97,7 @@ export interface RunningApp {
 export async function startApp(fixture: Fixture, options: { pollMs?: number; staticDir?: string | null } = {}): Promise<RunningApp> {
   const logs: string[] = [];
   const log = (line: string): void => void logs.push(line);
-  const holder = new ModelHolder({ models: fixture.models, catalog: fixture.catalog, fromState: BiasModel.fromState, pollMs: options.pollMs ?? 0, log });
+  const holder = new ModelHolder({ models: fixture.models, catalog: fixture.catalog, fromState: modelFromState, pollMs: options.pollMs ?? 0, log });
   holder.refresh();
   holder.start();
   const app = createApp({ catalog: fixture.catalog, models: holder, backend: 'cpu', staticDir: options.staticDir ?? null, log });
