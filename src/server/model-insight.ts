@@ -1,0 +1,192 @@
+/**
+ * The model-insight answers behind `GET /api/model/hidden`, `…/hidden/activations` and `GET /api/model/explain`:
+ * the pure computations of src/rbm/hiddenUnits.ts fed from the served snapshot, with catalog titles added.
+ *
+ * The hidden-unit summary costs one pass over W (V·K·F) and is the same for every request on a model
+ * version, so it is computed once per snapshot and kept in a WeakMap keyed by the (immutable) snapshot:
+ * it goes away with the version it describes, and a swapped-in version gets its own on first request.
+ */
+import type { ModelState } from '../model/types.js';
+import { itemTrainCountFromState, summariseHiddenUnits, unitActivations, userRbmFromState, workedPrediction } from '../rbm/hiddenUnits.js';
+import type { RbmParams } from '../rbm/params.js';
+import type { ExplainSample, HiddenUnitsResponse, ModelExplainResponse, RbmSettings, UnitActivationsResponse, UnitMovie } from './api-types.js';
+import { ApiError } from './errors.js';
+import type { ModelSnapshot } from './model-holder.js';
+import { toKnownRatings, type RatedItem, type RecommendationService } from './recommender.js';
+
+/** Movies listed per unit and direction. */
+export const MOVIES_PER_UNIT = 8;
+/** Stored users tried, in model order, for the explain view's sample when none is asked for. */
+const SAMPLE_USER_TRIES = 50;
+
+const round4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+interface VersionInsight {
+  state: ModelState;
+  userRbm: RbmParams | null;
+  hidden: HiddenUnitsResponse | null;
+}
+
+const insights = new WeakMap<ModelSnapshot, VersionInsight>();
+
+function insightOf(snapshot: ModelSnapshot): VersionInsight {
+  let insight = insights.get(snapshot);
+  if (!insight) {
+    // toState() hands out the model's own tensors (no copy), read-only here.
+    const state = snapshot.model.toState();
+    insight = { state, userRbm: userRbmFromState(state), hidden: null };
+    insights.set(snapshot, insight);
+  }
+  return insight;
+}
+
+function requireUserRbm(snapshot: ModelSnapshot): RbmParams {
+  const params = insightOf(snapshot).userRbm;
+  if (!params) {
+    throw new ApiError(
+      404,
+      'not_found',
+      `the served model (version ${snapshot.versionId}, kind "${snapshot.meta.kind}") has no user-oriented RBM, so it has no movie-facing hidden units to show; train with --orientation both or user`,
+    );
+  }
+  return params;
+}
+
+/** Every hidden unit of the served user RBM with the movies that switch it on and off (once per version). */
+export function hiddenUnits(snapshot: ModelSnapshot): HiddenUnitsResponse {
+  const params = requireUserRbm(snapshot);
+  const insight = insightOf(snapshot);
+  if (insight.hidden) return insight.hidden;
+  const summary = summariseHiddenUnits(params, snapshot.ratingLevels, itemTrainCountFromState(insight.state), { perUnit: MOVIES_PER_UNIT });
+  const movie = (item: number, delta: number): UnitMovie => {
+    const record = snapshot.itemRecords[item];
+    return { itemId: snapshot.meta.itemIds[item], title: record?.title ?? null, year: record?.year ?? null, delta: round4(delta) };
+  };
+  insight.hidden = {
+    version: snapshot.versionId,
+    orientation: 'user',
+    hidden: summary.hidden,
+    ratingLevels: [...snapshot.ratingLevels],
+    minRatings: summary.minRatings,
+    moviesConsidered: summary.itemsConsidered,
+    units: summary.units.map((u) => ({
+      unit: u.unit,
+      baseRate: round4(u.baseRate),
+      strength: round4(u.strength),
+      on: u.on.map((x) => movie(x.item, x.delta)),
+      off: u.off.map((x) => movie(x.item, x.delta)),
+    })),
+  };
+  return insight.hidden;
+}
+
+/** The units that `ratings` (a stored user's when userId is given, else a visitor's) switch on most. */
+export function hiddenActivations(snapshot: ModelSnapshot, ratings: readonly RatedItem[], userId: number | null, limit: number): UnitActivationsResponse {
+  const params = requireUserRbm(snapshot);
+  const known = toKnownRatings(snapshot, ratings);
+  return {
+    version: snapshot.versionId,
+    userId,
+    ratingsUsed: known.items.length,
+    units: unitActivations(params, known, limit).map((a) => ({
+      unit: a.unit,
+      probability: round4(a.probability),
+      baseRate: round4(a.baseRate),
+      lift: round4(a.lift),
+    })),
+  };
+}
+
+function rbmSettings(shape: { hidden: number; visibles: number } | null, options: unknown): RbmSettings | null {
+  if (!shape) return null;
+  const record = typeof options === 'object' && options !== null && !Array.isArray(options) ? (options as Record<string, unknown>) : null;
+  return { hidden: shape.hidden, visibles: shape.visibles, options: record };
+}
+
+/** The last epoch recorded per training phase in the curve. */
+function epochsRun(training: Record<string, unknown> | undefined): Record<string, number> | null {
+  const curve = training?.curve;
+  if (!Array.isArray(curve) || curve.length === 0) return null;
+  const out: Record<string, number> = {};
+  for (const point of curve as { phase?: unknown; epoch?: unknown }[]) {
+    const phase = typeof point.phase === 'string' ? point.phase : 'model';
+    if (typeof point.epoch === 'number') out[phase] = Math.max(out[phase] ?? 0, point.epoch);
+  }
+  return out;
+}
+
+/**
+ * The numbers the "How it works" view shows: F, K, training settings, and one stored user worked through:
+ * the free energy of their ratings, and the prediction for the movie most rated in training among those
+ * they have not rated. `userId` picks the user; by default the first stored user (in model order) who has
+ * ratings.
+ */
+export function explainModel(snapshot: ModelSnapshot, recommender: RecommendationService, userId?: number): ModelExplainResponse {
+  const insight = insightOf(snapshot);
+  const { state, userRbm } = insight;
+  const config = state.meta.config as Record<string, unknown>;
+  // The item RBM's visible units are the training users; its F is the length of its hidden biases.
+  const itemHiddenBiases = state.tensors['item.c'];
+  const itemRbm = itemHiddenBiases ? { hidden: itemHiddenBiases.length, visibles: state.meta.userIds.length } : null;
+  const mixture = config.mixture as Record<string, number> | undefined;
+  return {
+    version: snapshot.versionId,
+    kind: snapshot.meta.kind,
+    ratingLevels: [...snapshot.ratingLevels],
+    levels: snapshot.ratingLevels.length,
+    users: snapshot.model.userCount,
+    items: snapshot.model.itemCount,
+    userRbm: rbmSettings(userRbm, config.user),
+    itemRbm: rbmSettings(itemRbm, config.item),
+    mixture: mixture ?? null,
+    epochsRun: epochsRun(snapshot.meta.training),
+    sample: userRbm ? explainSample(snapshot, recommender, userRbm, itemTrainCountFromState(state), userId) : null,
+  };
+}
+
+function explainSample(
+  snapshot: ModelSnapshot,
+  recommender: RecommendationService,
+  params: RbmParams,
+  itemTrainCount: Float32Array | null,
+  userId: number | undefined,
+): ExplainSample | null {
+  const candidates = userId !== undefined ? [userId] : snapshot.meta.userIds.slice(0, SAMPLE_USER_TRIES);
+  for (const candidate of candidates) {
+    // userRatings throws 404 for an unknown user: right when one was asked for, impossible otherwise.
+    const stored = recommender.userRatings(candidate);
+    const rated = stored.map((r) => ({ itemId: r.itemId, rating: r.rating }));
+    const known = toKnownRatings(snapshot, rated);
+    if (known.items.length === 0) {
+      if (userId !== undefined) throw new ApiError(404, 'not_found', `user ${userId} has no ratings the served model knows, so there is nothing to work through`);
+      continue;
+    }
+    const ratedSet = new Set(known.items);
+    let movie = -1;
+    for (let i = 0; i < params.visibles; i++) {
+      if (ratedSet.has(i) || snapshot.itemRecords[i] === null) continue;
+      if (movie < 0 || (itemTrainCount !== null && itemTrainCount[i] > itemTrainCount[movie])) movie = i;
+    }
+    if (movie < 0) continue; // they rated every movie: nothing left to predict
+    const worked = workedPrediction(params, known, movie, snapshot.ratingLevels);
+    const itemId = snapshot.meta.itemIds[movie];
+    const [served] = recommender.predictForUser(snapshot, candidate, [itemId]);
+    const servedDistribution = served.distribution ?? worked.distribution;
+    const mean = rated.reduce((sum, r) => sum + r.rating, 0) / rated.length;
+    const likedIndex = Math.max(0, snapshot.ratingLevels.findIndex((level) => level >= mean - 1e-9));
+    const record = snapshot.itemRecords[movie];
+    return {
+      userId: candidate,
+      ratingsUsed: known.items.length,
+      freeEnergy: round4(worked.freeEnergy),
+      mirroredFreeEnergy: round4(worked.mirroredFreeEnergy),
+      activeUnits: round4(worked.activeUnits),
+      movie: { itemId, title: record?.title ?? null, year: record?.year ?? null },
+      userRbm: { distribution: worked.distribution.map(round4), expected: round4(worked.expected) },
+      served: { distribution: servedDistribution.map(round4), expected: round4(served.predicted ?? worked.expected) },
+      likedLevel: snapshot.ratingLevels[likedIndex],
+      pLiked: round4(servedDistribution.slice(likedIndex).reduce((a, b) => a + b, 0)),
+    };
+  }
+  return null;
+}
