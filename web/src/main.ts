@@ -69,7 +69,7 @@ async function start(): Promise<void> {
     user: userView(levels, health.data?.users, (userId) => {
       location.hash = `#/user/${userId}`;
     }),
-    model: modelView(),
+    model: modelView(ratings),
   };
   for (const view of Object.values(views)) {
     view.element.hidden = true;
