@@ -143,7 +143,7 @@ describe('hidden units and How it works in Chromium', () => {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ ratings: rated, limit: 5 }),
     });
-    const chips = panel.getByRole('list', { name: /The units your 1 ratings switch on most/ }).getByRole('button');
+    const chips = panel.getByRole('list', { name: /The units your 1 rating switch on most/ }).getByRole('button');
     await expect.poll(() => chips.count()).toBe(visitor.units.length);
     expect(await chips.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.unit))).toEqual(visitor.units.map((u) => String(u.unit)));
     await chips.first().click();
@@ -152,7 +152,7 @@ describe('hidden units and How it works in Chromium', () => {
 
     // A data-set user's units, entered from the keyboard.
     const user1 = await api<UnitActivationsResponse>('/api/model/hidden/activations?user=1&limit=5');
-    await panel.getByRole('spinbutton', { name: /Data-set user id/ }).fill('1');
+    await panel.getByRole('spinbutton', { name: /a data-set user id/ }).fill('1');
     await page.keyboard.press('Enter');
     const userChips = panel.getByRole('list', { name: /user 1’s \d+ ratings/ }).getByRole('button');
     await expect.poll(() => userChips.count()).toBe(user1.units.length);
@@ -199,7 +199,7 @@ describe('hidden units and How it works in Chromium', () => {
     const energy = await figure('The energy of a user’s ratings').innerText();
     expect(energy).toContain(`Data-set user ${sample.userId}`);
     expect(energy).toContain(sample.freeEnergy.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
-    const prediction = figure('From hidden units to ratings: p(v_i = k | h)');
+    const prediction = figure('From hidden units to ratings: p(vᵢ = k | h)');
     expect(await prediction.innerText()).toContain(`Served model: expected ${sample.served.expected.toFixed(2)} ★`);
     expect(await prediction.getByRole('img', { name: /Predicted rating distribution/ }).count()).toBe(2);
     const training = await figure('Learning: the model’s expectation, and contrastive divergence').innerText();

@@ -79,7 +79,7 @@ export const SECTIONS: Section[] = [
   },
   {
     id: 'hiw-visible',
-    title: 'From hidden units to ratings: p(v_i = k | h)',
+    title: 'From hidden units to ratings: p(vᵢ = k | h)',
     blocks: [
       p('Given the hidden units, each movie’s rating is a softmax over the levels, the same weights read the other way:'),
       math('p(v_i^k = 1 \\mid \\mathbf{h}) = \\frac{\\exp\\big(b_{ik} + \\sum_{j=1}^{F} h_j W_{ikj}\\big)}{\\sum_{l=1}^{K} \\exp\\big(b_{il} + \\sum_{j=1}^{F} h_j W_{ilj}\\big)}'),

@@ -31,7 +31,7 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
     h(
       'p',
       { class: 'panel-subtitle' },
-      'Each hidden unit of the user RBM is a pattern of taste it found on its own. Loving the movies on the left switches a unit on; once on, it raises their predicted ratings by the stars shown (with the other units at their usual level), and lowers those on the right.',
+      'Each hidden unit of the user RBM is a pattern of taste it found on its own. Loving the movies listed under “on” switches a unit on; once on, it raises their predicted ratings by the stars shown (the other units at their usual level), and lowers those listed under “off”.',
     ),
     body,
   );
@@ -115,7 +115,7 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
           'div',
           { class: 'hidden-whose' },
           h('h3', { class: 'subsection-title' }, 'Units switched on most'),
-          h('label', { for: 'hidden-user-id', class: 'field-label' }, 'Data-set user id (or your own ratings)'),
+          h('label', { for: 'hidden-user-id', class: 'field-label' }, 'Whose ratings: a data-set user id, or yours'),
           userForm,
           activations,
         ),
@@ -170,7 +170,8 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
   }
 
   function renderActivations(result: UnitActivationsResponse): void {
-    const who = result.userId === null ? `your ${formatCount(result.ratingsUsed)} ratings` : `user ${result.userId}’s ${formatCount(result.ratingsUsed)} ratings`;
+    const count = `${formatCount(result.ratingsUsed)} ${result.ratingsUsed === 1 ? 'rating' : 'ratings'}`;
+    const who = result.userId === null ? `your ${count}` : `user ${result.userId}’s ${count}`;
     replaceChildren(
       activations,
       h('p', { class: 'activations-caption', id: 'activations-caption' }, `The units ${who} switch on most, above their usual level. Pick one to see its movies.`),
@@ -232,7 +233,7 @@ function movieRow(movie: UnitMovie, largest: number): HTMLElement {
       'span',
       { class: 'unit-movie-title' },
       movie.title === null ? `Movie ${movie.itemId}` : displayTitle(movie.title),
-      movie.year !== null && h('span', { class: 'movie-year' }, ` ${movie.year}`),
+      movie.year !== null && h('span', { class: 'unit-movie-year' }, ` (${movie.year})`),
     ),
     h('span', { class: 'unit-movie-delta', title: 'Change of the predicted rating when the unit switches on' }, `${signed(movie.delta)} ★`),
     h('span', { class: 'delta-track', 'aria-hidden': 'true' }, h('span', { class: 'delta-bar', style: `width: ${width}%` })),

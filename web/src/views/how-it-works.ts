@@ -136,7 +136,7 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
           'p',
           { class: 'figure-note' },
           sample.freeEnergy < sample.mirroredFreeEnergy
-            ? `The real ratings are e^${num(sample.mirroredFreeEnergy - sample.freeEnergy, 1)} times more probable than the mirrored ones.`
+            ? h('span', {}, 'The real ratings are e', h('sup', {}, num(sample.mirroredFreeEnergy - sample.freeEnergy, 1)), ' times more probable than the mirrored ones.')
             : 'Here the mirrored ratings are not less probable: this model has learned little about this user’s taste.',
         ),
       ];
