@@ -224,6 +224,12 @@ describe('hidden units and How it works in Chromium', () => {
     await phone.getByRole('heading', { level: 1, name: 'How it works' }).waitFor();
     await settled(phone);
     await phone.getByText(/Hidden units F \(user RBM\)/).waitFor();
+    // Equations wider than the phone scroll inside their box, which can then be focused to scroll it.
+    const boxes = await phone.locator('.math-display').evaluateAll((els) =>
+      els.map((el) => ({ overflows: el.scrollWidth > el.clientWidth + 1, focusable: el.getAttribute('tabindex') === '0' })),
+    );
+    expect(boxes.some((b) => b.overflows)).toBe(true);
+    for (const box of boxes) expect(box.focusable).toBe(box.overflows);
     await expectNoHorizontalOverflow(phone);
     expectHeadingsInOrder(await headingLevels(phone));
     await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'how-it-works-390.png'), fullPage: true });

@@ -57,6 +57,24 @@ export function howItWorksView(): View {
     ),
   );
 
+  // A displayed equation wider than a phone scrolls sideways inside its box; such a box must be reachable
+  // from the keyboard to be scrolled without a pointer, so it becomes focusable while it overflows.
+  const displays = [...element.querySelectorAll<HTMLElement>('.math-display')];
+  const markScrollable = (): void => {
+    for (const box of displays) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.tabIndex = 0;
+        box.setAttribute('role', 'group');
+        box.setAttribute('aria-label', 'Equation, scrolls sideways');
+      } else {
+        box.removeAttribute('tabindex');
+        box.removeAttribute('role');
+        box.removeAttribute('aria-label');
+      }
+    }
+  };
+  new ResizeObserver(markScrollable).observe(element);
+
   let loaded = false;
   let loading = false;
 
