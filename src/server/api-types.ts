@@ -83,6 +83,8 @@ export interface ModelExplainResponse {
   itemRbm: RbmSettings | null;
   /** Weights of the convex mixture of predicted distributions (user RBM, item RBM, bias baseline). */
   mixture: Record<string, number> | null;
+  /** Ratings the model was trained on (Σ over movies of their training ratings), null if not recorded. */
+  trainingRatings: number | null;
   /** Training epochs actually run per phase (early stopping may end before the maximum). */
   epochsRun: Record<string, number> | null;
   sample: ExplainSample | null;
@@ -98,6 +100,8 @@ export interface ExplainSample {
   mirroredFreeEnergy: number;
   /** Σ_j p(h_j = 1 | V). */
   activeUnits: number;
+  /** The hidden units their ratings switch on most (largest p(h_j = 1 | V) − σ(c_j) first). */
+  topUnits: UnitActivationInfo[];
   movie: { itemId: number; title: string | null; year: number | null };
   /** The user RBM's p(v_i = k | p̂). */
   userRbm: { distribution: number[]; expected: number };

@@ -6,16 +6,26 @@
  * version, so it is computed once per snapshot and kept in a WeakMap keyed by the (immutable) snapshot:
  * it goes away with the version it describes, and a swapped-in version gets its own on first request.
  */
-import type { ModelState } from '../model/types.js';
+import type { KnownRatings, ModelState } from '../model/types.js';
 import { itemTrainCountFromState, summariseHiddenUnits, unitActivations, userRbmFromState, workedPrediction } from '../rbm/hiddenUnits.js';
 import type { RbmParams } from '../rbm/params.js';
-import type { ExplainSample, HiddenUnitsResponse, ModelExplainResponse, RbmSettings, UnitActivationsResponse, UnitMovie } from './api-types.js';
+import type {
+  ExplainSample,
+  HiddenUnitsResponse,
+  ModelExplainResponse,
+  RbmSettings,
+  UnitActivationInfo,
+  UnitActivationsResponse,
+  UnitMovie,
+} from './api-types.js';
 import { ApiError } from './errors.js';
 import type { ModelSnapshot } from './model-holder.js';
 import { toKnownRatings, type RatedItem, type RecommendationService } from './recommender.js';
 
 /** Movies listed per unit and direction. */
 export const MOVIES_PER_UNIT = 8;
+/** Units listed in the explain view's sample. */
+const SAMPLE_UNITS = 3;
 /** Stored users tried, in model order, for the explain view's sample when none is asked for. */
 const SAMPLE_USER_TRIES = 50;
 
@@ -84,17 +94,16 @@ export function hiddenUnits(snapshot: ModelSnapshot): HiddenUnitsResponse {
 export function hiddenActivations(snapshot: ModelSnapshot, ratings: readonly RatedItem[], userId: number | null, limit: number): UnitActivationsResponse {
   const params = requireUserRbm(snapshot);
   const known = toKnownRatings(snapshot, ratings);
-  return {
-    version: snapshot.versionId,
-    userId,
-    ratingsUsed: known.items.length,
-    units: unitActivations(params, known, limit).map((a) => ({
-      unit: a.unit,
-      probability: round4(a.probability),
-      baseRate: round4(a.baseRate),
-      lift: round4(a.lift),
-    })),
-  };
+  return { version: snapshot.versionId, userId, ratingsUsed: known.items.length, units: activationInfo(params, known, limit) };
+}
+
+function activationInfo(params: RbmParams, known: KnownRatings, limit: number): UnitActivationInfo[] {
+  return unitActivations(params, known, limit).map((a) => ({
+    unit: a.unit,
+    probability: round4(a.probability),
+    baseRate: round4(a.baseRate),
+    lift: round4(a.lift),
+  }));
 }
 
 function rbmSettings(shape: { hidden: number; visibles: number } | null, options: unknown): RbmSettings | null {
@@ -129,6 +138,7 @@ export function explainModel(snapshot: ModelSnapshot, recommender: Recommendatio
   const itemHiddenBiases = state.tensors['item.c'];
   const itemRbm = itemHiddenBiases ? { hidden: itemHiddenBiases.length, visibles: state.meta.userIds.length } : null;
   const mixture = config.mixture as Record<string, number> | undefined;
+  const counts = itemTrainCountFromState(state);
   return {
     version: snapshot.versionId,
     kind: snapshot.meta.kind,
@@ -139,8 +149,9 @@ export function explainModel(snapshot: ModelSnapshot, recommender: Recommendatio
     userRbm: rbmSettings(userRbm, config.user),
     itemRbm: rbmSettings(itemRbm, config.item),
     mixture: mixture ?? null,
+    trainingRatings: counts ? counts.reduce((sum, n) => sum + n, 0) : null,
     epochsRun: epochsRun(snapshot.meta.training),
-    sample: userRbm ? explainSample(snapshot, recommender, userRbm, itemTrainCountFromState(state), userId) : null,
+    sample: userRbm ? explainSample(snapshot, recommender, userRbm, counts, userId) : null,
   };
 }
 
@@ -181,6 +192,7 @@ function explainSample(
       freeEnergy: round4(worked.freeEnergy),
       mirroredFreeEnergy: round4(worked.mirroredFreeEnergy),
       activeUnits: round4(worked.activeUnits),
+      topUnits: activationInfo(params, known, SAMPLE_UNITS),
       movie: { itemId, title: record?.title ?? null, year: record?.year ?? null },
       userRbm: { distribution: worked.distribution.map(round4), expected: round4(worked.expected) },
       served: { distribution: servedDistribution.map(round4), expected: round4(served.predicted ?? worked.expected) },

@@ -88,6 +88,9 @@ function expectHeadingsInOrder(levels: number[]): void {
   for (let n = 1; n < levels.length; n++) expect(levels[n] - levels[n - 1], `heading ${n} jumps from h${levels[n - 1]} to h${levels[n]}`).toBeLessThanOrEqual(1);
 }
 
+/** A number as the page writes it (en-US, fixed decimals). */
+const fixed = (x: number, digits: number): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
 /** How far the page is wider than the window (0 when it fits), checked with the elements that stick out. */
 async function expectNoHorizontalOverflow(p: Page): Promise<void> {
   const { overflow, culprits } = await p.evaluate(() => ({
@@ -198,9 +201,13 @@ describe('hidden units and How it works in Chromium', () => {
     expect(arch).toContain(`Rating levels K\n${explain.levels}`);
     const energy = await figure('The energy of a user’s ratings').innerText();
     expect(energy).toContain(`Data-set user ${sample.userId}`);
-    expect(energy).toContain(sample.freeEnergy.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+    expect(energy).toContain(fixed(sample.freeEnergy, 2));
+    const hidden = await figure('From ratings to hidden units: p(h | V)').innerText();
+    for (const u of sample.topUnits) expect(hidden).toContain(`Unit ${u.unit + 1}\np(h = 1 | V) = ${fixed(u.probability, 3)}`);
+    const masking = await figure('Missing ratings are absent, not zero').innerText();
+    expect(masking).toContain(`Movies masked for them (no unit)\n${(explain.items - sample.ratingsUsed).toLocaleString('en-US')}`);
     const prediction = figure('From hidden units to ratings: p(vᵢ = k | h)');
-    expect(await prediction.innerText()).toContain(`Served model: expected ${sample.served.expected.toFixed(2)} ★`);
+    expect(await prediction.innerText()).toContain(`Served model: expected ${fixed(sample.served.expected, 2)} ★`);
     expect(await prediction.getByRole('img', { name: /Predicted rating distribution/ }).count()).toBe(2);
     const training = await figure('Learning: the model’s expectation, and contrastive divergence').innerText();
     expect(training).toContain('T = 1 from epoch 1');

@@ -162,6 +162,10 @@ describe('GET /api/model/explain', () => {
     const predicted = await request(url(`/api/users/3/predictions?items=${sample.movie.itemId}`));
     expect(sample.served.distribution).toEqual(predicted.body.predictions[0].distribution);
     expect(sample.served.expected).toBe(predicted.body.predictions[0].predicted);
+    // Its top units are those the activations endpoint gives for the same user.
+    const activations = await request<UnitActivationsResponse>(url('/api/model/hidden/activations?user=3&limit=3'));
+    expect(sample.topUnits).toEqual(activations.body.units);
+    expect(body.trainingRatings).toBe((counts as Float32Array).reduce((a, b) => a + b, 0));
     const mean = ratings.reduce((s, r) => s + r.rating, 0) / ratings.length;
     expect(sample.likedLevel).toBe(LEVELS.find((l) => l >= mean));
     const liked = sample.served.distribution.slice(LEVELS.indexOf(sample.likedLevel)).reduce((a, b) => a + b, 0);

@@ -10,7 +10,7 @@
  */
 
 /** Where the page inserts the served model's own numbers (GET /api/model/explain). */
-export type FigureId = 'architecture' | 'free-energy' | 'prediction' | 'training' | 'fold-in' | 'ranking';
+export type FigureId = 'architecture' | 'free-energy' | 'hidden' | 'prediction' | 'training' | 'masking' | 'fold-in' | 'ranking';
 
 export type Block =
   | { kind: 'p'; text: string }
@@ -75,6 +75,7 @@ export const SECTIONS: Section[] = [
       p(
         'Before any rating is seen a unit is on with probability $\\sigma(c_j)$, its base rate. The Model page’s “Hidden units” panel lists, for each unit, the movies whose high ratings switch it on and off, and which units your own ratings switch on most.',
       ),
+      figure('hidden', 'The page shows the three hidden units the sample user’s ratings switch on most, with p(h_j = 1 | V) against the base rate σ(c_j).'),
     ],
   },
   {
@@ -121,6 +122,7 @@ export const SECTIONS: Section[] = [
       p(
         'Filling the gaps with zeros or with “1 star” would teach the model that not having seen a movie means disliking it. Masking keeps the two questions apart: the rating RBM learns how much people like what they watched; whether someone would watch a movie at all is a different model (below).',
       ),
+      figure('masking', 'The page shows how many movies the sample user rated and how many are masked, and how much of the whole users × movies matrix the training ratings fill.'),
     ],
   },
   {

@@ -158,6 +158,29 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
             : 'Here the mirrored ratings are not less probable: this model has learned little about this user’s taste.',
         ),
       ];
+    case 'hidden':
+      if (!sample) return noRbm;
+      return [
+        h('p', {}, `The hidden units user ${sample.userId}’s ratings switch on most:`),
+        facts(
+          ...sample.topUnits.map((u): [string, string] => [
+            `Unit ${u.unit + 1}`,
+            `p(h = 1 | V) = ${num(u.probability, 3)}, base rate σ(c) = ${num(u.baseRate, 3)}`,
+          ]),
+        ),
+      ];
+    case 'masking':
+      if (!sample) return noRbm;
+      return [
+        facts(
+          ['Movies user ' + sample.userId + ' rated (visible units)', formatCount(sample.ratingsUsed)],
+          ['Movies masked for them (no unit)', formatCount(info.items - sample.ratingsUsed)],
+          [
+            'Training ratings, share of users × movies',
+            info.trainingRatings === null ? null : `${formatCount(info.trainingRatings)} (${((100 * info.trainingRatings) / (info.users * info.items)).toFixed(1)}%)`,
+          ],
+        ),
+      ];
     case 'prediction': {
       if (!sample) return noRbm;
       const title = sample.movie.title === null ? `movie ${sample.movie.itemId}` : displayTitle(sample.movie.title);
