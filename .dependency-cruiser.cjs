@@ -20,7 +20,7 @@ module.exports = {
     layer('model-above-rbm', '^src/model/', ['data/', 'rbm/', 'model/', 'rng\\.ts'], 'algorithms are built on the RBMs and the data'),
     layer('eval-above-model', '^src/eval/', ['data/', 'rbm/', 'model/', 'eval/', 'rng\\.ts'], 'evaluation knows algorithms through the protocol'),
     layer('store-below-serving', '^src/store/', ['data/', 'model/', 'store/', 'rng\\.ts'], 'the store persists data and model versions'),
-    layer('serving-below-callers', '^src/serving/', ['api/', 'data/', 'model/', 'store/', 'serving/', 'rng\\.ts'], 'one serving path, used by the server and the scorer'),
+    layer('serving-below-callers', '^src/serving/', ['api/', 'data/', 'rbm/', 'model/', 'store/', 'serving/', 'rng\\.ts'], 'one serving path, used by the server and the scorer'),
     layer('api-types-are-leaves', '^src/api/', ['api/', 'data/catalog\\.ts'], 'response types, shared with the web page'),
     layer('scoring-uses-serving', '^src/scoring/', ['data/', 'model/', 'store/', 'serving/', 'scoring/', 'rbm/backend\\.ts'], 'the batch scorer goes through serving'),
     layer('server-uses-serving', '^src/server/', ['api/', 'data/', 'model/', 'store/', 'serving/', 'server/', 'rbm/backend\\.ts'], 'the API goes through serving'),

@@ -3,6 +3,10 @@
  * styles.css (minified) and the static files (index.html, favicon.svg). No CDN: everything the page
  * needs is in that folder, which the server serves at /.
  *
+ * The equations of "How it works" are rendered to MathML here, at build time: the bundle's copy of
+ * web/src/how-it-works/mathml.ts is a lookup table of every equation in web/src/how-it-works/content.ts
+ * (see `prerenderedMathPlugin`). In --watch mode an edited equation needs a restart of the watcher.
+ *
  *   npm run build:web            # one build
  *   npm run build:web -- --watch # rebuild on change (development)
  */
@@ -10,6 +14,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { equations } from '../web/src/how-it-works/content.js';
+import { toMathML } from '../web/src/how-it-works/mathml.js';
 
 const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
 /** Copied as they are. */
@@ -28,6 +34,38 @@ export interface BuildWebResult {
   files: { path: string; bytes: number }[];
 }
 
+/**
+ * Replaces web/src/how-it-works/mathml.ts in the bundle by the MathML of every equation of the content,
+ * rendered now by the real module (temml, throwOnError: a bad equation fails the build with its LaTeX).
+ */
+export function prerenderedMathModule(): string {
+  const table: Record<string, string> = {};
+  for (const { tex, display } of equations()) {
+    const key = `${display ? 'D' : 'I'}:${tex}`;
+    if (table[key] !== undefined) continue;
+    try {
+      table[key] = toMathML(tex, display);
+    } catch (error) {
+      throw new Error(`equation in web/src/how-it-works/content.ts does not render: ${tex}\n${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return [
+    `const TABLE = ${JSON.stringify(table)};`,
+    'export function toMathML(tex, display) {',
+    "  const mathml = TABLE[(display ? 'D:' : 'I:') + tex];",
+    "  if (mathml === undefined) throw new Error('equation not pre-rendered at build time: ' + tex);",
+    '  return mathml;',
+    '}',
+  ].join('\n');
+}
+
+const prerenderedMathPlugin: esbuild.Plugin = {
+  name: 'prerendered-mathml',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]how-it-works[\\/]mathml\.ts$/ }, () => ({ contents: prerenderedMathModule(), loader: 'js' }));
+  },
+};
+
 function esbuildOptions(outDir: string): esbuild.BuildOptions {
   return {
     absWorkingDir: WEB_DIR,
@@ -43,6 +81,7 @@ function esbuildOptions(outDir: string): esbuild.BuildOptions {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
+    plugins: [prerenderedMathPlugin],
   };
 }
 
@@ -58,6 +97,7 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<BuildWebR
     const context = await esbuild.context({
       ...esbuildOptions(outDir),
       plugins: [
+        prerenderedMathPlugin,
         {
           name: 'copy-static',
           setup(build) {

@@ -8,7 +8,7 @@
  * never leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { InvalidRatingError, ModelUnavailableError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
+import { InvalidRatingError, ModelUnavailableError, NotFoundError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
 
 export type ErrorCode =
   | 'invalid_request'
@@ -55,6 +55,7 @@ function fromServingError(err: unknown): ApiError | null {
   if (err instanceof UnknownItemError) return unknownItem(err.itemId);
   if (err instanceof InvalidRatingError) return badRequest(err.message);
   if (err instanceof ModelUnavailableError) return new ApiError(503, 'model_unavailable', err.message);
+  if (err instanceof NotFoundError) return new ApiError(404, 'not_found', err.message);
   return null;
 }
 

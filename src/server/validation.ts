@@ -144,6 +144,27 @@ export function parseVisitorBody(
   return { ratings, limit, genre: obj.genre ?? undefined };
 }
 
+/** `?name=ID`: a required id in the query string. */
+export function parseRequiredIdQuery(query: Record<string, unknown>, name: string): number {
+  const raw = singleQueryValue(query, name);
+  if (raw === undefined || raw === '') throw badRequest(`query parameter "${name}" is required: a user id, e.g. ?${name}=1`);
+  return parseId(raw, name);
+}
+
+/** `?name=ID` when given. */
+export function parseOptionalIdQuery(query: Record<string, unknown>, name: string): number | undefined {
+  const raw = singleQueryValue(query, name);
+  return raw === undefined || raw === '' ? undefined : parseId(raw, name);
+}
+
+/** `{"ratings":[{"itemId","rating"}], "limit"}` for the hidden-unit activations of a visitor's ratings. */
+export function parseHiddenActivationsBody(body: unknown, ratingLevels: readonly number[], fallbackLimit: number): { ratings: RatingInput[]; limit: number } {
+  const obj = requireJsonObject(body);
+  if (obj.genre !== undefined) throw badRequest('genre does not apply to hidden-unit activations; send only "ratings" and "limit"');
+  const { ratings, limit } = parseVisitorBody(obj, ratingLevels);
+  return { ratings, limit: obj.limit === undefined ? fallbackLimit : limit };
+}
+
 /** A short, safe rendering of a bad value for an error message. */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -18,3 +18,8 @@ export class ModelUnavailableError extends Error {
     super('no trained model is available yet; run npm run train');
   }
 }
+
+/** Something the request named does not exist in the served model (e.g. a part it was not trained with). */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}

@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fitBiasModel } from '../../src/model/bias.js';
-import { modelFromState } from '../../src/model/index.js';
-import type { ModelMeta } from '../../src/model/index.js';
+import { modelFromState, type ModelMeta, type ModelState, type TrainedModel } from '../../src/model/index.js';
 import { Rng } from '../../src/rng.js';
 import { createApp } from '../../src/server/app.js';
 import { ModelHolder } from '../../src/serving/modelHolder.js';
@@ -94,10 +93,13 @@ export interface RunningApp {
 }
 
 /** The real app over the fixture's database, listening on 127.0.0.1 and an ephemeral port. */
-export async function startApp(fixture: Fixture, options: { pollMs?: number; staticDir?: string | null } = {}): Promise<RunningApp> {
+export async function startApp(
+  fixture: Fixture,
+  options: { pollMs?: number; staticDir?: string | null; fromState?: (state: ModelState) => TrainedModel } = {},
+): Promise<RunningApp> {
   const logs: string[] = [];
   const log = (line: string): void => void logs.push(line);
-  const holder = new ModelHolder({ models: fixture.models, catalog: fixture.catalog, fromState: modelFromState, pollMs: options.pollMs ?? 0, log });
+  const holder = new ModelHolder({ models: fixture.models, catalog: fixture.catalog, fromState: options.fromState ?? modelFromState, pollMs: options.pollMs ?? 0, log });
   holder.refresh();
   holder.start();
   const app = createApp({ catalog: fixture.catalog, models: holder, backend: 'cpu', staticDir: options.staticDir ?? null, log });

@@ -3,6 +3,17 @@
  * page works wherever the server is mounted. Failures become `ApiError`s carrying the server's own
  * `{"error":{"code","message"}}`, or code "unreachable" when no answer came back at all.
  */
+import type { HiddenUnitsResponse, ModelExplainResponse, UnitActivationsResponse } from '../../src/api/types.js';
+
+export type {
+  ExplainSample,
+  HiddenUnitInfo,
+  HiddenUnitsResponse,
+  ModelExplainResponse,
+  UnitActivationInfo,
+  UnitActivationsResponse,
+  UnitMovie,
+} from '../../src/api/types.js';
 
 import type {
   HealthResponse,
@@ -94,4 +105,18 @@ export const api = {
     request(`/api/users/${userId}/predictions${query({ items: itemIds.join(',') })}`),
 
   model: (): Promise<ModelInfo> => request<ModelInfo>('/api/model'),
+
+  hiddenUnits: (): Promise<HiddenUnitsResponse> => request<HiddenUnitsResponse>('/api/model/hidden'),
+
+  userActivations: (userId: number, limit: number): Promise<UnitActivationsResponse> =>
+    request<UnitActivationsResponse>(`/api/model/hidden/activations${query({ user: userId, limit })}`),
+
+  visitorActivations: (ratings: RatingInput[], limit: number): Promise<UnitActivationsResponse> =>
+    request<UnitActivationsResponse>('/api/model/hidden/activations', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ratings, limit }),
+    }),
+
+  explain: (userId?: number): Promise<ModelExplainResponse> => request<ModelExplainResponse>(`/api/model/explain${query({ user: userId })}`),
 };

@@ -1,6 +1,6 @@
 /**
- * Entry point of the page: checks the server (GET /api/health) for the rating scale, builds the three
- * views and routes between them by the URL hash (#/discover, #/user/42, #/model), so views can be
+ * Entry point of the page: checks the server (GET /api/health) for the rating scale, builds the
+ * views and routes between them by the URL hash (#/discover, #/user/42, #/model, #/how-it-works), so views can be
  * bookmarked and the back button works.
  */
 import { api, type Health } from './api.js';
@@ -9,11 +9,12 @@ import { byId, replaceChildren } from './dom.js';
 import { formatCount } from './format.js';
 import { browserStorage, VisitorRatings } from './visitor-ratings.js';
 import { discoverView } from './views/discover.js';
+import { howItWorksView } from './views/how-it-works.js';
 import { modelView } from './views/model.js';
 import { userView } from './views/user.js';
 import type { View } from './views/view.js';
 
-type RouteName = 'discover' | 'user' | 'model';
+type RouteName = 'discover' | 'user' | 'model' | 'how-it-works';
 
 const APP_NAME = 'Movie Recommender';
 
@@ -21,7 +22,7 @@ function parseRoute(hash: string): { name: RouteName; params: string[] } | null 
   if (hash === '' || hash === '#' || hash === '#/') return { name: 'discover', params: [] };
   if (!hash.startsWith('#/')) return null; // an in-page anchor such as the skip link
   const [name, ...params] = hash.slice(2).split('/').filter((s) => s !== '');
-  if (name === 'user' || name === 'model' || name === 'discover') return { name, params };
+  if (name === 'user' || name === 'model' || name === 'discover' || name === 'how-it-works') return { name, params };
   return { name: 'discover', params: [] };
 }
 
@@ -69,7 +70,8 @@ async function start(): Promise<void> {
     user: userView(levels, health.data?.users, (userId) => {
       location.hash = `#/user/${userId}`;
     }),
-    model: modelView(),
+    model: modelView(ratings),
+    'how-it-works': howItWorksView(),
   };
   for (const view of Object.values(views)) {
     view.element.hidden = true;

@@ -1,18 +1,22 @@
 /**
  * The served model: what it is, how well it does (evaluation metrics), how it was trained
- * (hyperparameters), and its training curve (train and validation RMSE per epoch) plotted.
+ * (hyperparameters), its training curve (train and validation RMSE per epoch) plotted, and what its hidden
+ * units learned (./hidden-units.ts).
  */
 import { api, type CurvePoint, type ModelInfo } from '../api.js';
 import { lineChart, type Series } from '../charts.js';
 import { emptyState, errorState, loadingState } from '../components.js';
 import { h, replaceChildren, type Child } from '../dom.js';
 import { formatCount, formatDate, formatLevel } from '../format.js';
+import type { VisitorRatings } from '../visitor-ratings.js';
+import { hiddenUnitsPanel } from './hidden-units.js';
 import type { View } from './view.js';
 
 /** Colours (CSS classes) for the curve of each training phase, in order of appearance. */
 const PHASE_COLORS = ['series-a', 'series-b', 'series-c', 'series-d'];
 
-export function modelView(): View {
+export function modelView(ratings: VisitorRatings): View {
+  const hidden = hiddenUnitsPanel(ratings);
   const heading = h('h1', { class: 'view-title', tabindex: '-1' }, 'Model');
   const body = h('div', { class: 'model-body' });
   const element = h(
@@ -44,6 +48,7 @@ export function modelView(): View {
       const info = await api.model();
       render(info);
       loaded = true;
+      hidden.refresh();
     } catch (error) {
       replaceChildren(body, errorState(error, () => void load()));
     } finally {
@@ -112,7 +117,7 @@ export function modelView(): View {
       Object.keys(params).length === 0 ? emptyState('No hyperparameters were recorded.') : keyValueList(params, 'params'),
     );
 
-    replaceChildren(body, summary, curveSection, h('div', { class: 'model-grid' }, metricsSection, trainingSection), paramsSection);
+    replaceChildren(body, summary, curveSection, hidden.element, h('div', { class: 'model-grid' }, metricsSection, trainingSection), paramsSection);
   }
 
   /** Numeric metrics with the lowest error marked; anything else as a plain list. */
@@ -231,6 +236,7 @@ export function modelView(): View {
     title: 'Model',
     show() {
       if (!loaded) void load();
+      else hidden.refresh(); // the visitor may have rated more movies since
     },
   };
 }
