@@ -2,8 +2,8 @@
  * CSV records from a text stream, in batches, with papaparse doing the parsing.
  *
  * Why not `Papa.parse(Papa.NODE_STREAM_INPUT)`: its Duplex pauses the parser every 16 rows (the object-mode
- * highWaterMark) and resumes it through a 3 ms timer, re-slicing the input each time; on ML-100K's 20,000
- * test pairs that made reading 20× slower than the scoring. Here the stream is pulled a chunk at a time
+ * highWaterMark) and resumes it through a timer, re-slicing the input each time, which made reading far
+ * slower than the scoring. Here the stream is pulled a chunk at a time
  * (so memory stays one chunk, and a slow consumer simply stops the reads), the chunk is cut after its last
  * complete record, and that text is parsed synchronously in one call.
  *

@@ -2,8 +2,8 @@
  * Per-user cache of "every item scored" (UserScores) for stored users.
  *
  * Why: scoring all items for one user (fold-in, then K softmax units per item through F hidden units) is
- * the whole cost of a recommendation request — about 5–10 ms for ML-100K with the default RBM blend —
- * while a stored user's answer only changes when their ratings or the served model change. Caching it
+ * the whole cost of a recommendation request, while a stored user's answer only changes when their
+ * ratings or the served model change. Caching it
  * turns a repeated GET into a lookup plus the top-N selection.
  *
  * Correctness comes from the key, not from invalidation calls: an entry belongs to one model snapshot
