@@ -15,9 +15,15 @@ async function main(): Promise<void> {
   const db = openDatabase(dbPath);
   try {
     const started = performance.now();
-    const { versionId, meta } = await trainAndSave(db, options, (r) => {
-      const max = options[r.phase as 'user' | 'item'].epochs;
-      progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation RMSE ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
+    const { versionId, meta } = await trainAndSave(db, options, {
+      onEpoch: (r) => {
+        const max = options[r.phase as 'user' | 'item'].epochs;
+        progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation RMSE ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
+      },
+      retry: {
+        onWait: (attempt, attempts, delayMs) =>
+          console.error(`the database is locked by another writer (an import or the server); save attempt ${attempt} of ${attempts} failed, retrying in ${(delayMs / 1000).toFixed(1)} s`),
+      },
     });
     endProgress();
     const training = meta.training as { validation: Record<string, number | null>; backend: string };

@@ -110,3 +110,23 @@ export function checkRatingScale(values: readonly number[], options: ScaleCheckO
     );
   }
 }
+
+/**
+ * Throws a RatingScaleError unless a catalog loaded for training can be trained on: at least one rating,
+ * and 1 ≤ K ≤ MAX_RATING_LEVELS levels. `importHint` says what to run (it differs between tools).
+ */
+export function assertTrainable(
+  data: { readonly ratingLevels: readonly number[]; readonly levels: { readonly length: number } },
+  importHint = 'import a MovieLens folder with npm run import -- --data <folder>',
+): void {
+  if (data.levels.length === 0) {
+    throw new RatingScaleError(`the catalog has no ratings to train on: ${importHint}`);
+  }
+  const K = data.ratingLevels.length;
+  if (K > MAX_RATING_LEVELS) {
+    throw new RatingScaleError(
+      `the catalog's rating scale has ${K} levels (more than ${MAX_RATING_LEVELS}): it was imported from a file whose ` +
+        `rating column is not a rating; ${importHint}`,
+    );
+  }
+}
