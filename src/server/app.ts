@@ -1,7 +1,12 @@
 /**
- * The Express application: security headers, JSON body parsing, one router per resource under /api, the
- * web page's static files at /, and one JSON error middleware at the end. No `listen` here, so tests and
- * `launch()` mount the same app.
+ * The Express application: the Host allow-list, security headers, JSON body parsing, one router per
+ * resource under /api, the web page's static files at /, and one JSON error middleware at the end. No
+ * `listen` here, so tests and `launch()` mount the same app.
+ *
+ * Writes: every /api request that is not a read (GET, HEAD, OPTIONS) needs an API token and is rate
+ * limited per client, except the anonymous visitor's POST /api/recommendations, which changes nothing
+ * stored and has its own limit. Deny by default: a write route added later is protected without anyone
+ * remembering to.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
 import { apiNotFound, errorHandler } from './errors.js';
+import { defaultAllowedHosts, hostAllowList, noSourceMaps, perClientRateLimit, requireToken, type TokenVerifier } from './guards.js';
 import type { ModelHolder } from './model-holder.js';
 import type { Catalog } from './ports.js';
 import { DEFAULT_CACHE_BYTES, PredictionCache } from './prediction-cache.js';
@@ -25,7 +31,18 @@ export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web/dist', import
 export interface AppOptions {
   catalog: Catalog;
   /** Source of the served model snapshot (swapped when a new version is saved). */
-  models: Pick<ModelHolder, 'snapshot' | 'require'>;
+  models: Pick<ModelHolder, 'snapshot' | 'require' | 'staleness'>;
+  /** Checks the API tokens of write requests (TokenStore). */
+  tokens: TokenVerifier;
+  /**
+   * Host header names the server answers to (DNS-rebinding defence). Default: the loopback names
+   * (defaultAllowedHosts('127.0.0.1')). null accepts any Host (only behind a proxy that checks it).
+   */
+  allowedHosts?: readonly string[] | null;
+  /** Per-client requests a minute; 0 disables a limit. */
+  limits?: Partial<RateLimits>;
+  /** Development mode: serve source maps. */
+  dev?: boolean;
   /** Name of the tfjs backend in use, reported by /api/health. */
   backend: string;
   /** Folder served at / (default web/dist); null to serve no page. */
@@ -35,6 +52,17 @@ export interface AppOptions {
   /** Memory for cached per-user predictions (default 64 MiB; 0 disables the cache). */
   predictionCacheBytes?: number;
 }
+
+export interface RateLimits {
+  /** Token-protected writes (POST /api/users/:id/ratings …) per client per minute. */
+  writesPerMinute: number;
+  /** Anonymous fold-ins (POST /api/recommendations) per client per minute. */
+  visitorPerMinute: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { writesPerMinute: 60, visitorPerMinute: 120 };
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** What the routers receive: the options plus the services built from them once per app. */
 export interface AppDeps extends AppOptions {
@@ -48,13 +76,28 @@ export function createApp(options: AppOptions): express.Application {
   const app = express();
   app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects
   app.set('etag', false); // answers depend on ratings that change between requests; see Cache-Control
+  const allowedHosts = options.allowedHosts === undefined ? defaultAllowedHosts('127.0.0.1') : options.allowedHosts;
+  if (allowedHosts !== null) app.use(hostAllowList(allowedHosts));
   app.use(helmet());
+  const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
+  const writeLimit = perClientRateLimit('write', limits.writesPerMinute);
+  const visitorLimit = perClientRateLimit('visitor recommendation', limits.visitorPerMinute);
+  const tokenCheck = requireToken(options.tokens);
 
   const api = express.Router();
   api.use((_req, res, next) => {
     // Recommendations change with every posted rating and model swap: never serve them from a cache.
     res.set('Cache-Control', 'no-store');
     next();
+  });
+  api.post('/recommendations', visitorLimit);
+  api.use((req, res, next) => {
+    if (READ_METHODS.has(req.method) || (req.method === 'POST' && req.path.toLowerCase().replace(/\/+$/, '') === '/recommendations')) {
+      next();
+      return;
+    }
+    // The limit first, so that guessing tokens is limited too.
+    writeLimit(req, res, (err?: unknown) => (err === undefined ? tokenCheck(req, res, next) : next(err)));
   });
   api.use(express.json({ limit: '100kb' }));
   api.use('/health', healthRouter(deps));
@@ -67,6 +110,7 @@ export function createApp(options: AppOptions): express.Application {
   app.use('/api', api);
 
   const staticDir = options.staticDir === undefined ? DEFAULT_STATIC_DIR : options.staticDir;
+  if (!options.dev) app.use(noSourceMaps);
   if (staticDir !== null) app.use(express.static(staticDir));
   app.get('/', (_req, res) => {
     // Reached only when the bundle has no index.html (not built yet): the API still works, say so.

@@ -121,10 +121,12 @@ export class CatalogStore {
       // The scale is the imported data set's. Without one (no import yet) any finite value is accepted, and
       // ratingLevels() then discovers the scale from the values present.
       const levels = this.datasetInfo()?.ratingLevels ?? null;
-      const onScale = levels === null ? Number.isFinite(value) : levelIndexOf(levels, value) >= 0;
+      const k = levels === null ? -1 : levelIndexOf(levels, value);
+      const onScale = levels === null ? Number.isFinite(value) : k >= 0;
       if (!onScale) throw new InvalidRatingError(value, levels ?? []);
       this.touchUser.run(userId, Date.now());
-      this.putRating.run(userId, itemId, value, seconds);
+      // The level itself, not the value as given: 4.0000000001 must not become a distinct value.
+      this.putRating.run(userId, itemId, levels === null ? value : levels[k], seconds);
     });
     this.upsertRatingTransaction = (userId, itemId, value, seconds) => upsert.immediate(userId, itemId, value, seconds);
     // One read transaction, so the id lists, the ratings and the generation come from the same snapshot
