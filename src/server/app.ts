@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
-import { apiNotFound, errorHandler } from './errors.js';
+import { ApiError, apiNotFound, errorHandler } from './errors.js';
 import { defaultAllowedHosts, hostAllowList, noSourceMaps, perClientRateLimit, requireToken, type TokenVerifier } from './guards.js';
 import type { ModelHolder } from './model-holder.js';
 import type { Catalog } from './ports.js';
@@ -121,6 +121,8 @@ export function createApp(options: AppOptions): express.Application {
       .send(`The recommender API is running (try /api/health), but the web page is not built: ${where}. Run \`npm run build:web\`.\n`);
   });
 
+  // Anything else: the same JSON error shape as the API (the page routes by #hash, never by path).
+  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no page or file at ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;
 }
