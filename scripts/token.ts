@@ -2,12 +2,18 @@
  * npm run token -- create --name <text> | list | revoke <id> [--db <path>]
  * API tokens for the write endpoints. Logic: src/cli/tokenCommand.ts.
  */
-import { UsageError } from '../src/cli/importCommand.js';
-import { parseTokenArgs, runTokenCommand, TOKEN_USAGE } from '../src/cli/tokenCommand.js';
+import { UsageError } from "../src/cli/importCommand.js";
+import {
+  parseTokenArgs,
+  runTokenCommand,
+  TOKEN_USAGE,
+} from "../src/cli/tokenCommand.js";
 
 try {
   const command = parseTokenArgs(process.argv.slice(2));
-  process.stdout.write(`${command.action === 'help' ? TOKEN_USAGE : runTokenCommand(command)}\n`);
+  process.stdout.write(
+    `${command.action === "help" ? TOKEN_USAGE : runTokenCommand(command)}\n`,
+  );
 } catch (error) {
   if (error instanceof UsageError) {
     process.stderr.write(`token: ${error.message}\n${TOKEN_USAGE}\n`);

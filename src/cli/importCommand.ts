@@ -70,7 +70,7 @@ export interface ImportReport extends ImportSummary {
 export async function runImport(
   command: ImportCommand,
   stderr: ProgressStream = process.stderr,
-  retry: BusyRetryOptions = {},
+  retry: BusyRetryOptions & { busyTimeoutMs?: number } = {},
 ): Promise<ImportReport> {
   const layout = detectLayout(command.dataFolder);
   const started = performance.now();
@@ -86,7 +86,7 @@ export async function runImport(
   reading.finish(`${formatBytes(bytesRead)}, ${formatCount(data.ratings.length)} ratings in ${readSeconds.toFixed(2)} s`);
 
   const writeStarted = performance.now();
-  const db = openDatabase(command.dbPath);
+  const db = openDatabase(command.dbPath, { busyTimeoutMs: retry.busyTimeoutMs });
   try {
     const store = new CatalogStore(db);
     // The import takes the write lock for its whole transaction. Another writer (the server storing a

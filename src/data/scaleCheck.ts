@@ -21,8 +21,8 @@ const PLACES_SHOWN = 5;
 
 /** The scale cannot be used: no ratings, too many levels, or outlier levels. */
 export class RatingScaleError extends Error {
-  override readonly name = 'RatingScaleError';
-  readonly code = 'UNUSABLE_RATING_SCALE';
+  override readonly name = "RatingScaleError";
+  readonly code = "UNUSABLE_RATING_SCALE";
 }
 
 /**
@@ -57,20 +57,23 @@ export interface ScaleCheckOptions {
   storedRatings?: number;
 }
 
-const formatCount = (n: number): string => n.toLocaleString('en-US');
+const formatCount = (n: number): string => n.toLocaleString("en-US");
 
 /**
  * Throws a RatingScaleError when `values` (every imported rating's value) cannot serve as a rating scale;
  * see the module comment for the rules.
  */
-export function checkRatingScale(values: readonly number[], options: ScaleCheckOptions): void {
+export function checkRatingScale(
+  values: readonly number[],
+  options: ScaleCheckOptions,
+): void {
   const { source } = options;
   const n = values.length;
   if (n === 0 && (options.storedRatings ?? 0) === 0) {
     throw new RatingScaleError(
       `cannot import ${source}: it holds no ratings, so the catalog would have nothing to train on. ` +
         'Expected a ratings file (u.data, ratings.dat or ratings.csv) with at least one "user item rating timestamp" line; ' +
-        'the database was not changed',
+        "the database was not changed",
     );
   }
   // count n_k and the first position of each distinct value
@@ -82,31 +85,43 @@ export function checkRatingScale(values: readonly number[], options: ScaleCheckO
   });
   const where = (value: number): string => {
     const places = options.locate?.(value) ?? [];
-    return places.length > 0 ? places.join(', ') : `rating #${counts.get(value)?.first ?? '?'} of the import`;
+    return places.length > 0
+      ? places.join(", ")
+      : `rating #${counts.get(value)?.first ?? "?"} of the import`;
   };
-  const byRarity = [...counts.entries()].sort((a, b) => a[1].count - b[1].count || a[0] - b[0]);
+  const byRarity = [...counts.entries()].sort(
+    (a, b) => a[1].count - b[1].count || a[0] - b[0],
+  );
 
   if (counts.size > MAX_RATING_LEVELS) {
-    const shown = byRarity.slice(0, 8).map(([value, { count }]) => `${value} (${formatCount(count)}×, ${where(value)})`);
+    const shown = byRarity
+      .slice(0, 8)
+      .map(
+        ([value, { count }]) =>
+          `${value} (${formatCount(count)}×, ${where(value)})`,
+      );
     throw new RatingScaleError(
       `cannot import ${source}: its ratings take ${formatCount(counts.size)} distinct values, more than the ` +
         `${MAX_RATING_LEVELS} levels a rating scale may have (the model has one softmax unit per level). ` +
-        `Is the rating column really the third field? Rarest values: ${shown.join('; ')}${counts.size > 8 ? '; …' : ''}`,
+        `Is the rating column really the third field? Rarest values: ${shown.join("; ")}${counts.size > 8 ? "; …" : ""}`,
     );
   }
 
   if (options.allowScale) return;
-  const outliers = byRarity.filter(([, { count }]) => count < OUTLIER_SHARE * n);
+  const outliers = byRarity.filter(
+    ([, { count }]) => count < OUTLIER_SHARE * n,
+  );
   if (outliers.length > 0) {
     const described = outliers.map(
-      ([value, { count }]) => `${value} (used by ${formatCount(count)} of ${formatCount(n)} ratings, at ${where(value)})`,
+      ([value, { count }]) =>
+        `${value} (used by ${formatCount(count)} of ${formatCount(n)} ratings, at ${where(value)})`,
     );
     const scale = [...counts.keys()].sort((a, b) => a - b);
     throw new RatingScaleError(
-      `cannot import ${source}: rating value${outliers.length > 1 ? 's' : ''} ${described.join('; ')} ` +
-        `${outliers.length > 1 ? 'are' : 'is'} used by fewer than ${OUTLIER_SHARE * 100} % of the ratings, most likely a typo ` +
-        `that would make the scale [${scale.join(', ')}]. Fix or remove ${outliers.length > 1 ? 'those lines' : 'that line'}, ` +
-        'or pass --allow-scale to import the scale as it is',
+      `cannot import ${source}: rating value${outliers.length > 1 ? "s" : ""} ${described.join("; ")} ` +
+        `${outliers.length > 1 ? "are" : "is"} used by fewer than ${OUTLIER_SHARE * 100} % of the ratings, most likely a typo ` +
+        `that would make the scale [${scale.join(", ")}]. Fix or remove ${outliers.length > 1 ? "those lines" : "that line"}, ` +
+        "or pass --allow-scale to import the scale as it is",
     );
   }
 }
@@ -116,11 +131,16 @@ export function checkRatingScale(values: readonly number[], options: ScaleCheckO
  * and 1 ≤ K ≤ MAX_RATING_LEVELS levels. `importHint` says what to run (it differs between tools).
  */
 export function assertTrainable(
-  data: { readonly ratingLevels: readonly number[]; readonly levels: { readonly length: number } },
-  importHint = 'import a MovieLens folder with npm run import -- --data <folder>',
+  data: {
+    readonly ratingLevels: readonly number[];
+    readonly levels: { readonly length: number };
+  },
+  importHint = "import a MovieLens folder with npm run import -- --data <folder>",
 ): void {
   if (data.levels.length === 0) {
-    throw new RatingScaleError(`the catalog has no ratings to train on: ${importHint}`);
+    throw new RatingScaleError(
+      `the catalog has no ratings to train on: ${importHint}`,
+    );
   }
   const K = data.ratingLevels.length;
   if (K > MAX_RATING_LEVELS) {
