@@ -5,26 +5,37 @@
 import { LAYOUT_NAMES } from '../data/layouts.js';
 import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
 import { detectLayout, readMovieLensFolder } from '../data/movielens.js';
+import { OUTLIER_SHARE } from '../data/scaleCheck.js';
+import { retryWhileBusy, type BusyRetryOptions } from '../store/busy.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
 import { createProgress, formatBytes, formatCount, type ProgressStream } from './progress.js';
 
-export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>]
+export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>] [--allow-scale]
   --data <folder>  a MovieLens folder: 100K (u.data, u.item), 1M/10M (ratings.dat, movies.dat)
                    or latest/20M/25M (ratings.csv, movies.csv)
-  --db <path>      SQLite database to import into (default: $DB_PATH, else ${DEFAULT_DB_PATH})`;
+  --db <path>      SQLite database to import into (default: $DB_PATH, else ${DEFAULT_DB_PATH})
+  --allow-scale    import rating values used by fewer than ${OUTLIER_SHARE * 100} % of the ratings as levels of
+                   their own (refused by default as likely typos)`;
 
 export interface ImportCommand {
   dataFolder: string;
   dbPath: string;
+  /** Accept outlier rating levels (`--allow-scale`). */
+  allowScale?: boolean;
 }
 
 export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ImportCommand | 'help' {
-  const values = parseFlags(argv, { data: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const values = parseFlags(argv, {
+    data: { type: 'string' },
+    db: { type: 'string' },
+    'allow-scale': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
   if (values.data === undefined || values.data === '') throw new UsageError('--data <folder> is required');
-  return { dataFolder: values.data, dbPath: dbPathFrom(values.db, env) };
+  return { dataFolder: values.data, dbPath: dbPathFrom(values.db, env), ...(values['allow-scale'] ? { allowScale: true } : {}) };
 }
 
 export interface ImportReport extends ImportSummary {
@@ -38,7 +49,11 @@ export interface ImportReport extends ImportSummary {
  * found before the database is even opened, and a failure while writing rolls back. Either way the
  * database is left exactly as it was.
  */
-export async function runImport(command: ImportCommand, stderr: ProgressStream = process.stderr): Promise<ImportReport> {
+export async function runImport(
+  command: ImportCommand,
+  stderr: ProgressStream = process.stderr,
+  retry: BusyRetryOptions & { busyTimeoutMs?: number } = {},
+): Promise<ImportReport> {
   const layout = detectLayout(command.dataFolder);
   const started = performance.now();
   const reading = createProgress(`reading ${LAYOUT_NAMES[layout]}`, { stream: stderr, format: formatBytes });
@@ -53,12 +68,35 @@ export async function runImport(command: ImportCommand, stderr: ProgressStream =
   reading.finish(`${formatBytes(bytesRead)}, ${formatCount(data.ratings.length)} ratings in ${readSeconds.toFixed(2)} s`);
 
   const writeStarted = performance.now();
-  const db = openDatabase(command.dbPath);
+  const db = openDatabase(command.dbPath, { busyTimeoutMs: retry.busyTimeoutMs });
   try {
-    const writing = createProgress('writing to the database', { stream: stderr, format: formatCount });
-    const summary = new CatalogStore(db).importCatalog(data, { onProgress: (done, total) => writing.update(done, total) });
+    const store = new CatalogStore(db);
+    // The import takes the write lock for its whole transaction. Another writer (the server storing a
+    // posted rating, a training run saving its model, another import) may hold it: each attempt waits
+    // the busy timeout, then we back off, say what we wait for, and try again.
+    const summary = await retryWhileBusy(
+      () => {
+        const writing = createProgress('writing to the database', { stream: stderr, format: formatCount });
+        const result = store.importCatalog(data, {
+          onProgress: (done, total) => writing.update(done, total),
+          allowScale: command.allowScale,
+          locateValue: (value) => data.valueLines.locate(value),
+        });
+        writing.finish(`${((performance.now() - writeStarted) / 1000).toFixed(2)} s`);
+        return result;
+      },
+      {
+        ...retry,
+        onWait: (attempt, attempts, delayMs) => {
+          stderr.write(
+            `the database ${command.dbPath} is locked by another writer (the server storing ratings, a training run ` +
+              `saving its model, or another import); attempt ${attempt} of ${attempts} failed, retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
+          );
+          retry.onWait?.(attempt, attempts, delayMs);
+        },
+      },
+    );
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    writing.finish(`${writeSeconds.toFixed(2)} s`);
     return { ...summary, dbPath: command.dbPath, readSeconds, writeSeconds };
   } finally {
     db.close();
@@ -81,6 +119,11 @@ export function formatImportReport(report: ImportReport): string {
   if (report.replacedSource !== null) {
     lines.push(`  replaced the catalog of ${report.replacedSource} (its model versions are no longer current)`);
   }
+  lines.push(
+    report.changed
+      ? `  catalog generation ${report.catalogGeneration} (changed: models trained before are stale; run npm run train)`
+      : `  catalog generation ${report.catalogGeneration} (unchanged: the data was already imported)`,
+  );
   lines.push(
     `  seconds        ${(report.readSeconds + report.writeSeconds).toFixed(2).padStart(12)}` +
       ` (read ${report.readSeconds.toFixed(2)}, write ${report.writeSeconds.toFixed(2)})`,

@@ -102,7 +102,7 @@ function parseCommandLine(): Options {
 
 /** Starts scripts/start.ts and resolves with its URL (the `listening on …` line on its stdout). */
 function startServer(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/start.ts'), '--db', dbPath, '--port', '0', '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/start.ts'), '--db', dbPath, '--port', '0', '--host', '127.0.0.1', '--write-rate-limit', '0', '--visitor-rate-limit', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'], // the server's progress (seeding, training) shows on our stderr
   });

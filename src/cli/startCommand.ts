@@ -1,31 +1,51 @@
 /**
- * `npm start -- [--db <path>] [--port <n>] [--host <addr>]`: serves the API and the web page.
- * Environment: DB_PATH, PORT, HOST (flags win). Defaults: data/recommender.db, 3000, 127.0.0.1.
+ * `npm start -- [--db <path>] [--port <n>] [--host <addr>] [--allowed-hosts a,b] [--write-rate-limit n]
+ * [--visitor-rate-limit n] [--dev]`: serves the API and the web page.
+ * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
+ * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit.
  */
-import { launch } from '../server/main.js';
-import { dbPathFrom, integerFlag, parseFlags } from './common.js';
+import { DEFAULT_RATE_LIMITS } from '../server/app.js';
+import { launch, type LaunchOptions } from '../server/main.js';
+import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
-export const START_USAGE = 'usage: npm start -- [--db <path>] [--port <n>] [--host <address>]';
+export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
+                   [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--dev]
+  --allowed-hosts       Host header names answered besides localhost, 127.0.0.1, ::1 and --host (ALLOWED_HOSTS)
+  --write-rate-limit    token-protected writes per client a minute, 0 = no limit (WRITE_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.writesPerMinute})
+  --visitor-rate-limit  anonymous POST /api/recommendations per client a minute (VISITOR_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.visitorPerMinute})
+  --dev                 development: also serve the page's source maps`;
 
-export interface StartCommand {
-  dbPath: string;
-  port: number;
-  host: string;
-}
+export type StartCommand = LaunchOptions & { port: number; host: string };
 
 export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): StartCommand | 'help' {
   const values = parseFlags(argv, {
     db: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    dev: { type: 'boolean' },
+    'allowed-hosts': { type: 'string' },
+    'write-rate-limit': { type: 'string' },
+    'visitor-rate-limit': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
+  const allowedHosts = (values['allowed-hosts'] ?? env.ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  const badHost = allowedHosts.find((h) => !/^[A-Za-z0-9.:[\]-]+$/.test(h));
+  if (badHost !== undefined) throw new UsageError(`--allowed-hosts (or ALLOWED_HOSTS) must list host names separated by commas, got "${badHost}"`);
   return {
     dbPath: dbPathFrom(values.db, env),
     port: integerFlag(values.port ?? env.PORT ?? '3000', 'port (or PORT)', 0, 65535)!,
     host: values.host ?? env.HOST ?? '127.0.0.1',
+    allowedHosts,
+    limits: {
+      writesPerMinute: integerFlag(values['write-rate-limit'] ?? env.WRITE_RATE_LIMIT, 'write-rate-limit (or WRITE_RATE_LIMIT)', 0, 1e9) ?? DEFAULT_RATE_LIMITS.writesPerMinute,
+      visitorPerMinute: integerFlag(values['visitor-rate-limit'] ?? env.VISITOR_RATE_LIMIT, 'visitor-rate-limit (or VISITOR_RATE_LIMIT)', 0, 1e9) ?? DEFAULT_RATE_LIMITS.visitorPerMinute,
+    },
+    dev: values.dev ?? false,
   };
 }
 
@@ -35,10 +55,10 @@ export async function startMain(argv: string[]): Promise<void> {
     process.stdout.write(`${START_USAGE}\n`);
     return;
   }
-  const { dbPath, port, host } = command;
+  const { dbPath } = command;
   let server;
   try {
-    server = await launch({ dbPath, port, host });
+    server = await launch(command);
   } catch (error) {
     throw new Error(`could not start the server over ${dbPath}: ${(error as Error).message}`);
   }

@@ -2,11 +2,16 @@
  * Training against a database: load the ratings, fit an algorithm (the default blend unless told), and save it as a new model
  * version in one transaction. The previous version stays current until the new one is complete, and a
  * failed training (e.g. diverging to NaN) saves nothing.
+ *
+ * The catalog generation read with the ratings goes to saveVersion: if an import changed the catalog while
+ * the model trained, the save is refused (CatalogChangedError, "train again") instead of making a model of
+ * the old catalog current over the new one.
  */
 import type { Database } from 'better-sqlite3';
+import { assertTrainable } from '../data/scaleCheck.js';
 import { algorithmNames, resolveAlgorithm, trainModel, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
-import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
+import { CatalogStore, ModelStore, openDatabase, retryWhileBusy, type BusyRetryOptions } from '../store/index.js';
 import { dbPathFrom, parseFlags, UsageError } from './common.js';
 import { MODEL_FLAGS, modelOptionsFromFlags } from './modelArgs.js';
 import { bar, endProgress, progressLine } from './progress.js';
@@ -17,23 +22,34 @@ export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm $
 export interface TrainedVersion {
   versionId: number;
   meta: ModelMeta;
+  /** The catalog generation the model was trained on. */
+  catalogGeneration: number;
 }
 
-export async function trainAndSave(
-  db: Database,
-  options: FitOptions,
-  onEpoch?: (r: EpochReport) => void,
-  algorithmName?: string,
-): Promise<TrainedVersion> {
-  const algorithm = resolveAlgorithm(algorithmName, options);
+export interface TrainHooks {
+  onEpoch?: (r: EpochReport) => void;
+  /** Runs after training, before the save (tests use it to race an import against the save). */
+  beforeSave?: () => void | Promise<void>;
+  /** Waiting for a busy database at save time (see retryWhileBusy). */
+  retry?: BusyRetryOptions;
+  /** The algorithm to fit (default: the one `--orientation` implies, else the blend). */
+  algorithm?: string;
+}
+
+export async function trainAndSave(db: Database, options: FitOptions, hooks: TrainHooks | ((r: EpochReport) => void) = {}): Promise<TrainedVersion> {
+  const { onEpoch, beforeSave, retry, algorithm: named } = typeof hooks === 'function' ? { onEpoch: hooks, algorithm: undefined } : hooks;
+  const algorithm = resolveAlgorithm(named, options);
   const catalog = new CatalogStore(db);
-  const dataset = catalog.loadDataset();
-  if (dataset.levels.length === 0) throw new Error('the database has no ratings to train on: import a data set first (npm run import -- --data <folder>)');
+  const { dataset, generation } = catalog.loadDatasetWithGeneration();
+  assertTrainable(dataset);
   const backend = await initBackend();
   const { model, state } = await trainModel(algorithm, dataset, options, { onEpoch, backend });
   model.dispose();
-  const versionId = new ModelStore(db).saveVersion(state.meta, state.tensors);
-  return { versionId, meta: state.meta };
+  state.meta.training = { ...state.meta.training, catalogGeneration: generation };
+  await beforeSave?.();
+  const models = new ModelStore(db);
+  const versionId = await retryWhileBusy(() => models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation }), retry);
+  return { versionId, meta: state.meta, catalogGeneration: generation };
 }
 
 /** The whole command: parse, train, save, report. */
@@ -55,15 +71,17 @@ export async function trainMain(argv: string[]): Promise<void> {
   const db = openDatabase(dbPath);
   try {
     const started = performance.now();
-    const { versionId, meta } = await trainAndSave(
-      db,
-      options,
-      (r) => {
+    const { versionId, meta } = await trainAndSave(db, options, {
+      algorithm,
+      onEpoch: (r) => {
         const max = r.phase === 'user' || r.phase === 'item' ? options[r.phase].epochs : options.user.epochs;
         progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
       },
-      algorithm,
-    );
+      retry: {
+        onWait: (attempt, attempts, delayMs) =>
+          console.error(`the database is locked by another writer (an import or the server); save attempt ${attempt} of ${attempts} failed, retrying in ${(delayMs / 1000).toFixed(1)} s`),
+      },
+    });
     endProgress();
     const training = meta.training ?? {};
     console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -55,6 +55,22 @@ export function discoverRatingLevels(values: Iterable<number>): number[] {
   return [...new Set(values)].sort((a, b) => a - b);
 }
 
+/**
+ * Most levels a Dataset can hold: `levels` is a Uint8Array, so a level index k must satisfy k ≤ 255.
+ * A larger K would wrap (k = 335 stored as 335 mod 256 = 79) and corrupt every rating silently.
+ */
+export const MAX_STORABLE_LEVELS = 256;
+
+/** Throws unless `ratingLevels` fits the Dataset's 8-bit level storage; `where` names the data. */
+export function assertStorableLevels(ratingLevels: readonly number[], where: string): void {
+  if (ratingLevels.length > MAX_STORABLE_LEVELS) {
+    throw new RangeError(
+      `${where} has ${ratingLevels.length} rating levels, more than the ${MAX_STORABLE_LEVELS} a Dataset can store ` +
+        '(level indices are 8-bit); such a scale is not a rating scale: re-import the data with its real rating column',
+    );
+  }
+}
+
 /** Index of `value` in the ascending `levels`, or -1 when it is not on the scale. */
 export function levelIndexOf(levels: readonly number[], value: number): number {
   // Scales are tiny (K ≤ 10): a linear scan with a tolerance for float noise in parsed half stars.
@@ -73,6 +89,7 @@ export function datasetFromTriples(
   options: { ratingLevels?: readonly number[]; userIds?: readonly number[]; itemIds?: readonly number[]; withTimestamps?: boolean } = {},
 ): Dataset {
   const ratingLevels = options.ratingLevels ?? discoverRatingLevels(triples.map((t) => t.value));
+  assertStorableLevels(ratingLevels, 'the ratings');
   const userIds = options.userIds ?? [...new Set(triples.map((t) => t.userId))].sort((a, b) => a - b);
   const itemIds = options.itemIds ?? [...new Set(triples.map((t) => t.itemId))].sort((a, b) => a - b);
   const userIndex = new Map(userIds.map((id, i) => [id, i]));

@@ -15,6 +15,7 @@ import { ML100K_GENRES, readGenreNames, readItemsFile } from './itemsFile.js';
 import { LAYOUT_FILES, LAYOUT_NAMES } from './layouts.js';
 import { applyRatingPolicy } from './ratingPolicy.js';
 import { readRatingsFile } from './ratingsFile.js';
+import { RatingValueLines } from './scaleCheck.js';
 import { readUsersFile } from './usersFile.js';
 
 export { readRatingsFile, type ReadRatingsOptions } from './ratingsFile.js';
@@ -82,7 +83,7 @@ export interface ReadFolderOptions {
 export async function readMovieLensFolder(
   folder: string,
   options: ReadFolderOptions = {},
-): Promise<CatalogData & { layout: MovieLensLayout }> {
+): Promise<CatalogData & { layout: MovieLensLayout; valueLines: RatingValueLines }> {
   const layout = detectLayout(folder);
   const source = resolve(folder);
   const names = LAYOUT_FILES[layout];
@@ -111,10 +112,14 @@ export async function readMovieLensFolder(
   let users: UserRecord[] | undefined;
   if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath));
   const ratingsPath = path(names.ratings);
-  const allRatings = await readRatingsFile(ratingsPath, layout, undefined, { onBytes: progressFor(ratingsPath) });
+  // Where each rating value occurs, so a scale error (scaleCheck.ts) can name file:line.
+  const valueLines = new RatingValueLines(ratingsPath);
+  const allRatings = await readRatingsFile(ratingsPath, layout, (rating, line) => valueLines.add(rating.value, line), {
+    onBytes: progressFor(ratingsPath),
+  });
   options.onProgress?.(totalBytes, totalBytes);
 
   const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(items.map((item) => item.itemId)));
   const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
-  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
+  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped, valueLines };
 }

@@ -1,19 +1,25 @@
 /**
- * The Express application: security headers, JSON body parsing, one router per resource under /api, the
- * web page's static files at /, and one JSON error middleware at the end. No `listen` here, so tests and
- * `launch()` mount the same app.
+ * The Express application: the Host allow-list, security headers, JSON body parsing, one router per
+ * resource under /api, the web page's static files at /, and one JSON error middleware at the end. No
+ * `listen` here, so tests and `launch()` mount the same app.
+ *
+ * Writes: every /api request that is not a read (GET, HEAD, OPTIONS) needs an API token and is rate
+ * limited per client, except the anonymous visitor's POST /api/recommendations, which changes nothing
+ * stored and has its own limit. Deny by default: a write route added later is protected without anyone
+ * remembering to.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
-import type { AppDeps, AppOptions } from './deps.js';
-import { apiNotFound, errorHandler } from './errors.js';
+import type { AppDeps, AppOptions, RateLimits } from './deps.js';
+import { ApiError, apiNotFound, errorHandler } from './errors.js';
+import { defaultAllowedHosts, hostAllowList, noSourceMaps, perClientRateLimit, requireToken } from './guards.js';
 import { DEFAULT_CACHE_BYTES, ScoreCache } from '../serving/scoreCache.js';
 import { ServingService } from '../serving/service.js';
 
-export type { AppDeps, AppOptions };
+export type { AppDeps, AppOptions, RateLimits };
 import { healthRouter } from './routes/health.js';
 import { genresRouter, itemsRouter } from './routes/items.js';
 import { modelRouter } from './routes/model.js';
@@ -23,6 +29,10 @@ import { usersRouter } from './routes/users.js';
 /** The bundle written by `npm run build:web`. */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+export const DEFAULT_RATE_LIMITS: RateLimits = { writesPerMinute: 60, visitorPerMinute: 120 };
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function createApp(options: AppOptions): express.Application {
   const cache = new ScoreCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
   const deps: AppDeps = { ...options, serving: new ServingService(options.catalog, cache) };
@@ -30,13 +40,28 @@ export function createApp(options: AppOptions): express.Application {
   const app = express();
   app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects
   app.set('etag', false); // answers depend on ratings that change between requests; see Cache-Control
+  const allowedHosts = options.allowedHosts === undefined ? defaultAllowedHosts('127.0.0.1') : options.allowedHosts;
+  if (allowedHosts !== null) app.use(hostAllowList(allowedHosts));
   app.use(helmet());
+  const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
+  const writeLimit = perClientRateLimit('write', limits.writesPerMinute);
+  const visitorLimit = perClientRateLimit('visitor recommendation', limits.visitorPerMinute);
+  const tokenCheck = requireToken(options.tokens);
 
   const api = express.Router();
   api.use((_req, res, next) => {
     // Recommendations change with every posted rating and model swap: never serve them from a cache.
     res.set('Cache-Control', 'no-store');
     next();
+  });
+  api.post('/recommendations', visitorLimit);
+  api.use((req, res, next) => {
+    if (READ_METHODS.has(req.method) || (req.method === 'POST' && req.path.toLowerCase().replace(/\/+$/, '') === '/recommendations')) {
+      next();
+      return;
+    }
+    // The limit first, so that guessing tokens is limited too.
+    writeLimit(req, res, (err?: unknown) => (err === undefined ? tokenCheck(req, res, next) : next(err)));
   });
   api.use(express.json({ limit: '100kb' }));
   api.use('/health', healthRouter(deps));
@@ -49,6 +74,7 @@ export function createApp(options: AppOptions): express.Application {
   app.use('/api', api);
 
   const staticDir = options.staticDir === undefined ? DEFAULT_STATIC_DIR : options.staticDir;
+  if (!options.dev) app.use(noSourceMaps);
   if (staticDir !== null) app.use(express.static(staticDir));
   app.get('/', (_req, res) => {
     // Reached only when the bundle has no index.html (not built yet): the API still works, say so.
@@ -59,6 +85,8 @@ export function createApp(options: AppOptions): express.Application {
       .send(`The recommender API is running (try /api/health), but the web page is not built: ${where}. Run \`npm run build:web\`.\n`);
   });
 
+  // Anything else: the same JSON error shape as the API (the page routes by #hash, never by path).
+  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no page or file at ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;
 }

@@ -1,14 +1,17 @@
 /**
  * The API's one error shape, `{"error":{"code","message"}}`, and the middleware that produces it.
  *
- * Route code throws `ApiError` (or serving's typed errors, mapped here) for anything the client got wrong (Express 5 forwards thrown errors and
- * rejected promises to the error middleware). Errors raised by body-parser carry `status`/`type`/`expose`
+ * Route code throws `ApiError` (or serving's typed errors, mapped here) for anything the client got wrong
+ * (Express 5 forwards thrown errors and rejected promises to the error middleware). Errors raised by body-parser carry `status`/`type`/`expose`
  * and are mapped to the same shape, so malformed JSON is a 400 and an oversized body a 413 rather than
- * an HTML page. Anything else is a bug on our side: logged with its stack, answered with a bare 500 that
- * never leaks the stack or the message.
+ * an HTML page. A database locked by another writer (an import, a training run saving its model) is a
+ * 503 with Retry-After: the server's busy timeout is short on purpose (store/database.ts), the client
+ * retries. Anything else is a bug on our side: logged with its stack, answered with a bare 500 that never
+ * leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { InvalidRatingError, ModelUnavailableError, NotFoundError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
+import { isDatabaseBusy } from '../store/busy.js';
 
 export type ErrorCode =
   | 'invalid_request'
@@ -19,13 +22,24 @@ export type ErrorCode =
   | 'unknown_user'
   | 'unknown_item'
   | 'model_unavailable'
+  | 'too_many_ratings'
+  | 'unauthorized'
+  | 'invalid_token'
+  | 'misdirected_request'
+  | 'rate_limited'
+  | 'database_busy'
   | 'internal_error';
+
+/** Seconds a client is told to wait (Retry-After) when another writer holds the database. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    /** Extra response headers (Retry-After, WWW-Authenticate). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -35,6 +49,15 @@ export class ApiError extends Error {
 export const badRequest = (message: string): ApiError => new ApiError(400, 'invalid_request', message);
 export const unknownUser = (userId: number): ApiError => new ApiError(404, 'unknown_user', `no user with id ${userId}`);
 export const unknownItem = (itemId: number): ApiError => new ApiError(404, 'unknown_item', `no item with id ${itemId}`);
+
+function databaseBusy(): ApiError {
+  return new ApiError(
+    503,
+    'database_busy',
+    'the database is busy with another writer (an import or a model being saved); nothing was changed, try again shortly',
+    { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) },
+  );
+}
 
 /** For /api paths no router claimed: JSON 404 rather than Express's HTML "Cannot GET". */
 export const apiNotFound: RequestHandler = (req, _res, next) => {
@@ -89,8 +112,9 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       next(err);
       return;
     }
-    const apiError = err instanceof ApiError ? err : (fromServingError(err) ?? fromHttpError(err));
+    const apiError = err instanceof ApiError ? err : isDatabaseBusy(err) ? databaseBusy() : (fromServingError(err) ?? fromHttpError(err));
     if (apiError) {
+      res.set(apiError.headers);
       res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
       return;
     }

@@ -5,16 +5,26 @@
  * Order matters: an empty database is seeded with the demo catalog, a database with data but no model
  * gets one trained and saved first (so the server never starts without something to serve), then the
  * current version is loaded and polled for replacements, and only then does the port open.
+ *
+ * A current version that does not load (damaged tensors, inconsistent meta) is skipped, with the reason,
+ * for the newest older version trained on the same catalog generation that does; when none loads, a new
+ * model is trained. A catalog that cannot be trained on (no ratings, a broken scale) stops the start with
+ * what to import.
+ *
+ * Start-up may wait for the database like any command line tool; once listening, the connection's busy
+ * timeout drops to SERVER_BUSY_TIMEOUT_MS so a locked database costs a request a 503, not the event loop.
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { seedDemoCatalogIfEmpty } from '../store/seed.js';
+import { assertTrainable } from '../data/scaleCheck.js';
 import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type TrainOptionsInput } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
-import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
-import { createApp, webPageBuilt } from './app.js';
 import { ModelHolder } from '../serving/modelHolder.js';
+import { CatalogStore, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
+import { seedDemoCatalogIfEmpty } from '../store/seed.js';
+import { createApp, webPageBuilt, type RateLimits } from './app.js';
+import { defaultAllowedHosts } from './guards.js';
 
 export interface LaunchOptions {
   dbPath: string;
@@ -30,6 +40,12 @@ export interface LaunchOptions {
   pollMs?: number;
   /** Folder of the web page (default web/dist). */
   staticDir?: string | null;
+  /** Host header names accepted besides the defaults (loopback names and the listen address). */
+  allowedHosts?: readonly string[];
+  /** Per-client rate limits (requests a minute; 0 disables). */
+  limits?: Partial<RateLimits>;
+  /** Development: serve source maps. */
+  dev?: boolean;
 }
 
 export interface LaunchedServer {
@@ -37,6 +53,24 @@ export interface LaunchedServer {
   port: number;
   /** Stops accepting connections, lets requests in flight finish, then closes the database. */
   close(): Promise<void>;
+}
+
+/**
+ * The current version failed to load (the holder logged why): serve the newest other version trained on
+ * the same catalog generation that loads, saying which was skipped. Versions of another generation index
+ * another catalog's items, so they are never candidates.
+ */
+function serveFallbackVersion(models: ModelStore<ModelMeta>, holder: ModelHolder, log: (line: string) => void): void {
+  const versions = models.list();
+  const current = versions.find((v) => v.isCurrent);
+  if (!current) return;
+  const candidates = versions.filter((v) => !v.isCurrent && v.catalogGeneration === current.catalogGeneration).sort((a, b) => b.id - a.id);
+  for (const candidate of candidates) {
+    if (holder.serveVersion(candidate.id)) {
+      log(`the current model version ${current.id} could not be loaded (reason above): serving version ${candidate.id}, the newest that loads; train a new model to replace it`);
+      return;
+    }
+  }
 }
 
 /** How long `close()` waits for requests in flight before cutting the remaining connections. */
@@ -54,9 +88,13 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const catalog = new CatalogStore(db);
     if (seedDemoCatalogIfEmpty(catalog)) log('the database was empty: seeded the demo catalog');
     const models = new ModelStore<ModelMeta>(db);
-    if (models.currentId() === null) {
-      const dataset = catalog.loadDataset();
-      log(`no model yet: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
+    const trainFirstModel = async (why: string): Promise<void> => {
+      const { dataset, generation } = catalog.loadDatasetWithGeneration();
+      assertTrainable(
+        dataset,
+        `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
+      );
+      log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
       const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
         backend,
         onEpoch: (r) => {
@@ -65,16 +103,47 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         },
       });
       model.dispose();
-      const id = models.saveVersion(state.meta, state.tensors);
+      state.meta.training = { ...state.meta.training, catalogGeneration: generation };
+      const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
       log(`saved model version ${id}`);
-    }
+    };
+    if (models.currentId() === null) await trainFirstModel('no model yet');
 
-    holder = new ModelHolder({ models, catalog, fromState: modelFromState, pollMs: options.pollMs, log });
+    holder = new ModelHolder({
+      models,
+      catalog,
+      fromState: modelFromState,
+      pollMs: options.pollMs,
+      log,
+      catalogGeneration: () => catalog.generation(),
+    });
     holder.refresh();
+    if (!holder.snapshot) serveFallbackVersion(models, holder, log);
+    if (!holder.snapshot) {
+      await trainFirstModel('no stored model version could be loaded');
+      holder.refresh();
+    }
     if (!holder.snapshot) throw new Error(`no model version could be loaded from ${options.dbPath}`);
+    const stale = holder.staleness();
+    if (stale) log(`stale: ${stale}`);
     holder.start();
+    db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
 
-    const app = createApp({ catalog, models: holder, backend, staticDir: options.staticDir, log });
+    const allowedHosts = [...defaultAllowedHosts(host), ...(options.allowedHosts ?? [])];
+    if ((host === '0.0.0.0' || host === '::') && (options.allowedHosts ?? []).length === 0) {
+      log(`listening on all interfaces, but only Host names ${allowedHosts.join(', ')} are answered: add this machine's names with --allowed-hosts`);
+    }
+    const app = createApp({
+      catalog,
+      models: holder,
+      tokens: new TokenStore(db),
+      backend,
+      staticDir: options.staticDir,
+      log,
+      allowedHosts,
+      limits: options.limits,
+      dev: options.dev,
+    });
     if (options.staticDir === undefined && !webPageBuilt()) log('web/dist is missing: the API works, the page needs `npm run build:web`');
     const server = app.listen(options.port, host);
     await new Promise<void>((resolve, reject) => {

@@ -4,12 +4,19 @@
  * one-liners and no malformed input reaches the services.
  */
 import { ID_PATTERN } from '../data/ids.js';
-import { badRequest } from './errors.js';
+import { ApiError, badRequest } from './errors.js';
 
 export const MAX_LIMIT = 100;
 /** Items per `GET /api/users/:id/predictions` request: bounded so one query string cannot ask for all. */
 export const MAX_PREDICTION_ITEMS = 1000;
 export const MAX_SEARCH_LENGTH = 200;
+/**
+ * Ratings per visitor request. The fold-in costs O(ratings × hidden units × K) of synchronous CPU on the
+ * event loop, so one request must not be able to post the whole catalog.
+ */
+export const MAX_VISITOR_RATINGS = 500;
+/** How far a posted rating may lie from a level and still be taken as that level (float noise only). */
+export const RATING_SNAP_TOLERANCE = 1e-9;
 
 
 /** A data-set id (MovieLens user or movie id): a non-negative integer written in decimal digits. */
@@ -81,13 +88,21 @@ export function parseItemListQuery(query: Record<string, unknown>): number[] {
   return [...new Set(ids)];
 }
 
-/** A rating value that must lie on the served model's scale (one of its K levels). */
+/**
+ * A rating value on the served model's scale, returned as the level itself. Only JSON numbers are taken:
+ * a string would go through Number(), which reads "0x4", " 4e0 " and "" as numbers. A value within
+ * RATING_SNAP_TOLERANCE of a level is that level (4.0000000001 → 4: float noise must not become a new
+ * value in the store); anything farther is refused.
+ */
 export function parseRatingValue(raw: unknown, ratingLevels: readonly number[], field: string): number {
-  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !ratingLevels.some((l) => Math.abs(l - value) < 1e-9)) {
-    throw badRequest(`${field} must be one of the rating levels [${ratingLevels.join(', ')}], got ${describe(raw)}`);
+  const expected = `a JSON number equal to one of the rating levels [${ratingLevels.join(', ')}]`;
+  if (typeof raw !== 'number' || !Number.isFinite(raw)) throw badRequest(`${field} must be ${expected}, got ${describe(raw)}`);
+  let nearest: number | null = null;
+  for (const level of ratingLevels) if (nearest === null || Math.abs(level - raw) < Math.abs(nearest - raw)) nearest = level;
+  if (nearest === null || Math.abs(nearest - raw) > RATING_SNAP_TOLERANCE) {
+    throw badRequest(`${field} must be ${expected}, got ${describe(raw)}`);
   }
-  return value;
+  return nearest;
 }
 
 /** The body must be a JSON object (express.json leaves `undefined` when the Content-Type is not JSON). */
@@ -119,6 +134,13 @@ export function parseVisitorBody(
   const obj = requireJsonObject(body);
   const rawRatings = obj.ratings ?? [];
   if (!Array.isArray(rawRatings)) throw badRequest('ratings must be an array of {"itemId", "rating"} objects');
+  if (rawRatings.length > MAX_VISITOR_RATINGS) {
+    throw new ApiError(
+      413,
+      'too_many_ratings',
+      `ratings may hold at most ${MAX_VISITOR_RATINGS} entries per request, got ${rawRatings.length}; send the ${MAX_VISITOR_RATINGS} that matter most`,
+    );
+  }
   const seen = new Set<number>();
   const ratings = rawRatings.map((r: unknown, n): RatingInput => {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) {

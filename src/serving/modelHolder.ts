@@ -10,6 +10,11 @@
  * `npm run train` runs in another process and only writes to SQLite, so the holder polls
  * `ModelStore.currentId()` (a one-row query, cheap in WAL mode) every `pollMs` and loads a version whose
  * id differs from the one served.
+ *
+ * Stale: when an import changes the catalog (its generation moves past the one the served model was
+ * trained on), the holder keeps the snapshot as it is: the model with the titles read when it was loaded,
+ * one consistent picture, rather than the old model labelled with the new catalog's titles. `staleness()`
+ * says so (reported by /api/health) until a model trained on the new catalog is current.
  */
 import type { ModelMeta, ModelState, TrainedModel } from '../model/index.js';
 import { ModelUnavailableError } from './errors.js';
@@ -31,6 +36,8 @@ export interface ModelSnapshot {
    * recommendations and the genre filter need no query per candidate; null if the catalog lacks the item.
    */
   readonly itemRecords: readonly (ItemRecord | null)[];
+  /** The catalog generation the model was trained on; null when unknown. */
+  readonly catalogGeneration: number | null;
 }
 
 export type ModelFactory = (state: ModelState) => TrainedModel;
@@ -56,6 +63,7 @@ export function buildSnapshot(
     userIndex: new Map(meta.userIds.map((id, u) => [id, u])),
     itemIndex: new Map(meta.itemIds.map((id, i) => [id, i])),
     itemRecords: Object.freeze(loadItemRecords(catalog, meta.itemIds)),
+    catalogGeneration: version.catalogGeneration ?? null,
   });
 }
 
@@ -65,6 +73,8 @@ export interface ModelHolderOptions {
   fromState: ModelFactory;
   /** How often to look for a newer version, in milliseconds (default 2000; 0 disables polling). */
   pollMs?: number;
+  /** The catalog's current generation (CatalogStore.generation); without it staleness is not tracked. */
+  catalogGeneration?: () => number;
   log?: (line: string) => void;
 }
 
@@ -93,6 +103,23 @@ export class ModelHolder {
   }
 
   /**
+   * Why the served snapshot no longer matches the catalog, or null when it does (or nothing is served).
+   * One indexed read of the generation.
+   */
+  staleness(): string | null {
+    const snapshot = this.current;
+    const generationOf = this.options.catalogGeneration;
+    if (!snapshot || snapshot.catalogGeneration === null || !generationOf) return null;
+    const generation = generationOf();
+    if (generation === snapshot.catalogGeneration) return null;
+    return (
+      `the catalog changed after model version ${snapshot.versionId} was trained (catalog generation ` +
+      `${snapshot.catalogGeneration} → ${generation}): still answering from version ${snapshot.versionId} with the ` +
+      'titles it was loaded with until a model trained on the new catalog is current (run npm run train)'
+    );
+  }
+
+  /**
    * Loads the current version if it is not the one served. Returns true when the snapshot changed.
    * A version that fails to load leaves the served one in place.
    */
@@ -106,6 +133,15 @@ export class ModelHolder {
     }
     if (id === null || id === this.current?.versionId || id === this.failedId) return false;
     this.reportedNoCurrent = false;
+    return this.serveVersion(id);
+  }
+
+  /**
+   * Loads version `id` and serves it, current or not (the start-up fallback serves an older version when
+   * the current one is damaged). Returns false, logging why and keeping the served snapshot, when it
+   * fails to load.
+   */
+  serveVersion(id: number): boolean {
     let next: ModelSnapshot;
     try {
       next = buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);

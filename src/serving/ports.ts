@@ -43,6 +43,8 @@ export interface StoredModelVersion {
   createdAt: number;
   meta: ModelMeta;
   tensors: Record<string, Float32Array>;
+  /** The catalog generation the model was trained on (absent: unknown, never reported stale). */
+  catalogGeneration?: number;
 }
 
 export interface ModelVersionSource {

@@ -10,11 +10,22 @@
  *   are deleted first, and no model version stays current: a model trained on the old catalog indexes
  *   items that no longer exist. Old versions stay listed for reference.
  * Everything is validated before the first write, and any error (even mid-way) rolls back: the database is
- * then exactly as before.
+ * then exactly as before. The scale is checked too (data/scaleCheck.ts): an import that would leave the
+ * catalog without ratings, with more than 20 levels or with outlier levels is refused.
+ *
+ * Concurrency: the transaction is IMMEDIATE (takes the write lock at BEGIN). A deferred transaction would
+ * start as a read and upgrade at its first write; under WAL that upgrade fails at once with SQLITE_BUSY
+ * when another connection wrote meanwhile, and no busy timeout helps.
+ *
+ * Every import that changes a row bumps the catalog generation (catalog_state), which model versions
+ * record: a model trained on generation g is stale once the generation moves past g. Upserts leave rows
+ * that are already equal untouched (their WHERE), so re-importing the same folder changes nothing and
+ * keeps the generation.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { CatalogData, SkipCount } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
+import { checkRatingScale, MAX_RATING_LEVELS, RatingScaleError } from '../data/scaleCheck.js';
 import { itemSearchKey } from '../data/titles.js';
 
 /** What `importCatalog` needs; `users` and `skipped` are optional. */
@@ -32,12 +43,20 @@ export interface ImportSummary {
   skipped: SkipCount[];
   /** The source whose catalog this import replaced, or null when it added to / refreshed the same one. */
   replacedSource: string | null;
+  /** The catalog generation after the import; it moved iff `changed`. */
+  catalogGeneration: number;
+  /** Whether any row was added, changed or deleted (a re-import of identical data changes nothing). */
+  changed: boolean;
   importedAt: number;
 }
 
 export interface ImportOptions {
   /** Called every few thousand rows written, and once at the end. */
   onProgress?: (rowsWritten: number, totalRows: number) => void;
+  /** Accept rare (outlier) rating levels as they are (`--allow-scale`). */
+  allowScale?: boolean;
+  /** file:line places of a rating value, for error messages (the reader's RatingValueLines). */
+  locateValue?: (value: number) => string[];
 }
 
 const PROGRESS_EVERY_ROWS = 10_000;
@@ -56,6 +75,8 @@ export class CatalogImporter {
   private readonly upsertRating: Statement<[number, number, number, number]>;
   private readonly upsertDataset: Statement<[string, string, string, number, number, number, string, number]>;
   private readonly countAll: Statement<[], { users: number; items: number; ratings: number }>;
+  private readonly readGeneration: Statement<[], number>;
+  private readonly bumpGeneration: Statement<[]>;
   private readonly run: (data: CatalogImport, options: ImportOptions) => ImportSummary;
 
   constructor(db: Database) {
@@ -69,18 +90,22 @@ export class CatalogImporter {
     this.upsertItem = db.prepare(
       `INSERT INTO items (item_id, title, year, genres, search_key) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(item_id) DO UPDATE SET
-         title = excluded.title, year = excluded.year, genres = excluded.genres, search_key = excluded.search_key`,
+         title = excluded.title, year = excluded.year, genres = excluded.genres, search_key = excluded.search_key
+       WHERE items.title IS NOT excluded.title OR items.year IS NOT excluded.year OR items.genres IS NOT excluded.genres`,
     );
     // Demographics are refreshed; updated_at (API activity) is left alone.
     this.upsertUser = db.prepare(
       `INSERT INTO users (user_id, age, gender, occupation, zip_code) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(user_id) DO UPDATE SET
-         age = excluded.age, gender = excluded.gender, occupation = excluded.occupation, zip_code = excluded.zip_code`,
+         age = excluded.age, gender = excluded.gender, occupation = excluded.occupation, zip_code = excluded.zip_code
+       WHERE users.age IS NOT excluded.age OR users.gender IS NOT excluded.gender
+         OR users.occupation IS NOT excluded.occupation OR users.zip_code IS NOT excluded.zip_code`,
     );
     this.insertUserIfMissing = db.prepare('INSERT INTO users (user_id) VALUES (?) ON CONFLICT(user_id) DO NOTHING');
     this.upsertRating = db.prepare(
       `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)
-       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp
+       WHERE ratings.value IS NOT excluded.value OR ratings.timestamp IS NOT excluded.timestamp`,
     );
     this.upsertDataset = db.prepare(
       `INSERT INTO datasets (source, layout, rating_levels, users, items, ratings, skipped, imported_at)
@@ -93,7 +118,10 @@ export class CatalogImporter {
     this.countAll = db.prepare(
       'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM items) AS items, (SELECT COUNT(*) FROM ratings) AS ratings',
     );
-    this.run = db.transaction((data: CatalogImport, options: ImportOptions) => this.write(data, options));
+    this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
+    this.bumpGeneration = db.prepare('UPDATE catalog_state SET generation = generation + 1 WHERE id = 1');
+    const transaction = db.transaction((data: CatalogImport, options: ImportOptions) => this.write(data, options));
+    this.run = (data, options) => transaction.immediate(data, options);
   }
 
   importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
@@ -103,9 +131,21 @@ export class CatalogImporter {
   private write(data: CatalogImport, options: ImportOptions): ImportSummary {
     const previousSource = this.currentSource.get()?.source ?? null;
     const replacing = previousSource !== null && previousSource !== data.source;
+    // The scale first: its messages name values and file:line, which beats "not on ratingLevels".
+    checkRatingScale(
+      data.ratings.map((r) => r.value),
+      {
+        source: data.source,
+        allowScale: options.allowScale,
+        locate: options.locateValue,
+        storedRatings: replacing ? 0 : (this.countAll.get()?.ratings ?? 0),
+      },
+    );
     validate(data, replacing ? () => false : (itemId) => this.itemExists.get(itemId) !== undefined);
 
+    let changedRows = 0;
     if (replacing) {
+      changedRows++;
       this.deleteRatings.run();
       this.deleteUsers.run();
       this.deleteItems.run();
@@ -124,19 +164,19 @@ export class CatalogImporter {
     };
 
     for (const item of data.items) {
-      this.upsertItem.run(item.itemId, item.title, item.year, JSON.stringify(item.genres), itemSearchKey(item.title));
+      changedRows += this.upsertItem.run(item.itemId, item.title, item.year, JSON.stringify(item.genres), itemSearchKey(item.title)).changes;
       tick();
     }
     for (const user of data.users ?? []) {
-      this.upsertUser.run(user.userId, user.age, user.gender, user.occupation, user.zipCode);
+      changedRows += this.upsertUser.run(user.userId, user.age, user.gender, user.occupation, user.zipCode).changes;
       tick();
     }
     for (const userId of ratingUsers) {
-      this.insertUserIfMissing.run(userId);
+      changedRows += this.insertUserIfMissing.run(userId).changes;
       tick();
     }
     for (const rating of data.ratings) {
-      this.upsertRating.run(rating.userId, rating.itemId, rating.value, rating.timestamp);
+      changedRows += this.upsertRating.run(rating.userId, rating.itemId, rating.value, rating.timestamp).changes;
       tick();
     }
     options.onProgress?.(totalRows, totalRows);
@@ -144,6 +184,8 @@ export class CatalogImporter {
     const counts = this.countAll.get() as { users: number; items: number; ratings: number };
     const skipped = data.skipped ?? [];
     const importedAt = Date.now();
+    const changed = changedRows > 0;
+    if (changed) this.bumpGeneration.run();
     this.upsertDataset.run(
       data.source,
       data.layout,
@@ -162,6 +204,8 @@ export class CatalogImporter {
       skipped,
       replacedSource: replacing ? previousSource : null,
       importedAt,
+      catalogGeneration: this.readGeneration.get() as number,
+      changed,
     };
   }
 }
@@ -172,6 +216,11 @@ export class CatalogImporter {
  */
 function validate(data: CatalogImport, storedItemExists: (itemId: number) => boolean): void {
   const levels = data.ratingLevels;
+  if (levels.length > MAX_RATING_LEVELS) {
+    throw new RatingScaleError(
+      `cannot import ${data.source}: ratingLevels lists ${levels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`,
+    );
+  }
   if (levels.length === 0 && data.ratings.length > 0) {
     throw new Error(`cannot import ${data.source}: ratingLevels is empty but there are ${data.ratings.length} ratings`);
   }

@@ -4,7 +4,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { ItemRecord } from '../data/catalog.js';
-import { levelIndexOf, type Dataset } from '../data/dataset.js';
+import { assertStorableLevels, levelIndexOf, type Dataset } from '../data/dataset.js';
 import { searchKeyOf } from '../data/titles.js';
 import { CatalogImporter, type CatalogImport, type ImportOptions, type ImportSummary } from './catalogImport.js';
 import { InvalidRatingError, UnknownItemError } from './errors.js';
@@ -71,8 +71,9 @@ export class CatalogStore {
   private readonly itemExists: Statement<[number], number>;
   private readonly touchUser: Statement<[number, number]>;
   private readonly putRating: Statement<[number, number, number, number]>;
+  private readonly readGeneration: Statement<[], number>;
   private readonly upsertRatingTransaction: (userId: number, itemId: number, value: number, seconds: number) => void;
-  private readonly loadDatasetTransaction: () => Dataset;
+  private readonly loadDatasetTransaction: () => { dataset: Dataset; generation: number };
   private readonly importer: CatalogImporter;
 
   constructor(db: Database) {
@@ -112,13 +113,25 @@ export class CatalogStore {
       `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)
        ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
     );
-    this.upsertRatingTransaction = db.transaction((userId: number, itemId: number, value: number, seconds: number) => {
+    this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
+    // Read-then-write (the item and the scale are checked against what the write will see), so IMMEDIATE:
+    // the write lock is taken at BEGIN, and an import cannot slip in between the checks and the write.
+    const upsert = db.transaction((userId: number, itemId: number, value: number, seconds: number) => {
+      if (this.itemExists.get(itemId) === undefined) throw new UnknownItemError(itemId);
+      // The scale is the imported data set's. Without one (no import yet) any finite value is accepted, and
+      // ratingLevels() then discovers the scale from the values present.
+      const levels = this.datasetInfo()?.ratingLevels ?? null;
+      const k = levels === null ? -1 : levelIndexOf(levels, value);
+      const onScale = levels === null ? Number.isFinite(value) : k >= 0;
+      if (!onScale) throw new InvalidRatingError(value, levels ?? []);
       this.touchUser.run(userId, Date.now());
-      this.putRating.run(userId, itemId, value, seconds);
+      // The level itself, not the value as given: 4.0000000001 must not become a distinct value.
+      this.putRating.run(userId, itemId, levels === null ? value : levels[k], seconds);
     });
-    // One read transaction, so the id lists and the ratings come from the same snapshot even while
-    // another connection writes.
-    this.loadDatasetTransaction = db.transaction(() => this.readDataset());
+    this.upsertRatingTransaction = (userId, itemId, value, seconds) => upsert.immediate(userId, itemId, value, seconds);
+    // One read transaction, so the id lists, the ratings and the generation come from the same snapshot
+    // even while another connection writes.
+    this.loadDatasetTransaction = db.transaction(() => ({ dataset: this.readDataset(), generation: this.generation() }));
     this.importer = new CatalogImporter(db);
   }
 
@@ -154,7 +167,20 @@ export class CatalogStore {
    * itemIds}) but built straight into typed arrays, without one object per rating.
    */
   loadDataset(): Dataset {
+    return this.loadDatasetTransaction().dataset;
+  }
+
+  /**
+   * The Dataset with the catalog generation it was read at (same read transaction): training passes the
+   * generation to ModelStore.saveVersion, which refuses the model if an import changed the catalog since.
+   */
+  loadDatasetWithGeneration(): { dataset: Dataset; generation: number } {
     return this.loadDatasetTransaction();
+  }
+
+  /** The catalog generation: bumped by every import that changes the catalog (catalogImport.ts). */
+  generation(): number {
+    return this.readGeneration.get() as number;
   }
 
   getItem(itemId: number): ItemRecord | null {
@@ -234,12 +260,6 @@ export class CatalogStore {
     if (!Number.isSafeInteger(timestampSeconds)) {
       throw new RangeError(`timestamp must be whole seconds since 1970, got ${timestampSeconds}`);
     }
-    if (this.itemExists.get(itemId) === undefined) throw new UnknownItemError(itemId);
-    // The scale is the imported data set's. Without one (no import yet) any finite value is accepted, and
-    // ratingLevels() then discovers the scale from the values present.
-    const levels = this.datasetInfo()?.ratingLevels ?? null;
-    const onScale = levels === null ? Number.isFinite(value) : levelIndexOf(levels, value) >= 0;
-    if (!onScale) throw new InvalidRatingError(value, levels ?? []);
     this.upsertRatingTransaction(userId, itemId, value, timestampSeconds);
   }
 
@@ -250,6 +270,7 @@ export class CatalogStore {
 
   private readDataset(): Dataset {
     const ratingLevels = this.ratingLevels();
+    assertStorableLevels(ratingLevels, 'the catalog in the database');
     const userIds = this.userIds.all();
     const itemIds = this.itemIds.all();
     const userIndex = new Map(userIds.map((id, u) => [id, u]));

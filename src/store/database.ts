@@ -8,8 +8,23 @@ import { migrate } from './migrations.js';
 
 export type { Database } from 'better-sqlite3';
 
-/** How long a writer waits for another connection's lock before failing (trainer vs server). */
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a statement waits for another connection's lock before failing with SQLITE_BUSY, for command
+ * line tools (import, train), where a synchronous wait blocks nobody else.
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The server's wait. better-sqlite3 is synchronous: a lock wait blocks Node's event loop, so every other
+ * request (health included) waits with it. The server therefore waits briefly and answers 503 with
+ * Retry-After instead (errors.ts).
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 50;
+
+export interface OpenOptions {
+  /** See DEFAULT_BUSY_TIMEOUT_MS / SERVER_BUSY_TIMEOUT_MS. */
+  busyTimeoutMs?: number;
+}
 
 /**
  * Opens (creating if needed) the database at `path`, creating its parent folders, and brings the schema up
@@ -18,14 +33,18 @@ const BUSY_TIMEOUT_MS = 5000;
  * WAL lets the server read while an import or the trainer writes; foreign keys are off by default in
  * SQLite and must be switched on per connection.
  */
-export function openDatabase(path: string): Database {
+export function openDatabase(path: string, options: OpenOptions = {}): Database {
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
   const db = new BetterSqlite3(path);
   try {
     if (!inMemory) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new RangeError(`busyTimeoutMs must be a whole number of milliseconds ≥ 0, got ${busyTimeoutMs}`);
+    }
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // WAL + NORMAL is durable across application crashes, and loses at most the last commit on power loss.
     db.pragma('synchronous = NORMAL');
     migrate(db);

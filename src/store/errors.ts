@@ -34,3 +34,19 @@ export class UnknownModelVersionError extends Error {
     super(`unknown model version ${versionId}`);
   }
 }
+
+/** A model trained on a catalog that an import changed before the model could be saved. */
+export class CatalogChangedError extends Error {
+  override readonly name = 'CatalogChangedError';
+  readonly code = 'CATALOG_CHANGED';
+
+  constructor(
+    readonly trainedGeneration: number,
+    readonly currentGeneration: number,
+  ) {
+    super(
+      `the catalog changed while training (an import moved it from generation ${trainedGeneration} to ${currentGeneration}); ` +
+        'the model was not saved: train again',
+    );
+  }
+}

@@ -71,6 +71,30 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'catalog generation (bumped by every import that changes the catalog), the generation each model version was trained on, hashed API tokens',
+    statements: [
+      // One row. A model version records the generation it was trained on, so a save can refuse a model
+      // built on a catalog that an import changed meanwhile, and the server can tell its model is stale.
+      `CREATE TABLE catalog_state (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        generation  INTEGER NOT NULL
+      )`,
+      'INSERT INTO catalog_state (id, generation) VALUES (1, 0)',
+      // Versions saved before this migration were trained on the catalog as it is now (generation 0).
+      'ALTER TABLE model_versions ADD COLUMN catalog_generation INTEGER NOT NULL DEFAULT 0',
+      // Only the SHA-256 of a token is stored: a copy of the database does not hand out working tokens.
+      `CREATE TABLE api_tokens (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        token_hash  BLOB NOT NULL UNIQUE,  -- sha256 of the token's UTF-8 bytes, 32 bytes
+        prefix      TEXT NOT NULL,         -- first characters of the token, to recognise it in a list
+        created_at  INTEGER NOT NULL,      -- ms since epoch
+        revoked_at  INTEGER                -- ms since epoch; NULL while the token is valid
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -95,12 +119,16 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     );
   }
   const record = db.prepare('INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)');
+  const applied = db.prepare<[number], number>('SELECT 1 FROM schema_version WHERE version = ?').pluck();
   for (const migration of migrations) {
     if (migration.version <= current) continue;
+    // IMMEDIATE: two processes opening an old database at once (server and import) must not both apply
+    // a migration. The second waits for the write lock, then sees it applied and skips it.
     db.transaction(() => {
+      if (applied.get(migration.version) !== undefined) return;
       for (const statement of migration.statements) db.prepare(statement).run();
       record.run(migration.version, migration.description, Date.now());
-    })();
+    }).immediate();
   }
   return latest;
 }

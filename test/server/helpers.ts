@@ -13,7 +13,8 @@ import { modelFromState, type ModelMeta, type ModelState, type TrainedModel } fr
 import { Rng } from '../../src/rng.js';
 import { createApp } from '../../src/server/app.js';
 import { ModelHolder } from '../../src/serving/modelHolder.js';
-import { CatalogStore, ModelStore, openDatabase, type CatalogImport, type Database } from '../../src/store/index.js';
+import type { RateLimits } from '../../src/server/app.js';
+import { CatalogStore, ModelStore, openDatabase, TokenStore, type CatalogImport, type Database } from '../../src/store/index.js';
 
 export const GENRES = ['Action', 'Comedy', 'Drama', 'Sci-Fi'];
 export const USERS = 12;
@@ -55,6 +56,11 @@ export interface Fixture {
   db: Database;
   catalog: CatalogStore;
   models: ModelStore<ModelMeta>;
+  tokens: TokenStore;
+  /** A valid API token, created with the fixture. */
+  token: string;
+  /** `{ Authorization: 'Bearer <token>' }` for write requests. */
+  auth: Record<string, string>;
   /** Fits a bias model on the catalog as it is now and saves it as the current version. */
   trainAndSave(options?: { regUser?: number; regItem?: number }): number;
   cleanup(): void;
@@ -67,12 +73,17 @@ export function createFixture(): Fixture {
   const catalog = new CatalogStore(db);
   catalog.importCatalog(fixtureCatalog());
   const models = new ModelStore<ModelMeta>(db);
+  const tokens = new TokenStore(db);
+  const { token } = tokens.create('test fixture');
   return {
     dir,
     dbPath,
     db,
     catalog,
     models,
+    tokens,
+    token,
+    auth: { authorization: `Bearer ${token}` },
     trainAndSave(options = {}) {
       const state = fitBiasModel(catalog.loadDataset(), options).toState();
       state.meta.training = { validation: { bias: 0.9 }, curve: [{ phase: 'bias', epoch: 1, cdSteps: 0, trainRmse: 1, validationRmse: 0.9, seconds: 0 }], backend: 'cpu' };
@@ -95,14 +106,39 @@ export interface RunningApp {
 /** The real app over the fixture's database, listening on 127.0.0.1 and an ephemeral port. */
 export async function startApp(
   fixture: Fixture,
-  options: { pollMs?: number; staticDir?: string | null; fromState?: (state: ModelState) => TrainedModel } = {},
+  options: {
+    pollMs?: number;
+    staticDir?: string | null;
+    limits?: Partial<RateLimits>;
+    dev?: boolean;
+    allowedHosts?: readonly string[] | null;
+    fromState?: (state: ModelState) => TrainedModel;
+  } = {},
 ): Promise<RunningApp> {
   const logs: string[] = [];
   const log = (line: string): void => void logs.push(line);
-  const holder = new ModelHolder({ models: fixture.models, catalog: fixture.catalog, fromState: options.fromState ?? modelFromState, pollMs: options.pollMs ?? 0, log });
+  const holder = new ModelHolder({
+    models: fixture.models,
+    catalog: fixture.catalog,
+    fromState: options.fromState ?? modelFromState,
+    pollMs: options.pollMs ?? 0,
+    log,
+    catalogGeneration: () => fixture.catalog.generation(),
+  });
   holder.refresh();
   holder.start();
-  const app = createApp({ catalog: fixture.catalog, models: holder, backend: 'cpu', staticDir: options.staticDir ?? null, log });
+  const app = createApp({
+    catalog: fixture.catalog,
+    models: holder,
+    tokens: fixture.tokens,
+    backend: 'cpu',
+    staticDir: options.staticDir ?? null,
+    log,
+    // Tests post far more than a client would in a minute; limits are tested where asked for.
+    limits: options.limits ?? { writesPerMinute: 0, visitorPerMinute: 0 },
+    dev: options.dev,
+    allowedHosts: options.allowedHosts,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -27,11 +27,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * POSTs `body` in two steps: headers first (with Expect: 100-continue); once the server has accepted the
  * request, `whileInFlight` runs, then the body is sent. Resolves with the response.
  */
-function postAcrossShutdown(url: string, body: string, whileInFlight: () => void): Promise<{ status: number; body: string }> {
+function postAcrossShutdown(
+  url: string,
+  body: string,
+  whileInFlight: () => void,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue', ...headers },
     });
     req.on('continue', () => {
       whileInFlight();
@@ -130,7 +135,7 @@ describe('scripts/start.ts', () => {
         });
         child.on('exit', () => reject(new Error('the server exited before listening')));
       });
-      const answer = await postAcrossShutdown(`${url}/api/users/1/ratings`, JSON.stringify({ itemId: 2, rating: 4 }), () => child.kill('SIGTERM'));
+      const answer = await postAcrossShutdown(`${url}/api/users/1/ratings`, JSON.stringify({ itemId: 2, rating: 4 }), () => child.kill('SIGTERM'), fixture.auth);
       expect(answer.status).toBe(201);
       const { code, stderr } = await done;
       expect(code).toBe(0);

@@ -22,11 +22,11 @@ describe('seedDemoCatalogIfEmpty', () => {
       source: 'elsewhere',
       layout: 'csv',
       items: [{ itemId: 1, title: 'Only (2000)', year: 2000, genres: [] }],
-      ratings: [],
-      ratingLevels: [1, 2, 3, 4, 5],
+      ratings: [{ userId: 1, itemId: 1, value: 4, timestamp: 0 }],
+      ratingLevels: [4],
     });
     expect(seedDemoCatalogIfEmpty(store)).toBe(false);
-    expect(store.counts()).toEqual({ users: 0, items: 1, ratings: 0 });
+    expect(store.counts()).toEqual({ users: 1, items: 1, ratings: 1 });
     db.close();
   });
 });

@@ -1,4 +1,4 @@
-/** `GET /api/health`: is the server up, which model it serves, how much data, which tfjs backend. */
+/** `GET /api/health`: is the server up, which model it serves (and whether it is stale), how much data, which tfjs backend. */
 import { Router } from 'express';
 import type { HealthResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
@@ -7,9 +7,12 @@ export function healthRouter({ catalog, models, backend }: AppDeps): Router {
   const router = Router();
   router.get('/', (_req, res) => {
     const snapshot = models.snapshot;
+    const stale = snapshot ? models.staleness() : null;
     res.json({
-      // 'no_model' is still a 200: the process is healthy, it just has nothing to serve yet.
-      status: snapshot ? 'ok' : 'no_model',
+      // 'no_model' and 'stale' are still 200s: the process is healthy; it has nothing to serve yet, or
+      // serves a model trained on a catalog an import has changed since (`reason` says which).
+      status: snapshot ? (stale ? 'stale' : 'ok') : 'no_model',
+      ...(stale ? { reason: stale } : {}),
       model: snapshot
         ? { version: snapshot.versionId, kind: snapshot.meta.kind, algorithm: snapshot.model.algorithm, createdAt: new Date(snapshot.createdAt).toISOString() }
         : null,

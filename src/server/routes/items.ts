@@ -5,7 +5,7 @@ import type { AppDeps } from '../deps.js';
 import { unknownItem } from '../errors.js';
 import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
 
-export function itemsRouter({ catalog }: AppDeps): Router {
+export function itemsRouter({ catalog, models }: AppDeps): Router {
   const router = Router();
   router.get('/', (req, res) => {
     const search = parseSearchQuery(req.query);
@@ -17,7 +17,12 @@ export function itemsRouter({ catalog }: AppDeps): Router {
   });
   router.get('/:itemId', (req, res) => {
     const itemId = parseId(req.params.itemId, 'itemId');
-    const item = catalog.getItem(itemId);
+    // While the served model is stale, an item it knows is described as the model knows it (the record
+    // loaded with it), so this answer agrees with its recommendations; see ModelHolder.staleness.
+    const snapshot = models.snapshot;
+    const index = snapshot?.itemIndex.get(itemId);
+    const fromModel = snapshot && index !== undefined && models.staleness() !== null ? snapshot.itemRecords[index] : null;
+    const item = fromModel ?? catalog.getItem(itemId);
     if (!item) throw unknownItem(itemId);
     res.json(item satisfies Item);
   });

@@ -27,6 +27,7 @@ export function usersRouter({ catalog, models, serving }: AppDeps): Router {
     const userId = parseId(req.params.userId, 'userId');
     res.json({ userId, ratings: serving.userRatings(userId) } satisfies UserRatingsResponse);
   });
+  // A write: app.ts has checked the API token and the client's write rate before this runs.
   router.post('/:userId/ratings', (req, res) => {
     // The scale a rating must be on is the served model's: a value it has no softmax unit for could not
     // be folded in.
