@@ -29,7 +29,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   momentum: 0.9,
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
-  weightDecay: 0.0005,
+  weightDecay: 0.002,
   batchSize: 50,
   cdSteps: 1,
   patience: 5,

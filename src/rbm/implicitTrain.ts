@@ -106,22 +106,41 @@ function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOpti
 }
 
 function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions): Engine {
-  // The products run in tfjs; the momentum update stays in typed arrays (applyUpdate, shared with the JS
-  // engines): on the wasm backend an element-wise op over I×F costs about as much as a B×I×F product,
-  // and the update needs five of them.
+  // The positive phase is sparse and stays in typed arrays: p⁰ = σ(c + Σ_{i∈S} W_i) and its statistics
+  // touch only the rated rows. The dense negative phase runs in tfjs: V = σ(H Wᵀ + b), Q = σ(V W + c),
+  // ∂W −= Vᵀ Q. The momentum update stays in typed arrays too (applyUpdate, shared with the JS engines):
+  // on the wasm backend an element-wise op over I×F costs about as much as a B×I×F product.
   const I = p.items;
   const F = p.hidden;
   const T = options.cdSteps;
   const grad = zeroGradient(p);
   const inc = zeroGradient(p);
   const Wt = new Float32Array(I * F);
+  const p0 = new Float32Array(F);
   return {
     batch(cases, uniforms, lr, momentum) {
       const B = cases.length;
+      grad.W.fill(0);
+      grad.b.fill(0);
+      grad.c.fill(0);
+      const H0 = new Float32Array(B * F);
       const dense = new Float32Array(B * I);
       for (let n = 0; n < B; n++) {
         const u = cases[n];
-        for (let e = rows.rowStart[u]; e < rows.rowStart[u + 1]; e++) dense[n * I + rows.colIndex[e]] = 1;
+        const s = rows.rowStart[u];
+        const e = rows.rowStart[u + 1];
+        implicitHidden(p, rows.colIndex, s, e, p0);
+        for (let j = 0; j < F; j++) {
+          H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
+          grad.c[j] += p0[j];
+        }
+        for (let x = s; x < e; x++) {
+          const i = rows.colIndex[x];
+          dense[n * I + i] = 1;
+          grad.b[i] += 1;
+          const row = i * F;
+          for (let j = 0; j < F; j++) grad.W[row + j] += p0[j];
+        }
       }
       transposeInto(p.W, I, F, Wt);
       const result = tf.tidy(() => {
@@ -129,29 +148,28 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
         const WtT = tf.tensor2d(Wt, [F, I]);
         const b = tf.tensor2d(p.b, [1, I]);
         const c = tf.tensor2d(p.c, [1, F]);
-        const V0 = tf.tensor2d(dense, [B, I]);
-        const U = tf.tensor3d(uniforms.subarray(0, B * T * F), [B, T, F]);
-        const uniformsAt = (t: number): tf.Tensor2D => U.slice([0, t, 0], [B, 1, F]).reshape([B, F]);
-        const P0 = tf.sigmoid(tf.matMul(V0, W).add(c)) as tf.Tensor2D;
-        let H = tf.cast(tf.less(uniformsAt(0), P0), 'float32') as tf.Tensor2D;
-        let V: tf.Tensor2D = V0;
-        let Q: tf.Tensor2D = P0;
+        const U = T > 1 ? tf.tensor3d(uniforms.subarray(0, B * T * F), [B, T, F]) : null;
+        let H = tf.tensor2d(H0, [B, F]);
+        let V = H;
+        let Q = H;
         for (let t = 1; t <= T; t++) {
           V = tf.sigmoid(tf.matMul(H, WtT).add(b)) as tf.Tensor2D;
           Q = tf.sigmoid(tf.matMul(V, W).add(c)) as tf.Tensor2D;
-          if (t < T) H = tf.cast(tf.less(uniformsAt(t), Q), 'float32') as tf.Tensor2D;
+          if (t < T && U) H = tf.cast(tf.less(U.slice([0, t, 0], [B, 1, F]).reshape([B, F]), Q), 'float32') as tf.Tensor2D;
         }
-        const diff = tf.sub(V0, V);
         return {
-          gW: tf.matMul(tf.transpose(tf.concat([V0, V], 0)), tf.concat([P0, tf.neg(Q)], 0)),
-          gb: tf.sum(diff, 0),
-          gc: tf.sum(tf.sub(P0, Q), 0),
-          err: tf.sum(tf.square(diff)),
+          negW: tf.matMul(tf.transpose(V), Q),
+          negb: tf.sum(V, 0),
+          negc: tf.sum(Q, 0),
+          err: tf.sum(tf.square(tf.sub(tf.tensor2d(dense, [B, I]), V))),
         };
       });
-      grad.W.set(result.gW.dataSync());
-      grad.b.set(result.gb.dataSync());
-      grad.c.set(result.gc.dataSync());
+      const negW = result.negW.dataSync();
+      for (let n = 0; n < negW.length; n++) grad.W[n] -= negW[n];
+      const negb = result.negb.dataSync();
+      for (let i = 0; i < I; i++) grad.b[i] -= negb[i];
+      const negc = result.negc.dataSync();
+      for (let j = 0; j < F; j++) grad.c[j] -= negc[j];
       const err = result.err.dataSync()[0];
       for (const t of Object.values(result)) t.dispose();
       applyUpdate(p, grad, inc, B, lr, momentum, options.weightDecay);
