@@ -247,3 +247,35 @@ export class ImplicitRbm {
     return items;
   }
 }
+
+/**
+ * The lowest rating level that counts as "liked": the first level at or above three quarters of the way
+ * up the scale (4 on 1–5 stars, 4 on 0.5–5 half stars), the threshold of the issue's relevance ≥ 4.
+ */
+export function likedLevelIndex(ratingLevels: readonly number[]): number {
+  const lo = ratingLevels[0];
+  const hi = ratingLevels[ratingLevels.length - 1];
+  const at = ratingLevels.findIndex((v) => v >= lo + 0.75 * (hi - lo) - 1e-9);
+  return at < 0 ? ratingLevels.length - 1 : at;
+}
+
+/**
+ * Ranking score of every item: the chance the user would watch it and like it,
+ *   score_i = p(watch_i) · p(r_i ≥ liked | watch_i) = p(v_i = 1 | p̂) · Σ_{k ≥ liked} p(r_i = k)
+ * with p(watch) from the implicit RBM and the rating distribution (items × K, row-major) from the rating
+ * model, which predicts a rating given that the item is watched. In [0, 1]. Chosen on validation over
+ * p(watch) alone and the predicted rating alone (see the issue 11 note for the figures).
+ */
+export function watchAndLikeScores(watch: Float32Array, distribution: Float32Array, K: number, liked: number): Float32Array {
+  if (distribution.length !== watch.length * K) {
+    throw new RangeError(`rating distribution has ${distribution.length} values, expected ${watch.length} items × ${K} levels`);
+  }
+  if (!Number.isInteger(liked) || liked < 0 || liked >= K) throw new RangeError(`liked level index must be an integer in [0, ${K - 1}], got ${liked}`);
+  const out = new Float32Array(watch.length);
+  for (let i = 0; i < watch.length; i++) {
+    let like = 0;
+    for (let k = liked; k < K; k++) like += distribution[i * K + k];
+    out[i] = watch[i] * Math.min(1, like);
+  }
+  return out;
+}

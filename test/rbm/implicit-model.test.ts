@@ -9,8 +9,10 @@ import {
   carveValidation,
   fitImplicitRbm,
   ImplicitRbm,
+  likedLevelIndex,
   ratedRows,
   validateImplicitOptions,
+  watchAndLikeScores,
   type ImplicitRbmOptions,
   type ImplicitRbmState,
 } from '../../src/rbm/implicit.js';
@@ -176,5 +178,22 @@ describe('helpers', () => {
     const excluded = Uint8Array.from([0, 0, 0, 0, 0, 1]);
     expect(Array.from(topK(scores, 0, 6, 3, excluded))).toEqual([1, 3, 2]);
     expect(Array.from(topK(scores, 0, 6, 10, excluded))).toEqual([1, 3, 2, 4, 0]);
+  });
+});
+
+describe('ranking score', () => {
+  it('liked level: 4 stars on 1–5 and on 0.5–5', () => {
+    expect(likedLevelIndex([1, 2, 3, 4, 5])).toBe(3);
+    expect(likedLevelIndex([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5])).toBe(7);
+  });
+
+  it('score = p(watch) · p(rating ≥ liked), checked on shapes', () => {
+    const watch = Float32Array.from([0.5, 0.2]);
+    const dist = Float32Array.from([0.1, 0.1, 0.2, 0.3, 0.3, 0, 0, 0, 0.5, 0.5]);
+    const s = watchAndLikeScores(watch, dist, 5, 3);
+    expect(s[0]).toBeCloseTo(0.5 * 0.6, 6);
+    expect(s[1]).toBeCloseTo(0.2 * 1, 6);
+    expect(() => watchAndLikeScores(watch, dist.subarray(1), 5, 3)).toThrow('rating distribution has 9 values, expected 2 items × 5 levels');
+    expect(() => watchAndLikeScores(watch, dist, 5, 5)).toThrow('liked level index must be an integer in [0, 4], got 5');
   });
 });
