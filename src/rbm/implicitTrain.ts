@@ -120,27 +120,19 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
   return {
     batch(cases, uniforms, lr, momentum) {
       const B = cases.length;
-      grad.W.fill(0);
-      grad.b.fill(0);
-      grad.c.fill(0);
+      // Negative statistics first (the dense products), then the sparse positive ones added on top, so
+      // the I×F gradient is written once instead of cleared, filled and subtracted.
       const H0 = new Float32Array(B * F);
+      const P0 = new Float32Array(B * F);
       const dense = new Float32Array(B * I);
       for (let n = 0; n < B; n++) {
         const u = cases[n];
         const s = rows.rowStart[u];
         const e = rows.rowStart[u + 1];
         implicitHidden(p, rows.colIndex, s, e, p0);
-        for (let j = 0; j < F; j++) {
-          H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
-          grad.c[j] += p0[j];
-        }
-        for (let x = s; x < e; x++) {
-          const i = rows.colIndex[x];
-          dense[n * I + i] = 1;
-          grad.b[i] += 1;
-          const row = i * F;
-          for (let j = 0; j < F; j++) grad.W[row + j] += p0[j];
-        }
+        P0.set(p0, n * F);
+        for (let j = 0; j < F; j++) H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
+        for (let x = s; x < e; x++) dense[n * I + rows.colIndex[x]] = 1;
       }
       transposeInto(p.W, I, F, Wt);
       const result = tf.tidy(() => {
@@ -165,13 +157,23 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
         };
       });
       const negW = result.negW.dataSync();
-      for (let n = 0; n < negW.length; n++) grad.W[n] -= negW[n];
+      for (let n = 0; n < negW.length; n++) grad.W[n] = -negW[n];
       const negb = result.negb.dataSync();
-      for (let i = 0; i < I; i++) grad.b[i] -= negb[i];
+      for (let i = 0; i < I; i++) grad.b[i] = -negb[i];
       const negc = result.negc.dataSync();
-      for (let j = 0; j < F; j++) grad.c[j] -= negc[j];
+      for (let j = 0; j < F; j++) grad.c[j] = -negc[j];
       const err = result.err.dataSync()[0];
       for (const t of Object.values(result)) t.dispose();
+      for (let n = 0; n < B; n++) {
+        const u = cases[n];
+        for (let j = 0; j < F; j++) grad.c[j] += P0[n * F + j];
+        for (let x = rows.rowStart[u]; x < rows.rowStart[u + 1]; x++) {
+          const i = rows.colIndex[x];
+          grad.b[i] += 1;
+          const row = i * F;
+          for (let j = 0; j < F; j++) grad.W[row + j] += P0[n * F + j];
+        }
+      }
       applyUpdate(p, grad, inc, B, lr, momentum, options.weightDecay);
       return err;
     },
@@ -186,7 +188,10 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
  */
 export function denseLogits(Wt: tf.Tensor2D, b: tf.Tensor2D, P: Float32Array, B: number): Float32Array {
   const F = Wt.shape[0];
-  return tf.tidy(() => tf.matMul(tf.tensor2d(P, [B, F]), Wt).add(b)).dataSync() as Float32Array;
+  const z = tf.tidy(() => tf.matMul(tf.tensor2d(P, [B, F]), Wt).add(b));
+  const out = z.dataSync() as Float32Array;
+  z.dispose();
+  return out;
 }
 
 /** Indices of the k largest scores[offset … offset+I), skipping `excluded` (a mask over items), best first. */
