@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetFromTriples, type Dataset, type RatingTriple } from '../../src/data/dataset.js';
-import { initBackend } from '../../src/rbm/backend.js';
+import { initBackend, tf } from '../../src/rbm/backend.js';
 import {
   carveValidation,
   fitImplicitRbm,
@@ -195,5 +195,16 @@ describe('ranking score', () => {
     expect(s[1]).toBeCloseTo(0.2 * 1, 6);
     expect(() => watchAndLikeScores(watch, dist.subarray(1), 5, 3)).toThrow('rating distribution has 9 values, expected 2 items × 5 levels');
     expect(() => watchAndLikeScores(watch, dist, 5, 5)).toThrow('liked level index must be an integer in [0, 4], got 5');
+  });
+});
+
+describe('tfjs memory', () => {
+  it('training, validation and block scoring leave no tensors behind once the model is disposed', async () => {
+    const before = tf.memory().numTensors;
+    const model = await fitImplicitRbm(data, { ...SMALL, epochs: 3 });
+    model.watchProbabilitiesBlock([[1, 2], [3]]);
+    expect(tf.memory().numTensors).toBe(before + 2); // the cached Wᵀ and b of the block path
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
