@@ -30,7 +30,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
   weightDecay: 0.002,
-  batchSize: 50,
+  batchSize: 100,
   cdSteps: 1,
   patience: 5,
   initScale: 0.01,
