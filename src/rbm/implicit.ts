@@ -1,0 +1,281 @@
+/**
+ * The implicit-feedback RBM as a trained model: fitting from a Dataset (per-user validation slice carved
+ * from the training ratings, early stopping by nDCG@k on it), p(watch) of every item for a user or a
+ * block of users, and storage as Float32 tensors plus a JSON config.
+ *
+ * Scoring a user folds them in from their rated items alone (no retraining):
+ *   p̂ = p(h | v) = σ(c + Σ_{i rated} W_i),   p(watch i) = σ(b_i + Σ_j p̂_j W[i,j])
+ * the mean-field reconstruction of every visible unit. For a block of B users this is one dense product
+ * P̂ (B×F) · Wᵀ (F×I) + b. Pure: no I/O.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { EpochReport } from '../model/protocol.js';
+import { Rng } from '../rng.js';
+import { initBackend, tf } from './backend.js';
+import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
+import { denseLogits, trainImplicitRbm, transposeMatrix, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
+
+export interface ImplicitRbmOptions extends ImplicitTrainOptions {
+  seed: number;
+  /** Fraction of each user's training ratings held out for early stopping. */
+  validationFraction: number;
+}
+
+/** Chosen on a validation slice carved from the training part of ML-100K (see the issue 11 note). */
+export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
+  hidden: 200,
+  epochs: 60,
+  lr: 0.05,
+  momentum: 0.9,
+  initialMomentum: 0.5,
+  momentumFromEpoch: 5,
+  weightDecay: 0.002,
+  batchSize: 100,
+  cdSteps: 1,
+  patience: 5,
+  initScale: 0.01,
+  engine: 'tfjs',
+  zeroSamples: 200,
+  rankCutoff: 10,
+  seed: 0,
+  validationFraction: 0.1,
+};
+
+const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
+
+/** Merges `input` onto the defaults and checks every field, naming the first bad one. */
+export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {}): ImplicitRbmOptions {
+  const o: ImplicitRbmOptions = { ...DEFAULT_IMPLICIT_OPTIONS, ...input };
+  const fail = (field: string, expected: string): never => {
+    throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`);
+  };
+  const positiveInt = (field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch'): void => {
+    if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
+  };
+  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch'] as const).forEach(positiveInt);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
+  if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
+  if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) fail('weightDecay', 'a non-negative number');
+  if (!(o.initScale > 0 && Number.isFinite(o.initScale))) fail('initScale', 'a positive number');
+  if (!ENGINES.includes(o.engine)) fail('engine', `one of ${ENGINES.map((e) => `"${e}"`).join(', ')}`);
+  if (!Number.isInteger(o.zeroSamples) || o.zeroSamples < 1) fail('zeroSamples', 'a positive integer');
+  if (!Number.isInteger(o.seed) || o.seed < 0) fail('seed', 'a non-negative integer');
+  if (!(o.validationFraction >= 0 && o.validationFraction < 0.5)) fail('validationFraction', 'in [0, 0.5)');
+  return o;
+}
+
+/** Each user's distinct rated items, sorted, as compressed rows (users × items). */
+export function ratedRows(ds: Dataset): RatedRows {
+  const U = ds.userIds.length;
+  const I = ds.itemIds.length;
+  const lists: number[][] = Array.from({ length: U }, () => []);
+  for (let r = 0; r < ds.users.length; r++) lists[ds.users[r]].push(ds.items[r]);
+  return rowsFromLists(lists, I);
+}
+
+export function rowsFromLists(lists: readonly (readonly number[])[], items: number): RatedRows {
+  const rowStart = new Int32Array(lists.length + 1);
+  const distinct = lists.map((l) => [...new Set(l)].sort((a, b) => a - b));
+  distinct.forEach((l, u) => (rowStart[u + 1] = rowStart[u] + l.length));
+  const colIndex = new Int32Array(rowStart[lists.length]);
+  distinct.forEach((l, u) => colIndex.set(l, rowStart[u]));
+  return { rows: lists.length, cols: items, rowStart, colIndex };
+}
+
+/**
+ * Per-user validation slice: round(fraction · n_u) of each user's rated items, chosen by a seeded shuffle,
+ * never all of them (a user keeps at least one fit item, so their held-out items can be scored).
+ */
+export function carveValidation(rows: RatedRows, fraction: number, rng: Rng): { fit: RatedRows; validation: RatedRows } {
+  const fit: number[][] = [];
+  const validation: number[][] = [];
+  for (let u = 0; u < rows.rows; u++) {
+    const items = Array.from(rows.colIndex.subarray(rows.rowStart[u], rows.rowStart[u + 1]));
+    const order = rng.shuffle(Int32Array.from(items, (_, n) => n));
+    const held = Math.min(Math.round(fraction * items.length), Math.max(0, items.length - 1));
+    validation.push(Array.from(order.subarray(0, held), (n) => items[n]));
+    fit.push(Array.from(order.subarray(held), (n) => items[n]));
+  }
+  return { fit: rowsFromLists(fit, rows.cols), validation: rowsFromLists(validation, rows.cols) };
+}
+
+export interface ImplicitTraining {
+  epochs: number;
+  bestEpoch: number;
+  bestValidationNdcg: number | null;
+  seconds: number;
+  curve: EpochReport[];
+}
+
+/**
+ * Fits the implicit RBM on `train`: carves the per-user validation slice (seeded), trains on the rest
+ * with early stopping by validation nDCG@k, and keeps the best epoch's parameters. Visible biases start
+ * at the items' log-odds of being rated among the fit ratings. Same seed and data → identical parameters.
+ */
+export async function fitImplicitRbm(
+  train: Dataset,
+  input: Partial<ImplicitRbmOptions> = {},
+  onEpoch?: (report: EpochReport) => void,
+): Promise<ImplicitRbm> {
+  const options = validateImplicitOptions(input);
+  await initBackend();
+  const rng = new Rng(options.seed);
+  const all = ratedRows(train);
+  const { fit, validation } = carveValidation(all, options.validationFraction, rng);
+  const counts = new Float64Array(fit.cols);
+  for (let n = 0; n < fit.colIndex.length; n++) counts[fit.colIndex[n]]++;
+  const params = initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
+  const hasValidation = validation.colIndex.length > 0;
+  const result = trainImplicitRbm(params, fit, hasValidation ? validation : null, options, rng, onEpoch);
+  return new ImplicitRbm(result.params, options, {
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    bestValidationNdcg: result.bestNdcg,
+    seconds: result.seconds,
+    curve: result.curve,
+  });
+}
+
+/** What `toState` writes: tensors by name plus a JSON-able config. */
+export interface ImplicitRbmState {
+  config: { kind: 'implicit-rbm'; items: number; hidden: number; options: ImplicitRbmOptions; training: ImplicitTraining | null };
+  tensors: Record<string, Float32Array>;
+}
+
+export class ImplicitRbm {
+  private dense: { Wt: tf.Tensor2D; b: tf.Tensor2D } | null = null;
+
+  constructor(
+    readonly params: ImplicitParams,
+    readonly options: ImplicitRbmOptions,
+    readonly training: ImplicitTraining | null = null,
+  ) {}
+
+  get itemCount(): number {
+    return this.params.items;
+  }
+
+  /** p̂ = p(h | v) for a user who rated `items`. */
+  hiddenProbabilities(items: ArrayLike<number>): Float32Array {
+    const list = this.checkItems(items, 'user');
+    return implicitHidden(this.params, list, 0, list.length, new Float32Array(this.params.hidden));
+  }
+
+  /** p(v_i = 1 | p̂) for every item i, one user, in typed-array loops (the reference of the block path). */
+  watchProbabilities(items: ArrayLike<number>): Float32Array {
+    return implicitVisible(this.params, this.hiddenProbabilities(items), new Float32Array(this.params.items));
+  }
+
+  /**
+   * p(v_i = 1 | p̂_u) for every item and each user of the block (users given as rated-item lists), in
+   * order: σ(P̂ (B×F) · Wᵀ (F×I) + b) as one tfjs product per `blockSize` users. Needs the tfjs backend
+   * initialised (fitImplicitRbm does it; otherwise await initBackend() first).
+   */
+  watchProbabilitiesBlock(users: readonly ArrayLike<number>[], blockSize = 256): Float32Array[] {
+    const F = this.params.hidden;
+    const I = this.params.items;
+    const { Wt, b } = this.denseTensors();
+    const out: Float32Array[] = [];
+    for (let from = 0; from < users.length; from += blockSize) {
+      const block = users.slice(from, from + blockSize);
+      const P = new Float32Array(block.length * F);
+      const h = new Float32Array(F);
+      block.forEach((items, n) => {
+        const list = this.checkItems(items, `user #${from + n}`);
+        P.set(implicitHidden(this.params, list, 0, list.length, h), n * F);
+      });
+      const z = denseLogits(Wt, b, P, block.length);
+      for (let n = 0; n < block.length; n++) {
+        const row = new Float32Array(I);
+        for (let i = 0; i < I; i++) row[i] = 1 / (1 + Math.exp(-z[n * I + i]));
+        out.push(row);
+      }
+    }
+    return out;
+  }
+
+  toState(): ImplicitRbmState {
+    const { W, b, c, items, hidden } = this.params;
+    return {
+      config: { kind: 'implicit-rbm', items, hidden, options: { ...this.options }, training: this.training },
+      tensors: { 'implicit.W': W, 'implicit.b': b, 'implicit.c': c },
+    };
+  }
+
+  static fromState(state: ImplicitRbmState): ImplicitRbm {
+    const { config, tensors } = state;
+    if (config.kind !== 'implicit-rbm') throw new Error(`model state kind is "${config.kind}", expected "implicit-rbm"`);
+    const need = (name: string, length: number): Float32Array => {
+      const t = tensors[name];
+      if (!t) throw new Error(`implicit RBM state is missing tensor "${name}"`);
+      if (t.length !== length) {
+        throw new Error(`implicit RBM state tensor "${name}" has ${t.length} values, expected ${length} (${config.items} items × ${config.hidden} hidden)`);
+      }
+      return t;
+    };
+    const params: ImplicitParams = {
+      items: config.items,
+      hidden: config.hidden,
+      W: need('implicit.W', config.items * config.hidden),
+      b: need('implicit.b', config.items),
+      c: need('implicit.c', config.hidden),
+    };
+    return new ImplicitRbm(params, validateImplicitOptions(config.options), config.training);
+  }
+
+  /** Frees the tfjs tensors of the block path. Idempotent; the model stays usable (they are re-created). */
+  dispose(): void {
+    this.dense?.Wt.dispose();
+    this.dense?.b.dispose();
+    this.dense = null;
+  }
+
+  private denseTensors(): { Wt: tf.Tensor2D; b: tf.Tensor2D } {
+    const { W, b, items: I, hidden: F } = this.params;
+    this.dense ??= { Wt: tf.tensor2d(transposeMatrix(W, I, F), [F, I]), b: tf.tensor2d(b, [1, I]) };
+    return this.dense;
+  }
+
+  private checkItems(items: ArrayLike<number>, who: string): ArrayLike<number> {
+    for (let n = 0; n < items.length; n++) {
+      const i = items[n];
+      if (!Number.isInteger(i) || i < 0 || i >= this.params.items) {
+        throw new RangeError(`${who}: rated item index ${i} at position ${n} is outside the model's items 0 … ${this.params.items - 1}`);
+      }
+    }
+    return items;
+  }
+}
+
+/**
+ * The lowest rating level that counts as "liked": the first level at or above three quarters of the way
+ * up the scale (4 on 1–5 stars, 4 on 0.5–5 half stars), the threshold of the issue's relevance ≥ 4.
+ */
+export function likedLevelIndex(ratingLevels: readonly number[]): number {
+  const lo = ratingLevels[0];
+  const hi = ratingLevels[ratingLevels.length - 1];
+  const at = ratingLevels.findIndex((v) => v >= lo + 0.75 * (hi - lo) - 1e-9);
+  return at < 0 ? ratingLevels.length - 1 : at;
+}
+
+/**
+ * Ranking score of every item: the chance the user would watch it and like it,
+ *   score_i = p(watch_i) · p(r_i ≥ liked | watch_i) = p(v_i = 1 | p̂) · Σ_{k ≥ liked} p(r_i = k)
+ * with p(watch) from the implicit RBM and the rating distribution (items × K, row-major) from the rating
+ * model, which predicts a rating given that the item is watched. In [0, 1]. Chosen on validation over
+ * p(watch) alone and the predicted rating alone (see the issue 11 note for the figures).
+ */
+export function watchAndLikeScores(watch: Float32Array, distribution: Float32Array, K: number, liked: number): Float32Array {
+  if (distribution.length !== watch.length * K) {
+    throw new RangeError(`rating distribution has ${distribution.length} values, expected ${watch.length} items × ${K} levels`);
+  }
+  if (!Number.isInteger(liked) || liked < 0 || liked >= K) throw new RangeError(`liked level index must be an integer in [0, ${K - 1}], got ${liked}`);
+  const out = new Float32Array(watch.length);
+  for (let i = 0; i < watch.length; i++) {
+    let like = 0;
+    for (let k = liked; k < K; k++) like += distribution[i * K + k];
+    out[i] = watch[i] * Math.min(1, like);
+  }
+  return out;
+}

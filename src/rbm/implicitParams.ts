@@ -1,0 +1,269 @@
+/**
+ * Parameters and exact inference of the implicit-feedback RBM: one Bernoulli visible unit per item
+ * (v_i = 1 when the user rated item i, whatever the rating; 0 otherwise, so here a missing rating is
+ * information, unlike the softmax RBM where unrated items are absent), F binary hidden units.
+ *
+ *   E(v, h) = −Σ_i b_i v_i − Σ_j c_j h_j − Σ_{i,j} v_i W[i,j] h_j
+ *   p(h_j = 1 | v) = σ(c_j + Σ_i v_i W[i,j])        (sparse: only the rated items contribute)
+ *   p(v_i = 1 | h) = σ(b_i + Σ_j W[i,j] h_j)        (dense: every item)
+ *   F(v) = −Σ_i b_i v_i − Σ_j log(1 + exp(c_j + Σ_i v_i W[i,j]))     (free energy, h summed out)
+ *
+ * Layout: W[i,j] at i·F + j (Float32Array, I·F), b (I), c (F). Pure: no I/O.
+ */
+import type { Rng } from '../rng.js';
+import { sigmoid, softplus } from './params.js';
+
+export interface ImplicitParams {
+  /** I: visible units, one per item. */
+  readonly items: number;
+  /** F: binary hidden units. */
+  readonly hidden: number;
+  readonly W: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array;
+}
+
+/**
+ * Smoothed log-odds of each item being rated, the initial visible biases:
+ *   b_i = log((n_i + 1) / (U − n_i + 1))
+ * with n_i the item's rating count among U users (Laplace smoothing keeps b finite for items rated by
+ * nobody or everybody). With W = 0 the model then reproduces each item's popularity exactly up to the
+ * smoothing, as the practical guide to RBM training recommends (Hinton 2010, §8).
+ */
+export function itemLogOdds(itemCounts: ArrayLike<number>, users: number): Float32Array {
+  const b = new Float32Array(itemCounts.length);
+  for (let i = 0; i < b.length; i++) b[i] = Math.log((itemCounts[i] + 1) / (users - itemCounts[i] + 1));
+  return b;
+}
+
+/** W ~ N(0, initScale²), b = the items' smoothed log-odds of being rated, c = 0. */
+export function initImplicitParams(itemCounts: ArrayLike<number>, users: number, hidden: number, rng: Rng, initScale: number): ImplicitParams {
+  const items = itemCounts.length;
+  const W = new Float32Array(items * hidden);
+  for (let n = 0; n < W.length; n++) W[n] = rng.normal() * initScale;
+  return { items, hidden, W, b: itemLogOdds(itemCounts, users), c: new Float32Array(hidden) };
+}
+
+export function cloneImplicitParams(p: ImplicitParams): ImplicitParams {
+  return { ...p, W: p.W.slice(), b: p.b.slice(), c: p.c.slice() };
+}
+
+/** p(h_j = 1 | v) = σ(c_j + Σ_{i rated} W[i,j]) for the rated items `rated[start..end)`. Writes F values. */
+export function implicitHidden(p: ImplicitParams, rated: ArrayLike<number>, start: number, end: number, out: Float32Array): Float32Array {
+  const { W, c, hidden: F } = p;
+  out.set(c);
+  for (let n = start; n < end; n++) {
+    const row = rated[n] * F;
+    for (let j = 0; j < F; j++) out[j] += W[row + j];
+  }
+  for (let j = 0; j < F; j++) out[j] = sigmoid(out[j]);
+  return out;
+}
+
+/** p(v_i = 1 | h) = σ(b_i + Σ_j W[i,j] h_j) for every item (h binary, or the probabilities p̂: mean field). */
+export function implicitVisible(p: ImplicitParams, h: ArrayLike<number>, out: Float32Array): Float32Array {
+  const { W, b, hidden: F, items: I } = p;
+  for (let i = 0; i < I; i++) {
+    const row = i * F;
+    let x = b[i];
+    for (let j = 0; j < F; j++) x += W[row + j] * h[j];
+    out[i] = sigmoid(x);
+  }
+  return out;
+}
+
+/** F(v) = −Σ_{i rated} b_i − Σ_j softplus(c_j + Σ_{i rated} W[i,j]): the free energy of a rated set. */
+export function implicitFreeEnergy(p: ImplicitParams, rated: ArrayLike<number>): number {
+  const { W, b, c, hidden: F } = p;
+  const x = Float64Array.from(c);
+  let energy = 0;
+  for (let n = 0; n < rated.length; n++) {
+    energy -= b[rated[n]];
+    const row = rated[n] * F;
+    for (let j = 0; j < F; j++) x[j] += W[row + j];
+  }
+  for (let j = 0; j < F; j++) energy -= softplus(x[j]);
+  return energy;
+}
+
+/** Gradient accumulators of one mini-batch (sums over its cases, not yet averaged). */
+export interface ImplicitGradient {
+  readonly W: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array;
+}
+
+export function zeroGradient(p: ImplicitParams): ImplicitGradient {
+  return { W: new Float32Array(p.W.length), b: new Float32Array(p.items), c: new Float32Array(p.hidden) };
+}
+
+/** Work buffers of `accumulateCd`, allocated once per trainer. */
+export interface CdScratch {
+  p0: Float32Array;
+  h: Float32Array;
+  q: Float32Array;
+  v: Float32Array;
+  onMask: Uint8Array;
+}
+
+export function cdScratch(p: ImplicitParams): CdScratch {
+  return { p0: new Float32Array(p.hidden), h: new Float32Array(p.hidden), q: new Float32Array(p.hidden), v: new Float32Array(p.items), onMask: new Uint8Array(p.items) };
+}
+
+/**
+ * Adds one case's CD-T statistics to `grad` (dense reconstruction over every item):
+ *
+ *   p⁰ = p(h | v⁰)                                   positive phase, sparse over the rated set S
+ *   h ~ p⁰;  for t = 1 … T:  vᵗ = p(v | h),  qᵗ = p(h | vᵗ),  h ~ qᵗ (t < T)
+ *   ∂W[i,j] += v⁰_i p⁰_j − v^T_i q^T_j,   ∂b_i += v⁰_i − v^T_i,   ∂c_j += p⁰_j − q^T_j
+ *
+ * The reconstruction is mean field (probabilities, not samples) as Hinton's guide advises for the
+ * visible units; hidden units are sampled with `uniforms` (T·F numbers: step t uses [t·F, (t+1)·F)) so
+ * every engine given the same numbers computes the same statistics. Returns Σ_i (v⁰_i − v^T_i)².
+ */
+export function accumulateCd(
+  p: ImplicitParams,
+  rated: ArrayLike<number>,
+  start: number,
+  end: number,
+  steps: number,
+  uniforms: Float32Array,
+  uniformOffset: number,
+  grad: ImplicitGradient,
+  s: CdScratch,
+): number {
+  const { W, hidden: F, items: I } = p;
+  implicitHidden(p, rated, start, end, s.p0);
+  for (let j = 0; j < F; j++) s.h[j] = uniforms[uniformOffset + j] < s.p0[j] ? 1 : 0;
+  for (let t = 1; t <= steps; t++) {
+    implicitVisible(p, s.h, s.v);
+    // q = σ(c + Wᵀ v), dense over all items.
+    const q = s.q;
+    q.set(p.c);
+    for (let i = 0; i < I; i++) {
+      const vi = s.v[i];
+      const row = i * F;
+      for (let j = 0; j < F; j++) q[j] += vi * W[row + j];
+    }
+    for (let j = 0; j < F; j++) q[j] = sigmoid(q[j]);
+    if (t < steps) {
+      const u = uniformOffset + t * F;
+      for (let j = 0; j < F; j++) s.h[j] = uniforms[u + j] < q[j] ? 1 : 0;
+    }
+  }
+  // Positive statistics on the rated rows, negative on all rows.
+  for (let n = start; n < end; n++) {
+    const i = rated[n];
+    const row = i * F;
+    for (let j = 0; j < F; j++) grad.W[row + j] += s.p0[j];
+    grad.b[i] += 1;
+  }
+  let err = 0;
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 1;
+  for (let i = 0; i < I; i++) {
+    const vi = s.v[i];
+    const row = i * F;
+    for (let j = 0; j < F; j++) grad.W[row + j] -= vi * s.q[j];
+    grad.b[i] -= vi;
+    const d = s.onMask[i] - vi;
+    err += d * d;
+  }
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 0;
+  for (let j = 0; j < F; j++) grad.c[j] += s.p0[j] - s.q[j];
+  return err;
+}
+
+/**
+ * The same statistics with the negative phase restricted to the rated set S and m unrated items M drawn
+ * uniformly (with replacement), each standing for (I − |S|)/m unrated items (importance weight ω):
+ *
+ *   qᵗ = σ(c + Σ_{i∈S} vᵗ_i W_i + ω Σ_{i∈M} vᵗ_i W_i),   ∂W_i −= ω_i v^T_i q^T  for i ∈ S ∪ M
+ *
+ * an unbiased but noisier estimate of the dense negative statistics at (|S| + m)/I of their cost. Returns
+ * the squared reconstruction error on S ∪ M, the sampled zeros weighted by ω.
+ */
+export function accumulateCdSampled(
+  p: ImplicitParams,
+  rated: ArrayLike<number>,
+  start: number,
+  end: number,
+  steps: number,
+  zeros: number,
+  rng: Rng,
+  grad: ImplicitGradient,
+  s: CdScratch,
+): number {
+  const { W, b, hidden: F, items: I } = p;
+  const nS = end - start;
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 1;
+  const set: number[] = [];
+  for (let n = start; n < end; n++) set.push(rated[n]);
+  const unrated = I - nS;
+  const m = unrated > 0 ? zeros : 0;
+  while (set.length < nS + m) {
+    const i = rng.int(I);
+    if (!s.onMask[i]) set.push(i);
+  }
+  const omega = m > 0 ? unrated / m : 0;
+  const weight = (n: number): number => (n < nS ? 1 : omega);
+  implicitHidden(p, rated, start, end, s.p0);
+  for (let j = 0; j < F; j++) s.h[j] = rng.next() < s.p0[j] ? 1 : 0;
+  const v = new Float32Array(set.length);
+  for (let t = 1; t <= steps; t++) {
+    for (let n = 0; n < set.length; n++) {
+      const row = set[n] * F;
+      let x = b[set[n]];
+      for (let j = 0; j < F; j++) x += W[row + j] * s.h[j];
+      v[n] = sigmoid(x);
+    }
+    s.q.set(p.c);
+    for (let n = 0; n < set.length; n++) {
+      const a = weight(n) * v[n];
+      const row = set[n] * F;
+      for (let j = 0; j < F; j++) s.q[j] += a * W[row + j];
+    }
+    for (let j = 0; j < F; j++) s.q[j] = sigmoid(s.q[j]);
+    if (t < steps) for (let j = 0; j < F; j++) s.h[j] = rng.next() < s.q[j] ? 1 : 0;
+  }
+  let err = 0;
+  for (let n = 0; n < set.length; n++) {
+    const i = set[n];
+    const row = i * F;
+    const on = n < nS ? 1 : 0;
+    const a = weight(n) * v[n];
+    for (let j = 0; j < F; j++) grad.W[row + j] += on * s.p0[j] - a * s.q[j];
+    grad.b[i] += on - a;
+    err += weight(n) * (on - v[n]) ** 2;
+  }
+  for (let j = 0; j < F; j++) grad.c[j] += s.p0[j] - s.q[j];
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 0;
+  return err;
+}
+
+/**
+ * One momentum step from a batch's summed gradient (B cases), weight decay λ on W only:
+ *   Δθ ← μ Δθ + ε (∂θ / B − λ θ),   θ ← θ + Δθ
+ */
+export function applyUpdate(
+  p: ImplicitParams,
+  grad: ImplicitGradient,
+  inc: ImplicitGradient,
+  cases: number,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+): void {
+  const scale = 1 / cases;
+  for (let n = 0; n < p.W.length; n++) {
+    inc.W[n] = momentum * inc.W[n] + lr * (grad.W[n] * scale - weightDecay * p.W[n]);
+    p.W[n] += inc.W[n];
+  }
+  for (let i = 0; i < p.items; i++) {
+    inc.b[i] = momentum * inc.b[i] + lr * grad.b[i] * scale;
+    p.b[i] += inc.b[i];
+  }
+  for (let j = 0; j < p.hidden; j++) {
+    inc.c[j] = momentum * inc.c[j] + lr * grad.c[j] * scale;
+    p.c[j] += inc.c[j];
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * Training the implicit-feedback RBM (implicitParams.ts) with CD-T, momentum, weight decay and
+ * mini-batches, and early stopping on a validation slice by nDCG@k of held-out training ratings. Pure:
+ * progress goes through a callback.
+ *
+ * Three engines compute the same statistics (accumulateCd's equations); which is fastest at equal quality
+ * is measured, not assumed:
+ *   'tfjs'    the mini-batch as dense tfjs products: P⁰ = σ(V⁰W + c), V = σ(H Wᵀ + b), Q = σ(V W + c),
+ *             ∂W = [V⁰; V]ᵀ [P⁰; −Q] (one product; explicit transposes, as wasm's transposed matMul is slow)
+ *   'js'      the same per case in typed-array loops (the reference)
+ *   'sampled' typed-array loops with the negative phase over the rated items and `zeroSamples` sampled
+ *             unrated ones (accumulateCdSampled)
+ */
+import type { CompressedRows } from '../data/dataset.js';
+import type { EpochReport } from '../model/protocol.js';
+import { Rng } from '../rng.js';
+import { tf } from './backend.js';
+import {
+  accumulateCd,
+  accumulateCdSampled,
+  applyUpdate,
+  cdScratch,
+  cloneImplicitParams,
+  implicitHidden,
+  zeroGradient,
+  type ImplicitParams,
+} from './implicitParams.js';
+
+export type ImplicitEngine = 'tfjs' | 'js' | 'sampled';
+
+export interface ImplicitTrainOptions {
+  /** F, binary hidden units. */
+  hidden: number;
+  /** Maximum epochs (early stopping usually ends sooner). */
+  epochs: number;
+  /** ε, applied to the batch-averaged gradient. */
+  lr: number;
+  /** μ from `momentumFromEpoch` on, `initialMomentum` before. */
+  momentum: number;
+  initialMomentum: number;
+  momentumFromEpoch: number;
+  /** λ, L2 weight decay on W. */
+  weightDecay: number;
+  /** Users per mini-batch. */
+  batchSize: number;
+  /** T of CD-T. */
+  cdSteps: number;
+  /** Stop after this many epochs without a better validation nDCG. */
+  patience: number;
+  /** Standard deviation of the initial weights. */
+  initScale: number;
+  engine: ImplicitEngine;
+  /** Unrated items sampled per case by the 'sampled' engine. */
+  zeroSamples: number;
+  /** k of the early-stopping nDCG@k. */
+  rankCutoff: number;
+}
+
+/** A user's rated items as compressed rows (rows = users, colIndex = item indices, sorted, distinct). */
+export type RatedRows = Pick<CompressedRows, 'rows' | 'cols' | 'rowStart' | 'colIndex'>;
+
+export interface ImplicitTrainResult {
+  params: ImplicitParams;
+  curve: EpochReport[];
+  bestEpoch: number;
+  /** nDCG@k on the validation slice at the best epoch, or null without a validation slice. */
+  bestNdcg: number | null;
+  epochs: number;
+  seconds: number;
+}
+
+interface Engine {
+  /** Trains one mini-batch; returns the summed squared reconstruction error. */
+  batch(cases: Int32Array, uniforms: Float32Array, lr: number, momentum: number): number;
+  /** The current parameters as typed arrays (the live ones for the JS engines, a copy for tfjs). */
+  read(): ImplicitParams;
+  dispose(): void;
+}
+
+function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions, rng: Rng): Engine {
+  const grad = zeroGradient(p);
+  const inc = zeroGradient(p);
+  const scratch = cdScratch(p);
+  const T = options.cdSteps;
+  const F = p.hidden;
+  return {
+    batch(cases, uniforms, lr, momentum) {
+      grad.W.fill(0);
+      grad.b.fill(0);
+      grad.c.fill(0);
+      let err = 0;
+      for (let n = 0; n < cases.length; n++) {
+        const u = cases[n];
+        const s = rows.rowStart[u];
+        const e = rows.rowStart[u + 1];
+        err += options.engine === 'sampled'
+          ? accumulateCdSampled(p, rows.colIndex, s, e, T, options.zeroSamples, rng, grad, scratch)
+          : accumulateCd(p, rows.colIndex, s, e, T, uniforms, n * T * F, grad, scratch);
+      }
+      applyUpdate(p, grad, inc, cases.length, lr, momentum, options.weightDecay);
+      return err;
+    },
+    read: () => p,
+    dispose: () => undefined,
+  };
+}
+
+function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions): Engine {
+  // The positive phase is sparse and stays in typed arrays: p⁰ = σ(c + Σ_{i∈S} W_i) and its statistics
+  // touch only the rated rows. The dense negative phase runs in tfjs: V = σ(H Wᵀ + b), Q = σ(V W + c),
+  // ∂W −= Vᵀ Q. The momentum update stays in typed arrays too (applyUpdate, shared with the JS engines):
+  // on the wasm backend an element-wise op over I×F costs about as much as a B×I×F product.
+  const I = p.items;
+  const F = p.hidden;
+  const T = options.cdSteps;
+  const grad = zeroGradient(p);
+  const inc = zeroGradient(p);
+  const Wt = new Float32Array(I * F);
+  const p0 = new Float32Array(F);
+  return {
+    batch(cases, uniforms, lr, momentum) {
+      const B = cases.length;
+      // Negative statistics first (the dense products), then the sparse positive ones added on top, so
+      // the I×F gradient is written once instead of cleared, filled and subtracted.
+      const H0 = new Float32Array(B * F);
+      const P0 = new Float32Array(B * F);
+      const dense = new Float32Array(B * I);
+      for (let n = 0; n < B; n++) {
+        const u = cases[n];
+        const s = rows.rowStart[u];
+        const e = rows.rowStart[u + 1];
+        implicitHidden(p, rows.colIndex, s, e, p0);
+        P0.set(p0, n * F);
+        for (let j = 0; j < F; j++) H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
+        for (let x = s; x < e; x++) dense[n * I + rows.colIndex[x]] = 1;
+      }
+      transposeInto(p.W, I, F, Wt);
+      const result = tf.tidy(() => {
+        const W = tf.tensor2d(p.W, [I, F]);
+        const WtT = tf.tensor2d(Wt, [F, I]);
+        const b = tf.tensor2d(p.b, [1, I]);
+        const c = tf.tensor2d(p.c, [1, F]);
+        const U = T > 1 ? tf.tensor3d(uniforms.subarray(0, B * T * F), [B, T, F]) : null;
+        let H = tf.tensor2d(H0, [B, F]);
+        let V = H;
+        let Q = H;
+        for (let t = 1; t <= T; t++) {
+          V = tf.sigmoid(tf.matMul(H, WtT).add(b)) as tf.Tensor2D;
+          Q = tf.sigmoid(tf.matMul(V, W).add(c)) as tf.Tensor2D;
+          if (t < T && U) H = tf.cast(tf.less(U.slice([0, t, 0], [B, 1, F]).reshape([B, F]), Q), 'float32') as tf.Tensor2D;
+        }
+        return {
+          negW: tf.matMul(tf.transpose(V), Q),
+          negb: tf.sum(V, 0),
+          negc: tf.sum(Q, 0),
+          err: tf.sum(tf.square(tf.sub(tf.tensor2d(dense, [B, I]), V))),
+        };
+      });
+      const negW = result.negW.dataSync();
+      for (let n = 0; n < negW.length; n++) grad.W[n] = -negW[n];
+      const negb = result.negb.dataSync();
+      for (let i = 0; i < I; i++) grad.b[i] = -negb[i];
+      const negc = result.negc.dataSync();
+      for (let j = 0; j < F; j++) grad.c[j] = -negc[j];
+      const err = result.err.dataSync()[0];
+      for (const t of Object.values(result)) t.dispose();
+      for (let n = 0; n < B; n++) {
+        const u = cases[n];
+        for (let j = 0; j < F; j++) grad.c[j] += P0[n * F + j];
+        for (let x = rows.rowStart[u]; x < rows.rowStart[u + 1]; x++) {
+          const i = rows.colIndex[x];
+          grad.b[i] += 1;
+          const row = i * F;
+          for (let j = 0; j < F; j++) grad.W[row + j] += P0[n * F + j];
+        }
+      }
+      applyUpdate(p, grad, inc, B, lr, momentum, options.weightDecay);
+      return err;
+    },
+    read: () => p,
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * Logits z[n, i] = b_i + Σ_j P[n, j] W[i, j] of every item for a block of B hidden vectors, as one
+ * tfjs product P (B×F) · Wᵀ (F×I) + b. `Wt` is the pre-transposed F × I weight tensor.
+ */
+export function denseLogits(Wt: tf.Tensor2D, b: tf.Tensor2D, P: Float32Array, B: number): Float32Array {
+  const F = Wt.shape[0];
+  const z = tf.tidy(() => tf.matMul(tf.tensor2d(P, [B, F]), Wt).add(b));
+  const out = z.dataSync() as Float32Array;
+  z.dispose();
+  return out;
+}
+
+/** Indices of the k largest scores[offset … offset+I), skipping `excluded` (a mask over items), best first. */
+export function topK(scores: Float32Array, offset: number, I: number, k: number, excluded: Uint8Array): Int32Array {
+  const idx = new Int32Array(k).fill(-1);
+  const val = new Float64Array(k).fill(-Infinity);
+  let filled = 0;
+  for (let i = 0; i < I; i++) {
+    if (excluded[i]) continue;
+    const s = scores[offset + i];
+    if (filled === k && !(s > val[k - 1])) continue;
+    let pos = filled < k ? filled++ : k - 1;
+    while (pos > 0 && s > val[pos - 1]) {
+      val[pos] = val[pos - 1];
+      idx[pos] = idx[pos - 1];
+      pos--;
+    }
+    val[pos] = s;
+    idx[pos] = i;
+  }
+  return filled === k ? idx : idx.slice(0, filled);
+}
+
+/**
+ * Mean nDCG@k over the users with validation items: each user's items ranked by the model's logits given
+ * their fit items alone (fit items excluded from the list), binary relevance = the held-out items.
+ *   DCG = Σ_{r<k} rel_r / log2(r + 2),   nDCG = DCG / Σ_{r < min(k, |held out|)} 1 / log2(r + 2)
+ */
+export function validationNdcg(p: ImplicitParams, fit: RatedRows, validation: RatedRows, k: number, blockSize = 256): number {
+  const I = p.items;
+  const F = p.hidden;
+  const users: number[] = [];
+  for (let u = 0; u < validation.rows; u++) if (validation.rowStart[u + 1] > validation.rowStart[u]) users.push(u);
+  if (users.length === 0) return NaN;
+  const Wt = tf.tensor2d(transposeMatrix(p.W, I, F), [F, I]);
+  const b = tf.tensor2d(p.b, [1, I]);
+  const mask = new Uint8Array(I);
+  const relevant = new Uint8Array(I);
+  const h = new Float32Array(F);
+  let total = 0;
+  try {
+    for (let from = 0; from < users.length; from += blockSize) {
+      const block = users.slice(from, from + blockSize);
+      const P = new Float32Array(block.length * F);
+      block.forEach((u, n) => P.set(implicitHidden(p, fit.colIndex, fit.rowStart[u], fit.rowStart[u + 1], h), n * F));
+      const z = denseLogits(Wt, b, P, block.length);
+      block.forEach((u, n) => {
+        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
+        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
+        const top = topK(z, n * I, I, k, mask);
+        let dcg = 0;
+        for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
+        let idcg = 0;
+        const nRel = Math.min(k, validation.rowStart[u + 1] - validation.rowStart[u]);
+        for (let r = 0; r < nRel; r++) idcg += 1 / Math.log2(r + 2);
+        total += dcg / idcg;
+        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 0;
+        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 0;
+      });
+    }
+  } finally {
+    Wt.dispose();
+    b.dispose();
+  }
+  return total / users.length;
+}
+
+/**
+ * Trains `params` on the users of `fit` (mini-batches in a seeded shuffled order each epoch), evaluating
+ * nDCG@k on `validation` after every epoch and returning the best epoch's parameters (early stopping).
+ * Hidden units are sampled with uniforms drawn from `rng` case by case, step by step, so the 'js' and
+ * 'tfjs' engines see the same numbers.
+ */
+export function trainImplicitRbm(
+  params: ImplicitParams,
+  fit: RatedRows,
+  validation: RatedRows | null,
+  options: ImplicitTrainOptions,
+  rng: Rng,
+  onEpoch?: (report: EpochReport) => void,
+): ImplicitTrainResult {
+  const started = performance.now();
+  const F = params.hidden;
+  const T = options.cdSteps;
+  const engine = options.engine === 'tfjs' ? tfjsEngine(params, fit, options) : jsEngine(params, fit, options, rng);
+  const order = Int32Array.from({ length: fit.rows }, (_, u) => u);
+  const uniforms = new Float32Array(options.batchSize * T * F);
+  const curve: EpochReport[] = [];
+  let best: ImplicitParams | null = null;
+  let bestEpoch = 0;
+  let bestNdcg = -Infinity;
+  let epoch = 0;
+  let last: ImplicitParams | null = null;
+  try {
+    for (epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochStart = performance.now();
+      const momentum = epoch >= options.momentumFromEpoch ? options.momentum : options.initialMomentum;
+      rng.shuffle(order);
+      let err = 0;
+      for (let from = 0; from < order.length; from += options.batchSize) {
+        const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
+        if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
+        err += engine.batch(cases, uniforms, options.lr, momentum);
+      }
+      const current = engine.read();
+      if (!allFinite(current.W) || !allFinite(current.b) || !allFinite(current.c)) {
+        throw new Error(`implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`);
+      }
+      const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff) : NaN;
+      const report: EpochReport = {
+        phase: 'implicit',
+        epoch,
+        cdSteps: T,
+        trainRmse: Math.sqrt(err / Math.max(1, fit.rows * params.items)),
+        validationRmse: Number.isFinite(ndcg) ? 1 - ndcg : null,
+        seconds: (performance.now() - epochStart) / 1000,
+      };
+      curve.push(report);
+      onEpoch?.(report);
+      if (!Number.isFinite(ndcg)) continue;
+      if (ndcg > bestNdcg) {
+        bestNdcg = ndcg;
+        bestEpoch = epoch;
+        best = cloneImplicitParams(current);
+      } else if (epoch - bestEpoch >= options.patience) {
+        break;
+      }
+    }
+    if (!best) last = cloneImplicitParams(engine.read());
+  } finally {
+    engine.dispose();
+  }
+  const epochs = Math.min(epoch, options.epochs);
+  return {
+    params: best ?? last ?? cloneImplicitParams(params),
+    curve,
+    bestEpoch: best ? bestEpoch : epochs,
+    bestNdcg: best ? bestNdcg : null,
+    epochs,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Row-major rows × cols → cols × rows (wasm's matMul is fastest on pre-transposed operands). */
+export function transposeMatrix(a: Float32Array, rows: number, cols: number): Float32Array {
+  return transposeInto(a, rows, cols, new Float32Array(a.length));
+}
+
+function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let n = 0; n < a.length; n++) if (!Number.isFinite(a[n])) return false;
+  return true;
+}
