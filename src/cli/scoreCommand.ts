@@ -13,18 +13,25 @@ import { initBackend } from '../rbm/backend.js';
 import { openScoringContext } from '../scoring/context.js';
 import { BadRowError, scorePairs } from '../scoring/pairs.js';
 import { writeTopN } from '../scoring/top-n.js';
+import type { RankBy } from '../serving/service.js';
 import { parseUserIdList, readUserIdsFile } from '../scoring/users.js';
 
 export const SCORE_USAGE = `usage:
-  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>]
+  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted]
   npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
 
 export { UsageError };
 
+function parseRankBy(raw: string | undefined): RankBy {
+  if (raw === undefined || raw === 'score') return 'score';
+  if (raw === 'predicted') return 'predicted';
+  throw new UsageError(`--rank-by must be "score" or "predicted", got "${raw}"`);
+}
+
 export interface ScoreCommand {
   dbPath: string;
   out: string;
-  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined } | { kind: 'pairs'; pairs: string; strict: boolean };
+  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined; rankBy: RankBy } | { kind: 'pairs'; pairs: string; strict: boolean };
 }
 
 
@@ -37,6 +44,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
     users: { type: 'string' },
     'users-file': { type: 'string' },
     'block-size': { type: 'string' },
+    'rank-by': { type: 'string' },
     pairs: { type: 'string' },
     strict: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -45,7 +53,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
   if (!values.out) throw new UsageError('--out <file> is required');
   const dbPath = dbPathFrom(values.db);
   if (values.pairs !== undefined) {
-    const conflicting = (['top', 'users', 'users-file', 'block-size'] as const).filter((f) => values[f] !== undefined);
+    const conflicting = (['top', 'users', 'users-file', 'block-size', 'rank-by'] as const).filter((f) => values[f] !== undefined);
     if (conflicting.length > 0) throw new UsageError(`--pairs cannot be combined with ${conflicting.map((f) => `--${f}`).join(', ')}`);
     return { dbPath, out: values.out, mode: { kind: 'pairs', pairs: values.pairs, strict: values.strict ?? false } };
   }
@@ -60,6 +68,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
       users: values.users,
       usersFile: values['users-file'],
       blockSize: integerFlag(values['block-size'], 'block-size', 1, 100_000),
+      rankBy: parseRankBy(values['rank-by']),
     },
   };
 }
@@ -91,6 +100,7 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
         top: mode.top,
         out,
         blockSize: mode.blockSize,
+        rankBy: mode.rankBy,
         onUnknownUser: (userId) => process.stderr.write(`\nwarning: user ${userId} is not in the database, skipped\n`),
         onProgress: (done) => progress.update(done),
       });

@@ -14,7 +14,7 @@
  * with binary gains, map_at_k), so figures are comparable with its published benchmark table.
  */
 
-export { topK } from '../model/topK.js';
+export { topK } from '../rbm/topK.js';
 
 /** Per-list metrics of one user. Every field lies in [0, 1]. */
 export interface ListMetrics {

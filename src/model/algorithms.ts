@@ -4,29 +4,38 @@
  * evaluator, the scorer and the server pick it up by name.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { TrainOptionsInput } from '../rbm/config.js';
 import { biasAlgorithm, BiasModel } from './bias.js';
 import { checkModelMeta, type ModelState } from './meta.js';
 import { PopularModel, popularAlgorithm, RandomModel, randomAlgorithm } from './popularity.js';
 import type { Algorithm, FitHooks, TrainedModel } from './protocol.js';
 import { algorithmOfOrientation, RbmBlendModel } from './rbmBlend.js';
 import { blendAlgorithm, itemRbmAlgorithm, userRbmAlgorithm } from './rbmFit.js';
+import { implicitAlgorithm, ImplicitModel, watchLikeAlgorithm, WatchLikeModel, type RankingFitOptions } from './watchLike.js';
 
-/** Options every algorithm accepts; each reads the fields it knows (the RBMs: rbm/config.ts). */
-export type FitOptions = TrainOptionsInput;
+/** Options every algorithm accepts; each reads the fields it knows (the rating RBMs: rbm/config.ts; the implicit RBM: `implicit`). */
+export type FitOptions = RankingFitOptions;
 
-export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [blendAlgorithm, userRbmAlgorithm, itemRbmAlgorithm, biasAlgorithm, popularAlgorithm, randomAlgorithm];
+export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [
+  watchLikeAlgorithm,
+  implicitAlgorithm,
+  blendAlgorithm,
+  userRbmAlgorithm,
+  itemRbmAlgorithm,
+  biasAlgorithm,
+  popularAlgorithm,
+  randomAlgorithm,
+];
 
 /** The algorithm `npm run train` and `npm start` fit unless told otherwise. */
-export const DEFAULT_ALGORITHM = 'blend';
+export const DEFAULT_ALGORITHM = 'watch-like';
 
 /**
- * The algorithm a command runs: the one named, else the RBM orientation asked for with `--orientation`
- * (kept from before algorithms had names: user → 'user', item → 'item', both → 'blend'), else the default.
+ * The algorithm a command runs: the one named, else a single rating RBM asked for with `--orientation
+ * user|item` (kept from before algorithms had names), else the default.
  */
 export function resolveAlgorithm(named: string | undefined, options: FitOptions): string {
   if (named !== undefined) return getAlgorithm(named).name;
-  return options.orientation ? algorithmOfOrientation(options.orientation) : DEFAULT_ALGORITHM;
+  return options.orientation === 'user' || options.orientation === 'item' ? algorithmOfOrientation(options.orientation) : DEFAULT_ALGORITHM;
 }
 
 export const algorithmNames = (): string[] => ALGORITHMS.map((a) => a.name);
@@ -63,5 +72,9 @@ export function modelFromState(state: ModelState): TrainedModel {
       return PopularModel.fromState(checked);
     case 'random':
       return RandomModel.fromState(checked);
+    case 'implicit':
+      return ImplicitModel.fromState(checked);
+    case 'watch-like':
+      return WatchLikeModel.fromState(checked);
   }
 }

@@ -6,4 +6,4 @@ export { ALGORITHMS, DEFAULT_ALGORITHM, algorithmNames, getAlgorithm, modelFromS
 export { DEFAULT_TRAIN_OPTIONS, validateTrainOptions } from '../rbm/config.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';
-export { topK } from './topK.js';
+export { topK } from '../rbm/topK.js';

@@ -6,6 +6,7 @@
  * Versions saved before the algorithm protocol existed carry `kind: 'rbm' | 'bias'` and no `algorithm`;
  * they still load (the algorithm is derived from the orientation).
  */
+import type { ImplicitRbmState } from '../rbm/implicit.js';
 import type { EpochReport } from '../rbm/train.js';
 
 /** What the trainer recorded about a fit (all optional: baselines record little). */
@@ -81,7 +82,27 @@ export interface RandomMeta extends MetaBase {
   config: { seed: number };
 }
 
-export type ModelMeta = RbmMeta | BiasMeta | PopularMeta | RandomMeta;
+/** The implicit ("would watch") RBM alone: ranks by p(watch), predicts no ratings. */
+export interface ImplicitMeta extends MetaBase {
+  kind: 'implicit';
+  config: ImplicitRbmState['config'];
+}
+
+/**
+ * The served default: the rating blend (predicted rating and distribution) and the implicit RBM, ranked
+ * by p(watch) · p(rating ≥ liked). Tensors: the blend's names plus `implicit.*`.
+ */
+export interface WatchLikeMeta extends MetaBase {
+  kind: 'watch-like';
+  config: {
+    /** Index into ratingLevels of the lowest level that counts as "liked". */
+    likedLevel: number;
+    rating: RbmMeta['config'];
+    implicit: ImplicitRbmState['config'];
+  };
+}
+
+export type ModelMeta = RbmMeta | BiasMeta | PopularMeta | RandomMeta | ImplicitMeta | WatchLikeMeta;
 export type ModelKind = ModelMeta['kind'];
 
 export interface ModelState<Meta extends ModelMeta = ModelMeta> {
@@ -112,6 +133,27 @@ function checkBiasConfig(c: unknown, where: string): BiasConfig {
   return r as unknown as BiasConfig;
 }
 
+function checkRbmConfig(config: Record<string, unknown>, where: string): void {
+  need(['user', 'item', 'both'].includes(config.orientation as string), `${where}.orientation`, '"user", "item" or "both"', config.orientation);
+  const mixture = need<Record<string, unknown>>(isRecord(config.mixture), `${where}.mixture`, 'an object', config.mixture);
+  for (const f of ['user', 'item', 'bias'] as const) {
+    need(typeof mixture[f] === 'number' && (mixture[f] as number) >= 0, `${where}.mixture.${f}`, 'a non-negative number', mixture[f]);
+  }
+  checkBiasConfig(config.bias, `${where}.bias`);
+  const hidden = need<Record<string, unknown>>(isRecord(config.hidden), `${where}.hidden`, 'an object', config.hidden);
+  for (const f of ['user', 'item'] as const) {
+    const h = hidden[f];
+    need(h === null || (Number.isInteger(h) && (h as number) > 0), `${where}.hidden.${f}`, 'a positive integer or null', h);
+  }
+}
+
+function checkImplicitConfig(config: Record<string, unknown>, where: string, items: number): void {
+  need(config.kind === 'implicit-rbm', `${where}.kind`, '"implicit-rbm"', config.kind);
+  need(config.items === items, `${where}.items`, `the model's ${items} items`, config.items);
+  need(Number.isInteger(config.hidden) && (config.hidden as number) > 0, `${where}.hidden`, 'a positive integer', config.hidden);
+  need(isRecord(config.options), `${where}.options`, 'an object', config.options);
+}
+
 /** Checks raw JSON metadata (as read from a model version) and returns it typed. */
 export function checkModelMeta(raw: unknown): ModelMeta {
   const m = need<Record<string, unknown>>(isRecord(raw), 'meta', 'an object', raw);
@@ -122,19 +164,18 @@ export function checkModelMeta(raw: unknown): ModelMeta {
   need(m.training === undefined || isRecord(m.training), 'training', 'an object', m.training);
   const config = need<Record<string, unknown>>(isRecord(m.config), 'config', 'an object', m.config);
   switch (m.kind) {
-    case 'rbm': {
-      need(['user', 'item', 'both'].includes(config.orientation as string), 'config.orientation', '"user", "item" or "both"', config.orientation);
-      const mixture = need<Record<string, unknown>>(isRecord(config.mixture), 'config.mixture', 'an object', config.mixture);
-      for (const f of ['user', 'item', 'bias'] as const) {
-        need(typeof mixture[f] === 'number' && (mixture[f] as number) >= 0, `config.mixture.${f}`, 'a non-negative number', mixture[f]);
-      }
-      checkBiasConfig(config.bias, 'config.bias');
-      const hidden = need<Record<string, unknown>>(isRecord(config.hidden), 'config.hidden', 'an object', config.hidden);
-      for (const f of ['user', 'item'] as const) {
-        const h = hidden[f];
-        need(h === null || (Number.isInteger(h) && (h as number) > 0), `config.hidden.${f}`, 'a positive integer or null', h);
-      }
+    case 'rbm':
+      checkRbmConfig(config, 'config');
       return m as unknown as RbmMeta;
+    case 'implicit':
+      checkImplicitConfig(config, 'config', (m.itemIds as number[]).length);
+      return m as unknown as ImplicitMeta;
+    case 'watch-like': {
+      const K = (m.ratingLevels as number[]).length;
+      need(Number.isInteger(config.likedLevel) && (config.likedLevel as number) >= 0 && (config.likedLevel as number) < K, 'config.likedLevel', `a level index in 0 … ${K - 1}`, config.likedLevel);
+      checkRbmConfig(need(isRecord(config.rating), 'config.rating', 'an object', config.rating), 'config.rating');
+      checkImplicitConfig(need(isRecord(config.implicit), 'config.implicit', 'an object', config.implicit), 'config.implicit', (m.itemIds as number[]).length);
+      return m as unknown as WatchLikeMeta;
     }
     case 'bias':
       checkBiasConfig(config, 'config');
@@ -145,7 +186,7 @@ export function checkModelMeta(raw: unknown): ModelMeta {
       need(Number.isInteger(config.seed), 'config.seed', 'an integer', config.seed);
       return m as unknown as RandomMeta;
     default:
-      throw new MetaError('kind', '"rbm", "bias", "popular" or "random"', m.kind);
+      throw new MetaError('kind', '"rbm", "bias", "popular", "random", "implicit" or "watch-like"', m.kind);
   }
 }
 

@@ -19,7 +19,7 @@
 import type { KnownRatings } from '../data/dataset.js';
 import { tf } from '../rbm/backend.js';
 import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
-import { hiddenProbabilities, softmaxInPlace, type RbmParams } from '../rbm/params.js';
+import { hiddenProbabilities, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
 import { BiasModel, pointMassInto } from './bias.js';
 import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
 import { mixDistributions } from './mixture.js';
@@ -168,7 +168,7 @@ export class RbmBlendModel implements TrainedModel {
       const K = ratingLevels.length;
       const I = this.itemIds.length;
       this.tensors = {
-        userWt: user ? tf.tensor2d(transposeRows(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
+        userWt: user ? tf.tensor2d(transposeMatrix(user.W, I * K, user.hidden), [user.hidden, I * K]) : null,
         userB: user ? tf.tensor2d(user.b, [1, I * K]) : null,
         itemHidden: item ? tf.tensor2d(item.itemHidden, [I, item.params.hidden]) : null,
       };
@@ -261,11 +261,4 @@ function readTensor(compute: () => tf.Tensor): Float32Array {
   const data = z.dataSync() as Float32Array;
   z.dispose();
   return data;
-}
-
-/** Row-major rows × cols → cols × rows. */
-export function transposeRows(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
 }

@@ -9,11 +9,12 @@
  * P̂ (B×F) · Wᵀ (F×I) + b. Pure: no I/O.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { EpochReport } from '../model/protocol.js';
+import type { EpochReport } from './train.js';
 import { Rng } from '../rng.js';
 import { initBackend, tf } from './backend.js';
 import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
-import { denseLogits, trainImplicitRbm, transposeMatrix, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
+import { transposeMatrix } from './params.js';
+import { denseLogits, trainImplicitRbm, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;

@@ -12,9 +12,11 @@
  *             unrated ones (accumulateCdSampled)
  */
 import type { CompressedRows } from '../data/dataset.js';
-import type { EpochReport } from '../model/protocol.js';
+import type { EpochReport } from './train.js';
 import { Rng } from '../rng.js';
 import { tf } from './backend.js';
+import { transposeMatrix } from './params.js';
+import { topK } from './topK.js';
 import {
   accumulateCd,
   accumulateCdSampled,
@@ -134,7 +136,7 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
         for (let j = 0; j < F; j++) H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
         for (let x = s; x < e; x++) dense[n * I + rows.colIndex[x]] = 1;
       }
-      transposeInto(p.W, I, F, Wt);
+      transposeMatrix(p.W, I, F, Wt);
       const result = tf.tidy(() => {
         const W = tf.tensor2d(p.W, [I, F]);
         const WtT = tf.tensor2d(Wt, [F, I]);
@@ -194,27 +196,6 @@ export function denseLogits(Wt: tf.Tensor2D, b: tf.Tensor2D, P: Float32Array, B:
   return out;
 }
 
-/** Indices of the k largest scores[offset … offset+I), skipping `excluded` (a mask over items), best first. */
-export function topK(scores: Float32Array, offset: number, I: number, k: number, excluded: Uint8Array): Int32Array {
-  const idx = new Int32Array(k).fill(-1);
-  const val = new Float64Array(k).fill(-Infinity);
-  let filled = 0;
-  for (let i = 0; i < I; i++) {
-    if (excluded[i]) continue;
-    const s = scores[offset + i];
-    if (filled === k && !(s > val[k - 1])) continue;
-    let pos = filled < k ? filled++ : k - 1;
-    while (pos > 0 && s > val[pos - 1]) {
-      val[pos] = val[pos - 1];
-      idx[pos] = idx[pos - 1];
-      pos--;
-    }
-    val[pos] = s;
-    idx[pos] = i;
-  }
-  return filled === k ? idx : idx.slice(0, filled);
-}
-
 /**
  * Mean nDCG@k over the users with validation items: each user's items ranked by the model's logits given
  * their fit items alone (fit items excluded from the list), binary relevance = the held-out items.
@@ -241,7 +222,7 @@ export function validationNdcg(p: ImplicitParams, fit: RatedRows, validation: Ra
       block.forEach((u, n) => {
         for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
         for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
-        const top = topK(z, n * I, I, k, mask);
+        const top = topK(z.subarray(n * I, (n + 1) * I), k, (i) => mask[i] !== 0);
         let dcg = 0;
         for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
         let idcg = 0;
@@ -333,16 +314,6 @@ export function trainImplicitRbm(
     epochs,
     seconds: (performance.now() - started) / 1000,
   };
-}
-
-/** Row-major rows × cols → cols × rows (wasm's matMul is fastest on pre-transposed operands). */
-export function transposeMatrix(a: Float32Array, rows: number, cols: number): Float32Array {
-  return transposeInto(a, rows, cols, new Float32Array(a.length));
-}
-
-function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  return out;
 }
 
 function allFinite(a: Float32Array): boolean {

@@ -156,3 +156,12 @@ export function expectation(dist: ArrayLike<number>, offset: number, ratingLevel
   for (let k = 0; k < ratingLevels.length; k++) e += dist[offset + k] * ratingLevels[k];
   return e;
 }
+
+/**
+ * Row-major rows × cols → cols × rows, into `out` (allocated when not given). The dense products use
+ * pre-transposed operands because wasm's matMul with transposeB is much slower.
+ */
+export function transposeMatrix(a: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}

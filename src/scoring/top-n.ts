@@ -10,7 +10,7 @@
 import type { Writable } from 'node:stream';
 import type { ModelSnapshot } from '../serving/modelHolder.js';
 import type { CatalogReader } from '../serving/ports.js';
-import { rankItems, scoreStoredUsers } from '../serving/service.js';
+import { rankItems, scoreStoredUsers, type RankBy } from '../serving/service.js';
 import { CsvWriter, formatPredicted } from './csv-writer.js';
 
 export const TOP_N_HEADER = ['userId', 'rank', 'itemId', 'predicted', 'score'];
@@ -24,6 +24,8 @@ export interface TopNOptions {
   out: Writable;
   /** Users per scoring block (passed to scoreUsers). */
   blockSize?: number;
+  /** Order of each list (default the served algorithm's score, as the API). */
+  rankBy?: RankBy;
   /** A chosen id that is not a stored user: reported, then skipped. */
   onUnknownUser?: (userId: number) => void;
   onProgress?: (usersDone: number) => void;
@@ -51,7 +53,7 @@ export async function writeTopN(options: TopNOptions): Promise<TopNSummary> {
     },
   });
   for (const { userId, scores, rated } of scored) {
-    const best = rankItems(snapshot, scores, rated, top);
+    const best = rankItems(snapshot, scores, rated, top, undefined, options.rankBy);
     for (let rank = 0; rank < best.length; rank++) {
       const i = best[rank];
       await writer.write([userId, rank + 1, itemIds[i], scores.expected ? formatPredicted(scores.expected[i]) : '', formatPredicted(scores.score[i])]);

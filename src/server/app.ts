@@ -4,8 +4,8 @@
  * `listen` here, so tests and `launch()` mount the same app.
  *
  * Writes: every /api request that is not a read (GET, HEAD, OPTIONS) needs an API token and is rate
- * limited per client, except the anonymous visitor's POST /api/recommendations, which changes nothing
- * stored and has its own limit. Deny by default: a write route added later is protected without anyone
+ * limited per client, except the anonymous visitor's POSTs (recommendations, and the hidden units their
+ * ratings switch on), which change nothing stored and share their own limit. Deny by default: a write route added later is protected without anyone
  * remembering to.
  */
 import { existsSync } from 'node:fs';
@@ -32,6 +32,8 @@ export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../web/dist', import
 export const DEFAULT_RATE_LIMITS: RateLimits = { writesPerMinute: 60, visitorPerMinute: 120 };
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** POSTs that compute from the posted ratings and store nothing: a visitor needs no token for them. */
+const VISITOR_POSTS = new Set(['/recommendations', '/model/hidden/activations']);
 
 export function createApp(options: AppOptions): express.Application {
   const cache = new ScoreCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
@@ -54,9 +56,9 @@ export function createApp(options: AppOptions): express.Application {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  api.post('/recommendations', visitorLimit);
+  api.post([...VISITOR_POSTS], visitorLimit);
   api.use((req, res, next) => {
-    if (READ_METHODS.has(req.method) || (req.method === 'POST' && req.path.toLowerCase().replace(/\/+$/, '') === '/recommendations')) {
+    if (READ_METHODS.has(req.method) || (req.method === 'POST' && VISITOR_POSTS.has(req.path.toLowerCase().replace(/\/+$/, '')))) {
       next();
       return;
     }

@@ -10,7 +10,7 @@
  * leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { InvalidRatingError, ModelUnavailableError, NotFoundError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
+import { BadRequestError, InvalidRatingError, ModelUnavailableError, NotFoundError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
 import { isDatabaseBusy } from '../store/busy.js';
 
 export type ErrorCode =
@@ -79,6 +79,7 @@ function fromServingError(err: unknown): ApiError | null {
   if (err instanceof InvalidRatingError) return badRequest(err.message);
   if (err instanceof ModelUnavailableError) return new ApiError(503, 'model_unavailable', err.message);
   if (err instanceof NotFoundError) return new ApiError(404, 'not_found', err.message);
+  if (err instanceof BadRequestError) return badRequest(err.message);
   return null;
 }
 

@@ -4,6 +4,7 @@
  * one-liners and no malformed input reaches the services.
  */
 import { ID_PATTERN } from '../data/ids.js';
+import type { RankBy } from '../serving/service.js';
 import { ApiError, badRequest } from './errors.js';
 
 export const MAX_LIMIT = 100;
@@ -76,6 +77,14 @@ export function matchGenre(raw: string | undefined, knownGenres: readonly string
   const match = knownGenres.find((g) => g.toLowerCase() === wanted);
   if (match === undefined) throw badRequest(`unknown genre "${raw}"; expected one of: ${knownGenres.join(', ')}`);
   return match;
+}
+
+/** `rankBy=score|predicted` (default score): rank by the served algorithm's score, or by predicted rating. */
+export function parseRankByQuery(query: Record<string, unknown>): RankBy {
+  const raw = singleQueryValue(query, 'rankBy');
+  if (raw === undefined || raw === '' || raw === 'score') return 'score';
+  if (raw === 'predicted') return 'predicted';
+  throw badRequest(`rankBy must be "score" or "predicted", got "${raw}"`);
 }
 
 /** `items=1,2,3`: a non-empty, comma-separated list of ids, duplicates removed (first occurrence kept). */

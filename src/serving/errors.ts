@@ -23,3 +23,8 @@ export class ModelUnavailableError extends Error {
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
+
+/** A request the served model cannot answer as asked (e.g. ranking by predicted rating with a ranking-only model). */
+export class BadRequestError extends Error {
+  override readonly name = 'BadRequestError';
+}

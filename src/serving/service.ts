@@ -17,7 +17,7 @@
 import type { Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
 import { topK, type UserInput, type UserScores } from '../model/index.js';
-import { UnknownItemError, UnknownUserError } from './errors.js';
+import { BadRequestError, UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
 import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
@@ -55,14 +55,22 @@ export function storedUserInput(snapshot: ModelSnapshot, user: StoredUser, ratin
 export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingInput[]): UserInput => ({ ratings: toKnownRatings(snapshot, ratings) });
 
 /**
- * The `limit` best-scored item indices for a user: not among `rated` (model item indices), known to the
- * catalog, and of `genre` when given. Best first; ties by lower index.
+ * What a list is ordered by: the served algorithm's ranking score (for the default model, the chance the
+ * user would watch and like the item), or the predicted rating (the order before ranking models).
  */
-export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, limit: number, genre?: string): number[] {
+export type RankBy = 'score' | 'predicted';
+
+/**
+ * The `limit` best item indices for a user by `rankBy`: not among `rated` (model item indices), known to
+ * the catalog, and of `genre` when given. Best first; ties by lower index.
+ */
+export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, limit: number, genre?: string, rankBy: RankBy = 'score'): number[] {
+  const order = rankBy === 'score' ? scores.score : scores.expected;
+  if (!order) throw new BadRequestError(`the served model (${snapshot.model.algorithm}) predicts no ratings, so it cannot rank by predicted rating; use rankBy=score`);
   const excluded = new Uint8Array(snapshot.itemIndex.size);
   for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
   const records = snapshot.itemRecords;
-  const best = topK(scores.score, limit, (i) => {
+  const best = topK(order, limit, (i) => {
     const record = records[i];
     return excluded[i] === 1 || record === null || (genre !== undefined && !record.genres.includes(genre));
   });
@@ -155,17 +163,17 @@ export class ServingService {
     return { scores, input, ratings };
   }
 
-  recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): ScoredItem[] {
+  recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     const { scores, input } = this.scoresForUser(snapshot, userId);
-    return rankItems(snapshot, scores, input.ratings.items, limit, genre).map((i) => scoredItem(snapshot, scores, i));
+    return rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy).map((i) => scoredItem(snapshot, scores, i));
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
-  recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatingInput[], limit: number, genre?: string): ScoredItem[] {
+  recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatingInput[], limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     this.requireKnownItems(snapshot, ratings.map((r) => r.itemId));
     const input = visitorInput(snapshot, ratings);
     const [scores] = snapshot.model.scoreUsers([input]);
-    return rankItems(snapshot, scores, input.ratings.items, limit, genre).map((i) => scoredItem(snapshot, scores, i));
+    return rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy).map((i) => scoredItem(snapshot, scores, i));
   }
 
   predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {

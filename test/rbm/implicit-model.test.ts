@@ -17,7 +17,7 @@ import {
   type ImplicitRbmState,
 } from '../../src/rbm/implicit.js';
 import { initImplicitParams } from '../../src/rbm/implicitParams.js';
-import { topK, trainImplicitRbm, validationNdcg } from '../../src/rbm/implicitTrain.js';
+import { trainImplicitRbm, validationNdcg } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 
 const USERS = 80;
@@ -173,15 +173,6 @@ describe('helpers', () => {
     }
   });
 
-  it('topK returns the k best non-excluded indices, best first, ties by index', () => {
-    const scores = Float32Array.from([0.1, 0.9, 0.5, 0.9, 0.3, 0.7]);
-    const excluded = Uint8Array.from([0, 0, 0, 0, 0, 1]);
-    expect(Array.from(topK(scores, 0, 6, 3, excluded))).toEqual([1, 3, 2]);
-    expect(Array.from(topK(scores, 0, 6, 10, excluded))).toEqual([1, 3, 2, 4, 0]);
-  });
-});
-
-describe('ranking score', () => {
   it('liked level: 4 stars on 1–5 and on 0.5–5', () => {
     expect(likedLevelIndex([1, 2, 3, 4, 5])).toBe(3);
     expect(likedLevelIndex([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5])).toBe(7);

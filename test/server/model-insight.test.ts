@@ -120,7 +120,7 @@ describe('hidden-unit activations', () => {
     expect(unknown.body.error.code).toBe('unknown_user');
     const offScale = await request(url('/api/model/hidden/activations'), { method: 'POST', json: { ratings: [{ itemId: 1, rating: 7 }] } });
     expect(offScale.status).toBe(400);
-    expect(offScale.body.error.message).toMatch(/ratings\[0\]\.rating must be one of the rating levels \[1, 2, 3, 4, 5\], got 7/);
+    expect(offScale.body.error.message).toMatch(/ratings\[0\]\.rating must be a JSON number equal to one of the rating levels \[1, 2, 3, 4, 5\], got 7/);
     const genre = await request(url('/api/model/hidden/activations'), { method: 'POST', json: { ratings: [], genre: 'Drama' } });
     expect(genre.status).toBe(400);
     expect(genre.body.error.message).toMatch(/genre does not apply/);

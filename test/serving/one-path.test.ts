@@ -46,7 +46,7 @@ function score(args: string[], out: string) {
 describe('the API and the batch scorer give the same answer', () => {
   it('for a stored user who rated something after training (recommendations, predictions, --top, --pairs)', async () => {
     const userId = 1;
-    const posted = await request(`${app.url}/api/users/${userId}/ratings`, { method: 'POST', json: { itemId: 30, rating: 1 } });
+    const posted = await request(`${app.url}/api/users/${userId}/ratings`, { method: 'POST', headers: fixture.auth, json: { itemId: 30, rating: 1 } });
     expect(posted.status).toBe(201);
     // Make sure the stored rating is newer than the model (the refit path), whatever the clock's resolution.
     expect(fixture.catalog.getUser(userId)!.updatedAt).toBeGreaterThanOrEqual(app.holder.snapshot!.createdAt);

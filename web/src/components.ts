@@ -96,6 +96,15 @@ export function predictionBlock(item: Pick<ScoredItem, 'predicted' | 'distributi
   );
 }
 
+/** The one line under every recommendation list that says what the order means. */
+export const SCORE_EXPLANATION =
+  'Ranked by the chance you would watch a movie and like it (4★ or more): one RBM learns what people choose to watch, another how they rate.';
+
+/** An item's ranking score as a share: "87% match". */
+export function matchBadge(score: number): HTMLElement {
+  return h('p', { class: 'match', title: 'Estimated chance you would watch this movie and rate it 4★ or more' }, `${Math.round(score * 100)}% match`);
+}
+
 /** An ordered list of recommended movies with their predictions. */
 export function scoredList(items: readonly ScoredItem[], levels: readonly number[], extra?: (item: ScoredItem) => Child): HTMLOListElement {
   return h(
@@ -105,7 +114,7 @@ export function scoredList(items: readonly ScoredItem[], levels: readonly number
       h(
         'li',
         { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted?.toFixed(4) ?? '', 'data-score': item.score.toFixed(4) },
-        h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), extra?.(item)),
+        h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), matchBadge(item.score), extra?.(item)),
         predictionBlock(item, levels),
       ),
     ),

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { RecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
-import { matchGenre, parseVisitorBody } from '../validation.js';
+import { matchGenre, parseRankByQuery, parseVisitorBody } from '../validation.js';
 
 export function recommendationsRouter({ catalog, models, serving }: AppDeps): Router {
   const router = Router();
@@ -11,7 +11,7 @@ export function recommendationsRouter({ catalog, models, serving }: AppDeps): Ro
     const body = parseVisitorBody(req.body, snapshot.ratingLevels);
     const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
     const { ratings, limit } = body;
-    res.json({ items: serving.recommendForVisitor(snapshot, ratings, limit, genre) } satisfies RecommendationsResponse);
+    res.json({ items: serving.recommendForVisitor(snapshot, ratings, limit, genre, parseRankByQuery(req.query)) } satisfies RecommendationsResponse);
   });
   return router;
 }

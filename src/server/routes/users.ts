@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import type { PredictionsResponse, RateResponse, UserRatingsResponse, UserRecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
-import { parseGenreQuery, parseId, parseItemListQuery, parseLimitQuery, parseRatingBody } from '../validation.js';
+import { parseGenreQuery, parseRankByQuery, parseId, parseItemListQuery, parseLimitQuery, parseRatingBody } from '../validation.js';
 
 export function usersRouter({ catalog, models, serving }: AppDeps): Router {
   const router = Router();
@@ -15,7 +15,7 @@ export function usersRouter({ catalog, models, serving }: AppDeps): Router {
     const userId = parseId(req.params.userId, 'userId');
     const limit = parseLimitQuery(req.query, 10);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
-    res.json({ userId, items: serving.recommendForUser(snapshot, userId, limit, genre) } satisfies UserRecommendationsResponse);
+    res.json({ userId, items: serving.recommendForUser(snapshot, userId, limit, genre, parseRankByQuery(req.query)) } satisfies UserRecommendationsResponse);
   });
   router.get('/:userId/predictions', (req, res) => {
     const snapshot = models.require();

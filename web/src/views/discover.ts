@@ -11,6 +11,7 @@ import {
   movieTitle,
   ratingButtons,
   scoredList,
+  SCORE_EXPLANATION,
   syncRatingButtons,
 } from '../components.js';
 import { h, replaceChildren, svg } from '../dom.js';
@@ -97,6 +98,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       h('h2', { id: 'recs-heading', class: 'panel-title' }, 'Recommendations'),
       h('span', { class: 'updating', 'aria-hidden': 'true' }, h('span', { class: 'spinner' }), 'Updating'),
     ),
+    h('p', { class: 'panel-subtitle' }, SCORE_EXPLANATION),
     recsStatus,
     recsBody,
   );

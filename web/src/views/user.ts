@@ -3,7 +3,7 @@
  * every movie they rated (GET /api/users/:id/ratings, /recommendations, /predictions).
  */
 import { ApiError, api, type Item, type ScoredItem } from '../api.js';
-import { emptyState, errorState, loadingState, movieMeta, movieTitle, scoredList } from '../components.js';
+import { emptyState, errorState, loadingState, movieMeta, movieTitle, SCORE_EXPLANATION, scoredList } from '../components.js';
 import { h, replaceChildren, svg } from '../dom.js';
 import { displayTitle, formatCount, formatLevel, formatPredicted, starsLabel } from '../format.js';
 import type { View } from './view.js';
@@ -158,6 +158,7 @@ export function userView(levels: readonly number[], userCount: number | undefine
       'section',
       { class: 'panel', 'aria-labelledby': 'user-recs-heading' },
       h('h2', { id: 'user-recs-heading', class: 'panel-title' }, `Top recommendations for user ${userId}`),
+      h('p', { class: 'panel-subtitle' }, SCORE_EXPLANATION),
       h('p', { class: 'panel-subtitle' }, 'Movies they have not rated, by predicted rating.'),
       recs.length === 0 ? emptyState('No recommendations.', 'This user has rated every movie the model knows.') : scoredList(recs, levels),
     );

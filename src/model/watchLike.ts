@@ -1,0 +1,174 @@
+/**
+ * Ranking what users would act on (issue 11):
+ *
+ * - `implicit`: the implicit RBM alone (rbm/implicit.ts), one Bernoulli visible unit per item ("rated or
+ *   not"): score(u, i) = p(watch_i) = σ(b_i + Σ_j p̂_j W[i,j]), p̂ = p(h | the items u rated). Predicts
+ *   no ratings.
+ * - `watch-like` (the served default): the rating blend and the implicit RBM together,
+ *     score(u, i) = p(watch_i) · p(r_ui ≥ liked | watch) = p(v_i = 1 | p̂) · Σ_{k ≥ liked} p(r_ui = k),
+ *   the chance the user would watch the item and like it, in [0, 1]; `expected` and `distribution` are
+ *   the blend's, so every recommended item still carries its predicted rating. Chosen on a validation
+ *   slice of the training part over p(watch) alone and the predicted rating alone (see the README).
+ *
+ * Both fold a user in from their rated items without retraining: the implicit RBM needs no per-user
+ * parameters at all; the blend uses its usual fold-in.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { fitImplicitRbm, ImplicitRbm, likedLevelIndex, watchAndLikeScores, type ImplicitRbmOptions } from '../rbm/implicit.js';
+import type { TrainOptionsInput } from '../rbm/config.js';
+import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
+import type { Algorithm, FitHooks, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { RbmBlendModel } from './rbmBlend.js';
+import { fitRbmBlend } from './rbmFit.js';
+
+/** Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's. */
+export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions> };
+
+const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({ seed: options.seed ?? 0, ...options.implicit });
+
+function implicitTraining(model: ImplicitRbm): TrainingSummary {
+  const t = model.training;
+  if (!t) return {};
+  return { seconds: t.seconds, epochs: t.epochs, curve: t.curve, validationRanking: { ndcg: t.bestValidationNdcg, bestEpoch: t.bestEpoch } };
+}
+
+/** p(watch) of every item for each user of the block. */
+const watchOf = (implicit: ImplicitRbm, users: readonly UserInput[]): Float32Array[] => implicit.watchProbabilitiesBlock(users.map((u) => u.ratings.items));
+
+export class ImplicitModel implements TrainedModel {
+  readonly algorithm = 'implicit';
+  readonly predictsRatings = false;
+  readonly ratingLevels: readonly number[];
+  readonly userIds: readonly number[];
+  readonly itemIds: readonly number[];
+
+  constructor(
+    ids: Pick<Dataset, 'ratingLevels' | 'userIds' | 'itemIds'>,
+    readonly implicit: ImplicitRbm,
+  ) {
+    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+  }
+
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    return watchOf(this.implicit, users).map((score) => ({ score, expected: null, distribution: null }));
+  }
+
+  dispose(): void {
+    this.implicit.dispose();
+  }
+
+  toState(): ModelState<ImplicitMeta> {
+    const { config, tensors } = this.implicit.toState();
+    return {
+      meta: {
+        kind: 'implicit',
+        algorithm: this.algorithm,
+        ratingLevels: [...this.ratingLevels],
+        userIds: [...this.userIds],
+        itemIds: [...this.itemIds],
+        config,
+        training: implicitTraining(this.implicit),
+      },
+      tensors,
+    };
+  }
+
+  static fromState(state: ModelState): ImplicitModel {
+    const meta = checkModelMeta(state.meta);
+    if (meta.kind !== 'implicit') throw new Error(`expected an implicit model version, got kind "${meta.kind}"`);
+    return new ImplicitModel(meta, ImplicitRbm.fromState({ config: meta.config, tensors: state.tensors }));
+  }
+}
+
+export class WatchLikeModel implements TrainedModel {
+  readonly algorithm = 'watch-like';
+  readonly predictsRatings = true;
+
+  constructor(
+    readonly rating: RbmBlendModel,
+    readonly implicit: ImplicitRbm,
+    /** Index into ratingLevels of the lowest "liked" level. */
+    readonly likedLevel: number,
+  ) {}
+
+  get ratingLevels(): readonly number[] {
+    return this.rating.ratingLevels;
+  }
+  get userIds(): readonly number[] {
+    return this.rating.userIds;
+  }
+  get itemIds(): readonly number[] {
+    return this.rating.itemIds;
+  }
+
+  scoreUsers(users: readonly UserInput[]): UserScores[] {
+    const ratings = this.rating.scoreUsers(users);
+    const watch = watchOf(this.implicit, users);
+    const K = this.ratingLevels.length;
+    return ratings.map((r, n) => ({
+      score: watchAndLikeScores(watch[n], r.distribution!, K, this.likedLevel),
+      expected: r.expected,
+      distribution: r.distribution,
+    }));
+  }
+
+  dispose(): void {
+    this.rating.dispose();
+    this.implicit.dispose();
+  }
+
+  toState(): ModelState<WatchLikeMeta> {
+    const rating = this.rating.toState();
+    const implicit = this.implicit.toState();
+    const it = implicitTraining(this.implicit);
+    const rt = rating.meta.training ?? {};
+    return {
+      meta: {
+        kind: 'watch-like',
+        algorithm: this.algorithm,
+        ratingLevels: rating.meta.ratingLevels,
+        userIds: rating.meta.userIds,
+        itemIds: rating.meta.itemIds,
+        config: { likedLevel: this.likedLevel, rating: rating.meta.config, implicit: implicit.config },
+        training: {
+          ...rt,
+          seconds: Math.max(rt.seconds ?? 0, it.seconds ?? 0),
+          epochs: (rt.epochs ?? 0) + (it.epochs ?? 0),
+          curve: [...(rt.curve ?? []), ...(it.curve ?? [])],
+          validationRanking: it.validationRanking,
+        },
+      },
+      tensors: { ...rating.tensors, ...implicit.tensors },
+    };
+  }
+
+  static fromState(state: ModelState): WatchLikeModel {
+    const meta = checkModelMeta(state.meta);
+    if (meta.kind !== 'watch-like') throw new Error(`expected a watch-like model version, got kind "${meta.kind}"`);
+    const rating = RbmBlendModel.fromState({ meta: { ...meta, kind: 'rbm', algorithm: 'blend', config: meta.config.rating }, tensors: state.tensors });
+    return new WatchLikeModel(rating, ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }), meta.config.likedLevel);
+  }
+}
+
+export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
+  name: 'implicit',
+  description: 'implicit RBM over "rated or not": ranks by p(watch)',
+  fit: async (train, options, hooks) => new ImplicitModel(train, await fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch)),
+};
+
+/**
+ * Fits both models. The rating blend trains its two orientations in worker threads; the implicit RBM
+ * trains on the main thread meanwhile, so the three share the cores instead of queueing.
+ */
+async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: FitHooks): Promise<WatchLikeModel> {
+  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks?.onEpoch);
+  const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch);
+  const [r, i] = await Promise.all([rating, implicit]);
+  return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels));
+}
+
+export const watchLikeAlgorithm: Algorithm<RankingFitOptions> = {
+  name: 'watch-like',
+  description: 'p(watch) from the implicit RBM × p(rating ≥ liked) from the rating blend; predicts ratings with the blend',
+  fit: fitWatchLike,
+};
