@@ -23,7 +23,7 @@ export function mixDistributions(
   pU: ArrayLike<number> | null,
   pI: ArrayLike<number> | null,
   pB: ArrayLike<number>,
-  out: Float32Array,
+  out: Float32Array | Float64Array,
   outOffset: number,
   levels: readonly number[],
 ): number {

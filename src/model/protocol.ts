@@ -32,6 +32,14 @@ export interface UserScores {
   readonly distribution: Float32Array | null;
 }
 
+/** One of the user's ratings that raised an item's ranking score (see model/explain.ts). */
+export interface Influence {
+  /** Position of the rating in the user's `UserInput.ratings` (its item and level are there). */
+  readonly rating: number;
+  /** score(item | all the user's ratings) − score(item | the same ratings without this one); > 0. */
+  readonly influence: number;
+}
+
 export interface FitHooks {
   onEpoch?: (report: EpochReport) => void;
 }
@@ -52,6 +60,13 @@ export interface TrainedModel {
    * the batch scorer and the evaluator with blocks, and both get the same numbers.
    */
   scoreUsers(users: readonly UserInput[]): UserScores[];
+  /**
+   * Optional capability: for each of `items` (model item indices, typically the listed top-k), the user's
+   * ratings that raised its ranking score the most, at most `max`, largest influence first, only those
+   * that stand out (model/explain.ts). Computed from the user's hidden input without refitting per item;
+   * costs about ratings × items × hidden units, so ask only for the items shown. Pure.
+   */
+  explain?(user: UserInput, items: ArrayLike<number>, max: number): Influence[][];
   /** Everything needed to rebuild the model bit for bit. */
   toState(): ModelState;
   /** Frees what the model holds outside the JS heap (tfjs tensors). Idempotent. */

@@ -19,11 +19,12 @@
 import type { KnownRatings } from '../data/dataset.js';
 import { tf } from '../rbm/backend.js';
 import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
-import { hiddenProbabilities, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
+import { hiddenProbabilities, sigmoid, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
 import { BiasModel, pointMassInto } from './bias.js';
 import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
+import { checkCandidates, pickInfluences } from './explain.js';
 import { mixDistributions } from './mixture.js';
-import type { TrainedModel, UserInput, UserScores } from './protocol.js';
+import type { Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
 
 export interface ItemRbmPart {
   /** Visible units are users. */
@@ -61,6 +62,7 @@ export class RbmBlendModel implements TrainedModel {
   readonly algorithm: string;
   private tensors: DenseTensors | null = null;
   private disposed = false;
+  private readonly fittedUnits = new WeakMap<object, { ratings: KnownRatings; unit: FoldInFit }>();
 
   constructor(readonly parts: RbmBlendParts) {
     this.algorithm = algorithmOfOrientation(parts.config.orientation);
@@ -76,10 +78,22 @@ export class RbmBlendModel implements TrainedModel {
     return this.parts.itemIds;
   }
 
-  /** The user's softmax unit in the item RBM: trained, or fitted to `ratings` (fold-in). */
+  /**
+   * The user's softmax unit in the item RBM: trained, or fitted to `ratings` (fold-in). A fitted unit is
+   * remembered for the UserInput object it was fitted for (weakly), so `explain` after `scoreUsers` on the
+   * same input does not fit it twice.
+   */
   itemRbmUserUnit(ratings: KnownRatings, user: Pick<UserInput, 'userIndex' | 'refit'>): FoldInFit | null {
     const part = this.parts.item;
     if (!part) return null;
+    const remembered = this.fittedUnits.get(user);
+    if (remembered && remembered.ratings === ratings) return remembered.unit;
+    const unit = this.trainedOrFittedUnit(part, ratings, user);
+    this.fittedUnits.set(user, { ratings, unit });
+    return unit;
+  }
+
+  private trainedOrFittedUnit(part: ItemRbmPart, ratings: KnownRatings, user: Pick<UserInput, 'userIndex' | 'refit'>): FoldInFit {
     const { levels: K, hidden: F, visibles } = part.params;
     const u = user.userIndex;
     const trained =
@@ -158,6 +172,132 @@ export class RbmBlendModel implements TrainedModel {
       }
       return { score: expected, expected, distribution };
     });
+  }
+
+  /**
+   * The predicted distribution of each candidate from all the user's ratings and with each rating left out
+   * in turn, for `because` (model/explain.ts); per component, as scoreUsers mixes them:
+   *
+   * - user RBM, exact: x = c + Σ_n W[i_n, k_n, :], and leaving rating n out subtracts its row,
+   *     p̂'_n = σ(x − W[i_n, k_n, :]),  p_U(k | …) = softmax_k(b[i,k] + Σ_j p̂'_{n,j} W[i,k,j]);
+   * - bias baseline, exact: b_u is recomputed without rating n by the one ALS half-step serving uses for
+   *   changed ratings, b_u' = (Σ_{t≠n} (r_t − μ − b_{i_t})) / (λ_u + N − 1), the item biases fixed;
+   * - item RBM, held fixed: the user's softmax unit (W_u, b_u) is the trained one (stored users) or the
+   *   one fitted by logistic regression to all their ratings (visitors). Without rating n serving would
+   *   refit it (rbm/foldin.ts); that refit is not done per rating, so this component's p_I(k) is the same
+   *   in every row and its share of an influence is approximate (measured in test/model/because.test.ts);
+   * - a user left without ratings, or an item without training ratings, gets the bias point mass, as in
+   *   scoreUsers.
+   *
+   * Computed in float64 (the full row too, so an influence is a difference of like numbers); costs
+   * N·m·K·F multiply-adds for N ratings and m candidates.
+   *
+   * @returns full[c·K + k]; without[(n·m + c)·K + k] with rating n left out.
+   */
+  distributionsWithout(user: UserInput, candidates: ArrayLike<number>): { full: Float64Array; without: Float64Array } {
+    const { bias, user: userRbm, item, mixture, itemTrainCount, ratingLevels } = this.parts;
+    const K = ratingLevels.length;
+    checkCandidates(candidates, this.itemIds.length);
+    const { items, levels } = user.ratings;
+    const N = items.length;
+    const m = candidates.length;
+    const full = new Float64Array(m * K);
+    const without = new Float64Array(N * m * K);
+    const useUser = userRbm !== null && mixture.user > 0;
+    const useItem = item !== null && mixture.item > 0;
+
+    // Bias baseline: b_u with all ratings, and without each (d_t = r_t − μ − b_{i_t}).
+    const buFull = bias.userBiasOf(user);
+    let sum = 0;
+    const d = new Float64Array(N);
+    for (let t = 0; t < N; t++) sum += d[t] = ratingLevels[levels[t]] - bias.globalMean - bias.itemBias[items[t]];
+    const regUser = bias.options.regUser;
+
+    // Item RBM, the unit held fixed: p_I(k) of each candidate (unchanged by leaving a rating out).
+    const pI = new Float64Array(m * K);
+    if (useItem && N > 0) {
+      const unit = this.itemRbmUserUnit(user.ratings, user);
+      const F = item.params.hidden;
+      if (unit) {
+        for (let q = 0; q < m; q++) {
+          const hRow = candidates[q] * F;
+          for (let k = 0; k < K; k++) {
+            let z = unit.b[k];
+            for (let j = 0; j < F; j++) z += item.itemHidden[hRow + j] * unit.W[k * F + j];
+            pI[q * K + k] = z;
+          }
+          softmaxInPlace(pI, q * K, K);
+        }
+      }
+    }
+
+    // User RBM hidden input x = c + Σ_n W[i_n, k_n, :].
+    const F = userRbm?.hidden ?? 0;
+    const x = new Float64Array(F);
+    const h = new Float64Array(F);
+    const pU = new Float64Array(m * K);
+    if (useUser) {
+      x.set(userRbm.c);
+      for (let t = 0; t < N; t++) {
+        const row = (items[t] * K + levels[t]) * F;
+        for (let j = 0; j < F; j++) x[j] += userRbm.W[row + j];
+      }
+    }
+    const userDistributions = (): void => {
+      const { W, b } = userRbm!;
+      for (let q = 0; q < m; q++) {
+        for (let k = 0; k < K; k++) {
+          const row = (candidates[q] * K + k) * F;
+          let z = b[candidates[q] * K + k];
+          for (let j = 0; j < F; j++) z += h[j] * W[row + j];
+          pU[q * K + k] = z;
+        }
+        softmaxInPlace(pU, q * K, K);
+      }
+    };
+
+    const pB = new Float64Array(K);
+    // One row of m distributions: `rated` ratings remain, b_u = bu, pU filled when the user RBM is used.
+    const mixRow = (out: Float64Array, offset: number, rated: number, bu: number): void => {
+      for (let q = 0; q < m; q++) {
+        const i = candidates[q];
+        pointMassInto(bias.predictValue(bu, i), ratingLevels, pB, 0);
+        if (rated === 0 || itemTrainCount[i] === 0) {
+          for (let k = 0; k < K; k++) out[offset + q * K + k] = pB[k];
+          continue;
+        }
+        const at = (p: Float64Array): Float64Array => p.subarray(q * K, (q + 1) * K);
+        mixDistributions(mixture, useUser ? at(pU) : null, useItem ? at(pI) : null, pB, out, offset + q * K, ratingLevels);
+      }
+    };
+
+    if (useUser && N > 0) {
+      for (let j = 0; j < F; j++) h[j] = sigmoid(x[j]);
+      userDistributions();
+    }
+    mixRow(full, 0, N, buFull);
+    for (let t = 0; t < N; t++) {
+      if (useUser && N > 1) {
+        const row = (items[t] * K + levels[t]) * F;
+        for (let j = 0; j < F; j++) h[j] = sigmoid(x[j] - userRbm!.W[row + j]);
+        userDistributions();
+      }
+      mixRow(without, t * m * K, N - 1, (sum - d[t]) / (regUser + N - 1));
+    }
+    return { full, without };
+  }
+
+  /** `because` for the rating blend alone: its ranking score is the expected rating E = Σ_k level_k p(k). */
+  explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
+    const { full, without } = this.distributionsWithout(user, items);
+    const levels = this.ratingLevels;
+    const K = levels.length;
+    const expect = (p: Float64Array): Float64Array => {
+      const e = new Float64Array(p.length / K);
+      for (let r = 0; r < e.length; r++) for (let k = 0; k < K; k++) e[r] += levels[k] * p[r * K + k];
+      return e;
+    };
+    return pickInfluences(expect(full), expect(without), user.ratings.items.length, max);
   }
 
   /** Tensors of this (immutable) model for the dense products, uploaded once. */

@@ -17,7 +17,8 @@ import type { Dataset } from '../data/dataset.js';
 import { fitImplicitRbm, ImplicitRbm, likedLevelIndex, watchAndLikeScores, type ImplicitRbmOptions } from '../rbm/implicit.js';
 import type { TrainOptionsInput } from '../rbm/config.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
-import type { Algorithm, FitHooks, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { pickInfluences } from './explain.js';
+import type { Algorithm, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
 import { RbmBlendModel } from './rbmBlend.js';
 import { fitRbmBlend } from './rbmFit.js';
 
@@ -51,6 +52,12 @@ export class ImplicitModel implements TrainedModel {
 
   scoreUsers(users: readonly UserInput[]): UserScores[] {
     return watchOf(this.implicit, users).map((score) => ({ score, expected: null, distribution: null }));
+  }
+
+  /** `because`: p(watch) with and without each rated item (ImplicitRbm.watchWithout), exact. */
+  explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
+    const { full, without } = this.implicit.watchWithout(user.ratings.items, items);
+    return pickInfluences(full, without, user.ratings.items.length, max);
   }
 
   dispose(): void {
@@ -110,6 +117,28 @@ export class WatchLikeModel implements TrainedModel {
       expected: r.expected,
       distribution: r.distribution,
     }));
+  }
+
+  /**
+   * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it, with and
+   * without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
+   * RbmBlendModel.distributionsWithout (exact for the user RBM and the bias baseline; the item RBM's user
+   * unit held fixed, see there).
+   */
+  explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
+    const watch = this.implicit.watchWithout(user.ratings.items, items);
+    const rating = this.rating.distributionsWithout(user, items);
+    const K = this.ratingLevels.length;
+    const score = (w: Float64Array, p: Float64Array): Float64Array => {
+      const out = new Float64Array(w.length);
+      for (let r = 0; r < w.length; r++) {
+        let like = 0;
+        for (let k = this.likedLevel; k < K; k++) like += p[r * K + k];
+        out[r] = w[r] * Math.min(1, like);
+      }
+      return out;
+    };
+    return pickInfluences(score(watch.full, rating.full), score(watch.without, rating.without), user.ratings.items.length, max);
   }
 
   dispose(): void {

@@ -196,6 +196,49 @@ export class ImplicitRbm {
     return out;
   }
 
+  /**
+   * p(watch) of each candidate from all the rated items, and with each rated item left out in turn, for
+   * `because` (model/explain.ts). The hidden input is a sum over the rated items, so leaving item r_n out
+   * subtracts its row and nothing is refitted:
+   *   x = c + Σ_{rated} W_r,   p̂ = σ(x),            p(watch_i)    = σ(b_i + Σ_j p̂_j W[i,j])
+   *   p̂'_n = σ(x − W_{r_n}),                         p(watch_i)'_n = σ(b_i + Σ_j p̂'_{n,j} W[i,j])
+   * exactly what watchProbabilities gives for the ratings without r_n. Costs n·m·F multiply-adds for n
+   * rated items and m candidates, in float64.
+   *
+   * @returns full[c] for candidate c; without[n · m + c] with rated item n left out.
+   */
+  watchWithout(rated: ArrayLike<number>, candidates: ArrayLike<number>): { full: Float64Array; without: Float64Array } {
+    const list = this.checkItems(rated, 'user');
+    this.checkItems(candidates, 'items to explain');
+    const { W, b, c, hidden: F } = this.params;
+    const n = list.length;
+    const m = candidates.length;
+    const x = Float64Array.from(c);
+    for (let t = 0; t < n; t++) {
+      const row = list[t] * F;
+      for (let j = 0; j < F; j++) x[j] += W[row + j];
+    }
+    const h = new Float64Array(F);
+    const watch = (out: Float64Array, offset: number): void => {
+      for (let q = 0; q < m; q++) {
+        const row = candidates[q] * F;
+        let z = b[candidates[q]];
+        for (let j = 0; j < F; j++) z += h[j] * W[row + j];
+        out[offset + q] = 1 / (1 + Math.exp(-z));
+      }
+    };
+    const full = new Float64Array(m);
+    for (let j = 0; j < F; j++) h[j] = 1 / (1 + Math.exp(-x[j]));
+    watch(full, 0);
+    const without = new Float64Array(n * m);
+    for (let t = 0; t < n; t++) {
+      const row = list[t] * F;
+      for (let j = 0; j < F; j++) h[j] = 1 / (1 + Math.exp(-(x[j] - W[row + j])));
+      watch(without, t * m);
+    }
+    return { full, without };
+  }
+
   toState(): ImplicitRbmState {
     const { W, b, c, items, hidden } = this.params;
     return {

@@ -1,0 +1,206 @@
+/**
+ * `because` is faithful: the influence a model reports for a rating is what removing that rating from
+ * the user's ratings and scoring again (scoreUsers, the path serving takes) does to the item's score.
+ *
+ * Small models trained on a generated two-taste data set (group A likes items 1–20 and rates them high,
+ * group B items 21–40): the implicit RBM, the user-RBM blend, and the watch-like model over both. The
+ * implicit RBM, the user RBM and the bias baseline are exact (tolerance 1e-5: float32 scoring against
+ * float64 leave-one-out); the item RBM's user unit is held fixed where serving refits it, so the
+ * watch-like model with the item RBM gets the tolerance measured for that approximation (see below).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { datasetFromTriples, type Dataset, type KnownRatings, type RatingTriple } from '../../src/data/dataset.js';
+import { BECAUSE_MIN_SHARE, pickInfluences } from '../../src/model/explain.js';
+import type { Influence, TrainedModel, UserInput } from '../../src/model/protocol.js';
+import { fitRbmBlend } from '../../src/model/rbmFit.js';
+import { ImplicitModel, WatchLikeModel } from '../../src/model/watchLike.js';
+import { initBackend } from '../../src/rbm/backend.js';
+import { fitImplicitRbm, likedLevelIndex, type ImplicitRbm } from '../../src/rbm/implicit.js';
+import { Rng } from '../../src/rng.js';
+
+const USERS = 60;
+const ITEMS = 40;
+
+function twoTastes(seed: number): Dataset {
+  const rng = new Rng(seed);
+  const triples: RatingTriple[] = [];
+  for (let u = 0; u < USERS; u++) {
+    const groupA = u % 2 === 0;
+    for (let i = 0; i < ITEMS; i++) {
+      const inGroup = groupA === i < 20;
+      if (rng.next() < (inGroup ? 0.5 : 0.08)) triples.push({ userId: u + 1, itemId: i + 1, value: inGroup ? 4 + rng.int(2) : 1 + rng.int(3) });
+    }
+  }
+  return datasetFromTriples(triples, {
+    ratingLevels: [1, 2, 3, 4, 5],
+    userIds: Array.from({ length: USERS }, (_, u) => u + 1),
+    itemIds: Array.from({ length: ITEMS }, (_, i) => i + 1),
+  });
+}
+
+function userRatings(ds: Dataset, u: number): KnownRatings {
+  const items: number[] = [];
+  const levels: number[] = [];
+  for (let r = 0; r < ds.users.length; r++) {
+    if (ds.users[r] !== u) continue;
+    items.push(ds.items[r]);
+    levels.push(ds.levels[r]);
+  }
+  return { items: Int32Array.from(items), levels: Uint8Array.from(levels) };
+}
+
+const withoutRating = (ratings: KnownRatings, n: number): KnownRatings => ({
+  items: Int32Array.from([...ratings.items].filter((_, t) => t !== n)),
+  levels: Uint8Array.from([...ratings.levels].filter((_, t) => t !== n)),
+});
+
+/** The m best unrated items by the model's score: what a list would show. */
+function topUnrated(model: TrainedModel, input: UserInput, m: number): number[] {
+  const [scores] = model.scoreUsers([input]);
+  const rated = new Set(input.ratings.items);
+  return Array.from(scores.score.keys())
+    .filter((i) => !rated.has(i))
+    .sort((a, b) => scores.score[b] - scores.score[a] || a - b)
+    .slice(0, m);
+}
+
+/** The input serving builds after rating n is removed: a visitor posts the rest; a stored user is refitted. */
+const inputWithout = (input: UserInput, n: number): UserInput => ({
+  ratings: withoutRating(input.ratings, n),
+  ...(input.userIndex !== undefined ? { userIndex: input.userIndex, refit: true } : {}),
+});
+
+interface Check {
+  reported: number;
+  actual: number;
+}
+
+/**
+ * For sampled users (visitors and stored users) and their top items: every listed influence against the
+ * actual drop of the score when that rating is removed and the user scored again.
+ */
+function faithfulness(model: TrainedModel, ds: Dataset, users: number[], m: number): { checks: Check[]; lists: Influence[][][] } {
+  const checks: Check[] = [];
+  const lists: Influence[][][] = [];
+  for (const u of users) {
+    for (const input of [{ ratings: userRatings(ds, u) }, { ratings: userRatings(ds, u), userIndex: u }] as UserInput[]) {
+      const items = topUnrated(model, input, m);
+      const because = model.explain!(input, items, 3);
+      lists.push(because);
+      const [full] = model.scoreUsers([input]);
+      because.forEach((list, c) => {
+        for (const { rating, influence } of list) {
+          const [after] = model.scoreUsers([inputWithout(input, rating)]);
+          checks.push({ reported: influence, actual: full.score[items[c]] - after.score[items[c]] });
+        }
+      });
+    }
+  }
+  return { checks, lists };
+}
+
+const SAMPLE = [0, 1, 6, 13, 22, 37, 48, 59];
+let data: Dataset;
+let implicit: ImplicitRbm;
+let implicitModel: ImplicitModel;
+let userBlendWatchLike: WatchLikeModel;
+let fullWatchLike: WatchLikeModel;
+
+beforeAll(async () => {
+  await initBackend();
+  data = twoTastes(3);
+  implicit = await fitImplicitRbm(data, { hidden: 12, epochs: 25, lr: 0.1, batchSize: 10, patience: 4, validationFraction: 0.2, seed: 1 });
+  implicitModel = new ImplicitModel(data, implicit);
+  const small = { hidden: 12, epochs: 25, lr: 0.05, batchSize: 10, seed: 2, validationFraction: 0.15 };
+  const userBlend = (await fitRbmBlend(data, { ...small, orientation: 'user' }, undefined, false)).model;
+  const blend = (await fitRbmBlend(data, { ...small, orientation: 'both' }, undefined, false)).model;
+  const liked = likedLevelIndex(data.ratingLevels);
+  userBlendWatchLike = new WatchLikeModel(userBlend, implicit, liked);
+  fullWatchLike = new WatchLikeModel(blend, implicit, liked);
+});
+
+describe('because: exact parts', () => {
+  it('implicit RBM: each listed influence is the drop of p(watch) when that rating is removed (1e-5)', () => {
+    const { checks } = faithfulness(implicitModel, data, SAMPLE, 5);
+    expect(checks.length).toBeGreaterThan(20);
+    for (const c of checks) expect(c.reported).toBeCloseTo(c.actual, 5);
+  });
+
+  it('user-RBM blend (user RBM + bias b_u recomputed): influence on the expected rating is exact (1e-5)', () => {
+    const { checks } = faithfulness(userBlendWatchLike.rating, data, SAMPLE, 5);
+    expect(checks.length).toBeGreaterThan(10);
+    for (const c of checks) expect(c.reported).toBeCloseTo(c.actual, 5);
+  });
+
+  it('watch-like over the user-RBM blend: score = p(watch)·p(≥ liked) drops by exactly the influence (1e-5)', () => {
+    const { checks } = faithfulness(userBlendWatchLike, data, SAMPLE, 5);
+    expect(checks.length).toBeGreaterThan(20);
+    for (const c of checks) expect(c.reported).toBeCloseTo(c.actual, 5);
+  });
+
+  it('lists exactly the ratings that stand out, largest first, at most 3, and nothing else', () => {
+    const model = userBlendWatchLike;
+    for (const u of SAMPLE.slice(0, 4)) {
+      const input: UserInput = { ratings: userRatings(data, u) };
+      const items = topUnrated(model, input, 4);
+      const because = model.explain!(input, items, 3);
+      const [full] = model.scoreUsers([input]);
+      const n = input.ratings.items.length;
+      items.forEach((i, c) => {
+        // Every rating's actual influence through scoreUsers; the expected list follows the stated rule.
+        const actual = Array.from({ length: n }, (_, t) => full.score[i] - model.scoreUsers([inputWithout(input, t)])[0].score[i]);
+        const expected = actual
+          .map((influence, rating) => ({ rating, influence }))
+          .filter((x) => x.influence >= BECAUSE_MIN_SHARE * full.score[i] + 1e-5)
+          .sort((a, b) => b.influence - a.influence)
+          .slice(0, 3)
+          .map((x) => x.rating);
+        const listed = because[c].map((x) => x.rating);
+        // Ratings within float noise of the threshold may be in or out; the clear ones must match.
+        for (const r of expected) expect(listed).toContain(r);
+        expect(listed.length).toBeLessThanOrEqual(3);
+        for (let t = 1; t < because[c].length; t++) expect(because[c][t].influence).toBeLessThanOrEqual(because[c][t - 1].influence);
+        for (const x of because[c]) expect(x.influence).toBeGreaterThanOrEqual(BECAUSE_MIN_SHARE * full.score[i] - 1e-6);
+      });
+    }
+  });
+});
+
+describe('because: the item RBM unit held fixed', () => {
+  it('watch-like over the full blend: the reported influence is within the measured refit gap of the actual drop', () => {
+    const { checks } = faithfulness(fullWatchLike, data, SAMPLE, 5);
+    expect(checks.length).toBeGreaterThan(100);
+    const gaps = checks.map((c) => Math.abs(c.reported - c.actual)).sort((a, b) => a - b);
+    const sameSign = checks.filter((c) => c.actual > 0).length / checks.length;
+    // Serving refits the user's item-RBM unit (logistic regression, rbm/foldin.ts) when a rating is
+    // removed; `explain` holds it fixed, so the item RBM's share of the drop (weight w_I = 0.84 in this
+    // model) is missed. Measured on this sample (240 listed influences, scores ≈ 0.1–0.6, users with ~12
+    // ratings, so one rating is ~8 % of what the unit is fitted to — a worst case; ML-100K users have a
+    // median of 65): median |reported − actual| 0.0076, 90th percentile 0.014, max 0.018, median 28 % of
+    // the actual drop; 94 % of the listed ratings do lower the score when removed. The bounds below sit
+    // ~30 % above those figures: tight enough that holding more of the model fixed (or an error in the
+    // exact parts) fails, loose enough for float differences between backends.
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan(0.01);
+    expect(gaps[Math.floor(gaps.length * 0.9)]).toBeLessThan(0.018);
+    expect(gaps[gaps.length - 1]).toBeLessThan(0.024);
+    expect(sameSign).toBeGreaterThan(0.9);
+  });
+});
+
+describe('pickInfluences', () => {
+  it('keeps positive influences ≥ 1 % of the score, largest first, at most max; rejects mismatched shapes', () => {
+    // 3 ratings × 2 items, n-major: item 0 full 0.5, item 1 full 0.1.
+    const full = [0.5, 0.1];
+    const without = [0.4, 0.1, 0.498, 0.2, 0.45, 0.0995];
+    expect(pickInfluences(full, without, 3, 3)).toEqual([
+      [
+        { rating: 0, influence: expect.closeTo(0.1, 12) },
+        { rating: 2, influence: expect.closeTo(0.05, 12) },
+      ],
+      [],
+    ]);
+    expect(pickInfluences(full, without, 3, 1)[0]).toHaveLength(1);
+    expect(() => pickInfluences(full, without, 2, 3)).toThrow(/6 values, expected 2 ratings × 2 items/);
+  });
+});
+
