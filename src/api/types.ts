@@ -24,6 +24,23 @@ export interface ScoredItem extends Item {
   predicted: number | null;
   /** p(rating = level_k), one probability per rating level (length K); null as `predicted`. */
   distribution: number[] | null;
+  /**
+   * The user's ratings that raised this item's ranking score the most: at most 3, largest influence
+   * first, only those that stand out (removing one lowers the score by ≥ 1 % of it); empty when none does
+   * or the served algorithm cannot tell.
+   */
+  because: BecauseItem[];
+}
+
+/** One of the user's ratings behind a recommendation. */
+export interface BecauseItem {
+  itemId: number;
+  /** Null for an item since removed from the catalog. */
+  title: string | null;
+  /** The user's rating of it. */
+  rating: number;
+  /** score(item | all the user's ratings) − score(item | the same ratings without this one), > 0. */
+  influence: number;
 }
 
 export interface HealthResponse {

@@ -17,7 +17,7 @@ import type { RankBy } from '../serving/service.js';
 import { parseUserIdList, readUserIdsFile } from '../scoring/users.js';
 
 export const SCORE_USAGE = `usage:
-  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted]
+  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted] [--explain]
   npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
 
 export { UsageError };
@@ -31,7 +31,7 @@ function parseRankBy(raw: string | undefined): RankBy {
 export interface ScoreCommand {
   dbPath: string;
   out: string;
-  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined; rankBy: RankBy } | { kind: 'pairs'; pairs: string; strict: boolean };
+  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined; rankBy: RankBy; explain: boolean } | { kind: 'pairs'; pairs: string; strict: boolean };
 }
 
 
@@ -45,6 +45,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
     'users-file': { type: 'string' },
     'block-size': { type: 'string' },
     'rank-by': { type: 'string' },
+    explain: { type: 'boolean' },
     pairs: { type: 'string' },
     strict: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -53,7 +54,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
   if (!values.out) throw new UsageError('--out <file> is required');
   const dbPath = dbPathFrom(values.db);
   if (values.pairs !== undefined) {
-    const conflicting = (['top', 'users', 'users-file', 'block-size', 'rank-by'] as const).filter((f) => values[f] !== undefined);
+    const conflicting = (['top', 'users', 'users-file', 'block-size', 'rank-by', 'explain'] as const).filter((f) => values[f] !== undefined);
     if (conflicting.length > 0) throw new UsageError(`--pairs cannot be combined with ${conflicting.map((f) => `--${f}`).join(', ')}`);
     return { dbPath, out: values.out, mode: { kind: 'pairs', pairs: values.pairs, strict: values.strict ?? false } };
   }
@@ -69,6 +70,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
       usersFile: values['users-file'],
       blockSize: integerFlag(values['block-size'], 'block-size', 1, 100_000),
       rankBy: parseRankBy(values['rank-by']),
+      explain: values.explain ?? false,
     },
   };
 }
@@ -101,6 +103,7 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
         out,
         blockSize: mode.blockSize,
         rankBy: mode.rankBy,
+        explain: mode.explain,
         onUnknownUser: (userId) => process.stderr.write(`\nwarning: user ${userId} is not in the database, skipped\n`),
         onProgress: (done) => progress.update(done),
       });

@@ -1,7 +1,9 @@
 /**
  * Batch top-N: `userId,rank,itemId,predicted,score` for every chosen user, the N best-ranked items among
  * those they have not rated — the same list, item for item, as the API's recommendations for that user,
- * because both come from serving (scoreStoredUsers / rankItems).
+ * because both come from serving (scoreStoredUsers / rankItems). With `explain`, each row also carries the
+ * API's `because` as because1ItemId, because1Rating, because1Influence, … because3Influence (empty cells
+ * where the list is shorter), from the same serving function (becauseLists).
  *
  * Memory stays flat whatever the number of users: user ids are consumed lazily, each user's ratings are
  * read from SQLite only when the next block is scored, and the rows go out through a CsvWriter that waits
@@ -10,10 +12,13 @@
 import type { Writable } from 'node:stream';
 import type { ModelSnapshot } from '../serving/modelHolder.js';
 import type { CatalogReader } from '../serving/ports.js';
-import { rankItems, scoreStoredUsers, type RankBy } from '../serving/service.js';
+import { BECAUSE_MAX } from '../model/index.js';
+import { becauseLists, rankItems, scoreStoredUsers, type RankBy } from '../serving/service.js';
 import { CsvWriter, formatPredicted } from './csv-writer.js';
 
 export const TOP_N_HEADER = ['userId', 'rank', 'itemId', 'predicted', 'score'];
+/** The extra columns of `--explain`: because{n}ItemId, because{n}Rating, because{n}Influence for n = 1…3. */
+export const BECAUSE_HEADER = Array.from({ length: BECAUSE_MAX }, (_, n) => [`because${n + 1}ItemId`, `because${n + 1}Rating`, `because${n + 1}Influence`]).flat();
 export interface TopNOptions {
   snapshot: ModelSnapshot;
   catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>;
@@ -24,6 +29,8 @@ export interface TopNOptions {
   out: Writable;
   /** Users per scoring block (passed to scoreUsers). */
   blockSize?: number;
+  /** Add the `because` columns (BECAUSE_HEADER). */
+  explain?: boolean;
   /** Order of each list (default the served algorithm's score, as the API). */
   rankBy?: RankBy;
   /** A chosen id that is not a stored user: reported, then skipped. */
@@ -41,7 +48,7 @@ export async function writeTopN(options: TopNOptions): Promise<TopNSummary> {
   const { snapshot, catalog, top, out } = options;
   const itemIds = snapshot.meta.itemIds;
   const writer = new CsvWriter(out);
-  await writer.write(TOP_N_HEADER);
+  await writer.write(options.explain ? [...TOP_N_HEADER, ...BECAUSE_HEADER] : TOP_N_HEADER);
   let unknownUsers = 0;
   let users = 0;
   let rows = 0;
@@ -52,11 +59,19 @@ export async function writeTopN(options: TopNOptions): Promise<TopNSummary> {
       options.onUnknownUser?.(userId);
     },
   });
-  for (const { userId, scores, rated } of scored) {
+  for (const { userId, scores, rated, input } of scored) {
     const best = rankItems(snapshot, scores, rated, top, undefined, options.rankBy);
+    const because = options.explain ? becauseLists(snapshot, input, best) : null;
     for (let rank = 0; rank < best.length; rank++) {
       const i = best[rank];
-      await writer.write([userId, rank + 1, itemIds[i], scores.expected ? formatPredicted(scores.expected[i]) : '', formatPredicted(scores.score[i])]);
+      const row: (string | number)[] = [userId, rank + 1, itemIds[i], scores.expected ? formatPredicted(scores.expected[i]) : '', formatPredicted(scores.score[i])];
+      if (because) {
+        for (let n = 0; n < BECAUSE_MAX; n++) {
+          const b = because[rank][n];
+          row.push(...(b ? [b.itemId, b.rating, formatPredicted(b.influence)] : ['', '', '']));
+        }
+      }
+      await writer.write(row);
     }
     rows += best.length;
     users++;

@@ -14,9 +14,9 @@
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
  * lists and fold-in, and predicted as null.
  */
-import type { Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
+import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
-import { topK, type UserInput, type UserScores } from '../model/index.js';
+import { BECAUSE_MAX, topK, type UserInput, type UserScores } from '../model/index.js';
 import { BadRequestError, UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
@@ -78,14 +78,40 @@ export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: Ar
 }
 
 /** Item i of a user's scores as the API shows it. */
-export function scoredItem(snapshot: ModelSnapshot, scores: UserScores, i: number): ScoredItem {
+export function scoredItem(snapshot: ModelSnapshot, scores: UserScores, i: number, because: BecauseItem[] = []): ScoredItem {
   const K = snapshot.ratingLevels.length;
   return {
     ...(snapshot.itemRecords[i] as ItemRecord),
     score: roundScore(scores.score[i]),
     predicted: scores.expected ? roundScore(scores.expected[i]) : null,
     distribution: scores.distribution ? distributionRow(scores.distribution, i, K) : null,
+    because,
   };
+}
+
+/**
+ * `because` of each listed item (model item indices): the served model's `explain` when it has that
+ * capability, else empty lists. Asked only for the listed items, so its cost follows the list's length.
+ * It explains the ranking score, whatever order the list is in (rankBy).
+ */
+export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: readonly number[]): BecauseItem[][] {
+  const { model } = snapshot;
+  if (!model.explain || items.length === 0) return items.map(() => []);
+  const { items: rated, levels } = input.ratings;
+  return model.explain(input, items, BECAUSE_MAX).map((list) =>
+    list.map(({ rating, influence }) => ({
+      itemId: snapshot.meta.itemIds[rated[rating]],
+      title: snapshot.itemRecords[rated[rating]]?.title ?? null,
+      rating: snapshot.ratingLevels[levels[rating]],
+      influence: roundScore(influence),
+    })),
+  );
+}
+
+/** The ranked items as the API shows them, each with its `because`. */
+export function listedItems(snapshot: ModelSnapshot, scores: UserScores, input: UserInput, best: readonly number[]): ScoredItem[] {
+  const because = becauseLists(snapshot, input, best);
+  return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
 }
 
 function distributionRow(distribution: Float32Array, row: number, K: number): number[] {
@@ -110,6 +136,8 @@ export interface ScoredStoredUser {
   scores: UserScores;
   /** Model item indices the user rated (excluded from their lists). */
   rated: Int32Array;
+  /** What was scored (for `becauseLists`). */
+  input: UserInput;
 }
 
 /**
@@ -127,7 +155,7 @@ export function* scoreStoredUsers(
   let block: { userId: number; input: UserInput }[] = [];
   const flush = function* (): Generator<ScoredStoredUser> {
     const scores = snapshot.model.scoreUsers(block.map((b) => b.input));
-    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items };
+    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items, input: block[n].input };
     block = [];
   };
   for (const userId of userIds) {
@@ -165,7 +193,7 @@ export class ServingService {
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     const { scores, input } = this.scoresForUser(snapshot, userId);
-    return rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy).map((i) => scoredItem(snapshot, scores, i));
+    return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
@@ -173,7 +201,7 @@ export class ServingService {
     this.requireKnownItems(snapshot, ratings.map((r) => r.itemId));
     const input = visitorInput(snapshot, ratings);
     const [scores] = snapshot.model.scoreUsers([input]);
-    return rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy).map((i) => scoredItem(snapshot, scores, i));
+    return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
   }
 
   predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {

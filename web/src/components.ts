@@ -105,6 +105,22 @@ export function matchBadge(score: number): HTMLElement {
   return h('p', { class: 'match', title: 'Estimated chance you would watch this movie and rate it 4★ or more' }, `${Math.round(score * 100)}% match`);
 }
 
+/**
+ * "Because you rated Toy Story ★5 and Babe ★4": the ratings that raised this recommendation most (the
+ * API's `because`, largest influence first); nothing when none stands out. The title attribute gives
+ * each rating's influence on the match score.
+ */
+export function becauseLine(item: Pick<ScoredItem, 'because'>): HTMLElement | null {
+  if (item.because.length === 0) return null;
+  const parts: Child[] = ['Because you rated '];
+  item.because.forEach((b, n) => {
+    if (n > 0) parts.push(n === item.because.length - 1 ? ' and ' : ', ');
+    parts.push(h('span', { class: 'because-title' }, b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)), ` ★${formatLevel(b.rating)}`);
+  });
+  const detail = item.because.map((b) => `${b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)} +${(b.influence * 100).toFixed(1)}`).join(', ');
+  return h('p', { class: 'because', title: `Percentage points of match each rating adds: ${detail}` }, ...parts);
+}
+
 /** An ordered list of recommended movies with their predictions. */
 export function scoredList(items: readonly ScoredItem[], levels: readonly number[], extra?: (item: ScoredItem) => Child): HTMLOListElement {
   return h(
@@ -114,7 +130,7 @@ export function scoredList(items: readonly ScoredItem[], levels: readonly number
       h(
         'li',
         { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted?.toFixed(4) ?? '', 'data-score': item.score.toFixed(4) },
-        h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), matchBadge(item.score), extra?.(item)),
+        h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), matchBadge(item.score), becauseLine(item), extra?.(item)),
         predictionBlock(item, levels),
       ),
     ),
