@@ -13,7 +13,9 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../scripts/build-web.js';
+import type { RecommendationsResponse } from '../../src/api/types.js';
 import { launch, type LaunchedServer } from '../../src/server/main.js';
+import { displayTitle } from '../../web/src/format.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -173,6 +175,14 @@ describe('the recommendation page in Chromium', () => {
     await settled(page);
     expect(await recommendationSignature(page)).not.toContain(`${secondTitle}=`);
 
+    // "Because you rated …" (where a rating stands out; with two ratings there may be none): only the
+    // visitor's own ratings, with the stars they gave.
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const rated = `(${escape(firstTitle)} ★4|${escape(secondTitle)} ★2)`;
+    for (const line of await recommendations(page).locator('.because').allInnerTexts()) {
+      expect(line.trim()).toMatch(new RegExp(`^Because you rated ${rated}( and ${rated})?$`));
+    }
+
     await expect.poll(() => yourRatings(page).count()).toBe(2);
     const stored = await page.evaluate(() => Object.values(localStorage).join(''));
     expect(stored).toContain('"rating":4');
@@ -227,6 +237,20 @@ describe('the recommendation page in Chromium', () => {
 
     const recs = page.getByRole('region', { name: 'Top recommendations for user 1' }).getByRole('listitem');
     await expect.poll(() => recs.count()).toBeGreaterThan(0);
+    // Under each recommendation, the API's `because` as a sentence: "Because you rated A ★5, B ★4 and C ★4".
+    await settled(page);
+    const api = (await page.evaluate(async () => (await fetch('/api/users/1/recommendations?limit=100')).json())) as RecommendationsResponse;
+    const becauseById = new Map(api.items.map((item) => [item.itemId, item.because]));
+    const shown = await recs.evaluateAll((items) =>
+      items.map((li) => ({ itemId: Number((li as HTMLElement).dataset.itemId), line: li.querySelector('.because')?.textContent ?? null })),
+    );
+    for (const { itemId, line } of shown) {
+      const because = becauseById.get(itemId) ?? [];
+      const parts = because.map((b) => `${displayTitle(b.title ?? '')} ★${b.rating}`);
+      const sentence = parts.length === 0 ? null : `Because you rated ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`}`;
+      expect(line).toBe(sentence);
+    }
+    expect(shown.filter((s) => s.line !== null).length).toBeGreaterThan(0);
     expect(page.url()).toMatch(/#\/user\/1$/);
 
     // An unknown user is a clear empty state, not an error page (the API's 404 is expected here).
