@@ -79,11 +79,12 @@ interface Check {
  * For sampled users (visitors and stored users) and their top items: every listed influence against the
  * actual drop of the score when that rating is removed and the user scored again.
  */
-function faithfulness(model: TrainedModel, ds: Dataset, users: number[], m: number): { checks: Check[]; lists: Influence[][][] } {
+function faithfulness(model: TrainedModel, ds: Dataset, users: number[], m: number, storedRefit = false): { checks: Check[]; lists: Influence[][][] } {
   const checks: Check[] = [];
   const lists: Influence[][][] = [];
   for (const u of users) {
-    for (const input of [{ ratings: userRatings(ds, u) }, { ratings: userRatings(ds, u), userIndex: u }] as UserInput[]) {
+    const stored: UserInput = { ratings: userRatings(ds, u), userIndex: u, ...(storedRefit ? { refit: true } : {}) };
+    for (const input of [{ ratings: userRatings(ds, u) }, stored]) {
       const items = topUnrated(model, input, m);
       const because = model.explain!(input, items, 3);
       lists.push(because);
@@ -168,22 +169,28 @@ describe('because: exact parts', () => {
 
 describe('because: the item RBM unit held fixed', () => {
   it('watch-like over the full blend: the reported influence is within the measured refit gap of the actual drop', () => {
-    const { checks } = faithfulness(fullWatchLike, data, SAMPLE, 5);
+    // Stored users as after a rating change (refit): the unit is then fitted by the same logistic
+    // regression with and without the rating, so the gap is the held-fixed approximation alone. (An
+    // unchanged stored user is scored with the unit CD trained; any change to their ratings switches
+    // serving to the refitted unit, which moves every score whatever rating changed: on ML-100K that
+    // switch alone is a median 0.024 of the score, as large as the influences; see the README.)
+    const { checks } = faithfulness(fullWatchLike, data, SAMPLE, 5, true);
     expect(checks.length).toBeGreaterThan(100);
     const gaps = checks.map((c) => Math.abs(c.reported - c.actual)).sort((a, b) => a - b);
     const sameSign = checks.filter((c) => c.actual > 0).length / checks.length;
     // Serving refits the user's item-RBM unit (logistic regression, rbm/foldin.ts) when a rating is
     // removed; `explain` holds it fixed, so the item RBM's share of the drop (weight w_I = 0.84 in this
-    // model) is missed. Measured on this sample (240 listed influences, scores ≈ 0.1–0.6, users with ~12
-    // ratings, so one rating is ~8 % of what the unit is fitted to — a worst case; ML-100K users have a
-    // median of 65): median |reported − actual| 0.0076, 90th percentile 0.014, max 0.018, median 28 % of
-    // the actual drop; 94 % of the listed ratings do lower the score when removed. The bounds below sit
-    // ~30 % above those figures: tight enough that holding more of the model fixed (or an error in the
-    // exact parts) fails, loose enough for float differences between backends.
+    // model) is missed. Measured on this sample (240 listed influences, median 0.021, scores ≈ 0.1–0.6;
+    // users with ~12 ratings, so one rating is ~8 % of what the unit is fitted to, a worst case: ML-100K
+    // users have a median of 58, where the README gives the gap): median |reported − actual| 0.0078,
+    // 90th percentile 0.013, max 0.018, median 25 % of the actual drop; every listed rating does lower
+    // the score when removed. The bounds sit ~30 % above those figures: tight enough that holding more of
+    // the model fixed (or an error in the exact parts) fails, loose enough for float differences between
+    // backends.
     expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan(0.01);
-    expect(gaps[Math.floor(gaps.length * 0.9)]).toBeLessThan(0.018);
+    expect(gaps[Math.floor(gaps.length * 0.9)]).toBeLessThan(0.017);
     expect(gaps[gaps.length - 1]).toBeLessThan(0.024);
-    expect(sameSign).toBeGreaterThan(0.9);
+    expect(sameSign).toBeGreaterThan(0.95);
   });
 });
 
