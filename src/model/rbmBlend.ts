@@ -19,7 +19,8 @@
 import type { KnownRatings } from '../data/dataset.js';
 import { tf } from '../rbm/backend.js';
 import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
-import { hiddenProbabilities, sigmoid, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
+import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from '../rbm/leaveOneOut.js';
+import { hiddenProbabilities, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
 import { BiasModel, pointMassInto } from './bias.js';
 import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
 import { checkCandidates, pickInfluences } from './explain.js';
@@ -63,6 +64,8 @@ export class RbmBlendModel implements TrainedModel {
   private tensors: DenseTensors | null = null;
   private disposed = false;
   private readonly fittedUnits = new WeakMap<object, { ratings: KnownRatings; unit: FoldInFit }>();
+  /** e^{W} of the user RBM, tabulated on the first `because` (rbm/leaveOneOut.ts). */
+  private userExpW: Float32Array | null = null;
 
   constructor(readonly parts: RbmBlendParts) {
     this.algorithm = algorithmOfOrientation(parts.config.orientation);
@@ -189,8 +192,8 @@ export class RbmBlendModel implements TrainedModel {
    * - a user left without ratings, or an item without training ratings, gets the bias point mass, as in
    *   scoreUsers.
    *
-   * Computed in float64 (the full row too, so an influence is a difference of like numbers); costs
-   * N·m·K·F multiply-adds for N ratings and m candidates.
+   * The full row is computed the same way as the others, so an influence is a difference of like numbers;
+   * the user RBM's N·m·K·F multiply-adds are one tfjs product.
    *
    * @returns full[c·K + k]; without[(n·m + c)·K + k] with rating n left out.
    */
@@ -231,32 +234,32 @@ export class RbmBlendModel implements TrainedModel {
       }
     }
 
-    // User RBM hidden input x = c + Σ_n W[i_n, k_n, :].
-    const F = userRbm?.hidden ?? 0;
-    const x = new Float64Array(F);
-    const h = new Float64Array(F);
+    // User RBM logits of the candidates for all ratings (row 0) and without each (row 1 + n): one dense
+    // product of the leave-one-out hidden probabilities (rbm/leaveOneOut.ts) by the candidates' weights.
     const pU = new Float64Array(m * K);
-    if (useUser) {
-      x.set(userRbm.c);
-      for (let t = 0; t < N; t++) {
-        const row = (items[t] * K + levels[t]) * F;
-        for (let j = 0; j < F; j++) x[j] += userRbm.W[row + j];
-      }
+    let userLogits: Float32Array | null = null;
+    if (useUser && N > 0 && m > 0) {
+      const F = userRbm.hidden;
+      const rows = new Int32Array(N);
+      for (let t = 0; t < N; t++) rows[t] = items[t] * K + levels[t];
+      const columns = new Int32Array(m * K);
+      for (let q = 0; q < m; q++) for (let k = 0; k < K; k++) columns[q * K + k] = candidates[q] * K + k;
+      this.userExpW ??= expWeights(userRbm.W);
+      const P = leaveOneOutHidden(userRbm.W, this.userExpW, userRbm.c, rows);
+      userLogits = denseProduct(P, N + 1, F, gatherColumns(userRbm.W, F, columns), m * K);
     }
-    const userDistributions = (): void => {
-      const { W, b } = userRbm!;
+    // p_U(k | …) of every candidate from row `row` of the logits.
+    const userDistributions = (row: number): void => {
+      const { b } = userRbm!;
       for (let q = 0; q < m; q++) {
-        for (let k = 0; k < K; k++) {
-          const row = (candidates[q] * K + k) * F;
-          let z = b[candidates[q] * K + k];
-          for (let j = 0; j < F; j++) z += h[j] * W[row + j];
-          pU[q * K + k] = z;
-        }
+        for (let k = 0; k < K; k++) pU[q * K + k] = userLogits![row * m * K + q * K + k] + b[candidates[q] * K + k];
         softmaxInPlace(pU, q * K, K);
       }
     };
 
     const pB = new Float64Array(K);
+    const sU = new Float64Array(K);
+    const sI = new Float64Array(K);
     // One row of m distributions: `rated` ratings remain, b_u = bu, pU filled when the user RBM is used.
     const mixRow = (out: Float64Array, offset: number, rated: number, bu: number): void => {
       for (let q = 0; q < m; q++) {
@@ -266,22 +269,18 @@ export class RbmBlendModel implements TrainedModel {
           for (let k = 0; k < K; k++) out[offset + q * K + k] = pB[k];
           continue;
         }
-        const at = (p: Float64Array): Float64Array => p.subarray(q * K, (q + 1) * K);
-        mixDistributions(mixture, useUser ? at(pU) : null, useItem ? at(pI) : null, pB, out, offset + q * K, ratingLevels);
+        for (let k = 0; k < K; k++) {
+          sU[k] = pU[q * K + k];
+          sI[k] = pI[q * K + k];
+        }
+        mixDistributions(mixture, useUser ? sU : null, useItem ? sI : null, pB, out, offset + q * K, ratingLevels);
       }
     };
 
-    if (useUser && N > 0) {
-      for (let j = 0; j < F; j++) h[j] = sigmoid(x[j]);
-      userDistributions();
-    }
+    if (userLogits) userDistributions(0);
     mixRow(full, 0, N, buFull);
     for (let t = 0; t < N; t++) {
-      if (useUser && N > 1) {
-        const row = (items[t] * K + levels[t]) * F;
-        for (let j = 0; j < F; j++) h[j] = sigmoid(x[j] - userRbm!.W[row + j]);
-        userDistributions();
-      }
+      if (userLogits && N > 1) userDistributions(t + 1);
       mixRow(without, t * m * K, N - 1, (sum - d[t]) / (regUser + N - 1));
     }
     return { full, without };

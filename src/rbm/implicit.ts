@@ -13,7 +13,8 @@ import type { EpochReport } from './train.js';
 import { Rng } from '../rng.js';
 import { initBackend, tf } from './backend.js';
 import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
-import { transposeMatrix } from './params.js';
+import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from './leaveOneOut.js';
+import { sigmoid, transposeMatrix } from './params.js';
 import { denseLogits, trainImplicitRbm, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
@@ -146,6 +147,8 @@ export interface ImplicitRbmState {
 
 export class ImplicitRbm {
   private dense: { Wt: tf.Tensor2D; b: tf.Tensor2D } | null = null;
+  /** e^{W}, tabulated on the first `because` (rbm/leaveOneOut.ts). */
+  private expW: Float32Array | null = null;
 
   constructor(
     readonly params: ImplicitParams,
@@ -199,11 +202,11 @@ export class ImplicitRbm {
   /**
    * p(watch) of each candidate from all the rated items, and with each rated item left out in turn, for
    * `because` (model/explain.ts). The hidden input is a sum over the rated items, so leaving item r_n out
-   * subtracts its row and nothing is refitted:
+   * subtracts its row and nothing is refitted (rbm/leaveOneOut.ts):
    *   x = c + Σ_{rated} W_r,   p̂ = σ(x),            p(watch_i)    = σ(b_i + Σ_j p̂_j W[i,j])
    *   p̂'_n = σ(x − W_{r_n}),                         p(watch_i)'_n = σ(b_i + Σ_j p̂'_{n,j} W[i,j])
-   * exactly what watchProbabilities gives for the ratings without r_n. Costs n·m·F multiply-adds for n
-   * rated items and m candidates, in float64.
+   * exactly what watchProbabilities gives for the ratings without r_n (up to float32 rounding). One dense
+   * product of (n+1) × F by F × m for n rated items and m candidates.
    *
    * @returns full[c] for candidate c; without[n · m + c] with rated item n left out.
    */
@@ -213,29 +216,14 @@ export class ImplicitRbm {
     const { W, b, c, hidden: F } = this.params;
     const n = list.length;
     const m = candidates.length;
-    const x = Float64Array.from(c);
-    for (let t = 0; t < n; t++) {
-      const row = list[t] * F;
-      for (let j = 0; j < F; j++) x[j] += W[row + j];
-    }
-    const h = new Float64Array(F);
-    const watch = (out: Float64Array, offset: number): void => {
-      for (let q = 0; q < m; q++) {
-        const row = candidates[q] * F;
-        let z = b[candidates[q]];
-        for (let j = 0; j < F; j++) z += h[j] * W[row + j];
-        out[offset + q] = 1 / (1 + Math.exp(-z));
-      }
-    };
     const full = new Float64Array(m);
-    for (let j = 0; j < F; j++) h[j] = 1 / (1 + Math.exp(-x[j]));
-    watch(full, 0);
     const without = new Float64Array(n * m);
-    for (let t = 0; t < n; t++) {
-      const row = list[t] * F;
-      for (let j = 0; j < F; j++) h[j] = 1 / (1 + Math.exp(-(x[j] - W[row + j])));
-      watch(without, t * m);
-    }
+    if (m === 0) return { full, without };
+    this.expW ??= expWeights(W);
+    const P = leaveOneOutHidden(W, this.expW, c, list);
+    const z = denseProduct(P, n + 1, F, gatherColumns(W, F, candidates), m);
+    for (let q = 0; q < m; q++) full[q] = sigmoid(z[q] + b[candidates[q]]);
+    for (let t = 0; t < n; t++) for (let q = 0; q < m; q++) without[t * m + q] = sigmoid(z[(t + 1) * m + q] + b[candidates[q]]);
     return { full, without };
   }
 
