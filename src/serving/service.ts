@@ -171,6 +171,8 @@ export function* scoreStoredUsers(
 }
 
 export class ServingService {
+  private readonly becauseMemo = new WeakMap<UserScores, { userId: number; byItem: Map<number, BecauseItem[]> }>();
+
   constructor(
     private readonly catalog: Catalog,
     private readonly cache: ScoreCache = new ScoreCache(),
@@ -193,7 +195,26 @@ export class ServingService {
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     const { scores, input } = this.scoresForUser(snapshot, userId);
-    return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
+    const best = rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy);
+    const because = this.becauseOfStoredUser(snapshot, userId, scores, input, best);
+    return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
+  }
+
+  /**
+   * `because` of a stored user's listed items, remembered with the scores they explain: a scores object
+   * from the cache stands for the same ratings and model, so are its explanations, and they go when the
+   * cache drops it (weak keys). Only items not yet explained for it are computed.
+   */
+  private becauseOfStoredUser(snapshot: ModelSnapshot, userId: number, scores: UserScores, input: UserInput, best: readonly number[]): BecauseItem[][] {
+    let memo = this.becauseMemo.get(scores);
+    if (!memo || memo.userId !== userId) {
+      memo = { userId, byItem: new Map() };
+      this.becauseMemo.set(scores, memo);
+    }
+    const byItem = memo.byItem;
+    const missing = best.filter((i) => !byItem.has(i));
+    if (missing.length > 0) becauseLists(snapshot, input, missing).forEach((list, n) => byItem.set(missing[n], list));
+    return best.map((i) => byItem.get(i)!);
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
