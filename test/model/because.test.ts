@@ -10,6 +10,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetFromTriples, type Dataset, type KnownRatings, type RatingTriple } from '../../src/data/dataset.js';
+import { becauseGap, ratingsWithout } from '../../src/eval/because.js';
+import { fitBiasModel } from '../../src/model/bias.js';
 import { BECAUSE_MIN_SHARE, pickInfluences } from '../../src/model/explain.js';
 import type { Influence, TrainedModel, UserInput } from '../../src/model/protocol.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
@@ -191,6 +193,17 @@ describe('because: the item RBM unit held fixed', () => {
     expect(gaps[Math.floor(gaps.length * 0.9)]).toBeLessThan(0.017);
     expect(gaps[gaps.length - 1]).toBeLessThan(0.024);
     expect(sameSign).toBeGreaterThan(0.95);
+  });
+});
+
+describe('becauseGap (npm run because-gap)', () => {
+  it('reports a gap at float rounding for an exact model, and refuses a model without because', () => {
+    const users: UserInput[] = SAMPLE.map((u) => ({ ratings: userRatings(data, u) }));
+    const summary = becauseGap(userBlendWatchLike, users, 5, (input, n) => ({ ratings: ratingsWithout(input, n) }));
+    expect(summary.checks).toBeGreaterThan(10);
+    expect(summary.gapMax).toBeLessThan(1e-5);
+    expect(summary.sameSign).toBe(1);
+    expect(() => becauseGap(fitBiasModel(data), users, 5, (input) => input)).toThrow(/bias model has no because/);
   });
 });
 
