@@ -1,14 +1,17 @@
 /**
  * `npm run import -- --data <folder> [--db <path>]`: reads a MovieLens folder and imports it into the
- * SQLite store in one transaction. Progress on stderr, the summary on stdout.
+ * SQLite store in one transaction, streaming the ratings file. Progress on stderr, the summary on stdout.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LAYOUT_NAMES } from '../data/layouts.js';
-import { detectLayout, readMovieLensFolder } from '../data/movielens.js';
+import { LAYOUT_FILES, LAYOUT_NAMES } from '../data/layouts.js';
+import { detectLayout, readMovieLensCatalog } from '../data/movielens.js';
+import { scanRatingsFile } from '../data/ratingsScan.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
-import { createProgress, formatBytes, formatCount, type ProgressStream } from './progress.js';
+import { createProgress, formatBytes, formatCount, formatEta, type ProgressStream } from './progress.js';
 
 export const DEFAULT_DB_PATH = 'data/recommender.db';
 
@@ -47,36 +50,62 @@ export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process
 
 export interface ImportReport extends ImportSummary {
   dbPath: string;
+  /** Reading the item (and user) files. */
   readSeconds: number;
+  /** Streaming the ratings file into the database, indices and commit included. */
   writeSeconds: number;
 }
 
 /**
- * Reads the whole folder first, then opens the database and writes in one transaction: a bad line is
- * found before the database is even opened, and a failure while writing rolls back. Either way the
- * database is left exactly as it was.
+ * Reads the small files (items, users) first: a bad line there is found before the database is even
+ * opened. Then streams the ratings file into the database in one transaction (catalogImport.ts): a bad
+ * rating line, however late in the file, rolls everything back. Either way a failed import leaves the
+ * database exactly as it was. Memory follows the catalog, not the number of ratings.
  */
 export async function runImport(command: ImportCommand, stderr: ProgressStream = process.stderr): Promise<ImportReport> {
   const layout = detectLayout(command.dataFolder);
   const started = performance.now();
   const reading = createProgress(`reading ${LAYOUT_NAMES[layout]}`, { stream: stderr, format: formatBytes });
-  let bytesRead = 0;
-  const data = await readMovieLensFolder(command.dataFolder, {
-    onProgress: (done, total) => {
-      bytesRead = total;
-      reading.update(done, total);
-    },
+  // This phase reads everything but the ratings file, which the next one streams.
+  const ratingsBytes = statSync(join(command.dataFolder, LAYOUT_FILES[layout].ratings)).size;
+  const catalog = await readMovieLensCatalog(command.dataFolder, {
+    onProgress: (done, total) => reading.update(done, total - ratingsBytes),
   });
   const readSeconds = (performance.now() - started) / 1000;
-  reading.finish(`${formatBytes(bytesRead)}, ${formatCount(data.ratings.length)} ratings in ${readSeconds.toFixed(2)} s`);
+  reading.finish(`${formatCount(catalog.items.length)} items, ${formatBytes(catalog.bytesRead)} in ${readSeconds.toFixed(2)} s`);
 
   const writeStarted = performance.now();
   const db = openDatabase(command.dbPath);
   try {
-    const writing = createProgress('writing to the database', { stream: stderr, format: formatCount });
-    const summary = new CatalogStore(db).importCatalog(data, { onProgress: (done, total) => writing.update(done, total) });
+    let rows = 0;
+    const writing = createProgress('writing to the database', {
+      stream: stderr,
+      format: formatBytes,
+      detail: (done, total, seconds) =>
+        `${formatCount(rows)} ratings, ${formatCount(seconds > 0 ? Math.round(rows / seconds) : 0)} rows/s ${formatEta(done, total, seconds)}`.trimEnd(),
+    });
+    const before = catalog.bytesRead;
+    const summary = new CatalogStore(db).importStream(
+      {
+        source: catalog.source,
+        layout: catalog.layout,
+        items: catalog.items,
+        ...(catalog.users ? { users: catalog.users } : {}),
+        forEachRating: (emit, progress) => {
+          scanRatingsFile(catalog.ratingsPath, catalog.layout, emit, {
+            onBytes: (bytes, fileBytes) => progress(before + bytes, before + fileBytes),
+          });
+        },
+      },
+      {
+        onProgress: (done, total, rowsRead) => {
+          rows = rowsRead;
+          writing.update(done, total);
+        },
+      },
+    );
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    writing.finish(`${writeSeconds.toFixed(2)} s`);
+    writing.finish(`${formatCount(summary.rowsRead)} rating rows in ${writeSeconds.toFixed(2)} s`);
     return { ...summary, dbPath: command.dbPath, readSeconds, writeSeconds };
   } finally {
     db.close();

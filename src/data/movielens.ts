@@ -8,7 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CatalogData, MovieLensLayout, UserRecord } from './catalog.js';
+import type { CatalogData, ItemRecord, MovieLensLayout, UserRecord } from './catalog.js';
 import { discoverRatingLevels } from './dataset.js';
 import { DataFolderError } from './errors.js';
 import { ML100K_GENRES, readGenreNames, readItemsFile } from './itemsFile.js';
@@ -18,6 +18,7 @@ import { readRatingsFile } from './ratingsFile.js';
 import { readUsersFile } from './usersFile.js';
 
 export { readRatingsFile, type ReadRatingsOptions } from './ratingsFile.js';
+export { scanRatingsFile, type ScanRatingsOptions } from './ratingsScan.js';
 export { readItemsFile, readGenreNames } from './itemsFile.js';
 export { readUsersFile } from './usersFile.js';
 export { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from './ratingPolicy.js';
@@ -83,6 +84,35 @@ export async function readMovieLensFolder(
   folder: string,
   options: ReadFolderOptions = {},
 ): Promise<CatalogData & { layout: MovieLensLayout }> {
+  const catalog = await readMovieLensCatalog(folder, options);
+  const bytesBefore = catalog.bytesRead;
+  const allRatings = await readRatingsFile(catalog.ratingsPath, catalog.layout, undefined, {
+    onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytesBefore + bytes, catalog.totalBytes) : undefined,
+  });
+  options.onProgress?.(catalog.totalBytes, catalog.totalBytes);
+  const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(catalog.items.map((item) => item.itemId)));
+  const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
+  const { layout, source, items, users } = catalog;
+  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
+}
+
+/** A MovieLens folder's items and users, read; its ratings file, located but not read. */
+export interface MovieLensCatalog {
+  layout: MovieLensLayout;
+  source: string;
+  items: ItemRecord[];
+  users?: UserRecord[];
+  ratingsPath: string;
+  /** Bytes of the files read so far (genres, items, users) and of all of them, ratings included. */
+  bytesRead: number;
+  totalBytes: number;
+}
+
+/**
+ * Reads a folder's (small) item, genre and user files and locates its ratings file, for an import that
+ * streams the ratings itself (ratingsScan.ts). `onProgress` counts bytes over all files, ratings included.
+ */
+export async function readMovieLensCatalog(folder: string, options: ReadFolderOptions = {}): Promise<MovieLensCatalog> {
   const layout = detectLayout(folder);
   const source = resolve(folder);
   const names = LAYOUT_FILES[layout];
@@ -110,11 +140,5 @@ export async function readMovieLensFolder(
   const items = await readItemsFile(itemsPath, layout, genreNames, progressFor(itemsPath));
   let users: UserRecord[] | undefined;
   if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath));
-  const ratingsPath = path(names.ratings);
-  const allRatings = await readRatingsFile(ratingsPath, layout, undefined, { onBytes: progressFor(ratingsPath) });
-  options.onProgress?.(totalBytes, totalBytes);
-
-  const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(items.map((item) => item.itemId)));
-  const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
-  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
+  return { layout, source, items, ...(users ? { users } : {}), ratingsPath: path(names.ratings), bytesRead: bytesBefore, totalBytes };
 }

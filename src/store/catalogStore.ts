@@ -6,7 +6,13 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { ItemRecord } from '../data/catalog.js';
 import { levelIndexOf, type Dataset } from '../data/dataset.js';
 import { searchKeyOf } from '../data/titles.js';
-import { CatalogImporter, type CatalogImport, type ImportOptions, type ImportSummary } from './catalogImport.js';
+import {
+  CatalogImporter,
+  type CatalogImport,
+  type ImportOptions,
+  type ImportSummary,
+  type StreamedCatalogImport,
+} from './catalogImport.js';
 import { InvalidRatingError, UnknownItemError } from './errors.js';
 
 export interface DatasetInfo {
@@ -246,6 +252,11 @@ export class CatalogStore {
   /** Imports a whole catalog in one transaction; see catalogImport.ts for the semantics. */
   importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
     return this.importer.importCatalog(data, options);
+  }
+
+  /** Imports a catalog whose ratings are streamed (a MovieLens folder of any size), in one transaction. */
+  importStream(data: StreamedCatalogImport, options: ImportOptions = {}): ImportSummary {
+    return this.importer.importStream(data, options);
   }
 
   private readDataset(): Dataset {
