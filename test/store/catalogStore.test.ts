@@ -7,6 +7,7 @@ import {
   CatalogStore,
   InvalidRatingError,
   LATEST_SCHEMA_VERSION,
+  MIGRATIONS,
   ModelStore,
   openDatabase,
   UnknownItemError,
@@ -40,7 +41,8 @@ describe('openDatabase', () => {
       expect(fileDb.pragma('foreign_keys', { simple: true })).toBe(1);
       fileDb.close();
       const reopened = openDatabase(path);
-      expect(reopened.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([LATEST_SCHEMA_VERSION]);
+      expect(reopened.prepare('SELECT version FROM schema_version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(MIGRATIONS[MIGRATIONS.length - 1].version).toBe(LATEST_SCHEMA_VERSION);
       reopened.close();
     } finally {
       temp.cleanup();
@@ -54,7 +56,7 @@ describe('openDatabase', () => {
       const fileDb = openDatabase(path);
       fileDb.prepare("INSERT INTO schema_version VALUES (99, 'from the future', 0)").run();
       fileDb.close();
-      expect(() => openDatabase(path)).toThrow(/schema version 99 is newer than this program knows \(up to 1\)/);
+      expect(() => openDatabase(path)).toThrow(`schema version 99 is newer than this program knows (up to ${LATEST_SCHEMA_VERSION})`);
     } finally {
       temp.cleanup();
     }
