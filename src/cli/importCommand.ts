@@ -6,8 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAYOUT_FILES, LAYOUT_NAMES } from '../data/layouts.js';
-import { detectLayout, readMovieLensCatalog } from '../data/movielens.js';
-import { scanRatingsFile } from '../data/ratingsScan.js';
+import { detectLayout, forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
@@ -84,18 +83,13 @@ export async function runImport(command: ImportCommand, stderr: ProgressStream =
       detail: (done, total, seconds) =>
         `${formatCount(rows)} ratings, ${formatCount(seconds > 0 ? Math.round(rows / seconds) : 0)} rows/s ${formatEta(done, total, seconds)}`.trimEnd(),
     });
-    const before = catalog.bytesRead;
     const summary = new CatalogStore(db).importStream(
       {
         source: catalog.source,
         layout: catalog.layout,
         items: catalog.items,
         ...(catalog.users ? { users: catalog.users } : {}),
-        forEachRating: (emit, progress) => {
-          scanRatingsFile(catalog.ratingsPath, catalog.layout, emit, {
-            onBytes: (bytes, fileBytes) => progress(before + bytes, before + fileBytes),
-          });
-        },
+        forEachRating: (emit, progress) => forEachCatalogRating(catalog, emit, progress),
       },
       {
         onProgress: (done, total, rowsRead) => {

@@ -19,6 +19,7 @@ import { readUsersFile } from './usersFile.js';
 
 export { readRatingsFile, type ReadRatingsOptions } from './ratingsFile.js';
 export { scanRatingsFile, type ScanRatingsOptions } from './ratingsScan.js';
+import { scanRatingsFile } from './ratingsScan.js';
 export { readItemsFile, readGenreNames } from './itemsFile.js';
 export { readUsersFile } from './usersFile.js';
 export { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from './ratingPolicy.js';
@@ -141,4 +142,19 @@ export async function readMovieLensCatalog(folder: string, options: ReadFolderOp
   let users: UserRecord[] | undefined;
   if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath));
   return { layout, source, items, ...(users ? { users } : {}), ratingsPath: path(names.ratings), bytesRead: bytesBefore, totalBytes };
+}
+
+/**
+ * Streams the catalog's ratings file row by row (ratingsScan.ts): the `forEachRating` of a streamed import.
+ * Progress counts bytes over the whole folder, continuing from the files already read.
+ */
+export function forEachCatalogRating(
+  catalog: MovieLensCatalog,
+  emit: (userId: number, itemId: number, value: number, timestamp: number) => void,
+  progress: (done: number, total: number) => void,
+): void {
+  const before = catalog.bytesRead;
+  scanRatingsFile(catalog.ratingsPath, catalog.layout, emit, {
+    onBytes: (bytes, fileBytes) => progress(before + bytes, before + fileBytes),
+  });
 }
