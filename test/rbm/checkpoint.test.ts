@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkpointPlan } from '../../src/cli/trainCommand.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from '../../src/cli/checkpoints.js';
 import { compressRows, subsetRatings } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
@@ -129,6 +130,21 @@ describe('checkpoint files', () => {
     for (const t of ['W', 'b', 'c'] as const) {
       expect(new Uint32Array(back.params[t].buffer)).toEqual(new Uint32Array(checkpoint.params[t].buffer));
     }
+  });
+
+  it('a plan writes each orientation beside the database, resumes only when asked, and clears after the save', () => {
+    const dbPath = join(temp.dir, 'plan.db');
+    const checkpoint = sample();
+    const first = checkpointPlan(dbPath, fingerprint, ['user', 'item'], true);
+    expect(first.resumeFrom).toEqual({});
+    first.onCheckpoint(checkpoint);
+    expect(readdirSync(temp.dir)).toEqual(['plan.db.checkpoint-item']);
+    const resumed = checkpointPlan(dbPath, fingerprint, ['user', 'item'], true);
+    expect(Object.keys(resumed.resumeFrom)).toEqual(['item']);
+    expect(resumed.resumeFrom.item?.epoch).toBe(checkpoint.epoch);
+    expect(checkpointPlan(dbPath, fingerprint, ['user', 'item'], false).resumeFrom).toEqual({});
+    resumed.clear();
+    expect(readdirSync(temp.dir)).toEqual([]);
   });
 
   it('is absent before the first checkpoint, and refuses another training or a damaged file', () => {
