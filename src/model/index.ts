@@ -1,5 +1,5 @@
 /** The model layer's public surface: the protocol, the registry, and the stored-state types. */
-export type { Algorithm, EpochReport, FitHooks, KnownRatings, TrainedModel, UserInput, UserScores } from './protocol.js';
+export type { Algorithm, EpochReport, FitHooks, RbmCheckpoints, KnownRatings, TrainedModel, UserInput, UserScores } from './protocol.js';
 export type { ModelKind, ModelMeta, ModelState, TrainingSummary } from './meta.js';
 export { checkModelMeta } from './meta.js';
 export { ALGORITHMS, DEFAULT_ALGORITHM, algorithmNames, getAlgorithm, modelFromState, resolveAlgorithm, trainModel, type FitOptions } from './algorithms.js';
