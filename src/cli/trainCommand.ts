@@ -106,7 +106,9 @@ export async function trainMain(argv: string[]): Promise<void> {
     const training = meta.training ?? {};
     console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const validation = Object.entries(training.validation ?? {}).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ');
-    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : null)}; backend ${training.backend}`);
+    const ndcg = training.validationRanking?.ndcg;
+    if (typeof ndcg === 'number') console.log(`implicit RBM validation nDCG@10 ${ndcg.toFixed(4)}`);
+    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`);
   } finally {
     db.close();
   }
