@@ -42,7 +42,7 @@ module.exports = {
       name: 'nothing-imports-scoring',
       comment: 'the batch scorer is a caller of serving, called only by its command',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(cli|scoring)/' },
+      from: { path: '^src/', pathNot: '^src/(cli|bench|scoring)/' },
       to: { path: '^src/scoring/' },
     },
     {

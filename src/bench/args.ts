@@ -1,10 +1,10 @@
 /** Command line of `npm run bench`. */
-import { CASE_NAMES } from './cases.js';
+import { CASE_NAMES, DEFAULT_CASE_NAMES } from './cases.js';
 
 export const BENCH_USAGE = `usage: npm run bench -- [--json out.json] [--cases a,b] [--epochs n] [--timeout seconds] [--ml100k folder]
 
   --json      also write the results as JSON to this file
-  --cases     comma-separated cases (default: all): ${CASE_NAMES.join(', ')}
+  --cases     comma-separated cases (default: ${DEFAULT_CASE_NAMES.join(', ')}); opt-in: ${CASE_NAMES.filter((c) => !DEFAULT_CASE_NAMES.includes(c)).join(', ')}
   --epochs    CD epochs timed per orientation (default: per case, 2–4); the first is treated as warm-up
   --timeout   seconds before a case's child process is stopped and reported as unfinished (default: none)
   --ml100k    MovieLens 100K folder (default: ../shared/datasets/ml-100k)`;
@@ -35,7 +35,7 @@ function positiveNumber(flag: string, raw: string, integer: boolean): number {
 
 /** Parses `argv` (without node and the script); accepts `--flag value` and `--flag=value`. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { help: false, json: null, cases: [...CASE_NAMES], epochs: null, timeoutSeconds: null, ml100kFolder: null };
+  const args: BenchArgs = { help: false, json: null, cases: [...DEFAULT_CASE_NAMES], epochs: null, timeoutSeconds: null, ml100kFolder: null };
   for (let n = 0; n < argv.length; n++) {
     const arg = argv[n];
     if (arg === '--help' || arg === '-h') {

@@ -1,6 +1,7 @@
 /**
  * The benchmark's data sets. Synthetic cases use MovieLens's shapes (1M: 6,040 users × 3,706 items;
  * 10M: 69,878 users × 10,677 items) on the 1–5 star scale, drawn by the seeded latent-factor generator;
+ * `synthetic-25m` (opt-in) runs the whole path at MovieLens 25M's shape (pipeline.ts);
  * `synthetic-1m-items4x` spreads the same number of ratings over 4× the items, so a training cost that
  * followed users × items (rather than ratings) would show there.
  */
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { datasetFromTriples, type Dataset } from '../data/dataset.js';
 import { readMovieLensFolder } from '../data/movielens.js';
 import { generateSyntheticRatings } from '../data/synthetic.js';
+import { ML25M_SHAPE } from '../data/syntheticFolder.js';
+import type { PipelineShape } from './pipeline.js';
 
 export interface BenchCase {
   name: string;
@@ -17,7 +20,12 @@ export interface BenchCase {
   defaultEpochs: number;
   /** Whether this case also times batch scoring of all users × all items. */
   scoring: boolean;
-  load(context: CaseContext): Promise<Dataset>;
+  /** Loads the epoch cases' data (every case but the whole-path ones). */
+  load?(context: CaseContext): Promise<Dataset>;
+  /** A whole-path case (pipeline.ts) of this shape instead of timed epochs on a loaded Dataset. */
+  pipeline?: PipelineShape;
+  /** Run only when named in --cases (too slow for the default run). */
+  optIn?: boolean;
 }
 
 export interface CaseContext {
@@ -56,9 +64,19 @@ export const BENCH_CASES: readonly BenchCase[] = [
   synthetic('synthetic-1m', 'synthetic, MovieLens-1M shape', 6_040, 3_706, 1_000_209, 3),
   synthetic('synthetic-1m-items4x', 'synthetic, 1M ratings over 4× the items', 6_040, 4 * 3_706, 1_000_209, 3),
   synthetic('synthetic-10m', 'synthetic, MovieLens-10M shape', 69_878, 10_677, 10_000_054, 2),
+  {
+    name: 'synthetic-25m',
+    description: 'whole path at MovieLens-25M shape: generate folder, import, load, train, save, load, score a sample',
+    defaultEpochs: 2,
+    scoring: false,
+    pipeline: ML25M_SHAPE,
+    optIn: true,
+  },
 ];
 
 export const CASE_NAMES: readonly string[] = BENCH_CASES.map((c) => c.name);
+/** What `npm run bench` runs without --cases: every case but the opt-in ones. */
+export const DEFAULT_CASE_NAMES: readonly string[] = BENCH_CASES.filter((c) => !c.optIn).map((c) => c.name);
 
 export function findCase(name: string): BenchCase {
   const found = BENCH_CASES.find((c) => c.name === name);

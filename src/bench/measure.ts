@@ -11,6 +11,7 @@ import { fitRbmBlend } from '../model/rbmFit.js';
 import type { RbmParams } from '../rbm/params.js';
 import { trainRbm } from '../rbm/train.js';
 import { findCase, type CaseContext } from './cases.js';
+import { runPipeline } from './pipeline.js';
 import { currentRssMB, peakRssMB } from './rss.js';
 import type { CaseResult, OrientationResult, ScoringResult, StageEvent } from './types.js';
 
@@ -146,6 +147,8 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
 export async function runCase(name: string, epochs: number | undefined, context: CaseContext, onStage: StageListener = () => {}): Promise<CaseResult> {
   const benchCase = findCase(name);
   const epochCount = epochs ?? benchCase.defaultEpochs;
+  if (benchCase.pipeline) return runPipeline(name, benchCase.description, benchCase.pipeline, epochCount, onStage);
+  if (!benchCase.load) throw new Error(`bench case ${name} has neither data to load nor a pipeline`);
 
   let t = performance.now();
   const dataset = await benchCase.load(context);

@@ -111,8 +111,10 @@ export function casesTable(outcomes: readonly CaseOutcome[]): string {
       formatSeconds(r.cpuSecondsPerEpoch),
       r.peakRssMB.toFixed(0),
       formatSeconds(r.dataSeconds + r.compressSeconds),
-      `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps} ${r.negativePhase}` +
-        `${r.orientations.user.kernels ? `, ${r.orientations.user.kernels} kernels` : ''}, wall ${formatSeconds(o.wallSeconds)} s`,
+      r.orientations
+        ? `${r.orientations.user.epochSeconds.length} epochs CD-${r.orientations.user.cdSteps} ${r.negativePhase}` +
+          `${r.orientations.user.kernels ? `, ${r.orientations.user.kernels} kernels` : ''}, wall ${formatSeconds(o.wallSeconds)} s`
+        : `${(r.pipeline?.steps ?? []).map((s) => `${s.step} ${formatSeconds(s.seconds)} s / ${s.peakRssMB.toFixed(0)} MiB`).join('; ')}, wall ${formatSeconds(o.wallSeconds)} s`,
     ];
   });
   return formatTable(

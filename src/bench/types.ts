@@ -82,10 +82,24 @@ export interface CaseResult {
   /** Generating or reading the data, and building both orientations' compressed rows. */
   dataSeconds: number;
   compressSeconds: number;
-  orientations: { user: OrientationResult; item: OrientationResult };
+  /** Per-orientation timings of the epoch cases; absent for the pipeline cases (see `pipeline`). */
+  orientations?: { user: OrientationResult; item: OrientationResult };
+  /** The whole-path cases (synthetic-25m): each step's seconds and peak RSS. */
+  pipeline?: { steps: PipelineStep[]; peakRssPerStep: boolean; usersScored: number };
   scoring?: ScoringResult;
   /** Wall-clock of the whole child, spawn to exit, as seen by the parent. */
   wallSeconds?: number;
+}
+
+/** One step of a whole-path case. */
+export interface PipelineStep {
+  step: string;
+  seconds: number;
+  /** Process CPU seconds, all threads. */
+  cpuSeconds: number;
+  /** Peak RSS during this step alone (MiB) when the mark could be reset, else the process's so far. */
+  peakRssMB: number;
+  detail?: Record<string, unknown>;
 }
 
 /** A stage the child has finished: streamed to the parent so a killed or crashed child still leaves a trail. */

@@ -1,16 +1,18 @@
 /**
  * `npm run import -- --data <folder> [--db <path>]`: reads a MovieLens folder and imports it into the
- * SQLite store in one transaction. Progress on stderr, the summary on stdout.
+ * SQLite store in one transaction, streaming the ratings file. Progress on stderr, the summary on stdout.
  */
-import { LAYOUT_NAMES } from '../data/layouts.js';
-import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
-import { detectLayout, readMovieLensFolder } from '../data/movielens.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAYOUT_FILES, LAYOUT_NAMES } from '../data/layouts.js';
+import { detectLayout, forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
 import { OUTLIER_SHARE } from '../data/scaleCheck.js';
 import { retryWhileBusy, type BusyRetryOptions } from '../store/busy.js';
+import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
 import { CatalogStore } from '../store/catalogStore.js';
 import type { ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
-import { createProgress, formatBytes, formatCount, type ProgressStream } from './progress.js';
+import { createProgress, formatBytes, formatCount, formatEta, type ProgressStream } from './progress.js';
 
 export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>] [--allow-scale]
   --data <folder>  a MovieLens folder: 100K (u.data, u.item), 1M/10M (ratings.dat, movies.dat)
@@ -40,14 +42,17 @@ export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process
 
 export interface ImportReport extends ImportSummary {
   dbPath: string;
+  /** Reading the item (and user) files. */
   readSeconds: number;
+  /** Streaming the ratings file into the database, indices and commit included. */
   writeSeconds: number;
 }
 
 /**
- * Reads the whole folder first, then opens the database and writes in one transaction: a bad line is
- * found before the database is even opened, and a failure while writing rolls back. Either way the
- * database is left exactly as it was.
+ * Reads the small files (items, users) first: a bad line there is found before the database is even
+ * opened. Then streams the ratings file into the database in one transaction (catalogImport.ts): a bad
+ * rating line, however late in the file, rolls everything back. Either way a failed import leaves the
+ * database exactly as it was. Memory follows the catalog, not the number of ratings.
  */
 export async function runImport(
   command: ImportCommand,
@@ -57,15 +62,13 @@ export async function runImport(
   const layout = detectLayout(command.dataFolder);
   const started = performance.now();
   const reading = createProgress(`reading ${LAYOUT_NAMES[layout]}`, { stream: stderr, format: formatBytes });
-  let bytesRead = 0;
-  const data = await readMovieLensFolder(command.dataFolder, {
-    onProgress: (done, total) => {
-      bytesRead = total;
-      reading.update(done, total);
-    },
+  // This phase reads everything but the ratings file, which the next one streams.
+  const ratingsBytes = statSync(join(command.dataFolder, LAYOUT_FILES[layout].ratings)).size;
+  const catalog = await readMovieLensCatalog(command.dataFolder, {
+    onProgress: (done, total) => reading.update(done, total - ratingsBytes),
   });
   const readSeconds = (performance.now() - started) / 1000;
-  reading.finish(`${formatBytes(bytesRead)}, ${formatCount(data.ratings.length)} ratings in ${readSeconds.toFixed(2)} s`);
+  reading.finish(`${formatCount(catalog.items.length)} items, ${formatBytes(catalog.bytesRead)} in ${readSeconds.toFixed(2)} s`);
 
   const writeStarted = performance.now();
   const db = openDatabase(command.dbPath, { busyTimeoutMs: retry.busyTimeoutMs });
@@ -76,13 +79,31 @@ export async function runImport(
     // the busy timeout, then we back off, say what we wait for, and try again.
     const summary = await retryWhileBusy(
       () => {
-        const writing = createProgress('writing to the database', { stream: stderr, format: formatCount });
-        const result = store.importCatalog(data, {
-          onProgress: (done, total) => writing.update(done, total),
-          allowScale: command.allowScale,
-          locateValue: (value) => data.valueLines.locate(value),
+        let rows = 0;
+        const writing = createProgress('writing to the database', {
+          stream: stderr,
+          format: formatBytes,
+          detail: (done, total, seconds) =>
+            `${formatCount(rows)} ratings, ${formatCount(seconds > 0 ? Math.round(rows / seconds) : 0)} rows/s ${formatEta(done, total, seconds)}`.trimEnd(),
         });
-        writing.finish(`${((performance.now() - writeStarted) / 1000).toFixed(2)} s`);
+        const result = store.importStream(
+          {
+            source: catalog.source,
+            layout: catalog.layout,
+            items: catalog.items,
+            ...(catalog.users ? { users: catalog.users } : {}),
+            ratingsFile: catalog.ratingsPath,
+            forEachRating: (emit, progress) => forEachCatalogRating(catalog, emit, progress),
+          },
+          {
+            allowScale: command.allowScale,
+            onProgress: (done, total, rowsRead) => {
+              rows = rowsRead;
+              writing.update(done, total);
+            },
+          },
+        );
+        writing.finish(`${formatCount(result.rowsRead)} rating rows in ${((performance.now() - writeStarted) / 1000).toFixed(2)} s`);
         return result;
       },
       {

@@ -37,6 +37,21 @@ export interface ProgressOptions {
   layout?: 'phase' | 'throughput';
   /** When not a terminal, print a plain line at most this often; without it, print nothing until finish(). */
   plainLineEveryMs?: number;
+  /**
+   * Extra text after the bar, e.g. "1.2M rows, 850,000 rows/s, ETA 12 s" when the bar counts bytes but the
+   * reader wants rows. Gets the units done, the total (null: unknown) and the seconds since the start.
+   */
+  detail?: (done: number, total: number | null, seconds: number) => string;
+}
+
+/**
+ * "ETA 12 s" from the rate so far: the remaining units at the average rate since the start,
+ * eta = seconds × (total − done) / done. Empty until something is done.
+ */
+export function formatEta(done: number, total: number | null, seconds: number): string {
+  if (total === null || done <= 0 || seconds <= 0) return '';
+  const remaining = (seconds * Math.max(0, total - done)) / done;
+  return `ETA ${remaining < 60 ? `${Math.ceil(remaining)} s` : `${Math.floor(remaining / 60)} min ${Math.ceil(remaining % 60)} s`}`;
 }
 
 const BAR_WIDTH = 30;
@@ -59,11 +74,12 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       const of = layout === 'phase' ? ' / ' : '/';
       text += ` ${bar(fraction, BAR_WIDTH, '.')} ${(fraction * 100).toFixed(0).padStart(3)}% ${format(done)}${of}${format(total)}`;
     }
+    const seconds = (Date.now() - started) / 1000;
     if (layout === 'throughput') {
-      const seconds = (Date.now() - started) / 1000;
       const rate = seconds > 0 ? Math.round(done / seconds) : 0;
       text += ` (${rate}/s, ${seconds.toFixed(1)} s)`;
     }
+    if (options.detail) text += ` ${options.detail(done, total, seconds)}`;
     return text;
   };
 

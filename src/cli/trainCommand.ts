@@ -9,15 +9,19 @@
  */
 import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
-import { algorithmNames, resolveAlgorithm, trainModel, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
+import { algorithmNames, resolveAlgorithm, trainModel, validateTrainOptions, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
+import type { RbmCheckpoint } from '../rbm/train.js';
 import { CatalogStore, ModelStore, openDatabase, retryWhileBusy, type BusyRetryOptions } from '../store/index.js';
+import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from './checkpoints.js';
 import { dbPathFrom, parseFlags, UsageError } from './common.js';
 import { MODEL_FLAGS, modelOptionsFromFlags } from './modelArgs.js';
 import { bar, endProgress, progressLine } from './progress.js';
 
-export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}]
-                        [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]`;
+export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}] [--resume]
+                        [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]
+  --resume   continue the rating RBMs from the checkpoints a previous, interrupted run of the same
+             training left beside the database (written every few minutes)`;
 
 export interface TrainedVersion {
   versionId: number;
@@ -32,29 +36,43 @@ export interface TrainHooks {
   beforeSave?: () => void | Promise<void>;
   /** Waiting for a busy database at save time (see retryWhileBusy). */
   retry?: BusyRetryOptions;
-  /** The algorithm to fit (default: the one `--orientation` implies, else the blend). */
+  /** The algorithm to fit (default: the one `--orientation` implies, else the default). */
   algorithm?: string;
+  /** Checkpoint the rating RBMs beside this database file every few minutes (and resume with `resume`). */
+  checkpointsBeside?: string;
+  resume?: boolean;
 }
 
 export async function trainAndSave(db: Database, options: FitOptions, hooks: TrainHooks | ((r: EpochReport) => void) = {}): Promise<TrainedVersion> {
-  const { onEpoch, beforeSave, retry, algorithm: named } = typeof hooks === 'function' ? { onEpoch: hooks, algorithm: undefined } : hooks;
+  const { onEpoch, beforeSave, retry, algorithm: named, checkpointsBeside, resume } =
+    typeof hooks === 'function' ? ({ onEpoch: hooks } as TrainHooks) : hooks;
   const algorithm = resolveAlgorithm(named, options);
   const catalog = new CatalogStore(db);
   const { dataset, generation } = catalog.loadDatasetWithGeneration();
   assertTrainable(dataset);
   const backend = await initBackend();
-  const { model, state } = await trainModel(algorithm, dataset, options, { onEpoch, backend });
+  const plan = checkpointsBeside
+    ? checkpointPlan(checkpointsBeside, trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options) }), ['user', 'item'], resume ?? false)
+    : undefined;
+  const { model, state } = await trainModel(algorithm, dataset, options, { onEpoch, backend, checkpoints: plan });
   model.dispose();
   state.meta.training = { ...state.meta.training, catalogGeneration: generation };
   await beforeSave?.();
   const models = new ModelStore(db);
   const versionId = await retryWhileBusy(() => models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation }), retry);
+  plan?.clear();
   return { versionId, meta: state.meta, catalogGeneration: generation };
 }
 
 /** The whole command: parse, train, save, report. */
 export async function trainMain(argv: string[]): Promise<void> {
-  const values = parseFlags(argv, { db: { type: 'string' }, algorithm: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...MODEL_FLAGS });
+  const values = parseFlags(argv, {
+    db: { type: 'string' },
+    algorithm: { type: 'string' },
+    resume: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    ...MODEL_FLAGS,
+  });
   if (values.help) {
     process.stdout.write(`${TRAIN_USAGE}\n`);
     return;
@@ -73,6 +91,8 @@ export async function trainMain(argv: string[]): Promise<void> {
     const started = performance.now();
     const { versionId, meta } = await trainAndSave(db, options, {
       algorithm,
+      checkpointsBeside: dbPath,
+      resume: values.resume ?? false,
       onEpoch: (r) => {
         const max = r.phase === 'user' || r.phase === 'item' ? options[r.phase].epochs : options.user.epochs;
         progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
@@ -86,8 +106,41 @@ export async function trainMain(argv: string[]): Promise<void> {
     const training = meta.training ?? {};
     console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const validation = Object.entries(training.validation ?? {}).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ');
-    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : null)}; backend ${training.backend}`);
+    const ndcg = training.validationRanking?.ndcg;
+    if (typeof ndcg === 'number') console.log(`implicit RBM validation nDCG@10 ${ndcg.toFixed(4)}`);
+    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`);
   } finally {
     db.close();
   }
+}
+
+/**
+ * Checkpoint files for one training against the database at `dbPath` (see checkpoints.ts), as the hooks
+ * each orientation's trainer takes (train.ts TrainRbmHooks):
+ *   hooks = { onCheckpoint: plan.onCheckpoint, resumeFrom: plan.resumeFrom[orientation] }
+ * With `resume`, the checkpoints found for this fingerprint are resumed (none found: a fresh start);
+ * without it they are ignored and overwritten by the first new checkpoint. `clear()` removes them once
+ * the model version is saved.
+ */
+export interface CheckpointPlan {
+  onCheckpoint(checkpoint: RbmCheckpoint): void;
+  resumeFrom: Partial<Record<string, RbmCheckpoint>>;
+  clear(): void;
+}
+
+export function checkpointPlan(dbPath: string, fingerprint: string, phases: readonly string[], resume: boolean): CheckpointPlan {
+  const resumeFrom: Partial<Record<string, RbmCheckpoint>> = {};
+  if (resume) {
+    for (const phase of phases) {
+      const found = readCheckpoint(checkpointPath(dbPath, phase), fingerprint);
+      if (found) resumeFrom[phase] = found;
+    }
+  }
+  return {
+    onCheckpoint: (checkpoint) => writeCheckpoint(checkpointPath(dbPath, checkpoint.phase), checkpoint, fingerprint),
+    resumeFrom,
+    clear: () => {
+      for (const phase of phases) removeCheckpoint(checkpointPath(dbPath, phase));
+    },
+  };
 }

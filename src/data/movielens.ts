@@ -8,17 +8,18 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CatalogData, MovieLensLayout, UserRecord } from './catalog.js';
+import type { CatalogData, ItemRecord, MovieLensLayout, UserRecord } from './catalog.js';
 import { discoverRatingLevels } from './dataset.js';
 import { DataFolderError } from './errors.js';
 import { ML100K_GENRES, readGenreNames, readItemsFile } from './itemsFile.js';
 import { LAYOUT_FILES, LAYOUT_NAMES } from './layouts.js';
 import { applyRatingPolicy } from './ratingPolicy.js';
 import { readRatingsFile } from './ratingsFile.js';
-import { RatingValueLines } from './scaleCheck.js';
 import { readUsersFile } from './usersFile.js';
 
 export { readRatingsFile, type ReadRatingsOptions } from './ratingsFile.js';
+export { scanRatingsFile, type ScanRatingsOptions } from './ratingsScan.js';
+import { scanRatingsFile } from './ratingsScan.js';
 export { readItemsFile, readGenreNames } from './itemsFile.js';
 export { readUsersFile } from './usersFile.js';
 export { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from './ratingPolicy.js';
@@ -83,7 +84,36 @@ export interface ReadFolderOptions {
 export async function readMovieLensFolder(
   folder: string,
   options: ReadFolderOptions = {},
-): Promise<CatalogData & { layout: MovieLensLayout; valueLines: RatingValueLines }> {
+): Promise<CatalogData & { layout: MovieLensLayout }> {
+  const catalog = await readMovieLensCatalog(folder, options);
+  const bytesBefore = catalog.bytesRead;
+  const allRatings = await readRatingsFile(catalog.ratingsPath, catalog.layout, undefined, {
+    onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytesBefore + bytes, catalog.totalBytes) : undefined,
+  });
+  options.onProgress?.(catalog.totalBytes, catalog.totalBytes);
+  const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(catalog.items.map((item) => item.itemId)));
+  const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
+  const { layout, source, items, users } = catalog;
+  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
+}
+
+/** A MovieLens folder's items and users, read; its ratings file, located but not read. */
+export interface MovieLensCatalog {
+  layout: MovieLensLayout;
+  source: string;
+  items: ItemRecord[];
+  users?: UserRecord[];
+  ratingsPath: string;
+  /** Bytes of the files read so far (genres, items, users) and of all of them, ratings included. */
+  bytesRead: number;
+  totalBytes: number;
+}
+
+/**
+ * Reads a folder's (small) item, genre and user files and locates its ratings file, for an import that
+ * streams the ratings itself (ratingsScan.ts). `onProgress` counts bytes over all files, ratings included.
+ */
+export async function readMovieLensCatalog(folder: string, options: ReadFolderOptions = {}): Promise<MovieLensCatalog> {
   const layout = detectLayout(folder);
   const source = resolve(folder);
   const names = LAYOUT_FILES[layout];
@@ -111,15 +141,20 @@ export async function readMovieLensFolder(
   const items = await readItemsFile(itemsPath, layout, genreNames, progressFor(itemsPath));
   let users: UserRecord[] | undefined;
   if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath));
-  const ratingsPath = path(names.ratings);
-  // Where each rating value occurs, so a scale error (scaleCheck.ts) can name file:line.
-  const valueLines = new RatingValueLines(ratingsPath);
-  const allRatings = await readRatingsFile(ratingsPath, layout, (rating, line) => valueLines.add(rating.value, line), {
-    onBytes: progressFor(ratingsPath),
-  });
-  options.onProgress?.(totalBytes, totalBytes);
+  return { layout, source, items, ...(users ? { users } : {}), ratingsPath: path(names.ratings), bytesRead: bytesBefore, totalBytes };
+}
 
-  const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(items.map((item) => item.itemId)));
-  const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
-  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped, valueLines };
+/**
+ * Streams the catalog's ratings file row by row (ratingsScan.ts): the `forEachRating` of a streamed import.
+ * Progress counts bytes over the whole folder, continuing from the files already read.
+ */
+export function forEachCatalogRating(
+  catalog: MovieLensCatalog,
+  emit: (userId: number, itemId: number, value: number, timestamp: number) => void,
+  progress: (done: number, total: number) => void,
+): void {
+  const before = catalog.bytesRead;
+  scanRatingsFile(catalog.ratingsPath, catalog.layout, emit, {
+    onBytes: (bytes, fileBytes) => progress(before + bytes, before + fileBytes),
+  });
 }

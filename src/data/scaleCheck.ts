@@ -67,8 +67,31 @@ export function checkRatingScale(
   values: readonly number[],
   options: ScaleCheckOptions,
 ): void {
+  const counts = new RatingValueCounts();
+  for (const value of values) counts.add(value);
+  checkRatingScaleCounts(counts, options);
+}
+
+/**
+ * How often each distinct rating value occurs, and its first position (1-based) in the import: what the
+ * scale check needs, in memory bounded by the distinct values, for ratings that arrive as a stream.
+ */
+export class RatingValueCounts {
+  readonly counts = new Map<number, { count: number; first: number }>();
+  total = 0;
+
+  add(value: number): void {
+    this.total++;
+    const entry = this.counts.get(value);
+    if (entry) entry.count++;
+    else this.counts.set(value, { count: 1, first: this.total });
+  }
+}
+
+/** checkRatingScale over counted values (see RatingValueCounts). */
+export function checkRatingScaleCounts(values: RatingValueCounts, options: ScaleCheckOptions): void {
   const { source } = options;
-  const n = values.length;
+  const n = values.total;
   if (n === 0 && (options.storedRatings ?? 0) === 0) {
     throw new RatingScaleError(
       `cannot import ${source}: it holds no ratings, so the catalog would have nothing to train on. ` +
@@ -76,13 +99,7 @@ export function checkRatingScale(
         "the database was not changed",
     );
   }
-  // count n_k and the first position of each distinct value
-  const counts = new Map<number, { count: number; first: number }>();
-  values.forEach((value, r) => {
-    const entry = counts.get(value);
-    if (entry) entry.count++;
-    else counts.set(value, { count: 1, first: r + 1 });
-  });
+  const counts = values.counts;
   const where = (value: number): string => {
     const places = options.locate?.(value) ?? [];
     return places.length > 0

@@ -4,6 +4,7 @@
  */
 import type { EpochReport } from '../model/index.js';
 import type { EvaluationReport } from './crossValidate.js';
+import type { AlgorithmFigures } from './runner.js';
 
 const f4 = (x: number): string => x.toFixed(4);
 
@@ -28,19 +29,9 @@ export function formatTable(report: EvaluationReport): string {
   return alignColumns(head, rows);
 }
 
-/** One algorithm's figures under one protocol; null = the algorithm cannot produce that figure. */
-export interface AlgorithmRow {
+/** One algorithm's figures under one protocol (null = the algorithm cannot produce that figure). */
+export interface AlgorithmRow extends AlgorithmFigures {
   name: string;
-  rmse: number | null;
-  mae: number | null;
-  precision: number | null;
-  recall: number | null;
-  ndcg: number | null;
-  map: number | null;
-  hitRate: number | null;
-  coverage: number | null;
-  /** Mean self-information of recommended items, in bits (not a fraction). */
-  novelty: number | null;
   /** Users measured (Given-N); a "users" column appears when any row sets it. */
   users?: number | null;
 }

@@ -33,6 +33,7 @@ export interface AlgorithmFigures {
   map: number | null;
   hitRate: number | null;
   coverage: number | null;
+  /** Mean self-information of recommended items, in bits (not a fraction). */
   novelty: number | null;
 }
 

@@ -1,5 +1,5 @@
 /** The model layer's public surface: the protocol, the registry, and the stored-state types. */
-export type { Algorithm, EpochReport, FitHooks, Influence, KnownRatings, TrainedModel, UserInput, UserScores } from './protocol.js';
+export type { Algorithm, EpochReport, FitHooks, Influence, RbmCheckpoints, KnownRatings, TrainedModel, UserInput, UserScores } from './protocol.js';
 export { BECAUSE_MAX, BECAUSE_MIN_SHARE } from './explain.js';
 export type { ModelKind, ModelMeta, ModelState, TrainingSummary } from './meta.js';
 export { checkModelMeta } from './meta.js';

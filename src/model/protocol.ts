@@ -8,7 +8,7 @@
  * mapped once, by the serving layer, through `userIds` / `itemIds`.
  */
 import type { Dataset, KnownRatings } from '../data/dataset.js';
-import type { EpochReport } from '../rbm/train.js';
+import type { EpochReport, RbmCheckpoint } from '../rbm/train.js';
 import type { ModelState } from './meta.js';
 
 export type { EpochReport, KnownRatings };
@@ -42,6 +42,13 @@ export interface Influence {
 
 export interface FitHooks {
   onEpoch?: (report: EpochReport) => void;
+  /** Checkpoints of the rating RBMs (long trainings): written every few minutes, resumed per orientation. */
+  checkpoints?: RbmCheckpoints;
+}
+
+export interface RbmCheckpoints {
+  onCheckpoint(checkpoint: RbmCheckpoint): void;
+  resumeFrom: Partial<Record<string, RbmCheckpoint>>;
 }
 
 export interface TrainedModel {

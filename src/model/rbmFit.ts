@@ -13,7 +13,7 @@ import { trainRbm, type EpochReport, type TrainRbmResult } from '../rbm/train.js
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
-import type { Algorithm } from './protocol.js';
+import type { Algorithm, RbmCheckpoints } from './protocol.js';
 import { RbmBlendModel } from './rbmBlend.js';
 
 export interface FitResult {
@@ -71,6 +71,7 @@ export async function fitRbmBlend(
   input: TrainOptionsInput = {},
   onEpoch?: (report: EpochReport) => void,
   parallel = availableParallelism() > 1,
+  checkpoints?: RbmCheckpoints,
 ): Promise<FitResult> {
   const options = validateTrainOptions(input);
   const started = performance.now();
@@ -89,7 +90,8 @@ export async function fitRbmBlend(
     const run = parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
     const trained = await Promise.all(orientations.map((o) =>
       run(o, compressRows(fitSet, o), valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-        levels, options[o], options.seed * 2 + (o === 'user' ? 1 : 2), onEpoch)));
+        levels, options[o], options.seed * 2 + (o === 'user' ? 1 : 2), onEpoch,
+        checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {})));
     orientations.forEach((o, n) => (results[o] = trained[n]));
   }
 
@@ -168,7 +170,7 @@ export async function fitRbmBlend(
 const rbmAlgorithm = (name: string, orientation: 'both' | 'user' | 'item', description: string): Algorithm<TrainOptionsInput> => ({
   name,
   description,
-  fit: async (train, options, hooks) => (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch)).model,
+  fit: async (train, options, hooks) => (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch, undefined, hooks?.checkpoints)).model,
 });
 
 export const blendAlgorithm = rbmAlgorithm('blend', 'both', 'user RBM + item RBM + bias baseline, mixture of distributions fitted on validation');

@@ -190,7 +190,7 @@ export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
  * trains on the main thread meanwhile, so the three share the cores instead of queueing.
  */
 async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: FitHooks): Promise<WatchLikeModel> {
-  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks?.onEpoch);
+  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks?.onEpoch, undefined, hooks?.checkpoints);
   const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch);
   const [r, i] = await Promise.all([rating, implicit]);
   return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels));

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CompressedRows } from '../data/dataset.js';
 import type { RbmOptions } from './config.js';
-import { NonFiniteTrainingError, type EpochReport, type TrainRbmResult } from './train.js';
+import { NonFiniteTrainingError, type EpochReport, type RbmCheckpoint, type TrainRbmHooks, type TrainRbmResult } from './train.js';
 
 export function trainRbmInWorker(
   phase: string,
@@ -12,14 +12,18 @@ export function trainRbmInWorker(
   options: RbmOptions,
   seed: number,
   onEpoch?: (report: EpochReport) => void,
+  hooks: TrainRbmHooks = {},
 ): Promise<TrainRbmResult> {
+  // Functions cannot cross into the worker: checkpoints come back as messages, the rest goes as data.
+  const { onCheckpoint, now: _clockStaysInTheWorker, ...hookData } = hooks;
   const entry = new URL('./trainWorker.ts', import.meta.url).href;
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { entry, phase, train, validation, ratingLevels: [...ratingLevels], options, seed },
+    workerData: { entry, phase, train, validation, ratingLevels: [...ratingLevels], options, seed, hooks: { ...hookData, checkpoints: onCheckpoint !== undefined } },
   });
   return new Promise((resolve, reject) => {
-    worker.on('message', (m: { type: string; report?: EpochReport; result?: TrainRbmResult; message?: string; name?: string; epoch?: number }) => {
+    worker.on('message', (m: { type: string; report?: EpochReport; checkpoint?: RbmCheckpoint; result?: TrainRbmResult; message?: string; name?: string; epoch?: number }) => {
       if (m.type === 'epoch' && m.report) onEpoch?.(m.report);
+      else if (m.type === 'checkpoint' && m.checkpoint) onCheckpoint?.(m.checkpoint);
       else if (m.type === 'done' && m.result) {
         resolve(m.result);
         void worker.terminate();

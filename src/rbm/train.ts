@@ -35,6 +35,41 @@ export interface TrainRbmResult {
   kernels: KernelsKind;
 }
 
+/**
+ * Where a training stood, to continue it after an interruption: the best-so-far parameters (by
+ * validation RMSE; the latest ones when there is no validation slice) and the epoch reached.
+ */
+export interface RbmCheckpoint {
+  phase: string;
+  /** Epochs completed when the checkpoint was taken. */
+  epoch: number;
+  params: RbmParams;
+  bestEpoch: number;
+  bestValidationRmse: number | null;
+  curve: EpochReport[];
+}
+
+export interface TrainRbmHooks {
+  /**
+   * Receives a checkpoint after an epoch once `checkpointEveryMs` has passed since the start or the last
+   * checkpoint. The parameters are a copy the receiver may keep (or transfer to another thread).
+   */
+  onCheckpoint?: (checkpoint: RbmCheckpoint) => void;
+  /** Default 2 minutes: a crash loses at most this much training, plus one epoch. */
+  checkpointEveryMs?: number;
+  /** Milliseconds clock (default performance.now), injectable so tests need no real waiting. */
+  now?: () => number;
+  /**
+   * Continue from a checkpoint instead of fresh parameters: training restarts from its parameters at
+   * epoch checkpoint.epoch + 1 (the CD-T schedule, momentum switch and learning-rate decay continue where
+   * they were), keeping its curve and best so far. The momentum buffer starts at zero, and shuffling uses
+   * a stream derived from (seed, epoch), so a resumed run is a continuation, not a bit-exact replay.
+   */
+  resumeFrom?: RbmCheckpoint;
+}
+
+export const DEFAULT_CHECKPOINT_EVERY_MS = 2 * 60 * 1000;
+
 export class NonFiniteTrainingError extends Error {
   constructor(readonly phase: string, readonly epoch: number) {
     super(`training diverged: the ${phase} RBM's weights became NaN or infinite in epoch ${epoch}; ` +
@@ -74,6 +109,17 @@ export function validationRmse(p: RbmParams, train: CompressedRows, validation: 
   return n > 0 ? Math.sqrt(sq / n) : NaN;
 }
 
+/** A checkpoint must come from the same orientation and shapes as the training it resumes. */
+function checkResumable(checkpoint: RbmCheckpoint, phase: string, visibles: number, levels: number, hidden: number): void {
+  const p = checkpoint.params;
+  if (checkpoint.phase !== phase || p.visibles !== visibles || p.levels !== levels || p.hidden !== hidden) {
+    throw new Error(
+      `cannot resume the ${phase} RBM (${visibles} visible units × ${levels} levels × ${hidden} hidden) from a checkpoint of the ` +
+        `${checkpoint.phase} RBM (${p.visibles} × ${p.levels} × ${p.hidden}): the data or the options changed since it was saved`,
+    );
+  }
+}
+
 function allFinite(a: Float32Array): boolean {
   for (let n = 0; n < a.length; n++) if (!Number.isFinite(a[n])) return false;
   return true;
@@ -87,11 +133,17 @@ export function trainRbm(
   options: RbmOptions,
   seed: number,
   onEpoch?: (report: EpochReport) => void,
+  hooks: TrainRbmHooks = {},
 ): TrainRbmResult {
   const started = performance.now();
   const K = ratingLevels.length;
-  const rng = new Rng(seed);
-  const params = initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
+  const resume = hooks.resumeFrom ?? null;
+  if (resume) checkResumable(resume, phase, train.cols, K, options.hidden);
+  // A resumed run draws its shuffles from a stream of its own, not the fresh run's first epochs again.
+  const rng = new Rng(resume ? (seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0 : seed);
+  const params = resume
+    ? cloneParams(resume.params)
+    : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
   const engine = createCdEngine(params, train, ratingLevels, {
     lr: options.lr,
     momentum: options.initialMomentum,
@@ -112,12 +164,16 @@ export function trainRbm(
   const order = new Int32Array(train.rows);
   for (let r = 0; r < order.length; r++) order[r] = r;
 
-  const curve: EpochReport[] = [];
-  let best: RbmParams | null = null;
-  let bestEpoch = 0;
-  let bestRmse = Infinity;
+  const curve: EpochReport[] = resume ? [...resume.curve] : [];
+  let best: RbmParams | null = resume && resume.bestValidationRmse !== null ? cloneParams(resume.params) : null;
+  let bestEpoch = resume?.bestEpoch ?? 0;
+  let bestRmse = resume?.bestValidationRmse ?? Infinity;
+  const now = hooks.now ?? (() => performance.now());
+  const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
+  let lastCheckpoint = now();
+  const firstEpoch = resume ? resume.epoch + 1 : 1;
   let epoch = 0;
-  for (epoch = 1; epoch <= options.epochs; epoch++) {
+  for (epoch = firstEpoch; epoch <= options.epochs; epoch++) {
     const epochStart = performance.now();
     const steps = cdStepsAt(options.cdSchedule, epoch);
     const momentum = epoch >= options.momentumFromEpoch ? options.momentum : options.initialMomentum;
@@ -137,14 +193,28 @@ export function trainRbm(
     };
     curve.push(report);
     onEpoch?.(report);
-    if (report.validationRmse === null) continue;
-    if (report.validationRmse < bestRmse) {
-      bestRmse = report.validationRmse;
-      bestEpoch = epoch;
-      best = snapshot(best ?? spare);
-    } else if (epoch - bestEpoch >= options.patience) {
-      break;
+    let stop = false;
+    if (report.validationRmse !== null) {
+      if (report.validationRmse < bestRmse) {
+        bestRmse = report.validationRmse;
+        bestEpoch = epoch;
+        best = snapshot(best ?? spare);
+      } else if (epoch - bestEpoch >= options.patience) {
+        stop = true;
+      }
     }
+    if (hooks.onCheckpoint && !stop && epoch < options.epochs && now() - lastCheckpoint >= checkpointEveryMs) {
+      hooks.onCheckpoint({
+        phase,
+        epoch,
+        params: cloneParams(best ?? live),
+        bestEpoch: best ? bestEpoch : epoch,
+        bestValidationRmse: best ? bestRmse : null,
+        curve: [...curve],
+      });
+      lastCheckpoint = now();
+    }
+    if (stop) break;
   }
   const epochs = Math.min(epoch, options.epochs);
   return {

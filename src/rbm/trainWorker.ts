@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CompressedRows } from '../data/dataset.js';
 import type { RbmOptions } from './config.js';
-import { trainRbm } from './train.js';
+import { trainRbm, type TrainRbmHooks } from './train.js';
 
 export interface TrainJob {
   entry: string;
@@ -15,12 +15,33 @@ export interface TrainJob {
   ratingLevels: number[];
   options: RbmOptions;
   seed: number;
+  /** The data part of the hooks; `checkpoints` asks for checkpoints to be posted back. */
+  hooks?: Omit<TrainRbmHooks, 'onCheckpoint' | 'now'> & { checkpoints: boolean };
 }
 
 const job = workerData as TrainJob;
 try {
-  const result = trainRbm(job.phase, job.train, job.validation, job.ratingLevels, job.options, job.seed, (report) =>
-    parentPort!.postMessage({ type: 'epoch', report }),
+  const { checkpoints = false, ...hooks } = job.hooks ?? {};
+  const result = trainRbm(
+    job.phase,
+    job.train,
+    job.validation,
+    job.ratingLevels,
+    job.options,
+    job.seed,
+    (report) => parentPort!.postMessage({ type: 'epoch', report }),
+    {
+      ...hooks,
+      // The checkpoint's parameters are a fresh copy: transfer them rather than copy them again.
+      ...(checkpoints
+        ? {
+            onCheckpoint: (checkpoint) => {
+              const { W, b, c } = checkpoint.params;
+              parentPort!.postMessage({ type: 'checkpoint', checkpoint }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
+            },
+          }
+        : {}),
+    },
   );
   const { W, b, c } = result.params;
   parentPort!.postMessage({ type: 'done', result }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);

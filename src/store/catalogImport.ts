@@ -1,5 +1,5 @@
 /**
- * Writing a whole catalog (CatalogData) into the database in ONE transaction.
+ * Writing a whole catalog into the database in ONE transaction, at any size (MovieLens 25M and beyond).
  *
  * Semantics, chosen so that re-running an import is always safe:
  * - Same source as the data set already stored: upsert. Items, users and ratings are inserted or
@@ -9,9 +9,9 @@
  *   sources name different movies, so mixing them would be wrong. Users, items, ratings and data set rows
  *   are deleted first, and no model version stays current: a model trained on the old catalog indexes
  *   items that no longer exist. Old versions stay listed for reference.
- * Everything is validated before the first write, and any error (even mid-way) rolls back: the database is
- * then exactly as before. The scale is checked too (data/scaleCheck.ts): an import that would leave the
- * catalog without ratings, with more than 20 levels or with outlier levels is refused.
+ * Any error, even at the last row, rolls the whole transaction back: the database is then exactly as before.
+ * The scale is checked too (data/scaleCheck.ts): an import that would leave the catalog without ratings,
+ * with more than 20 levels or with outlier levels is refused (and so rolled back).
  *
  * Concurrency: the transaction is IMMEDIATE (takes the write lock at BEGIN). A deferred transaction would
  * start as a read and upgrade at its first write; under WAL that upgrade fails at once with SQLITE_BUSY
@@ -21,16 +21,47 @@
  * record: a model trained on generation g is stale once the generation moves past g. Upserts leave rows
  * that are already equal untouched (their WHERE), so re-importing the same folder changes nothing and
  * keeps the generation.
+ *
+ * The bulk path. Ratings arrive as a stream of rows (a file scanned in chunks, or an array for small
+ * catalogs) and go into SQLite in bounded batches through one multi-row prepared INSERT; nothing is kept
+ * per rating, so memory follows the catalog (item, user and rating-value sets), not the ratings:
+ * - into an empty ratings table (a first import or a replaced catalog) rows go straight into `ratings`,
+ *   with its secondary index dropped during the load and rebuilt once after it (one sort instead of 25M
+ *   random index insertions);
+ * - into a non-empty one (a refresh of the same source) they go first into a temporary staging table, so
+ *   duplicate rows of the file can be counted apart from rows that replace stored ones, then are merged.
+ * Duplicate (user, item) rows keep the last one (the upsert's "last write wins" in file order), and
+ *   duplicates = rows kept − distinct (user, item) pairs written.
+ * Foreign-key checks are switched off for the load (two B-tree lookups per rating) because the importer
+ * guarantees them itself: every item is checked against the known item ids, and every user gets a row.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { CatalogData, SkipCount } from '../data/catalog.js';
+import type { CatalogData, SkipCount, TimedRating } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
-import { checkRatingScale, MAX_RATING_LEVELS, RatingScaleError } from '../data/scaleCheck.js';
+import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
+import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
 import { itemSearchKey } from '../data/titles.js';
 
 /** What `importCatalog` needs; `users` and `skipped` are optional. */
-export type CatalogImport = Pick<CatalogData, 'source' | 'layout' | 'items' | 'ratings' | 'ratingLevels'> &
-  Partial<Pick<CatalogData, 'users' | 'skipped'>>;
+export type CatalogImport = Pick<CatalogData, 'source' | 'layout' | 'items' | 'ratingLevels'> & {
+  ratings: readonly TimedRating[];
+} & Partial<Pick<CatalogData, 'users' | 'skipped'>>;
+
+/** Receives one rating row; `line` is its line in the source file, when it comes from one. */
+export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
+
+/**
+ * A catalog whose ratings are streamed: `forEachRating` calls `emit` for every row, in file order,
+ * synchronously (it runs inside the write transaction), and `progress(done, total)` now and then in its
+ * own units (bytes of a file). Rows naming an unknown item are skipped and counted; duplicate (user, item)
+ * rows keep the last; the rating levels are the distinct values found.
+ */
+export interface StreamedCatalogImport extends Pick<CatalogData, 'source' | 'layout' | 'items'> {
+  users?: CatalogData['users'];
+  /** The ratings file, named with line numbers in scale errors. */
+  ratingsFile?: string;
+  forEachRating(emit: RatingRowSink, progress: (done: number, total: number) => void): void;
+}
 
 export interface ImportSummary {
   source: string;
@@ -43,27 +74,53 @@ export interface ImportSummary {
   skipped: SkipCount[];
   /** The source whose catalog this import replaced, or null when it added to / refreshed the same one. */
   replacedSource: string | null;
+  importedAt: number;
+  /** Rating rows read from the source (before skipping). */
+  rowsRead: number;
   /** The catalog generation after the import; it moved iff `changed`. */
   catalogGeneration: number;
   /** Whether any row was added, changed or deleted (a re-import of identical data changes nothing). */
   changed: boolean;
-  importedAt: number;
 }
 
 export interface ImportOptions {
-  /** Called every few thousand rows written, and once at the end. */
-  onProgress?: (rowsWritten: number, totalRows: number) => void;
+  /**
+   * Called every few thousand rows and once at the end: `done` of `total` in the source's units (bytes for
+   * a streamed file, rows for an array), and the rating rows read so far.
+   */
+  onProgress?: (done: number, total: number, rowsRead: number) => void;
   /** Accept rare (outlier) rating levels as they are (`--allow-scale`). */
   allowScale?: boolean;
-  /** file:line places of a rating value, for error messages (the reader's RatingValueLines). */
-  locateValue?: (value: number) => string[];
 }
 
-const PROGRESS_EVERY_ROWS = 10_000;
+/** Rows per multi-row INSERT: 4 parameters each, far below SQLite's 32,766-parameter limit. */
+const BATCH_ROWS = 512;
+const PROGRESS_EVERY_ROWS = 65_536;
+/** Page cache for the load (KiB, as a negative cache_size): the ratings B-tree's pages stay in memory. */
+const BULK_CACHE_KIB = 256 * 1024;
+/**
+ * Distinct values counted before giving up: far above any real scale (the check refuses more than
+ * MAX_RATING_LEVELS), and it bounds the memory a column of non-ratings could take.
+ */
+const MAX_VALUES_COUNTED = 1000;
+const RATINGS_BY_ITEM_INDEX = 'CREATE INDEX ratings_by_item ON ratings(item_id)';
+
+interface RatingSource {
+  forEachRating(emit: RatingRowSink, progress: (done: number, total: number) => void): void;
+  /** The declared scale every value must be on, or null to discover it from the values. */
+  declaredLevels: readonly number[] | null;
+  /** Whether a rating of an unknown item is skipped (a file) or an error (a catalog built in code). */
+  skipUnknownItems: boolean;
+  /** Skip counts known beforehand (a catalog built in code reports its own). */
+  skipped: SkipCount[] | null;
+}
+
+type Header = Pick<CatalogData, 'source' | 'layout' | 'items'> & { users?: CatalogData['users']; ratingsFile?: string };
 
 export class CatalogImporter {
   private readonly currentSource: Statement<[], { source: string }>;
-  private readonly itemExists: Statement<[number], number>;
+  private readonly storedItemIds: Statement<[], number>;
+  private readonly countRatings: Statement<[], number>;
   private readonly deleteRatings: Statement<[]>;
   private readonly deleteUsers: Statement<[]>;
   private readonly deleteItems: Statement<[]>;
@@ -72,16 +129,18 @@ export class CatalogImporter {
   private readonly upsertItem: Statement<[number, string, number | null, string, string]>;
   private readonly upsertUser: Statement<[number, number | null, string | null, string | null, string | null]>;
   private readonly insertUserIfMissing: Statement<[number]>;
-  private readonly upsertRating: Statement<[number, number, number, number]>;
   private readonly upsertDataset: Statement<[string, string, string, number, number, number, string, number]>;
   private readonly countAll: Statement<[], { users: number; items: number; ratings: number }>;
   private readonly readGeneration: Statement<[], number>;
   private readonly bumpGeneration: Statement<[]>;
-  private readonly run: (data: CatalogImport, options: ImportOptions) => ImportSummary;
+  private readonly run: (header: Header, source: RatingSource, options: ImportOptions) => ImportSummary;
+  /** The connection's own page cache size, restored for the index build and after the import. */
+  private normalCacheSize = -2000;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.currentSource = db.prepare('SELECT source FROM datasets ORDER BY imported_at DESC, id DESC LIMIT 1');
-    this.itemExists = db.prepare<[number], number>('SELECT 1 FROM items WHERE item_id = ?').pluck();
+    this.storedItemIds = db.prepare<[], number>('SELECT item_id FROM items').pluck();
+    this.countRatings = db.prepare<[], number>('SELECT COUNT(*) FROM ratings').pluck();
     this.deleteRatings = db.prepare('DELETE FROM ratings');
     this.deleteUsers = db.prepare('DELETE FROM users');
     this.deleteItems = db.prepare('DELETE FROM items');
@@ -102,11 +161,6 @@ export class CatalogImporter {
          OR users.occupation IS NOT excluded.occupation OR users.zip_code IS NOT excluded.zip_code`,
     );
     this.insertUserIfMissing = db.prepare('INSERT INTO users (user_id) VALUES (?) ON CONFLICT(user_id) DO NOTHING');
-    this.upsertRating = db.prepare(
-      `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)
-       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp
-       WHERE ratings.value IS NOT excluded.value OR ratings.timestamp IS NOT excluded.timestamp`,
-    );
     this.upsertDataset = db.prepare(
       `INSERT INTO datasets (source, layout, rating_levels, users, items, ratings, skipped, imported_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -120,30 +174,72 @@ export class CatalogImporter {
     );
     this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
     this.bumpGeneration = db.prepare('UPDATE catalog_state SET generation = generation + 1 WHERE id = 1');
-    const transaction = db.transaction((data: CatalogImport, options: ImportOptions) => this.write(data, options));
-    this.run = (data, options) => transaction.immediate(data, options);
-  }
-
-  importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
-    return this.run(data, options);
-  }
-
-  private write(data: CatalogImport, options: ImportOptions): ImportSummary {
-    const previousSource = this.currentSource.get()?.source ?? null;
-    const replacing = previousSource !== null && previousSource !== data.source;
-    // The scale first: its messages name values and file:line, which beats "not on ratingLevels".
-    checkRatingScale(
-      data.ratings.map((r) => r.value),
-      {
-        source: data.source,
-        allowScale: options.allowScale,
-        locate: options.locateValue,
-        storedRatings: replacing ? 0 : (this.countAll.get()?.ratings ?? 0),
-      },
+    const transaction = db.transaction((header: Header, source: RatingSource, options: ImportOptions) =>
+      this.write(header, source, options),
     );
-    validate(data, replacing ? () => false : (itemId) => this.itemExists.get(itemId) !== undefined);
+    this.run = (header, source, options) => transaction.immediate(header, source, options);
+  }
 
+  /** A catalog held in memory (the demo generator, tests): every rating must be on `ratingLevels`. */
+  importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
+    const ratings = data.ratings;
+    return this.bulk(
+      data,
+      {
+        declaredLevels: data.ratingLevels,
+        skipUnknownItems: false,
+        skipped: data.skipped ?? [],
+        forEachRating(emit, progress) {
+          for (let r = 0; r < ratings.length; r++) {
+            const rating = ratings[r];
+            emit(rating.userId, rating.itemId, rating.value, rating.timestamp);
+            if ((r + 1) % PROGRESS_EVERY_ROWS === 0) progress(r + 1, ratings.length);
+          }
+          progress(ratings.length, ratings.length);
+        },
+      },
+      options,
+    );
+  }
+
+  /** A catalog whose ratings are streamed (a MovieLens folder): see StreamedCatalogImport. */
+  importStream(data: StreamedCatalogImport, options: ImportOptions = {}): ImportSummary {
+    return this.bulk(
+      data,
+      { declaredLevels: null, skipUnknownItems: true, skipped: null, forEachRating: (emit, progress) => data.forEachRating(emit, progress) },
+      options,
+    );
+  }
+
+  /** Runs the write transaction with the connection set up for a bulk load, restoring it afterwards. */
+  private bulk(header: Header, source: RatingSource, options: ImportOptions): ImportSummary {
+    const db = this.db;
+    // Both pragmas are no-ops inside an open transaction (then the load is merely slower); they are
+    // restored whatever happens.
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+    const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+    this.normalCacheSize = cacheSize;
+    if (!db.inTransaction) db.pragma('foreign_keys = OFF');
+    db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+    try {
+      return this.run(header, source, options);
+    } finally {
+      db.pragma(`cache_size = ${cacheSize}`);
+      if (!db.inTransaction) db.pragma(`foreign_keys = ${foreignKeys}`);
+    }
+  }
+
+  private write(header: Header, source: RatingSource, options: ImportOptions): ImportSummary {
+    const { db } = this;
+    const previousSource = this.currentSource.get()?.source ?? null;
+    const replacing = previousSource !== null && previousSource !== header.source;
+    const where = `cannot import ${header.source}`;
+    if (source.declaredLevels) validateLevels(source.declaredLevels, where);
+    validateRecords(header, where);
+    const storedRatings = replacing ? 0 : (this.countRatings.get() as number);
+    // Rows added, changed or deleted: whether the catalog generation moves.
     let changedRows = 0;
+
     if (replacing) {
       changedRows++;
       this.deleteRatings.run();
@@ -152,44 +248,149 @@ export class CatalogImporter {
       this.deleteDatasets.run();
       this.retireCurrentModel.run();
     }
+    // Items the ratings may name: the stored ones (a refresh may import ratings alone) and the new ones.
+    const knownItems = new Set<number>(replacing ? [] : this.storedItemIds.all());
+    for (const item of header.items) {
+      changedRows += this.upsertItem.run(item.itemId, item.title, item.year, JSON.stringify(item.genres), itemSearchKey(item.title)).changes;
+      knownItems.add(item.itemId);
+    }
+    for (const user of header.users ?? []) {
+      changedRows += this.upsertUser.run(user.userId, user.age, user.gender, user.occupation, user.zipCode).changes;
+    }
 
-    // Users known only from their ratings get a bare row (the ratings' foreign key needs one).
+    // Straight into an empty table, with its secondary index rebuilt once at the end; else via staging.
+    const direct = this.countRatings.get() === 0;
+    let table = 'ratings';
+    if (direct) db.prepare('DROP INDEX IF EXISTS ratings_by_item').run();
+    else {
+      table = 'temp.import_ratings';
+      db.prepare('DROP TABLE IF EXISTS temp.import_ratings').run();
+      db.prepare(
+        `CREATE TABLE temp.import_ratings (
+          user_id INTEGER NOT NULL, item_id INTEGER NOT NULL, value REAL NOT NULL, timestamp INTEGER NOT NULL,
+          PRIMARY KEY (user_id, item_id)
+        ) WITHOUT ROWID`,
+      ).run();
+    }
+    const upsertClause = 'ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp';
+    // Into ratings, a row equal to the stored one is left alone, so it does not count as a change.
+    const changeClause = `${upsertClause} WHERE ratings.value IS NOT excluded.value OR ratings.timestamp IS NOT excluded.timestamp`;
+    const insertSql = (rows: number): string =>
+      `INSERT INTO ${table} (user_id, item_id, value, timestamp) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')} ${upsertClause}`;
+    const insertBatch = db.prepare(insertSql(BATCH_ROWS));
+    const params: number[] = new Array<number>(4 * BATCH_ROWS).fill(0);
+    let pending = 0;
+
+    const declared = source.declaredLevels;
+    const values = new Set<number>();
+    const valueCounts = new RatingValueCounts();
+    const valueLines = header.ratingsFile ? new RatingValueLines(header.ratingsFile) : null;
     const ratingUsers = new Set<number>();
-    for (const rating of data.ratings) ratingUsers.add(rating.userId);
-    const totalRows = data.items.length + (data.users?.length ?? 0) + ratingUsers.size + data.ratings.length;
-    let written = 0;
-    const tick = (): void => {
-      written++;
-      if (options.onProgress && written % PROGRESS_EVERY_ROWS === 0) options.onProgress(written, totalRows);
+    let rowsRead = 0;
+    let missingItems = 0;
+    let kept = 0;
+    let lastDone = 0;
+    let lastTotal = 0;
+    const progress = (done: number, total: number): void => {
+      lastDone = done;
+      lastTotal = total;
+      options.onProgress?.(done, total, rowsRead);
     };
 
-    for (const item of data.items) {
-      changedRows += this.upsertItem.run(item.itemId, item.title, item.year, JSON.stringify(item.genres), itemSearchKey(item.title)).changes;
-      tick();
-    }
-    for (const user of data.users ?? []) {
-      changedRows += this.upsertUser.run(user.userId, user.age, user.gender, user.occupation, user.zipCode).changes;
-      tick();
-    }
-    for (const userId of ratingUsers) {
-      changedRows += this.insertUserIfMissing.run(userId).changes;
-      tick();
-    }
-    for (const rating of data.ratings) {
-      changedRows += this.upsertRating.run(rating.userId, rating.itemId, rating.value, rating.timestamp).changes;
-      tick();
-    }
-    options.onProgress?.(totalRows, totalRows);
+    source.forEachRating((userId, itemId, value, timestamp, line) => {
+      rowsRead++;
+      if (!knownItems.has(itemId)) {
+        if (source.skipUnknownItems) {
+          missingItems++;
+          return;
+        }
+        throw new Error(
+          `${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) names an item that is neither in the imported items nor in the database`,
+        );
+      }
+      if (!isId(userId)) throw new Error(`${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has an invalid user id`);
+      if (declared) {
+        if (levelIndexOf(declared, value) < 0) {
+          throw new Error(
+            `${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has value ${value}, expected one of the rating levels [${declared.join(', ')}]`,
+          );
+        }
+      } else if (!values.has(value)) values.add(value);
+      valueCounts.add(value);
+      if (line !== undefined) valueLines?.add(value, line);
+      if (valueCounts.counts.size > MAX_VALUES_COUNTED) {
+        checkRatingScaleCounts(valueCounts, { source: header.source, locate: valueLines ? (v) => valueLines.locate(v) : undefined });
+      }
+      if (!Number.isSafeInteger(timestamp)) {
+        throw new Error(`${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has an invalid timestamp ${timestamp}`);
+      }
+      ratingUsers.add(userId);
+      const at = 4 * pending;
+      params[at] = userId;
+      params[at + 1] = itemId;
+      params[at + 2] = value;
+      params[at + 3] = timestamp;
+      kept++;
+      if (++pending === BATCH_ROWS) {
+        insertBatch.run(params);
+        pending = 0;
+      }
+    }, progress);
+    if (pending > 0) db.prepare(insertSql(pending)).run(params.slice(0, 4 * pending));
+    // The scale before anything else is written (a refusal rolls the whole import back).
+    checkRatingScaleCounts(valueCounts, {
+      source: header.source,
+      allowScale: options.allowScale,
+      locate: valueLines ? (v) => valueLines.locate(v) : undefined,
+      storedRatings,
+    });
 
-    const counts = this.countAll.get() as { users: number; items: number; ratings: number };
-    const skipped = data.skipped ?? [];
-    const importedAt = Date.now();
+    // Users known only from their ratings get a bare row (what the ratings' foreign key refers to).
+    for (const userId of [...ratingUsers].sort((a, b) => a - b)) changedRows += this.insertUserIfMissing.run(userId).changes;
+
+    let distinctPairs: number;
+    if (direct) {
+      distinctPairs = this.countRatings.get() as number;
+      changedRows += distinctPairs;
+      // The index sort runs in cache-sized runs merged from temporary files; with the bulk load's large
+      // cache each run is one huge in-memory sort with poor locality, about three times the CPU.
+      db.pragma(`cache_size = ${this.normalCacheSize}`);
+      db.prepare(RATINGS_BY_ITEM_INDEX).run();
+    } else {
+      distinctPairs = db.prepare<[], number>('SELECT COUNT(*) FROM temp.import_ratings').pluck().get() as number;
+      changedRows += db
+        .prepare(
+          `INSERT INTO ratings (user_id, item_id, value, timestamp)
+           SELECT user_id, item_id, value, timestamp FROM temp.import_ratings WHERE true ${changeClause}`,
+        )
+        .run().changes;
+    }
+    options.onProgress?.(lastTotal === 0 ? lastDone : lastTotal, lastTotal, rowsRead);
+
+    // A value seen only on a row a later duplicate replaced is not on the scale: when rows were replaced,
+    // the scale is read back from what was written.
+    const replacedRows = kept - distinctPairs;
+    const valuesWritten =
+      declared || replacedRows === 0
+        ? values
+        : db.prepare<[], number>(`SELECT DISTINCT value FROM ${direct ? 'ratings' : 'temp.import_ratings'}`).pluck().all();
+    const ratingLevels = declared ? [...declared] : [...valuesWritten].sort((a, b) => a - b);
+    if (ratingLevels.length > MAX_RATING_LEVELS) {
+      throw new RatingScaleError(`${where}: ratingLevels lists ${ratingLevels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`);
+    }
     const changed = changedRows > 0;
     if (changed) this.bumpGeneration.run();
+    const skipped = source.skipped ?? [
+      { reason: SKIP_MISSING_ITEM, count: missingItems },
+      { reason: SKIP_DUPLICATE, count: replacedRows },
+    ];
+    if (!direct) db.prepare('DROP TABLE temp.import_ratings').run();
+    const counts = this.countAll.get() as { users: number; items: number; ratings: number };
+    const importedAt = Date.now();
     this.upsertDataset.run(
-      data.source,
-      data.layout,
-      JSON.stringify(data.ratingLevels),
+      header.source,
+      header.layout,
+      JSON.stringify(ratingLevels),
       counts.users,
       counts.items,
       counts.ratings,
@@ -197,56 +398,39 @@ export class CatalogImporter {
       importedAt,
     );
     return {
-      source: data.source,
-      layout: data.layout,
+      source: header.source,
+      layout: header.layout,
       ...counts,
-      ratingLevels: [...data.ratingLevels],
+      ratingLevels,
       skipped,
       replacedSource: replacing ? previousSource : null,
       importedAt,
+      rowsRead,
       catalogGeneration: this.readGeneration.get() as number,
       changed,
     };
   }
 }
 
-/**
- * Checks the whole catalog before anything is written, so errors name the offending record instead of
- * surfacing as "FOREIGN KEY constraint failed" from SQLite.
- */
-function validate(data: CatalogImport, storedItemExists: (itemId: number) => boolean): void {
-  const levels = data.ratingLevels;
-  if (levels.length > MAX_RATING_LEVELS) {
-    throw new RatingScaleError(
-      `cannot import ${data.source}: ratingLevels lists ${levels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`,
-    );
-  }
-  if (levels.length === 0 && data.ratings.length > 0) {
-    throw new Error(`cannot import ${data.source}: ratingLevels is empty but there are ${data.ratings.length} ratings`);
-  }
+const isId = (id: number): boolean => Number.isSafeInteger(id) && id >= 0;
+
+function validateLevels(levels: readonly number[], where: string): void {
   for (let k = 1; k < levels.length; k++) {
     if (!(levels[k] > levels[k - 1])) {
-      throw new Error(`cannot import ${data.source}: ratingLevels must ascend strictly, got [${levels.join(', ')}]`);
+      throw new Error(`${where}: ratingLevels must ascend strictly, got [${levels.join(', ')}]`);
     }
   }
-  const isId = (id: number): boolean => Number.isSafeInteger(id) && id >= 0;
-  const itemIds = new Set<number>();
-  data.items.forEach((item, i) => {
-    if (!isId(item.itemId)) throw new Error(`cannot import ${data.source}: item #${i + 1} has an invalid id ${item.itemId}`);
-    itemIds.add(item.itemId);
+}
+
+/**
+ * Checks items and users before anything is written, so errors name the offending record instead of
+ * surfacing as a constraint failure from SQLite. Ratings are checked row by row as they stream.
+ */
+function validateRecords(header: Header, where: string): void {
+  header.items.forEach((item, i) => {
+    if (!isId(item.itemId)) throw new Error(`${where}: item #${i + 1} has an invalid id ${item.itemId}`);
   });
-  data.users?.forEach((user, i) => {
-    if (!isId(user.userId)) throw new Error(`cannot import ${data.source}: user #${i + 1} has an invalid id ${user.userId}`);
-  });
-  data.ratings.forEach((rating, r) => {
-    const where = `cannot import ${data.source}: rating #${r + 1} (user ${rating.userId}, item ${rating.itemId})`;
-    if (!isId(rating.userId)) throw new Error(`${where} has an invalid user id`);
-    if (!itemIds.has(rating.itemId) && !storedItemExists(rating.itemId)) {
-      throw new Error(`${where} names an item that is neither in the imported items nor in the database`);
-    }
-    if (levelIndexOf(levels, rating.value) < 0) {
-      throw new Error(`${where} has value ${rating.value}, expected one of the rating levels [${levels.join(', ')}]`);
-    }
-    if (!Number.isSafeInteger(rating.timestamp)) throw new Error(`${where} has an invalid timestamp ${rating.timestamp}`);
+  header.users?.forEach((user, i) => {
+    if (!isId(user.userId)) throw new Error(`${where}: user #${i + 1} has an invalid id ${user.userId}`);
   });
 }

@@ -6,7 +6,13 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { ItemRecord } from '../data/catalog.js';
 import { assertStorableLevels, levelIndexOf, type Dataset } from '../data/dataset.js';
 import { searchKeyOf } from '../data/titles.js';
-import { CatalogImporter, type CatalogImport, type ImportOptions, type ImportSummary } from './catalogImport.js';
+import {
+  CatalogImporter,
+  type CatalogImport,
+  type ImportOptions,
+  type ImportSummary,
+  type StreamedCatalogImport,
+} from './catalogImport.js';
 import { InvalidRatingError, UnknownItemError } from './errors.js';
 
 export interface DatasetInfo {
@@ -268,33 +274,61 @@ export class CatalogStore {
     return this.importer.importCatalog(data, options);
   }
 
+  /** Imports a catalog whose ratings are streamed (a MovieLens folder of any size), in one transaction. */
+  importStream(data: StreamedCatalogImport, options: ImportOptions = {}): ImportSummary {
+    return this.importer.importStream(data, options);
+  }
+
+  /**
+   * Streams the ratings (in primary-key order: by user, then item) straight into typed arrays. Only the
+   * id lists are arrays of numbers; per rating there is no object kept: the user index advances with the
+   * ordered user ids, and item ids map to indices through a typed lookup table (or a Map for sparse ids).
+   */
   private readDataset(): Dataset {
     const ratingLevels = this.ratingLevels();
     assertStorableLevels(ratingLevels, 'the catalog in the database');
     const userIds = this.userIds.all();
     const itemIds = this.itemIds.all();
-    const userIndex = new Map(userIds.map((id, u) => [id, u]));
-    const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
+    const itemIndexOf = itemIndexLookup(itemIds);
     const n = this.counts().ratings;
     const users = new Int32Array(n);
     const items = new Int32Array(n);
     const levels = new Uint8Array(n);
+    // The scale is small: a value → level table avoids a scan per rating.
+    const levelOf = new Map(ratingLevels.map((value, k) => [value, k]));
     let r = 0;
+    let u = 0;
     for (const [userId, itemId, value] of this.allRatings.iterate()) {
-      const k = levelIndexOf(ratingLevels, value);
-      if (k < 0) {
-        throw new Error(
-          `rating of item ${itemId} by user ${userId} has value ${value}, off the data set's scale [${ratingLevels.join(', ')}]`,
-        );
+      let k = levelOf.get(value);
+      if (k === undefined) {
+        k = levelIndexOf(ratingLevels, value);
+        if (k < 0) {
+          throw new Error(
+            `rating of item ${itemId} by user ${userId} has value ${value}, off the data set's scale [${ratingLevels.join(', ')}]`,
+          );
+        }
       }
-      // Foreign keys guarantee both ids are present.
-      users[r] = userIndex.get(userId) as number;
-      items[r] = itemIndex.get(itemId) as number;
+      // Foreign keys guarantee both ids are present; rows come by ascending user id, as userIds do.
+      while (userIds[u] !== userId) u++;
+      users[r] = u;
+      items[r] = itemIndexOf(itemId);
       levels[r] = k;
       r++;
     }
     return { ratingLevels, userIds, itemIds, users, items, levels };
   }
+}
+
+/** id → index for ascending ids: a typed table when ids are dense enough (MovieLens's are), else a Map. */
+function itemIndexLookup(ids: readonly number[]): (id: number) => number {
+  const maxId = ids.length === 0 ? 0 : ids[ids.length - 1];
+  if (maxId <= 8 * ids.length + 1024) {
+    const table = new Int32Array(maxId + 1).fill(-1);
+    ids.forEach((id, i) => (table[id] = i));
+    return (id) => table[id];
+  }
+  const map = new Map(ids.map((id, i) => [id, i]));
+  return (id) => map.get(id) as number;
 }
 
 function toItem(row: ItemRow): ItemRecord {

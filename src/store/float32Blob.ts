@@ -38,3 +38,13 @@ export function blobToFloat32(blob: Uint8Array, expectedLength: number, what: st
   }
   return out;
 }
+
+/** Copies a little-endian BLOB of float32 values into `out` from value index `offset`, without a temporary. */
+export function copyBlobInto(blob: Uint8Array, out: Float32Array, offset: number): void {
+  const count = blob.byteLength / 4;
+  new Uint8Array(out.buffer, out.byteOffset + offset * 4, blob.byteLength).set(blob);
+  if (!HOST_IS_LITTLE_ENDIAN) {
+    const view = new DataView(out.buffer, out.byteOffset + offset * 4, blob.byteLength);
+    for (let i = 0; i < count; i++) view.setUint32(i * 4, view.getUint32(i * 4, true), false);
+  }
+}

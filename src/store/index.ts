@@ -3,7 +3,7 @@ export { openDatabase, DEFAULT_BUSY_TIMEOUT_MS, SERVER_BUSY_TIMEOUT_MS, type Dat
 export { isDatabaseBusy, retryWhileBusy, type BusyRetryOptions } from './busy.js';
 export { TokenStore, TOKEN_PREFIX, type CreatedToken, type TokenInfo } from './tokenStore.js';
 export { CatalogStore, type DatasetInfo, type StoredRating, type StoredUser } from './catalogStore.js';
-export type { CatalogImport, ImportOptions, ImportSummary } from './catalogImport.js';
+export type { CatalogImport, ImportOptions, ImportSummary, RatingRowSink, StreamedCatalogImport } from './catalogImport.js';
 export { ModelStore, type ModelVersion, type ModelVersionInfo, type SaveOptions } from './modelStore.js';
 export { CatalogChangedError, InvalidRatingError, UnknownItemError, UnknownModelVersionError } from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from './migrations.js';

@@ -95,6 +95,25 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    description: 'model tensors of any size, stored in chunks',
+    statements: [
+      // A tensor row with chunks = 0 holds its values in data (every version saved before this migration);
+      // with chunks = n > 0, data is empty and the values are the n rows of model_tensor_chunks, in order.
+      // One BLOB cannot exceed SQLite's length limit (better-sqlite3 sets it to 536,870,888 bytes), which a
+      // MovieLens-25M item RBM's weights (162,541 users × 10 levels × 100 hidden floats) already pass.
+      'ALTER TABLE model_tensors ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0',
+      // A rowid table (large rows belong in one), keyed for in-order reads of a tensor's chunks.
+      `CREATE TABLE model_tensor_chunks (
+        version_id  INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        chunk       INTEGER NOT NULL,  -- 0, 1, …, chunks − 1
+        data        BLOB NOT NULL,     -- Float32 little-endian; every chunk but the last holds the same count
+        UNIQUE (version_id, name, chunk)
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

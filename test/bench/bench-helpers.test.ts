@@ -25,8 +25,9 @@ describe('parseStatusKb', () => {
 });
 
 describe('parseBenchArgs', () => {
-  it('defaults to every case', () => {
-    expect(parseBenchArgs([])).toMatchObject({ help: false, json: null, cases: [...CASE_NAMES], epochs: null });
+  it('defaults to every case but the opt-in whole-path one, which --cases accepts', () => {
+    expect(parseBenchArgs([])).toMatchObject({ help: false, json: null, cases: CASE_NAMES.filter((c) => c !== 'synthetic-25m'), epochs: null });
+    expect(parseBenchArgs(['--cases', 'synthetic-25m']).cases).toEqual(['synthetic-25m']);
   });
   it('reads --json, --cases, --epochs in both spellings', () => {
     const args = parseBenchArgs(['--json', 'out.json', '--cases=ml100k,synthetic-1m', '--epochs', '3', '--timeout=60']);

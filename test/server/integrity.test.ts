@@ -138,8 +138,9 @@ describe("start-up with a damaged current version", () => {
   it("serves the newest version that loads and says which one was skipped and why", async () => {
     const good = fixture.models.currentId();
     const damaged = fixture.trainAndSave();
+    // Damage every stored value of the version (tensors are kept in chunks).
     fixture.db
-      .prepare("UPDATE model_tensors SET data = x'00' WHERE version_id = ?")
+      .prepare("UPDATE model_tensor_chunks SET data = x'00' WHERE version_id = ?")
       .run(damaged);
     fixture.db.close();
     const logs: string[] = [];

@@ -62,7 +62,7 @@ describe('launch', () => {
     expect(logs.some((l) => l.includes('seeded the demo catalog'))).toBe(true);
     expect(logs.some((l) => l.includes('no model yet: training one'))).toBe(true);
     const health = await request(`${server.url}/api/health`);
-    expect(health.body).toMatchObject({ status: 'ok', model: { version: 1, kind: 'rbm' } });
+    expect(health.body).toMatchObject({ status: 'ok', model: { version: 1, kind: 'watch-like' } });
     expect(health.body.data.ratings).toBeGreaterThan(0);
 
     const visitor = JSON.stringify({ ratings: [{ itemId: 1, rating: 5 }], limit: 3 });

@@ -248,3 +248,65 @@ describe('CatalogStore without an imported data set', () => {
     expect(store.loadDataset().ratingLevels).toEqual([2, 4]);
   });
 });
+
+describe('CatalogStore.importStream (the bulk path)', () => {
+  const items = [1, 2, 3].map((itemId) => ({ itemId, title: `Movie ${itemId} (2001)`, year: 2001, genres: ['Drama'] }));
+  /** Rows as a file would give them: (user, item, value, timestamp). */
+  const streamOf = (rows: number[][], source = '/data/stream') => ({
+    source,
+    layout: 'csv' as const,
+    items,
+    forEachRating: (emit: (u: number, i: number, v: number, t: number) => void, progress: (done: number, total: number) => void) => {
+      rows.forEach(([u, i, v, t], n) => {
+        emit(u, i, v, t);
+        progress(n + 1, rows.length);
+      });
+    },
+  });
+  const skippedCounts = (summary: { skipped: { count: number }[] }): number[] => summary.skipped.map((s) => s.count);
+
+  it('keeps the last of duplicate rows, skips unknown items, and takes the scale from the rows kept', () => {
+    // User 1 rates item 1 at 0.5, then again at 4: 0.5 is on no kept row, so it is not a level.
+    const summary = store.importStream(streamOf([[1, 1, 0.5, 10], [1, 2, 3, 11], [2, 9, 5, 12], [1, 1, 4, 13], [2, 3, 2.5, 14]]));
+    expect(summary).toMatchObject({ users: 2, items: 3, ratings: 3, rowsRead: 5, ratingLevels: [2.5, 3, 4] });
+    expect(skippedCounts(summary)).toEqual([1, 1]);
+    expect(store.getUserRatings(1)).toEqual([
+      { itemId: 1, value: 4, timestamp: 13 },
+      { itemId: 2, value: 3, timestamp: 11 },
+    ]);
+    // The secondary index is back, foreign keys are on again for everyone else.
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'ratings_by_item'").pluck().get()).toBe('ratings_by_item');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+  });
+
+  it('refreshes the same source through staging: counts only the file\'s own duplicates, keeps API ratings', () => {
+    store.importStream(streamOf([[1, 1, 4, 10], [1, 2, 3, 11]]));
+    store.upsertRating(7, 3, 3, 500);
+    const again = store.importStream(streamOf([[1, 1, 3, 20], [1, 1, 4, 21], [2, 2, 4, 22]]));
+    expect(skippedCounts(again)).toEqual([0, 1]);
+    expect(again).toMatchObject({ users: 3, ratings: 4, replacedSource: null, ratingLevels: [4] });
+    expect(store.getUserRatings(1)).toEqual([
+      { itemId: 1, value: 4, timestamp: 21 },
+      { itemId: 2, value: 3, timestamp: 11 },
+    ]);
+    expect(store.getUserRatings(7)).toEqual([{ itemId: 3, value: 3, timestamp: 500 }]);
+    expect(db.prepare("SELECT COUNT(*) FROM temp.sqlite_master WHERE name = 'import_ratings'").pluck().get()).toBe(0);
+  });
+
+  it('rolls everything back when the stream fails late, and restores the connection', () => {
+    store.importStream(streamOf([[1, 1, 4, 10]]));
+    const before = dumpWithoutImportTime();
+    const failing = {
+      ...streamOf([], '/data/other'),
+      forEachRating: (emit: (u: number, i: number, v: number, t: number) => void) => {
+        for (let n = 0; n < 2000; n++) emit(n + 1, 1 + (n % 3), 3, n);
+        throw new Error('ratings.csv:2001: expected 4 comma-separated fields');
+      },
+    };
+    expect(() => store.importStream(failing)).toThrow('ratings.csv:2001: expected 4 comma-separated fields');
+    expect(dumpWithoutImportTime()).toEqual(before);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.inTransaction).toBe(false);
+  });
+});
