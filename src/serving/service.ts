@@ -134,10 +134,18 @@ export function* scoreStoredUsers(
   if (block.length > 0) yield* flush();
 }
 
+/** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */
+export interface TopListSource {
+  recommend(snapshot: ModelSnapshot, userId: number, limit: number): ScoredItem[] | undefined;
+  remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void;
+}
+
 export class ServingService {
   constructor(
     private readonly catalog: Catalog,
     private readonly cache: ScoreCache = new ScoreCache(),
+    /** Precomputed top-N lists (the server's); without them every list is ranked from full scores. */
+    private readonly lists: TopListSource | null = null,
   ) {}
 
   /** Every item scored for a stored user, from the cache when their ratings and the model are unchanged. */
@@ -156,7 +164,12 @@ export class ServingService {
   }
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): ScoredItem[] {
+    // The precomputed list when it answers the request (no genre, long enough): the same items and
+    // numbers as the path below, without reading the user's ratings or scoring every item.
+    const listed = genre === undefined ? this.lists?.recommend(snapshot, userId, limit) : undefined;
+    if (listed) return listed;
     const { scores, input } = this.scoresForUser(snapshot, userId);
+    this.lists?.remember(snapshot, userId, scores, input.ratings.items);
     return rankItems(snapshot, scores, input.ratings.items, limit, genre).map((i) => scoredItem(snapshot, scores, i));
   }
 
