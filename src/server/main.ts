@@ -82,6 +82,53 @@ function serveFallbackVersion(models: ModelStore<ModelMeta>, holder: ModelHolder
 /** How long `close()` waits for requests in flight before cutting the remaining connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** Trains a model on the catalog as it is and saves it as the current version (start-up with no usable model). */
+async function trainAndSaveModel(
+  store: CatalogStore,
+  models: ModelStore<ModelMeta>,
+  options: Pick<LaunchOptions, 'dbPath' | 'trainOptions'>,
+  backend: string,
+  log: (line: string) => void,
+  why: string,
+): Promise<void> {
+  const { dataset, generation } = store.loadDatasetWithGeneration();
+  assertTrainable(
+    dataset,
+    `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
+  );
+  log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
+  const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
+    backend,
+    onEpoch: (r) => {
+      const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
+      log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
+    },
+  });
+  model.dispose();
+  state.meta.training = { ...state.meta.training, catalogGeneration: generation };
+  const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
+  log(`saved model version ${id}`);
+}
+
+/**
+ * What `launch` does before loading a model, alone: seeds an empty database and trains a first model when
+ * there is none. The cluster's primary runs it once, so that N workers starting together do not all seed
+ * or train.
+ */
+export async function prepareDatabase(options: Pick<LaunchOptions, 'dbPath' | 'log' | 'trainOptions'>): Promise<void> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (options.dbPath !== ':memory:') mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
+  const db = openDatabase(options.dbPath);
+  try {
+    const store = new CatalogStore(db);
+    if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
+    const models = new ModelStore<ModelMeta>(db);
+    if (models.currentId() === null) await trainAndSaveModel(store, models, options, await initBackend(), log, 'no model yet');
+  } finally {
+    db.close();
+  }
+}
+
 export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const host = options.host ?? '127.0.0.1';
@@ -94,25 +141,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const store = new CatalogStore(db);
     if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
     const models = new ModelStore<ModelMeta>(db);
-    const trainFirstModel = async (why: string): Promise<void> => {
-      const { dataset, generation } = store.loadDatasetWithGeneration();
-      assertTrainable(
-        dataset,
-        `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
-      );
-      log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
-      const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
-        backend,
-        onEpoch: (r) => {
-          const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
-          log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
-        },
-      });
-      model.dispose();
-      state.meta.training = { ...state.meta.training, catalogGeneration: generation };
-      const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
-      log(`saved model version ${id}`);
-    };
+    const trainFirstModel = (why: string): Promise<void> => trainAndSaveModel(store, models, options, backend, log, why);
     if (models.currentId() === null) await trainFirstModel('no model yet');
 
     // Requests read the catalog and users' ratings from memory; writes from other processes are noticed
