@@ -165,7 +165,9 @@ export class ServingService {
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): ScoredItem[] {
     // The precomputed list when it answers the request (no genre, long enough): the same items and
-    // numbers as the path below, without reading the user's ratings or scoring every item.
+    // numbers as the path below, without reading the user's ratings or scoring every item. The catalog
+    // first drops what other processes changed (their lists go with it).
+    this.catalog.sync?.();
     const listed = genre === undefined ? this.lists?.recommend(snapshot, userId, limit) : undefined;
     if (listed) return listed;
     const { scores, input } = this.scoresForUser(snapshot, userId);
