@@ -150,8 +150,10 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const topLists = new TopLists(options.topLists);
     catalog.onUserChanged((userId) => topLists.forgetUser(userId));
     catalog.onCatalogChanged(() => topLists.clear());
-    const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false): Promise<void> => {
-      const report = await topLists.precompute(next, catalog, catalog.userIds(), superseded);
+    // At start nothing is served yet: full speed. On a hot swap the old version is answering requests:
+    // the precompute takes at most half of the time, so that they keep a core between them.
+    const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
+      const report = await topLists.precompute(next, catalog, catalog.userIds(), { cancelled: superseded, share });
       if (!superseded()) {
         log(
           `model version ${next.versionId}: top ${report.size} precomputed for ${report.users} users` +
@@ -178,7 +180,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     if (!holder.snapshot) throw new Error(`no model version could be loaded from ${options.dbPath}`);
     // No cold storm: every user's list is ready before the port opens (and, on a hot swap, before the new
     // version takes traffic: ModelHolder.update).
-    await warm(holder.snapshot);
+    await warm(holder.snapshot, () => false, 1);
     const stale = holder.staleness();
     if (stale) log(`stale: ${stale}`);
     holder.start();

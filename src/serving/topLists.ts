@@ -29,7 +29,7 @@ const MIN_SIZE = 10;
  * Users scored between two yields to the event loop while precomputing: small, so requests still served
  * by the old snapshot wait for one small block at most, not for the whole precompute.
  */
-export const DEFAULT_PRECOMPUTE_BLOCK = 8;
+export const DEFAULT_PRECOMPUTE_BLOCK = 4;
 
 interface TopEntry {
   /** Model item indices, best first. */
@@ -54,8 +54,20 @@ export interface TopListsOptions {
   size?: number;
   /** Memory for one snapshot's lists (default 256 MiB). */
   maxBytes?: number;
-  /** Users per scoring block while precomputing (default 8). */
+  /** Users per scoring block while precomputing (default 4). */
   blockUsers?: number;
+}
+
+export interface PrecomputeOptions {
+  /** True stops the precompute early (a newer version arrived). */
+  cancelled?: () => boolean;
+  /**
+   * Share of the time the precompute may take while the server answers requests (default 1: yield to the
+   * event loop between blocks, nothing more). Below 1, each block of duration d is followed by a pause of
+   * d·(1 − share)/share, leaving the cores to the requests still served by the old snapshot; other worker
+   * processes precompute at the same time on the same cores.
+   */
+  share?: number;
 }
 
 export interface PrecomputeReport {
@@ -64,7 +76,8 @@ export interface PrecomputeReport {
   skippedUsers: number;
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const yieldToEventLoop = (pauseMs: number): Promise<void> =>
+  new Promise((resolve) => (pauseMs >= 1 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
 
 export class TopLists {
   private readonly tables = new Map<ModelSnapshot, Table>();
@@ -81,15 +94,17 @@ export class TopLists {
 
   /**
    * Scores every user of `userIds` under `snapshot` in blocks (the dense products of `scoreUsers`),
-   * yielding to the event loop between blocks, and keeps their top lists. Resolves when all are done;
-   * `cancelled()` true stops early (a newer version arrived).
+   * yielding to the event loop between blocks, and keeps their top lists. Resolves when all are done.
    */
   async precompute(
     snapshot: ModelSnapshot,
     catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
     userIds: readonly number[],
-    cancelled: () => boolean = () => false,
+    options: PrecomputeOptions = {},
   ): Promise<PrecomputeReport> {
+    const cancelled = options.cancelled ?? (() => false);
+    const share = options.share ?? 1;
+    if (!(share > 0 && share <= 1)) throw new RangeError(`precompute share must be in (0, 1], got ${share}`);
     const table = this.tableFor(snapshot, userIds.length);
     const users = userIds.slice(0, table.maxUsers);
     const block = Math.min(this.blockUsers, blockSizeFor(snapshot));
@@ -97,6 +112,7 @@ export class TopLists {
       if (cancelled() || this.tables.get(snapshot) !== table) break;
       // One synchronous block: the ratings read and the scores stored belong together (an invalidation
       // can only come between blocks, and then drops what it must).
+      const began = performance.now();
       const inputs = [];
       const ids = [];
       for (const userId of users.slice(start, start + block)) {
@@ -109,7 +125,7 @@ export class TopLists {
         const scores = snapshot.model.scoreUsers(inputs);
         for (let n = 0; n < ids.length; n++) table.entries.set(ids[n], makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size));
       }
-      await yieldToEventLoop();
+      await yieldToEventLoop(((performance.now() - began) * (1 - share)) / share);
     }
     return { users: table.entries.size, size: table.size, skippedUsers: userIds.length - users.length };
   }
