@@ -13,10 +13,11 @@
  *   visitor — POST /api/recommendations with 10 random ratings (anonymous fold-in) at --visitor-rate
  *   closed  — users without a rate: --closed-connections send as fast as they are answered (throughput)
  *
- * Open loop: `--rate` is the TOTAL offered rate (autocannon's `overallRate`, which it divides among the
- * connections; `connectionRate` would be per connection). Autocannon still waits for a connection's
- * answer before its next request, so a stalled server is offered less than the rate; "reqPerSec" (served)
- * next to "offeredRate" shows when that happened.
+ * Open loop (bare, users, swap, visitor): `--rate` is the TOTAL offered rate, requests leaving at evenly
+ * spaced intended times over all connections, latency measured from the intended time (openLoop.ts, which
+ * says why autocannon's `overallRate` — its total, split among connections, vs `connectionRate` per
+ * connection — is not used for these: it sends each connection's share of a second in a burst). Closed
+ * loop (closed): autocannon without a rate.
  * Prints a table on stderr and one JSON document on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,15 +32,17 @@ import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
+import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
 
 export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate <req/s>]
                           [--connections <n>] [--duration <s>] [--visitor-rate <req/s>] [--closed-connections <n>]
-                          [--workers <n>] [--seed <n>] [--cpu-prof <dir>]
+                          [--workers <n>] [--seed <n>] [--arrivals uniform|poisson] [--cpu-prof <dir>]
   --rate                total offered rate of the open-loop scenarios over all connections (default 1000)
   --connections         connections of the open-loop scenarios (default 20)
   --visitor-rate        offered rate of the visitor scenario (default 200)
   --closed-connections  connections of the closed-loop scenario (default 200)
   --workers             server processes (default: the server's default, the number of cores)
+  --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder`;
 
 const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed'] as const;
@@ -56,7 +59,7 @@ interface AutocannonRequest {
 }
 interface AutocannonResult {
   requests: { average: number; total: number };
-  latency: { p50: number; p90: number; p99: number; average: number; max: number };
+  latency: { p50: number; p90: number; p99: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -67,7 +70,6 @@ type Autocannon = (options: {
   connections: number;
   duration: number;
   requests: (AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest })[];
-  overallRate?: number;
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
@@ -82,6 +84,7 @@ export interface LoadtestOptions {
   workers?: number;
   seed: number;
   cpuProf?: string;
+  arrivals: Arrivals;
 }
 
 export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
@@ -96,13 +99,17 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     workers: { type: 'string' },
     seed: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    arrivals: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
   const names = (values.scenario ?? SCENARIOS.join(',')).split(',').map((s) => s.trim());
   const unknown = names.find((n) => !(SCENARIOS as readonly string[]).includes(n));
   if (unknown !== undefined) throw new UsageError(`--scenario takes a comma-separated list of ${SCENARIOS.join(', ')}; got "${unknown}"`);
+  const arrivals = values.arrivals ?? 'uniform';
+  if (arrivals !== 'uniform' && arrivals !== 'poisson') throw new UsageError(`--arrivals must be uniform or poisson, got "${arrivals}"`);
   return {
+    arrivals,
     db: values.db ?? env.DB_PATH ?? path.join(root, 'data/recommender.db'),
     scenarios: SCENARIOS.filter((s) => names.includes(s)),
     rate: integerFlag(values.rate, 'rate', 1, 1e6) ?? 1000,
@@ -216,21 +223,40 @@ interface ScenarioResult {
   loadAverage: number;
 }
 
-async function measure(
-  scenario: Scenario,
-  url: string,
-  connections: number,
-  rate: number | undefined,
-  duration: number,
-  request: AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest },
-): Promise<ScenarioResult> {
+function started(scenario: Scenario, what: string): number {
   const loadAverage = Number(os.loadavg()[0].toFixed(2));
-  process.stderr.write(`running ${scenario}: ${rate ? `${rate} req/s offered` : 'closed loop'} over ${connections} connections for ${duration} s (load average ${loadAverage}) …\n`);
-  const result = await autocannon({ url, connections, duration, requests: [request], ...(rate ? { overallRate: rate } : {}) });
+  process.stderr.write(`running ${scenario}: ${what} (load average ${loadAverage}) …\n`);
+  return loadAverage;
+}
+
+async function measureOpen(scenario: Scenario, url: string, connections: number, rate: number, duration: number, next: () => OpenLoopRequest, arrivals: Arrivals, seed: number): Promise<ScenarioResult> {
+  const loadAverage = started(scenario, `${rate} req/s offered (${arrivals} arrivals) over ${connections} connections for ${duration} s`);
+  const r = await openLoop({ url, rate, connections, durationSeconds: duration, next, arrivals, seed });
   return {
     scenario,
     connections,
-    offeredRate: rate ?? 'unlimited',
+    offeredRate: rate,
+    seconds: r.seconds,
+    requests: r.requests,
+    reqPerSec: r.reqPerSec,
+    p50Ms: r.p50Ms,
+    p90Ms: r.p90Ms,
+    p99Ms: r.p99Ms,
+    maxMs: r.maxMs,
+    errors: r.errors,
+    timeouts: 0,
+    non2xx: r.non2xx,
+    loadAverage,
+  };
+}
+
+async function measureClosed(scenario: Scenario, url: string, connections: number, duration: number, request: AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest }): Promise<ScenarioResult> {
+  const loadAverage = started(scenario, `closed loop over ${connections} connections for ${duration} s (autocannon)`);
+  const result = await autocannon({ url, connections, duration, requests: [request] });
+  return {
+    scenario,
+    connections,
+    offeredRate: 'unlimited',
     seconds: result.duration,
     requests: result.requests.total,
     reqPerSec: Math.round(result.requests.average),
@@ -262,7 +288,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       const started = startBareServer();
       bare = started.child;
       const url = await started.url;
-      results.push(await measure('bare', url, options.connections, options.rate, options.duration, { method: 'GET', path: '/' }));
+      results.push(await measureOpen('bare', url, options.connections, options.rate, options.duration, () => ({ method: 'GET', path: '/' }), options.arrivals, options.seed));
       await stop(bare);
       bare = null;
     }
@@ -288,26 +314,21 @@ export async function loadtestMain(argv: string[]): Promise<void> {
 
       const rng = new Rng(options.seed);
       const levels = health.ratingLevels;
-      const users = {
-        method: 'GET',
-        setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10` }),
+      const userPath = (): string => `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10`;
+      const users = (): OpenLoopRequest => ({ method: 'GET', path: userPath() });
+      const visitor = (): OpenLoopRequest => {
+        const chosen = new Set<number>();
+        while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
+        const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
+        return { method: 'POST', path: '/api/recommendations', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ratings, limit: 10 }) };
       };
-      const visitor = {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req: AutocannonRequest): AutocannonRequest => {
-          const chosen = new Set<number>();
-          while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
-          const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
-          return { ...req, path: '/api/recommendations', body: JSON.stringify({ ratings, limit: 10 }) };
-        },
-      };
+      const closedUsers = { method: 'GET', setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: userPath() }) };
       for (const scenario of serverScenarios) {
-        if (scenario === 'users') results.push(await measure(scenario, url, options.connections, options.rate, options.duration, users));
-        if (scenario === 'visitor') results.push(await measure(scenario, url, options.connections, options.visitorRate, options.duration, visitor));
-        if (scenario === 'closed') results.push(await measure(scenario, url, options.closedConnections, undefined, options.duration, users));
+        if (scenario === 'users') results.push(await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed));
+        if (scenario === 'visitor') results.push(await measureOpen(scenario, url, options.connections, options.visitorRate, options.duration, visitor, options.arrivals, options.seed));
+        if (scenario === 'closed') results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
         if (scenario === 'swap') {
-          const running = measure(scenario, url, options.connections, options.rate, options.duration, users);
+          const running = measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed);
           const version = saveNewVersion(dbCopy); // t = 0: the server sees it at its next poll
           const result = await running;
           const served = (await fetchJson<Health>(`${url}/api/health`)).model.version;
