@@ -10,6 +10,9 @@
  * `npm run train` runs in another process and only writes to SQLite, so the holder polls
  * `ModelStore.currentId()` (a one-row query, cheap in WAL mode) every `pollMs` and loads a version whose
  * id differs from the one served.
+ * With a `warm` step (the server's: precompute every user's top list), the poll uses `update()`: the new
+ * snapshot is built and warmed while the old one keeps serving, and only then swapped in, so no request
+ * meets a cold model.
  *
  * Stale: when an import changes the catalog (its generation moves past the one the served model was
  * trained on), the holder keeps the snapshot as it is: the model with the titles read when it was loaded,

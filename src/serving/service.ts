@@ -9,6 +9,8 @@
  *   answer).
  * - Scoring: `model.scoreUsers` for a block of users (one user for an API request, a block for the batch
  *   scorer), cached per stored user by a fingerprint of their ratings.
+ * - Precomputed lists (the server's TopLists): a stored user's recommendations without a genre come from
+ *   the list computed when the model was loaded, with the same items and numbers as scoring them here.
  * - Lists: exclusion of already-rated items, the optional genre filter, top-k selection.
  *
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
