@@ -9,6 +9,7 @@ import os from 'node:os';
 import { DEFAULT_RATE_LIMITS } from '../server/app.js';
 import { runCluster } from '../server/cluster.js';
 import { launch, type LaunchOptions } from '../server/main.js';
+import { DEFAULT_TOP_LIST_SIZE } from '../serving/topLists.js';
 import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
@@ -18,6 +19,8 @@ export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--ho
   --visitor-rate-limit  anonymous POST /api/recommendations per client a minute (VISITOR_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.visitorPerMinute})
   --workers             server processes sharing the port (WORKERS, default: the number of cores); rate limits
                         are counted per process, so a client may get up to this many times a limit
+  --top-lists           items precomputed per user when a model is loaded, before it serves (TOP_LISTS,
+                        default ${DEFAULT_TOP_LIST_SIZE}; 0 = none: every user is scored on their first request)
   --poll-ms             how often to look for a newly trained model version, in ms (default 2000)
   --dev                 development: also serve the page's source maps`;
 
@@ -37,6 +40,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     'visitor-rate-limit': { type: 'string' },
     workers: { type: 'string' },
     'poll-ms': { type: 'string' },
+    'top-lists': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -58,6 +62,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     dev: values.dev ?? false,
     workers: integerFlag(values.workers ?? env.WORKERS, 'workers (or WORKERS)', 1, 256) ?? defaultWorkers(),
     pollMs: integerFlag(values['poll-ms'], 'poll-ms', 1, 3_600_000),
+    topLists: { size: integerFlag(values['top-lists'] ?? env.TOP_LISTS, 'top-lists (or TOP_LISTS)', 0, 10_000) ?? DEFAULT_TOP_LIST_SIZE },
   };
 }
 

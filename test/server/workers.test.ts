@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultWorkers, parseStartArgs } from '../../src/cli/startCommand.js';
+import { UsageError } from '../../src/cli/common.js';
 import { launch, type LaunchedServer } from '../../src/server/main.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
 import { createFixture, eventually, ITEMS, request, type Fixture } from './helpers.js';
@@ -59,6 +61,16 @@ describe('launch(): answers from memory, writes reflected', () => {
     expect(ratings.find((r) => r.itemId === best)?.rating).toBe(1);
     const health = (await request(`${server.url}/api/health`)).body;
     expect(health.data.ratings).toBe(fixture.catalog.counts().ratings);
+  });
+});
+
+describe('start arguments', () => {
+  it('take the number of workers and of precomputed items, with defaults and clear refusals', () => {
+    expect(parseStartArgs([], {})).toMatchObject({ workers: defaultWorkers(), topLists: { size: 100 } });
+    expect(parseStartArgs(['--workers', '3', '--top-lists', '0', '--poll-ms', '250'], {})).toMatchObject({ workers: 3, topLists: { size: 0 }, pollMs: 250 });
+    expect(parseStartArgs([], { WORKERS: '1', TOP_LISTS: '20' })).toMatchObject({ workers: 1, topLists: { size: 20 } });
+    expect(() => parseStartArgs(['--workers', '0'], {})).toThrow(UsageError);
+    expect(() => parseStartArgs(['--workers', '0'], {})).toThrow('--workers (or WORKERS)');
   });
 });
 
