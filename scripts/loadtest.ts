@@ -1,4 +1,5 @@
 /** npm run loadtest -- [options]: the shim; the command is src/cli/loadtestCommand.ts. */
-import { loadtestMain } from '../src/cli/loadtestCommand.js';
+import { runCommand } from '../src/cli/common.js';
+import { LOADTEST_USAGE, loadtestMain } from '../src/cli/loadtestCommand.js';
 
-await loadtestMain();
+await runCommand('loadtest', LOADTEST_USAGE, loadtestMain);

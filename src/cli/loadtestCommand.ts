@@ -1,15 +1,24 @@
 /**
- * `npm run loadtest -- [--db <path>] [--duration 30] [--connections 200] [--scenario users|visitor|all]`
- * (not part of CI: it takes a minute and measures the machine as much as the code).
+ * `npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate 1000]
+ * [--connections 20] [--duration 30] [--visitor-rate 200] [--closed-connections 200] [--workers n]
+ * [--seed n] [--cpu-prof <dir>]` (not part of CI: it takes minutes and measures the machine as much as the code).
  *
- * Starts the real server (`scripts/start.ts`, a separate process so the load generator does not share its
- * event loop) on 127.0.0.1 and an ephemeral port, over a temporary COPY of the database (default
+ * Starts the real server (`scripts/start.ts`, separate processes so the load generator does not share their
+ * event loops) on 127.0.0.1 and an ephemeral port, over a temporary COPY of the database (default
  * data/recommender.db; a fresh one, seeded and trained, when that does not exist), then runs autocannon:
- *   users   — GET /api/users/:id/recommendations?limit=10 for random stored users
- *   visitor — POST /api/recommendations with 20 random ratings (anonymous fold-in)
- * `--rate` caps the offered load (autocannon's overallRate): without it the connections send as fast as the
- * server answers, so latency is queueing (≈ connections ÷ throughput) rather than service time.
- * Prints req/s, p50, p99 and errors as a table, plus one JSON line per scenario on stdout.
+ *   bare    — a bare node:http server answering a fixed 1 KB JSON: the floor this generator allows here
+ *   users   — GET /api/users/:id/recommendations?limit=10, random stored users, at --rate
+ *   swap    — the same, starting the moment a new model version is saved (a hot swap at t = 0: the
+ *             server loads it, precomputes, then swaps; the JSON says whether the swap happened)
+ *   visitor — POST /api/recommendations with 10 random ratings (anonymous fold-in) at --visitor-rate
+ *   closed  — users without a rate: --closed-connections send as fast as they are answered (throughput)
+ *
+ * Open loop (bare, users, swap, visitor): `--rate` is the TOTAL offered rate, requests leaving at evenly
+ * spaced intended times over all connections, latency measured from the intended time (openLoop.ts, which
+ * says why autocannon's `overallRate` — its total, split among connections, vs `connectionRate` per
+ * connection — is not used for these: it sends each connection's share of a second in a burst). Closed
+ * loop (closed): autocannon without a rate.
+ * Prints a table on stderr and one JSON document on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,12 +27,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
+import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
-import { CatalogStore, openDatabase } from '../store/index.js';
+import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
+import { integerFlag, parseFlags, UsageError } from './common.js';
+import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
 
-const USAGE = 'usage: npm run loadtest -- [--db <path>] [--duration <s>] [--connections <n>] [--scenario users|visitor|all] [--seed <n>] [--rate <req/s>]';
+export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate <req/s>]
+                          [--connections <n>] [--duration <s>] [--visitor-rate <req/s>] [--closed-connections <n>]
+                          [--workers <n>] [--seed <n>] [--arrivals uniform|poisson] [--cpu-prof <dir>]
+  --rate                total offered rate of the open-loop scenarios over all connections (default 1000)
+  --connections         connections of the open-loop scenarios (default 20)
+  --visitor-rate        offered rate of the visitor scenario (default 200)
+  --closed-connections  connections of the closed-loop scenario (default 200)
+  --workers             server processes (default: the server's default, the number of cores)
+  --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
+  --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder`;
+
+const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // autocannon ships no type declarations: the slice of its API used here.
@@ -35,7 +59,7 @@ interface AutocannonRequest {
 }
 interface AutocannonResult {
   requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number; max: number };
+  latency: { p50: number; p90: number; p99: number; max: number };
   errors: number;
   timeouts: number;
   non2xx: number;
@@ -46,75 +70,98 @@ type Autocannon = (options: {
   connections: number;
   duration: number;
   requests: (AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest })[];
-  overallRate?: number;
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-interface Options {
+export interface LoadtestOptions {
   db: string;
-  duration: number;
+  scenarios: Scenario[];
+  rate: number;
   connections: number;
-  scenarios: ('users' | 'visitor')[];
+  duration: number;
+  visitorRate: number;
+  closedConnections: number;
+  workers?: number;
   seed: number;
-  /** Offered load in requests per second over all connections; unlimited when undefined. */
-  rate?: number;
+  cpuProf?: string;
+  arrivals: Arrivals;
 }
 
-function parseCommandLine(): Options {
-  const fail = (message: string): never => {
-    process.stderr.write(`loadtest: ${message}\n${USAGE}\n`);
-    process.exit(2);
-  };
-  let values: Record<string, string | boolean | undefined> = {};
-  try {
-    ({ values } = parseArgs({
-      options: {
-        db: { type: 'string' },
-        duration: { type: 'string' },
-        connections: { type: 'string' },
-        scenario: { type: 'string' },
-        seed: { type: 'string' },
-        rate: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const integer = (name: string, fallback: number, min: number): number => {
-    const raw = values[name];
-    if (raw === undefined) return fallback;
-    if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw) || Number(raw) < min) fail(`--${name} must be an integer ≥ ${min}, got "${String(raw)}"`);
-    return Number(raw);
-  };
-  const scenario = (values.scenario as string | undefined) ?? 'all';
-  if (!['users', 'visitor', 'all'].includes(scenario)) fail(`--scenario must be users, visitor or all, got "${scenario}"`);
-  return {
-    db: (values.db as string | undefined) ?? process.env.DB_PATH ?? path.join(root, 'data/recommender.db'),
-    duration: integer('duration', 30, 1),
-    connections: integer('connections', 200, 1),
-    scenarios: scenario === 'all' ? ['users', 'visitor'] : [scenario as 'users' | 'visitor'],
-    seed: integer('seed', 42, 0),
-    rate: values.rate === undefined ? undefined : integer('rate', 0, 1),
-  };
-}
-
-/** Starts scripts/start.ts and resolves with its URL (the `listening on …` line on its stdout). */
-function startServer(dbPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts/start.ts'), '--db', dbPath, '--port', '0', '--host', '127.0.0.1', '--write-rate-limit', '0', '--visitor-rate-limit', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'], // the server's progress (seeding, training) shows on our stderr
+export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
+  const values = parseFlags(argv, {
+    db: { type: 'string' },
+    scenario: { type: 'string' },
+    rate: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    'visitor-rate': { type: 'string' },
+    'closed-connections': { type: 'string' },
+    workers: { type: 'string' },
+    seed: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    arrivals: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (values.help) return 'help';
+  const names = (values.scenario ?? SCENARIOS.join(',')).split(',').map((s) => s.trim());
+  const unknown = names.find((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown !== undefined) throw new UsageError(`--scenario takes a comma-separated list of ${SCENARIOS.join(', ')}; got "${unknown}"`);
+  const arrivals = values.arrivals ?? 'uniform';
+  if (arrivals !== 'uniform' && arrivals !== 'poisson') throw new UsageError(`--arrivals must be uniform or poisson, got "${arrivals}"`);
+  return {
+    arrivals,
+    db: values.db ?? env.DB_PATH ?? path.join(root, 'data/recommender.db'),
+    scenarios: SCENARIOS.filter((s) => names.includes(s)),
+    rate: integerFlag(values.rate, 'rate', 1, 1e6) ?? 1000,
+    connections: integerFlag(values.connections, 'connections', 1, 10_000) ?? 20,
+    duration: integerFlag(values.duration, 'duration', 1, 3600) ?? 30,
+    visitorRate: integerFlag(values['visitor-rate'], 'visitor-rate', 1, 1e6) ?? 200,
+    closedConnections: integerFlag(values['closed-connections'], 'closed-connections', 1, 10_000) ?? 200,
+    workers: integerFlag(values.workers, 'workers', 1, 256),
+    seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
+    cpuProf: values['cpu-prof'],
+  };
+}
+
+/** Resolves with the URL a child prints as `listening on <url>` on its stdout. */
+function urlOf(child: ChildProcess, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       const match = /^listening on (http:\/\/\S+)$/.exec(line);
-      if (match) resolve({ child, url: match[1] });
+      if (match) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`the server exited (code ${code}) before listening`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (code ${code}) before listening`)));
     child.once('error', reject);
   });
+}
+
+function startServer(dbPath: string, options: LoadtestOptions): { child: ChildProcess; url: Promise<string> } {
+  const flags = ['--db', dbPath, '--port', '0', '--host', '127.0.0.1', '--write-rate-limit', '0', '--visitor-rate-limit', '0', '--poll-ms', '100'];
+  if (options.workers !== undefined) flags.push('--workers', String(options.workers));
+  const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(root, 'scripts/start.ts'), ...flags], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'], // the server's progress (seeding, training, swaps) shows on our stderr
+  });
+  return { child, url: urlOf(child, 'the server') };
+}
+
+/** The floor: node:http answering a fixed 1 KB JSON body, nothing else. */
+function startBareServer(): { child: ChildProcess; url: Promise<string> } {
+  const source = `
+    const body = JSON.stringify({ items: Array.from({ length: 10 }, (_, i) => ({ itemId: i, title: 'x'.repeat(70) })) });
+    const server = require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); });
+    server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
+    process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return { child, url: urlOf(child, 'the bare server') };
+}
+
+async function stop(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 async function fetchJson<T>(url: string): Promise<T> {
@@ -136,6 +183,20 @@ function readIds(dbPath: string): { userIds: number[]; itemIds: number[] } {
   }
 }
 
+/** Saves the current model version again as a new version: the server then loads, precomputes and swaps. */
+function saveNewVersion(dbPath: string): number {
+  const db = openDatabase(dbPath);
+  try {
+    const models = new ModelStore<ModelMeta>(db);
+    const id = models.currentId();
+    if (id === null) throw new Error(`${dbPath} has no current model version to save again`);
+    const version = models.load(id);
+    return models.saveVersion(version.meta, version.tensors, version.catalogGeneration === undefined ? {} : { catalogGeneration: version.catalogGeneration });
+  } finally {
+    db.close();
+  }
+}
+
 function printTable(rows: Record<string, string | number>[]): void {
   const columns = Object.keys(rows[0]);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
@@ -144,90 +205,143 @@ function printTable(rows: Record<string, string | number>[]): void {
   for (const row of rows) process.stderr.write(`${line(columns.map((c) => String(row[c])))}\n`);
 }
 
-async function main(): Promise<void> {
-  const options = parseCommandLine();
+interface ScenarioResult {
+  scenario: Scenario;
+  connections: number;
+  offeredRate: number | 'unlimited';
+  seconds: number;
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** One-minute load average of the machine when the scenario started (other processes share the CPU). */
+  loadAverage: number;
+}
+
+function started(scenario: Scenario, what: string): number {
+  const loadAverage = Number(os.loadavg()[0].toFixed(2));
+  process.stderr.write(`running ${scenario}: ${what} (load average ${loadAverage}) …\n`);
+  return loadAverage;
+}
+
+async function measureOpen(scenario: Scenario, url: string, connections: number, rate: number, duration: number, next: () => OpenLoopRequest, arrivals: Arrivals, seed: number): Promise<ScenarioResult> {
+  const loadAverage = started(scenario, `${rate} req/s offered (${arrivals} arrivals) over ${connections} connections for ${duration} s`);
+  const r = await openLoop({ url, rate, connections, durationSeconds: duration, next, arrivals, seed });
+  return {
+    scenario,
+    connections,
+    offeredRate: rate,
+    seconds: r.seconds,
+    requests: r.requests,
+    reqPerSec: r.reqPerSec,
+    p50Ms: r.p50Ms,
+    p90Ms: r.p90Ms,
+    p99Ms: r.p99Ms,
+    maxMs: r.maxMs,
+    errors: r.errors,
+    timeouts: 0,
+    non2xx: r.non2xx,
+    loadAverage,
+  };
+}
+
+async function measureClosed(scenario: Scenario, url: string, connections: number, duration: number, request: AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest }): Promise<ScenarioResult> {
+  const loadAverage = started(scenario, `closed loop over ${connections} connections for ${duration} s (autocannon)`);
+  const result = await autocannon({ url, connections, duration, requests: [request] });
+  return {
+    scenario,
+    connections,
+    offeredRate: 'unlimited',
+    seconds: result.duration,
+    requests: result.requests.total,
+    reqPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p90Ms: result.latency.p90,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    loadAverage,
+  };
+}
+
+export async function loadtestMain(argv: string[]): Promise<void> {
+  const options = parseLoadtestArgs(argv);
+  if (options === 'help') {
+    process.stdout.write(`${LOADTEST_USAGE}\n`);
+    return;
+  }
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'rbm-loadtest-'));
   const dbCopy = path.join(workDir, 'loadtest.db');
   let server: ChildProcess | null = null;
+  let bare: ChildProcess | null = null;
+  const results: ScenarioResult[] = [];
+  const report: Record<string, unknown> = { bench: 'loadtest', cpus: os.availableParallelism(), options: { ...options, db: undefined } };
   try {
-    if (existsSync(options.db)) {
-      // The backup API copies a consistent snapshot even if another process is writing (WAL included).
-      const source = new BetterSqlite3(options.db, { readonly: true, fileMustExist: true });
-      await source.backup(dbCopy);
-      source.close();
-      process.stderr.write(`copied ${options.db} to ${dbCopy}\n`);
-    } else {
-      process.stderr.write(`${options.db} does not exist: the server will seed and train a fresh database\n`);
+    if (options.scenarios.includes('bare')) {
+      const started = startBareServer();
+      bare = started.child;
+      const url = await started.url;
+      results.push(await measureOpen('bare', url, options.connections, options.rate, options.duration, () => ({ method: 'GET', path: '/' }), options.arrivals, options.seed));
+      await stop(bare);
+      bare = null;
     }
-    const started = await startServer(dbCopy);
-    server = started.child;
-    const { url } = started;
-    const health = await fetchJson<{ model: { version: number; kind: string }; ratingLevels: number[]; backend: string }>(`${url}/api/health`);
-    const { userIds, itemIds } = readIds(dbCopy);
-    process.stderr.write(
-      `server at ${url}: model ${health.model.version} (${health.model.kind}), backend ${health.backend}, ` +
-        `${userIds.length} users, ${itemIds.length} items; ${options.connections} connections × ${options.duration} s per scenario\n`,
-    );
+    const serverScenarios = options.scenarios.filter((s) => s !== 'bare');
+    if (serverScenarios.length > 0) {
+      if (existsSync(options.db)) {
+        // The backup API copies a consistent snapshot even if another process is writing (WAL included).
+        const source = new BetterSqlite3(options.db, { readonly: true, fileMustExist: true });
+        await source.backup(dbCopy);
+        source.close();
+        process.stderr.write(`copied ${options.db} to ${dbCopy}\n`);
+      } else {
+        process.stderr.write(`${options.db} does not exist: the server will seed and train a fresh database\n`);
+      }
+      const started = startServer(dbCopy, options);
+      server = started.child;
+      const url = await started.url;
+      type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
+      const health = await fetchJson<Health>(`${url}/api/health`);
+      const { userIds, itemIds } = readIds(dbCopy);
+      report.server = { model: health.model, backend: health.backend, workers: options.workers ?? 'default (cores)', users: userIds.length, items: itemIds.length };
+      process.stderr.write(`server at ${url}: model ${health.model.version} (${health.model.algorithm}), backend ${health.backend}, ${userIds.length} users, ${itemIds.length} items\n`);
 
-    const rng = new Rng(options.seed);
-    const levels = health.ratingLevels;
-    const scenarios = {
-      users: {
-        method: 'GET',
-        setupRequest: (req: AutocannonRequest): AutocannonRequest => ({
-          ...req,
-          path: `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10`,
-        }),
-      },
-      visitor: {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req: AutocannonRequest): AutocannonRequest => {
-          const chosen = new Set<number>();
-          while (chosen.size < Math.min(20, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
-          const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
-          return { ...req, path: '/api/recommendations', body: JSON.stringify({ ratings, limit: 10 }) };
-        },
-      },
-    };
-
-    const rows: Record<string, string | number>[] = [];
-    for (const name of options.scenarios) {
-      process.stderr.write(`running ${name} …\n`);
-      const result = await autocannon({
-        url,
-        connections: options.connections,
-        duration: options.duration,
-        requests: [scenarios[name]],
-        ...(options.rate ? { overallRate: options.rate } : {}),
-      });
-      const summary = {
-        scenario: name,
-        connections: options.connections,
-        offeredRate: options.rate ?? 'unlimited',
-        seconds: result.duration,
-        requests: result.requests.total,
-        reqPerSec: Math.round(result.requests.average),
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-        maxMs: result.latency.max,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        non2xx: result.non2xx,
+      const rng = new Rng(options.seed);
+      const levels = health.ratingLevels;
+      const userPath = (): string => `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10`;
+      const users = (): OpenLoopRequest => ({ method: 'GET', path: userPath() });
+      const visitor = (): OpenLoopRequest => {
+        const chosen = new Set<number>();
+        while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
+        const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
+        return { method: 'POST', path: '/api/recommendations', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ratings, limit: 10 }) };
       };
-      process.stdout.write(JSON.stringify({ bench: 'loadtest', ...summary, modelKind: health.model.kind, backend: health.backend }) + '\n');
-      rows.push(summary);
+      const closedUsers = { method: 'GET', setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: userPath() }) };
+      for (const scenario of serverScenarios) {
+        if (scenario === 'users') results.push(await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed));
+        if (scenario === 'visitor') results.push(await measureOpen(scenario, url, options.connections, options.visitorRate, options.duration, visitor, options.arrivals, options.seed));
+        if (scenario === 'closed') results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
+        if (scenario === 'swap') {
+          const running = measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed);
+          const version = saveNewVersion(dbCopy); // t = 0: the server sees it at its next poll
+          const result = await running;
+          const served = (await fetchJson<Health>(`${url}/api/health`)).model.version;
+          report.swap = { savedVersion: version, servedAfter: served, swapped: served === version };
+          results.push(result);
+        }
+      }
     }
-    printTable(rows);
   } finally {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await stop(bare);
+    await stop(server);
     rmSync(workDir, { recursive: true, force: true });
   }
+  if (results.length > 0) printTable(results.map((r) => ({ ...r })));
+  process.stdout.write(JSON.stringify({ ...report, scenarios: results }, null, 2) + '\n');
 }
-
-/** `npm run loadtest`: the command (scripts/loadtest.ts is its shim). */
-export const loadtestMain = main;

@@ -1,22 +1,33 @@
 /**
  * `npm start -- [--db <path>] [--port <n>] [--host <addr>] [--allowed-hosts a,b] [--write-rate-limit n]
- * [--visitor-rate-limit n] [--dev]`: serves the API and the web page.
+ * [--visitor-rate-limit n] [--workers n] [--dev]`: serves the API and the web page.
  * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
  * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit.
  */
+import os from 'node:os';
 import { DEFAULT_RATE_LIMITS } from '../server/app.js';
+import { runCluster } from '../server/cluster.js';
 import { launch, type LaunchOptions } from '../server/main.js';
+import { DEFAULT_TOP_LIST_SIZE } from '../serving/topLists.js';
 import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
-                   [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--dev]
+                   [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--workers <n>] [--dev]
   --allowed-hosts       Host header names answered besides localhost, 127.0.0.1, ::1 and --host (ALLOWED_HOSTS)
   --write-rate-limit    token-protected writes per client a minute, 0 = no limit (WRITE_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.writesPerMinute})
   --visitor-rate-limit  anonymous POST /api/recommendations per client a minute (VISITOR_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.visitorPerMinute})
+  --workers             server processes sharing the port (WORKERS, default: the number of cores); rate limits
+                        are counted per process, so a client may get up to this many times a limit
+  --top-lists           items precomputed per user when a model is loaded, before it serves (TOP_LISTS,
+                        default ${DEFAULT_TOP_LIST_SIZE}; 0 = none: every user is scored on their first request)
+  --poll-ms             how often to look for a newly trained model version, in ms (default 2000)
   --dev                 development: also serve the page's source maps`;
 
-export type StartCommand = LaunchOptions & { port: number; host: string };
+export type StartCommand = LaunchOptions & { port: number; host: string; workers: number };
+
+/** One server process per core (availableParallelism is 1 on a single core). */
+export const defaultWorkers = (): number => Math.max(1, os.availableParallelism());
 
 export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): StartCommand | 'help' {
   const values = parseFlags(argv, {
@@ -27,6 +38,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     'allowed-hosts': { type: 'string' },
     'write-rate-limit': { type: 'string' },
     'visitor-rate-limit': { type: 'string' },
+    workers: { type: 'string' },
+    'poll-ms': { type: 'string' },
+    'top-lists': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -46,6 +60,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       visitorPerMinute: integerFlag(values['visitor-rate-limit'] ?? env.VISITOR_RATE_LIMIT, 'visitor-rate-limit (or VISITOR_RATE_LIMIT)', 0, 1e9) ?? DEFAULT_RATE_LIMITS.visitorPerMinute,
     },
     dev: values.dev ?? false,
+    workers: integerFlag(values.workers ?? env.WORKERS, 'workers (or WORKERS)', 1, 256) ?? defaultWorkers(),
+    pollMs: integerFlag(values['poll-ms'], 'poll-ms', 1, 3_600_000),
+    topLists: { size: integerFlag(values['top-lists'] ?? env.TOP_LISTS, 'top-lists (or TOP_LISTS)', 0, 10_000) ?? DEFAULT_TOP_LIST_SIZE },
   };
 }
 
@@ -56,6 +73,17 @@ export async function startMain(argv: string[]): Promise<void> {
     return;
   }
   const { dbPath } = command;
+  if (command.workers > 1) {
+    const code = await runCluster(command, {
+      workers: command.workers,
+      // On stdout, alone on its line: the load test reads the URL from here when it asked for port 0.
+      onListening: (url) => {
+        process.stderr.write(`${command.workers} worker processes listening\n`);
+        process.stdout.write(`listening on ${url}\n`);
+      },
+    });
+    process.exit(code);
+  }
   let server;
   try {
     server = await launch(command);

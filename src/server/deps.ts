@@ -1,7 +1,7 @@
 /** What the app is built from, and what each router receives (kept apart from app.ts so routers do not import it). */
 import type { ModelHolder } from '../serving/modelHolder.js';
 import type { Catalog } from '../serving/ports.js';
-import type { ServingService } from '../serving/service.js';
+import type { ServingService, TopListSource } from '../serving/service.js';
 import type { TokenVerifier } from './guards.js';
 
 export interface AppOptions {
@@ -27,6 +27,8 @@ export interface AppOptions {
   log?: (line: string) => void;
   /** Memory for cached per-user scores (default 64 MiB; 0 disables the cache). */
   predictionCacheBytes?: number;
+  /** Precomputed top-N lists of the served snapshot (launch() fills them before a version serves). */
+  topLists?: TopListSource;
 }
 
 export interface RateLimits {

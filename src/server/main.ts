@@ -20,8 +20,10 @@ import path from 'node:path';
 import { assertTrainable } from '../data/scaleCheck.js';
 import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type TrainOptionsInput } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
-import { ModelHolder } from '../serving/modelHolder.js';
-import { CatalogStore, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
+import { CatalogCache } from '../serving/catalogCache.js';
+import { ModelHolder, type ModelSnapshot } from '../serving/modelHolder.js';
+import { TopLists, type TopListsOptions } from '../serving/topLists.js';
+import { CatalogStore, ChangeFeed, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
 import { seedDemoCatalogIfEmpty } from '../store/seed.js';
 import { createApp, webPageBuilt, type RateLimits } from './app.js';
 import { defaultAllowedHosts } from './guards.js';
@@ -46,6 +48,10 @@ export interface LaunchOptions {
   limits?: Partial<RateLimits>;
   /** Development: serve source maps. */
   dev?: boolean;
+  /** Longest delay before a rating written by another process is reflected, in milliseconds (default 200). */
+  changeCheckMs?: number;
+  /** Precomputed top-N lists (size 0 turns precomputing off). */
+  topLists?: TopListsOptions;
 }
 
 export interface LaunchedServer {
@@ -76,6 +82,53 @@ function serveFallbackVersion(models: ModelStore<ModelMeta>, holder: ModelHolder
 /** How long `close()` waits for requests in flight before cutting the remaining connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** Trains a model on the catalog as it is and saves it as the current version (start-up with no usable model). */
+async function trainAndSaveModel(
+  store: CatalogStore,
+  models: ModelStore<ModelMeta>,
+  options: Pick<LaunchOptions, 'dbPath' | 'trainOptions'>,
+  backend: string,
+  log: (line: string) => void,
+  why: string,
+): Promise<void> {
+  const { dataset, generation } = store.loadDatasetWithGeneration();
+  assertTrainable(
+    dataset,
+    `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
+  );
+  log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
+  const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
+    backend,
+    onEpoch: (r) => {
+      const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
+      log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
+    },
+  });
+  model.dispose();
+  state.meta.training = { ...state.meta.training, catalogGeneration: generation };
+  const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
+  log(`saved model version ${id}`);
+}
+
+/**
+ * What `launch` does before loading a model, alone: seeds an empty database and trains a first model when
+ * there is none. The cluster's primary runs it once, so that N workers starting together do not all seed
+ * or train.
+ */
+export async function prepareDatabase(options: Pick<LaunchOptions, 'dbPath' | 'log' | 'trainOptions'>): Promise<void> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (options.dbPath !== ':memory:') mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
+  const db = openDatabase(options.dbPath);
+  try {
+    const store = new CatalogStore(db);
+    if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
+    const models = new ModelStore<ModelMeta>(db);
+    if (models.currentId() === null) await trainAndSaveModel(store, models, options, await initBackend(), log, 'no model yet');
+  } finally {
+    db.close();
+  }
+}
+
 export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const host = options.host ?? '127.0.0.1';
@@ -85,30 +138,29 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   const db = openDatabase(options.dbPath);
   let holder: ModelHolder | null = null;
   try {
-    const catalog = new CatalogStore(db);
-    if (seedDemoCatalogIfEmpty(catalog)) log('the database was empty: seeded the demo catalog');
+    const store = new CatalogStore(db);
+    if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
     const models = new ModelStore<ModelMeta>(db);
-    const trainFirstModel = async (why: string): Promise<void> => {
-      const { dataset, generation } = catalog.loadDatasetWithGeneration();
-      assertTrainable(
-        dataset,
-        `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
-      );
-      log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
-      const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
-        backend,
-        onEpoch: (r) => {
-          const validation = r.validationRmse === null ? '' : `, validation RMSE ${r.validationRmse.toFixed(4)}`;
-          log(`  ${r.phase} epoch ${r.epoch}: train RMSE ${r.trainRmse.toFixed(4)}${validation} (${r.seconds.toFixed(1)} s)`);
-        },
-      });
-      model.dispose();
-      state.meta.training = { ...state.meta.training, catalogGeneration: generation };
-      const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
-      log(`saved model version ${id}`);
-    };
+    const trainFirstModel = (why: string): Promise<void> => trainAndSaveModel(store, models, options, backend, log, why);
     if (models.currentId() === null) await trainFirstModel('no model yet');
 
+    // Requests read the catalog and users' ratings from memory; writes from other processes are noticed
+    // through the change feed (catalogCache.ts). The top lists drop what the catalog cache drops.
+    const catalog = new CatalogCache(store, new ChangeFeed(db), { checkEveryMs: options.changeCheckMs });
+    const topLists = new TopLists(options.topLists);
+    catalog.onUserChanged((userId) => topLists.forgetUser(userId));
+    catalog.onCatalogChanged(() => topLists.clear());
+    // At start nothing is served yet: full speed. On a hot swap the old version is answering requests:
+    // the precompute takes at most half of the time, so that they keep a core between them.
+    const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
+      const report = await topLists.precompute(next, catalog, catalog.userIds(), { cancelled: superseded, share });
+      if (!superseded()) {
+        log(
+          `model version ${next.versionId}: top ${report.size} precomputed for ${report.users} users` +
+            (report.skippedUsers > 0 ? ` (${report.skippedUsers} more are scored on their first request: memory budget)` : ''),
+        );
+      }
+    };
     holder = new ModelHolder({
       models,
       catalog,
@@ -116,6 +168,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       pollMs: options.pollMs,
       log,
       catalogGeneration: () => catalog.generation(),
+      warm,
+      onRetire: (snapshot) => topLists.drop(snapshot),
     });
     holder.refresh();
     if (!holder.snapshot) serveFallbackVersion(models, holder, log);
@@ -124,6 +178,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       holder.refresh();
     }
     if (!holder.snapshot) throw new Error(`no model version could be loaded from ${options.dbPath}`);
+    // No cold storm: every user's list is ready before the port opens (and, on a hot swap, before the new
+    // version takes traffic: ModelHolder.update).
+    await warm(holder.snapshot, () => false, 1);
     const stale = holder.staleness();
     if (stale) log(`stale: ${stale}`);
     holder.start();
@@ -143,6 +200,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       allowedHosts,
       limits: options.limits,
       dev: options.dev,
+      topLists,
     });
     if (options.staticDir === undefined && !webPageBuilt()) log('web/dist is missing: the API works, the page needs `npm run build:web`');
     const server = app.listen(options.port, host);

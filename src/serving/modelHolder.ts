@@ -10,6 +10,9 @@
  * `npm run train` runs in another process and only writes to SQLite, so the holder polls
  * `ModelStore.currentId()` (a one-row query, cheap in WAL mode) every `pollMs` and loads a version whose
  * id differs from the one served.
+ * With a `warm` step (the server's: precompute every user's top list), the poll uses `update()`: the new
+ * snapshot is built and warmed while the old one keeps serving, and only then swapped in, so no request
+ * meets a cold model.
  *
  * Stale: when an import changes the catalog (its generation moves past the one the served model was
  * trained on), the holder keeps the snapshot as it is: the model with the titles read when it was loaded,
@@ -76,6 +79,14 @@ export interface ModelHolderOptions {
   /** The catalog's current generation (CatalogStore.generation); without it staleness is not tracked. */
   catalogGeneration?: () => number;
   log?: (line: string) => void;
+  /**
+   * Prepares a loaded snapshot before it takes traffic (the server precomputes every user's top list);
+   * the served snapshot keeps answering until it resolves. Used by `update()` (the poll), not by the
+   * synchronous `refresh()` / `serveVersion()`. `superseded()` turns true when a newer load began.
+   */
+  warm?: (next: ModelSnapshot, superseded: () => boolean) => Promise<void>;
+  /** Told when a snapshot stops being served (swapped out or closed), after its model was disposed. */
+  onRetire?: (previous: ModelSnapshot) => void;
 }
 
 export class ModelHolder {
@@ -84,6 +95,9 @@ export class ModelHolder {
   /** A version that failed to load is reported once, not at every poll. */
   private failedId: number | null = null;
   private reportedNoCurrent = false;
+  /** The version a background `update()` is loading and warming, so the poll starts it only once. */
+  private loadingId: number | null = null;
+  private loads = 0;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ModelHolderOptions) {
@@ -142,23 +156,82 @@ export class ModelHolder {
    * fails to load.
    */
   serveVersion(id: number): boolean {
-    let next: ModelSnapshot;
+    const next = this.build(id);
+    if (!next) return false;
+    this.swapTo(next);
+    return true;
+  }
+
+  /**
+   * `refresh()` for a running server: loads a new current version, warms it (`options.warm`) while the
+   * served snapshot keeps answering, then swaps. Resolves true when the snapshot changed. Never rejects:
+   * a failed load or warm-up is logged and the served version stays.
+   */
+  async update(): Promise<boolean> {
+    let id: number | null;
     try {
-      next = buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);
+      id = this.options.models.currentId();
+    } catch (err) {
+      // e.g. the database is briefly busy: try again at the next poll.
+      this.log(`model poll failed: ${(err as Error).message}`);
+      return false;
+    }
+    if (id === null) {
+      this.refresh(); // reports a retired current version once
+      return false;
+    }
+    if (id === this.current?.versionId || id === this.failedId || id === this.loadingId) return false;
+    this.reportedNoCurrent = false;
+    const next = this.build(id);
+    if (!next) return false;
+    const load = ++this.loads;
+    this.loadingId = id;
+    const superseded = (): boolean => load !== this.loads || this.closed;
+    try {
+      if (this.options.warm) {
+        this.log(`model version ${id} loaded: preparing it while version ${this.current?.versionId ?? 'none'} serves`);
+        await this.options.warm(next, superseded);
+      }
+    } catch (err) {
+      this.log(`model version ${id} could not be prepared, still serving ${this.current?.versionId ?? 'none'}: ${(err as Error).message}`);
+      this.failedId = id;
+      next.model.dispose();
+      this.options.onRetire?.(next);
+      return false;
+    } finally {
+      if (load === this.loads) this.loadingId = null;
+    }
+    if (superseded()) {
+      next.model.dispose();
+      this.options.onRetire?.(next);
+      return false;
+    }
+    this.swapTo(next);
+    return true;
+  }
+
+  private closed = false;
+
+  private build(id: number): ModelSnapshot | null {
+    try {
+      return buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);
     } catch (err) {
       this.failedId = id;
       this.log(`model version ${id} could not be loaded, still serving ${this.current?.versionId ?? 'none'}: ${(err as Error).message}`);
-      return false;
+      return null;
     }
+  }
+
+  private swapTo(next: ModelSnapshot): void {
     const previous = this.current;
     this.current = next; // the swap: one reference assignment
     this.failedId = null;
     // Requests are answered synchronously, so none is still using the previous model: free what it holds
     // outside the heap (its tfjs tensors) now rather than whenever it is collected.
     previous?.model.dispose();
+    if (previous) this.options.onRetire?.(previous);
     this.log(`serving model version ${next.versionId} (${next.model.algorithm}, ${next.model.userIds.length} users × ${next.model.itemIds.length} items)` +
       (previous ? `, replacing version ${previous.versionId}` : ''));
-    return true;
   }
 
   /** Starts polling (unref'd: it never keeps the process alive on its own). */
@@ -167,7 +240,8 @@ export class ModelHolder {
     if (this.timer || pollMs <= 0) return;
     this.timer = setInterval(() => {
       try {
-        this.refresh();
+        if (this.options.warm) void this.update();
+        else this.refresh();
       } catch (err) {
         // e.g. the database is briefly busy: try again at the next tick.
         this.log(`model poll failed: ${(err as Error).message}`);
@@ -184,7 +258,10 @@ export class ModelHolder {
   /** Stops polling and frees the served model. */
   close(): void {
     this.stop();
-    this.current?.model.dispose();
+    this.closed = true;
+    const previous = this.current;
+    previous?.model.dispose();
     this.current = null;
+    if (previous) this.options.onRetire?.(previous);
   }
 }

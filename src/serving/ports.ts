@@ -29,6 +29,11 @@ export interface CatalogReader {
   genres(): string[];
   getUser(userId: number): StoredUser | null;
   getUserRatings(userId: number): StoredRating[];
+  /**
+   * Brings what is held in memory up to date with the database, if anything is (CatalogCache: drops what
+   * other connections changed). Called before answering from anything derived from the catalog.
+   */
+  sync?(): void;
 }
 
 export interface CatalogWriter {

@@ -8,8 +8,8 @@
  *
  * Correctness comes from the key, not from invalidation calls: an entry belongs to one model snapshot
  * (the whole cache is dropped when the served snapshot changes) and carries a fingerprint of the user's
- * ratings as read from SQLite for this very request, plus their `updatedAt` (which decides fold-in's
- * refit). A rating posted through the API, or changed by an import, changes the fingerprint, so the next
+ * ratings as the catalog gives them for this very request (from memory in the server: CatalogCache, kept
+ * current by its change feed), plus their `updatedAt` (which decides fold-in's refit). A rating posted through the API, or changed by an import, changes the fingerprint, so the next
  * request recomputes: "the very next request reflects it" holds without any coupling to the write path.
  *
  * Bounded by bytes (LRU eviction), since an entry is items × (K + 2) floats.

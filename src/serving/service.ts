@@ -9,6 +9,8 @@
  *   answer).
  * - Scoring: `model.scoreUsers` for a block of users (one user for an API request, a block for the batch
  *   scorer), cached per stored user by a fingerprint of their ratings.
+ * - Precomputed lists (the server's TopLists): a stored user's recommendations without a genre come from
+ *   the list computed when the model was loaded, with the same items and numbers as scoring them here.
  * - Lists: exclusion of already-rated items, the optional genre filter, top-k selection.
  *
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
@@ -170,12 +172,25 @@ export function* scoreStoredUsers(
   if (block.length > 0) yield* flush();
 }
 
+/** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */
+export interface TopListSource {
+  recommend(snapshot: ModelSnapshot, userId: number, limit: number): ScoredItem[] | undefined;
+  remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void;
+}
+
+/** Users whose precomputed lists' explanations are remembered. */
+const LISTED_BECAUSE_USERS = 10_000;
+
 export class ServingService {
   private readonly becauseMemo = new WeakMap<UserScores, { userId: number; byItem: Map<number, BecauseItem[]> }>();
+  /** `because` of precomputed lists, per user (see explainListed). */
+  private readonly listedBecause = new Map<number, { snapshot: ModelSnapshot; fingerprint: string; byItem: Map<number, BecauseItem[]> }>();
 
   constructor(
     private readonly catalog: Catalog,
     private readonly cache: ScoreCache = new ScoreCache(),
+    /** Precomputed top-N lists (the server's); without them every list is ranked from full scores. */
+    private readonly lists: TopListSource | null = null,
   ) {}
 
   /** Every item scored for a stored user, from the cache when their ratings and the model are unchanged. */
@@ -194,10 +209,44 @@ export class ServingService {
   }
 
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
+    // The precomputed list when it answers the request (default ranking, no genre, long enough): the same
+    // items and numbers as the path below, without scoring every item. The catalog first drops what other
+    // processes changed (their lists go with it).
+    this.catalog.sync?.();
+    const listed = genre === undefined && rankBy === 'score' ? this.lists?.recommend(snapshot, userId, limit) : undefined;
+    if (listed) return this.explainListed(snapshot, userId, listed);
     const { scores, input } = this.scoresForUser(snapshot, userId);
+    this.lists?.remember(snapshot, userId, scores, input.ratings.items);
     const best = rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy);
     const because = this.becauseOfStoredUser(snapshot, userId, scores, input, best);
     return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
+  }
+
+  /**
+   * `because` for a precomputed list: explained from the user's ratings (in memory), remembered per user
+   * while their ratings and the model stay the same, so a repeated request adds no leave-one-out work.
+   */
+  private explainListed(snapshot: ModelSnapshot, userId: number, listed: ScoredItem[]): ScoredItem[] {
+    if (!snapshot.model.explain || listed.length === 0) return listed;
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    const fingerprint = ratingsFingerprint(ratings, user.updatedAt);
+    let memo = this.listedBecause.get(userId);
+    if (!memo || memo.snapshot !== snapshot || memo.fingerprint !== fingerprint) {
+      memo = { snapshot, fingerprint, byItem: new Map() };
+      this.listedBecause.delete(userId);
+      if (this.listedBecause.size >= LISTED_BECAUSE_USERS) this.listedBecause.delete(this.listedBecause.keys().next().value as number);
+      this.listedBecause.set(userId, memo);
+    }
+    const byItem = memo.byItem;
+    const indices = listed.map((item) => snapshot.itemIndex.get(item.itemId) as number);
+    const missing = indices.filter((i) => !byItem.has(i));
+    if (missing.length > 0) {
+      const input = storedUserInput(snapshot, user, ratings);
+      becauseLists(snapshot, input, missing).forEach((list, n) => byItem.set(missing[n], list));
+    }
+    return listed.map((item, n) => ({ ...item, because: byItem.get(indices[n]) ?? [] }));
   }
 
   /**

@@ -2,6 +2,7 @@
 export { openDatabase, DEFAULT_BUSY_TIMEOUT_MS, SERVER_BUSY_TIMEOUT_MS, type Database, type OpenOptions } from './database.js';
 export { isDatabaseBusy, retryWhileBusy, type BusyRetryOptions } from './busy.js';
 export { TokenStore, TOKEN_PREFIX, type CreatedToken, type TokenInfo } from './tokenStore.js';
+export { ChangeFeed } from './changeFeed.js';
 export { CatalogStore, type DatasetInfo, type StoredRating, type StoredUser } from './catalogStore.js';
 export type { CatalogImport, ImportOptions, ImportSummary, RatingRowSink, StreamedCatalogImport } from './catalogImport.js';
 export { ModelStore, type ModelVersion, type ModelVersionInfo, type SaveOptions } from './modelStore.js';
