@@ -14,16 +14,42 @@ const layer = (name, from, allowed, comment) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'modules depend on each other in one direction only', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'modules depend on each other in one direction only',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     layer('data-is-the-base', '^src/data/', ['data/', 'rng\\.ts'], 'parsing and the in-memory Dataset depend on nothing of ours'),
     layer('rbm-is-pure-math', '^src/rbm/', ['data/', 'rbm/', 'rng\\.ts'], 'the RBMs know data, not models or I/O'),
     layer('model-above-rbm', '^src/model/', ['data/', 'rbm/', 'model/', 'rng\\.ts'], 'algorithms are built on the RBMs and the data'),
-    layer('eval-above-model', '^src/eval/', ['data/', 'rbm/', 'model/', 'eval/', 'rng\\.ts'], 'evaluation knows algorithms through the protocol'),
+    layer(
+      'eval-above-model',
+      '^src/eval/',
+      ['data/', 'rbm/', 'model/', 'eval/', 'rng\\.ts'],
+      'evaluation knows algorithms through the protocol',
+    ),
     layer('store-below-serving', '^src/store/', ['data/', 'model/', 'store/', 'rng\\.ts'], 'the store persists data and model versions'),
-    layer('serving-below-callers', '^src/serving/', ['api/', 'data/', 'rbm/', 'model/', 'store/', 'serving/', 'rng\\.ts'], 'one serving path, used by the server and the scorer'),
+    layer(
+      'serving-below-callers',
+      '^src/serving/',
+      ['api/', 'data/', 'rbm/', 'model/', 'store/', 'serving/', 'rng\\.ts'],
+      'one serving path, used by the server and the scorer',
+    ),
     layer('api-types-are-leaves', '^src/api/', ['api/', 'data/catalog\\.ts'], 'response types, shared with the web page'),
-    layer('scoring-uses-serving', '^src/scoring/', ['data/', 'model/', 'store/', 'serving/', 'scoring/', 'rbm/backend\\.ts'], 'the batch scorer goes through serving'),
-    layer('server-uses-serving', '^src/server/', ['api/', 'data/', 'model/', 'store/', 'serving/', 'server/', 'rbm/backend\\.ts'], 'the API goes through serving'),
+    layer(
+      'scoring-uses-serving',
+      '^src/scoring/',
+      ['data/', 'model/', 'store/', 'serving/', 'scoring/', 'rbm/backend\\.ts'],
+      'the batch scorer goes through serving',
+    ),
+    layer(
+      'server-uses-serving',
+      '^src/server/',
+      ['api/', 'data/', 'model/', 'store/', 'serving/', 'server/', 'rbm/backend\\.ts'],
+      'the API goes through serving',
+    ),
     {
       name: 'nothing-imports-server',
       comment: 'only the command line starts the server',

@@ -21,12 +21,17 @@ export const WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/cdKernels.wasm
  */
 export const ASC_FLAGS = [
   '-O3',
-  '--enable', 'simd',
-  '--runtime', 'stub',
+  '--enable',
+  'simd',
+  '--runtime',
+  'stub',
   '--noAssert',
-  '--use', 'abort=',
-  '--initialMemory', '1',
-  '--maximumMemory', '65536',
+  '--use',
+  'abort=',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
 ];
 
 /** Compiles the kernels in memory and returns the binary. */

@@ -46,7 +46,9 @@ export function prerenderedMathModule(): string {
     try {
       table[key] = toMathML(tex, display);
     } catch (error) {
-      throw new Error(`equation in web/src/how-it-works/content.ts does not render: ${tex}\n${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(
+        `equation in web/src/how-it-works/content.ts does not render: ${tex}\n${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
   return [

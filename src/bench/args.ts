@@ -35,7 +35,14 @@ function positiveNumber(flag: string, raw: string, integer: boolean): number {
 
 /** Parses `argv` (without node and the script); accepts `--flag value` and `--flag=value`. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { help: false, json: null, cases: [...DEFAULT_CASE_NAMES], epochs: null, timeoutSeconds: null, ml100kFolder: null };
+  const args: BenchArgs = {
+    help: false,
+    json: null,
+    cases: [...DEFAULT_CASE_NAMES],
+    epochs: null,
+    timeoutSeconds: null,
+    ml100kFolder: null,
+  };
   for (let n = 0; n < argv.length; n++) {
     const arg = argv[n];
     if (arg === '--help' || arg === '-h') {
@@ -56,7 +63,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         args.json = value();
         break;
       case '--cases': {
-        const names = value().split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+        const names = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
         const unknown = names.filter((s) => !CASE_NAMES.includes(s));
         if (unknown.length > 0) throw new BenchUsageError(`unknown case(s) ${unknown.join(', ')}; known: ${CASE_NAMES.join(', ')}`);
         if (names.length === 0) throw new BenchUsageError('--cases needs at least one case');

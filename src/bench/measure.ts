@@ -70,12 +70,13 @@ function timeOrientation(
       cpuSecondsPerEpoch: steadyMean(epochCpuSeconds),
       setupSeconds: Math.max(0, trained.seconds - epochTotal),
       paramsMB: ((V * K * F + V * K + F) * 4) / MIB,
-      workspaceMB: (trained.kernels === 'wasm'
-        // The module's copy of W, b, c and vW, vb, vc; lastStep, touched, isTouched; the cases (column,
-        // level, row start) and the epoch's order.
-        ? 2 * (V * K * F + V * K + F) * 4 + V * 9 + rows.colIndex.length * 5 + rows.rows * 8
-        // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
-        : 2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
+      workspaceMB:
+        (trained.kernels === 'wasm'
+          ? // The module's copy of W, b, c and vW, vb, vc; lastStep, touched, isTouched; the cases (column,
+            // level, row start) and the epoch's order.
+            2 * (V * K * F + V * K + F) * 4 + V * 9 + rows.colIndex.length * 5 + rows.rows * 8
+          : // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
+            2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
       kernels: trained.kernels,
       peakRssAfterMB: peakRssMB(),
     },
@@ -113,7 +114,8 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
     let checksum = 0;
     for (let from = 0; from < users.length; from += SCORING_BLOCK_SIZE) {
       for (const { score: row } of model.scoreUsers(users.slice(from, from + SCORING_BLOCK_SIZE))) {
-        if (row.length !== model.itemIds.length) throw new Error(`scoreUsers returned ${row.length} scores for ${model.itemIds.length} items`);
+        if (row.length !== model.itemIds.length)
+          throw new Error(`scoreUsers returned ${row.length} scores for ${model.itemIds.length} items`);
         checksum += row[rowsSeen % row.length];
         rowsSeen++;
       }
@@ -144,7 +146,12 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
 }
 
 /** Runs one case in this process. Peak RSS is the process's, so run each case in a fresh process. */
-export async function runCase(name: string, epochs: number | undefined, context: CaseContext, onStage: StageListener = () => {}): Promise<CaseResult> {
+export async function runCase(
+  name: string,
+  epochs: number | undefined,
+  context: CaseContext,
+  onStage: StageListener = () => {},
+): Promise<CaseResult> {
   const benchCase = findCase(name);
   const epochCount = epochs ?? benchCase.defaultEpochs;
   if (benchCase.pipeline) return runPipeline(name, benchCase.description, benchCase.pipeline, epochCount, onStage);
@@ -154,7 +161,12 @@ export async function runCase(name: string, epochs: number | undefined, context:
   const dataset = await benchCase.load(context);
   const dataSeconds = seconds(t);
   const ratings = dataset.levels.length;
-  onStage({ stage: 'data', seconds: dataSeconds, rssMB: currentRssMB(), detail: { ratings, users: dataset.userIds.length, items: dataset.itemIds.length } });
+  onStage({
+    stage: 'data',
+    seconds: dataSeconds,
+    rssMB: currentRssMB(),
+    detail: { ratings, users: dataset.userIds.length, items: dataset.itemIds.length },
+  });
 
   t = performance.now();
   const byUser = compressRows(dataset, 'user');

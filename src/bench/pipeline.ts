@@ -73,7 +73,12 @@ export async function runPipeline(
       ...(detail ? { detail: detail(result) } : {}),
     };
     steps.push(record);
-    onStage({ stage: label, seconds, rssMB: currentRssMB(), detail: { cpuSeconds: record.cpuSeconds, peakRssMB: record.peakRssMB, ...record.detail } });
+    onStage({
+      stage: label,
+      seconds,
+      rssMB: currentRssMB(),
+      detail: { cpuSeconds: record.cpuSeconds, peakRssMB: record.peakRssMB, ...record.detail },
+    });
     return result;
   };
 
@@ -81,9 +86,13 @@ export async function runPipeline(
   try {
     const folder = join(temp, 'ml-synthetic');
     const dbPath = join(temp, 'recommender.db');
-    const generated = await step('generate folder', () => writeSyntheticMovieLensFolder(folder, { seed: SEED, ...shape }), (g) => ({
-      ratingsCsvMB: g.ratingsBytes / (1024 * 1024),
-    }));
+    const generated = await step(
+      'generate folder',
+      () => writeSyntheticMovieLensFolder(folder, { seed: SEED, ...shape }),
+      (g) => ({
+        ratingsCsvMB: g.ratingsBytes / (1024 * 1024),
+      }),
+    );
 
     const imported = await step(
       'import',
@@ -115,22 +124,40 @@ export async function runPipeline(
         'train',
         // The rating blend: the part whose epochs, weights and scoring grow with the catalog.
         () =>
-          trainModel('blend', dataset, { epochs }, {
-            onEpoch: (report) => {
-              curve.push(report);
-              onStage({ stage: `${report.phase} epoch ${report.epoch}`, seconds: report.seconds, rssMB: currentRssMB(), detail: { cdSteps: report.cdSteps } });
+          trainModel(
+            'blend',
+            dataset,
+            { epochs },
+            {
+              onEpoch: (report) => {
+                curve.push(report);
+                onStage({
+                  stage: `${report.phase} epoch ${report.epoch}`,
+                  seconds: report.seconds,
+                  rssMB: currentRssMB(),
+                  detail: { cdSteps: report.cdSteps },
+                });
+              },
             },
-          }),
+          ),
         () => ({ epochs }),
       );
       userEpochs = curve.filter((r) => r.phase === 'user').map((r) => r.seconds);
       itemEpochs = curve.filter((r) => r.phase === 'item').map((r) => r.seconds);
       const state = trained.state;
-      const versionId = await step('save model', () => new ModelStore<ModelMeta>(db).saveVersion(state.meta, state.tensors), () => ({
-        tensorMB: Object.values(state.tensors).reduce((sum, t) => sum + t.byteLength, 0) / (1024 * 1024),
-      }));
+      const versionId = await step(
+        'save model',
+        () => new ModelStore<ModelMeta>(db).saveVersion(state.meta, state.tensors),
+        () => ({
+          tensorMB: Object.values(state.tensors).reduce((sum, t) => sum + t.byteLength, 0) / (1024 * 1024),
+        }),
+      );
       trained.model.dispose();
-      await step('load model', () => modelFromState(new ModelStore<ModelMeta>(db).load(versionId)).dispose(), () => ({ versionId }));
+      await step(
+        'load model',
+        () => modelFromState(new ModelStore<ModelMeta>(db).load(versionId)).dispose(),
+        () => ({ versionId }),
+      );
     } finally {
       db.close();
     }
@@ -176,7 +203,9 @@ export async function runPipeline(
       cpuSecondsPerEpoch: training ? training.cpuSeconds / Math.max(1, epochs) : NaN,
       peakRssMB: Math.max(...steps.map((s) => s.peakRssMB)),
       trainingPeakRssMB: training?.peakRssMB ?? NaN,
-      dataSeconds: steps.filter((s) => s.step === 'generate folder' || s.step === 'import' || s.step === 'load dataset').reduce((sum, s) => sum + s.seconds, 0),
+      dataSeconds: steps
+        .filter((s) => s.step === 'generate folder' || s.step === 'import' || s.step === 'load dataset')
+        .reduce((sum, s) => sum + s.seconds, 0),
       compressSeconds: 0,
       pipeline: { steps, peakRssPerStep: peaksPerStep, usersScored },
     };

@@ -54,8 +54,13 @@ export function checkTargets(outcomes: readonly CaseOutcome[]): TargetCheck[] {
     check('synthetic-1m peak RSS', s1?.peakRssMB, TARGETS.synthetic1mRssMB, 'MiB', miss('synthetic-1m')),
     check('synthetic-10m epoch', s10?.secondsPerEpoch, TARGETS.synthetic10mEpochSeconds, 's', miss('synthetic-10m')),
     check('synthetic-10m peak RSS', s10?.peakRssMB, TARGETS.synthetic10mRssMB, 'MiB', miss('synthetic-10m')),
-    check('items4x epoch / synthetic-1m epoch', ratio, TARGETS.items4xEpochRatio, '×',
-      s1 ? miss('synthetic-1m-items4x') : miss('synthetic-1m')),
+    check(
+      'items4x epoch / synthetic-1m epoch',
+      ratio,
+      TARGETS.items4xEpochRatio,
+      '×',
+      s1 ? miss('synthetic-1m-items4x') : miss('synthetic-1m'),
+    ),
     check('ml100k all pairs scored', ml?.scoring?.seconds, TARGETS.ml100kAllPairsSeconds, 's', miss('ml100k')),
   ];
 }
@@ -69,7 +74,10 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
     return cells.length > 0 && cells.every((cell) => numeric.test(cell));
   });
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (rightAligned[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (rightAligned[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -97,8 +105,19 @@ export function casesTable(outcomes: readonly CaseOutcome[]): string {
     const r = o.result;
     if (!r) {
       const last = o.stages.at(-1);
-      return [o.name, '—', '—', '—', '—', '—', '—', '—', '—', '—',
-        `FAILED after ${formatSeconds(o.wallSeconds)} s${last ? ` (last stage: ${last.stage})` : ''}: ${o.error ?? ''}`];
+      return [
+        o.name,
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+        `FAILED after ${formatSeconds(o.wallSeconds)} s${last ? ` (last stage: ${last.stage})` : ''}: ${o.error ?? ''}`,
+      ];
     }
     return [
       r.name,
@@ -148,7 +167,9 @@ export function buildReport(outcomes: readonly CaseOutcome[], backend: string | 
   const ml = outcomes.find((o) => o.name === 'ml100k')?.result?.scoring ?? null;
   return {
     cases: outcomes.flatMap((o) => (o.result ? [{ ...o.result, wallSeconds: o.wallSeconds }] : [])),
-    failed: outcomes.flatMap((o) => (o.result ? [] : [{ name: o.name, error: o.error ?? 'no result', wallSeconds: o.wallSeconds, stages: o.stages }])),
+    failed: outcomes.flatMap((o) =>
+      o.result ? [] : [{ name: o.name, error: o.error ?? 'no result', wallSeconds: o.wallSeconds, stages: o.stages }],
+    ),
     scoring: ml
       ? {
           ml100kAllPairsSeconds: ml.seconds,

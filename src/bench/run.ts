@@ -42,10 +42,13 @@ function runChild(name: string, args: BenchArgs, io: RunIo): Promise<CaseOutcome
     let result: CaseOutcome['result'] = null;
     let error: string | null = null;
     let timedOut = false;
-    const timer = args.timeoutSeconds === null ? null : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, args.timeoutSeconds * 1000);
+    const timer =
+      args.timeoutSeconds === null
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, args.timeoutSeconds * 1000);
     child.on('message', (raw) => {
       const message = raw as ChildMessage;
       if (message.type === 'stage') {
@@ -91,13 +94,17 @@ function machineInfo(): Record<string, unknown> {
 
 export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<BenchReport> {
   const machine = machineInfo();
-  io.progress(`bench: ${args.cases.join(', ')} on ${machine.cpus} CPUs, load average ${(machine.loadAverageAtStart as number[]).join(' ')}\n`);
+  io.progress(
+    `bench: ${args.cases.join(', ')} on ${machine.cpus} CPUs, load average ${(machine.loadAverageAtStart as number[]).join(' ')}\n`,
+  );
   const outcomes: CaseOutcome[] = [];
   for (const name of args.cases) {
     const outcome = await runChild(name, args, io);
     outcomes.push(outcome);
     // One JSON line per case as it completes, for scripts that compare runs.
-    io.out(`${JSON.stringify(outcome.result ?? { name, error: outcome.error, wallSeconds: outcome.wallSeconds, stages: outcome.stages })}\n`);
+    io.out(
+      `${JSON.stringify(outcome.result ?? { name, error: outcome.error, wallSeconds: outcome.wallSeconds, stages: outcome.stages })}\n`,
+    );
   }
   machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
 
@@ -112,15 +119,19 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
   io.out(`\n${casesTable(outcomes)}\n`);
   const scoring = report.scoring;
   if (scoring.ml100kAllPairsSeconds !== null) {
-    io.out(`\nscoring (${backend}): ML-100K all ${scoring.users} users × ${scoring.items} items in ` +
-      `${formatSeconds(scoring.ml100kAllPairsSeconds)} s (warm ${formatSeconds(scoring.warmSeconds as number)} s, ` +
-      `backend init ${formatSeconds(scoring.backendInitSeconds as number)} s, block ${scoring.blockSize} users, ` +
-      `leaked tensors ${scoring.leakedTensors})\n`);
+    io.out(
+      `\nscoring (${backend}): ML-100K all ${scoring.users} users × ${scoring.items} items in ` +
+        `${formatSeconds(scoring.ml100kAllPairsSeconds)} s (warm ${formatSeconds(scoring.warmSeconds as number)} s, ` +
+        `backend init ${formatSeconds(scoring.backendInitSeconds as number)} s, block ${scoring.blockSize} users, ` +
+        `leaked tensors ${scoring.leakedTensors})\n`,
+    );
   }
   io.out(`\n${targetsTable(report.targets)}\n`);
-  io.out(`\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), wall clock, mean of the timed epochs after the first; ` +
-    `cpu s/ep = the same in process CPU seconds (steadier on a loaded machine); targets use wall clock; ` +
-    `load average ${(machine.loadAverageAtStart as number[]).join(' ')} → ${(machine.loadAverageAtEnd as number[]).join(' ')} on ${machine.cpus} CPUs\n`);
+  io.out(
+    `\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), wall clock, mean of the timed epochs after the first; ` +
+      `cpu s/ep = the same in process CPU seconds (steadier on a loaded machine); targets use wall clock; ` +
+      `load average ${(machine.loadAverageAtStart as number[]).join(' ')} → ${(machine.loadAverageAtEnd as number[]).join(' ')} on ${machine.cpus} CPUs\n`,
+  );
   if (args.json) {
     writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
     io.out(`wrote ${args.json}\n`);

@@ -111,9 +111,7 @@ export interface StageEvent {
 }
 
 export type ChildMessage =
-  | { type: 'stage'; event: StageEvent }
-  | { type: 'result'; result: CaseResult }
-  | { type: 'error'; message: string; stack?: string };
+  { type: 'stage'; event: StageEvent } | { type: 'result'; result: CaseResult } | { type: 'error'; message: string; stack?: string };
 
 /** Outcome of one case in the parent: a result, or why there is none and how far the child got. */
 export interface CaseOutcome {

@@ -14,7 +14,12 @@ import { storedUserInput } from '../serving/service.js';
 export const BECAUSE_GAP_USAGE = 'usage: npm run because-gap -- [--db <path>] [--every <n>] [--top <n>]';
 
 export async function becauseGapMain(argv: string[]): Promise<void> {
-  const values = parseFlags(argv, { db: { type: 'string' }, every: { type: 'string' }, top: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const values = parseFlags(argv, {
+    db: { type: 'string' },
+    every: { type: 'string' },
+    top: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(`${BECAUSE_GAP_USAGE}\n`);
     return;
@@ -40,8 +45,18 @@ export async function becauseGapMain(argv: string[]): Promise<void> {
       backend,
       users: stored.length,
       top,
-      visitors: becauseGap(snapshot.model, stored.map((u) => ({ ratings: u.ratings })), top, (u, r) => ({ ratings: ratingsWithout(u, r) })),
-      storedAfterChange: becauseGap(snapshot.model, stored.map((u) => ({ ...u, refit: true })), top, refitted),
+      visitors: becauseGap(
+        snapshot.model,
+        stored.map((u) => ({ ratings: u.ratings })),
+        top,
+        (u, r) => ({ ratings: ratingsWithout(u, r) }),
+      ),
+      storedAfterChange: becauseGap(
+        snapshot.model,
+        stored.map((u) => ({ ...u, refit: true })),
+        top,
+        refitted,
+      ),
       storedUnchanged: becauseGap(snapshot.model, stored, top, refitted),
     };
     process.stdout.write(JSON.stringify(result) + '\n');

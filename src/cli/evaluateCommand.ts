@@ -75,17 +75,31 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand | 'help' {
   const chosen = [values.folds, values.kfold, values.holdout, values.split].filter((v) => v !== undefined).length;
   if (chosen !== 1) throw new UsageError('give exactly one of --folds u1,u2,… | --kfold K | --holdout FRACTION | --split user-stratified');
   let spec: FoldSpec;
-  if (values.folds) spec = { kind: 'published', names: values.folds.split(',').map((s) => s.trim()).filter(Boolean) };
+  if (values.folds)
+    spec = {
+      kind: 'published',
+      names: values.folds
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    };
   else if (values.kfold) spec = { kind: 'kfold', k: integerFlag(values.kfold, 'kfold', 2, 1000)!, seed };
   else if (values.holdout) spec = { kind: 'holdout', fraction: numberFlag(values.holdout, 'holdout', 1e-9, 1 - 1e-9)!, seed };
   else {
     if (values.split !== 'user-stratified') throw new UsageError(`--split must be "user-stratified", got "${values.split}"`);
     spec = { kind: 'user-stratified', fraction: numberFlag(values['test-fraction'] ?? '0.25', 'test-fraction', 1e-9, 1 - 1e-9)!, seed };
   }
-  if (values['test-fraction'] !== undefined && spec.kind !== 'user-stratified') throw new UsageError('--test-fraction goes with --split user-stratified');
+  if (values['test-fraction'] !== undefined && spec.kind !== 'user-stratified')
+    throw new UsageError('--test-fraction goes with --split user-stratified');
 
   const served = resolveAlgorithm(undefined, options);
-  const algorithms = values.algorithms === undefined ? [served, 'bias', 'popular'] : values.algorithms.split(',').map((a) => a.trim()).filter(Boolean);
+  const algorithms =
+    values.algorithms === undefined
+      ? [served, 'bias', 'popular']
+      : values.algorithms
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean);
   for (const name of algorithms) {
     try {
       getAlgorithm(name);
@@ -93,7 +107,8 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand | 'help' {
       throw new UsageError((error as Error).message);
     }
   }
-  if (new Set(algorithms).size !== algorithms.length) throw new UsageError(`--algorithms lists an algorithm twice: ${algorithms.join(',')}`);
+  if (new Set(algorithms).size !== algorithms.length)
+    throw new UsageError(`--algorithms lists an algorithm twice: ${algorithms.join(',')}`);
   const k = integerFlag(values.k ?? '10', 'k', 1, 1000)!;
   const relevant = values.relevant === undefined || values.relevant === 'all' ? 'all' : numberFlag(values.relevant, 'relevant', -1e9, 1e9)!;
   let given: EvaluateCommand['given'] = null;
@@ -122,7 +137,8 @@ function legacyFields(folds: readonly Fold[], served: AlgorithmResult, bias: Alg
     return errorMetrics(new Float64Array(actual.length).fill(mu), actual);
   };
   const gm = folds.map(globalMeanFold);
-  const mean = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : xs.reduce<number>((s, x) => s + (x as number), 0) / xs.length);
+  const mean = (xs: (number | null)[]) =>
+    xs.some((x) => x === null) ? null : xs.reduce<number>((s, x) => s + (x as number), 0) / xs.length;
   return {
     mean: { rmse: served.mean.rmse, mae: served.mean.mae },
     baselines: {
@@ -147,32 +163,56 @@ export async function runEvaluate(command: EvaluateCommand, log: (line: string) 
   const backend = await initBackend();
   const { spec, algorithms, options, protocol } = command;
   const needTimestamps = command.given?.order === 'time';
-  const data: Dataset | null = spec.kind === 'published' && !command.given ? null : await loadDataset(command.data, { withTimestamps: needTimestamps });
+  const data: Dataset | null =
+    spec.kind === 'published' && !command.given ? null : await loadDataset(command.data, { withTimestamps: needTimestamps });
   const folds = await loadFolds(command.data, spec, data ?? undefined);
   const totalFolds = folds.length * algorithms.length;
   let done = 0;
   const results = await evaluateAlgorithms(folds, algorithms, options, protocol, {
-    onEpoch: (where, r) => progressLine(`${where} ${r.phase} ${bar(done / totalFolds)} epoch ${r.epoch} validation ${r.validationRmse?.toFixed(4) ?? '-'}`),
+    onEpoch: (where, r) =>
+      progressLine(`${where} ${r.phase} ${bar(done / totalFolds)} epoch ${r.epoch} validation ${r.validationRmse?.toFixed(4) ?? '-'}`),
     onFoldDone: (name, f) => {
       done++;
       endProgress();
       const rmse = f.rmse === null ? '' : `RMSE ${f.rmse.toFixed(4)}, `;
-      log(`${f.fold} ${name}: ${rmse}P@${protocol.k} ${f.precision?.toFixed(4)}, nDCG@${protocol.k} ${f.ndcg?.toFixed(4)} (fit ${f.trainSeconds.toFixed(1)} s, ranking ${f.evaluateSeconds.toFixed(2)} s) [${done}/${totalFolds}]`);
+      log(
+        `${f.fold} ${name}: ${rmse}P@${protocol.k} ${f.precision?.toFixed(4)}, nDCG@${protocol.k} ${f.ndcg?.toFixed(4)} (fit ${f.trainSeconds.toFixed(1)} s, ranking ${f.evaluateSeconds.toFixed(2)} s) [${done}/${totalFolds}]`,
+      );
     },
   });
   let given: GivenResult[] = [];
   if (command.given && data) {
-    const split = givenNColdUsers(data, { coldFraction: command.given.coldFraction, given: command.given.ns, seed: options.seed ?? 0, order: command.given.order });
-    given = await evaluateGivenN(split, algorithms, options, protocol, { onStage: log, onEpoch: (where, r) => progressLine(`${where} ${r.phase} epoch ${r.epoch}`) });
+    const split = givenNColdUsers(data, {
+      coldFraction: command.given.coldFraction,
+      given: command.given.ns,
+      seed: options.seed ?? 0,
+      order: command.given.order,
+    });
+    given = await evaluateGivenN(split, algorithms, options, protocol, {
+      onStage: log,
+      onEpoch: (where, r) => progressLine(`${where} ${r.phase} epoch ${r.epoch}`),
+    });
     endProgress();
   }
   const served = results[0];
   const report = {
-    protocol: { data: command.data, split: spec, k: protocol.k, relevant: protocol.relevant, seed: options.seed ?? 0, given: command.given, backend },
+    protocol: {
+      data: command.data,
+      split: spec,
+      k: protocol.k,
+      relevant: protocol.relevant,
+      seed: options.seed ?? 0,
+      given: command.given,
+      backend,
+    },
     algorithms: results.map((r) => ({ name: r.name, description: r.description, folds: r.folds, mean: r.mean })),
     given: given.map((g) => ({ n: g.n, skipped: g.skipped, algorithms: g.algorithms })),
     served: served.name,
-    ...legacyFields(folds, served, results.find((r) => r.name === 'bias')),
+    ...legacyFields(
+      folds,
+      served,
+      results.find((r) => r.name === 'bias'),
+    ),
   };
   return report;
 }
@@ -186,14 +226,20 @@ export function formatEvaluation(report: EvaluationJson): string {
   const parts = [
     formatAlgorithmTable(
       report.algorithms.map((a) => row(a.name, a.mean)),
-      { k, title: `${splitName}, ${report.algorithms[0].folds.length} fold(s), k = ${k}, relevant = ${relevant === 'all' ? 'every held-out item' : `held-out rating ≥ ${relevant}`}` },
+      {
+        k,
+        title: `${splitName}, ${report.algorithms[0].folds.length} fold(s), k = ${k}, relevant = ${relevant === 'all' ? 'every held-out item' : `held-out rating ≥ ${relevant}`}`,
+      },
     ),
   ];
   for (const g of report.given) {
     parts.push(
       formatAlgorithmTable(
         g.algorithms.map((a) => row(a.name, a)),
-        { k, title: `Given-${g.n} cold users (${g.algorithms[0]?.users ?? 0} measured, ${g.skipped} skipped: fewer than ${g.n} + 5 ratings)` },
+        {
+          k,
+          title: `Given-${g.n} cold users (${g.algorithms[0]?.users ?? 0} measured, ${g.skipped} skipped: fewer than ${g.n} + 5 ratings)`,
+        },
       ),
     );
   }
@@ -216,10 +262,22 @@ export async function evaluateMain(argv: string[]): Promise<void> {
     writeFileSync(
       svgPath,
       evaluationSvg({
-        curves: report.algorithms.flatMap((a) => a.folds.filter((f) => (f.training.curve ?? []).length > 0).map((f) => ({ label: `${a.name} ${f.fold}`, curve: f.training.curve ?? [] }))),
+        curves: report.algorithms.flatMap((a) =>
+          a.folds
+            .filter((f) => (f.training.curve ?? []).length > 0)
+            .map((f) => ({ label: `${a.name} ${f.fold}`, curve: f.training.curve ?? [] })),
+        ),
         charts: [
-          { title: `nDCG@${k} per algorithm`, metric: `nDCG@${k}`, bars: report.algorithms.map((a) => ({ name: a.name, value: a.mean.ndcg })) },
-          ...report.given.map((g) => ({ title: `Given-${g.n} cold users: nDCG@${k}`, metric: `nDCG@${k}`, bars: g.algorithms.map((a) => ({ name: a.name, value: a.ndcg })) })),
+          {
+            title: `nDCG@${k} per algorithm`,
+            metric: `nDCG@${k}`,
+            bars: report.algorithms.map((a) => ({ name: a.name, value: a.mean.ndcg })),
+          },
+          ...report.given.map((g) => ({
+            title: `Given-${g.n} cold users: nDCG@${k}`,
+            metric: `nDCG@${k}`,
+            bars: g.algorithms.map((a) => ({ name: a.name, value: a.ndcg })),
+          })),
         ],
       }),
     );

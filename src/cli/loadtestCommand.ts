@@ -136,7 +136,20 @@ function urlOf(child: ChildProcess, what: string): Promise<string> {
 }
 
 function startServer(dbPath: string, options: LoadtestOptions): { child: ChildProcess; url: Promise<string> } {
-  const flags = ['--db', dbPath, '--port', '0', '--host', '127.0.0.1', '--write-rate-limit', '0', '--visitor-rate-limit', '0', '--poll-ms', '100'];
+  const flags = [
+    '--db',
+    dbPath,
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--write-rate-limit',
+    '0',
+    '--visitor-rate-limit',
+    '0',
+    '--poll-ms',
+    '100',
+  ];
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(root, 'scripts/start.ts'), ...flags], {
@@ -191,7 +204,11 @@ function saveNewVersion(dbPath: string): number {
     const id = models.currentId();
     if (id === null) throw new Error(`${dbPath} has no current model version to save again`);
     const version = models.load(id);
-    return models.saveVersion(version.meta, version.tensors, version.catalogGeneration === undefined ? {} : { catalogGeneration: version.catalogGeneration });
+    return models.saveVersion(
+      version.meta,
+      version.tensors,
+      version.catalogGeneration === undefined ? {} : { catalogGeneration: version.catalogGeneration },
+    );
   } finally {
     db.close();
   }
@@ -229,7 +246,16 @@ function started(scenario: Scenario, what: string): number {
   return loadAverage;
 }
 
-async function measureOpen(scenario: Scenario, url: string, connections: number, rate: number, duration: number, next: () => OpenLoopRequest, arrivals: Arrivals, seed: number): Promise<ScenarioResult> {
+async function measureOpen(
+  scenario: Scenario,
+  url: string,
+  connections: number,
+  rate: number,
+  duration: number,
+  next: () => OpenLoopRequest,
+  arrivals: Arrivals,
+  seed: number,
+): Promise<ScenarioResult> {
   const loadAverage = started(scenario, `${rate} req/s offered (${arrivals} arrivals) over ${connections} connections for ${duration} s`);
   const r = await openLoop({ url, rate, connections, durationSeconds: duration, next, arrivals, seed });
   return {
@@ -250,7 +276,13 @@ async function measureOpen(scenario: Scenario, url: string, connections: number,
   };
 }
 
-async function measureClosed(scenario: Scenario, url: string, connections: number, duration: number, request: AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest }): Promise<ScenarioResult> {
+async function measureClosed(
+  scenario: Scenario,
+  url: string,
+  connections: number,
+  duration: number,
+  request: AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest },
+): Promise<ScenarioResult> {
   const loadAverage = started(scenario, `closed loop over ${connections} connections for ${duration} s (autocannon)`);
   const result = await autocannon({ url, connections, duration, requests: [request] });
   return {
@@ -288,7 +320,18 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       const started = startBareServer();
       bare = started.child;
       const url = await started.url;
-      results.push(await measureOpen('bare', url, options.connections, options.rate, options.duration, () => ({ method: 'GET', path: '/' }), options.arrivals, options.seed));
+      results.push(
+        await measureOpen(
+          'bare',
+          url,
+          options.connections,
+          options.rate,
+          options.duration,
+          () => ({ method: 'GET', path: '/' }),
+          options.arrivals,
+          options.seed,
+        ),
+      );
       await stop(bare);
       bare = null;
     }
@@ -309,8 +352,16 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
       const health = await fetchJson<Health>(`${url}/api/health`);
       const { userIds, itemIds } = readIds(dbCopy);
-      report.server = { model: health.model, backend: health.backend, workers: options.workers ?? 'default (cores)', users: userIds.length, items: itemIds.length };
-      process.stderr.write(`server at ${url}: model ${health.model.version} (${health.model.algorithm}), backend ${health.backend}, ${userIds.length} users, ${itemIds.length} items\n`);
+      report.server = {
+        model: health.model,
+        backend: health.backend,
+        workers: options.workers ?? 'default (cores)',
+        users: userIds.length,
+        items: itemIds.length,
+      };
+      process.stderr.write(
+        `server at ${url}: model ${health.model.version} (${health.model.algorithm}), backend ${health.backend}, ${userIds.length} users, ${itemIds.length} items\n`,
+      );
 
       const rng = new Rng(options.seed);
       const levels = health.ratingLevels;
@@ -320,15 +371,45 @@ export async function loadtestMain(argv: string[]): Promise<void> {
         const chosen = new Set<number>();
         while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
         const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
-        return { method: 'POST', path: '/api/recommendations', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ratings, limit: 10 }) };
+        return {
+          method: 'POST',
+          path: '/api/recommendations',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ ratings, limit: 10 }),
+        };
       };
       const closedUsers = { method: 'GET', setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: userPath() }) };
       for (const scenario of serverScenarios) {
-        if (scenario === 'users') results.push(await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed));
-        if (scenario === 'visitor') results.push(await measureOpen(scenario, url, options.connections, options.visitorRate, options.duration, visitor, options.arrivals, options.seed));
-        if (scenario === 'closed') results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
+        if (scenario === 'users')
+          results.push(
+            await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed),
+          );
+        if (scenario === 'visitor')
+          results.push(
+            await measureOpen(
+              scenario,
+              url,
+              options.connections,
+              options.visitorRate,
+              options.duration,
+              visitor,
+              options.arrivals,
+              options.seed,
+            ),
+          );
+        if (scenario === 'closed')
+          results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
         if (scenario === 'swap') {
-          const running = measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed);
+          const running = measureOpen(
+            scenario,
+            url,
+            options.connections,
+            options.rate,
+            options.duration,
+            users,
+            options.arrivals,
+            options.seed,
+          );
           const version = saveNewVersion(dbCopy); // t = 0: the server sees it at its next poll
           const result = await running;
           const served = (await fetchJson<Health>(`${url}/api/health`)).model.version;

@@ -13,11 +13,11 @@
  * second: a closed loop in bursts, whose latencies measure the burst's queue rather than the server at a
  * steady rate. Autocannon stays for the closed-loop throughput figure.
  */
-import http from "node:http";
-import { performance } from "node:perf_hooks";
-import { Rng } from "../rng.js";
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Rng } from '../rng.js';
 
-export type Arrivals = "uniform" | "poisson";
+export type Arrivals = 'uniform' | 'poisson';
 
 export interface OpenLoopRequest {
   method: string;
@@ -62,9 +62,7 @@ export interface OpenLoopResult {
 /** The q-quantile of ascending `sorted` (nearest rank). */
 export function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[
-    Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  ];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -79,10 +77,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const rng = new Rng(options.seed ?? 1);
   for (let n = 0, t = 0; n < total; n++) {
     intendedAt[n] = t;
-    t +=
-      options.arrivals === "poisson"
-        ? (-Math.log(1 - rng.next()) * 1000) / options.rate
-        : 1000 / options.rate;
+    t += options.arrivals === 'poisson' ? (-Math.log(1 - rng.next()) * 1000) / options.rate : 1000 / options.rate;
   }
   const latencies = new Float64Array(total);
   let answered = 0;
@@ -104,9 +99,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         ok,
         non2xx,
         errors,
-        reqPerSec: Math.round(
-          answered / Math.max(seconds, options.durationSeconds),
-        ),
+        reqPerSec: Math.round(answered / Math.max(seconds, options.durationSeconds)),
         seconds: Number(seconds.toFixed(2)),
         p50Ms: Number(quantile(sorted, 0.5).toFixed(1)),
         p90Ms: Number(quantile(sorted, 0.9).toFixed(1)),
@@ -138,33 +131,26 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
           method: spec.method,
           path: spec.path,
           headers: {
-            ...(spec.body !== undefined
-              ? { "content-length": Buffer.byteLength(spec.body) }
-              : {}),
+            ...(spec.body !== undefined ? { 'content-length': Buffer.byteLength(spec.body) } : {}),
             ...spec.headers,
           },
           timeout: options.timeoutMs ?? 10_000,
         },
         (res) => {
           res.resume();
-          res.on("end", () => settle(res.statusCode ?? 0));
-          res.on("error", () => settle(null));
+          res.on('end', () => settle(res.statusCode ?? 0));
+          res.on('error', () => settle(null));
         },
       );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => settle(null));
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => settle(null));
       req.end(spec.body);
     };
     let sent = 0;
     const pump = (): void => {
       const now = performance.now();
-      while (sent < total && start + intendedAt[sent] <= now)
-        fire(start + intendedAt[sent++]);
-      if (sent < total)
-        setTimeout(
-          pump,
-          Math.max(0, start + intendedAt[sent] - performance.now()),
-        );
+      while (sent < total && start + intendedAt[sent] <= now) fire(start + intendedAt[sent++]);
+      if (sent < total) setTimeout(pump, Math.max(0, start + intendedAt[sent] - performance.now()));
     };
     setTimeout(pump, 50);
   });

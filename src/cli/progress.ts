@@ -96,11 +96,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
     },
     finish(summary) {
       const line =
-        layout === 'phase'
-          ? summary === undefined
-            ? label
-            : `${label}: ${summary}`
-          : render(last) + (summary ? ` — ${summary}` : '');
+        layout === 'phase' ? (summary === undefined ? label : `${label}: ${summary}`) : render(last) + (summary ? ` — ${summary}` : '');
       stream.write(interactive ? `\r${line}\x1b[K\n` : `${line}\n`);
     },
   };

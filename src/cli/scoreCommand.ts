@@ -31,9 +31,18 @@ function parseRankBy(raw: string | undefined): RankBy {
 export interface ScoreCommand {
   dbPath: string;
   out: string;
-  mode: { kind: 'top'; top: number; users: string | undefined; usersFile: string | undefined; blockSize: number | undefined; rankBy: RankBy; explain: boolean } | { kind: 'pairs'; pairs: string; strict: boolean };
+  mode:
+    | {
+        kind: 'top';
+        top: number;
+        users: string | undefined;
+        usersFile: string | undefined;
+        blockSize: number | undefined;
+        rankBy: RankBy;
+        explain: boolean;
+      }
+    | { kind: 'pairs'; pairs: string; strict: boolean };
 }
-
 
 /** The command, or 'help' for --help. Throws UsageError for anything malformed. */
 export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
@@ -54,12 +63,15 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
   if (!values.out) throw new UsageError('--out <file> is required');
   const dbPath = dbPathFrom(values.db);
   if (values.pairs !== undefined) {
-    const conflicting = (['top', 'users', 'users-file', 'block-size', 'rank-by', 'explain'] as const).filter((f) => values[f] !== undefined);
+    const conflicting = (['top', 'users', 'users-file', 'block-size', 'rank-by', 'explain'] as const).filter(
+      (f) => values[f] !== undefined,
+    );
     if (conflicting.length > 0) throw new UsageError(`--pairs cannot be combined with ${conflicting.map((f) => `--${f}`).join(', ')}`);
     return { dbPath, out: values.out, mode: { kind: 'pairs', pairs: values.pairs, strict: values.strict ?? false } };
   }
   if (values.strict) throw new UsageError('--strict applies to --pairs only');
-  if (values.users !== undefined && values['users-file'] !== undefined) throw new UsageError('give either --users or --users-file, not both');
+  if (values.users !== undefined && values['users-file'] !== undefined)
+    throw new UsageError('give either --users or --users-file, not both');
   return {
     dbPath,
     out: values.out,
@@ -143,7 +155,6 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
     context.close();
   }
 }
-
 
 /** The whole command: parse, score, print the JSON summary on stdout. */
 export async function scoreMain(argv: string[]): Promise<void> {

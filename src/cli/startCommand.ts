@@ -49,15 +49,20 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     .map((h) => h.trim())
     .filter((h) => h !== '');
   const badHost = allowedHosts.find((h) => !/^[A-Za-z0-9.:[\]-]+$/.test(h));
-  if (badHost !== undefined) throw new UsageError(`--allowed-hosts (or ALLOWED_HOSTS) must list host names separated by commas, got "${badHost}"`);
+  if (badHost !== undefined)
+    throw new UsageError(`--allowed-hosts (or ALLOWED_HOSTS) must list host names separated by commas, got "${badHost}"`);
   return {
     dbPath: dbPathFrom(values.db, env),
     port: integerFlag(values.port ?? env.PORT ?? '3000', 'port (or PORT)', 0, 65535)!,
     host: values.host ?? env.HOST ?? '127.0.0.1',
     allowedHosts,
     limits: {
-      writesPerMinute: integerFlag(values['write-rate-limit'] ?? env.WRITE_RATE_LIMIT, 'write-rate-limit (or WRITE_RATE_LIMIT)', 0, 1e9) ?? DEFAULT_RATE_LIMITS.writesPerMinute,
-      visitorPerMinute: integerFlag(values['visitor-rate-limit'] ?? env.VISITOR_RATE_LIMIT, 'visitor-rate-limit (or VISITOR_RATE_LIMIT)', 0, 1e9) ?? DEFAULT_RATE_LIMITS.visitorPerMinute,
+      writesPerMinute:
+        integerFlag(values['write-rate-limit'] ?? env.WRITE_RATE_LIMIT, 'write-rate-limit (or WRITE_RATE_LIMIT)', 0, 1e9) ??
+        DEFAULT_RATE_LIMITS.writesPerMinute,
+      visitorPerMinute:
+        integerFlag(values['visitor-rate-limit'] ?? env.VISITOR_RATE_LIMIT, 'visitor-rate-limit (or VISITOR_RATE_LIMIT)', 0, 1e9) ??
+        DEFAULT_RATE_LIMITS.visitorPerMinute,
     },
     dev: values.dev ?? false,
     workers: integerFlag(values.workers ?? env.WORKERS, 'workers (or WORKERS)', 1, 256) ?? defaultWorkers(),

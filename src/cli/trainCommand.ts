@@ -9,7 +9,15 @@
  */
 import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
-import { algorithmNames, resolveAlgorithm, trainModel, validateTrainOptions, type EpochReport, type FitOptions, type ModelMeta } from '../model/index.js';
+import {
+  algorithmNames,
+  resolveAlgorithm,
+  trainModel,
+  validateTrainOptions,
+  type EpochReport,
+  type FitOptions,
+  type ModelMeta,
+} from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import type { RbmCheckpoint } from '../rbm/train.js';
 import { CatalogStore, ModelStore, openDatabase, retryWhileBusy, type BusyRetryOptions } from '../store/index.js';
@@ -43,16 +51,31 @@ export interface TrainHooks {
   resume?: boolean;
 }
 
-export async function trainAndSave(db: Database, options: FitOptions, hooks: TrainHooks | ((r: EpochReport) => void) = {}): Promise<TrainedVersion> {
-  const { onEpoch, beforeSave, retry, algorithm: named, checkpointsBeside, resume } =
-    typeof hooks === 'function' ? ({ onEpoch: hooks } as TrainHooks) : hooks;
+export async function trainAndSave(
+  db: Database,
+  options: FitOptions,
+  hooks: TrainHooks | ((r: EpochReport) => void) = {},
+): Promise<TrainedVersion> {
+  const {
+    onEpoch,
+    beforeSave,
+    retry,
+    algorithm: named,
+    checkpointsBeside,
+    resume,
+  } = typeof hooks === 'function' ? ({ onEpoch: hooks } as TrainHooks) : hooks;
   const algorithm = resolveAlgorithm(named, options);
   const catalog = new CatalogStore(db);
   const { dataset, generation } = catalog.loadDatasetWithGeneration();
   assertTrainable(dataset);
   const backend = await initBackend();
   const plan = checkpointsBeside
-    ? checkpointPlan(checkpointsBeside, trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options) }), ['user', 'item'], resume ?? false)
+    ? checkpointPlan(
+        checkpointsBeside,
+        trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options) }),
+        ['user', 'item'],
+        resume ?? false,
+      )
     : undefined;
   const { model, state } = await trainModel(algorithm, dataset, options, { onEpoch, backend, checkpoints: plan });
   model.dispose();
@@ -95,20 +118,29 @@ export async function trainMain(argv: string[]): Promise<void> {
       resume: values.resume ?? false,
       onEpoch: (r) => {
         const max = r.phase === 'user' || r.phase === 'item' ? options[r.phase].epochs : options.user.epochs;
-        progressLine(`${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`);
+        progressLine(
+          `${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`,
+        );
       },
       retry: {
         onWait: (attempt, attempts, delayMs) =>
-          console.error(`the database is locked by another writer (an import or the server); save attempt ${attempt} of ${attempts} failed, retrying in ${(delayMs / 1000).toFixed(1)} s`),
+          console.error(
+            `the database is locked by another writer (an import or the server); save attempt ${attempt} of ${attempts} failed, retrying in ${(delayMs / 1000).toFixed(1)} s`,
+          ),
       },
     });
     endProgress();
     const training = meta.training ?? {};
     console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const validation = Object.entries(training.validation ?? {}).map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`).join(', ');
+    const validation = Object.entries(training.validation ?? {})
+      .map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`)
+      .join(', ');
     const ndcg = training.validationRanking?.ndcg;
     if (typeof ndcg === 'number') console.log(`implicit RBM validation nDCG@10 ${ndcg.toFixed(4)}`);
-    if (validation) console.log(`validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`);
+    if (validation)
+      console.log(
+        `validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`,
+      );
   } finally {
     db.close();
   }

@@ -28,7 +28,12 @@ export interface BecauseGapSummary {
  * @param without  the input serving would build once rating n is removed (a visitor posts the rest; a
  *                 stored user's ratings changed, so their per-user parameters are refitted)
  */
-export function becauseGap(model: TrainedModel, users: readonly UserInput[], top: number, without: (input: UserInput, n: number) => UserInput): BecauseGapSummary {
+export function becauseGap(
+  model: TrainedModel,
+  users: readonly UserInput[],
+  top: number,
+  without: (input: UserInput, n: number) => UserInput,
+): BecauseGapSummary {
   if (!model.explain) throw new Error(`the ${model.algorithm} model has no because (explain) to check`);
   const gaps: number[] = [];
   const relative: number[] = [];

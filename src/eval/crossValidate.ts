@@ -5,7 +5,15 @@
  */
 import { compressRows, type Dataset } from '../data/dataset.js';
 import { biasAlgorithm, globalMean } from '../model/bias.js';
-import { getAlgorithm, resolveAlgorithm, type EpochReport, type FitOptions, type TrainedModel, type UserInput, type UserScores } from '../model/index.js';
+import {
+  getAlgorithm,
+  resolveAlgorithm,
+  type EpochReport,
+  type FitOptions,
+  type TrainedModel,
+  type UserInput,
+  type UserScores,
+} from '../model/index.js';
 import { errorMetrics, type ErrorMetrics } from './metrics.js';
 import type { Fold } from './splits.js';
 
@@ -66,7 +74,11 @@ export function forEachTestUser(
 }
 
 /** Predicts every test rating with `model` from training ratings alone (see forEachTestUser). */
-export function predictTest(model: TrainedModel, train: Dataset, test: Dataset): { predicted: Float64Array; actual: Float64Array; fallback: number } {
+export function predictTest(
+  model: TrainedModel,
+  train: Dataset,
+  test: Dataset,
+): { predicted: Float64Array; actual: Float64Array; fallback: number } {
   if (!model.predictsRatings) throw new Error(`the ${model.algorithm} algorithm does not predict ratings`);
   const testRows = compressRows(test, 'user');
   const itemTrainCount = new Int32Array(train.itemIds.length);
@@ -115,7 +127,10 @@ export async function crossValidate(
       epochs: training.epochs ?? 0,
       testRatings: actual.length,
       fallbackRatings: fallback,
-      baselines: { globalMean: errorMetrics(new Float64Array(actual.length).fill(mu), actual), bias: errorMetrics(bias.predicted, bias.actual) },
+      baselines: {
+        globalMean: errorMetrics(new Float64Array(actual.length).fill(mu), actual),
+        bias: errorMetrics(bias.predicted, bias.actual),
+      },
       components: training.validation ?? {},
       mixture: meta.kind === 'rbm' ? { ...meta.config.mixture } : {},
       curve: training.curve ?? [],

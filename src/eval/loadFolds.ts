@@ -26,7 +26,8 @@ export async function loadFolds(folder: string, spec: FoldSpec, data?: Dataset):
       const base = join(folder, `${name}.base`);
       const test = join(folder, `${name}.test`);
       for (const file of [base, test]) {
-        if (!existsSync(file)) throw new Error(`--folds ${name}: ${file} does not exist (expected the published split files ${name}.base and ${name}.test)`);
+        if (!existsSync(file))
+          throw new Error(`--folds ${name}: ${file} does not exist (expected the published split files ${name}.base and ${name}.test)`);
       }
       parts.push({ name, base: await readRatingsFile(base, layout), test: await readRatingsFile(test, layout) });
     }

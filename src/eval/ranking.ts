@@ -125,7 +125,11 @@ export interface Popularity {
 }
 
 /** n_i and U of a training part given as parallel user / item index arrays (a Dataset's `users`, `items`). */
-export function popularityOf(train: { readonly users: Int32Array; readonly items: Int32Array; readonly itemIds: readonly unknown[] }): Popularity {
+export function popularityOf(train: {
+  readonly users: Int32Array;
+  readonly items: Int32Array;
+  readonly itemIds: readonly unknown[];
+}): Popularity {
   const counts = new Int32Array(train.itemIds.length);
   const users = new Set<number>();
   for (let r = 0; r < train.items.length; r++) {
@@ -204,9 +208,12 @@ export class RankingAccumulator {
   constructor(options: RankingAccumulatorOptions) {
     const { k, catalogSize, popularity } = options;
     checkK(k);
-    if (!Number.isInteger(catalogSize) || catalogSize < 1) throw new RangeError(`catalogue size must be a whole number ≥ 1, got ${catalogSize}`);
+    if (!Number.isInteger(catalogSize) || catalogSize < 1)
+      throw new RangeError(`catalogue size must be a whole number ≥ 1, got ${catalogSize}`);
     if (popularity.counts.length !== catalogSize) {
-      throw new RangeError(`popularity counts cover ${popularity.counts.length} items, the catalogue has ${catalogSize}; expected one count per item`);
+      throw new RangeError(
+        `popularity counts cover ${popularity.counts.length} items, the catalogue has ${catalogSize}; expected one count per item`,
+      );
     }
     if (!Number.isInteger(popularity.users) || popularity.users < 1) {
       throw new RangeError(`novelty needs at least one training user, got ${popularity.users}`);
@@ -224,7 +231,9 @@ export class RankingAccumulator {
     for (let r = 0; r < n; r++) {
       const i = list[r];
       if (!Number.isInteger(i) || i < 0 || i >= this.listCount.length) {
-        throw new RangeError(`recommended item ${i} at rank ${r + 1} is not an item index of the catalogue (expected 0 … ${this.listCount.length - 1})`);
+        throw new RangeError(
+          `recommended item ${i} at rank ${r + 1} is not an item index of the catalogue (expected 0 … ${this.listCount.length - 1})`,
+        );
       }
     }
     // Checks distinctness before anything is counted, so a rejected list leaves the accumulator unchanged.
@@ -280,13 +289,21 @@ export class RankingAccumulator {
  * empty set.
  */
 export function relevantByUser(
-  test: { readonly users: Int32Array; readonly items: Int32Array; readonly levels: Uint8Array; readonly ratingLevels: readonly number[]; readonly userIds: readonly unknown[] },
+  test: {
+    readonly users: Int32Array;
+    readonly items: Int32Array;
+    readonly levels: Uint8Array;
+    readonly ratingLevels: readonly number[];
+    readonly userIds: readonly unknown[];
+  },
   threshold: number | 'all',
 ): Set<number>[] {
   if (threshold !== 'all') {
     const top = test.ratingLevels[test.ratingLevels.length - 1];
     if (!Number.isFinite(threshold) || !(top >= threshold)) {
-      throw new RangeError(`--relevant ${threshold}: no rating level is ≥ ${threshold} (levels ${test.ratingLevels.join(', ')}); expected 'all' or a value on the scale`);
+      throw new RangeError(
+        `--relevant ${threshold}: no rating level is ≥ ${threshold} (levels ${test.ratingLevels.join(', ')}); expected 'all' or a value on the scale`,
+      );
     }
   }
   const out = Array.from({ length: test.userIds.length }, () => new Set<number>());

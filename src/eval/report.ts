@@ -18,14 +18,36 @@ export function alignColumns(head: readonly string[], rows: readonly (readonly s
     if (row.length !== head.length) throw new Error(`table row ${n + 1} has ${row.length} cells, the header has ${head.length}`);
   }
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, c) => (c < leftColumns ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, c) => (c < leftColumns ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export function formatTable(report: EvaluationReport): string {
   const head = ['fold', 'RBM RMSE', 'RBM MAE', 'bias RMSE', 'mean RMSE', 'epochs', 'train s', 'fallback'];
-  const rows = report.folds.map((f) => [f.name, f4(f.rmse), f4(f.mae), f4(f.baselines.bias.rmse), f4(f.baselines.globalMean.rmse), String(f.epochs), f.trainSeconds.toFixed(1), String(f.fallbackRatings)]);
-  rows.push(['mean', f4(report.mean.rmse), f4(report.mean.mae), f4(report.baselines.bias.rmse), f4(report.baselines.globalMean.rmse), '', '', String(report.fallbackRatings)]);
+  const rows = report.folds.map((f) => [
+    f.name,
+    f4(f.rmse),
+    f4(f.mae),
+    f4(f.baselines.bias.rmse),
+    f4(f.baselines.globalMean.rmse),
+    String(f.epochs),
+    f.trainSeconds.toFixed(1),
+    String(f.fallbackRatings),
+  ]);
+  rows.push([
+    'mean',
+    f4(report.mean.rmse),
+    f4(report.mean.mae),
+    f4(report.baselines.bias.rmse),
+    f4(report.baselines.globalMean.rmse),
+    '',
+    '',
+    String(report.fallbackRatings),
+  ]);
   return alignColumns(head, rows);
 }
 
@@ -50,7 +72,19 @@ export function formatFigure(x: number | null | undefined, digits = 4): string {
 export function formatAlgorithmTable(rows: readonly AlgorithmRow[], options: { k: number; title?: string }): string {
   const { k } = options;
   const withUsers = rows.some((r) => r.users !== undefined && r.users !== null);
-  const head = ['algorithm', 'RMSE', 'MAE', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, `HR@${k}`, 'coverage', 'novelty', ...(withUsers ? ['users'] : [])];
+  const head = [
+    'algorithm',
+    'RMSE',
+    'MAE',
+    `P@${k}`,
+    `R@${k}`,
+    `nDCG@${k}`,
+    `MAP@${k}`,
+    `HR@${k}`,
+    'coverage',
+    'novelty',
+    ...(withUsers ? ['users'] : []),
+  ];
   const cells = rows.map((r) => [
     r.name,
     formatFigure(r.rmse),
@@ -79,7 +113,9 @@ interface Panel {
 function svgDocument(panels: readonly Panel[]): string {
   const width = Math.max(...panels.map((p) => p.width));
   const height = panels.reduce((h, p) => h + p.height, 0);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  ];
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
   let y = 0;
   for (const p of panels) {
@@ -138,14 +174,18 @@ function learningCurvesPanel(curves: { label: string; curve: EpochReport[] }[], 
   }
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 8}" text-anchor="middle">epoch</text>`);
   parts.push(`<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">RMSE</text>`);
-  parts.push(`<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#999"/>`);
+  parts.push(
+    `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#999"/>`,
+  );
   series.forEach((s, n) => {
     const color = palette[Math.floor(n / 2) % palette.length];
     const d = s.points.map((p, q) => `${q === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
     const ly = m.top + 12 + n * 14;
     if (ly < height - 10) {
-      parts.push(`<line x1="${width - m.right + 10}" x2="${width - m.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`);
+      parts.push(
+        `<line x1="${width - m.right + 10}" x2="${width - m.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+      );
       parts.push(`<text x="${width - m.right + 35}" y="${ly}">${escapeXml(s.label)}</text>`);
     }
   });
@@ -174,7 +214,11 @@ export function ndcgBarChartSvg(bars: readonly MetricBar[], k: number, title = `
  * The evaluation figure written beside the JSON: the learning curves (when there are any) above one bar
  * chart per protocol (e.g. nDCG@k per algorithm on the stratified split, then on each Given-N).
  */
-export function evaluationSvg(figure: { curves?: { label: string; curve: EpochReport[] }[]; curvesTitle?: string; charts?: readonly BarChart[] }): string {
+export function evaluationSvg(figure: {
+  curves?: { label: string; curve: EpochReport[] }[];
+  curvesTitle?: string;
+  charts?: readonly BarChart[];
+}): string {
   const panels: Panel[] = [];
   if (figure.curves && figure.curves.length > 0) panels.push(learningCurvesPanel(figure.curves, figure.curvesTitle ?? 'Learning curves'));
   for (const chart of figure.charts ?? []) panels.push(barChartPanel(chart));
@@ -205,7 +249,9 @@ function barChartPanel(chart: BarChart): Panel {
     parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${y.toFixed(3)}</text>`);
   }
-  parts.push(`<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.metric)}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.metric)}</text>`,
+  );
   chart.bars.forEach((b, n) => {
     const cx = m.left + slot * (n + 0.5);
     const color = PALETTE[n % PALETTE.length];
@@ -213,7 +259,9 @@ function barChartPanel(chart: BarChart): Panel {
     if (drawn) {
       const v = b.value as number;
       const top = py(v);
-      parts.push(`<rect class="bar" data-name="${escapeXml(b.name)}" x="${(cx - barW / 2).toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + plotH - top).toFixed(1)}" fill="${color}"/>`);
+      parts.push(
+        `<rect class="bar" data-name="${escapeXml(b.name)}" x="${(cx - barW / 2).toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + plotH - top).toFixed(1)}" fill="${color}"/>`,
+      );
     }
     const label = drawn ? (b.value as number).toFixed(4) : formatFigure(b.value);
     const labelY = drawn ? py(b.value as number) - 4 : m.top + plotH - 4;

@@ -68,7 +68,12 @@ export interface EvaluationHooks {
 }
 
 /** Scores one fitted model on one fold: rating metrics from `expected`, ranking metrics from `score`. */
-export function evaluateOnFold(model: TrainedModel, train: Dataset, test: Dataset, protocol: RankingProtocol): Omit<AlgorithmFoldResult, 'fold' | 'trainSeconds' | 'evaluateSeconds' | 'training'> {
+export function evaluateOnFold(
+  model: TrainedModel,
+  train: Dataset,
+  test: Dataset,
+  protocol: RankingProtocol,
+): Omit<AlgorithmFoldResult, 'fold' | 'trainSeconds' | 'evaluateSeconds' | 'training'> {
   const relevant = relevantByUser(test, protocol.relevant);
   const ranking = new RankingAccumulator({ k: protocol.k, catalogSize: train.itemIds.length, popularity: popularityOf(train) });
   const testRows = compressRows(test, 'user');
@@ -77,7 +82,10 @@ export function evaluateOnFold(model: TrainedModel, train: Dataset, test: Datase
   const seen = new Uint8Array(train.itemIds.length);
   forEachTestUser(model, train, test, (u, scores, trainItems) => {
     for (const i of trainItems) seen[i] = 1;
-    ranking.add(topK(scores.score, protocol.k, (i) => seen[i] === 1), relevant[u]);
+    ranking.add(
+      topK(scores.score, protocol.k, (i) => seen[i] === 1),
+      relevant[u],
+    );
     for (const i of trainItems) seen[i] = 0;
     if (scores.expected) {
       for (let t = testRows.rowStart[u]; t < testRows.rowStart[u + 1]; t++) {
@@ -125,17 +133,30 @@ export async function evaluateAlgorithms(
   protocol: RankingProtocol,
   hooks: EvaluationHooks = {},
 ): Promise<AlgorithmResult[]> {
-  const results: AlgorithmResult[] = algorithms.map((name) => ({ name, description: getAlgorithm(name).description, folds: [], mean: meanFigures([]) }));
+  const results: AlgorithmResult[] = algorithms.map((name) => ({
+    name,
+    description: getAlgorithm(name).description,
+    folds: [],
+    mean: meanFigures([]),
+  }));
   for (const fold of folds) {
     for (const result of results) {
       let started = performance.now();
-      const model = await getAlgorithm(result.name).fit(fold.train, options, { onEpoch: (r) => hooks.onEpoch?.(`${fold.name} ${result.name}`, r) });
+      const model = await getAlgorithm(result.name).fit(fold.train, options, {
+        onEpoch: (r) => hooks.onEpoch?.(`${fold.name} ${result.name}`, r),
+      });
       const trainSeconds = (performance.now() - started) / 1000;
       started = performance.now();
       const measured = evaluateOnFold(model, fold.train, fold.test, protocol);
       const training = model.toState().meta.training ?? {};
       model.dispose();
-      const row: AlgorithmFoldResult = { fold: fold.name, trainSeconds, evaluateSeconds: (performance.now() - started) / 1000, training, ...measured };
+      const row: AlgorithmFoldResult = {
+        fold: fold.name,
+        trainSeconds,
+        evaluateSeconds: (performance.now() - started) / 1000,
+        training,
+        ...measured,
+      };
       result.folds.push(row);
       hooks.onFoldDone?.(result.name, row);
     }
@@ -175,7 +196,10 @@ export async function evaluateGivenN(
         const ratings = { items: revealed.colIndex.subarray(s, e), levels: revealed.levels.subarray(s, e) };
         const [scores] = model.scoreUsers([{ ratings }]);
         for (const i of ratings.items) seen[i] = 1;
-        ranking.add(topK(scores.score, protocol.k, (i) => seen[i] === 1), relevant[u]);
+        ranking.add(
+          topK(scores.score, protocol.k, (i) => seen[i] === 1),
+          relevant[u],
+        );
         for (const i of ratings.items) seen[i] = 0;
         if (scores.expected) {
           for (let t = test.rowStart[u]; t < test.rowStart[u + 1]; t++) {
@@ -185,7 +209,11 @@ export async function evaluateGivenN(
         }
       }
       const summary = ranking.summary();
-      out[p].algorithms.push({ name, users: part.users.length, ...figures(model.predictsRatings ? errorMetrics(predicted, actual) : null, summary) });
+      out[p].algorithms.push({
+        name,
+        users: part.users.length,
+        ...figures(model.predictsRatings ? errorMetrics(predicted, actual) : null, summary),
+      });
     });
     model.dispose();
   }

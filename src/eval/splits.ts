@@ -41,11 +41,13 @@ export function holdout(ds: Dataset, fraction: number, seed: number): Fold[] {
   new Rng(seed).shuffle(order);
   const nTest = Math.round(fraction * n);
   if (nTest === 0 || nTest === n) throw new RangeError(`--holdout ${fraction} of ${n} ratings leaves an empty training or test part`);
-  return [{
-    name: 'holdout',
-    train: subsetRatings(ds, order.slice(nTest).sort()),
-    test: subsetRatings(ds, order.slice(0, nTest).sort()),
-  }];
+  return [
+    {
+      name: 'holdout',
+      train: subsetRatings(ds, order.slice(nTest).sort()),
+      test: subsetRatings(ds, order.slice(0, nTest).sort()),
+    },
+  ];
 }
 
 /**
@@ -107,11 +109,13 @@ export function userStratified(ds: Dataset, testFraction: number, seed: number):
     for (let q = 0; q < n; q++) (q < nTest ? test : train).push(mine[q]);
   }
   if (test.length === 0) throw new RangeError(`--split user-stratified needs a user with at least 2 ratings; the data has none`);
-  return [{
-    name: 'user-stratified',
-    train: subsetRatings(ds, Int32Array.from(train).sort()),
-    test: subsetRatings(ds, Int32Array.from(test).sort()),
-  }];
+  return [
+    {
+      name: 'user-stratified',
+      train: subsetRatings(ds, Int32Array.from(train).sort()),
+      test: subsetRatings(ds, Int32Array.from(test).sort()),
+    },
+  ];
 }
 
 export interface ColdUserOptions {
@@ -172,7 +176,9 @@ export function givenNColdUsers(ds: Dataset, options: ColdUserOptions): ColdUser
   if (order !== 'random' && order !== 'time') throw new RangeError(`--given-order must be 'random' or 'time', got '${String(order)}'`);
   const timestamps = ds.timestamps;
   if (order === 'time' && !timestamps) {
-    throw new Error("--given-order time needs rating timestamps, and this data set carries none (build it with datasetFromTriples(ratings, { withTimestamps: true }))");
+    throw new Error(
+      '--given-order time needs rating timestamps, and this data set carries none (build it with datasetFromTriples(ratings, { withTimestamps: true }))',
+    );
   }
 
   const rng = new Rng(seed);
@@ -181,7 +187,9 @@ export function givenNColdUsers(ds: Dataset, options: ColdUserOptions): ColdUser
   for (let u = 0; u < ds.userIds.length; u++) if (start[u + 1] > start[u]) rated.push(u);
   const nCold = Math.round(coldFraction * rated.length);
   if (nCold < 1 || nCold >= rated.length) {
-    throw new RangeError(`--cold-users ${coldFraction} of ${rated.length} users with ratings holds out ${nCold}; expected at least one user held out and one left to train on`);
+    throw new RangeError(
+      `--cold-users ${coldFraction} of ${rated.length} users with ratings holds out ${nCold}; expected at least one user held out and one left to train on`,
+    );
   }
   const shuffled = rng.shuffle(Int32Array.from(rated));
   const coldUsers = shuffled.slice(0, nCold).sort();

@@ -152,7 +152,9 @@ export function fitBiasModel(ds: Dataset, options: Partial<BiasOptions> = {}): B
     }
     for (let u = 0; u < nUsers; u++) bu[u] = sumU[u] / (opts.regUser + userCount[u]);
   }
-  return new BiasModel(ds.ratingLevels, mu, Float32Array.from(bu), Float32Array.from(bi), opts, ds.userIds, ds.itemIds, { ratings: ds.levels.length });
+  return new BiasModel(ds.ratingLevels, mu, Float32Array.from(bu), Float32Array.from(bi), opts, ds.userIds, ds.itemIds, {
+    ratings: ds.levels.length,
+  });
 }
 
 /**

@@ -1,9 +1,28 @@
 /** The model layer's public surface: the protocol, the registry, and the stored-state types. */
-export type { Algorithm, EpochReport, FitHooks, Influence, RbmCheckpoints, KnownRatings, TrainedModel, UserInput, UserScores } from './protocol.js';
+export type {
+  Algorithm,
+  EpochReport,
+  FitHooks,
+  Influence,
+  RbmCheckpoints,
+  KnownRatings,
+  TrainedModel,
+  UserInput,
+  UserScores,
+} from './protocol.js';
 export { BECAUSE_MAX, BECAUSE_MIN_SHARE } from './explain.js';
 export type { ModelKind, ModelMeta, ModelState, TrainingSummary } from './meta.js';
 export { checkModelMeta } from './meta.js';
-export { ALGORITHMS, DEFAULT_ALGORITHM, algorithmNames, getAlgorithm, modelFromState, resolveAlgorithm, trainModel, type FitOptions } from './algorithms.js';
+export {
+  ALGORITHMS,
+  DEFAULT_ALGORITHM,
+  algorithmNames,
+  getAlgorithm,
+  modelFromState,
+  resolveAlgorithm,
+  trainModel,
+  type FitOptions,
+} from './algorithms.js';
 export { DEFAULT_TRAIN_OPTIONS, validateTrainOptions } from '../rbm/config.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';

@@ -134,7 +134,12 @@ function checkBiasConfig(c: unknown, where: string): BiasConfig {
 }
 
 function checkRbmConfig(config: Record<string, unknown>, where: string): void {
-  need(['user', 'item', 'both'].includes(config.orientation as string), `${where}.orientation`, '"user", "item" or "both"', config.orientation);
+  need(
+    ['user', 'item', 'both'].includes(config.orientation as string),
+    `${where}.orientation`,
+    '"user", "item" or "both"',
+    config.orientation,
+  );
   const mixture = need<Record<string, unknown>>(isRecord(config.mixture), `${where}.mixture`, 'an object', config.mixture);
   for (const f of ['user', 'item', 'bias'] as const) {
     need(typeof mixture[f] === 'number' && (mixture[f] as number) >= 0, `${where}.mixture.${f}`, 'a non-negative number', mixture[f]);
@@ -157,7 +162,12 @@ function checkImplicitConfig(config: Record<string, unknown>, where: string, ite
 /** Checks raw JSON metadata (as read from a model version) and returns it typed. */
 export function checkModelMeta(raw: unknown): ModelMeta {
   const m = need<Record<string, unknown>>(isRecord(raw), 'meta', 'an object', raw);
-  need(isNumberArray(m.ratingLevels) && (m.ratingLevels as number[]).length >= 1, 'ratingLevels', 'a non-empty list of numbers', m.ratingLevels);
+  need(
+    isNumberArray(m.ratingLevels) && (m.ratingLevels as number[]).length >= 1,
+    'ratingLevels',
+    'a non-empty list of numbers',
+    m.ratingLevels,
+  );
   need(isNumberArray(m.userIds), 'userIds', 'a list of ids', m.userIds);
   need(isNumberArray(m.itemIds), 'itemIds', 'a list of ids', m.itemIds);
   need(m.algorithm === undefined || typeof m.algorithm === 'string', 'algorithm', 'a string', m.algorithm);
@@ -172,9 +182,18 @@ export function checkModelMeta(raw: unknown): ModelMeta {
       return m as unknown as ImplicitMeta;
     case 'watch-like': {
       const K = (m.ratingLevels as number[]).length;
-      need(Number.isInteger(config.likedLevel) && (config.likedLevel as number) >= 0 && (config.likedLevel as number) < K, 'config.likedLevel', `a level index in 0 … ${K - 1}`, config.likedLevel);
+      need(
+        Number.isInteger(config.likedLevel) && (config.likedLevel as number) >= 0 && (config.likedLevel as number) < K,
+        'config.likedLevel',
+        `a level index in 0 … ${K - 1}`,
+        config.likedLevel,
+      );
       checkRbmConfig(need(isRecord(config.rating), 'config.rating', 'an object', config.rating), 'config.rating');
-      checkImplicitConfig(need(isRecord(config.implicit), 'config.implicit', 'an object', config.implicit), 'config.implicit', (m.itemIds as number[]).length);
+      checkImplicitConfig(
+        need(isRecord(config.implicit), 'config.implicit', 'an object', config.implicit),
+        'config.implicit',
+        (m.itemIds as number[]).length,
+      );
       return m as unknown as WatchLikeMeta;
     }
     case 'bias':

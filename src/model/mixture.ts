@@ -45,7 +45,10 @@ export function mixExpectations(w: MixtureWeights, eU: number | undefined, eI: n
  * Convex weights minimising the RMSE of the mixed expectation against `actual`: a grid over the simplex
  * (step 0.02). Exact enough, and robust where least squares would extrapolate with negative weights.
  */
-export function fitMixture(predictions: { user: Float64Array | null; item: Float64Array | null; bias: Float64Array }, actual: Float64Array): MixtureWeights {
+export function fitMixture(
+  predictions: { user: Float64Array | null; item: Float64Array | null; bias: Float64Array },
+  actual: Float64Array,
+): MixtureWeights {
   const step = 0.02;
   const n = actual.length;
   if (!predictions.user && !predictions.item) return { user: 0, item: 0, bias: 1 };

@@ -27,7 +27,10 @@ export class PopularModel implements TrainedModel {
   readonly itemIds: readonly number[];
 
   /** `counts[i]` = training ratings of item i. */
-  constructor(ids: Ids, readonly counts: Float32Array) {
+  constructor(
+    ids: Ids,
+    readonly counts: Float32Array,
+  ) {
     ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
   }
 
@@ -40,7 +43,14 @@ export class PopularModel implements TrainedModel {
 
   toState(): ModelState<PopularMeta> {
     return {
-      meta: { kind: 'popular', algorithm: this.algorithm, ratingLevels: [...this.ratingLevels], userIds: [...this.userIds], itemIds: [...this.itemIds], config: {} },
+      meta: {
+        kind: 'popular',
+        algorithm: this.algorithm,
+        ratingLevels: [...this.ratingLevels],
+        userIds: [...this.userIds],
+        itemIds: [...this.itemIds],
+        config: {},
+      },
       tensors: { counts: this.counts },
     };
   }
@@ -70,7 +80,10 @@ export class RandomModel implements TrainedModel {
   readonly userIds: readonly number[];
   readonly itemIds: readonly number[];
 
-  constructor(ids: Ids, readonly seed: number) {
+  constructor(
+    ids: Ids,
+    readonly seed: number,
+  ) {
     ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
   }
 
@@ -93,7 +106,14 @@ export class RandomModel implements TrainedModel {
 
   toState(): ModelState<RandomMeta> {
     return {
-      meta: { kind: 'random', algorithm: this.algorithm, ratingLevels: [...this.ratingLevels], userIds: [...this.userIds], itemIds: [...this.itemIds], config: { seed: this.seed } },
+      meta: {
+        kind: 'random',
+        algorithm: this.algorithm,
+        ratingLevels: [...this.ratingLevels],
+        userIds: [...this.userIds],
+        itemIds: [...this.itemIds],
+        config: { seed: this.seed },
+      },
       tensors: {},
     };
   }

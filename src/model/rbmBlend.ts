@@ -301,7 +301,8 @@ export class RbmBlendModel implements TrainedModel {
 
   /** Tensors of this (immutable) model for the dense products, uploaded once. */
   private denseTensors(): DenseTensors {
-    if (this.disposed) throw new Error(`the ${this.algorithm} model was disposed (its model version was retired); score with the current one`);
+    if (this.disposed)
+      throw new Error(`the ${this.algorithm} model was disposed (its model version was retired); score with the current one`);
     if (!this.tensors) {
       const { user, item, ratingLevels } = this.parts;
       const K = ratingLevels.length;
@@ -388,7 +389,13 @@ export class RbmBlendModel implements TrainedModel {
       user: hidden.user ? rbm('user', I, hidden.user) : null,
       item: hidden.item ? { params: rbm('item', U, hidden.item), itemHidden: stateTensor(state, 'item.hidden', I * hidden.item) } : null,
       mixture: config.mixture,
-      config: { orientation: config.orientation, seed: config.seed, validationFraction: config.validationFraction, user: config.user, item: config.item },
+      config: {
+        orientation: config.orientation,
+        seed: config.seed,
+        validationFraction: config.validationFraction,
+        user: config.user,
+        item: config.item,
+      },
       training: meta.training ?? {},
     });
   }

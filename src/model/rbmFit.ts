@@ -85,13 +85,26 @@ export async function fitRbmBlend(
   const results: Partial<Record<'user' | 'item', TrainRbmResult>> = {};
   const notes: string[] = [];
   if (K < 2) {
-    notes.push(`the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`);
+    notes.push(
+      `the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`,
+    );
   } else {
-    const run = parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
-    const trained = await Promise.all(orientations.map((o) =>
-      run(o, compressRows(fitSet, o), valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-        levels, options[o], options.seed * 2 + (o === 'user' ? 1 : 2), onEpoch,
-        checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {})));
+    const run =
+      parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
+    const trained = await Promise.all(
+      orientations.map((o) =>
+        run(
+          o,
+          compressRows(fitSet, o),
+          valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+          levels,
+          options[o],
+          options.seed * 2 + (o === 'user' ? 1 : 2),
+          onEpoch,
+          checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {},
+        ),
+      ),
+    );
     orientations.forEach((o, n) => (results[o] = trained[n]));
   }
 
@@ -116,7 +129,8 @@ export async function fitRbmBlend(
     return out;
   };
   const predictions = { user: componentPredictions('user'), item: componentPredictions('item'), bias: biasPred };
-  const mixture = actual.length > 0 ? fitMixture(predictions, actual) : defaultMixture(results.user !== undefined, results.item !== undefined);
+  const mixture =
+    actual.length > 0 ? fitMixture(predictions, actual) : defaultMixture(results.user !== undefined, results.item !== undefined);
   const rmseOf = (pred: Float64Array | null): number | null => {
     if (!pred || actual.length === 0) return null;
     let s = 0;
@@ -160,7 +174,13 @@ export async function fitRbmBlend(
     user: results.user?.params ?? null,
     item: itemPart,
     mixture,
-    config: { orientation: options.orientation, seed: options.seed, validationFraction: options.validationFraction, user: options.user, item: options.item },
+    config: {
+      orientation: options.orientation,
+      seed: options.seed,
+      validationFraction: options.validationFraction,
+      user: options.user,
+      item: options.item,
+    },
     training,
   });
   return { model, options };
@@ -170,9 +190,22 @@ export async function fitRbmBlend(
 const rbmAlgorithm = (name: string, orientation: 'both' | 'user' | 'item', description: string): Algorithm<TrainOptionsInput> => ({
   name,
   description,
-  fit: async (train, options, hooks) => (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch, undefined, hooks?.checkpoints)).model,
+  fit: async (train, options, hooks) =>
+    (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch, undefined, hooks?.checkpoints)).model,
 });
 
-export const blendAlgorithm = rbmAlgorithm('blend', 'both', 'user RBM + item RBM + bias baseline, mixture of distributions fitted on validation');
-export const userRbmAlgorithm = rbmAlgorithm('user', 'user', 'user-oriented softmax RBM (items as visible units) mixed with the bias baseline');
-export const itemRbmAlgorithm = rbmAlgorithm('item', 'item', 'item-oriented softmax RBM (users as visible units) mixed with the bias baseline');
+export const blendAlgorithm = rbmAlgorithm(
+  'blend',
+  'both',
+  'user RBM + item RBM + bias baseline, mixture of distributions fitted on validation',
+);
+export const userRbmAlgorithm = rbmAlgorithm(
+  'user',
+  'user',
+  'user-oriented softmax RBM (items as visible units) mixed with the bias baseline',
+);
+export const itemRbmAlgorithm = rbmAlgorithm(
+  'item',
+  'item',
+  'item-oriented softmax RBM (users as visible units) mixed with the bias baseline',
+);

@@ -30,11 +30,17 @@ const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions
 function implicitTraining(model: ImplicitRbm): TrainingSummary {
   const t = model.training;
   if (!t) return {};
-  return { seconds: t.seconds, epochs: t.epochs, curve: t.curve, validationRanking: { ndcg: t.bestValidationNdcg, bestEpoch: t.bestEpoch } };
+  return {
+    seconds: t.seconds,
+    epochs: t.epochs,
+    curve: t.curve,
+    validationRanking: { ndcg: t.bestValidationNdcg, bestEpoch: t.bestEpoch },
+  };
 }
 
 /** p(watch) of every item for each user of the block. */
-const watchOf = (implicit: ImplicitRbm, users: readonly UserInput[]): Float32Array[] => implicit.watchProbabilitiesBlock(users.map((u) => u.ratings.items));
+const watchOf = (implicit: ImplicitRbm, users: readonly UserInput[]): Float32Array[] =>
+  implicit.watchProbabilitiesBlock(users.map((u) => u.ratings.items));
 
 export class ImplicitModel implements TrainedModel {
   readonly algorithm = 'implicit';
@@ -174,8 +180,15 @@ export class WatchLikeModel implements TrainedModel {
   static fromState(state: ModelState): WatchLikeModel {
     const meta = checkModelMeta(state.meta);
     if (meta.kind !== 'watch-like') throw new Error(`expected a watch-like model version, got kind "${meta.kind}"`);
-    const rating = RbmBlendModel.fromState({ meta: { ...meta, kind: 'rbm', algorithm: 'blend', config: meta.config.rating }, tensors: state.tensors });
-    return new WatchLikeModel(rating, ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }), meta.config.likedLevel);
+    const rating = RbmBlendModel.fromState({
+      meta: { ...meta, kind: 'rbm', algorithm: 'blend', config: meta.config.rating },
+      tensors: state.tensors,
+    });
+    return new WatchLikeModel(
+      rating,
+      ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }),
+      meta.config.likedLevel,
+    );
   }
 }
 

@@ -137,8 +137,14 @@ export function summariseHiddenUnits(
     let squares = 0;
     for (const s of scored) squares += s.delta * s.delta;
     // Ties broken by item index so the lists are deterministic.
-    const on = scored.filter((s) => s.delta > 0).sort((a, b) => b.delta - a.delta || a.item - b.item).slice(0, perUnit);
-    const off = scored.filter((s) => s.delta < 0).sort((a, b) => a.delta - b.delta || a.item - b.item).slice(0, perUnit);
+    const on = scored
+      .filter((s) => s.delta > 0)
+      .sort((a, b) => b.delta - a.delta || a.item - b.item)
+      .slice(0, perUnit);
+    const off = scored
+      .filter((s) => s.delta < 0)
+      .sort((a, b) => a.delta - b.delta || a.item - b.item)
+      .slice(0, perUnit);
     units.push({ unit: j, baseRate: sigmoid(p.c[j]), strength: scored.length > 0 ? Math.sqrt(squares / scored.length) : 0, on, off });
   }
   return { hidden: F, levels: p.levels, minRatings, itemsConsidered: considered.length, units };

@@ -49,7 +49,9 @@ const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
 export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {}): ImplicitRbmOptions {
   const o: ImplicitRbmOptions = { ...DEFAULT_IMPLICIT_OPTIONS, ...input };
   const fail = (field: string, expected: string): never => {
-    throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`);
+    throw new RangeError(
+      `implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`,
+    );
   };
   const positiveInt = (field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch'): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
@@ -242,7 +244,9 @@ export class ImplicitRbm {
       const t = tensors[name];
       if (!t) throw new Error(`implicit RBM state is missing tensor "${name}"`);
       if (t.length !== length) {
-        throw new Error(`implicit RBM state tensor "${name}" has ${t.length} values, expected ${length} (${config.items} items × ${config.hidden} hidden)`);
+        throw new Error(
+          `implicit RBM state tensor "${name}" has ${t.length} values, expected ${length} (${config.items} items × ${config.hidden} hidden)`,
+        );
       }
       return t;
     };
@@ -302,7 +306,8 @@ export function watchAndLikeScores(watch: Float32Array, distribution: Float32Arr
   if (distribution.length !== watch.length * K) {
     throw new RangeError(`rating distribution has ${distribution.length} values, expected ${watch.length} items × ${K} levels`);
   }
-  if (!Number.isInteger(liked) || liked < 0 || liked >= K) throw new RangeError(`liked level index must be an integer in [0, ${K - 1}], got ${liked}`);
+  if (!Number.isInteger(liked) || liked < 0 || liked >= K)
+    throw new RangeError(`liked level index must be an integer in [0, ${K - 1}], got ${liked}`);
   const out = new Float32Array(watch.length);
   for (let i = 0; i < watch.length; i++) {
     let like = 0;

@@ -37,7 +37,13 @@ export function itemLogOdds(itemCounts: ArrayLike<number>, users: number): Float
 }
 
 /** W ~ N(0, initScale²), b = the items' smoothed log-odds of being rated, c = 0. */
-export function initImplicitParams(itemCounts: ArrayLike<number>, users: number, hidden: number, rng: Rng, initScale: number): ImplicitParams {
+export function initImplicitParams(
+  itemCounts: ArrayLike<number>,
+  users: number,
+  hidden: number,
+  rng: Rng,
+  initScale: number,
+): ImplicitParams {
   const items = itemCounts.length;
   const W = new Float32Array(items * hidden);
   for (let n = 0; n < W.length; n++) W[n] = rng.normal() * initScale;
@@ -107,7 +113,13 @@ export interface CdScratch {
 }
 
 export function cdScratch(p: ImplicitParams): CdScratch {
-  return { p0: new Float32Array(p.hidden), h: new Float32Array(p.hidden), q: new Float32Array(p.hidden), v: new Float32Array(p.items), onMask: new Uint8Array(p.items) };
+  return {
+    p0: new Float32Array(p.hidden),
+    h: new Float32Array(p.hidden),
+    q: new Float32Array(p.hidden),
+    v: new Float32Array(p.items),
+    onMask: new Uint8Array(p.items),
+  };
 }
 
 /**

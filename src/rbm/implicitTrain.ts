@@ -95,9 +95,10 @@ function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOpti
         const u = cases[n];
         const s = rows.rowStart[u];
         const e = rows.rowStart[u + 1];
-        err += options.engine === 'sampled'
-          ? accumulateCdSampled(p, rows.colIndex, s, e, T, options.zeroSamples, rng, grad, scratch)
-          : accumulateCd(p, rows.colIndex, s, e, T, uniforms, n * T * F, grad, scratch);
+        err +=
+          options.engine === 'sampled'
+            ? accumulateCdSampled(p, rows.colIndex, s, e, T, options.zeroSamples, rng, grad, scratch)
+            : accumulateCd(p, rows.colIndex, s, e, T, uniforms, n * T * F, grad, scratch);
       }
       applyUpdate(p, grad, inc, cases.length, lr, momentum, options.weightDecay);
       return err;
@@ -279,7 +280,9 @@ export function trainImplicitRbm(
       }
       const current = engine.read();
       if (!allFinite(current.W) || !allFinite(current.b) || !allFinite(current.c)) {
-        throw new Error(`implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`);
+        throw new Error(
+          `implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`,
+        );
       }
       const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff) : NaN;
       const report: EpochReport = {

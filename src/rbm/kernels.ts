@@ -43,7 +43,10 @@ export class CdWorkspace {
   squaredError = 0;
   errorCount = 0;
 
-  constructor(readonly p: RbmParams, maxCaseRatings: number) {
+  constructor(
+    readonly p: RbmParams,
+    maxCaseRatings: number,
+  ) {
     const { visibles: V, levels: K, hidden: F } = p;
     this.gW = new Float32Array(V * K * F);
     this.gb = new Float32Array(V * K);
@@ -251,12 +254,7 @@ export class LazyMomentum {
     while (cache.length <= s) {
       const m = cache[cache.length - 1];
       cache.push(
-        Float64Array.of(
-          a[0] * m[0] + a[1] * m[2],
-          a[0] * m[1] + a[1] * m[3],
-          a[2] * m[0] + a[3] * m[2],
-          a[2] * m[1] + a[3] * m[3],
-        ),
+        Float64Array.of(a[0] * m[0] + a[1] * m[2], a[0] * m[1] + a[1] * m[3], a[2] * m[0] + a[3] * m[2], a[2] * m[1] + a[3] * m[3]),
       );
     }
     return cache[s];

@@ -18,20 +18,44 @@ export function trainRbmInWorker(
   const { onCheckpoint, now: _clockStaysInTheWorker, ...hookData } = hooks;
   const entry = new URL('./trainWorker.ts', import.meta.url).href;
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { entry, phase, train, validation, ratingLevels: [...ratingLevels], options, seed, hooks: { ...hookData, checkpoints: onCheckpoint !== undefined } },
+    workerData: {
+      entry,
+      phase,
+      train,
+      validation,
+      ratingLevels: [...ratingLevels],
+      options,
+      seed,
+      hooks: { ...hookData, checkpoints: onCheckpoint !== undefined },
+    },
   });
   return new Promise((resolve, reject) => {
-    worker.on('message', (m: { type: string; report?: EpochReport; checkpoint?: RbmCheckpoint; result?: TrainRbmResult; message?: string; name?: string; epoch?: number }) => {
-      if (m.type === 'epoch' && m.report) onEpoch?.(m.report);
-      else if (m.type === 'checkpoint' && m.checkpoint) onCheckpoint?.(m.checkpoint);
-      else if (m.type === 'done' && m.result) {
-        resolve(m.result);
-        void worker.terminate();
-      } else if (m.type === 'error') {
-        reject(m.name === 'NonFiniteTrainingError' && m.epoch !== undefined ? new NonFiniteTrainingError(phase, m.epoch) : new Error(m.message));
-        void worker.terminate();
-      }
-    });
+    worker.on(
+      'message',
+      (m: {
+        type: string;
+        report?: EpochReport;
+        checkpoint?: RbmCheckpoint;
+        result?: TrainRbmResult;
+        message?: string;
+        name?: string;
+        epoch?: number;
+      }) => {
+        if (m.type === 'epoch' && m.report) onEpoch?.(m.report);
+        else if (m.type === 'checkpoint' && m.checkpoint) onCheckpoint?.(m.checkpoint);
+        else if (m.type === 'done' && m.result) {
+          resolve(m.result);
+          void worker.terminate();
+        } else if (m.type === 'error') {
+          reject(
+            m.name === 'NonFiniteTrainingError' && m.epoch !== undefined
+              ? new NonFiniteTrainingError(phase, m.epoch)
+              : new Error(m.message),
+          );
+          void worker.terminate();
+        }
+      },
+    );
     worker.on('error', reject);
   });
 }

@@ -126,13 +126,7 @@ export function softmaxInPlace(values: Float32Array | Float64Array, offset: numb
  * Free energy of a case's observed ratings (hidden units summed out), for monitoring:
  *   F(V) = −Σ_i b[i, r_i] − Σ_j log(1 + exp(c_j + Σ_i W[i, r_i, j])).
  */
-export function freeEnergy(
-  p: RbmParams,
-  cols: ArrayLike<number>,
-  levels: ArrayLike<number>,
-  start: number,
-  end: number,
-): number {
+export function freeEnergy(p: RbmParams, cols: ArrayLike<number>, levels: ArrayLike<number>, start: number, end: number): number {
   const { W, b, c, hidden: F, levels: K } = p;
   const x = Float64Array.from(c);
   let energy = 0;

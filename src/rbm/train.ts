@@ -6,7 +6,15 @@ import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
 import { cdStepsAt, type RbmOptions } from './config.js';
 import { createCdEngine, type KernelsKind } from './cdEngine.js';
-import { cloneParams, copyParamsInto, expectation, hiddenProbabilities, initParams, visibleDistribution, type RbmParams } from './params.js';
+import {
+  cloneParams,
+  copyParamsInto,
+  expectation,
+  hiddenProbabilities,
+  initParams,
+  visibleDistribution,
+  type RbmParams,
+} from './params.js';
 
 /** Reported once per epoch by iterative training (progress bars, learning curves). */
 export interface EpochReport {
@@ -71,9 +79,14 @@ export interface TrainRbmHooks {
 export const DEFAULT_CHECKPOINT_EVERY_MS = 2 * 60 * 1000;
 
 export class NonFiniteTrainingError extends Error {
-  constructor(readonly phase: string, readonly epoch: number) {
-    super(`training diverged: the ${phase} RBM's weights became NaN or infinite in epoch ${epoch}; ` +
-      'try a smaller learning rate (--lr) or more weight decay');
+  constructor(
+    readonly phase: string,
+    readonly epoch: number,
+  ) {
+    super(
+      `training diverged: the ${phase} RBM's weights became NaN or infinite in epoch ${epoch}; ` +
+        'try a smaller learning rate (--lr) or more weight decay',
+    );
     this.name = 'NonFiniteTrainingError';
   }
 }

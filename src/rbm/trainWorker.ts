@@ -46,5 +46,10 @@ try {
   const { W, b, c } = result.params;
   parentPort!.postMessage({ type: 'done', result }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
 } catch (err) {
-  parentPort!.postMessage({ type: 'error', name: (err as Error).name, message: (err as Error).message, epoch: (err as { epoch?: number }).epoch });
+  parentPort!.postMessage({
+    type: 'error',
+    name: (err as Error).name,
+    message: (err as Error).message,
+    epoch: (err as { epoch?: number }).epoch,
+  });
 }

@@ -19,7 +19,8 @@ function lastRecordBreak(text: string): number {
   let last = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 34 /* " */) inQuotes = !inQuotes; // an escaped "" toggles twice: no net change
+    if (c === 34 /* " */)
+      inQuotes = !inQuotes; // an escaped "" toggles twice: no net change
     else if (c === 10 /* \n */ && !inQuotes) last = i;
   }
   return last;

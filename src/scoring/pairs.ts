@@ -147,66 +147,67 @@ export async function scorePairs(options: PairsOptions): Promise<PairsSummary> {
   let userColumn = 0;
   let itemColumn = 1;
   let width = -1; // fields per row, fixed by the first row
-  for await (const batch of csvRecordBatches(options.input)) for (const fields of batch) {
-    line++; // one record per line: ids need no quoted line breaks, so this is the file's line number
-    if (fields.length === 1 && fields[0].trim() === '') continue; // blank line
-    if (width < 0) {
-      width = fields.length;
-      if (!ID_PATTERN.test(fields[0].trim())) {
-        // A header: find the id columns by name (or assume the first two), and keep it in the output.
-        const names = fields.map((f) => f.trim().toLowerCase());
-        const u = names.findIndex((n) => USER_COLUMNS.includes(n));
-        const i = names.findIndex((n) => ITEM_COLUMNS.includes(n));
-        if (u >= 0 && i >= 0) {
-          userColumn = u;
-          itemColumn = i;
+  for await (const batch of csvRecordBatches(options.input))
+    for (const fields of batch) {
+      line++; // one record per line: ids need no quoted line breaks, so this is the file's line number
+      if (fields.length === 1 && fields[0].trim() === '') continue; // blank line
+      if (width < 0) {
+        width = fields.length;
+        if (!ID_PATTERN.test(fields[0].trim())) {
+          // A header: find the id columns by name (or assume the first two), and keep it in the output.
+          const names = fields.map((f) => f.trim().toLowerCase());
+          const u = names.findIndex((n) => USER_COLUMNS.includes(n));
+          const i = names.findIndex((n) => ITEM_COLUMNS.includes(n));
+          if (u >= 0 && i >= 0) {
+            userColumn = u;
+            itemColumn = i;
+          }
+          if (width < 2) throw new BadRowError(source, line, `expected at least two columns (userId,itemId), got ${width}`);
+          await writer.write([...fields, 'predicted']);
+          continue;
         }
         if (width < 2) throw new BadRowError(source, line, `expected at least two columns (userId,itemId), got ${width}`);
-        await writer.write([...fields, 'predicted']);
+        await writer.write(['userId', 'itemId', ...fields.slice(2).map((_, n) => `column${n + 3}`), 'predicted']);
+      }
+      summary.rows++;
+      if (fields.length !== width) {
+        bad(line, `expected ${width} fields, got ${fields.length}`);
         continue;
       }
-      if (width < 2) throw new BadRowError(source, line, `expected at least two columns (userId,itemId), got ${width}`);
-      await writer.write(['userId', 'itemId', ...fields.slice(2).map((_, n) => `column${n + 3}`), 'predicted']);
-    }
-    summary.rows++;
-    if (fields.length !== width) {
-      bad(line, `expected ${width} fields, got ${fields.length}`);
-      continue;
-    }
-    const rawUser = fields[userColumn].trim();
-    const rawItem = fields[itemColumn].trim();
-    if (!ID_PATTERN.test(rawUser)) {
-      bad(line, `userId must be a non-negative integer, got "${rawUser}"`);
-      continue;
-    }
-    if (!ID_PATTERN.test(rawItem)) {
-      bad(line, `itemId must be a non-negative integer, got "${rawItem}"`);
-      continue;
-    }
-    const userId = Number(rawUser);
-    const itemId = Number(rawItem);
-    if (!isStoredUser(userId)) {
-      bad(line, `unknown user ${userId}`);
-      continue;
-    }
-    const itemIndex = snapshot.itemIndex.get(itemId) ?? -1;
-    if (itemIndex < 0) {
-      let known = knownItems.get(itemId);
-      if (known === undefined) {
-        known = catalog.getItem(itemId) !== null;
-        knownItems.set(itemId, known);
-      }
-      if (!known) {
-        bad(line, `unknown item ${itemId}`);
+      const rawUser = fields[userColumn].trim();
+      const rawItem = fields[itemColumn].trim();
+      if (!ID_PATTERN.test(rawUser)) {
+        bad(line, `userId must be a non-negative integer, got "${rawUser}"`);
         continue;
       }
+      if (!ID_PATTERN.test(rawItem)) {
+        bad(line, `itemId must be a non-negative integer, got "${rawItem}"`);
+        continue;
+      }
+      const userId = Number(rawUser);
+      const itemId = Number(rawItem);
+      if (!isStoredUser(userId)) {
+        bad(line, `unknown user ${userId}`);
+        continue;
+      }
+      const itemIndex = snapshot.itemIndex.get(itemId) ?? -1;
+      if (itemIndex < 0) {
+        let known = knownItems.get(itemId);
+        if (known === undefined) {
+          known = catalog.getItem(itemId) !== null;
+          knownItems.set(itemId, known);
+        }
+        if (!known) {
+          bad(line, `unknown item ${itemId}`);
+          continue;
+        }
+      }
+      chunk.push({ fields, userId, itemId, itemIndex, predicted: null });
+      if (chunk.length >= chunkRows) {
+        await flushChunk();
+        options.onProgress?.(summary.rows);
+      }
     }
-    chunk.push({ fields, userId, itemId, itemIndex, predicted: null });
-    if (chunk.length >= chunkRows) {
-      await flushChunk();
-      options.onProgress?.(summary.rows);
-    }
-  }
   if (width < 0) throw new BadRowError(source, 1, 'the file is empty: expected userId,itemId rows');
   await flushChunk();
   await writer.flush();

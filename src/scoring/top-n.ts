@@ -18,7 +18,11 @@ import { CsvWriter, formatPredicted } from './csv-writer.js';
 
 export const TOP_N_HEADER = ['userId', 'rank', 'itemId', 'predicted', 'score'];
 /** The extra columns of `--explain`: because{n}ItemId, because{n}Rating, because{n}Influence for n = 1…3. */
-export const BECAUSE_HEADER = Array.from({ length: BECAUSE_MAX }, (_, n) => [`because${n + 1}ItemId`, `because${n + 1}Rating`, `because${n + 1}Influence`]).flat();
+export const BECAUSE_HEADER = Array.from({ length: BECAUSE_MAX }, (_, n) => [
+  `because${n + 1}ItemId`,
+  `because${n + 1}Rating`,
+  `because${n + 1}Influence`,
+]).flat();
 export interface TopNOptions {
   snapshot: ModelSnapshot;
   catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>;
@@ -64,7 +68,13 @@ export async function writeTopN(options: TopNOptions): Promise<TopNSummary> {
     const because = options.explain ? becauseLists(snapshot, input, best) : null;
     for (let rank = 0; rank < best.length; rank++) {
       const i = best[rank];
-      const row: (string | number)[] = [userId, rank + 1, itemIds[i], scores.expected ? formatPredicted(scores.expected[i]) : '', formatPredicted(scores.score[i])];
+      const row: (string | number)[] = [
+        userId,
+        rank + 1,
+        itemIds[i],
+        scores.expected ? formatPredicted(scores.expected[i]) : '',
+        formatPredicted(scores.score[i]),
+      ];
       if (because) {
         for (let n = 0; n < BECAUSE_MAX; n++) {
           const b = because[rank][n];

@@ -3,7 +3,6 @@ import { ID_PATTERN } from '../data/ids.js';
 import { createReadStream } from 'node:fs';
 import { csvRecordBatches } from './csv-reader.js';
 
-
 /** `1,2,3` → [1, 2, 3]; duplicates removed, order kept. */
 export function parseUserIdList(raw: string): number[] {
   const ids = raw.split(',').map((part, n) => {
@@ -21,15 +20,16 @@ export function parseUserIdList(raw: string): number[] {
 export async function readUserIdsFile(path: string): Promise<number[]> {
   const ids = new Set<number>();
   let line = 0;
-  for await (const batch of csvRecordBatches(createReadStream(path, 'utf8'))) for (const fields of batch) {
-    line++;
-    const first = (fields[0] ?? '').trim();
-    if (first === '' && fields.length === 1) continue;
-    if (!ID_PATTERN.test(first)) {
-      if (line === 1) continue; // header
-      throw new Error(`${path}:${line}: expected a user id in the first column, got "${first}"`);
+  for await (const batch of csvRecordBatches(createReadStream(path, 'utf8')))
+    for (const fields of batch) {
+      line++;
+      const first = (fields[0] ?? '').trim();
+      if (first === '' && fields.length === 1) continue;
+      if (!ID_PATTERN.test(first)) {
+        if (line === 1) continue; // header
+        throw new Error(`${path}:${line}: expected a user id in the first column, got "${first}"`);
+      }
+      ids.add(Number(first));
     }
-    ids.add(Number(first));
-  }
   return [...ids];
 }

@@ -80,7 +80,8 @@ export function createApp(options: AppOptions): express.Application {
   if (staticDir !== null) app.use(express.static(staticDir));
   app.get('/', (_req, res) => {
     // Reached only when the bundle has no index.html (not built yet): the API still works, say so.
-    const where = staticDir === null ? 'no page is configured' : `${path.relative(process.cwd(), staticDir) || staticDir} has no index.html`;
+    const where =
+      staticDir === null ? 'no page is configured' : `${path.relative(process.cwd(), staticDir) || staticDir} has no index.html`;
     res
       .status(200)
       .type('text/plain')

@@ -10,17 +10,11 @@
  * (catalogCache.ts) within `changeCheckMs`. The primary accepts connections and hands them to the workers
  * in turn (Node's round-robin policy), so a keep-alive connection stays with one worker.
  */
-import cluster, { type Worker } from "node:cluster";
-import {
-  launch,
-  prepareDatabase,
-  type LaunchedServer,
-  type LaunchOptions,
-} from "./main.js";
+import cluster, { type Worker } from 'node:cluster';
+import { launch, prepareDatabase, type LaunchedServer, type LaunchOptions } from './main.js';
 
 /** Messages from a worker to the primary. */
-type WorkerMessage =
-  { type: "listening"; url: string } | { type: "failed"; message: string };
+type WorkerMessage = { type: 'listening'; url: string } | { type: 'failed'; message: string };
 
 export interface ClusterOptions {
   workers: number;
@@ -37,12 +31,8 @@ const CRASH_LOOP_MS = 10_000;
  * worker: starts the server and reports to the primary (the promise then never resolves: the worker's
  * signal handling ends the process).
  */
-export async function runCluster(
-  launchOptions: LaunchOptions,
-  options: ClusterOptions,
-): Promise<number> {
-  const log =
-    options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+export async function runCluster(launchOptions: LaunchOptions, options: ClusterOptions): Promise<number> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   if (cluster.isWorker) {
     await runWorker(launchOptions, log);
     return new Promise<number>(() => {});
@@ -60,17 +50,15 @@ export async function runCluster(
       if (stopping) return;
       stopping = true;
       exitCode = code;
-      log(
-        `${why}: finishing requests in flight in ${started.size} worker(s), then exiting`,
-      );
-      for (const worker of started.keys()) worker.process.kill("SIGTERM");
+      log(`${why}: finishing requests in flight in ${started.size} worker(s), then exiting`);
+      for (const worker of started.keys()) worker.process.kill('SIGTERM');
       if (started.size === 0) resolve(exitCode);
     };
     const fork = (): void => {
-      const worker = cluster.fork({ RBM_WORKER: "1" });
+      const worker = cluster.fork({ RBM_WORKER: '1' });
       started.set(worker, Date.now());
-      worker.on("message", (message: WorkerMessage) => {
-        if (message.type === "failed") {
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.type === 'failed') {
           stopAll(1, `a worker could not start: ${message.message}`);
           return;
         }
@@ -80,7 +68,7 @@ export async function runCluster(
           options.onListening(message.url);
         }
       });
-      worker.on("exit", (code, signal) => {
+      worker.on('exit', (code, signal) => {
         const since = started.get(worker) ?? 0;
         started.delete(worker);
         listening.delete(worker);
@@ -90,26 +78,20 @@ export async function runCluster(
         }
         const how = signal ? `signal ${signal}` : `code ${code}`;
         if (Date.now() - since < CRASH_LOOP_MS) {
-          stopAll(
-            1,
-            `worker ${worker.process.pid} exited (${how}) soon after it started`,
-          );
+          stopAll(1, `worker ${worker.process.pid} exited (${how}) soon after it started`);
           return;
         }
         log(`worker ${worker.process.pid} exited (${how}): starting another`);
         fork();
       });
     };
-    process.on("SIGTERM", () => stopAll(0, "SIGTERM"));
-    process.on("SIGINT", () => stopAll(0, "SIGINT"));
+    process.on('SIGTERM', () => stopAll(0, 'SIGTERM'));
+    process.on('SIGINT', () => stopAll(0, 'SIGINT'));
     for (let n = 0; n < options.workers; n++) fork();
   });
 }
 
-async function runWorker(
-  launchOptions: LaunchOptions,
-  log: (line: string) => void,
-): Promise<void> {
+async function runWorker(launchOptions: LaunchOptions, log: (line: string) => void): Promise<void> {
   const send = (message: WorkerMessage): void => void process.send?.(message);
   let server: LaunchedServer;
   try {
@@ -118,10 +100,10 @@ async function runWorker(
       log: (line) => log(`[worker ${process.pid}] ${line}`),
     });
   } catch (err) {
-    send({ type: "failed", message: (err as Error).message });
+    send({ type: 'failed', message: (err as Error).message });
     process.exit(1);
   }
-  send({ type: "listening", url: server.url });
+  send({ type: 'listening', url: server.url });
   let stopping = false;
   const drain = (): void => {
     if (stopping) return;
@@ -129,16 +111,14 @@ async function runWorker(
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        log(
-          `[worker ${process.pid}] shutdown failed: ${(err as Error).message}`,
-        );
+        log(`[worker ${process.pid}] shutdown failed: ${(err as Error).message}`);
         process.exit(1);
       },
     );
   };
-  process.on("SIGTERM", drain);
+  process.on('SIGTERM', drain);
   // Ctrl-C reaches every process of the group; the primary waits for the workers' exits.
-  process.on("SIGINT", drain);
+  process.on('SIGINT', drain);
   // The primary is gone: nobody hands out connections any more.
-  process.on("disconnect", drain);
+  process.on('disconnect', drain);
 }

@@ -42,4 +42,3 @@ export interface RateLimits {
 export interface AppDeps extends AppOptions {
   serving: ServingService;
 }
-

@@ -10,7 +10,14 @@
  * leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { BadRequestError, InvalidRatingError, ModelUnavailableError, NotFoundError, UnknownItemError, UnknownUserError } from '../serving/errors.js';
+import {
+  BadRequestError,
+  InvalidRatingError,
+  ModelUnavailableError,
+  NotFoundError,
+  UnknownItemError,
+  UnknownUserError,
+} from '../serving/errors.js';
 import { isDatabaseBusy } from '../store/busy.js';
 
 export type ErrorCode =

@@ -3,27 +3,23 @@
  * limits, and no source maps outside development. Each answers through the one error middleware, so
  * every refusal has the `{"error":{"code","message"}}` body.
  */
-import type { RequestHandler } from "express";
-import { rateLimit } from "express-rate-limit";
-import { ApiError } from "./errors.js";
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { ApiError } from './errors.js';
 
 /** Names a browser on this machine uses for a server on loopback. */
-export const LOOPBACK_HOSTS: readonly string[] = [
-  "localhost",
-  "127.0.0.1",
-  "::1",
-];
+export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
 /** Lower case, no port, no brackets around an IPv6 address, no trailing dot. */
 export function normalizeHostName(host: string): string {
   let name = host.trim().toLowerCase();
-  if (name.startsWith("[")) {
-    const end = name.indexOf("]");
+  if (name.startsWith('[')) {
+    const end = name.indexOf(']');
     name = end < 0 ? name.slice(1) : name.slice(1, end);
-  } else if (name.split(":").length === 2) {
-    name = name.slice(0, name.indexOf(":")); // "name:port"; a bare IPv6 address has more colons
+  } else if (name.split(':').length === 2) {
+    name = name.slice(0, name.indexOf(':')); // "name:port"; a bare IPv6 address has more colons
   }
-  return name.endsWith(".") ? name.slice(0, -1) : name;
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 /**
@@ -33,7 +29,7 @@ export function normalizeHostName(host: string): string {
 export function defaultAllowedHosts(listenAddress: string): string[] {
   const hosts = new Set(LOOPBACK_HOSTS);
   const own = normalizeHostName(listenAddress);
-  if (own !== "" && own !== "0.0.0.0" && own !== "::") hosts.add(own);
+  if (own !== '' && own !== '0.0.0.0' && own !== '::') hosts.add(own);
   return [...hosts];
 }
 
@@ -45,21 +41,18 @@ export function defaultAllowedHosts(listenAddress: string): string[] {
  */
 export function hostAllowList(allowed: readonly string[]): RequestHandler {
   const names = new Set(allowed.map(normalizeHostName));
-  const shown = [...names].join(", ");
+  const shown = [...names].join(', ');
   return (req, _res, next) => {
     const host = req.headers.host;
     if (host !== undefined && names.has(normalizeHostName(host))) {
       next();
       return;
     }
-    const got =
-      host === undefined
-        ? "no Host header"
-        : `Host ${JSON.stringify(host.slice(0, 100))}`;
+    const got = host === undefined ? 'no Host header' : `Host ${JSON.stringify(host.slice(0, 100))}`;
     next(
       new ApiError(
         421,
-        "misdirected_request",
+        'misdirected_request',
         `this server does not answer to ${got}: allowed host names are ${shown} (start it with --allowed-hosts to add names)`,
       ),
     );
@@ -73,20 +66,20 @@ export interface TokenVerifier {
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
-const HOW_TO_GET_ONE = "create one with npm run token -- create --name <text>";
+const HOW_TO_GET_ONE = 'create one with npm run token -- create --name <text>';
 
 /** 401 unless the request carries `Authorization: Bearer <token>` with a valid (not revoked) token. */
 export function requireToken(tokens: TokenVerifier): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
-    if (header === undefined || header.trim() === "") {
+    if (header === undefined || header.trim() === '') {
       next(
         new ApiError(
           401,
-          "unauthorized",
-          `${req.method} ${req.originalUrl.split("?")[0]} changes data and needs an API token: send Authorization: Bearer <token> (${HOW_TO_GET_ONE})`,
+          'unauthorized',
+          `${req.method} ${req.originalUrl.split('?')[0]} changes data and needs an API token: send Authorization: Bearer <token> (${HOW_TO_GET_ONE})`,
           {
-            "WWW-Authenticate": 'Bearer realm="rbm-recommender"',
+            'WWW-Authenticate': 'Bearer realm="rbm-recommender"',
           },
         ),
       );
@@ -95,30 +88,18 @@ export function requireToken(tokens: TokenVerifier): RequestHandler {
     const match = BEARER.exec(header);
     if (!match) {
       next(
-        new ApiError(
-          401,
-          "invalid_token",
-          `the Authorization header must be "Bearer <token>" (${HOW_TO_GET_ONE})`,
-          {
-            "WWW-Authenticate":
-              'Bearer realm="rbm-recommender", error="invalid_request"',
-          },
-        ),
+        new ApiError(401, 'invalid_token', `the Authorization header must be "Bearer <token>" (${HOW_TO_GET_ONE})`, {
+          'WWW-Authenticate': 'Bearer realm="rbm-recommender", error="invalid_request"',
+        }),
       );
       return;
     }
     const tokenId = tokens.verify(match[1]);
     if (tokenId === null) {
       next(
-        new ApiError(
-          401,
-          "invalid_token",
-          `the API token is unknown or revoked (${HOW_TO_GET_ONE})`,
-          {
-            "WWW-Authenticate":
-              'Bearer realm="rbm-recommender", error="invalid_token"',
-          },
-        ),
+        new ApiError(401, 'invalid_token', `the API token is unknown or revoked (${HOW_TO_GET_ONE})`, {
+          'WWW-Authenticate': 'Bearer realm="rbm-recommender", error="invalid_token"',
+        }),
       );
       return;
     }
@@ -131,26 +112,21 @@ export function requireToken(tokens: TokenVerifier): RequestHandler {
  * At most `perMinute` requests a minute per client (by IP address; IPv6 clients by /56 subnet, the
  * library's default), answered 429 with Retry-After beyond. 0 disables the limit.
  */
-export function perClientRateLimit(
-  what: string,
-  perMinute: number,
-): RequestHandler {
+export function perClientRateLimit(what: string, perMinute: number): RequestHandler {
   if (!Number.isSafeInteger(perMinute) || perMinute < 0)
-    throw new RangeError(
-      `${what} rate limit must be a whole number ≥ 0 per minute, got ${perMinute}`,
-    );
+    throw new RangeError(`${what} rate limit must be a whole number ≥ 0 per minute, got ${perMinute}`);
   if (perMinute === 0) return (_req, _res, next) => next();
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,
-    standardHeaders: "draft-7",
+    standardHeaders: 'draft-7',
     legacyHeaders: false,
     handler: (_req, res, next) => {
-      const retryAfter = res.getHeader("Retry-After");
+      const retryAfter = res.getHeader('Retry-After');
       next(
         new ApiError(
           429,
-          "rate_limited",
+          'rate_limited',
           `more than ${perMinute} ${what} requests a minute from this client; try again in ${String(retryAfter ?? 60)} s`,
         ),
       );
@@ -163,13 +139,6 @@ export function perClientRateLimit(
  * --dev.
  */
 export const noSourceMaps: RequestHandler = (req, _res, next) => {
-  if (req.path.endsWith(".map"))
-    next(
-      new ApiError(
-        404,
-        "not_found",
-        `no file ${req.path} (source maps are served only with --dev)`,
-      ),
-    );
+  if (req.path.endsWith('.map')) next(new ApiError(404, 'not_found', `no file ${req.path} (source maps are served only with --dev)`));
   else next();
 };

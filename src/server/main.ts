@@ -73,7 +73,9 @@ function serveFallbackVersion(models: ModelStore<ModelMeta>, holder: ModelHolder
   const candidates = versions.filter((v) => !v.isCurrent && v.catalogGeneration === current.catalogGeneration).sort((a, b) => b.id - a.id);
   for (const candidate of candidates) {
     if (holder.serveVersion(candidate.id)) {
-      log(`the current model version ${current.id} could not be loaded (reason above): serving version ${candidate.id}, the newest that loads; train a new model to replace it`);
+      log(
+        `the current model version ${current.id} could not be loaded (reason above): serving version ${candidate.id}, the newest that loads; train a new model to replace it`,
+      );
       return;
     }
   }
@@ -188,7 +190,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
 
     const allowedHosts = [...defaultAllowedHosts(host), ...(options.allowedHosts ?? [])];
     if ((host === '0.0.0.0' || host === '::') && (options.allowedHosts ?? []).length === 0) {
-      log(`listening on all interfaces, but only Host names ${allowedHosts.join(', ')} are answered: add this machine's names with --allowed-hosts`);
+      log(
+        `listening on all interfaces, but only Host names ${allowedHosts.join(', ')} are answered: add this machine's names with --allowed-hosts`,
+      );
     }
     const app = createApp({
       catalog,

@@ -19,7 +19,6 @@ export const MAX_VISITOR_RATINGS = 500;
 /** How far a posted rating may lie from a level and still be taken as that level (float noise only). */
 export const RATING_SNAP_TOLERANCE = 1e-9;
 
-
 /** A data-set id (MovieLens user or movie id): a non-negative integer written in decimal digits. */
 export function parseId(raw: unknown, field: string): number {
   if (typeof raw === 'string' && ID_PATTERN.test(raw)) return Number(raw);
@@ -189,7 +188,11 @@ export function parseOptionalIdQuery(query: Record<string, unknown>, name: strin
 }
 
 /** `{"ratings":[{"itemId","rating"}], "limit"}` for the hidden-unit activations of a visitor's ratings. */
-export function parseHiddenActivationsBody(body: unknown, ratingLevels: readonly number[], fallbackLimit: number): { ratings: RatingInput[]; limit: number } {
+export function parseHiddenActivationsBody(
+  body: unknown,
+  ratingLevels: readonly number[],
+  fallbackLimit: number,
+): { ratings: RatingInput[]; limit: number } {
   const obj = requireJsonObject(body);
   if (obj.genre !== undefined) throw badRequest('genre does not apply to hidden-unit activations; send only "ratings" and "limit"');
   const { ratings, limit } = parseVisitorBody(obj, ratingLevels);

@@ -16,7 +16,7 @@
  * Memory: users' ratings are an LRU bounded by the number of ratings held; items are held for the
  * catalog's generation (a few hundred bytes each); searches are not cached (they go to SQLite).
  */
-import type { Catalog, ItemRecord, StoredRating, StoredUser } from "./ports.js";
+import type { Catalog, ItemRecord, StoredRating, StoredUser } from './ports.js';
 
 /** What the cache asks the database about changes made by other connections (ChangeFeed satisfies it). */
 export interface ChangeSource {
@@ -84,10 +84,7 @@ export class CatalogCache implements Catalog {
     this.dataVersion = changes.dataVersion();
     this.currentGeneration = changes.generation();
     this.watermark = this.now();
-    for (const { userId, updatedAt } of changes.usersUpdatedSince(
-      this.watermark - CLOCK_MARGIN_MS,
-    ))
-      this.remember(userId, updatedAt);
+    for (const { userId, updatedAt } of changes.usersUpdatedSince(this.watermark - CLOCK_MARGIN_MS)) this.remember(userId, updatedAt);
   }
 
   /** Called with a user id whenever that user's ratings may have changed. */
@@ -119,9 +116,7 @@ export class CatalogCache implements Catalog {
       return;
     }
     this.countsDirty = true;
-    for (const { userId, updatedAt } of this.changes.usersUpdatedSince(
-      this.watermark - CLOCK_MARGIN_MS,
-    )) {
+    for (const { userId, updatedAt } of this.changes.usersUpdatedSince(this.watermark - CLOCK_MARGIN_MS)) {
       if (this.seen.get(userId) === updatedAt) continue;
       this.remember(userId, updatedAt);
       this.forgetUser(userId);
@@ -137,10 +132,7 @@ export class CatalogCache implements Catalog {
   counts(): { users: number; items: number; ratings: number } {
     this.sync();
     const now = this.now();
-    if (
-      this.countsValue === null ||
-      (this.countsDirty && now - this.countsAt >= this.countsMaxAgeMs)
-    ) {
+    if (this.countsValue === null || (this.countsDirty && now - this.countsAt >= this.countsMaxAgeMs)) {
       this.countsValue = this.store.counts();
       this.countsAt = now;
       this.countsDirty = false;
@@ -161,9 +153,7 @@ export class CatalogCache implements Catalog {
   getItems(itemIds: number[]): ItemRecord[] {
     this.sync();
     const missing = itemIds.filter((id) => !this.items.has(id));
-    if (missing.length > 0)
-      for (const record of this.store.getItems(missing))
-        this.items.set(record.itemId, Object.freeze(record));
+    if (missing.length > 0) for (const record of this.store.getItems(missing)) this.items.set(record.itemId, Object.freeze(record));
     const out: ItemRecord[] = [];
     for (const id of itemIds) {
       const record = this.items.get(id);
@@ -172,12 +162,7 @@ export class CatalogCache implements Catalog {
     return out;
   }
 
-  searchItems(
-    query: string,
-    limit: number,
-    offset: number,
-    genre?: string,
-  ): { items: ItemRecord[]; total: number } {
+  searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number } {
     return this.store.searchItems(query, limit, offset, genre);
   }
 
@@ -201,12 +186,7 @@ export class CatalogCache implements Catalog {
     return [...this.store.iterateUserIds()];
   }
 
-  upsertRating(
-    userId: number,
-    itemId: number,
-    value: number,
-    timestampSeconds: number,
-  ): void {
+  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): void {
     try {
       this.store.upsertRating(userId, itemId, value, timestampSeconds);
     } finally {
@@ -258,8 +238,7 @@ export class CatalogCache implements Catalog {
     this.seen.set(userId, updatedAt);
     if (updatedAt > this.watermark) {
       this.watermark = updatedAt;
-      for (const [id, at] of this.seen)
-        if (at < this.watermark - CLOCK_MARGIN_MS) this.seen.delete(id);
+      for (const [id, at] of this.seen) if (at < this.watermark - CLOCK_MARGIN_MS) this.seen.delete(id);
     }
   }
 

@@ -230,8 +230,10 @@ export class ModelHolder {
     // outside the heap (its tfjs tensors) now rather than whenever it is collected.
     previous?.model.dispose();
     if (previous) this.options.onRetire?.(previous);
-    this.log(`serving model version ${next.versionId} (${next.model.algorithm}, ${next.model.userIds.length} users × ${next.model.itemIds.length} items)` +
-      (previous ? `, replacing version ${previous.versionId}` : ''));
+    this.log(
+      `serving model version ${next.versionId} (${next.model.algorithm}, ${next.model.userIds.length} users × ${next.model.itemIds.length} items)` +
+        (previous ? `, replacing version ${previous.versionId}` : ''),
+    );
   }
 
   /** Starts polling (unref'd: it never keeps the process alive on its own). */

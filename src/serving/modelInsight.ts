@@ -55,7 +55,8 @@ function insightOf(snapshot: ModelSnapshot): VersionInsight {
 function requireUserRbm(snapshot: ModelSnapshot): RbmParams {
   const params = insightOf(snapshot).userRbm;
   if (!params) {
-    throw new NotFoundError(`the served model (version ${snapshot.versionId}, kind "${snapshot.meta.kind}") has no user-oriented RBM, so it has no movie-facing hidden units to show; train with --orientation both or user`,
+    throw new NotFoundError(
+      `the served model (version ${snapshot.versionId}, kind "${snapshot.meta.kind}") has no user-oriented RBM, so it has no movie-facing hidden units to show; train with --orientation both or user`,
     );
   }
   return params;
@@ -90,7 +91,12 @@ export function hiddenUnits(snapshot: ModelSnapshot): HiddenUnitsResponse {
 }
 
 /** The units that `ratings` (a stored user's when userId is given, else a visitor's) switch on most. */
-export function hiddenActivations(snapshot: ModelSnapshot, ratings: readonly RatedItem[], userId: number | null, limit: number): UnitActivationsResponse {
+export function hiddenActivations(
+  snapshot: ModelSnapshot,
+  ratings: readonly RatedItem[],
+  userId: number | null,
+  limit: number,
+): UnitActivationsResponse {
   const params = requireUserRbm(snapshot);
   const known = toKnownRatings(snapshot, ratings);
   return { version: snapshot.versionId, userId, ratingsUsed: known.items.length, units: activationInfo(params, known, limit) };
@@ -165,7 +171,8 @@ function explainSample(
     const rated = stored.map((r) => ({ itemId: r.itemId, rating: r.rating }));
     const known = toKnownRatings(snapshot, rated);
     if (known.items.length === 0) {
-      if (userId !== undefined) throw new NotFoundError(`user ${userId} has no ratings the served model knows, so there is nothing to work through`);
+      if (userId !== undefined)
+        throw new NotFoundError(`user ${userId} has no ratings the served model knows, so there is nothing to work through`);
       continue;
     }
     const ratedSet = new Set(known.items);
@@ -180,7 +187,10 @@ function explainSample(
     const [served] = recommender.predictForUser(snapshot, candidate, [itemId]);
     const servedDistribution = served.distribution ?? worked.distribution;
     const mean = rated.reduce((sum, r) => sum + r.rating, 0) / rated.length;
-    const likedIndex = Math.max(0, snapshot.ratingLevels.findIndex((level) => level >= mean - 1e-9));
+    const likedIndex = Math.max(
+      0,
+      snapshot.ratingLevels.findIndex((level) => level >= mean - 1e-9),
+    );
     const record = snapshot.itemRecords[movie];
     return {
       userId: candidate,
@@ -207,7 +217,9 @@ export function userRbmFromState(state: ModelState): RbmParams | null {
   const K = state.meta.ratingLevels.length;
   const F = c.length;
   if (b.length !== V * K || W.length !== V * K * F) {
-    throw new Error(`the stored user RBM's tensors do not match ${V} items × ${K} levels × ${F} hidden units (W ${W.length}, b ${b.length})`);
+    throw new Error(
+      `the stored user RBM's tensors do not match ${V} items × ${K} levels × ${F} hidden units (W ${W.length}, b ${b.length})`,
+    );
   }
   return { visibles: V, levels: K, hidden: F, W, b, c };
 }
@@ -216,4 +228,3 @@ export function userRbmFromState(state: ModelState): RbmParams | null {
 export function itemTrainCountFromState(state: ModelState): Float32Array | null {
   return state.tensors.itemTrainCount ?? null;
 }
-

@@ -91,5 +91,9 @@ export class ScoreCache {
 
 /** Memory held by one user's scores (arrays shared between users, like a popularity list, count each time). */
 export function scoresBytes(scores: UserScores): number {
-  return scores.score.byteLength + (scores.expected && scores.expected !== scores.score ? scores.expected.byteLength : 0) + (scores.distribution?.byteLength ?? 0);
+  return (
+    scores.score.byteLength +
+    (scores.expected && scores.expected !== scores.score ? scores.expected.byteLength : 0) +
+    (scores.distribution?.byteLength ?? 0)
+  );
 }

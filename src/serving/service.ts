@@ -47,14 +47,19 @@ export function toKnownRatings(snapshot: ModelSnapshot, ratings: readonly Rating
 /** A stored user as the model's input: trained parameters when they have some, refitted if their ratings changed since. */
 export function storedUserInput(snapshot: ModelSnapshot, user: StoredUser, ratings: readonly StoredRating[]): UserInput {
   return {
-    ratings: toKnownRatings(snapshot, ratings.map((r) => ({ itemId: r.itemId, rating: r.value }))),
+    ratings: toKnownRatings(
+      snapshot,
+      ratings.map((r) => ({ itemId: r.itemId, rating: r.value })),
+    ),
     userIndex: snapshot.userIndex.get(user.userId),
     refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
   };
 }
 
 /** Posted ratings (a visitor, or anyone not stored) as the model's input: no per-user parameters. */
-export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingInput[]): UserInput => ({ ratings: toKnownRatings(snapshot, ratings) });
+export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingInput[]): UserInput => ({
+  ratings: toKnownRatings(snapshot, ratings),
+});
 
 /**
  * What a list is ordered by: the served algorithm's ranking score (for the default model, the chance the
@@ -66,9 +71,19 @@ export type RankBy = 'score' | 'predicted';
  * The `limit` best item indices for a user by `rankBy`: not among `rated` (model item indices), known to
  * the catalog, and of `genre` when given. Best first; ties by lower index.
  */
-export function rankItems(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, limit: number, genre?: string, rankBy: RankBy = 'score'): number[] {
+export function rankItems(
+  snapshot: ModelSnapshot,
+  scores: UserScores,
+  rated: ArrayLike<number>,
+  limit: number,
+  genre?: string,
+  rankBy: RankBy = 'score',
+): number[] {
   const order = rankBy === 'score' ? scores.score : scores.expected;
-  if (!order) throw new BadRequestError(`the served model (${snapshot.model.algorithm}) predicts no ratings, so it cannot rank by predicted rating; use rankBy=score`);
+  if (!order)
+    throw new BadRequestError(
+      `the served model (${snapshot.model.algorithm}) predicts no ratings, so it cannot rank by predicted rating; use rankBy=score`,
+    );
   const excluded = new Uint8Array(snapshot.itemIndex.size);
   for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
   const records = snapshot.itemRecords;
@@ -157,7 +172,8 @@ export function* scoreStoredUsers(
   let block: { userId: number; input: UserInput }[] = [];
   const flush = function* (): Generator<ScoredStoredUser> {
     const scores = snapshot.model.scoreUsers(block.map((b) => b.input));
-    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items, input: block[n].input };
+    for (let n = 0; n < block.length; n++)
+      yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items, input: block[n].input };
     block = [];
   };
   for (const userId of userIds) {
@@ -254,7 +270,13 @@ export class ServingService {
    * from the cache stands for the same ratings and model, so are its explanations, and they go when the
    * cache drops it (weak keys). Only items not yet explained for it are computed.
    */
-  private becauseOfStoredUser(snapshot: ModelSnapshot, userId: number, scores: UserScores, input: UserInput, best: readonly number[]): BecauseItem[][] {
+  private becauseOfStoredUser(
+    snapshot: ModelSnapshot,
+    userId: number,
+    scores: UserScores,
+    input: UserInput,
+    best: readonly number[],
+  ): BecauseItem[][] {
     let memo = this.becauseMemo.get(scores);
     if (!memo || memo.userId !== userId) {
       memo = { userId, byItem: new Map() };
@@ -267,8 +289,17 @@ export class ServingService {
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
-  recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatingInput[], limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
-    this.requireKnownItems(snapshot, ratings.map((r) => r.itemId));
+  recommendForVisitor(
+    snapshot: ModelSnapshot,
+    ratings: readonly RatingInput[],
+    limit: number,
+    genre?: string,
+    rankBy: RankBy = 'score',
+  ): ScoredItem[] {
+    this.requireKnownItems(
+      snapshot,
+      ratings.map((r) => r.itemId),
+    );
     const input = visitorInput(snapshot, ratings);
     const [scores] = snapshot.model.scoreUsers([input]);
     return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
@@ -308,7 +339,12 @@ export class ServingService {
   userRatings(userId: number): UserRating[] {
     if (!this.catalog.getUser(userId)) throw new UnknownUserError(userId);
     const ratings = this.catalog.getUserRatings(userId);
-    const records = new Map(getItemsChunked(this.catalog, ratings.map((r) => r.itemId)).map((r) => [r.itemId, r]));
+    const records = new Map(
+      getItemsChunked(
+        this.catalog,
+        ratings.map((r) => r.itemId),
+      ).map((r) => [r.itemId, r]),
+    );
     return ratings
       .map((r) => ({
         itemId: r.itemId,

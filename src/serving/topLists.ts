@@ -15,16 +15,11 @@
  * Validity: an entry is dropped when its user's ratings change (CatalogCache's listeners) and a whole
  * table when the catalog changes; a table belongs to one snapshot and is dropped when it is retired.
  */
-import type { ScoredItem } from "../api/types.js";
-import type { UserScores } from "../model/index.js";
-import type { ModelSnapshot } from "./modelHolder.js";
-import type { CatalogReader, ItemRecord } from "./ports.js";
-import {
-  blockSizeFor,
-  rankItems,
-  roundScore,
-  storedUserInput,
-} from "./service.js";
+import type { ScoredItem } from '../api/types.js';
+import type { UserScores } from '../model/index.js';
+import type { ModelSnapshot } from './modelHolder.js';
+import type { CatalogReader, ItemRecord } from './ports.js';
+import { blockSizeFor, rankItems, roundScore, storedUserInput } from './service.js';
 
 export const DEFAULT_TOP_LIST_SIZE = 100;
 export const DEFAULT_TOP_LIST_BYTES = 256 * 1024 * 1024;
@@ -82,9 +77,7 @@ export interface PrecomputeReport {
 }
 
 const yieldToEventLoop = (pauseMs: number): Promise<void> =>
-  new Promise((resolve) =>
-    pauseMs >= 1 ? setTimeout(resolve, pauseMs) : setImmediate(resolve),
-  );
+  new Promise((resolve) => (pauseMs >= 1 ? setTimeout(resolve, pauseMs) : setImmediate(resolve)));
 
 export class TopLists {
   private readonly tables = new Map<ModelSnapshot, Table>();
@@ -97,9 +90,7 @@ export class TopLists {
     this.maxBytes = options.maxBytes ?? DEFAULT_TOP_LIST_BYTES;
     this.blockUsers = options.blockUsers ?? DEFAULT_PRECOMPUTE_BLOCK;
     if (!Number.isSafeInteger(this.size) || this.size < 0)
-      throw new RangeError(
-        `top list size must be a whole number ≥ 0, got ${this.size}`,
-      );
+      throw new RangeError(`top list size must be a whole number ≥ 0, got ${this.size}`);
   }
 
   /**
@@ -108,22 +99,17 @@ export class TopLists {
    */
   async precompute(
     snapshot: ModelSnapshot,
-    catalog: Pick<CatalogReader, "getUser" | "getUserRatings">,
+    catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
     userIds: readonly number[],
     options: PrecomputeOptions = {},
   ): Promise<PrecomputeReport> {
     const cancelled = options.cancelled ?? (() => false);
     const share = options.share ?? 1;
-    if (!(share > 0 && share <= 1))
-      throw new RangeError(`precompute share must be in (0, 1], got ${share}`);
+    if (!(share > 0 && share <= 1)) throw new RangeError(`precompute share must be in (0, 1], got ${share}`);
     const table = this.tableFor(snapshot, userIds.length);
     const users = userIds.slice(0, table.maxUsers);
     const block = Math.min(this.blockUsers, blockSizeFor(snapshot));
-    for (
-      let start = 0;
-      start < users.length && table.size > 0;
-      start += block
-    ) {
+    for (let start = 0; start < users.length && table.size > 0; start += block) {
       if (cancelled() || this.tables.get(snapshot) !== table) break;
       // One synchronous block: the ratings read and the scores stored belong together (an invalidation
       // can only come between blocks, and then drops what it must).
@@ -134,21 +120,13 @@ export class TopLists {
         const user = catalog.getUser(userId);
         if (!user) continue;
         ids.push(userId);
-        inputs.push(
-          storedUserInput(snapshot, user, catalog.getUserRatings(userId)),
-        );
+        inputs.push(storedUserInput(snapshot, user, catalog.getUserRatings(userId)));
       }
       if (inputs.length > 0) {
         const scores = snapshot.model.scoreUsers(inputs);
-        for (let n = 0; n < ids.length; n++)
-          table.entries.set(
-            ids[n],
-            makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size),
-          );
+        for (let n = 0; n < ids.length; n++) table.entries.set(ids[n], makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size));
       }
-      await yieldToEventLoop(
-        ((performance.now() - began) * (1 - share)) / share,
-      );
+      await yieldToEventLoop(((performance.now() - began) * (1 - share)) / share);
     }
     return {
       users: table.entries.size,
@@ -161,14 +139,9 @@ export class TopLists {
    * The user's `limit` best items from the precomputed list, as the API shows them; undefined when there
    * is no list for them (not precomputed, or their ratings changed since) or it is too short for `limit`.
    */
-  recommend(
-    snapshot: ModelSnapshot,
-    userId: number,
-    limit: number,
-  ): ScoredItem[] | undefined {
+  recommend(snapshot: ModelSnapshot, userId: number, limit: number): ScoredItem[] | undefined {
     const entry = this.tables.get(snapshot)?.entries.get(userId);
-    if (!entry || (limit > entry.items.length && !entry.complete))
-      return undefined;
+    if (!entry || (limit > entry.items.length && !entry.complete)) return undefined;
     const K = snapshot.ratingLevels.length;
     const n = Math.min(limit, entry.items.length);
     const out = new Array<ScoredItem>(n);
@@ -177,8 +150,7 @@ export class TopLists {
       let distribution: number[] | null = null;
       if (entry.distribution) {
         distribution = new Array<number>(K);
-        for (let k = 0; k < K; k++)
-          distribution[k] = roundScore(entry.distribution[j * K + k]);
+        for (let k = 0; k < K; k++) distribution[k] = roundScore(entry.distribution[j * K + k]);
       }
       out[j] = {
         ...(snapshot.itemRecords[i] as ItemRecord),
@@ -193,16 +165,10 @@ export class TopLists {
   }
 
   /** Keeps the list of a user just scored on demand (their ratings changed, or they were not precomputed). */
-  remember(
-    snapshot: ModelSnapshot,
-    userId: number,
-    scores: UserScores,
-    rated: ArrayLike<number>,
-  ): void {
+  remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void {
     const table = this.tables.get(snapshot);
     if (!table || table.size === 0) return;
-    if (!table.entries.has(userId) && table.entries.size >= table.maxUsers)
-      return;
+    if (!table.entries.has(userId) && table.entries.size >= table.maxUsers) return;
     table.entries.set(userId, makeEntry(snapshot, scores, rated, table.size));
   }
 
@@ -232,15 +198,11 @@ export class TopLists {
     const K = snapshot.ratingLevels.length;
     const bytesPerItem = 4 * (3 + K);
     const users = Math.max(1, userCount);
-    let size = Math.min(
-      this.size,
-      Math.floor(this.maxBytes / (users * bytesPerItem)),
-    );
+    let size = Math.min(this.size, Math.floor(this.maxBytes / (users * bytesPerItem)));
     let maxUsers = userCount;
     if (size < Math.min(MIN_SIZE, this.size)) {
       size = Math.min(MIN_SIZE, this.size);
-      maxUsers =
-        size === 0 ? 0 : Math.floor(this.maxBytes / (size * bytesPerItem));
+      maxUsers = size === 0 ? 0 : Math.floor(this.maxBytes / (size * bytesPerItem));
     }
     const table: Table = {
       size,
@@ -252,28 +214,17 @@ export class TopLists {
   }
 }
 
-function makeEntry(
-  snapshot: ModelSnapshot,
-  scores: UserScores,
-  rated: ArrayLike<number>,
-  size: number,
-): TopEntry {
+function makeEntry(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, size: number): TopEntry {
   const K = snapshot.ratingLevels.length;
   const items = Int32Array.from(rankItems(snapshot, scores, rated, size));
   const score = new Float32Array(items.length);
   const expected = scores.expected ? new Float32Array(items.length) : null;
-  const distribution = scores.distribution
-    ? new Float32Array(items.length * K)
-    : null;
+  const distribution = scores.distribution ? new Float32Array(items.length * K) : null;
   for (let j = 0; j < items.length; j++) {
     const i = items[j];
     score[j] = scores.score[i];
     if (expected) expected[j] = scores.expected![i];
-    if (distribution)
-      distribution.set(
-        scores.distribution!.subarray(i * K, (i + 1) * K),
-        j * K,
-      );
+    if (distribution) distribution.set(scores.distribution!.subarray(i * K, (i + 1) * K), j * K);
   }
   return {
     items,

@@ -6,12 +6,9 @@
 
 /** True for an error meaning "another connection holds the lock; try again later". */
 export function isDatabaseBusy(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
+  if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
-  return (
-    typeof code === "string" &&
-    (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
-  );
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 export interface BusyRetryOptions {
@@ -32,15 +29,10 @@ export interface BusyRetryOptions {
  * Any other error, or busy after the last attempt, is thrown as it is. `work` must be a whole transaction
  * (all or nothing), so that running it again is safe.
  */
-export async function retryWhileBusy<T>(
-  work: () => T,
-  options: BusyRetryOptions = {},
-): Promise<T> {
+export async function retryWhileBusy<T>(work: () => T, options: BusyRetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 12;
   const maxDelay = options.maxDelayMs ?? 5000;
-  const sleep =
-    options.sleep ??
-    ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let delay = options.initialDelayMs ?? 500;
   for (let attempt = 1; ; attempt++) {
     try {

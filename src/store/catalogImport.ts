@@ -206,7 +206,12 @@ export class CatalogImporter {
   importStream(data: StreamedCatalogImport, options: ImportOptions = {}): ImportSummary {
     return this.bulk(
       data,
-      { declaredLevels: null, skipUnknownItems: true, skipped: null, forEachRating: (emit, progress) => data.forEachRating(emit, progress) },
+      {
+        declaredLevels: null,
+        skipUnknownItems: true,
+        skipped: null,
+        forEachRating: (emit, progress) => data.forEachRating(emit, progress),
+      },
       options,
     );
   }
@@ -251,7 +256,13 @@ export class CatalogImporter {
     // Items the ratings may name: the stored ones (a refresh may import ratings alone) and the new ones.
     const knownItems = new Set<number>(replacing ? [] : this.storedItemIds.all());
     for (const item of header.items) {
-      changedRows += this.upsertItem.run(item.itemId, item.title, item.year, JSON.stringify(item.genres), itemSearchKey(item.title)).changes;
+      changedRows += this.upsertItem.run(
+        item.itemId,
+        item.title,
+        item.year,
+        JSON.stringify(item.genres),
+        itemSearchKey(item.title),
+      ).changes;
       knownItems.add(item.itemId);
     }
     for (const user of header.users ?? []) {
@@ -373,10 +384,15 @@ export class CatalogImporter {
     const valuesWritten =
       declared || replacedRows === 0
         ? values
-        : db.prepare<[], number>(`SELECT DISTINCT value FROM ${direct ? 'ratings' : 'temp.import_ratings'}`).pluck().all();
+        : db
+            .prepare<[], number>(`SELECT DISTINCT value FROM ${direct ? 'ratings' : 'temp.import_ratings'}`)
+            .pluck()
+            .all();
     const ratingLevels = declared ? [...declared] : [...valuesWritten].sort((a, b) => a - b);
     if (ratingLevels.length > MAX_RATING_LEVELS) {
-      throw new RatingScaleError(`${where}: ratingLevels lists ${ratingLevels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`);
+      throw new RatingScaleError(
+        `${where}: ratingLevels lists ${ratingLevels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`,
+      );
     }
     const changed = changedRows > 0;
     if (changed) this.bumpGeneration.run();

@@ -58,10 +58,7 @@ const SEARCH_WHERE = `search_key LIKE @pattern ESCAPE '\\'
 
 export class CatalogStore {
   private readonly countAll: Statement<[], { users: number; items: number; ratings: number }>;
-  private readonly latestDataset: Statement<
-    [],
-    { source: string; layout: string; rating_levels: string; imported_at: number }
-  >;
+  private readonly latestDataset: Statement<[], { source: string; layout: string; rating_levels: string; imported_at: number }>;
   private readonly distinctValues: Statement<[], number>;
   private readonly userIds: Statement<[], number>;
   private readonly userIdsAfter: Statement<[number, number], number>;
@@ -95,7 +92,9 @@ export class CatalogStore {
       .prepare<[number, number], number>('SELECT user_id FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?')
       .pluck();
     this.itemIds = db.prepare<[], number>('SELECT item_id FROM items ORDER BY item_id').pluck();
-    this.allRatings = db.prepare<[], [number, number, number]>('SELECT user_id, item_id, value FROM ratings ORDER BY user_id, item_id').raw();
+    this.allRatings = db
+      .prepare<[], [number, number, number]>('SELECT user_id, item_id, value FROM ratings ORDER BY user_id, item_id')
+      .raw();
     this.itemById = db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE item_id = ?`);
     // A JSON array parameter instead of "IN (?, ?, …)": one statement for any number of ids.
     this.itemsByIds = db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE item_id IN (SELECT value FROM json_each(?))`);
@@ -105,7 +104,9 @@ export class CatalogStore {
        ORDER BY (search_key LIKE @prefix ESCAPE '\\') DESC, search_key, item_id
        LIMIT @limit OFFSET @offset`,
     );
-    this.searchTotal = db.prepare<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>(`SELECT COUNT(*) FROM items WHERE ${SEARCH_WHERE}`).pluck();
+    this.searchTotal = db
+      .prepare<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>(`SELECT COUNT(*) FROM items WHERE ${SEARCH_WHERE}`)
+      .pluck();
     this.allGenres = db
       .prepare<[], string>('SELECT DISTINCT json_each.value FROM items, json_each(items.genres) ORDER BY json_each.value')
       .pluck();
@@ -215,7 +216,10 @@ export class CatalogStore {
   searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number } {
     expectCount(limit, 'limit');
     expectCount(offset, 'offset');
-    const words = searchKeyOf(query).split(' ').filter((w) => w !== '').map(escapeLike);
+    const words = searchKeyOf(query)
+      .split(' ')
+      .filter((w) => w !== '')
+      .map(escapeLike);
     const pattern = words.length === 0 ? '%' : `%${words.join('%')}%`;
     const prefix = words.length === 0 ? '%' : `${words.join('%')}%`;
     const genreParam = genre === undefined || genre === '' ? null : genre;

@@ -10,27 +10,20 @@
  *   `usersUpdatedSince(ms)` (users whose `updated_at` — set inside every API rating write's IMMEDIATE
  *   transaction — is recent: drop those users).
  */
-import type { Database, Statement } from "better-sqlite3";
+import type { Database, Statement } from 'better-sqlite3';
 
 export class ChangeFeed {
   private readonly readGeneration: Statement<[], number>;
-  private readonly updatedSince: Statement<
-    [number],
-    { user_id: number; updated_at: number }
-  >;
+  private readonly updatedSince: Statement<[number], { user_id: number; updated_at: number }>;
 
   constructor(private readonly db: Database) {
-    this.readGeneration = db
-      .prepare<[], number>("SELECT generation FROM catalog_state WHERE id = 1")
-      .pluck();
-    this.updatedSince = db.prepare(
-      "SELECT user_id, updated_at FROM users WHERE updated_at >= ?",
-    );
+    this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
+    this.updatedSince = db.prepare('SELECT user_id, updated_at FROM users WHERE updated_at >= ?');
   }
 
   /** Changes whenever another connection commits to the database. */
   dataVersion(): number {
-    return this.db.pragma("data_version", { simple: true }) as number;
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   generation(): number {
@@ -39,8 +32,6 @@ export class ChangeFeed {
 
   /** Users whose ratings were written through the API at or after `ms` (milliseconds since the epoch). */
   usersUpdatedSince(ms: number): { userId: number; updatedAt: number }[] {
-    return this.updatedSince
-      .all(ms)
-      .map((row) => ({ userId: row.user_id, updatedAt: row.updated_at }));
+    return this.updatedSince.all(ms).map((row) => ({ userId: row.user_id, updatedAt: row.updated_at }));
   }
 }

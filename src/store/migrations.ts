@@ -73,7 +73,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    description: 'catalog generation (bumped by every import that changes the catalog), the generation each model version was trained on, hashed API tokens',
+    description:
+      'catalog generation (bumped by every import that changes the catalog), the generation each model version was trained on, hashed API tokens',
     statements: [
       // One row. A model version records the generation it was trained on, so a save can refuse a model
       // built on a catalog that an import changed meanwhile, and the server can tell its model is stale.

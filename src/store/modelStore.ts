@@ -178,8 +178,7 @@ export class ModelStore<Meta = unknown> {
     const rows = this.selectTensors.all(id);
     for (const tensor of rows) {
       const what = `tensor "${tensor.name}" of model version ${id}`;
-      tensors[tensor.name] =
-        tensor.chunks === 0 ? blobToFloat32(tensor.data, tensor.length, what) : this.readChunks(id, tensor, what);
+      tensors[tensor.name] = tensor.chunks === 0 ? blobToFloat32(tensor.data, tensor.length, what) : this.readChunks(id, tensor, what);
     }
     return { ...toInfo<Meta>(row), tensors };
   }

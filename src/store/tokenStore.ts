@@ -11,10 +11,10 @@
  * crypto.timingSafeEqual, without stopping at the first match, so the time taken says nothing about
  * how much of a hash matched.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Database, Statement } from "better-sqlite3";
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
 
-export const TOKEN_PREFIX = "rbm_";
+export const TOKEN_PREFIX = 'rbm_';
 /** Characters of the token (after rbm_) kept in clear, to recognise a token in `token list`. */
 const SHOWN_CHARACTERS = 6;
 
@@ -42,51 +42,32 @@ interface TokenRow {
   revoked_at: number | null;
 }
 
-const hashToken = (token: string): Buffer =>
-  createHash("sha256").update(token, "utf8").digest();
+const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 export class TokenStore {
   private readonly insert: Statement<[string, Buffer, string, number]>;
   private readonly selectAll: Statement<[], TokenRow>;
-  private readonly selectValidHashes: Statement<
-    [],
-    { id: number; token_hash: Buffer }
-  >;
+  private readonly selectValidHashes: Statement<[], { id: number; token_hash: Buffer }>;
   private readonly revokeById: Statement<[number, number]>;
   private readonly selectById: Statement<[number], TokenRow>;
 
   constructor(db: Database) {
-    this.insert = db.prepare(
-      "INSERT INTO api_tokens (name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?)",
-    );
-    this.selectAll = db.prepare(
-      "SELECT id, name, prefix, created_at, revoked_at FROM api_tokens ORDER BY id",
-    );
-    this.selectValidHashes = db.prepare(
-      "SELECT id, token_hash FROM api_tokens WHERE revoked_at IS NULL",
-    );
-    this.revokeById = db.prepare(
-      "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-    );
-    this.selectById = db.prepare(
-      "SELECT id, name, prefix, created_at, revoked_at FROM api_tokens WHERE id = ?",
-    );
+    this.insert = db.prepare('INSERT INTO api_tokens (name, token_hash, prefix, created_at) VALUES (?, ?, ?, ?)');
+    this.selectAll = db.prepare('SELECT id, name, prefix, created_at, revoked_at FROM api_tokens ORDER BY id');
+    this.selectValidHashes = db.prepare('SELECT id, token_hash FROM api_tokens WHERE revoked_at IS NULL');
+    this.revokeById = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    this.selectById = db.prepare('SELECT id, name, prefix, created_at, revoked_at FROM api_tokens WHERE id = ?');
   }
 
   /** A new token named `name` (who or what it is for). The returned `token` is the only copy. */
   create(name: string): CreatedToken {
     const trimmed = name.trim();
-    if (trimmed === "" || trimmed.length > 100)
-      throw new RangeError(
-        `a token name must be 1 to 100 characters, got ${JSON.stringify(name)}`,
-      );
-    const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+    if (trimmed === '' || trimmed.length > 100)
+      throw new RangeError(`a token name must be 1 to 100 characters, got ${JSON.stringify(name)}`);
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const prefix = `${token.slice(0, TOKEN_PREFIX.length + SHOWN_CHARACTERS)}…`;
     const createdAt = Date.now();
-    const id = Number(
-      this.insert.run(trimmed, hashToken(token), prefix, createdAt)
-        .lastInsertRowid,
-    );
+    const id = Number(this.insert.run(trimmed, hashToken(token), prefix, createdAt).lastInsertRowid);
     return { id, name: trimmed, prefix, createdAt, revokedAt: null, token };
   }
 
@@ -101,10 +82,7 @@ export class TokenStore {
   revoke(id: number): TokenInfo {
     this.revokeById.run(Date.now(), id);
     const row = this.selectById.get(id);
-    if (!row)
-      throw new RangeError(
-        `no API token with id ${id} (npm run token -- list shows them)`,
-      );
+    if (!row) throw new RangeError(`no API token with id ${id} (npm run token -- list shows them)`);
     return toInfo(row);
   }
 
@@ -114,11 +92,7 @@ export class TokenStore {
     let match: number | null = null;
     for (const row of this.selectValidHashes.iterate()) {
       // No early exit: every valid hash is compared.
-      if (
-        row.token_hash.length === hash.length &&
-        timingSafeEqual(row.token_hash, hash)
-      )
-        match = row.id;
+      if (row.token_hash.length === hash.length && timingSafeEqual(row.token_hash, hash)) match = row.id;
     }
     return match;
   }

@@ -26,7 +26,12 @@ describe('parseStatusKb', () => {
 
 describe('parseBenchArgs', () => {
   it('defaults to every case but the opt-in whole-path one, which --cases accepts', () => {
-    expect(parseBenchArgs([])).toMatchObject({ help: false, json: null, cases: CASE_NAMES.filter((c) => c !== 'synthetic-25m'), epochs: null });
+    expect(parseBenchArgs([])).toMatchObject({
+      help: false,
+      json: null,
+      cases: CASE_NAMES.filter((c) => c !== 'synthetic-25m'),
+      epochs: null,
+    });
     expect(parseBenchArgs(['--cases', 'synthetic-25m']).cases).toEqual(['synthetic-25m']);
   });
   it('reads --json, --cases, --epochs in both spellings', () => {
@@ -52,7 +57,13 @@ describe('steadyMean', () => {
 
 describe('formatting', () => {
   it('right-aligns numbers and pads text', () => {
-    const table = formatTable(['case', 's'], [['a', '1.5'], ['longer', '12.25']]);
+    const table = formatTable(
+      ['case', 's'],
+      [
+        ['a', '1.5'],
+        ['longer', '12.25'],
+      ],
+    );
     expect(table.split('\n')).toEqual(['case        s', '------  -----', 'a         1.5', 'longer  12.25']);
   });
   it('formats seconds with sensible precision', () => {
@@ -65,23 +76,57 @@ describe('formatting', () => {
 
 function orientation(seconds: number): OrientationResult {
   return {
-    rows: 1, cols: 1, cdSteps: 1, epochSeconds: [seconds], secondsPerEpoch: seconds, epochCpuSeconds: [seconds],
-    cpuSecondsPerEpoch: seconds, setupSeconds: 0, paramsMB: 1, workspaceMB: 2, peakRssAfterMB: 100,
+    rows: 1,
+    cols: 1,
+    cdSteps: 1,
+    epochSeconds: [seconds],
+    secondsPerEpoch: seconds,
+    epochCpuSeconds: [seconds],
+    cpuSecondsPerEpoch: seconds,
+    setupSeconds: 0,
+    paramsMB: 1,
+    workspaceMB: 2,
+    peakRssAfterMB: 100,
   };
 }
 
 function outcome(name: string, secondsPerEpoch: number, peakRssMB: number, scoringSeconds?: number): CaseOutcome {
   const result: CaseResult = {
-    name, description: name, ratings: 1, users: 1, items: 1, levels: 5, hidden: 100, batchSize: 20, negativePhase: 'meanField',
-    secondsPerEpoch, userSecondsPerEpoch: secondsPerEpoch / 2, itemSecondsPerEpoch: secondsPerEpoch / 2,
-    cpuSecondsPerEpoch: secondsPerEpoch, peakRssMB, trainingPeakRssMB: peakRssMB, dataSeconds: 0, compressSeconds: 0,
+    name,
+    description: name,
+    ratings: 1,
+    users: 1,
+    items: 1,
+    levels: 5,
+    hidden: 100,
+    batchSize: 20,
+    negativePhase: 'meanField',
+    secondsPerEpoch,
+    userSecondsPerEpoch: secondsPerEpoch / 2,
+    itemSecondsPerEpoch: secondsPerEpoch / 2,
+    cpuSecondsPerEpoch: secondsPerEpoch,
+    peakRssMB,
+    trainingPeakRssMB: peakRssMB,
+    dataSeconds: 0,
+    compressSeconds: 0,
     orientations: { user: orientation(secondsPerEpoch / 2), item: orientation(secondsPerEpoch / 2) },
-    ...(scoringSeconds === undefined ? {} : {
-      scoring: {
-        backend: 'wasm', users: 1, items: 1, seconds: scoringSeconds, warmSeconds: scoringSeconds, backendInitSeconds: 0,
-        fittedMixture: { user: 0.5, item: 0.5, bias: 0 }, modelFitSeconds: 0, modelEpochs: 2, blockSize: 256, leakedTensors: 0,
-      },
-    }),
+    ...(scoringSeconds === undefined
+      ? {}
+      : {
+          scoring: {
+            backend: 'wasm',
+            users: 1,
+            items: 1,
+            seconds: scoringSeconds,
+            warmSeconds: scoringSeconds,
+            backendInitSeconds: 0,
+            fittedMixture: { user: 0.5, item: 0.5, bias: 0 },
+            modelFitSeconds: 0,
+            modelEpochs: 2,
+            blockSize: 256,
+            leakedTensors: 0,
+          },
+        }),
   };
   return { name, result, error: null, stages: [], wallSeconds: 1 };
 }

@@ -14,9 +14,19 @@ describe('runPipeline', () => {
     const leftovers = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('rbm-bench-pipeline-'));
     const before = leftovers();
     const stages: StageEvent[] = [];
-    const result = await runPipeline('tiny', 'tiny whole path', { users: 120, items: 80, ratings: 6_000, halfStars: true }, 2, (e) => stages.push(e));
+    const result = await runPipeline('tiny', 'tiny whole path', { users: 120, items: 80, ratings: 6_000, halfStars: true }, 2, (e) =>
+      stages.push(e),
+    );
     const steps = result.pipeline?.steps ?? [];
-    expect(steps.map((s) => s.step)).toEqual(['generate folder', 'import', 'load dataset', 'train', 'save model', 'load model', 'score top 10 (sample)']);
+    expect(steps.map((s) => s.step)).toEqual([
+      'generate folder',
+      'import',
+      'load dataset',
+      'train',
+      'save model',
+      'load model',
+      'score top 10 (sample)',
+    ]);
     for (const s of steps) {
       expect(s.seconds).toBeGreaterThanOrEqual(0);
       expect(s.peakRssMB).toBeGreaterThan(0);
@@ -24,12 +34,12 @@ describe('runPipeline', () => {
     expect(result).toMatchObject({ ratings: 6_000, users: 120, items: 80, levels: 10 });
     expect(steps.find((s) => s.step === 'score top 10 (sample)')?.detail).toEqual({ users: 120, rows: 1_200 });
     // Both orientations' epochs were reported as they ran.
-    expect(stages.filter((e) => /^(user|item) epoch \d$/.test(e.stage)).map((e) => e.stage).sort()).toEqual([
-      'item epoch 1',
-      'item epoch 2',
-      'user epoch 1',
-      'user epoch 2',
-    ]);
+    expect(
+      stages
+        .filter((e) => /^(user|item) epoch \d$/.test(e.stage))
+        .map((e) => e.stage)
+        .sort(),
+    ).toEqual(['item epoch 1', 'item epoch 2', 'user epoch 1', 'user epoch 2']);
     expect(result.userSecondsPerEpoch).toBeGreaterThan(0);
     expect(leftovers()).toEqual(before);
   }, 120_000);

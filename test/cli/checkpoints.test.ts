@@ -68,7 +68,9 @@ describe('checkpoint files', () => {
     expect(readCheckpoint(path, fingerprint)).toBeNull();
     writeCheckpoint(path, sample(), fingerprint);
     const other = trainingFingerprint({ users: 200, items: 150, ratings: 12_001 }, { hidden: 8 });
-    expect(() => readCheckpoint(path, other)).toThrow(/was written for other data or options .*ratings=12000.*run without --resume to start over/);
+    expect(() => readCheckpoint(path, other)).toThrow(
+      /was written for other data or options .*ratings=12000.*run without --resume to start over/,
+    );
     truncateSync(path, statSync(path).size - 4);
     expect(() => readCheckpoint(path, fingerprint)).toThrow(/is truncated: expected 32 bytes of parameters at byte \d+, found 28/);
     removeCheckpoint(path);

@@ -3,13 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_DB_PATH,
-  formatImportReport,
-  parseImportArgs,
-  runImport,
-  UsageError,
-} from '../../src/cli/importCommand.js';
+import { DEFAULT_DB_PATH, formatImportReport, parseImportArgs, runImport, UsageError } from '../../src/cli/importCommand.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
 import { copyFolder, dumpDatabase, FIXTURES, replaceLine, tempFolder } from '../helpers/dataFiles.js';
 
@@ -68,10 +62,30 @@ describe('runImport', () => {
   });
 
   const malformed = [
-    { name: 'wrong field count', line: 3, text: '2,3,4.5\r', expected: 'expected 4 comma-separated fields (user id, item id, rating, timestamp), found 3 fields' },
-    { name: 'non-numeric id', line: 2, text: 'one,1,4.5,1260759144\r', expected: 'expected user id (field 1) to be a whole number, found "one"' },
-    { name: 'rating not a number', line: 4, text: '2,3,,1260759146\r', expected: 'expected rating to be a number such as 4 or 3.5, found ""' },
-    { name: 'empty line in the middle', line: 5, text: '\r', expected: 'expected a data line (blank lines are allowed only at the end of the file), found an empty line' },
+    {
+      name: 'wrong field count',
+      line: 3,
+      text: '2,3,4.5\r',
+      expected: 'expected 4 comma-separated fields (user id, item id, rating, timestamp), found 3 fields',
+    },
+    {
+      name: 'non-numeric id',
+      line: 2,
+      text: 'one,1,4.5,1260759144\r',
+      expected: 'expected user id (field 1) to be a whole number, found "one"',
+    },
+    {
+      name: 'rating not a number',
+      line: 4,
+      text: '2,3,,1260759146\r',
+      expected: 'expected rating to be a number such as 4 or 3.5, found ""',
+    },
+    {
+      name: 'empty line in the middle',
+      line: 5,
+      text: '\r',
+      expected: 'expected a data line (blank lines are allowed only at the end of the file), found an empty line',
+    },
   ];
   for (const c of malformed) {
     it(`leaves an existing database exactly as it was on a malformed line: ${c.name}`, async () => {
@@ -95,9 +109,7 @@ describe('runImport', () => {
 
   it('does not create a database for a folder it cannot read', async () => {
     const dbPath = join(temp.dir, 'never.db');
-    await expect(runImport({ dataFolder: join(temp.dir, 'missing'), dbPath }, fakeStderr(false))).rejects.toThrow(
-      /data folder not found/,
-    );
+    await expect(runImport({ dataFolder: join(temp.dir, 'missing'), dbPath }, fakeStderr(false))).rejects.toThrow(/data folder not found/);
     expect(existsSync(dbPath)).toBe(false);
   });
 });

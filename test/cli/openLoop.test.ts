@@ -1,10 +1,10 @@
 /** The load test's open-loop generator: every scheduled request is sent and counted by its outcome. */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openLoop, quantile } from "../../src/cli/openLoop.js";
-import { parseLoadtestArgs } from "../../src/cli/loadtestCommand.js";
-import { UsageError } from "../../src/cli/common.js";
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLoop, quantile } from '../../src/cli/openLoop.js';
+import { parseLoadtestArgs } from '../../src/cli/loadtestCommand.js';
+import { UsageError } from '../../src/cli/common.js';
 
 let server: http.Server;
 let url: string;
@@ -12,22 +12,22 @@ const seen: string[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d: Buffer) => (body += d.toString()));
-    req.on("end", () => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
       seen.push(`${req.method} ${req.url} ${body}`);
-      res.writeHead(req.url === "/fail" ? 503 : 200).end("{}");
+      res.writeHead(req.url === '/fail' ? 503 : 200).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-describe("openLoop", () => {
-  it.each(["uniform", "poisson"] as const)(
-    "sends rate × duration requests (%s arrivals), in order, and counts non-2xx answers",
+describe('openLoop', () => {
+  it.each(['uniform', 'poisson'] as const)(
+    'sends rate × duration requests (%s arrivals), in order, and counts non-2xx answers',
     async (arrivals) => {
       seen.length = 0;
       let n = 0;
@@ -39,12 +39,12 @@ describe("openLoop", () => {
         arrivals,
         next: () =>
           n++ % 5 === 4
-            ? { method: "GET", path: "/fail" }
+            ? { method: 'GET', path: '/fail' }
             : {
-                method: "POST",
+                method: 'POST',
                 path: `/ok/${n}`,
                 body: `b${n}`,
-                headers: { "content-type": "text/plain" },
+                headers: { 'content-type': 'text/plain' },
               },
       });
       expect(result.requests).toBe(50);
@@ -52,17 +52,15 @@ describe("openLoop", () => {
       expect(result.non2xx).toBe(10);
       expect(result.errors).toBe(0);
       expect(seen).toHaveLength(50);
-      expect(seen.filter((s) => s.startsWith("POST /ok/1 b1"))).toHaveLength(1);
+      expect(seen.filter((s) => s.startsWith('POST /ok/1 b1'))).toHaveLength(1);
       expect(result.p50Ms).toBeLessThanOrEqual(result.p99Ms);
       expect(result.p99Ms).toBeLessThanOrEqual(result.maxMs);
     },
   );
 
-  it("counts a refused connection as an error, not a latency", async () => {
+  it('counts a refused connection as an error, not a latency', async () => {
     const closed = http.createServer();
-    await new Promise<void>((resolve) =>
-      closed.listen(0, "127.0.0.1", resolve),
-    );
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const result = await openLoop({
@@ -70,43 +68,29 @@ describe("openLoop", () => {
       rate: 100,
       connections: 2,
       durationSeconds: 0.05,
-      next: () => ({ method: "GET", path: "/" }),
+      next: () => ({ method: 'GET', path: '/' }),
     });
     expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5 });
   });
 
-  it("quantile is the nearest rank", () => {
+  it('quantile is the nearest rank', () => {
     const sorted = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect([
-      quantile(sorted, 0.5),
-      quantile(sorted, 0.9),
-      quantile(sorted, 0.99),
-      quantile(sorted, 1),
-    ]).toEqual([5, 9, 10, 10]);
+    expect([quantile(sorted, 0.5), quantile(sorted, 0.9), quantile(sorted, 0.99), quantile(sorted, 1)]).toEqual([5, 9, 10, 10]);
   });
 });
 
-describe("parseLoadtestArgs", () => {
-  it("takes the total rate and a list of scenarios, and says what is wrong otherwise", () => {
-    const parsed = parseLoadtestArgs(
-      ["--rate", "1000", "--scenario", "users,swap", "--arrivals", "poisson"],
-      {},
-    );
+describe('parseLoadtestArgs', () => {
+  it('takes the total rate and a list of scenarios, and says what is wrong otherwise', () => {
+    const parsed = parseLoadtestArgs(['--rate', '1000', '--scenario', 'users,swap', '--arrivals', 'poisson'], {});
     expect(parsed).toMatchObject({
       rate: 1000,
-      scenarios: ["users", "swap"],
-      arrivals: "poisson",
+      scenarios: ['users', 'swap'],
+      arrivals: 'poisson',
       connections: 20,
       duration: 30,
     });
-    expect(() => parseLoadtestArgs(["--scenario", "users,cold"], {})).toThrow(
-      UsageError,
-    );
-    expect(() => parseLoadtestArgs(["--scenario", "users,cold"], {})).toThrow(
-      'got "cold"',
-    );
-    expect(() => parseLoadtestArgs(["--arrivals", "bursty"], {})).toThrow(
-      "--arrivals must be uniform or poisson",
-    );
+    expect(() => parseLoadtestArgs(['--scenario', 'users,cold'], {})).toThrow(UsageError);
+    expect(() => parseLoadtestArgs(['--scenario', 'users,cold'], {})).toThrow('got "cold"');
+    expect(() => parseLoadtestArgs(['--arrivals', 'bursty'], {})).toThrow('--arrivals must be uniform or poisson');
   });
 });

@@ -16,7 +16,16 @@ import { launch, type LaunchedServer } from '../../src/server/main.js';
 import { equations, SECTIONS } from '../../web/src/how-it-works/content.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
 const SCREENSHOT_DIR = path.resolve('test-results/screenshots');
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -28,7 +37,9 @@ function watch(page: Page): Page {
     if (message.type() === 'error') problems.push(`console error on ${page.url()}: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`));
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`),
+  );
   page.on('response', (response) => {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.request().method()} ${response.url()}`);
   });
@@ -85,11 +96,13 @@ async function headingLevels(p: Page): Promise<number[]> {
 function expectHeadingsInOrder(levels: number[]): void {
   expect(levels[0]).toBe(1);
   expect(levels.filter((l) => l === 1)).toHaveLength(1);
-  for (let n = 1; n < levels.length; n++) expect(levels[n] - levels[n - 1], `heading ${n} jumps from h${levels[n - 1]} to h${levels[n]}`).toBeLessThanOrEqual(1);
+  for (let n = 1; n < levels.length; n++)
+    expect(levels[n] - levels[n - 1], `heading ${n} jumps from h${levels[n - 1]} to h${levels[n]}`).toBeLessThanOrEqual(1);
 }
 
 /** A number as the page writes it (en-US, fixed decimals). */
-const fixed = (x: number, digits: number): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fixed = (x: number, digits: number): string =>
+  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** How far the page is wider than the window (0 when it fits), checked with the elements that stick out. */
 async function expectNoHorizontalOverflow(p: Page): Promise<void> {
@@ -148,7 +161,9 @@ describe('hidden units and How it works in Chromium', () => {
     });
     const chips = panel.getByRole('list', { name: /The units your 1 rating switch on most/ }).getByRole('button');
     await expect.poll(() => chips.count()).toBe(visitor.units.length);
-    expect(await chips.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.unit))).toEqual(visitor.units.map((u) => String(u.unit)));
+    expect(await chips.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.unit))).toEqual(
+      visitor.units.map((u) => String(u.unit)),
+    );
     await chips.first().click();
     expect(await chips.first().getAttribute('aria-pressed')).toBe('true');
     expect(await select.inputValue()).toBe(String(visitor.units[0].unit));
@@ -159,7 +174,9 @@ describe('hidden units and How it works in Chromium', () => {
     await page.keyboard.press('Enter');
     const userChips = panel.getByRole('list', { name: /user 1’s \d+ ratings/ }).getByRole('button');
     await expect.poll(() => userChips.count()).toBe(user1.units.length);
-    expect(await userChips.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.unit))).toEqual(user1.units.map((u) => String(u.unit)));
+    expect(await userChips.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.unit))).toEqual(
+      user1.units.map((u) => String(u.unit)),
+    );
     await settled(page);
     expectHeadingsInOrder(await headingLevels(page));
     await panel.screenshot({ path: path.join(SCREENSHOT_DIR, 'hidden-units-1280.png') });
@@ -232,9 +249,11 @@ describe('hidden units and How it works in Chromium', () => {
     await settled(phone);
     await phone.getByText(/Hidden units F \(user RBM\)/).waitFor();
     // Equations wider than the phone scroll inside their box, which can then be focused to scroll it.
-    const boxes = await phone.locator('.math-display').evaluateAll((els) =>
-      els.map((el) => ({ overflows: el.scrollWidth > el.clientWidth + 1, focusable: el.getAttribute('tabindex') === '0' })),
-    );
+    const boxes = await phone
+      .locator('.math-display')
+      .evaluateAll((els) =>
+        els.map((el) => ({ overflows: el.scrollWidth > el.clientWidth + 1, focusable: el.getAttribute('tabindex') === '0' })),
+      );
     expect(boxes.some((b) => b.overflows)).toBe(true);
     for (const box of boxes) expect(box.focusable).toBe(box.overflows);
     await expectNoHorizontalOverflow(phone);

@@ -142,7 +142,12 @@ describe('the recommendation page in Chromium', () => {
     // Each result shows its rating buttons, one per level of the loaded scale, none pressed yet.
     const firstButtons = results.first().getByRole('button', { name: /^Rate \d+(\.5)? stars?$/ });
     expect(await firstButtons.count()).toBeGreaterThanOrEqual(5);
-    expect(await results.first().getByRole('button', { name: /Rate 4 stars/ }).getAttribute('aria-pressed')).toBe('false');
+    expect(
+      await results
+        .first()
+        .getByRole('button', { name: /Rate 4 stars/ })
+        .getAttribute('aria-pressed'),
+    ).toBe('false');
   });
 
   it('rating two movies makes recommendations appear, then change', async () => {
@@ -196,17 +201,30 @@ describe('the recommendation page in Chromium', () => {
     expect(await secondRated.getByRole('button', { name: /Rate 5 stars/ }).getAttribute('aria-pressed')).toBe('true');
     expect(await secondRated.getByRole('button', { name: /Rate 2 stars/ }).getAttribute('aria-pressed')).toBe('false');
     // The search result's buttons follow the change.
-    expect(await searchResults(page).nth(1).getByRole('button', { name: /Rate 5 stars/ }).getAttribute('aria-pressed')).toBe('true');
+    expect(
+      await searchResults(page)
+        .nth(1)
+        .getByRole('button', { name: /Rate 5 stars/ })
+        .getAttribute('aria-pressed'),
+    ).toBe('true');
     await settled(page);
     const beforeRemoval = await recommendationSignature(page);
 
     await secondRated.getByRole('button', { name: /^Remove/ }).click();
     await expect.poll(() => yourRatings(page).count()).toBe(1);
     await expect.poll(() => recommendationSignature(page)).not.toBe(beforeRemoval);
-    expect(await searchResults(page).nth(1).getByRole('button', { name: /Rate 5 stars/ }).getAttribute('aria-pressed')).toBe('false');
+    expect(
+      await searchResults(page)
+        .nth(1)
+        .getByRole('button', { name: /Rate 5 stars/ })
+        .getAttribute('aria-pressed'),
+    ).toBe('false');
 
     // Back to two ratings for the screenshots, then reload: they come back from localStorage.
-    await searchResults(page).nth(1).getByRole('button', { name: /Rate 3 stars/ }).click();
+    await searchResults(page)
+      .nth(1)
+      .getByRole('button', { name: /Rate 3 stars/ })
+      .click();
     await expect.poll(() => yourRatings(page).count()).toBe(2);
     await settled(page); // reloading with the recommendations request in flight would abort it
     await page.reload();
@@ -239,7 +257,9 @@ describe('the recommendation page in Chromium', () => {
     await expect.poll(() => recs.count()).toBeGreaterThan(0);
     // Under each recommendation, the API's `because` as a sentence: "Because you rated A ★5, B ★4 and C ★4".
     await settled(page);
-    const api = (await page.evaluate(async () => (await fetch('/api/users/1/recommendations?limit=100')).json())) as RecommendationsResponse;
+    const api = (await page.evaluate(async () =>
+      (await fetch('/api/users/1/recommendations?limit=100')).json(),
+    )) as RecommendationsResponse;
     const becauseById = new Map(api.items.map((item) => [item.itemId, item.because]));
     const shown = await recs.evaluateAll((items) =>
       items.map((li) => ({ itemId: Number((li as HTMLElement).dataset.itemId), line: li.querySelector('.because')?.textContent ?? null })),
@@ -247,7 +267,10 @@ describe('the recommendation page in Chromium', () => {
     for (const { itemId, line } of shown) {
       const because = becauseById.get(itemId) ?? [];
       const parts = because.map((b) => `${displayTitle(b.title ?? '')} ★${b.rating}`);
-      const sentence = parts.length === 0 ? null : `Because you rated ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`}`;
+      const sentence =
+        parts.length === 0
+          ? null
+          : `Because you rated ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`}`;
       expect(line).toBe(sentence);
     }
     expect(shown.filter((s) => s.line !== null).length).toBeGreaterThan(0);

@@ -132,9 +132,11 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
    * Epoch 2: b_x = ((5−3−23/204) + (4−3+1/102))/12 = (591/204)/12 = 197/816
    */
   const t = (userId: number, itemId: number, value: number): RatingTriple => ({ userId, itemId, value });
-  const toy = datasetFromTriples([t(1, 10, 5), t(1, 20, 3), t(2, 10, 4), t(2, 30, 2), t(3, 20, 1), t(3, 30, 3)], { ratingLevels: [1, 2, 3, 4, 5] });
+  const toy = datasetFromTriples([t(1, 10, 5), t(1, 20, 3), t(2, 10, 4), t(2, 30, 2), t(3, 20, 1), t(3, 30, 3)], {
+    ratingLevels: [1, 2, 3, 4, 5],
+  });
 
-  it('uses Surprise\'s defaults', () => {
+  it("uses Surprise's defaults", () => {
     expect(DEFAULT_BIAS_OPTIONS).toEqual({ regItem: 10, regUser: 15, epochs: 10 });
   });
 
@@ -146,16 +148,24 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
     expect(m.userBias[1]).toBeCloseTo(-1 / 102, 7);
     expect(m.userBias[2]).toBeCloseTo(-7 / 68, 7);
     // r̂(A, z) = 3 + 23/204 − 1/12 = 3 + 1/34.
-    expect(predictItems(m, { items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }, Int32Array.of(2)).expected[0])
-      .toBeCloseTo(3 + 1 / 34, 6);
+    expect(
+      predictItems(m, { items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }, Int32Array.of(2)).expected[0],
+    ).toBeCloseTo(3 + 1 / 34, 6);
   });
 
-  it('the second epoch uses the first epoch\'s user biases', () => {
+  it("the second epoch uses the first epoch's user biases", () => {
     expect(fitBiasModel(toy, { epochs: 2 }).itemBias[0]).toBeCloseTo(197 / 816, 7);
   });
 
-  it('ten epochs match a direct transcription of Surprise\'s baseline_als', () => {
-    const ratings = [[0, 0, 5], [0, 1, 3], [1, 0, 4], [1, 2, 2], [2, 1, 1], [2, 2, 3]];
+  it("ten epochs match a direct transcription of Surprise's baseline_als", () => {
+    const ratings = [
+      [0, 0, 5],
+      [0, 1, 3],
+      [1, 0, 4],
+      [1, 2, 2],
+      [2, 1, 1],
+      [2, 2, 3],
+    ];
     const mu = 3;
     const bu = [0, 0, 0];
     const bi = [0, 0, 0];
@@ -183,7 +193,12 @@ describe('bias baseline (Surprise BaselineOnly, ALS)', () => {
   it('clips predictions to the rating scale', () => {
     const high = datasetFromTriples(Array.from({ length: 40 }, (_, n) => t(1 + (n % 4), 10 + Math.floor(n / 4), 5)).concat([t(9, 99, 1)]));
     const m = fitBiasModel(high, { regItem: 0, regUser: 0 });
-    const p = predictItems(m, { items: new Int32Array(0), levels: new Uint8Array(0) }, { userIndex: 0 }, Int32Array.from({ length: high.itemIds.length }, (_, i) => i));
+    const p = predictItems(
+      m,
+      { items: new Int32Array(0), levels: new Uint8Array(0) },
+      { userIndex: 0 },
+      Int32Array.from({ length: high.itemIds.length }, (_, i) => i),
+    );
     for (const x of p.expected) {
       expect(x).toBeGreaterThanOrEqual(1);
       expect(x).toBeLessThanOrEqual(5);
@@ -208,7 +223,8 @@ class RecordingModel implements TrainedModel {
     return this.inner.itemIds;
   }
   scoreUsers(users: readonly UserInput[]): UserScores[] {
-    for (const u of users) this.calls.push({ ratings: { items: u.ratings.items.slice(), levels: u.ratings.levels.slice() }, userIndex: u.userIndex });
+    for (const u of users)
+      this.calls.push({ ratings: { items: u.ratings.items.slice(), levels: u.ratings.levels.slice() }, userIndex: u.userIndex });
     return this.inner.scoreUsers(users);
   }
   toState(): ModelState {
@@ -245,7 +261,9 @@ describe('predictTest', () => {
 
     const trainRows = compressRows(fold.train, 'user');
     const testRows = compressRows(fold.test, 'user');
-    const usersWithTests = Array.from({ length: testRows.rows }, (_, u) => u).filter((u) => testRows.rowStart[u + 1] > testRows.rowStart[u]);
+    const usersWithTests = Array.from({ length: testRows.rows }, (_, u) => u).filter(
+      (u) => testRows.rowStart[u + 1] > testRows.rowStart[u],
+    );
     expect(model.calls.map((c) => c.userIndex)).toEqual(usersWithTests);
     for (const { ratings, userIndex } of model.calls) {
       const u = userIndex!;
@@ -288,14 +306,24 @@ describe('crossValidate', () => {
     const folds = kFold(ds, 3, 0);
     const seen: string[] = [];
     const epochsSeen: string[] = [];
-    const report = await crossValidate(folds, small, { onFold: (f) => seen.push(f.name), onEpoch: (fold, r) => epochsSeen.push(`${fold}/${r.phase}/${r.epoch}`) });
+    const report = await crossValidate(folds, small, {
+      onFold: (f) => seen.push(f.name),
+      onEpoch: (fold, r) => epochsSeen.push(`${fold}/${r.phase}/${r.epoch}`),
+    });
     const json = JSON.parse(JSON.stringify(report)) as typeof report;
     expect(seen).toEqual(['fold1', 'fold2', 'fold3']);
     expect(epochsSeen.slice(0, 3)).toEqual(['fold1/user/1', 'fold1/user/2', 'fold1/user/3']);
     expect(json.folds).toHaveLength(3);
     for (const [n, f] of json.folds.entries()) {
       expect(f.name).toBe(`fold${n + 1}`);
-      for (const x of [f.rmse, f.mae, f.baselines.globalMean.rmse, f.baselines.globalMean.mae, f.baselines.bias.rmse, f.baselines.bias.mae]) {
+      for (const x of [
+        f.rmse,
+        f.mae,
+        f.baselines.globalMean.rmse,
+        f.baselines.globalMean.mae,
+        f.baselines.bias.rmse,
+        f.baselines.bias.mae,
+      ]) {
         expect(typeof x).toBe('number');
         expect(x).toBeGreaterThan(0);
         expect(x).toBeLessThan(2);
@@ -316,11 +344,26 @@ describe('crossValidate', () => {
       expect(f.baselines.bias.rmse).toBeLessThan(f.baselines.globalMean.rmse);
     }
     const avg = (pick: (f: (typeof json.folds)[number]) => number) => json.folds.reduce((s, f) => s + pick(f), 0) / 3;
-    expect(json.mean.rmse).toBeCloseTo(avg((f) => f.rmse), 12);
-    expect(json.mean.mae).toBeCloseTo(avg((f) => f.mae), 12);
-    expect(json.baselines.globalMean.rmse).toBeCloseTo(avg((f) => f.baselines.globalMean.rmse), 12);
-    expect(json.baselines.bias.rmse).toBeCloseTo(avg((f) => f.baselines.bias.rmse), 12);
-    expect(json.baselines.bias.mae).toBeCloseTo(avg((f) => f.baselines.bias.mae), 12);
+    expect(json.mean.rmse).toBeCloseTo(
+      avg((f) => f.rmse),
+      12,
+    );
+    expect(json.mean.mae).toBeCloseTo(
+      avg((f) => f.mae),
+      12,
+    );
+    expect(json.baselines.globalMean.rmse).toBeCloseTo(
+      avg((f) => f.baselines.globalMean.rmse),
+      12,
+    );
+    expect(json.baselines.bias.rmse).toBeCloseTo(
+      avg((f) => f.baselines.bias.rmse),
+      12,
+    );
+    expect(json.baselines.bias.mae).toBeCloseTo(
+      avg((f) => f.baselines.bias.mae),
+      12,
+    );
     expect(json.fallbackRatings).toBe(0);
     // The resolved hyperparameters of the run.
     expect(json.model).toMatchObject({ orientation: 'user', seed: 0, user: { hidden: 8, epochs: 3 } });

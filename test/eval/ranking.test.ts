@@ -54,7 +54,10 @@ describe('topK', () => {
         (values, k, modulus) => {
           const scores = Float32Array.from(values);
           const exclude = (i: number): boolean => i % modulus === 1;
-          const expected = [...scores.keys()].filter((i) => !exclude(i)).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, k);
+          const expected = [...scores.keys()]
+            .filter((i) => !exclude(i))
+            .sort((a, b) => scores[b] - scores[a] || a - b)
+            .slice(0, k);
           expect(Array.from(topK(scores, k, exclude))).toEqual(expected);
         },
       ),
@@ -183,14 +186,23 @@ describe('RankingAccumulator (hand-computed)', () => {
 
   it('rejects inconsistent options with a clear message', () => {
     expect(() => new RankingAccumulator({ k: 2, catalogSize: 5, popularity })).toThrow(/cover 6 items, the catalogue has 5/);
-    expect(() => new RankingAccumulator({ k: 2, catalogSize: 6, popularity: { counts: popularity.counts, users: 0 } })).toThrow(/at least one training user/);
+    expect(() => new RankingAccumulator({ k: 2, catalogSize: 6, popularity: { counts: popularity.counts, users: 0 } })).toThrow(
+      /at least one training user/,
+    );
     expect(() => new RankingAccumulator({ k: 0, catalogSize: 6, popularity })).toThrow(/k ≥ 1/);
   });
 });
 
 describe('popularity, self-information and relevance', () => {
-  const t = (userId: number, itemId: number, value: number): { userId: number; itemId: number; value: number } => ({ userId, itemId, value });
-  const ds = datasetFromTriples([t(1, 10, 5), t(1, 20, 3), t(2, 10, 4), t(3, 30, 2), t(3, 10, 1)], { ratingLevels: [1, 2, 3, 4, 5], userIds: [1, 2, 3, 4] });
+  const t = (userId: number, itemId: number, value: number): { userId: number; itemId: number; value: number } => ({
+    userId,
+    itemId,
+    value,
+  });
+  const ds = datasetFromTriples([t(1, 10, 5), t(1, 20, 3), t(2, 10, 4), t(3, 30, 2), t(3, 10, 1)], {
+    ratingLevels: [1, 2, 3, 4, 5],
+    userIds: [1, 2, 3, 4],
+  });
 
   it('counts training ratings per item and users with a rating', () => {
     const p = popularityOf(ds);
@@ -250,24 +262,46 @@ describe('metric properties (fast-check)', () => {
 
   it('the accumulator means equal the means of the single-list metrics', () => {
     fc.assert(
-      fc.property(fc.array(listAndRelevant.map(({ list, relevant }) => ({ list, relevant })), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 15 }), (users, k) => {
-        const acc = new RankingAccumulator({ k, catalogSize: 30, popularity: { counts: new Int32Array(30).fill(1), users: 2 } });
-        for (const u of users) acc.add(u.list, new Set(u.relevant));
-        const each = users.map((u) => listMetrics(u.list, new Set(u.relevant), k));
-        const mean = (pick: (m: NonNullable<(typeof each)[number]>) => number): number =>
-          each.reduce((s, m) => s + (m ? pick(m) : 0), 0) / users.length;
-        const s = acc.summary();
-        expect(s.users).toBe(users.length);
-        expect(s.precision).toBeCloseTo(mean((m) => m.precision), 12);
-        expect(s.recall).toBeCloseTo(mean((m) => m.recall), 12);
-        expect(s.ndcg).toBeCloseTo(mean((m) => m.ndcg), 12);
-        expect(s.map).toBeCloseTo(mean((m) => m.averagePrecision), 12);
-        expect(s.hitRate).toBeCloseTo(mean((m) => m.hit), 12);
-        // Every item has n = 1 of U = 2 users: each slot carries exactly 1 bit.
-        if (users.some((u) => u.list.slice(0, k).length > 0)) expect(s.novelty).toBeCloseTo(1, 12);
-        expect(s.coverage).toBeGreaterThanOrEqual(0);
-        expect(s.coverage).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.array(
+          listAndRelevant.map(({ list, relevant }) => ({ list, relevant })),
+          { minLength: 1, maxLength: 20 },
+        ),
+        fc.integer({ min: 1, max: 15 }),
+        (users, k) => {
+          const acc = new RankingAccumulator({ k, catalogSize: 30, popularity: { counts: new Int32Array(30).fill(1), users: 2 } });
+          for (const u of users) acc.add(u.list, new Set(u.relevant));
+          const each = users.map((u) => listMetrics(u.list, new Set(u.relevant), k));
+          const mean = (pick: (m: NonNullable<(typeof each)[number]>) => number): number =>
+            each.reduce((s, m) => s + (m ? pick(m) : 0), 0) / users.length;
+          const s = acc.summary();
+          expect(s.users).toBe(users.length);
+          expect(s.precision).toBeCloseTo(
+            mean((m) => m.precision),
+            12,
+          );
+          expect(s.recall).toBeCloseTo(
+            mean((m) => m.recall),
+            12,
+          );
+          expect(s.ndcg).toBeCloseTo(
+            mean((m) => m.ndcg),
+            12,
+          );
+          expect(s.map).toBeCloseTo(
+            mean((m) => m.averagePrecision),
+            12,
+          );
+          expect(s.hitRate).toBeCloseTo(
+            mean((m) => m.hit),
+            12,
+          );
+          // Every item has n = 1 of U = 2 users: each slot carries exactly 1 bit.
+          if (users.some((u) => u.list.slice(0, k).length > 0)) expect(s.novelty).toBeCloseTo(1, 12);
+          expect(s.coverage).toBeGreaterThanOrEqual(0);
+          expect(s.coverage).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 });

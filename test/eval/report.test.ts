@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EpochReport } from '../../src/model/index.js';
-import { alignColumns, evaluationSvg, formatAlgorithmTable, formatFigure, learningCurvesSvg, ndcgBarChartSvg, type AlgorithmRow } from '../../src/eval/report.js';
+import {
+  alignColumns,
+  evaluationSvg,
+  formatAlgorithmTable,
+  formatFigure,
+  learningCurvesSvg,
+  ndcgBarChartSvg,
+  type AlgorithmRow,
+} from '../../src/eval/report.js';
 
 const row = (name: string, x: Partial<AlgorithmRow>): AlgorithmRow => ({
   name,
@@ -22,7 +30,17 @@ const row = (name: string, x: Partial<AlgorithmRow>): AlgorithmRow => ({
 
 describe('formatAlgorithmTable', () => {
   const rows = [
-    row('blend', { rmse: 0.90681, mae: 0.7167, precision: 0.139, recall: 0.0812, ndcg: 0.16, map: 0.07, hitRate: 0.62, coverage: 0.21, novelty: 3.456 }),
+    row('blend', {
+      rmse: 0.90681,
+      mae: 0.7167,
+      precision: 0.139,
+      recall: 0.0812,
+      ndcg: 0.16,
+      map: 0.07,
+      hitRate: 0.62,
+      coverage: 0.21,
+      novelty: 3.456,
+    }),
     row('popular', { precision: 0.23, recall: 0.12, ndcg: 0.25, map: 0.11, hitRate: 0.8, coverage: 0.05, novelty: 1.2 }),
     row('random', { precision: NaN, recall: 0.01, ndcg: 0.012, map: 0.004, hitRate: 0.09, coverage: 1, novelty: 7.9 }),
   ];
@@ -31,13 +49,35 @@ describe('formatAlgorithmTable', () => {
 
   it('has a title, a header with k in the ranking columns, a rule and one row per algorithm in order', () => {
     expect(lines[0]).toBe('user-stratified 0.25, k = 10, relevant: all');
-    expect(lines[1].split(/\s+/)).toEqual(['algorithm', 'RMSE', 'MAE', 'P@10', 'R@10', 'nDCG@10', 'MAP@10', 'HR@10', 'coverage', 'novelty']);
+    expect(lines[1].split(/\s+/)).toEqual([
+      'algorithm',
+      'RMSE',
+      'MAE',
+      'P@10',
+      'R@10',
+      'nDCG@10',
+      'MAP@10',
+      'HR@10',
+      'coverage',
+      'novelty',
+    ]);
     expect(lines[2]).toMatch(/^-+( {2}-+){9}$/);
     expect(lines.slice(3).map((l) => l.split(/\s+/)[0])).toEqual(['blend', 'popular', 'random']);
   });
 
   it('prints 4 decimals, novelty in 2, "—" for a figure the algorithm cannot produce, "n/a" for NaN', () => {
-    expect(lines[3].split(/\s+/)).toEqual(['blend', '0.9068', '0.7167', '0.1390', '0.0812', '0.1600', '0.0700', '0.6200', '0.2100', '3.46']);
+    expect(lines[3].split(/\s+/)).toEqual([
+      'blend',
+      '0.9068',
+      '0.7167',
+      '0.1390',
+      '0.0812',
+      '0.1600',
+      '0.0700',
+      '0.6200',
+      '0.2100',
+      '3.46',
+    ]);
     expect(lines[4].split(/\s+/).slice(1, 3)).toEqual(['—', '—']);
     expect(lines[5].split(/\s+/)[3]).toBe('n/a');
   });
@@ -86,7 +126,9 @@ describe('SVG figures', () => {
     expect(svg).toContain('>—</text>');
     expect(svg).toContain('nDCG@10 per algorithm');
     // The tallest bar is the largest value: heights follow the values.
-    const heights = [...svg.matchAll(/<rect class="bar" data-name="([^"]*)"[^>]* height="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])] as const);
+    const heights = [...svg.matchAll(/<rect class="bar" data-name="([^"]*)"[^>]* height="([\d.]+)"/g)].map(
+      (m) => [m[1], Number(m[2])] as const,
+    );
     expect(heights.map((h) => h[0])).toEqual(['blend', 'pop&lt;ular&gt; &amp; &quot;co&quot;', 'random']);
     expect(heights[1][1]).toBeGreaterThan(heights[0][1]);
     expect(heights[0][1]).toBeGreaterThan(heights[2][1]);
@@ -94,7 +136,14 @@ describe('SVG figures', () => {
   });
 
   it('stacks the learning curves above one chart per protocol in one document', () => {
-    const curve: EpochReport[] = [1, 2, 3].map((epoch) => ({ phase: 'user', epoch, cdSteps: 1, trainRmse: 1 - epoch / 10, validationRmse: 1.1 - epoch / 20, seconds: 0.1 }));
+    const curve: EpochReport[] = [1, 2, 3].map((epoch) => ({
+      phase: 'user',
+      epoch,
+      cdSteps: 1,
+      trainRmse: 1 - epoch / 10,
+      validationRmse: 1.1 - epoch / 20,
+      seconds: 0.1,
+    }));
     const svg = evaluationSvg({
       curves: [{ label: 'fold1', curve }],
       charts: [
@@ -116,7 +165,14 @@ describe('SVG figures', () => {
 
 describe('learning-curve axis', () => {
   it('labels whole epochs without repeating one', () => {
-    const curve: EpochReport[] = [1, 2, 3, 4, 5].map((epoch) => ({ phase: 'item', epoch, cdSteps: 1, trainRmse: 1, validationRmse: null, seconds: 0 }));
+    const curve: EpochReport[] = [1, 2, 3, 4, 5].map((epoch) => ({
+      phase: 'item',
+      epoch,
+      cdSteps: 1,
+      trainRmse: 1,
+      validationRmse: null,
+      seconds: 0,
+    }));
     const labels = [...learningCurvesSvg([{ label: 'f', curve }]).matchAll(/text-anchor="middle">(\d+)<\/text>/g)].map((m) => m[1]);
     expect(labels).toEqual(['1', '2', '3', '4', '5']);
   });

@@ -9,7 +9,8 @@ import { generateSyntheticRatings } from '../../src/data/synthetic.js';
 import { givenNColdUsers, userStratified } from '../../src/eval/splits.js';
 
 /** One key per rating (user:item is unique in these data sets). */
-const keys = (d: Dataset): string[] => Array.from(d.levels, (_, r) => `${d.userIds[d.users[r]]}:${d.itemIds[d.items[r]]}:${d.ratingLevels[d.levels[r]]}`);
+const keys = (d: Dataset): string[] =>
+  Array.from(d.levels, (_, r) => `${d.userIds[d.users[r]]}:${d.itemIds[d.items[r]]}:${d.ratingLevels[d.levels[r]]}`);
 const countBy = (d: Dataset): Map<number, number> => {
   const m = new Map<number, number>();
   for (const u of d.users) m.set(u, (m.get(u) ?? 0) + 1);
@@ -64,7 +65,10 @@ describe('userStratified', () => {
   it('rejects a bad fraction, and data where nobody can be in both parts', () => {
     expect(() => userStratified(ds, 0, 0)).toThrow(/--test-fraction must be a fraction in \(0, 1\), got 0/);
     expect(() => userStratified(ds, 1.5, 0)).toThrow(/got 1.5/);
-    const singles = datasetFromTriples([{ userId: 1, itemId: 1, value: 3 }, { userId: 2, itemId: 1, value: 4 }]);
+    const singles = datasetFromTriples([
+      { userId: 1, itemId: 1, value: 3 },
+      { userId: 2, itemId: 1, value: 4 },
+    ]);
     expect(() => userStratified(singles, 0.25, 0)).toThrow(/needs a user with at least 2 ratings/);
   });
 });
@@ -100,7 +104,10 @@ describe('givenNColdUsers', () => {
       for (const u of g.skipped) expect(revealed.has(u) || test.has(u)).toBe(false);
       // train ∪ revealed ∪ test ∪ (skipped users' ratings) = all ratings, pairwise disjoint.
       const skipped = new Set(g.skipped);
-      const skippedRatings = subsetRatings(ds, Int32Array.from(ds.users.keys()).filter((r) => skipped.has(ds.users[r])));
+      const skippedRatings = subsetRatings(
+        ds,
+        Int32Array.from(ds.users.keys()).filter((r) => skipped.has(ds.users[r])),
+      );
       const union = [...keys(split.train), ...keys(g.revealed), ...keys(g.test), ...keys(skippedRatings)];
       expect(new Set(union).size).toBe(union.length);
       expect(union.sort()).toEqual(allKeys);
@@ -126,7 +133,9 @@ describe('givenNColdUsers', () => {
   it("order 'time' reveals each cold user's earliest N (ties: lower item first)", () => {
     // 4 users × 8 ratings; timestamps decrease with the item id, with a tie between items 3 and 4.
     const time = (item: number): number => (item === 4 ? 1000 - 3 * 10 : 1000 - item * 10);
-    const triples = [1, 2, 3, 4].flatMap((userId) => Array.from({ length: 8 }, (_, i) => ({ userId, itemId: i + 1, value: 1 + (i % 5), timestamp: time(i + 1) })));
+    const triples = [1, 2, 3, 4].flatMap((userId) =>
+      Array.from({ length: 8 }, (_, i) => ({ userId, itemId: i + 1, value: 1 + (i % 5), timestamp: time(i + 1) })),
+    );
     const timed = datasetFromTriples(triples, { withTimestamps: true });
     const split = givenNColdUsers(timed, { coldFraction: 0.5, given: [3], seed: 0, order: 'time', minTest: 5 });
     expect(split.coldUsers.length).toBe(2);
@@ -134,7 +143,10 @@ describe('givenNColdUsers', () => {
     expect([...g.users]).toEqual([...split.coldUsers]);
     for (const u of g.users) {
       // Earliest: item 8 (920), 7 (930), 6 (940); then 5 (950), then 3 and 4 (970, tie) …
-      const revealedItems = Array.from(g.revealed.items.filter((_, r) => g.revealed.users[r] === u), (i) => timed.itemIds[i]).sort();
+      const revealedItems = Array.from(
+        g.revealed.items.filter((_, r) => g.revealed.users[r] === u),
+        (i) => timed.itemIds[i],
+      ).sort();
       expect(revealedItems).toEqual([6, 7, 8]);
     }
     const four = givenNColdUsers(timed, { coldFraction: 0.5, given: [3], seed: 0, order: 'time', minTest: 1 });
@@ -142,13 +154,20 @@ describe('givenNColdUsers', () => {
     // N = 5 with the tie: items 8, 7, 6, 5 and then 3 (lower item of the tie 3/4 at 970).
     const five = givenNColdUsers(timed, { coldFraction: 0.5, given: [5], seed: 0, order: 'time', minTest: 1 }).given[0];
     const u0 = five.users[0];
-    expect(Array.from(five.revealed.items.filter((_, r) => five.revealed.users[r] === u0), (i) => timed.itemIds[i]).sort()).toEqual([3, 5, 6, 7, 8]);
+    expect(
+      Array.from(
+        five.revealed.items.filter((_, r) => five.revealed.users[r] === u0),
+        (i) => timed.itemIds[i],
+      ).sort(),
+    ).toEqual([3, 5, 6, 7, 8]);
   });
 
   it('rejects bad options with a clear message', () => {
     expect(() => givenNColdUsers(ds, { ...options, order: 'time' })).toThrow(/--given-order time needs rating timestamps/);
     expect(() => givenNColdUsers(ds, { ...options, coldFraction: 1 })).toThrow(/--cold-users must be a fraction in \(0, 1\), got 1/);
-    expect(() => givenNColdUsers(ds, { ...options, coldFraction: 0.001 })).toThrow(/--cold-users 0.001 of 80 users with ratings holds out 0/);
+    expect(() => givenNColdUsers(ds, { ...options, coldFraction: 0.001 })).toThrow(
+      /--cold-users 0.001 of 80 users with ratings holds out 0/,
+    );
     expect(() => givenNColdUsers(ds, { ...options, given: [] })).toThrow(/at least one N/);
     expect(() => givenNColdUsers(ds, { ...options, given: [5, 0] })).toThrow(/whole number ≥ 1, got 0/);
     expect(() => givenNColdUsers(ds, { ...options, given: [5, 5] })).toThrow(/lists an N twice/);
@@ -172,6 +191,8 @@ describe('Dataset timestamps (opt-in)', () => {
 
   it('a rating without a timestamp is rejected, naming it', () => {
     const missing = [...triples, { userId: 3, itemId: 2, value: 1 }];
-    expect(() => datasetFromTriples(missing, { withTimestamps: true })).toThrow(/rating #4 \(user 3, item 2\) has no usable timestamp \(got undefined\)/);
+    expect(() => datasetFromTriples(missing, { withTimestamps: true })).toThrow(
+      /rating #4 \(user 3, item 2\) has no usable timestamp \(got undefined\)/,
+    );
   });
 });

@@ -50,7 +50,10 @@ export function dumpDatabase(db: Database, ignore: readonly string[] = []): Reco
       .map((c) => c.name)
       .filter((name) => !ignore.includes(`${table}.${name}`))
       .map((name) => `"${name}"`);
-    const rows = db.prepare(`SELECT ${columns.join(', ')} FROM "${table}" ORDER BY ${columns.join(', ')}`).raw().all();
+    const rows = db
+      .prepare(`SELECT ${columns.join(', ')} FROM "${table}" ORDER BY ${columns.join(', ')}`)
+      .raw()
+      .all();
     dump[table] = JSON.stringify(rows);
   }
   return dump;

@@ -30,7 +30,8 @@ function twoTastes(seed: number): Dataset {
     const groupA = u % 2 === 0;
     for (let i = 0; i < ITEMS; i++) {
       const inGroup = groupA === i < 20;
-      if (rng.next() < (inGroup ? 0.5 : 0.08)) triples.push({ userId: u + 1, itemId: i + 1, value: inGroup ? 4 + rng.int(2) : 1 + rng.int(3) });
+      if (rng.next() < (inGroup ? 0.5 : 0.08))
+        triples.push({ userId: u + 1, itemId: i + 1, value: inGroup ? 4 + rng.int(2) : 1 + rng.int(3) });
     }
   }
   return datasetFromTriples(triples, {
@@ -81,7 +82,13 @@ interface Check {
  * For sampled users (visitors and stored users) and their top items: every listed influence against the
  * actual drop of the score when that rating is removed and the user scored again.
  */
-function faithfulness(model: TrainedModel, ds: Dataset, users: number[], m: number, storedRefit = false): { checks: Check[]; lists: Influence[][][] } {
+function faithfulness(
+  model: TrainedModel,
+  ds: Dataset,
+  users: number[],
+  m: number,
+  storedRefit = false,
+): { checks: Check[]; lists: Influence[][][] } {
   const checks: Check[] = [];
   const lists: Influence[][][] = [];
   for (const u of users) {
@@ -223,4 +230,3 @@ describe('pickInfluences', () => {
     expect(() => pickInfluences(full, without, 2, 3)).toThrow(/6 values, expected 2 ratings × 2 items/);
   });
 });
-

@@ -69,9 +69,9 @@ describe('trainRbm checkpoints', () => {
       checkpointEveryMs: 0,
     });
     const bigger = { ...options(3), hidden: 9 };
-    expect(() => trainRbm('user', train, validation, ds.ratingLevels, bigger, 5, undefined, { resumeFrom: saved as unknown as RbmCheckpoint })).toThrow(
-      `cannot resume the user RBM (150 visible units × 5 levels × 9 hidden) from a checkpoint of the user RBM (150 × 5 × 8)`,
-    );
+    expect(() =>
+      trainRbm('user', train, validation, ds.ratingLevels, bigger, 5, undefined, { resumeFrom: saved as unknown as RbmCheckpoint }),
+    ).toThrow(`cannot resume the user RBM (150 visible units × 5 levels × 9 hidden) from a checkpoint of the user RBM (150 × 5 × 8)`);
   });
 });
 
@@ -83,12 +83,17 @@ describe('trainRbmInWorker checkpoints', () => {
       checkpointEveryMs: 0,
     });
     const inThread: RbmCheckpoint[] = [];
-    trainRbm('user', train, validation, ds.ratingLevels, options(3), 5, undefined, { onCheckpoint: (c) => inThread.push(c), checkpointEveryMs: 0 });
+    trainRbm('user', train, validation, ds.ratingLevels, options(3), 5, undefined, {
+      onCheckpoint: (c) => inThread.push(c),
+      checkpointEveryMs: 0,
+    });
     expect(inWorker.map((c) => c.epoch)).toEqual([1, 2]);
     expect(inWorker.map((c) => c.bestValidationRmse)).toEqual(inThread.map((c) => c.bestValidationRmse));
     expect(Array.from(inWorker[1].params.W)).toEqual(Array.from(inThread[1].params.W));
 
-    const resumedInWorker = await trainRbmInWorker('user', train, validation, ds.ratingLevels, options(4), 5, undefined, { resumeFrom: inThread[1] });
+    const resumedInWorker = await trainRbmInWorker('user', train, validation, ds.ratingLevels, options(4), 5, undefined, {
+      resumeFrom: inThread[1],
+    });
     const resumedInThread = trainRbm('user', train, validation, ds.ratingLevels, options(4), 5, undefined, { resumeFrom: inThread[1] });
     expect(resumedInWorker.curve.map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
     expect(Array.from(resumedInWorker.params.W)).toEqual(Array.from(resumedInThread.params.W));

@@ -326,8 +326,18 @@ describe('CD statistics against the exact log-likelihood gradient', () => {
       ws.gb.fill(0);
       ws.gc.fill(0);
     }
-    expect(maxAbsDiff(sumW.map((x) => x / n), exact.gW)).toBeLessThan(TOL);
-    expect(maxAbsDiff(sumB.map((x) => x / n), exact.gb)).toBeLessThan(TOL);
+    expect(
+      maxAbsDiff(
+        sumW.map((x) => x / n),
+        exact.gW,
+      ),
+    ).toBeLessThan(TOL);
+    expect(
+      maxAbsDiff(
+        sumB.map((x) => x / n),
+        exact.gb,
+      ),
+    ).toBeLessThan(TOL);
   });
 
   it('mean-field negative phase: the visible-bias statistics are still unbiased for the exact gradient', () => {

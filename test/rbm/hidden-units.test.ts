@@ -87,7 +87,9 @@ describe('summariseHiddenUnits', () => {
 
   it('rejects mismatched inputs with a clear message', () => {
     expect(() => summariseHiddenUnits(handMade(), [1, 2], null)).toThrow(/expected 3 rating levels/);
-    expect(() => summariseHiddenUnits(handMade(), LEVELS, new Float32Array(2))).toThrow(/itemTrainCount has 2 entries, the RBM has 5 items/);
+    expect(() => summariseHiddenUnits(handMade(), LEVELS, new Float32Array(2))).toThrow(
+      /itemTrainCount has 2 entries, the RBM has 5 items/,
+    );
   });
 });
 

@@ -85,7 +85,9 @@ describe('fitImplicitRbm', () => {
 
   it('rejects bad options with the field and the expected value', async () => {
     expect(() => validateImplicitOptions({ hidden: 0 })).toThrow('implicit RBM option hidden must be a positive integer, got 0');
-    expect(() => validateImplicitOptions({ engine: 'gpu' as 'js' })).toThrow('implicit RBM option engine must be one of "tfjs", "js", "sampled", got "gpu"');
+    expect(() => validateImplicitOptions({ engine: 'gpu' as 'js' })).toThrow(
+      'implicit RBM option engine must be one of "tfjs", "js", "sampled", got "gpu"',
+    );
     expect(() => validateImplicitOptions({ validationFraction: 0.7 })).toThrow('validationFraction must be in [0, 0.5)');
   });
 });
@@ -133,14 +135,18 @@ describe('scoring and storage', () => {
   });
 
   it('names the user and position of an item index outside the model', () => {
-    expect(() => model.watchProbabilitiesBlock([[1], [2, 40]])).toThrow('user #1: rated item index 40 at position 1 is outside the model\'s items 0 … 39');
+    expect(() => model.watchProbabilitiesBlock([[1], [2, 40]])).toThrow(
+      "user #1: rated item index 40 at position 1 is outside the model's items 0 … 39",
+    );
   });
 
   it('round-trips through tensors and a JSON config bit for bit', () => {
     const state = model.toState();
     const stored: ImplicitRbmState = {
       config: JSON.parse(JSON.stringify(state.config)),
-      tensors: Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, new Float32Array(Buffer.from(t.buffer.slice(0)).buffer)])),
+      tensors: Object.fromEntries(
+        Object.entries(state.tensors).map(([k, t]) => [k, new Float32Array(Buffer.from(t.buffer.slice(0)).buffer)]),
+      ),
     };
     const back = ImplicitRbm.fromState(stored);
     expect(back.params.W).toEqual(model.params.W);
@@ -155,8 +161,9 @@ describe('scoring and storage', () => {
     const state = model.toState();
     const { 'implicit.c': _c, ...noC } = state.tensors;
     expect(() => ImplicitRbm.fromState({ ...state, tensors: noC })).toThrow('implicit RBM state is missing tensor "implicit.c"');
-    expect(() => ImplicitRbm.fromState({ ...state, tensors: { ...state.tensors, 'implicit.b': new Float32Array(3) } }))
-      .toThrow('implicit RBM state tensor "implicit.b" has 3 values, expected 40 (40 items × 8 hidden)');
+    expect(() => ImplicitRbm.fromState({ ...state, tensors: { ...state.tensors, 'implicit.b': new Float32Array(3) } })).toThrow(
+      'implicit RBM state tensor "implicit.b" has 3 values, expected 40 (40 items × 8 hidden)',
+    );
   });
 });
 
@@ -184,7 +191,9 @@ describe('helpers', () => {
     const s = watchAndLikeScores(watch, dist, 5, 3);
     expect(s[0]).toBeCloseTo(0.5 * 0.6, 6);
     expect(s[1]).toBeCloseTo(0.2 * 1, 6);
-    expect(() => watchAndLikeScores(watch, dist.subarray(1), 5, 3)).toThrow('rating distribution has 9 values, expected 2 items × 5 levels');
+    expect(() => watchAndLikeScores(watch, dist.subarray(1), 5, 3)).toThrow(
+      'rating distribution has 9 values, expected 2 items × 5 levels',
+    );
     expect(() => watchAndLikeScores(watch, dist, 5, 5)).toThrow('liked level index must be an integer in [0, 4], got 5');
   });
 });

@@ -84,7 +84,12 @@ function expectClose(actual: Float32Array, expected: Float64Array, tol: number):
 
 describe('LazyMomentum equals the dense momentum + weight-decay update', () => {
   it('after batches touching different rows, flush gives the dense W, b, c (several rate settings)', () => {
-    for (const [lr, mu, decay] of [[0.05, 0.9, 0.01], [0.1, 0.5, 0.1], [0.02, 0, 0.5], [0.3, 0.95, 0]] as const) {
+    for (const [lr, mu, decay] of [
+      [0.05, 0.9, 0.01],
+      [0.1, 0.5, 0.1],
+      [0.02, 0, 0.5],
+      [0.3, 0.95, 0],
+    ] as const) {
       const rng = new Rng(17);
       const p = randomParams(rng);
       const initial = p.W.slice();

@@ -7,7 +7,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { predictItems } from '../helpers/predict.js';
-import { compressRows, datasetFromTriples, subsetRatings, type CompressedRows, type Dataset, type RatingTriple } from '../../src/data/dataset.js';
+import {
+  compressRows,
+  datasetFromTriples,
+  subsetRatings,
+  type CompressedRows,
+  type Dataset,
+  type RatingTriple,
+} from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
 import { predictTest } from '../../src/eval/crossValidate.js';
 import { errorMetrics } from '../../src/eval/metrics.js';
@@ -100,7 +107,7 @@ describe('trainRbm (one orientation)', () => {
     expect(heldOut).toBeLessThan(errorMetrics(bias.predicted, bias.actual).rmse);
   });
 
-  it('returns the best epoch\'s weights under early stopping, and stops after `patience` epochs without improvement', () => {
+  it("returns the best epoch's weights under early stopping, and stops after `patience` epochs without improvement", () => {
     // With patience 2 the run usually ends once the curve flattens; either way the result is the best epoch.
     const res = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 30, patience: 2 }), 3);
     const v = res.curve.map((r) => r.validationRmse as number);
@@ -114,7 +121,11 @@ describe('trainRbm (one orientation)', () => {
   });
 
   it('follows the CD-T schedule, and persistent and mean-field variants also learn', () => {
-    const schedule = [{ fromEpoch: 1, steps: 1 }, { fromEpoch: 3, steps: 3 }, { fromEpoch: 5, steps: 5 }];
+    const schedule = [
+      { fromEpoch: 1, steps: 1 },
+      { fromEpoch: 3, steps: 3 },
+      { fromEpoch: 5, steps: 5 },
+    ];
     const res = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 6, cdSchedule: schedule }), 3);
     expect(res.curve.map((r) => r.cdSteps)).toEqual([1, 1, 3, 3, 5, 5]);
     expect([1, 2, 3, 4, 5, 6, 99].map((e) => cdStepsAt(schedule, e))).toEqual([1, 1, 3, 3, 5, 5, 5]);
@@ -133,7 +144,7 @@ describe('trainRbm (one orientation)', () => {
     expect(Math.min(...v)).toBeLessThan(v[0] - 0.05);
   });
 
-  it('initialises visible biases to each unit\'s smoothed log rating frequencies', () => {
+  it("initialises visible biases to each unit's smoothed log rating frequencies", () => {
     const K = ds.ratingLevels.length;
     const byUser = rows(fitSet);
     const counts = visibleLevelCounts(byUser, K);
@@ -251,8 +262,10 @@ describe('fitRecommender and RbmBlendModel', () => {
 
   it('a NaN-producing learning rate stops training with NonFiniteTrainingError naming the epoch', async () => {
     for (const parallel of [false, true]) {
-      const err = await fitRbmBlend(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, undefined, parallel)
-        .then(() => null, (e: unknown) => e);
+      const err = await fitRbmBlend(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, undefined, parallel).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(NonFiniteTrainingError);
       const e = err as NonFiniteTrainingError;
       expect(e.epoch).toBeGreaterThanOrEqual(1);
@@ -302,7 +315,10 @@ describe('fitRecommender and RbmBlendModel', () => {
 
   it('scoreUsers gives every user the same numbers in a block of 37 as alone (the API and the batch scorer agree)', () => {
     for (const model of [both, itemOnly, userOnly]) {
-      const users: UserInput[] = Array.from({ length: model.userIds.length }, (_, u) => ({ ratings: userRatings(trainRows, u), userIndex: u }));
+      const users: UserInput[] = Array.from({ length: model.userIds.length }, (_, u) => ({
+        ratings: userRatings(trainRows, u),
+        userIndex: u,
+      }));
       // Plus a user with no ratings, a brand-new user (no index) with someone's ratings, and a refit.
       users.push({ ratings: { items: new Int32Array(0), levels: new Uint8Array(0) } });
       users.push({ ratings: userRatings(trainRows, 42) });
@@ -402,7 +418,11 @@ describe('fitRecommender and RbmBlendModel', () => {
     // Add an item nobody rated (it exists in the catalog, e.g. from a published split's other part).
     const triples: RatingTriple[] = [];
     for (let r = 0; r < fold.train.levels.length; r++) {
-      triples.push({ userId: fold.train.userIds[fold.train.users[r]], itemId: fold.train.itemIds[fold.train.items[r]], value: ds.ratingLevels[fold.train.levels[r]] });
+      triples.push({
+        userId: fold.train.userIds[fold.train.users[r]],
+        itemId: fold.train.itemIds[fold.train.items[r]],
+        value: ds.ratingLevels[fold.train.levels[r]],
+      });
     }
     const itemIds = [...fold.train.itemIds, 10_000];
     const train = datasetFromTriples(triples, { ratingLevels: ds.ratingLevels, userIds: fold.train.userIds, itemIds });
@@ -432,7 +452,11 @@ describe('degenerate and half-star scales', () => {
     const notes = (model.parts.training as { notes: string[] }).notes;
     expect(notes.join(' ')).toMatch(/single rating level/);
     const rows = compressRows(one, 'user');
-    for (const [ratings, options] of [[userRatings(rows, 0), { userIndex: 0 }], [userRatings(rows, 3), {}], [{ items: new Int32Array(0), levels: new Uint8Array(0) }, {}]] as const) {
+    for (const [ratings, options] of [
+      [userRatings(rows, 0), { userIndex: 0 }],
+      [userRatings(rows, 3), {}],
+      [{ items: new Int32Array(0), levels: new Uint8Array(0) }, {}],
+    ] as const) {
       const p = predictItems(model, ratings, options, allItems(one.itemIds.length));
       expect(Array.from(p.expected).every((x) => x === 4)).toBe(true);
       expect(Array.from(p.distribution).every((x) => x === 1)).toBe(true);

@@ -7,7 +7,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compressRows, type CompressedRows } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
-import { createCdEngine, JsCdEngine, kernelsPreference, WasmCdEngine, wasmKernelsAvailable, type CdEngineOptions } from '../../src/rbm/cdEngine.js';
+import {
+  createCdEngine,
+  JsCdEngine,
+  kernelsPreference,
+  WasmCdEngine,
+  wasmKernelsAvailable,
+  type CdEngineOptions,
+} from '../../src/rbm/cdEngine.js';
 import { validateTrainOptions, type RbmOptions } from '../../src/rbm/config.js';
 import { accumulateCase, CdWorkspace, LazyMomentum } from '../../src/rbm/kernels.js';
 import { cloneParams, initParams, type RbmParams } from '../../src/rbm/params.js';
@@ -150,7 +157,11 @@ describe('wasm CD kernels', () => {
       const jsRng = new Rng(5);
       const wasmRng = new Rng(5);
       const order = Int32Array.from({ length: rows.rows }, (_, r) => r);
-      for (const [epoch, [lr, mu]] of [[0.05, 0.5], [0.05, 0.9], [0.03, 0.9]].entries()) {
+      for (const [epoch, [lr, mu]] of [
+        [0.05, 0.5],
+        [0.05, 0.9],
+        [0.03, 0.9],
+      ].entries()) {
         js.setRates(lr, mu);
         wasm.setRates(lr, mu);
         jsRng.shuffle(order);
@@ -182,7 +193,14 @@ describe('wasm CD kernels', () => {
     const jsP = cloneParams(p);
     const ws = new CdWorkspace(jsP, maxCase(rows));
     const opt = new LazyMomentum(ws, lr, mu, decay);
-    const wasm = new WasmCdEngine(cloneParams(p), rows, LEVELS, { lr, momentum: mu, weightDecay: decay, batchSize: 1, persistent: false, meanField: true });
+    const wasm = new WasmCdEngine(cloneParams(p), rows, LEVELS, {
+      lr,
+      momentum: mu,
+      weightDecay: decay,
+      batchSize: 1,
+      persistent: false,
+      meanField: true,
+    });
     const jsRng = new Rng(9);
     const wasmRng = new Rng(9);
     // Visible 0 and V−1 are rare; case 3 is empty; some batches repeat a case.
@@ -239,7 +257,13 @@ describe('training with the wasm kernels', () => {
 
   it('trains to the same weights as the JS kernels, up to rounding (early stopping on validation too)', () => {
     for (const negativePhase of ['meanField', 'sample'] as const) {
-      const o = options({ negativePhase, cdSchedule: [{ fromEpoch: 1, steps: 1 }, { fromEpoch: 3, steps: 3 }] });
+      const o = options({
+        negativePhase,
+        cdSchedule: [
+          { fromEpoch: 1, steps: 1 },
+          { fromEpoch: 3, steps: 3 },
+        ],
+      });
       process.env.RBM_KERNELS = 'js';
       const js = trainRbm('user', rows, rows, ds.ratingLevels, o, 4);
       process.env.RBM_KERNELS = 'wasm';
@@ -276,7 +300,14 @@ describe('training with the wasm kernels', () => {
   it('initialises from the same parameters as the JS path (the engine copies them in unchanged)', () => {
     const rng = new Rng(1);
     const p = initParams(rows.cols, 5, 8, visibleLevelCounts(rows, 5), rng, 0.01);
-    const engine = new WasmCdEngine(p, rows, ds.ratingLevels, { lr: 0.1, momentum: 0.5, weightDecay: 0, batchSize: 10, persistent: false, meanField: true });
+    const engine = new WasmCdEngine(p, rows, ds.ratingLevels, {
+      lr: 0.1,
+      momentum: 0.5,
+      weightDecay: 0,
+      batchSize: 10,
+      persistent: false,
+      meanField: true,
+    });
     expect(bits(engine.params.W)).toEqual(bits(p.W));
     expect(bits(engine.params.b)).toEqual(bits(p.b));
   });

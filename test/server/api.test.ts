@@ -205,7 +205,8 @@ describe('GET /api/users/:userId/ratings', () => {
     expect(res.status).toBe(200);
     const stored = fixture.catalog.getUserRatings(2);
     expect(res.body.ratings).toHaveLength(stored.length);
-    for (const r of res.body.ratings) expect(r).toMatchObject({ itemId: expect.any(Number), title: expect.any(String), rating: expect.any(Number) });
+    for (const r of res.body.ratings)
+      expect(r).toMatchObject({ itemId: expect.any(Number), title: expect.any(String), rating: expect.any(Number) });
     const values = res.body.ratings.map((r: { rating: number }) => r.rating);
     expect(values).toEqual([...values].sort((x: number, y: number) => y - x));
   });
@@ -223,7 +224,11 @@ describe('POST /api/users/:userId/ratings (fold-in)', () => {
     const probe = before.body.items[1].itemId as number;
     const probeBefore = (await request(url(`/api/users/${userId}/predictions?items=${probe}`))).body.predictions[0].predicted as number;
 
-    const posted = await request(url(`/api/users/${userId}/ratings`), { method: 'POST', headers: fixture.auth, json: { itemId: top, rating: 1 } });
+    const posted = await request(url(`/api/users/${userId}/ratings`), {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: top, rating: 1 },
+    });
     expect(posted.status).toBe(201);
     expect(posted.body).toMatchObject({ userId, itemId: top, rating: 1 });
     expect(fixture.catalog.getUserRatings(userId).find((r) => r.itemId === top)?.value).toBe(1);
@@ -239,7 +244,11 @@ describe('POST /api/users/:userId/ratings (fold-in)', () => {
   it('creates a new user, who then gets recommendations excluding the rated item', async () => {
     const userId = 777;
     expectError(await request(url(`/api/users/${userId}/recommendations`)), 404, 'unknown_user');
-    const posted = await request(url(`/api/users/${userId}/ratings`), { method: 'POST', headers: fixture.auth, json: { itemId: 1, rating: 5 } });
+    const posted = await request(url(`/api/users/${userId}/ratings`), {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: 1, rating: 5 },
+    });
     expect(posted.status).toBe(201);
     const recs = await request(url(`/api/users/${userId}/recommendations?limit=100`));
     expect(recs.status).toBe(200);
@@ -250,7 +259,11 @@ describe('POST /api/users/:userId/ratings (fold-in)', () => {
   });
 
   it('accepts a rating of an item newer than the model (stored; not scorable until retrained)', async () => {
-    const res = await request(url('/api/users/2/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: NEW_ITEM, rating: 4 } });
+    const res = await request(url('/api/users/2/ratings'), {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: NEW_ITEM, rating: 4 },
+    });
     expect(res.status).toBe(201);
     const recs = await request(url('/api/users/2/recommendations'));
     expect(recs.status).toBe(200);
@@ -269,19 +282,39 @@ describe('POST /api/users/:userId/ratings (fold-in)', () => {
   });
 
   it('404 for an unknown item, 400 for a non-numeric user', async () => {
-    expectError(await request(url('/api/users/3/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: 99999, rating: 3 } }), 404, 'unknown_item');
-    expectError(await request(url('/api/users/abc/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: 1, rating: 3 } }), 400, 'invalid_request');
+    expectError(
+      await request(url('/api/users/3/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: 99999, rating: 3 } }),
+      404,
+      'unknown_item',
+    );
+    expectError(
+      await request(url('/api/users/abc/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: 1, rating: 3 } }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('400 for malformed JSON and for a body that is not JSON', async () => {
-    const malformed = await request(url('/api/users/3/ratings'), { method: 'POST', body: '{"itemId": 1, "rating":', headers: { ...fixture.auth, 'content-type': 'application/json' } });
+    const malformed = await request(url('/api/users/3/ratings'), {
+      method: 'POST',
+      body: '{"itemId": 1, "rating":',
+      headers: { ...fixture.auth, 'content-type': 'application/json' },
+    });
     expectError(malformed, 400, 'invalid_json');
-    const form = await request(url('/api/users/3/ratings'), { method: 'POST', body: 'itemId=1&rating=3', headers: { ...fixture.auth, 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await request(url('/api/users/3/ratings'), {
+      method: 'POST',
+      body: 'itemId=1&rating=3',
+      headers: { ...fixture.auth, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expectError(form, 400, 'invalid_request');
   });
 
   it('413 for a body over 100 kB', async () => {
-    const res = await request(url('/api/users/3/ratings'), { method: 'POST', headers: fixture.auth, json: { itemId: 1, rating: 3, padding: 'x'.repeat(110_000) } });
+    const res = await request(url('/api/users/3/ratings'), {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: 1, rating: 3, padding: 'x'.repeat(110_000) },
+    });
     expectError(res, 413, 'payload_too_large');
   });
 });
@@ -322,7 +355,15 @@ describe('POST /api/recommendations (anonymous visitor)', () => {
   it.each([
     [{ ratings: [{ itemId: 1, rating: 0 }] }, 'off the scale'],
     [{ ratings: [{ itemId: 'a', rating: 3 }] }, 'non-numeric item'],
-    [{ ratings: [{ itemId: 1, rating: 3 }, { itemId: 1, rating: 4 }] }, 'duplicate item'],
+    [
+      {
+        ratings: [
+          { itemId: 1, rating: 3 },
+          { itemId: 1, rating: 4 },
+        ],
+      },
+      'duplicate item',
+    ],
     [{ ratings: 'lots' }, 'ratings not an array'],
     [{ ratings: [5] }, 'rating entry not an object'],
     [{ ratings: [], limit: 0 }, 'limit 0'],
@@ -335,8 +376,20 @@ describe('POST /api/recommendations (anonymous visitor)', () => {
   });
 
   it('404 for an unknown item, 400 for malformed JSON, 413 for a huge body', async () => {
-    expectError(await request(url('/api/recommendations'), { method: 'POST', json: { ratings: [{ itemId: 99999, rating: 3 }] } }), 404, 'unknown_item');
-    expectError(await request(url('/api/recommendations'), { method: 'POST', body: '{"ratings": [', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
+    expectError(
+      await request(url('/api/recommendations'), { method: 'POST', json: { ratings: [{ itemId: 99999, rating: 3 }] } }),
+      404,
+      'unknown_item',
+    );
+    expectError(
+      await request(url('/api/recommendations'), {
+        method: 'POST',
+        body: '{"ratings": [',
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'invalid_json',
+    );
     const many = Array.from({ length: 5000 }, (_, n) => ({ itemId: n + 1, rating: 3 }));
     expectError(await request(url('/api/recommendations'), { method: 'POST', json: { ratings: many } }), 413, 'payload_too_large');
   });

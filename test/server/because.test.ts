@@ -100,20 +100,26 @@ describe('because in the API', () => {
     expect(checked).toBeGreaterThan(3);
   });
 
-  it('a stored user\'s because follows their ratings: after a new rating, the same as a visitor posting them', async () => {
+  it("a stored user's because follows their ratings: after a new rating, the same as a visitor posting them", async () => {
     const userId = 6;
-    const get = async (): Promise<Rec[]> => (await request<{ items: Rec[] }>(`${app.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items;
+    const get = async (): Promise<Rec[]> =>
+      (await request<{ items: Rec[] }>(`${app.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items;
     const first = await get();
     expect(await get()).toEqual(first); // a repeated request: the same answer (explanations remembered with the scores)
     // Change the rating behind the first listed because (or any rating), then compare with a visitor who
     // posts the same ratings: this model has no per-user parameters besides b_u, which serving refits.
     const changed = first.find((i) => i.because.length > 0)?.because[0].itemId ?? fixture.catalog.getUserRatings(userId)[0].itemId;
     const old = fixture.catalog.getUserRatings(userId).find((r) => r.itemId === changed)!.value;
-    const res = await request(`${app.url}/api/users/${userId}/ratings`, { method: 'POST', headers: fixture.auth, json: { itemId: changed, rating: old >= 3 ? 1 : 5 } });
+    const res = await request(`${app.url}/api/users/${userId}/ratings`, {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: changed, rating: old >= 3 ? 1 : 5 },
+    });
     expect(res.status).toBe(201);
     const after = await get();
     const ratings = fixture.catalog.getUserRatings(userId).map((r) => ({ itemId: r.itemId, rating: r.value }));
-    const visitor = (await request<{ items: Rec[] }>(`${app.url}/api/recommendations`, { method: 'POST', json: { ratings, limit: ITEMS } })).body.items;
+    const visitor = (await request<{ items: Rec[] }>(`${app.url}/api/recommendations`, { method: 'POST', json: { ratings, limit: ITEMS } }))
+      .body.items;
     expect(after.map((i) => i.itemId)).toEqual(visitor.map((i) => i.itemId));
     after.forEach((item, n) => {
       expect(item.because.map((b) => [b.itemId, b.rating])).toEqual(visitor[n].because.map((b) => [b.itemId, b.rating]));
@@ -131,14 +137,18 @@ describe('because in the API', () => {
 });
 
 describe('because in the batch scorer', () => {
-  it('--explain adds because1ItemId … because3Influence: the API\'s because, row for row', async () => {
+  it("--explain adds because1ItemId … because3Influence: the API's because, row for row", async () => {
     const out = path.join(fixture.dir, 'explained.csv');
     const command = parseScoreArgs(['--db', fixture.dbPath, '--out', out, '--top', '6', '--users', '1,2,3', '--explain']);
     if (command === 'help') throw new Error('unexpected help');
     await runScore(command);
     const rows = Papa.parse<string[]>(readFileSync(out, 'utf8').trim()).data;
     expect(rows[0]).toEqual([
-      'userId', 'rank', 'itemId', 'predicted', 'score',
+      'userId',
+      'rank',
+      'itemId',
+      'predicted',
+      'score',
       ...[1, 2, 3].flatMap((n) => [`because${n}ItemId`, `because${n}Rating`, `because${n}Influence`]),
     ]);
     let nonEmpty = 0;

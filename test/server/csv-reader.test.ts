@@ -4,7 +4,12 @@ import { csvRecordBatches } from '../../src/scoring/csv-reader.js';
 
 async function records(chunks: (string | Buffer)[]): Promise<string[][]> {
   const out: string[][] = [];
-  for await (const batch of csvRecordBatches((async function* () { yield* chunks; })())) out.push(...batch);
+  for await (const batch of csvRecordBatches(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    out.push(...batch);
   return out;
 }
 
@@ -18,8 +23,24 @@ function cuts(text: string): string[][] {
 describe('csvRecordBatches', () => {
   it.each([
     ['LF', 'userId,itemId\n1,2\n\n3,4\n', [['userId', 'itemId'], ['1', '2'], [''], ['3', '4']]],
-    ['CRLF', 'a,b\r\n1,2\r\n3,4', [['a', 'b'], ['1', '2'], ['3', '4']]],
-    ['quoted separators and line breaks', 'id,note\n1,"x, ""y""\nz"\n2,w\n', [['id', 'note'], ['1', 'x, "y"\nz'], ['2', 'w']]],
+    [
+      'CRLF',
+      'a,b\r\n1,2\r\n3,4',
+      [
+        ['a', 'b'],
+        ['1', '2'],
+        ['3', '4'],
+      ],
+    ],
+    [
+      'quoted separators and line breaks',
+      'id,note\n1,"x, ""y""\nz"\n2,w\n',
+      [
+        ['id', 'note'],
+        ['1', 'x, "y"\nz'],
+        ['2', 'w'],
+      ],
+    ],
     ['a single line without newline', '5,6', [['5', '6']]],
     ['a leading blank line', '\n1,2\n', [[''], ['1', '2']]],
   ])('%s: same records for every chunking', async (_name, text, expected) => {

@@ -86,7 +86,11 @@ export function createFixture(): Fixture {
     auth: { authorization: `Bearer ${token}` },
     trainAndSave(options = {}) {
       const state = fitBiasModel(catalog.loadDataset(), options).toState();
-      state.meta.training = { validation: { bias: 0.9 }, curve: [{ phase: 'bias', epoch: 1, cdSteps: 0, trainRmse: 1, validationRmse: 0.9, seconds: 0 }], backend: 'cpu' };
+      state.meta.training = {
+        validation: { bias: 0.9 },
+        curve: [{ phase: 'bias', epoch: 1, cdSteps: 0, trainRmse: 1, validationRmse: 0.9, seconds: 0 }],
+        backend: 'cpu',
+      };
       return models.saveVersion(state.meta, state.tensors);
     },
     cleanup() {

@@ -100,7 +100,10 @@ describe('launch', () => {
 
 describe('scripts/start.ts', () => {
   const startScript = (args: string[], env: Record<string, string> = {}) =>
-    spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
 
   const collect = (child: ReturnType<typeof startScript>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
@@ -135,7 +138,12 @@ describe('scripts/start.ts', () => {
         });
         child.on('exit', () => reject(new Error('the server exited before listening')));
       });
-      const answer = await postAcrossShutdown(`${url}/api/users/1/ratings`, JSON.stringify({ itemId: 2, rating: 4 }), () => child.kill('SIGTERM'), fixture.auth);
+      const answer = await postAcrossShutdown(
+        `${url}/api/users/1/ratings`,
+        JSON.stringify({ itemId: 2, rating: 4 }),
+        () => child.kill('SIGTERM'),
+        fixture.auth,
+      );
       expect(answer.status).toBe(201);
       const { code, stderr } = await done;
       expect(code).toBe(0);

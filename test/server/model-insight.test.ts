@@ -85,7 +85,11 @@ describe('hidden-unit activations', () => {
     expect(res.body).toMatchObject({ userId: 2, ratingsUsed: ratings.length });
     const p = hiddenOf(ratings);
     const lifts = [...p].map((x, j) => x - sigmoid(params.c[j]));
-    const order = lifts.map((l, j) => ({ l, j })).sort((a, b) => b.l - a.l || a.j - b.j).slice(0, 3).map((x) => x.j);
+    const order = lifts
+      .map((l, j) => ({ l, j }))
+      .sort((a, b) => b.l - a.l || a.j - b.j)
+      .slice(0, 3)
+      .map((x) => x.j);
     expect(res.body.units.map((u) => u.unit)).toEqual(order);
     for (const u of res.body.units) {
       expect(u.probability).toBeCloseTo(p[u.unit], 4);
@@ -120,7 +124,9 @@ describe('hidden-unit activations', () => {
     expect(unknown.body.error.code).toBe('unknown_user');
     const offScale = await request(url('/api/model/hidden/activations'), { method: 'POST', json: { ratings: [{ itemId: 1, rating: 7 }] } });
     expect(offScale.status).toBe(400);
-    expect(offScale.body.error.message).toMatch(/ratings\[0\]\.rating must be a JSON number equal to one of the rating levels \[1, 2, 3, 4, 5\], got 7/);
+    expect(offScale.body.error.message).toMatch(
+      /ratings\[0\]\.rating must be a JSON number equal to one of the rating levels \[1, 2, 3, 4, 5\], got 7/,
+    );
     const genre = await request(url('/api/model/hidden/activations'), { method: 'POST', json: { ratings: [], genre: 'Drama' } });
     expect(genre.status).toBe(400);
     expect(genre.body.error.message).toMatch(/genre does not apply/);

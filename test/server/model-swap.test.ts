@@ -51,7 +51,9 @@ describe('model swap', () => {
     // What each model predicts for (user 4, items 1…6), computed offline through the same snapshot code.
     const expected = models.map((m) => {
       const snapshot = buildSnapshot({ id: 0, createdAt: Date.now(), ...m.toState() }, fixture.catalog, BiasModel.fromState);
-      const [scores] = m.scoreUsers([{ ratings: { items: new Int32Array(0), levels: new Uint8Array(0) }, userIndex: snapshot.userIndex.get(4) }]);
+      const [scores] = m.scoreUsers([
+        { ratings: { items: new Int32Array(0), levels: new Uint8Array(0) }, userIndex: snapshot.userIndex.get(4) },
+      ]);
       return [1, 2, 3, 4, 5, 6].map((id) => Math.round(scores.expected![snapshot.itemIndex.get(id)!] * 1e4) / 1e4);
     });
     expect(expected[0]).not.toEqual(expected[1]);
@@ -66,9 +68,7 @@ describe('model swap', () => {
     })();
     const answers: number[][] = [];
     for (let round = 0; round < 20; round++) {
-      const batch = await Promise.all(
-        Array.from({ length: 10 }, () => request(`${app.url}/api/users/4/predictions?items=1,2,3,4,5,6`)),
-      );
+      const batch = await Promise.all(Array.from({ length: 10 }, () => request(`${app.url}/api/users/4/predictions?items=1,2,3,4,5,6`)));
       for (const res of batch) answers.push(res.body.predictions.map((p: { predicted: number }) => p.predicted));
     }
     saving = false;

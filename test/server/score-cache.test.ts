@@ -8,7 +8,11 @@ import { ScoreCache, ratingsFingerprint } from '../../src/serving/scoreCache.js'
 import { createFixture, request, SOURCE, startApp, type Fixture, type RunningApp } from './helpers.js';
 
 const snapshotWithVersion = (versionId: number): ModelSnapshot => ({ versionId }) as ModelSnapshot;
-const predictions = (floats: number) => ({ score: new Float32Array(floats / 2), expected: null, distribution: new Float32Array(floats / 2) });
+const predictions = (floats: number) => ({
+  score: new Float32Array(floats / 2),
+  expected: null,
+  distribution: new Float32Array(floats / 2),
+});
 
 describe('ScoreCache', () => {
   it('evicts the least recently used entries beyond its byte budget', () => {
@@ -70,7 +74,13 @@ describe('cached recommendations', () => {
     const first = await request(`${app.url}/api/users/6/recommendations?limit=1`);
     const top = first.body.items[0].itemId as number;
     expect((await request(`${app.url}/api/users/6/recommendations?limit=1`)).body).toEqual(first.body); // served from the cache
-    fixture.catalog.importCatalog({ source: SOURCE, layout: 'demo', items: [], ratings: [{ userId: 6, itemId: top, value: 2, timestamp: 5 }], ratingLevels: [1, 2, 3, 4, 5] });
+    fixture.catalog.importCatalog({
+      source: SOURCE,
+      layout: 'demo',
+      items: [],
+      ratings: [{ userId: 6, itemId: top, value: 2, timestamp: 5 }],
+      ratingLevels: [1, 2, 3, 4, 5],
+    });
     const next = await request(`${app.url}/api/users/6/recommendations?limit=1`);
     expect(next.body.items[0].itemId).not.toBe(top);
     const prediction = await request(`${app.url}/api/users/6/predictions?items=${top}`);

@@ -97,7 +97,9 @@ describe('scorePairs', () => {
   });
 
   it('fails on the first bad row in strict mode', async () => {
-    await expect(score('userId,itemId\n3,10\n3,oops\n3,11\n', { strict: true })).rejects.toThrow('pairs.csv:3: itemId must be a non-negative integer');
+    await expect(score('userId,itemId\n3,10\n3,oops\n3,11\n', { strict: true })).rejects.toThrow(
+      'pairs.csv:3: itemId must be a non-negative integer',
+    );
   });
 
   it('reads files without a header, keeps extra columns, finds named columns in any order', async () => {

@@ -31,7 +31,7 @@ function topCommand(extra: string[], out: string) {
 }
 
 describe('score --top', () => {
-  it('writes userId,rank,itemId,predicted,score for every stored user: the API\'s lists and values exactly', async () => {
+  it("writes userId,rank,itemId,predicted,score for every stored user: the API's lists and values exactly", async () => {
     const out = path.join(fixture.dir, 'recs.csv');
     const summary = await runScore(topCommand(['--top', '4', '--block-size', '5'], out));
     expect(summary).toMatchObject({ mode: 'top', users: USERS + 1, rows: (USERS + 1) * 4, unknownUsers: 0 });
@@ -62,18 +62,28 @@ describe('score --top', () => {
     const out = path.join(fixture.dir, 'chosen.csv');
     const summary = await runScore(topCommand(['--top', '2', '--users', '3,4242,1'], out));
     expect(summary).toMatchObject({ users: 2, rows: 4, unknownUsers: 1 });
-    expect(readCsv(out).slice(1).map((r) => r[0])).toEqual(['3', '3', '1', '1']);
+    expect(
+      readCsv(out)
+        .slice(1)
+        .map((r) => r[0]),
+    ).toEqual(['3', '3', '1', '1']);
 
     const usersFile = path.join(fixture.dir, 'users.csv');
     writeFileSync(usersFile, 'userId\n5\n\n6\n');
     await runScore(topCommand(['--top', '1', '--users-file', usersFile], out));
-    expect(readCsv(out).slice(1).map((r) => r[0])).toEqual(['5', '6']);
+    expect(
+      readCsv(out)
+        .slice(1)
+        .map((r) => r[0]),
+    ).toEqual(['5', '6']);
   });
 
   it('a user who has rated almost everything gets what is left', async () => {
     const out = path.join(fixture.dir, 'few.csv');
     await runScore(topCommand(['--top', String(ITEMS)], out));
-    const rows = readCsv(out).slice(1).filter((r) => r[0] === '1');
+    const rows = readCsv(out)
+      .slice(1)
+      .filter((r) => r[0] === '1');
     expect(rows).toHaveLength(ITEMS - fixture.catalog.getUserRatings(1).length);
   });
 
@@ -108,7 +118,18 @@ describe('scripts/score.ts', () => {
     ]);
 
     const strictOut = path.join(fixture.dir, 'strict.csv');
-    const strict = await run(process.execPath, ['--import', 'tsx', 'scripts/score.ts', '--db', fixture.dbPath, '--pairs', pairs, '--out', strictOut, '--strict']).then(
+    const strict = await run(process.execPath, [
+      '--import',
+      'tsx',
+      'scripts/score.ts',
+      '--db',
+      fixture.dbPath,
+      '--pairs',
+      pairs,
+      '--out',
+      strictOut,
+      '--strict',
+    ]).then(
       () => null,
       (err: { code: number; stderr: string }) => err,
     );

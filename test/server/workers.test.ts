@@ -3,21 +3,15 @@
  * memory, a rating posted to this process or written by another connection (another worker, an import)
  * reflected in the next answers, and two worker processes on one port that see each other's writes.
  */
-import { spawn } from "node:child_process";
-import http from "node:http";
-import { createInterface } from "node:readline";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultWorkers, parseStartArgs } from "../../src/cli/startCommand.js";
-import { UsageError } from "../../src/cli/common.js";
-import { launch, type LaunchedServer } from "../../src/server/main.js";
-import { CatalogStore, openDatabase } from "../../src/store/index.js";
-import {
-  createFixture,
-  eventually,
-  ITEMS,
-  request,
-  type Fixture,
-} from "./helpers.js";
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultWorkers, parseStartArgs } from '../../src/cli/startCommand.js';
+import { UsageError } from '../../src/cli/common.js';
+import { launch, type LaunchedServer } from '../../src/server/main.js';
+import { CatalogStore, openDatabase } from '../../src/store/index.js';
+import { createFixture, eventually, ITEMS, request, type Fixture } from './helpers.js';
 
 let fixture: Fixture;
 
@@ -29,9 +23,7 @@ beforeEach(() => {
 afterEach(() => fixture.cleanup());
 
 /** A GET on a connection of its own (no keep-alive), so that the cluster hands each to the next worker. */
-function getOnNewConnection(
-  url: string,
-): Promise<{
+function getOnNewConnection(url: string): Promise<{
   status: number;
   body: {
     items?: { itemId: number }[];
@@ -40,27 +32,23 @@ function getOnNewConnection(
 }> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent: false, headers: { connection: "close" } }, (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }),
-        );
+      .get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
       })
-      .on("error", reject);
+      .on('error', reject);
   });
 }
 
 const unratedBy = (catalog: CatalogStore, userId: number): number =>
-  Array.from({ length: ITEMS }, (_, n) => n + 1).find(
-    (id) => !catalog.getUserRatings(userId).some((r) => r.itemId === id),
-  )!;
+  Array.from({ length: ITEMS }, (_, n) => n + 1).find((id) => !catalog.getUserRatings(userId).some((r) => r.itemId === id))!;
 
-describe("launch(): answers from memory, writes reflected", () => {
+describe('launch(): answers from memory, writes reflected', () => {
   let server: LaunchedServer;
   afterEach(async () => server.close());
 
-  it("reflects a rating posted to it and one written by another connection in the next recommendations", async () => {
+  it('reflects a rating posted to it and one written by another connection in the next recommendations', async () => {
     server = await launch({
       dbPath: fixture.dbPath,
       port: 0,
@@ -71,18 +59,14 @@ describe("launch(): answers from memory, writes reflected", () => {
       limits: { writesPerMinute: 0 },
     });
     const recommended = async (userId: number): Promise<number[]> =>
-      (
-        (
-          await request(
-            `${server.url}/api/users/${userId}/recommendations?limit=${ITEMS}`,
-          )
-        ).body.items as { itemId: number }[]
-      ).map((i) => i.itemId);
+      ((await request(`${server.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as { itemId: number }[]).map(
+        (i) => i.itemId,
+      );
 
     // Posted to this process: the item leaves the user's recommendations in the very next answer.
     const first = (await recommended(2))[0];
     const posted = await request(`${server.url}/api/users/2/ratings`, {
-      method: "POST",
+      method: 'POST',
       json: { itemId: first, rating: 5 },
       headers: fixture.auth,
     });
@@ -93,86 +77,60 @@ describe("launch(): answers from memory, writes reflected", () => {
     const best = (await recommended(3))[0];
     fixture.catalog.upsertRating(3, best, 1, 4_000_000);
     expect(await recommended(3)).not.toContain(best);
-    const ratings = (await request(`${server.url}/api/users/3/ratings`)).body
-      .ratings as { itemId: number; rating: number }[];
+    const ratings = (await request(`${server.url}/api/users/3/ratings`)).body.ratings as { itemId: number; rating: number }[];
     expect(ratings.find((r) => r.itemId === best)?.rating).toBe(1);
     const health = (await request(`${server.url}/api/health`)).body;
     expect(health.data.ratings).toBe(fixture.catalog.counts().ratings);
   });
 });
 
-describe("start arguments", () => {
-  it("take the number of workers and of precomputed items, with defaults and clear refusals", () => {
+describe('start arguments', () => {
+  it('take the number of workers and of precomputed items, with defaults and clear refusals', () => {
     expect(parseStartArgs([], {})).toMatchObject({
       workers: defaultWorkers(),
       topLists: { size: 100 },
     });
-    expect(
-      parseStartArgs(
-        ["--workers", "3", "--top-lists", "0", "--poll-ms", "250"],
-        {},
-      ),
-    ).toMatchObject({ workers: 3, topLists: { size: 0 }, pollMs: 250 });
-    expect(parseStartArgs([], { WORKERS: "1", TOP_LISTS: "20" })).toMatchObject(
-      { workers: 1, topLists: { size: 20 } },
-    );
-    expect(() => parseStartArgs(["--workers", "0"], {})).toThrow(UsageError);
-    expect(() => parseStartArgs(["--workers", "0"], {})).toThrow(
-      "--workers (or WORKERS)",
-    );
+    expect(parseStartArgs(['--workers', '3', '--top-lists', '0', '--poll-ms', '250'], {})).toMatchObject({
+      workers: 3,
+      topLists: { size: 0 },
+      pollMs: 250,
+    });
+    expect(parseStartArgs([], { WORKERS: '1', TOP_LISTS: '20' })).toMatchObject({ workers: 1, topLists: { size: 20 } });
+    expect(() => parseStartArgs(['--workers', '0'], {})).toThrow(UsageError);
+    expect(() => parseStartArgs(['--workers', '0'], {})).toThrow('--workers (or WORKERS)');
   });
 });
 
-describe("npm start -- --workers 2", () => {
-  it("runs two workers on one port; a write through one is seen by the other; SIGTERM drains both", async () => {
+describe('npm start -- --workers 2', () => {
+  it('runs two workers on one port; a write through one is seen by the other; SIGTERM drains both', async () => {
     fixture.db.close();
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        "scripts/start.ts",
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        "--write-rate-limit",
-        "0",
-      ],
+      ['--import', 'tsx', 'scripts/start.ts', '--port', '0', '--workers', '2', '--write-rate-limit', '0'],
       {
         env: { ...process.env, DB_PATH: fixture.dbPath },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on("exit", (code) => resolve(code)),
-    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout }).on("line", (line) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
           const match = /^listening on (\S+)$/.exec(line);
           if (match) resolve(match[1]);
         });
-        child.on("exit", () =>
-          reject(new Error(`the server exited before listening: ${stderr}`)),
-        );
+        child.on('exit', () => reject(new Error(`the server exited before listening: ${stderr}`)));
       });
-      expect(stderr).toContain("2 worker processes listening");
-      expect(
-        new Set(
-          [...stderr.matchAll(/\[worker (\d+)\] serving model version/g)].map(
-            (m) => m[1],
-          ),
-        ).size,
-      ).toBe(2);
+      expect(stderr).toContain('2 worker processes listening');
+      expect(new Set([...stderr.matchAll(/\[worker (\d+)\] serving model version/g)].map((m) => m[1])).size).toBe(2);
 
       const db = openDatabase(fixture.dbPath);
       const itemId = unratedBy(new CatalogStore(db), 6);
       db.close();
       const posted = await request(`${url}/api/users/6/ratings`, {
-        method: "POST",
+        method: 'POST',
         json: { itemId, rating: 2 },
         headers: fixture.auth,
       });
@@ -180,34 +138,19 @@ describe("npm start -- --workers 2", () => {
       // Each GET on its own connection goes to the next worker: four in a row cover both, and every one
       // must show the rating (the worker that did not write sees it through its change feed).
       await eventually(async () => {
-        const answers = await Promise.all(
-          [0, 1, 2, 3].map(() =>
-            getOnNewConnection(`${url}/api/users/6/ratings`),
-          ),
-        );
-        return answers.every(
-          (a) =>
-            a.status === 200 &&
-            a.body.ratings!.some((r) => r.itemId === itemId && r.rating === 2),
-        );
+        const answers = await Promise.all([0, 1, 2, 3].map(() => getOnNewConnection(`${url}/api/users/6/ratings`)));
+        return answers.every((a) => a.status === 200 && a.body.ratings!.some((r) => r.itemId === itemId && r.rating === 2));
       });
       const recommendations = await Promise.all(
-        [0, 1, 2, 3].map(() =>
-          getOnNewConnection(
-            `${url}/api/users/6/recommendations?limit=${ITEMS}`,
-          ),
-        ),
+        [0, 1, 2, 3].map(() => getOnNewConnection(`${url}/api/users/6/recommendations?limit=${ITEMS}`)),
       );
-      for (const answer of recommendations)
-        expect(answer.body.items!.map((i) => i.itemId)).not.toContain(itemId);
+      for (const answer of recommendations) expect(answer.body.items!.map((i) => i.itemId)).not.toContain(itemId);
 
-      child.kill("SIGTERM");
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toContain(
-        "SIGTERM: finishing requests in flight in 2 worker(s)",
-      );
+      expect(stderr).toContain('SIGTERM: finishing requests in flight in 2 worker(s)');
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 60_000);
 });

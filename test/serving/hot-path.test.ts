@@ -4,35 +4,18 @@
  * (identical to the direct path, dropped when a user's ratings change), and the hot swap that precomputes
  * before the new version serves (the old version answers until then).
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { modelFromState, type ModelMeta } from "../../src/model/index.js";
-import { RbmBlendModel } from "../../src/model/rbmBlend.js";
-import { fitRbmBlend } from "../../src/model/rbmFit.js";
-import { initBackend } from "../../src/rbm/backend.js";
-import { CatalogCache } from "../../src/serving/catalogCache.js";
-import {
-  buildSnapshot,
-  ModelHolder,
-  type ModelSnapshot,
-} from "../../src/serving/modelHolder.js";
-import { ScoreCache } from "../../src/serving/scoreCache.js";
-import { ServingService } from "../../src/serving/service.js";
-import { TopLists } from "../../src/serving/topLists.js";
-import {
-  CatalogStore,
-  ChangeFeed,
-  ModelStore,
-  openDatabase,
-  type Database,
-} from "../../src/store/index.js";
-import {
-  createFixture,
-  GENRES,
-  ITEMS,
-  SILENT_USER,
-  USERS,
-  type Fixture,
-} from "../server/helpers.js";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { modelFromState, type ModelMeta } from '../../src/model/index.js';
+import { RbmBlendModel } from '../../src/model/rbmBlend.js';
+import { fitRbmBlend } from '../../src/model/rbmFit.js';
+import { initBackend } from '../../src/rbm/backend.js';
+import { CatalogCache } from '../../src/serving/catalogCache.js';
+import { buildSnapshot, ModelHolder, type ModelSnapshot } from '../../src/serving/modelHolder.js';
+import { ScoreCache } from '../../src/serving/scoreCache.js';
+import { ServingService } from '../../src/serving/service.js';
+import { TopLists } from '../../src/serving/topLists.js';
+import { CatalogStore, ChangeFeed, ModelStore, openDatabase, type Database } from '../../src/store/index.js';
+import { createFixture, GENRES, ITEMS, SILENT_USER, USERS, type Fixture } from '../server/helpers.js';
 
 let fixture: Fixture;
 /** A second connection to the fixture's file, as another worker process or an import would have. */
@@ -65,7 +48,7 @@ function serverCatalog(checkEveryMs = 0): {
   const counted = new Proxy(store, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver) as unknown;
-      if (typeof value !== "function") return value;
+      if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -79,11 +62,10 @@ function serverCatalog(checkEveryMs = 0): {
   };
 }
 
-const total = (calls: Map<string, number>): number =>
-  [...calls.values()].reduce((a, b) => a + b, 0);
+const total = (calls: Map<string, number>): number => [...calls.values()].reduce((a, b) => a + b, 0);
 
-describe("the catalog cache", () => {
-  it("answers repeated reads from memory while nothing changes", () => {
+describe('the catalog cache', () => {
+  it('answers repeated reads from memory while nothing changes', () => {
     const { cache, db, calls } = serverCatalog();
     try {
       const read = (): unknown[] => [
@@ -99,35 +81,29 @@ describe("the catalog cache", () => {
       expect(afterFirst).toBeGreaterThan(0);
       for (let n = 0; n < 5; n++) expect(read()).toEqual(first);
       expect(total(calls)).toBe(afterFirst);
-      expect(cache.getUserRatings(3)).toEqual(
-        fixture.catalog.getUserRatings(3),
-      );
+      expect(cache.getUserRatings(3)).toEqual(fixture.catalog.getUserRatings(3));
     } finally {
       db.close();
     }
   });
 
-  it("reflects a rating this process writes, at once", () => {
+  it('reflects a rating this process writes, at once', () => {
     const { cache, db } = serverCatalog(60_000); // no look at the change feed: the write itself invalidates
     try {
       const before = cache.getUserRatings(2).length;
-      const unrated = Array.from({ length: ITEMS }, (_, n) => n + 1).find(
-        (id) => !cache.getUserRatings(2).some((r) => r.itemId === id),
-      )!;
+      const unrated = Array.from({ length: ITEMS }, (_, n) => n + 1).find((id) => !cache.getUserRatings(2).some((r) => r.itemId === id))!;
       const changed: number[] = [];
       cache.onUserChanged((id) => changed.push(id));
       cache.upsertRating(2, unrated, 4, 2_000_000);
       expect(cache.getUserRatings(2)).toHaveLength(before + 1);
-      expect(cache.getUserRatings(2).find((r) => r.itemId === unrated)).toEqual(
-        { itemId: unrated, value: 4, timestamp: 2_000_000 },
-      );
+      expect(cache.getUserRatings(2).find((r) => r.itemId === unrated)).toEqual({ itemId: unrated, value: 4, timestamp: 2_000_000 });
       expect(changed).toEqual([2]);
     } finally {
       db.close();
     }
   });
 
-  it("reflects a rating written by another connection once it looks at the change feed", () => {
+  it('reflects a rating written by another connection once it looks at the change feed', () => {
     const { cache, db } = serverCatalog(60_000);
     try {
       const ratingsOf5 = cache.getUserRatings(5);
@@ -140,9 +116,7 @@ describe("the catalog cache", () => {
       expect(cache.getUserRatings(5)).toEqual(ratingsOf5);
       cache.sync(true);
       // …and after a look, the new value is read back; other users keep their cached entries.
-      expect(
-        cache.getUserRatings(5).find((r) => r.itemId === firstItem)?.value,
-      ).toBe(newValue);
+      expect(cache.getUserRatings(5).find((r) => r.itemId === firstItem)?.value).toBe(newValue);
       expect(changed).toEqual([5]);
       // A new user created elsewhere is seen too (a lookup cached as unknown is dropped).
       expect(cache.getUser(500)).toBeNull();
@@ -154,25 +128,23 @@ describe("the catalog cache", () => {
     }
   });
 
-  it("drops everything when another connection imports (the catalog generation moves)", () => {
+  it('drops everything when another connection imports (the catalog generation moves)', () => {
     const { cache, db } = serverCatalog(0);
     try {
-      expect(cache.getItem(7)?.title).toBe("Misérables, Les (1995)");
+      expect(cache.getItem(7)?.title).toBe('Misérables, Les (1995)');
       let cleared = 0;
       cache.onCatalogChanged(() => cleared++);
       const generation = cache.generation();
       const changed = new CatalogStore(other).importCatalog({
-        source: "test:renamed",
-        layout: "demo",
-        items: [
-          { itemId: 7, title: "Renamed (1995)", year: 1995, genres: ["Drama"] },
-        ],
+        source: 'test:renamed',
+        layout: 'demo',
+        items: [{ itemId: 7, title: 'Renamed (1995)', year: 1995, genres: ['Drama'] }],
         users: [],
         ratings: [{ userId: 1, itemId: 7, value: 5, timestamp: 1 }],
         ratingLevels: [1, 2, 3, 4, 5],
       });
       expect(changed.changed).toBe(true);
-      expect(cache.getItem(7)?.title).toBe("Renamed (1995)");
+      expect(cache.getItem(7)?.title).toBe('Renamed (1995)');
       expect(cache.generation()).toBeGreaterThan(generation);
       expect(cleared).toBe(1);
     } finally {
@@ -198,22 +170,15 @@ async function saveBlend(seed = 0): Promise<number> {
   return fixture.models.saveVersion(state.meta, state.tensors);
 }
 
-const allUsers = [
-  ...Array.from({ length: USERS }, (_, n) => n + 1),
-  SILENT_USER,
-];
+const allUsers = [...Array.from({ length: USERS }, (_, n) => n + 1), SILENT_USER];
 
-describe("precomputed top lists", () => {
-  it("give exactly the direct path’s answers, and fall back for a genre or a longer list", async () => {
+describe('precomputed top lists', () => {
+  it('give exactly the direct path’s answers, and fall back for a genre or a longer list', async () => {
     const id = await saveBlend();
     // User 1 rates after training: their item-RBM unit is refitted, in the precompute as in the direct path.
     await new Promise((r) => setTimeout(r, 5));
     fixture.catalog.upsertRating(1, 30, 1, 3_000_000);
-    const snapshot = buildSnapshot(
-      fixture.models.load(id),
-      fixture.catalog,
-      modelFromState,
-    );
+    const snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
     const lists = new TopLists({ size: 5, blockUsers: 4 });
     const report = await lists.precompute(snapshot, fixture.catalog, allUsers);
     expect(report).toEqual({
@@ -223,20 +188,14 @@ describe("precomputed top lists", () => {
     });
 
     const direct = new ServingService(fixture.catalog, new ScoreCache(0));
-    const listed = new ServingService(
-      fixture.catalog,
-      new ScoreCache(0),
-      lists,
-    );
+    const listed = new ServingService(fixture.catalog, new ScoreCache(0), lists);
     for (const userId of allUsers) {
       expect(lists.recommend(snapshot, userId, 5)).toBeDefined();
       for (const limit of [1, 3, 5, 6, 12, ITEMS]) {
-        expect(listed.recommendForUser(snapshot, userId, limit)).toEqual(
-          direct.recommendForUser(snapshot, userId, limit),
+        expect(listed.recommendForUser(snapshot, userId, limit)).toEqual(direct.recommendForUser(snapshot, userId, limit));
+        expect(listed.recommendForUser(snapshot, userId, limit, GENRES[2])).toEqual(
+          direct.recommendForUser(snapshot, userId, limit, GENRES[2]),
         );
-        expect(
-          listed.recommendForUser(snapshot, userId, limit, GENRES[2]),
-        ).toEqual(direct.recommendForUser(snapshot, userId, limit, GENRES[2]));
       }
     }
     // A list shorter than the limit is not used for it (unless it holds every eligible item).
@@ -244,15 +203,11 @@ describe("precomputed top lists", () => {
     snapshot.model.dispose();
   });
 
-  it("are dropped with a user whose ratings change, and the next answer is the direct path’s", async () => {
+  it('are dropped with a user whose ratings change, and the next answer is the direct path’s', async () => {
     const id = await saveBlend(1);
     const { cache, db } = serverCatalog(0);
     try {
-      const snapshot = buildSnapshot(
-        fixture.models.load(id),
-        cache,
-        modelFromState,
-      );
+      const snapshot = buildSnapshot(fixture.models.load(id), cache, modelFromState);
       const lists = new TopLists({ size: 10 });
       cache.onUserChanged((userId) => lists.forgetUser(userId));
       await lists.precompute(snapshot, cache, cache.userIds());
@@ -262,13 +217,7 @@ describe("precomputed top lists", () => {
       new CatalogStore(other).upsertRating(4, top[0].itemId, 1, 3_000_001);
       const after = listed.recommendForUser(snapshot, 4, 3);
       expect(after.map((i) => i.itemId)).not.toContain(top[0].itemId);
-      expect(after).toEqual(
-        new ServingService(fixture.catalog, new ScoreCache(0)).recommendForUser(
-          snapshot,
-          4,
-          3,
-        ),
-      );
+      expect(after).toEqual(new ServingService(fixture.catalog, new ScoreCache(0)).recommendForUser(snapshot, 4, 3));
       expect(lists.recommend(snapshot, 4, 3)).toEqual(after); // listed again, from the new ratings
       snapshot.model.dispose();
     } finally {
@@ -277,8 +226,8 @@ describe("precomputed top lists", () => {
   });
 });
 
-describe("hot swap with precompute", () => {
-  it("keeps serving the old version until the new one’s lists are ready, then swaps", async () => {
+describe('hot swap with precompute', () => {
+  it('keeps serving the old version until the new one’s lists are ready, then swaps', async () => {
     const first = fixture.trainAndSave();
     const lists = new TopLists();
     let release: () => void = () => {};
@@ -316,17 +265,8 @@ describe("hot swap with precompute", () => {
     expect(lists.usersListed(next)).toBe(allUsers.length);
     expect(lists.usersListed(old)).toBe(0);
     const direct = new ServingService(fixture.catalog, new ScoreCache(0));
-    for (const userId of allUsers)
-      expect(lists.recommend(next, userId, 10)).toEqual(
-        direct.recommendForUser(next, userId, 10),
-      );
-    expect(
-      logs.some(
-        (l) =>
-          l.includes(`serving model version ${second}`) &&
-          l.includes(`replacing version ${first}`),
-      ),
-    ).toBe(true);
+    for (const userId of allUsers) expect(lists.recommend(next, userId, 10)).toEqual(direct.recommendForUser(next, userId, 10));
+    expect(logs.some((l) => l.includes(`serving model version ${second}`) && l.includes(`replacing version ${first}`))).toBe(true);
     holder.close();
   });
 });

@@ -24,7 +24,12 @@ const readCsv = (file: string): string[][] => Papa.parse<string[]>(readFileSync(
 beforeAll(async () => {
   await initBackend();
   fixture = createFixture();
-  const { model } = await fitRbmBlend(fixture.catalog.loadDataset(), { hidden: 6, epochs: 4, seed: 0, validationFraction: 0.1 }, undefined, false);
+  const { model } = await fitRbmBlend(
+    fixture.catalog.loadDataset(),
+    { hidden: 6, epochs: 4, seed: 0, validationFraction: 0.1 },
+    undefined,
+    false,
+  );
   // Weight every component, whatever the tiny validation slice preferred, so each one is on the path.
   const blend = new RbmBlendModel({ ...model.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });
   const state = blend.toState();
@@ -46,12 +51,20 @@ function score(args: string[], out: string) {
 describe('the API and the batch scorer give the same answer', () => {
   it('for a stored user who rated something after training (recommendations, predictions, --top, --pairs)', async () => {
     const userId = 1;
-    const posted = await request(`${app.url}/api/users/${userId}/ratings`, { method: 'POST', headers: fixture.auth, json: { itemId: 30, rating: 1 } });
+    const posted = await request(`${app.url}/api/users/${userId}/ratings`, {
+      method: 'POST',
+      headers: fixture.auth,
+      json: { itemId: 30, rating: 1 },
+    });
     expect(posted.status).toBe(201);
     // Make sure the stored rating is newer than the model (the refit path), whatever the clock's resolution.
     expect(fixture.catalog.getUser(userId)!.updatedAt).toBeGreaterThanOrEqual(app.holder.snapshot!.createdAt);
 
-    const api = (await request(`${app.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as { itemId: number; predicted: number; score: number }[];
+    const api = (await request(`${app.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as {
+      itemId: number;
+      predicted: number;
+      score: number;
+    }[];
     expect(api.length).toBeGreaterThan(5);
 
     const topOut = path.join(fixture.dir, 'one-path-top.csv');
@@ -62,14 +75,21 @@ describe('the API and the batch scorer give the same answer', () => {
     expect(top.map((r) => Number(r[4]))).toEqual(api.map((i) => i.score));
 
     const itemIds = api.map((i) => i.itemId);
-    const predictions = (await request(`${app.url}/api/users/${userId}/predictions?items=${itemIds.join(',')}`)).body.predictions as { itemId: number; predicted: number }[];
+    const predictions = (await request(`${app.url}/api/users/${userId}/predictions?items=${itemIds.join(',')}`)).body.predictions as {
+      itemId: number;
+      predicted: number;
+    }[];
     expect(predictions.map((p) => p.predicted)).toEqual(api.map((i) => i.predicted));
 
     const pairsIn = path.join(fixture.dir, 'one-path-pairs.csv');
     const pairsOut = path.join(fixture.dir, 'one-path-scored.csv');
     writeFileSync(pairsIn, ['userId,itemId', ...itemIds.map((id) => `${userId},${id}`)].join('\n'));
     await score(['--pairs', pairsIn], pairsOut);
-    expect(readCsv(pairsOut).slice(1).map((r) => Number(r[2]))).toEqual(api.map((i) => i.predicted));
+    expect(
+      readCsv(pairsOut)
+        .slice(1)
+        .map((r) => Number(r[2])),
+    ).toEqual(api.map((i) => i.predicted));
   });
 
   it('for a visitor: POST /api/recommendations equals the serving module on the same ratings', async () => {

@@ -208,7 +208,7 @@ describe('CatalogStore queries', () => {
     const before = dumpDatabase(db);
     expect(() => store.upsertRating(500, 404, 4, 0)).toThrow(UnknownItemError);
     expect(() => store.upsertRating(500, 3, 4.5, 0)).toThrow(InvalidRatingError);
-    expect(() => store.upsertRating(500, 3, 4.5, 0)).toThrow('rating 4.5 is not on the data set\'s scale: expected one of 1, 2, 3, 4, 5');
+    expect(() => store.upsertRating(500, 3, 4.5, 0)).toThrow("rating 4.5 is not on the data set's scale: expected one of 1, 2, 3, 4, 5");
     expect(dumpDatabase(db)).toEqual(before);
   });
 
@@ -267,7 +267,15 @@ describe('CatalogStore.importStream (the bulk path)', () => {
 
   it('keeps the last of duplicate rows, skips unknown items, and takes the scale from the rows kept', () => {
     // User 1 rates item 1 at 0.5, then again at 4: 0.5 is on no kept row, so it is not a level.
-    const summary = store.importStream(streamOf([[1, 1, 0.5, 10], [1, 2, 3, 11], [2, 9, 5, 12], [1, 1, 4, 13], [2, 3, 2.5, 14]]));
+    const summary = store.importStream(
+      streamOf([
+        [1, 1, 0.5, 10],
+        [1, 2, 3, 11],
+        [2, 9, 5, 12],
+        [1, 1, 4, 13],
+        [2, 3, 2.5, 14],
+      ]),
+    );
     expect(summary).toMatchObject({ users: 2, items: 3, ratings: 3, rowsRead: 5, ratingLevels: [2.5, 3, 4] });
     expect(skippedCounts(summary)).toEqual([1, 1]);
     expect(store.getUserRatings(1)).toEqual([
@@ -275,15 +283,28 @@ describe('CatalogStore.importStream (the bulk path)', () => {
       { itemId: 2, value: 3, timestamp: 11 },
     ]);
     // The secondary index is back, foreign keys are on again for everyone else.
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'ratings_by_item'").pluck().get()).toBe('ratings_by_item');
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'ratings_by_item'").pluck().get()).toBe(
+      'ratings_by_item',
+    );
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
   });
 
-  it('refreshes the same source through staging: counts only the file\'s own duplicates, keeps API ratings', () => {
-    store.importStream(streamOf([[1, 1, 4, 10], [1, 2, 3, 11]]));
+  it("refreshes the same source through staging: counts only the file's own duplicates, keeps API ratings", () => {
+    store.importStream(
+      streamOf([
+        [1, 1, 4, 10],
+        [1, 2, 3, 11],
+      ]),
+    );
     store.upsertRating(7, 3, 3, 500);
-    const again = store.importStream(streamOf([[1, 1, 3, 20], [1, 1, 4, 21], [2, 2, 4, 22]]));
+    const again = store.importStream(
+      streamOf([
+        [1, 1, 3, 20],
+        [1, 1, 4, 21],
+        [2, 2, 4, 22],
+      ]),
+    );
     expect(skippedCounts(again)).toEqual([0, 1]);
     expect(again).toMatchObject({ users: 3, ratings: 4, replacedSource: null, ratingLevels: [4] });
     expect(store.getUserRatings(1)).toEqual([

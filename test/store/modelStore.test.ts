@@ -126,7 +126,7 @@ describe('ModelStore', () => {
     const id = models.saveVersion({ epochs: 1 }, { W: new Float32Array([1, 2, 3]) });
     db.prepare("UPDATE model_tensor_chunks SET data = x'000000' WHERE version_id = ?").run(id);
     expect(() => models.load(id)).toThrow(`tensor "W" of model version ${id} is corrupt: chunk 0 has 3 bytes`);
-    db.prepare("DELETE FROM model_tensor_chunks WHERE version_id = ?").run(id);
+    db.prepare('DELETE FROM model_tensor_chunks WHERE version_id = ?').run(id);
     expect(() => models.load(id)).toThrow(
       `tensor "W" of model version ${id} is corrupt: expected 1 chunks holding 3 float32 values, found 0 chunks holding 0`,
     );
@@ -139,16 +139,20 @@ describe('ModelStore, tensors in chunks', () => {
     const W = new Float32Array(10).map((_, i) => i - 4.5);
     const awkward = awkwardFloats();
     const id = chunked.saveVersion({ epochs: 1 }, { W, awkward, empty: new Float32Array(0) });
-    const chunkCounts = db
-      .prepare('SELECT name, chunks FROM model_tensors WHERE version_id = ? ORDER BY name')
-      .all(id) as { name: string; chunks: number }[];
+    const chunkCounts = db.prepare('SELECT name, chunks FROM model_tensors WHERE version_id = ? ORDER BY name').all(id) as {
+      name: string;
+      chunks: number;
+    }[];
     // ⌈10 / 3⌉ = 4 and ⌈12 / 3⌉ = 4 chunks; an empty tensor has none.
     expect(chunkCounts).toEqual([
       { name: 'W', chunks: 4 },
       { name: 'awkward', chunks: 4 },
       { name: 'empty', chunks: 0 },
     ]);
-    const sizes = db.prepare("SELECT length(data) FROM model_tensor_chunks WHERE version_id = ? AND name = 'W' ORDER BY chunk").pluck().all(id);
+    const sizes = db
+      .prepare("SELECT length(data) FROM model_tensor_chunks WHERE version_id = ? AND name = 'W' ORDER BY chunk")
+      .pluck()
+      .all(id);
     expect(sizes).toEqual([12, 12, 12, 4]);
     // Any chunk size reads it back: the layout is in the rows, not in the reader's settings.
     const loaded = new ModelStore(db).load(id).tensors;
@@ -158,7 +162,7 @@ describe('ModelStore, tensors in chunks', () => {
   });
 
   it('still loads a version saved before chunking, one BLOB per tensor', () => {
-    const id = Number(db.prepare("INSERT INTO model_versions (created_at, meta) VALUES (1, '{\"epochs\":7}')").run().lastInsertRowid);
+    const id = Number(db.prepare('INSERT INTO model_versions (created_at, meta) VALUES (1, \'{"epochs":7}\')').run().lastInsertRowid);
     const values = awkwardFloats();
     const blob = Buffer.from(new Uint8Array(values.buffer));
     db.prepare("INSERT INTO model_tensors (version_id, name, length, data) VALUES (?, 'W', ?, ?)").run(id, values.length, blob);
@@ -171,7 +175,9 @@ describe('ModelStore, tensors in chunks', () => {
     const chunked = new ModelStore<{ epochs: number }>(db, { chunkBytes: 8 });
     const previous = chunked.saveVersion({ epochs: 1 }, { W: new Float32Array([1, 2, 3]) });
     // A write failing at the third chunk of the second tensor, as a full disk would.
-    db.prepare("CREATE TRIGGER fail_chunk BEFORE INSERT ON model_tensor_chunks WHEN NEW.name = 'b' AND NEW.chunk = 2 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END").run();
+    db.prepare(
+      "CREATE TRIGGER fail_chunk BEFORE INSERT ON model_tensor_chunks WHEN NEW.name = 'b' AND NEW.chunk = 2 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    ).run();
     expect(() => chunked.saveVersion({ epochs: 2 }, { a: new Float32Array(4), b: new Float32Array(9) })).toThrow(
       'could not save model version: writing tensor "b" (9 float32 values, 36 bytes, 5 chunks) failed: database or disk is full; nothing was saved and the previous version stays current',
     );
@@ -181,7 +187,9 @@ describe('ModelStore, tensors in chunks', () => {
   });
 
   it('refuses a chunk size that is not a whole number of float32 values', () => {
-    expect(() => new ModelStore(db, { chunkBytes: 6 })).toThrow('chunkBytes must be a whole number of float32 values (a multiple of 4 ≥ 4), got 6');
+    expect(() => new ModelStore(db, { chunkBytes: 6 })).toThrow(
+      'chunkBytes must be a whole number of float32 values (a multiple of 4 ≥ 4), got 6',
+    );
   });
 });
 

@@ -19,7 +19,17 @@ describe('How it works', () => {
       expect(mathml).not.toMatch(/merror/);
     }
     const text = JSON.stringify(SECTIONS);
-    for (const needle of ['E(\\\\mathbf{V},\\\\mathbf{h})', 'p(h_j = 1 \\\\mid', 'p(v_i^k = 1 \\\\mid', 'text{model}', 'Contrastive divergence', 'backpropagation', 'absent, not zero', 'without retraining', 'watch']) {
+    for (const needle of [
+      'E(\\\\mathbf{V},\\\\mathbf{h})',
+      'p(h_j = 1 \\\\mid',
+      'p(v_i^k = 1 \\\\mid',
+      'text{model}',
+      'Contrastive divergence',
+      'backpropagation',
+      'absent, not zero',
+      'without retraining',
+      'watch',
+    ]) {
       expect(text).toContain(needle);
     }
   });

@@ -70,7 +70,11 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     }
     // A proxy's HTML error page, or a server that is starting or stopping.
     const code = response.status >= 502 && response.status <= 504 ? 'unreachable' : 'error';
-    throw new ApiError(response.status, code, code === 'unreachable' ? UNREACHABLE_MESSAGE : `The server answered ${response.status} ${response.statusText}.`);
+    throw new ApiError(
+      response.status,
+      code,
+      code === 'unreachable' ? UNREACHABLE_MESSAGE : `The server answered ${response.status} ${response.statusText}.`,
+    );
   }
   if (body === null) throw new ApiError(response.status, 'bad_response', `The server sent an empty or non-JSON answer to ${path}.`);
   return body as T;
@@ -118,5 +122,6 @@ export const api = {
       body: JSON.stringify({ ratings, limit }),
     }),
 
-  explain: (userId?: number): Promise<ModelExplainResponse> => request<ModelExplainResponse>(`/api/model/explain${query({ user: userId })}`),
+  explain: (userId?: number): Promise<ModelExplainResponse> =>
+    request<ModelExplainResponse>(`/api/model/explain${query({ user: userId })}`),
 };

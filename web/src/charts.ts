@@ -56,9 +56,7 @@ export function distributionChart(distribution: readonly number[], levels: reado
   }
   const labelY = height - 1;
   chart.append(svg('text', { class: 'dist-label', x: 0, y: labelY, 'text-anchor': 'start' }, formatLevel(levels[0])));
-  chart.append(
-    svg('text', { class: 'dist-label', x: width, y: labelY, 'text-anchor': 'end' }, formatLevel(levels[k - 1])),
-  );
+  chart.append(svg('text', { class: 'dist-label', x: width, y: labelY, 'text-anchor': 'end' }, formatLevel(levels[k - 1])));
   return chart;
 }
 
@@ -176,14 +174,7 @@ export function lineChart(options: LineChartOptions): HTMLElement {
   const legend = h(
     'ul',
     { class: 'chart-legend', 'aria-hidden': 'true' },
-    ...series.map((s) =>
-      h(
-        'li',
-        { class: s.colorClass },
-        swatch(s.dashed === true),
-        s.name,
-      ),
-    ),
+    ...series.map((s) => h('li', { class: s.colorClass }, swatch(s.dashed === true), s.name)),
   );
   return h('div', { class: 'line-chart-wrap' }, chart, legend);
 }

@@ -102,7 +102,11 @@ export const SCORE_EXPLANATION =
 
 /** An item's ranking score as a share: "87% match". */
 export function matchBadge(score: number): HTMLElement {
-  return h('p', { class: 'match', title: 'Estimated chance you would watch this movie and rate it 4★ or more' }, `${Math.round(score * 100)}% match`);
+  return h(
+    'p',
+    { class: 'match', title: 'Estimated chance you would watch this movie and rate it 4★ or more' },
+    `${Math.round(score * 100)}% match`,
+  );
 }
 
 /**
@@ -115,9 +119,14 @@ export function becauseLine(item: Pick<ScoredItem, 'because'>): HTMLElement | nu
   const parts: Child[] = ['Because you rated '];
   item.because.forEach((b, n) => {
     if (n > 0) parts.push(n === item.because.length - 1 ? ' and ' : ', ');
-    parts.push(h('span', { class: 'because-title' }, b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)), ` ★${formatLevel(b.rating)}`);
+    parts.push(
+      h('span', { class: 'because-title' }, b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)),
+      ` ★${formatLevel(b.rating)}`,
+    );
   });
-  const detail = item.because.map((b) => `${b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)} +${(b.influence * 100).toFixed(1)}`).join(', ');
+  const detail = item.because
+    .map((b) => `${b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)} +${(b.influence * 100).toFixed(1)}`)
+    .join(', ');
   return h('p', { class: 'because', title: `Percentage points of match each rating adds: ${detail}` }, ...parts);
 }
 
@@ -129,7 +138,12 @@ export function scoredList(items: readonly ScoredItem[], levels: readonly number
     ...items.map((item) =>
       h(
         'li',
-        { class: 'scored-item', 'data-item-id': item.itemId, 'data-predicted': item.predicted?.toFixed(4) ?? '', 'data-score': item.score.toFixed(4) },
+        {
+          class: 'scored-item',
+          'data-item-id': item.itemId,
+          'data-predicted': item.predicted?.toFixed(4) ?? '',
+          'data-score': item.score.toFixed(4),
+        },
         h('div', { class: 'scored-main' }, movieTitle(item), movieMeta(item), matchBadge(item.score), becauseLine(item), extra?.(item)),
         predictionBlock(item, levels),
       ),

@@ -31,11 +31,7 @@ function appendChildren(el: Element, children: readonly Child[]): void {
 }
 
 /** Creates an HTML element. */
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs?: Attrs,
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   applyAttrs(el, attrs);
   appendChildren(el, children);
@@ -43,11 +39,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 /** Creates an SVG element (for the inline charts). */
-export function svg<K extends keyof SVGElementTagNameMap>(
-  tag: K,
-  attrs?: Attrs,
-  ...children: Child[]
-): SVGElementTagNameMap[K] {
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs?: Attrs, ...children: Child[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
   applyAttrs(el, attrs);
   appendChildren(el, children);

@@ -21,7 +21,10 @@ const APP_NAME = 'Movie Recommender';
 function parseRoute(hash: string): { name: RouteName; params: string[] } | null {
   if (hash === '' || hash === '#' || hash === '#/') return { name: 'discover', params: [] };
   if (!hash.startsWith('#/')) return null; // an in-page anchor such as the skip link
-  const [name, ...params] = hash.slice(2).split('/').filter((s) => s !== '');
+  const [name, ...params] = hash
+    .slice(2)
+    .split('/')
+    .filter((s) => s !== '');
   if (name === 'user' || name === 'model' || name === 'discover' || name === 'how-it-works') return { name, params };
   return { name: 'discover', params: [] };
 }
@@ -48,7 +51,10 @@ async function start(): Promise<void> {
   try {
     health = await api.health();
   } catch (error) {
-    replaceChildren(status, errorState(error, () => void start()));
+    replaceChildren(
+      status,
+      errorState(error, () => void start()),
+    );
     return;
   }
   const levels = health.ratingLevels;

@@ -14,7 +14,12 @@ export function healthRouter({ catalog, models, backend }: AppDeps): Router {
       status: snapshot ? (stale ? 'stale' : 'ok') : 'no_model',
       ...(stale ? { reason: stale } : {}),
       model: snapshot
-        ? { version: snapshot.versionId, kind: snapshot.meta.kind, algorithm: snapshot.model.algorithm, createdAt: new Date(snapshot.createdAt).toISOString() }
+        ? {
+            version: snapshot.versionId,
+            kind: snapshot.meta.kind,
+            algorithm: snapshot.model.algorithm,
+            createdAt: new Date(snapshot.createdAt).toISOString(),
+          }
         : null,
       data: catalog.counts(),
       backend,

@@ -11,7 +11,9 @@ export function recommendationsRouter({ catalog, models, serving }: AppDeps): Ro
     const body = parseVisitorBody(req.body, snapshot.ratingLevels);
     const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
     const { ratings, limit } = body;
-    res.json({ items: serving.recommendForVisitor(snapshot, ratings, limit, genre, parseRankByQuery(req.query)) } satisfies RecommendationsResponse);
+    res.json({
+      items: serving.recommendForVisitor(snapshot, ratings, limit, genre, parseRankByQuery(req.query)),
+    } satisfies RecommendationsResponse);
   });
   return router;
 }

@@ -15,7 +15,10 @@ export function usersRouter({ catalog, models, serving }: AppDeps): Router {
     const userId = parseId(req.params.userId, 'userId');
     const limit = parseLimitQuery(req.query, 10);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
-    res.json({ userId, items: serving.recommendForUser(snapshot, userId, limit, genre, parseRankByQuery(req.query)) } satisfies UserRecommendationsResponse);
+    res.json({
+      userId,
+      items: serving.recommendForUser(snapshot, userId, limit, genre, parseRankByQuery(req.query)),
+    } satisfies UserRecommendationsResponse);
   });
   router.get('/:userId/predictions', (req, res) => {
     const snapshot = models.require();

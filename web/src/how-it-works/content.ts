@@ -12,10 +12,7 @@
 /** Where the page inserts the served model's own numbers (GET /api/model/explain). */
 export type FigureId = 'architecture' | 'free-energy' | 'hidden' | 'prediction' | 'training' | 'masking' | 'fold-in' | 'ranking';
 
-export type Block =
-  | { kind: 'p'; text: string }
-  | { kind: 'math'; tex: string }
-  | { kind: 'figure'; figure: FigureId; docs: string };
+export type Block = { kind: 'p'; text: string } | { kind: 'math'; tex: string } | { kind: 'figure'; figure: FigureId; docs: string };
 
 export interface Section {
   id: string;
@@ -59,9 +56,16 @@ export const SECTIONS: Section[] = [
       p(
         'The probability of a setting is $p(\\mathbf{V},\\mathbf{h}) = e^{-E(\\mathbf{V},\\mathbf{h})}/Z$, where the normaliser $Z$ sums $e^{-E}$ over every possible setting of ratings and hidden units. Summing the hidden units out gives the free energy of the ratings alone, cheap to compute for one user:',
       ),
-      math('\\mathcal{F}(\\mathbf{V}) = -\\sum_{i \\in R} b_{i r_i} \\;-\\; \\sum_{j=1}^{F} \\log\\!\\Big(1 + \\exp\\big(c_j + \\sum_{i \\in R} W_{i r_i j}\\big)\\Big), \\qquad p(\\mathbf{V}) = \\frac{e^{-\\mathcal{F}(\\mathbf{V})}}{Z}'),
-      p('Lower free energy means more probable ratings. A trained model should find a real user’s ratings more probable than the same movies with the ratings turned upside down.'),
-      figure('free-energy', 'The page shows the free energy of a sample user’s ratings, and of the same movies with every rating mirrored (1 ↔ 5, 2 ↔ 4).'),
+      math(
+        '\\mathcal{F}(\\mathbf{V}) = -\\sum_{i \\in R} b_{i r_i} \\;-\\; \\sum_{j=1}^{F} \\log\\!\\Big(1 + \\exp\\big(c_j + \\sum_{i \\in R} W_{i r_i j}\\big)\\Big), \\qquad p(\\mathbf{V}) = \\frac{e^{-\\mathcal{F}(\\mathbf{V})}}{Z}',
+      ),
+      p(
+        'Lower free energy means more probable ratings. A trained model should find a real user’s ratings more probable than the same movies with the ratings turned upside down.',
+      ),
+      figure(
+        'free-energy',
+        'The page shows the free energy of a sample user’s ratings, and of the same movies with every rating mirrored (1 ↔ 5, 2 ↔ 4).',
+      ),
     ],
   },
   {
@@ -71,11 +75,16 @@ export const SECTIONS: Section[] = [
       p(
         'Given the ratings, the hidden units are independent of each other, and each is on with a probability that is a logistic function of the weights of the ratings given, plus the unit’s bias:',
       ),
-      math('p(h_j = 1 \\mid \\mathbf{V}) = \\sigma\\Big(c_j + \\sum_{i \\in R} W_{i r_i j}\\Big), \\qquad \\sigma(x) = \\frac{1}{1 + e^{-x}}'),
+      math(
+        'p(h_j = 1 \\mid \\mathbf{V}) = \\sigma\\Big(c_j + \\sum_{i \\in R} W_{i r_i j}\\Big), \\qquad \\sigma(x) = \\frac{1}{1 + e^{-x}}',
+      ),
       p(
         'Before any rating is seen a unit is on with probability $\\sigma(c_j)$, its base rate. The Model page’s “Hidden units” panel lists, for each unit, the movies whose high ratings switch it on and off, and which units your own ratings switch on most.',
       ),
-      figure('hidden', 'The page shows the three hidden units the sample user’s ratings switch on most, with p(h_j = 1 | V) against the base rate σ(c_j).'),
+      figure(
+        'hidden',
+        'The page shows the three hidden units the sample user’s ratings switch on most, with p(h_j = 1 | V) against the base rate σ(c_j).',
+      ),
     ],
   },
   {
@@ -83,33 +92,47 @@ export const SECTIONS: Section[] = [
     title: 'From hidden units to ratings: p(vᵢ = k | h)',
     blocks: [
       p('Given the hidden units, each movie’s rating is a softmax over the levels, the same weights read the other way:'),
-      math('p(v_i^k = 1 \\mid \\mathbf{h}) = \\frac{\\exp\\big(b_{ik} + \\sum_{j=1}^{F} h_j W_{ikj}\\big)}{\\sum_{l=1}^{K} \\exp\\big(b_{il} + \\sum_{j=1}^{F} h_j W_{ilj}\\big)}'),
+      math(
+        'p(v_i^k = 1 \\mid \\mathbf{h}) = \\frac{\\exp\\big(b_{ik} + \\sum_{j=1}^{F} h_j W_{ikj}\\big)}{\\sum_{l=1}^{K} \\exp\\big(b_{il} + \\sum_{j=1}^{F} h_j W_{ilj}\\big)}',
+      ),
       p(
         'To predict, the model does not sample: it puts the probabilities $\\hat{p}_j = p(h_j = 1 \\mid \\mathbf{V})$ in place of $h_j$ (a mean-field step) and reads off a whole distribution over the levels for every movie. The predicted rating is its expectation, $\\hat{r}_i = \\sum_k \\text{level}_k\\, p(v_i^k = 1 \\mid \\hat{\\mathbf{p}})$, and the spread of the distribution says how sure the model is.',
       ),
-      figure('prediction', 'The page works one prediction through: a movie the sample user has not rated, its distribution over the levels from the user RBM and from the served model, and the expected rating.'),
+      figure(
+        'prediction',
+        'The page works one prediction through: a movie the sample user has not rated, its distribution over the levels from the user RBM and from the served model, and the expected rating.',
+      ),
     ],
   },
   {
     id: 'hiw-learning',
     title: 'Learning: the model’s expectation, and contrastive divergence',
     blocks: [
-      p('Training makes the observed ratings probable: it climbs the log-likelihood $\\sum_{\\text{users}} \\log p(\\mathbf{V})$. Its gradient for a weight is a difference of two averages:'),
-      math('\\frac{\\partial \\log p(\\mathbf{V})}{\\partial W_{ikj}} = \\big\\langle v_i^k h_j \\big\\rangle_{\\text{data}} - \\big\\langle v_i^k h_j \\big\\rangle_{\\text{model}}'),
+      p(
+        'Training makes the observed ratings probable: it climbs the log-likelihood $\\sum_{\\text{users}} \\log p(\\mathbf{V})$. Its gradient for a weight is a difference of two averages:',
+      ),
+      math(
+        '\\frac{\\partial \\log p(\\mathbf{V})}{\\partial W_{ikj}} = \\big\\langle v_i^k h_j \\big\\rangle_{\\text{data}} - \\big\\langle v_i^k h_j \\big\\rangle_{\\text{model}}',
+      ),
       p(
         'The first term is easy: with the ratings fixed, $h_j$ is averaged with $p(h_j = 1 \\mid \\mathbf{V})$. The second is the same average under the model’s own distribution over every possible set of ratings and hidden states, which is the derivative of $\\log Z$. Computing it exactly means summing over exponentially many settings; sampling it means running a Markov chain until it forgets where it started. Exact maximum-likelihood learning is out of reach.',
       ),
       p(
         'Contrastive divergence (CD-T) replaces the model’s expectation by a short run of Gibbs sampling that starts at the data: sample $\\mathbf{h}$ from $p(\\mathbf{h} \\mid \\mathbf{V})$, reconstruct the ratings from $p(\\mathbf{V} \\mid \\mathbf{h})$, and repeat $T$ times. The update is',
       ),
-      math('\\Delta W_{ikj} = \\varepsilon\\Big(\\big\\langle v_i^k h_j \\big\\rangle_{\\text{data}} - \\big\\langle v_i^k h_j \\big\\rangle_{T}\\Big)'),
+      math(
+        '\\Delta W_{ikj} = \\varepsilon\\Big(\\big\\langle v_i^k h_j \\big\\rangle_{\\text{data}} - \\big\\langle v_i^k h_j \\big\\rangle_{T}\\Big)',
+      ),
       p(
         'It is biased but cheap, and it works well when $T$ grows as the weights grow: the trainer uses $T = 1$ at first and more steps later, with momentum, weight decay and mini-batches, and stops when the error on a validation slice of the training ratings stops improving.',
       ),
       p(
         'Why not backpropagation? Backpropagation differentiates an explicit computation, a network mapping inputs to outputs with a loss at the end. An RBM is an undirected probability model: the quantity to climb, $\\log p(\\mathbf{V})$, contains $\\log Z$, and its gradient is the model’s expectation above, which no forward pass computes. Contrastive divergence is a way of estimating that gradient, not a loss to backpropagate through.',
       ),
-      figure('training', 'The page shows the served model’s contrastive-divergence schedule, learning rate, momentum, weight decay, batch size and the epochs actually run.'),
+      figure(
+        'training',
+        'The page shows the served model’s contrastive-divergence schedule, learning rate, momentum, weight decay, batch size and the epochs actually run.',
+      ),
     ],
   },
   {
@@ -122,7 +145,10 @@ export const SECTIONS: Section[] = [
       p(
         'Filling the gaps with zeros or with “1 star” would teach the model that not having seen a movie means disliking it. Masking keeps the two questions apart: the rating RBM learns how much people like what they watched; whether someone would watch a movie at all is a different model (below).',
       ),
-      figure('masking', 'The page shows how many movies the sample user rated and how many are masked, and how much of the whole users × movies matrix the training ratings fill.'),
+      figure(
+        'masking',
+        'The page shows how many movies the sample user rated and how many are masked, and how much of the whole users × movies matrix the training ratings fill.',
+      ),
     ],
   },
   {
@@ -136,7 +162,10 @@ export const SECTIONS: Section[] = [
         'The served model also has the transposed RBM, one per movie with users as its visible units. There a new user is a new visible unit: its weights are fitted to their ratings by a small logistic regression with the movies’ hidden features held fixed. The two RBMs and a bias baseline are combined as a mixture of their predicted distributions, with weights fitted on the validation slice:',
       ),
       math('p(r_{ui} = k) = w_U\\, p_U(k) + w_I\\, p_I(k) + w_B\\, p_B(k), \\qquad w \\ge 0,\\; w_U + w_I + w_B = 1'),
-      figure('fold-in', 'The page shows how many ratings the sample user’s fold-in used, how many hidden units they switch on in expectation, and the served mixture weights.'),
+      figure(
+        'fold-in',
+        'The page shows how many ratings the sample user’s fold-in used, how many hidden units they switch on in expectation, and the served mixture weights.',
+      ),
     ],
   },
   {
@@ -150,10 +179,15 @@ export const SECTIONS: Section[] = [
       p(
         'The first question is answered by a second RBM whose visible units are binary, one per movie, on when the user rated it at all. Here a missing rating is information (“did not choose it”), so every movie takes part, with the same structure of equations:',
       ),
-      math('p(h_j = 1 \\mid \\mathbf{x}) = \\sigma\\Big(c_j + \\sum_{i} x_i W_{ij}\\Big), \\qquad p(x_i = 1 \\mid \\mathbf{h}) = \\sigma\\Big(a_i + \\sum_{j} h_j W_{ij}\\Big)'),
+      math(
+        'p(h_j = 1 \\mid \\mathbf{x}) = \\sigma\\Big(c_j + \\sum_{i} x_i W_{ij}\\Big), \\qquad p(x_i = 1 \\mid \\mathbf{h}) = \\sigma\\Big(a_i + \\sum_{j} h_j W_{ij}\\Big)',
+      ),
       p('The ranking score combines the two as the chance of watching and then liking:'),
       math('\\text{score}_i = p(\\text{watch}_i) \\cdot p(\\text{like}_i \\mid \\text{watch}_i)'),
-      figure('ranking', 'The page shows the sample prediction’s chance of reaching the user’s liked level; when the served model includes the watch RBM, its part of the score as well.'),
+      figure(
+        'ranking',
+        'The page shows the sample prediction’s chance of reaching the user’s liked level; when the served model includes the watch RBM, its part of the score as well.',
+      ),
     ],
   },
 ];

@@ -48,7 +48,14 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     h('h2', { id: 'search-heading', class: 'panel-title' }, 'Find movies you know'),
     h(
       'form',
-      { role: 'search', class: 'search-form', onsubmit: (e: Event) => { e.preventDefault(); runSearch(); } },
+      {
+        role: 'search',
+        class: 'search-form',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          runSearch();
+        },
+      },
       h('label', { for: 'movie-search', class: 'field-label' }, 'Search movies by title'),
       h(
         'div',
@@ -257,7 +264,10 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
         return;
       }
       lastRecs = null;
-      replaceChildren(recsBody, errorState(error, () => void refreshRecommendations()));
+      replaceChildren(
+        recsBody,
+        errorState(error, () => void refreshRecommendations()),
+      );
     } finally {
       if (seq === recsSeq) recsPanel.setAttribute('aria-busy', 'false');
     }
@@ -271,7 +281,8 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     const active = document.activeElement;
     const focusedItem = active instanceof HTMLElement && yoursBody.contains(active) ? active.closest('li')?.dataset.itemId : undefined;
     const focusedValue = active instanceof HTMLElement ? active.dataset.value : undefined;
-    const focusedIndex = focusedItem !== undefined ? [...yoursBody.querySelectorAll('li')].findIndex((li) => li.dataset.itemId === focusedItem) : -1;
+    const focusedIndex =
+      focusedItem !== undefined ? [...yoursBody.querySelectorAll('li')].findIndex((li) => li.dataset.itemId === focusedItem) : -1;
 
     if (list.length === 0) {
       replaceChildren(yoursBody, emptyState('You have not rated anything yet.', 'Search for a movie above and pick a number of stars.'));

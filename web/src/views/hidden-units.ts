@@ -63,7 +63,10 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
       if (error instanceof ApiError && error.status === 404) {
         replaceChildren(body, emptyState('This model has no user RBM, so there are no movie-facing hidden units to show.', error.message));
       } else {
-        replaceChildren(body, errorState(error, () => void load()));
+        replaceChildren(
+          body,
+          errorState(error, () => void load()),
+        );
       }
     } finally {
       loading = false;
@@ -98,7 +101,11 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
       },
       userInput,
       h('button', { type: 'submit', class: 'button button-secondary' }, 'Show their units'),
-      h('button', { type: 'button', class: 'button button-quiet', onclick: () => ((whose = null), void loadActivations()) }, 'Use my ratings'),
+      h(
+        'button',
+        { type: 'button', class: 'button button-quiet', onclick: () => ((whose = null), void loadActivations()) },
+        'Use my ratings',
+      ),
     );
     userInput.addEventListener('input', () => userInput.setCustomValidity(''));
     replaceChildren(
@@ -152,18 +159,29 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
     if (key === shownFor) return;
     shownFor = key;
     if (whose === null && ratings.size === 0) {
-      replaceChildren(activations, emptyState('You have not rated any movies yet.', 'Rate a few on “Rate & discover”, or enter a data-set user id above.'));
+      replaceChildren(
+        activations,
+        emptyState('You have not rated any movies yet.', 'Rate a few on “Rate & discover”, or enter a data-set user id above.'),
+      );
       return;
     }
     activations.setAttribute('aria-busy', 'true');
     replaceChildren(activations, loadingState('Folding the ratings in…'));
     try {
-      const result = whose === null ? await api.visitorActivations(ratings.inputs(), ACTIVATIONS_SHOWN) : await api.userActivations(whose, ACTIVATIONS_SHOWN);
+      const result =
+        whose === null
+          ? await api.visitorActivations(ratings.inputs(), ACTIVATIONS_SHOWN)
+          : await api.userActivations(whose, ACTIVATIONS_SHOWN);
       if (key === shownFor) renderActivations(result);
     } catch (error) {
       shownFor = '';
-      if (error instanceof ApiError && error.code === 'unknown_user') replaceChildren(activations, emptyState(`No user ${whose} in the data set.`));
-      else replaceChildren(activations, errorState(error, () => void loadActivations()));
+      if (error instanceof ApiError && error.code === 'unknown_user')
+        replaceChildren(activations, emptyState(`No user ${whose} in the data set.`));
+      else
+        replaceChildren(
+          activations,
+          errorState(error, () => void loadActivations()),
+        );
     } finally {
       activations.setAttribute('aria-busy', 'false');
     }
@@ -174,7 +192,11 @@ export function hiddenUnitsPanel(ratings: VisitorRatings): HiddenUnitsPanel {
     const who = result.userId === null ? `your ${count}` : `user ${result.userId}’s ${count}`;
     replaceChildren(
       activations,
-      h('p', { class: 'activations-caption', id: 'activations-caption' }, `The units ${who} switch on most, above their usual level. Pick one to see its movies.`),
+      h(
+        'p',
+        { class: 'activations-caption', id: 'activations-caption' },
+        `The units ${who} switch on most, above their usual level. Pick one to see its movies.`,
+      ),
       h(
         'ol',
         { class: 'activation-list', 'aria-labelledby': 'activations-caption' },
@@ -217,7 +239,11 @@ function movieList(unit: HiddenUnitInfo, direction: 'on' | 'off'): HTMLElement {
   return h(
     'div',
     { class: `unit-list unit-list-${direction}` },
-    h('h3', { id, class: 'subsection-title' }, direction === 'on' ? `Switch ${unitName(unit.unit).toLowerCase()} on` : `Switch ${unitName(unit.unit).toLowerCase()} off`),
+    h(
+      'h3',
+      { id, class: 'subsection-title' },
+      direction === 'on' ? `Switch ${unitName(unit.unit).toLowerCase()} on` : `Switch ${unitName(unit.unit).toLowerCase()} off`,
+    ),
     movies.length === 0
       ? emptyState(direction === 'on' ? 'No movie raises this unit.' : 'No movie lowers this unit.')
       : h('ol', { class: 'unit-movies', 'aria-labelledby': id }, ...movies.map((m) => movieRow(m, largest))),

@@ -88,7 +88,11 @@ export function howItWorksView(): View {
       for (const [id, box] of figures) replaceChildren(box, ...figureContent(id, info));
       loaded = true;
     } catch (error) {
-      for (const box of figures.values()) replaceChildren(box, errorState(error, () => void load()));
+      for (const box of figures.values())
+        replaceChildren(
+          box,
+          errorState(error, () => void load()),
+        );
     } finally {
       loading = false;
       element.setAttribute('aria-busy', 'false');
@@ -107,7 +111,11 @@ export function howItWorksView(): View {
 
 /** Label/value pairs as a definition list; null values are left out. */
 function facts(...pairs: [string, string | null][]): HTMLElement {
-  return h('dl', { class: 'kv figure-facts' }, ...pairs.filter((p) => p[1] !== null).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v as string)]));
+  return h(
+    'dl',
+    { class: 'kv figure-facts' },
+    ...pairs.filter((p) => p[1] !== null).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v as string)]),
+  );
 }
 
 const num = (x: number, digits = 2): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -124,7 +132,8 @@ function cdSchedule(value: unknown): string | null {
     .join(', ');
 }
 
-const asText = (value: unknown): string | null => (typeof value === 'number' ? String(value) : typeof value === 'boolean' ? (value ? 'yes' : 'no') : null);
+const asText = (value: unknown): string | null =>
+  typeof value === 'number' ? String(value) : typeof value === 'boolean' ? (value ? 'yes' : 'no') : null;
 
 function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
   const sample = info.sample;
@@ -146,15 +155,18 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
       if (!sample) return noRbm;
       return [
         h('p', {}, `Data-set user ${sample.userId}, ${formatCount(sample.ratingsUsed)} ratings:`),
-        facts(
-          ['Free energy of their ratings', num(sample.freeEnergy)],
-          ['Same movies, ratings mirrored', num(sample.mirroredFreeEnergy)],
-        ),
+        facts(['Free energy of their ratings', num(sample.freeEnergy)], ['Same movies, ratings mirrored', num(sample.mirroredFreeEnergy)]),
         h(
           'p',
           { class: 'figure-note' },
           sample.freeEnergy < sample.mirroredFreeEnergy
-            ? h('span', {}, 'The real ratings are e', h('sup', {}, num(sample.mirroredFreeEnergy - sample.freeEnergy, 1)), ' times more probable than the mirrored ones.')
+            ? h(
+                'span',
+                {},
+                'The real ratings are e',
+                h('sup', {}, num(sample.mirroredFreeEnergy - sample.freeEnergy, 1)),
+                ' times more probable than the mirrored ones.',
+              )
             : 'Here the mirrored ratings are not less probable: this model has learned little about this user’s taste.',
         ),
       ];
@@ -177,7 +189,9 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
           ['Movies masked for them (no unit)', formatCount(info.items - sample.ratingsUsed)],
           [
             'Training ratings, share of users × movies',
-            info.trainingRatings === null ? null : `${formatCount(info.trainingRatings)} (${((100 * info.trainingRatings) / (info.users * info.items)).toFixed(1)}%)`,
+            info.trainingRatings === null
+              ? null
+              : `${formatCount(info.trainingRatings)} (${((100 * info.trainingRatings) / (info.users * info.items)).toFixed(1)}%)`,
           ],
         ),
       ];
@@ -185,12 +199,29 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
       if (!sample) return noRbm;
       const title = sample.movie.title === null ? `movie ${sample.movie.itemId}` : displayTitle(sample.movie.title);
       return [
-        h('p', {}, `User ${sample.userId} has not rated `, h('strong', {}, title), sample.movie.year !== null ? ` (${sample.movie.year})` : '', '. What the model predicts:'),
+        h(
+          'p',
+          {},
+          `User ${sample.userId} has not rated `,
+          h('strong', {}, title),
+          sample.movie.year !== null ? ` (${sample.movie.year})` : '',
+          '. What the model predicts:',
+        ),
         h(
           'div',
           { class: 'figure-dists' },
-          h('div', {}, h('p', { class: 'figure-dist-title' }, `User RBM: expected ${num(sample.userRbm.expected)} ★`), distributionChart(sample.userRbm.distribution, levels)),
-          h('div', {}, h('p', { class: 'figure-dist-title' }, `Served model: expected ${num(sample.served.expected)} ★`), distributionChart(sample.served.distribution, levels)),
+          h(
+            'div',
+            {},
+            h('p', { class: 'figure-dist-title' }, `User RBM: expected ${num(sample.userRbm.expected)} ★`),
+            distributionChart(sample.userRbm.distribution, levels),
+          ),
+          h(
+            'div',
+            {},
+            h('p', { class: 'figure-dist-title' }, `Served model: expected ${num(sample.served.expected)} ★`),
+            distributionChart(sample.served.distribution, levels),
+          ),
         ),
         h(
           'p',
@@ -223,7 +254,10 @@ function figureContent(id: FigureId, info: ModelExplainResponse): Child[] {
       return [
         facts(
           ['Ratings folded in (sample user)', sample ? formatCount(sample.ratingsUsed) : null],
-          ['Hidden units on, in expectation (Σ p̂)', sample && info.userRbm ? `${num(sample.activeUnits, 1)} of ${formatCount(info.userRbm.hidden)}` : null],
+          [
+            'Hidden units on, in expectation (Σ p̂)',
+            sample && info.userRbm ? `${num(sample.activeUnits, 1)} of ${formatCount(info.userRbm.hidden)}` : null,
+          ],
           ['Multiply-adds for p(h | V)', sample && info.userRbm ? formatCount(sample.ratingsUsed * info.userRbm.hidden) : null],
           ...Object.entries(info.mixture ?? {}).map(([part, w]): [string, string] => [`Mixture weight w (${part})`, num(w, 3)]),
         ),

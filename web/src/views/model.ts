@@ -50,7 +50,10 @@ export function modelView(ratings: VisitorRatings): View {
       loaded = true;
       hidden.refresh();
     } catch (error) {
-      replaceChildren(body, errorState(error, () => void load()));
+      replaceChildren(
+        body,
+        errorState(error, () => void load()),
+      );
     } finally {
       loading = false;
       body.setAttribute('aria-busy', 'false');
@@ -75,7 +78,11 @@ export function modelView(ratings: VisitorRatings): View {
       'section',
       { class: 'panel panel-curve', 'aria-labelledby': 'curve-heading' },
       h('h2', { id: 'curve-heading', class: 'panel-title' }, 'Training curve'),
-      h('p', { class: 'panel-subtitle' }, 'Root-mean-square error of the predicted ratings after each epoch, on the training ratings and on the held-out validation ratings.'),
+      h(
+        'p',
+        { class: 'panel-subtitle' },
+        'Root-mean-square error of the predicted ratings after each epoch, on the training ratings and on the held-out validation ratings.',
+      ),
       curve.length === 0 ? emptyState('No training curve was recorded for this model.') : curveChart(curve),
     );
 
@@ -88,7 +95,11 @@ export function modelView(ratings: VisitorRatings): View {
       { class: 'panel', 'aria-labelledby': 'metrics-heading' },
       h('h2', { id: 'metrics-heading', class: 'panel-title' }, 'Evaluation'),
       metricsAreValidationRmse &&
-        h('p', { class: 'panel-subtitle' }, 'RMSE on the held-out validation ratings, for each part of the model and for their blend. Lower is better.'),
+        h(
+          'p',
+          { class: 'panel-subtitle' },
+          'RMSE on the held-out validation ratings, for each part of the model and for their blend. Lower is better.',
+        ),
       Object.keys(metrics).length === 0 ? emptyState('No evaluation metrics were recorded for this model.') : metricList(metrics),
     );
 
@@ -117,7 +128,14 @@ export function modelView(ratings: VisitorRatings): View {
       Object.keys(params).length === 0 ? emptyState('No hyperparameters were recorded.') : keyValueList(params, 'params'),
     );
 
-    replaceChildren(body, summary, curveSection, hidden.element, h('div', { class: 'model-grid' }, metricsSection, trainingSection), paramsSection);
+    replaceChildren(
+      body,
+      summary,
+      curveSection,
+      hidden.element,
+      h('div', { class: 'model-grid' }, metricsSection, trainingSection),
+      paramsSection,
+    );
   }
 
   /** Numeric metrics with the lowest error marked; anything else as a plain list. */
@@ -130,12 +148,7 @@ export function modelView(ratings: VisitorRatings): View {
       { class: 'kv kv-metrics' },
       ...numeric.flatMap(([key, value]) => [
         h('dt', {}, metricName(key)),
-        h(
-          'dd',
-          {},
-          value === best && numeric.length > 1 && h('span', { class: 'best-badge' }, 'lowest'),
-          value.toFixed(4),
-        ),
+        h('dd', {}, value === best && numeric.length > 1 && h('span', { class: 'best-badge' }, 'lowest'), value.toFixed(4)),
       ]),
     );
   }
@@ -179,7 +192,11 @@ export function modelView(ratings: VisitorRatings): View {
       const withValidation = points.filter((p) => (p.phase ?? 'model') === phase && typeof p.validationRmse === 'number');
       if (withValidation.length === 0) return null;
       const min = withValidation.reduce((a, b) => ((b.validationRmse as number) < (a.validationRmse as number) ? b : a));
-      return h('li', {}, `${phases.length > 1 ? `${phaseName(phase)}: ` : ''}best validation RMSE ${(min.validationRmse as number).toFixed(4)} at epoch ${min.epoch}`);
+      return h(
+        'li',
+        {},
+        `${phases.length > 1 ? `${phaseName(phase)}: ` : ''}best validation RMSE ${(min.validationRmse as number).toFixed(4)} at epoch ${min.epoch}`,
+      );
     });
 
     return h(
@@ -302,7 +319,15 @@ function formatValue(value: unknown, key = ''): string {
   if (value === null || value === undefined) return '—';
   if (Array.isArray(value)) {
     if (value.every((v) => typeof v !== 'object' || v === null)) return value.map((v) => formatValue(v)).join(', ');
-    return value.map((v) => (typeof v === 'object' && v !== null ? Object.entries(v).map(([k, x]) => `${humanize(k).toLowerCase()} ${formatValue(x)}`).join(', ') : formatValue(v))).join('; ');
+    return value
+      .map((v) =>
+        typeof v === 'object' && v !== null
+          ? Object.entries(v)
+              .map(([k, x]) => `${humanize(k).toLowerCase()} ${formatValue(x)}`)
+              .join(', ')
+          : formatValue(v),
+      )
+      .join('; ');
   }
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -316,7 +341,8 @@ function keyValueList(record: Record<string, unknown>, idPrefix: string): HTMLEl
   const scalars = Object.entries(record).filter(([, v]) => !isPlainObject(v));
   const groups = Object.entries(record).filter(([, v]) => isPlainObject(v)) as [string, Record<string, unknown>][];
   const children: Child[] = [];
-  if (scalars.length > 0) children.push(h('dl', { class: 'kv' }, ...scalars.flatMap(([k, v]) => [h('dt', {}, humanize(k)), h('dd', {}, formatValue(v, k))])));
+  if (scalars.length > 0)
+    children.push(h('dl', { class: 'kv' }, ...scalars.flatMap(([k, v]) => [h('dt', {}, humanize(k)), h('dd', {}, formatValue(v, k))])));
   for (const [key, value] of groups) {
     const id = `${idPrefix}-${key}`.replace(/[^a-zA-Z0-9_-]/g, '-');
     children.push(

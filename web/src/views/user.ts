@@ -119,20 +119,21 @@ export function userView(levels: readonly number[], userCount: number | undefine
       const answers = await Promise.all(chunks.map((chunk) => api.userPredictions(userId, chunk)));
       if (mySeq !== seq) return;
       const predicted = new Map(answers.flatMap((a) => a.predictions).map((p) => [p.itemId, p.predicted]));
-      const rows = ratings.ratings.map(
-        (r): Row => ({
-          item: { itemId: r.itemId, title: r.title ?? `Movie ${r.itemId} (no longer in the catalog)`, year: r.year, genres: r.genres },
-          actual: r.rating,
-          predicted: predicted.get(r.itemId) ?? null,
-        }),
-      );
+      const rows = ratings.ratings.map((r): Row => ({
+        item: { itemId: r.itemId, title: r.title ?? `Movie ${r.itemId} (no longer in the catalog)`, year: r.year, genres: r.genres },
+        actual: r.rating,
+        predicted: predicted.get(r.itemId) ?? null,
+      }));
       render(userId, rows, recs.items);
     } catch (error) {
       if (mySeq !== seq) return;
       if (error instanceof ApiError && error.status === 404) {
         replaceChildren(body, emptyState(`No user ${userId} in the data set.`, 'Check the id and try another one.'));
       } else {
-        replaceChildren(body, errorState(error, () => void load(userId)));
+        replaceChildren(
+          body,
+          errorState(error, () => void load(userId)),
+        );
       }
     } finally {
       if (mySeq === seq) body.setAttribute('aria-busy', 'false');
@@ -297,7 +298,8 @@ export function userView(levels: readonly number[], userCount: number | undefine
     show(params) {
       const raw = params[0];
       if (raw === undefined || !/^\d+$/.test(raw)) {
-        if (currentUser === null) replaceChildren(body, emptyState('Pick a user to begin.', 'Enter a user id above to see their ratings and recommendations.'));
+        if (currentUser === null)
+          replaceChildren(body, emptyState('Pick a user to begin.', 'Enter a user id above to see their ratings and recommendations.'));
         return;
       }
       const userId = Number(raw);
