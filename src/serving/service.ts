@@ -190,7 +190,8 @@ export function* scoreStoredUsers(
 
 /** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */
 export interface TopListSource {
-  recommend(snapshot: ModelSnapshot, userId: number, limit: number): ScoredItem[] | undefined;
+  /** The list, and how many of its first items already carry their `because`. */
+  recommend(snapshot: ModelSnapshot, userId: number, limit: number): { items: ScoredItem[]; explained: number } | undefined;
   remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void;
 }
 
@@ -230,7 +231,8 @@ export class ServingService {
     // processes changed (their lists go with it).
     this.catalog.sync?.();
     const listed = genre === undefined && rankBy === 'score' ? this.lists?.recommend(snapshot, userId, limit) : undefined;
-    if (listed) return this.explainListed(snapshot, userId, listed);
+    if (listed)
+      return listed.explained === listed.items.length ? listed.items : this.explainListed(snapshot, userId, listed.items, listed.explained);
     const { scores, input } = this.scoresForUser(snapshot, userId);
     this.lists?.remember(snapshot, userId, scores, input.ratings.items);
     const best = rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy);
@@ -242,8 +244,8 @@ export class ServingService {
    * `because` for a precomputed list: explained from the user's ratings (in memory), remembered per user
    * while their ratings and the model stay the same, so a repeated request adds no leave-one-out work.
    */
-  private explainListed(snapshot: ModelSnapshot, userId: number, listed: ScoredItem[]): ScoredItem[] {
-    if (!snapshot.model.explain || listed.length === 0) return listed;
+  private explainListed(snapshot: ModelSnapshot, userId: number, listed: ScoredItem[], explained = 0): ScoredItem[] {
+    if (!snapshot.model.explain || listed.length === explained) return listed;
     const user = this.catalog.getUser(userId);
     if (!user) throw new UnknownUserError(userId);
     const ratings = this.catalog.getUserRatings(userId);
@@ -257,12 +259,12 @@ export class ServingService {
     }
     const byItem = memo.byItem;
     const indices = listed.map((item) => snapshot.itemIndex.get(item.itemId) as number);
-    const missing = indices.filter((i) => !byItem.has(i));
+    const missing = indices.filter((i, n) => n >= explained && !byItem.has(i));
     if (missing.length > 0) {
       const input = storedUserInput(snapshot, user, ratings);
       becauseLists(snapshot, input, missing).forEach((list, n) => byItem.set(missing[n], list));
     }
-    return listed.map((item, n) => ({ ...item, because: byItem.get(indices[n]) ?? [] }));
+    return listed.map((item, n) => (n < explained ? item : { ...item, because: byItem.get(indices[n]) ?? [] }));
   }
 
   /**

@@ -15,11 +15,11 @@
  * Validity: an entry is dropped when its user's ratings change (CatalogCache's listeners) and a whole
  * table when the catalog changes; a table belongs to one snapshot and is dropped when it is retired.
  */
-import type { ScoredItem } from '../api/types.js';
+import type { BecauseItem, ScoredItem } from '../api/types.js';
 import type { UserScores } from '../model/index.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { CatalogReader, ItemRecord } from './ports.js';
-import { blockSizeFor, rankItems, roundScore, storedUserInput } from './service.js';
+import { becauseLists, blockSizeFor, rankItems, roundScore, storedUserInput } from './service.js';
 
 export const DEFAULT_TOP_LIST_SIZE = 100;
 export const DEFAULT_TOP_LIST_BYTES = 256 * 1024 * 1024;
@@ -40,7 +40,15 @@ interface TopEntry {
   readonly distribution: Float32Array | null;
   /** True when the list holds every item eligible for this user (fewer than `size` were). */
   readonly complete: boolean;
+  /**
+   * `because` of the first items (the API's default page), computed with the list so the first request
+   * after a start or a hot swap does no leave-one-out work; null when the list was kept on demand.
+   */
+  readonly because: BecauseItem[][] | null;
 }
+
+/** Items per list whose `because` is precomputed: the API's default `limit`. */
+export const BECAUSE_PRECOMPUTED = 10;
 
 interface Table {
   readonly size: number;
@@ -124,7 +132,11 @@ export class TopLists {
       }
       if (inputs.length > 0) {
         const scores = snapshot.model.scoreUsers(inputs);
-        for (let n = 0; n < ids.length; n++) table.entries.set(ids[n], makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size));
+        for (let n = 0; n < ids.length; n++) {
+          const entry = makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size);
+          const because = becauseLists(snapshot, inputs[n], Array.from(entry.items.subarray(0, BECAUSE_PRECOMPUTED)));
+          table.entries.set(ids[n], { ...entry, because });
+        }
       }
       await yieldToEventLoop(((performance.now() - began) * (1 - share)) / share);
     }
@@ -139,7 +151,7 @@ export class TopLists {
    * The user's `limit` best items from the precomputed list, as the API shows them; undefined when there
    * is no list for them (not precomputed, or their ratings changed since) or it is too short for `limit`.
    */
-  recommend(snapshot: ModelSnapshot, userId: number, limit: number): ScoredItem[] | undefined {
+  recommend(snapshot: ModelSnapshot, userId: number, limit: number): { items: ScoredItem[]; explained: number } | undefined {
     const entry = this.tables.get(snapshot)?.entries.get(userId);
     if (!entry || (limit > entry.items.length && !entry.complete)) return undefined;
     const K = snapshot.ratingLevels.length;
@@ -157,11 +169,11 @@ export class TopLists {
         score: roundScore(entry.score[j]),
         predicted: entry.expected ? roundScore(entry.expected[j]) : null,
         distribution,
-        // Filled by the service, which holds the user's ratings (ServingService.explainListed).
-        because: [],
+        // Precomputed for the first items; the service explains the others (ServingService.explainListed).
+        because: entry.because?.[j] ?? [],
       };
     }
-    return out;
+    return { items: out, explained: Math.min(n, entry.because?.length ?? 0) };
   }
 
   /** Keeps the list of a user just scored on demand (their ratings changed, or they were not precomputed). */
@@ -232,5 +244,6 @@ function makeEntry(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike
     expected,
     distribution,
     complete: items.length < size,
+    because: null,
   };
 }
