@@ -14,37 +14,10 @@ import { buildWeb } from '../../scripts/build-web.js';
 import type { HiddenUnitsResponse, ModelExplainResponse, UnitActivationsResponse } from '../../src/api/types.js';
 import { launch, type LaunchedServer } from '../../src/server/main.js';
 import { equations, SECTIONS } from '../../web/src/how-it-works/content.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-sync',
-];
-const SCREENSHOT_DIR = path.resolve('test-results/screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+import { CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOT_DIR, watchPage } from '../helpers/browser.js';
 
 const problems: string[] = [];
-
-function watch(page: Page): Page {
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error on ${page.url()}: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
-  page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`),
-  );
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.request().method()} ${response.url()}`);
-  });
-  return page;
-}
+const watch = (page: Page): Page => watchPage(page, problems);
 
 let workDir: string;
 let server: LaunchedServer;

@@ -15,22 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../scripts/build-web.js';
 import type { RecommendationsResponse } from '../../src/api/types.js';
 import { launch, type LaunchedServer } from '../../src/server/main.js';
+import { CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOT_DIR, watchPage } from '../helpers/browser.js';
 import { displayTitle } from '../../web/src/format.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-sync',
-];
-const SCREENSHOT_DIR = path.resolve('test-results/screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
 
 /** Problems seen by the browser on the pages under watch; asserted empty at the end. */
 const problems: string[] = [];
@@ -38,24 +24,7 @@ const problems: string[] = [];
 const expectedFailures: RegExp[] = [];
 const expected = (url: string): boolean => expectedFailures.some((pattern) => pattern.test(url));
 
-function watch(page: Page): Page {
-  page.on('console', (message) => {
-    // Chromium also logs every failed resource load as a console error, located at the resource's URL.
-    if (message.type() === 'error' && !expected(message.location().url)) {
-      problems.push(`console error on ${page.url()}: ${message.text()} (${message.location().url})`);
-    }
-  });
-  page.on('pageerror', (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
-  page.on('requestfailed', (request) => {
-    problems.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? 'unknown'})`);
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400 && !expected(response.url())) {
-      problems.push(`HTTP ${response.status()} for ${response.request().method()} ${response.url()}`);
-    }
-  });
-  return page;
-}
+const watch = (page: Page): Page => watchPage(page, problems, expected);
 
 let workDir: string;
 let server: LaunchedServer;

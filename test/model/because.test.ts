@@ -9,7 +9,7 @@
  * watch-like model with the item RBM gets the tolerance measured for that approximation (see below).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasetFromTriples, type Dataset, type KnownRatings, type RatingTriple } from '../../src/data/dataset.js';
+import type { Dataset, KnownRatings } from '../../src/data/dataset.js';
 import { becauseGap, ratingsWithout } from '../../src/eval/because.js';
 import { fitBiasModel } from '../../src/model/bias.js';
 import { BECAUSE_MIN_SHARE, pickInfluences } from '../../src/model/explain.js';
@@ -18,28 +18,10 @@ import { fitRbmBlend } from '../../src/model/rbmFit.js';
 import { ImplicitModel, WatchLikeModel } from '../../src/model/watchLike.js';
 import { initBackend } from '../../src/rbm/backend.js';
 import { fitImplicitRbm, likedLevelIndex, type ImplicitRbm } from '../../src/rbm/implicit.js';
-import { Rng } from '../../src/rng.js';
+import { twoTastes } from '../helpers/twoTastes.js';
 
 const USERS = 60;
 const ITEMS = 40;
-
-function twoTastes(seed: number): Dataset {
-  const rng = new Rng(seed);
-  const triples: RatingTriple[] = [];
-  for (let u = 0; u < USERS; u++) {
-    const groupA = u % 2 === 0;
-    for (let i = 0; i < ITEMS; i++) {
-      const inGroup = groupA === i < 20;
-      if (rng.next() < (inGroup ? 0.5 : 0.08))
-        triples.push({ userId: u + 1, itemId: i + 1, value: inGroup ? 4 + rng.int(2) : 1 + rng.int(3) });
-    }
-  }
-  return datasetFromTriples(triples, {
-    ratingLevels: [1, 2, 3, 4, 5],
-    userIds: Array.from({ length: USERS }, (_, u) => u + 1),
-    itemIds: Array.from({ length: ITEMS }, (_, i) => i + 1),
-  });
-}
 
 function userRatings(ds: Dataset, u: number): KnownRatings {
   const items: number[] = [];
@@ -118,7 +100,13 @@ let fullWatchLike: WatchLikeModel;
 
 beforeAll(async () => {
   await initBackend();
-  data = twoTastes(3);
+  data = twoTastes(3, {
+    users: USERS,
+    items: ITEMS,
+    pIn: 0.5,
+    pOut: 0.08,
+    value: (rng, inGroup) => (inGroup ? 4 + rng.int(2) : 1 + rng.int(3)),
+  });
   implicit = await fitImplicitRbm(data, { hidden: 12, epochs: 25, lr: 0.1, batchSize: 10, patience: 4, validationFraction: 0.2, seed: 1 });
   implicitModel = new ImplicitModel(data, implicit);
   const small = { hidden: 12, epochs: 25, lr: 0.05, batchSize: 10, seed: 2, validationFraction: 0.15 };

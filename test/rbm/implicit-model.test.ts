@@ -3,7 +3,7 @@
  * fraction of a second: group A mostly watches items 0–19, group B items 20–39.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasetFromTriples, type Dataset, type RatingTriple } from '../../src/data/dataset.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import { initBackend, tf } from '../../src/rbm/backend.js';
 import {
   carveValidation,
@@ -19,33 +19,17 @@ import {
 import { initImplicitParams } from '../../src/rbm/implicitParams.js';
 import { trainImplicitRbm, validationNdcg } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
+import { twoTastes } from '../helpers/twoTastes.js';
 
 const USERS = 80;
 const ITEMS = 40;
-
-function twoTastes(seed: number): Dataset {
-  const rng = new Rng(seed);
-  const triples: RatingTriple[] = [];
-  for (let u = 0; u < USERS; u++) {
-    const groupA = u % 2 === 0;
-    for (let i = 0; i < ITEMS; i++) {
-      const inGroup = groupA === i < 20;
-      if (rng.next() < (inGroup ? 0.6 : 0.04)) triples.push({ userId: u + 1, itemId: i + 1, value: 1 + rng.int(5) });
-    }
-  }
-  return datasetFromTriples(triples, {
-    ratingLevels: [1, 2, 3, 4, 5],
-    userIds: Array.from({ length: USERS }, (_, u) => u + 1),
-    itemIds: Array.from({ length: ITEMS }, (_, i) => i + 1),
-  });
-}
 
 const SMALL: Partial<ImplicitRbmOptions> = { hidden: 8, epochs: 30, lr: 0.1, batchSize: 10, patience: 4, validationFraction: 0.2 };
 
 let data: Dataset;
 beforeAll(async () => {
   await initBackend();
-  data = twoTastes(5);
+  data = twoTastes(5, { users: USERS, items: ITEMS, pIn: 0.6, pOut: 0.04 });
 });
 
 describe('fitImplicitRbm', () => {
