@@ -34,7 +34,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   weightDecay: 0.002,
   batchSize: 100,
   cdSteps: 1,
-  patience: 3,
+  patience: 5,
   initScale: 0.01,
   engine: 'tfjs',
   zeroSamples: 200,
