@@ -159,8 +159,7 @@ export function userView(levels: readonly number[], userCount: number | undefine
       'section',
       { class: 'panel', 'aria-labelledby': 'user-recs-heading' },
       h('h2', { id: 'user-recs-heading', class: 'panel-title' }, `Top recommendations for user ${userId}`),
-      h('p', { class: 'panel-subtitle' }, SCORE_EXPLANATION),
-      h('p', { class: 'panel-subtitle' }, 'Movies they have not rated, by predicted rating.'),
+      h('p', { class: 'panel-subtitle' }, `Movies they have not rated. ${SCORE_EXPLANATION}`),
       recs.length === 0 ? emptyState('No recommendations.', 'This user has rated every movie the model knows.') : scoredList(recs, levels),
     );
 
