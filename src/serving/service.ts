@@ -16,7 +16,7 @@
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
  * lists and fold-in, and predicted as null.
  */
-import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
+import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
 import { BECAUSE_MAX, topK, type UserInput, type UserScores } from '../model/index.js';
 import { BadRequestError, UnknownItemError, UnknownUserError } from './errors.js';
@@ -220,6 +220,7 @@ export interface VisitorScorer {
   /** Requests with fewer ratings are answered inline. */
   readonly minRatings: number;
   serves(versionId: number): boolean;
+  stats(): VisitorPoolStats;
   recommend(
     snapshot: ModelSnapshot,
     ratings: readonly RatingInput[],

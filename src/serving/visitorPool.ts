@@ -18,7 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { RatingInput, ScoredItem } from '../api/types.js';
+import type { RatingInput, ScoredItem, VisitorPoolStats } from '../api/types.js';
 import { BadRequestError, VisitorPoolBusyError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { ItemRecord, StoredModelVersion } from './ports.js';
@@ -110,9 +110,20 @@ export class VisitorPool implements VisitorScorer {
     for (let n = 0; n < this.size; n++) this.slots.push(this.spawn());
   }
 
-  /** Jobs running and waiting (for tests and health). */
+  /** Jobs running and waiting. */
   get inFlight(): number {
     return this.queue.length + this.slots.filter((s) => s.job !== null).length;
+  }
+
+  /** Occupancy, as /api/health reports it. */
+  stats(): VisitorPoolStats {
+    return {
+      workers: this.slots.length,
+      running: this.slots.filter((s) => s.job !== null).length,
+      queued: this.queue.length,
+      queueLimit: this.queueLimit,
+      minRatings: this.minRatings,
+    };
   }
 
   /** Sends a loaded version to every worker (the holder calls it before the version serves). */
