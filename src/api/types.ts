@@ -51,6 +51,18 @@ export interface HealthResponse {
   backend: string;
   /** The served model's rating scale, e.g. [1, 2, 3, 4, 5]; null without a model. */
   ratingLevels: number[] | null;
+  /** Worker threads answering visitors' costly fold-ins, when the server runs them (absent: all inline). */
+  visitorPool?: VisitorPoolStats;
+}
+
+/** The visitor pool's occupancy: a request beyond `workers` running and `queueLimit` queued gets a 503. */
+export interface VisitorPoolStats {
+  workers: number;
+  running: number;
+  queued: number;
+  queueLimit: number;
+  /** Posted ratings from which a request goes to the pool (fewer: answered inline). */
+  minRatings: number;
 }
 
 export interface ItemPage {

@@ -1,7 +1,7 @@
 /**
  * `npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate 1000]
  * [--connections 20] [--duration 30] [--visitor-rate 200] [--closed-connections 200] [--workers n]
- * [--seed n] [--cpu-prof <dir>]` (not part of CI: it takes minutes and measures the machine as much as the code).
+ * [--visitor-workers n] [--seed n] [--cpu-prof <dir>]` (not part of CI: it takes minutes and measures the machine as much as the code).
  *
  * Starts the real server (`scripts/start.ts`, separate processes so the load generator does not share their
  * event loops) on 127.0.0.1 and an ephemeral port, over a temporary COPY of the database (default
@@ -12,6 +12,8 @@
  *             server loads it, precomputes, then swaps; the JSON says whether the swap happened)
  *   visitor — POST /api/recommendations with 10 random ratings (anonymous fold-in) at --visitor-rate
  *   closed  — users without a rate: --closed-connections send as fast as they are answered (throughput)
+ *   stall   — 20 visitor POSTs of 500 ratings sent together, 10 rounds, while GET /api/health is sent one
+ *             after another: health's latency while costly fold-ins are in flight (the visitor pool's purpose)
  *
  * Open loop (bare, users, swap, visitor): `--rate` is the TOTAL offered rate, requests leaving at evenly
  * spaced intended times over all connections, latency measured from the intended time (openLoop.ts, which
@@ -43,9 +45,10 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --closed-connections  connections of the closed-loop scenario (default 200)
   --workers             server processes (default: the server's default, the number of cores)
   --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
+  --visitor-workers     the server's --visitor-workers (0: every visitor fold-in on the event loop)
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder`;
 
-const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed'] as const;
+const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -82,6 +85,7 @@ export interface LoadtestOptions {
   visitorRate: number;
   closedConnections: number;
   workers?: number;
+  visitorWorkers?: number;
   seed: number;
   cpuProf?: string;
   arrivals: Arrivals;
@@ -97,6 +101,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     'visitor-rate': { type: 'string' },
     'closed-connections': { type: 'string' },
     workers: { type: 'string' },
+    'visitor-workers': { type: 'string' },
     seed: { type: 'string' },
     'cpu-prof': { type: 'string' },
     arrivals: { type: 'string' },
@@ -118,6 +123,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     visitorRate: integerFlag(values['visitor-rate'], 'visitor-rate', 1, 1e6) ?? 200,
     closedConnections: integerFlag(values['closed-connections'], 'closed-connections', 1, 10_000) ?? 200,
     workers: integerFlag(values.workers, 'workers', 1, 256),
+    visitorWorkers: integerFlag(values['visitor-workers'], 'visitor-workers', 0, 256),
     seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
     cpuProf: values['cpu-prof'],
   };
@@ -151,6 +157,7 @@ function startServer(dbPath: string, options: LoadtestOptions): { child: ChildPr
     '100',
   ];
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
+  if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(root, 'scripts/start.ts'), ...flags], {
     cwd: root,
@@ -303,6 +310,71 @@ async function measureClosed(
   };
 }
 
+const percentile = (sorted: readonly number[], q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+/**
+ * The stall scenario: STALL_VISITORS visitor POSTs of STALL_RATINGS ratings sent together, STALL_ROUNDS
+ * times; during each round GET /api/health is sent again as soon as it is answered, until every visitor is
+ * answered. Reports health's latency over all rounds, and the visitors' (503s counted apart).
+ */
+async function measureStall(url: string, itemIds: readonly number[], levels: readonly number[], rng: Rng): Promise<Record<string, number>> {
+  const loadAverage = Number(os.loadavg()[0].toFixed(2));
+  process.stderr.write(
+    `running stall: ${STALL_ROUNDS} rounds of ${STALL_VISITORS} visitor POSTs of ${STALL_RATINGS} ratings, health polled meanwhile (load average ${loadAverage}) …\n`,
+  );
+  const health: number[] = [];
+  const visitors: number[] = [];
+  let refused = 0;
+  let failed = 0;
+  for (let round = 0; round < STALL_ROUNDS; round++) {
+    let pending = STALL_VISITORS;
+    const posts = Array.from({ length: STALL_VISITORS }, async () => {
+      const chosen = new Set<number>();
+      while (chosen.size < Math.min(STALL_RATINGS, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
+      const body = JSON.stringify({
+        ratings: [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] })),
+        limit: 10,
+      });
+      const start = performance.now();
+      const response = await fetch(`${url}/api/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await response.arrayBuffer();
+      if (response.status === 503) refused++;
+      else if (!response.ok) failed++;
+      else visitors.push(performance.now() - start);
+      pending--;
+    });
+    while (pending > 0) {
+      const start = performance.now();
+      const response = await fetch(`${url}/api/health`);
+      await response.arrayBuffer();
+      health.push(performance.now() - start);
+    }
+    await Promise.all(posts);
+  }
+  health.sort((a, b) => a - b);
+  visitors.sort((a, b) => a - b);
+  const ms = (x: number): number => Number(x.toFixed(1));
+  const result = {
+    healthRequests: health.length,
+    healthP50Ms: ms(percentile(health, 0.5)),
+    healthP99Ms: ms(percentile(health, 0.99)),
+    healthMaxMs: ms(health[health.length - 1] ?? NaN),
+    visitorsAnswered: visitors.length,
+    visitorP50Ms: ms(percentile(visitors, 0.5)),
+    visitorMaxMs: ms(visitors[visitors.length - 1] ?? NaN),
+    visitorsRefused503: refused,
+    visitorErrors: failed,
+    loadAverage,
+  };
+  process.stderr.write(`stall: ${JSON.stringify(result)}\n`);
+  return result;
+}
+
+const STALL_ROUNDS = 10;
+const STALL_VISITORS = 20;
+const STALL_RATINGS = 500;
+
 export async function loadtestMain(argv: string[]): Promise<void> {
   const options = parseLoadtestArgs(argv);
   if (options === 'help') {
@@ -399,6 +471,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
           );
         if (scenario === 'closed')
           results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
+        if (scenario === 'stall') report.stall = await measureStall(url, itemIds, levels, rng);
         if (scenario === 'swap') {
           const running = measureOpen(
             scenario,

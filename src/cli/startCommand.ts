@@ -1,6 +1,7 @@
 /**
  * `npm start -- [--db <path>] [--port <n>] [--host <addr>] [--allowed-hosts a,b] [--write-rate-limit n]
- * [--visitor-rate-limit n] [--workers n] [--dev]`: serves the API and the web page.
+ * [--visitor-rate-limit n] [--workers n] [--visitor-workers n] [--visitor-queue n] [--visitor-min-ratings n] [--dev]`:
+ * serves the API and the web page.
  * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
  * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
  * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit.
@@ -10,10 +11,12 @@ import { DEFAULT_RATE_LIMITS } from '../server/app.js';
 import { runCluster } from '../server/cluster.js';
 import { launch, type LaunchOptions } from '../server/main.js';
 import { DEFAULT_TOP_LIST_SIZE } from '../serving/topLists.js';
+import { DEFAULT_VISITOR_MIN_RATINGS, DEFAULT_VISITOR_QUEUE, defaultVisitorWorkers } from '../serving/visitorPool.js';
 import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
                    [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--workers <n>] [--dev]
+                   [--visitor-workers <n>] [--visitor-queue <n>] [--visitor-min-ratings <n>]
   --allowed-hosts       Host header names answered besides localhost, 127.0.0.1, ::1 and --host (ALLOWED_HOSTS)
   --write-rate-limit    token-protected writes per client a minute, 0 = no limit (WRITE_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.writesPerMinute})
   --visitor-rate-limit  anonymous POST /api/recommendations per client a minute (VISITOR_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.visitorPerMinute})
@@ -21,6 +24,12 @@ export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--ho
                         are counted per process, so a client may get up to this many times a limit
   --top-lists           items precomputed per user when a model is loaded, before it serves (TOP_LISTS,
                         default ${DEFAULT_TOP_LIST_SIZE}; 0 = none: every user is scored on their first request)
+  --visitor-workers     threads per server process for visitors' costly fold-ins (VISITOR_WORKERS; default 1 when
+                        several processes run, else one per core but one; 0 = every visitor on the event loop)
+  --visitor-queue       visitor requests waiting for a thread, per process, before the next is a 503 with
+                        Retry-After (VISITOR_QUEUE, default ${DEFAULT_VISITOR_QUEUE})
+  --visitor-min-ratings posted ratings from which a visitor request goes to a thread; fewer are answered inline
+                        (VISITOR_MIN_RATINGS, default ${DEFAULT_VISITOR_MIN_RATINGS})
   --poll-ms             how often to look for a newly trained model version, in ms (default 2000)
   --dev                 development: also serve the page's source maps`;
 
@@ -41,6 +50,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: { type: 'string' },
     'poll-ms': { type: 'string' },
     'top-lists': { type: 'string' },
+    'visitor-workers': { type: 'string' },
+    'visitor-queue': { type: 'string' },
+    'visitor-min-ratings': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -51,6 +63,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const badHost = allowedHosts.find((h) => !/^[A-Za-z0-9.:[\]-]+$/.test(h));
   if (badHost !== undefined)
     throw new UsageError(`--allowed-hosts (or ALLOWED_HOSTS) must list host names separated by commas, got "${badHost}"`);
+  const workers = integerFlag(values.workers ?? env.WORKERS, 'workers (or WORKERS)', 1, 256) ?? defaultWorkers();
   return {
     dbPath: dbPathFrom(values.db, env),
     port: integerFlag(values.port ?? env.PORT ?? '3000', 'port (or PORT)', 0, 65535)!,
@@ -65,7 +78,18 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         DEFAULT_RATE_LIMITS.visitorPerMinute,
     },
     dev: values.dev ?? false,
-    workers: integerFlag(values.workers ?? env.WORKERS, 'workers (or WORKERS)', 1, 256) ?? defaultWorkers(),
+    workers,
+    // Several server processes already share the cores: one thread each for visitors, not one per core each.
+    visitorPool: {
+      size:
+        integerFlag(values['visitor-workers'] ?? env.VISITOR_WORKERS, 'visitor-workers (or VISITOR_WORKERS)', 0, 256) ??
+        (workers > 1 ? 1 : defaultVisitorWorkers()),
+      queueLimit:
+        integerFlag(values['visitor-queue'] ?? env.VISITOR_QUEUE, 'visitor-queue (or VISITOR_QUEUE)', 0, 100_000) ?? DEFAULT_VISITOR_QUEUE,
+      minRatings:
+        integerFlag(values['visitor-min-ratings'] ?? env.VISITOR_MIN_RATINGS, 'visitor-min-ratings (or VISITOR_MIN_RATINGS)', 0, 1e9) ??
+        DEFAULT_VISITOR_MIN_RATINGS,
+    },
     pollMs: integerFlag(values['poll-ms'], 'poll-ms', 1, 3_600_000),
     topLists: { size: integerFlag(values['top-lists'] ?? env.TOP_LISTS, 'top-lists (or TOP_LISTS)', 0, 10_000) ?? DEFAULT_TOP_LIST_SIZE },
   };

@@ -37,7 +37,10 @@ const VISITOR_POSTS = new Set(['/recommendations', '/model/hidden/activations'])
 
 export function createApp(options: AppOptions): express.Application {
   const cache = new ScoreCache(options.predictionCacheBytes ?? DEFAULT_CACHE_BYTES);
-  const deps: AppDeps = { ...options, serving: new ServingService(options.catalog, cache, options.topLists ?? null) };
+  const deps: AppDeps = {
+    ...options,
+    serving: new ServingService(options.catalog, cache, options.topLists ?? null, options.visitorPool ?? null),
+  };
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const app = express();
   app.set('query parser', 'simple'); // `?a=1&a=2` → array (rejected by validation), no nested objects

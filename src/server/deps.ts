@@ -1,7 +1,7 @@
 /** What the app is built from, and what each router receives (kept apart from app.ts so routers do not import it). */
 import type { ModelHolder } from '../serving/modelHolder.js';
 import type { Catalog } from '../serving/ports.js';
-import type { ServingService, TopListSource } from '../serving/service.js';
+import type { ServingService, TopListSource, VisitorScorer } from '../serving/service.js';
 import type { TokenVerifier } from './guards.js';
 
 export interface AppOptions {
@@ -29,6 +29,8 @@ export interface AppOptions {
   predictionCacheBytes?: number;
   /** Precomputed top-N lists of the served snapshot (launch() fills them before a version serves). */
   topLists?: TopListSource;
+  /** Worker threads for visitors' costly fold-ins (launch() starts a VisitorPool); absent: all inline. */
+  visitorPool?: VisitorScorer;
 }
 
 export interface RateLimits {

@@ -17,6 +17,7 @@ import {
   NotFoundError,
   UnknownItemError,
   UnknownUserError,
+  VisitorPoolBusyError,
 } from '../serving/errors.js';
 import { isDatabaseBusy } from '../store/busy.js';
 
@@ -35,6 +36,7 @@ export type ErrorCode =
   | 'misdirected_request'
   | 'rate_limited'
   | 'database_busy'
+  | 'server_busy'
   | 'internal_error';
 
 /** Seconds a client is told to wait (Retry-After) when another writer holds the database. */
@@ -87,6 +89,8 @@ function fromServingError(err: unknown): ApiError | null {
   if (err instanceof ModelUnavailableError) return new ApiError(503, 'model_unavailable', err.message);
   if (err instanceof NotFoundError) return new ApiError(404, 'not_found', err.message);
   if (err instanceof BadRequestError) return badRequest(err.message);
+  if (err instanceof VisitorPoolBusyError)
+    return new ApiError(503, 'server_busy', err.message, { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) });
   return null;
 }
 

@@ -23,6 +23,7 @@ import { initBackend } from '../rbm/backend.js';
 import { CatalogCache } from '../serving/catalogCache.js';
 import { ModelHolder, type ModelSnapshot } from '../serving/modelHolder.js';
 import { TopLists, type TopListsOptions } from '../serving/topLists.js';
+import { VisitorPool, type VisitorPoolOptions } from '../serving/visitorPool.js';
 import { CatalogStore, ChangeFeed, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
 import { seedDemoCatalogIfEmpty } from '../store/seed.js';
 import { createApp, webPageBuilt, type RateLimits } from './app.js';
@@ -52,6 +53,11 @@ export interface LaunchOptions {
   changeCheckMs?: number;
   /** Precomputed top-N lists (size 0 turns precomputing off). */
   topLists?: TopListsOptions;
+  /**
+   * Worker threads for visitors' costly fold-ins (size 0: every visitor answered on the event loop).
+   * Default: one per core but one, a queue of 32, requests of 50 ratings or more.
+   */
+  visitorPool?: Omit<VisitorPoolOptions, 'log'>;
 }
 
 export interface LaunchedServer {
@@ -139,6 +145,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   if (options.dbPath !== ':memory:') mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
   const db = openDatabase(options.dbPath);
   let holder: ModelHolder | null = null;
+  let visitorPool: VisitorPool | null = null;
   try {
     const store = new CatalogStore(db);
     if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
@@ -163,6 +170,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         );
       }
     };
+    // Started before the first version loads, so that every version reaches its workers (onLoad).
+    if (options.visitorPool?.size !== 0) visitorPool = new VisitorPool({ ...options.visitorPool, log });
+    const pool = visitorPool;
     holder = new ModelHolder({
       models,
       catalog,
@@ -171,7 +181,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       log,
       catalogGeneration: () => catalog.generation(),
       warm,
-      onRetire: (snapshot) => topLists.drop(snapshot),
+      onLoad: (snapshot, version) => pool?.load(snapshot, version),
+      onRetire: (snapshot) => {
+        topLists.drop(snapshot);
+        pool?.retire(snapshot.versionId);
+      },
     });
     holder.refresh();
     if (!holder.snapshot) serveFallbackVersion(models, holder, log);
@@ -205,6 +219,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       limits: options.limits,
       dev: options.dev,
       topLists,
+      ...(pool ? { visitorPool: pool } : {}),
     });
     if (options.staticDir === undefined && !webPageBuilt()) log('web/dist is missing: the API works, the page needs `npm run build:web`');
     const server = app.listen(options.port, host);
@@ -228,8 +243,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
           clearTimeout(force);
           pollingHolder.close();
           db.close();
-          if (err) reject(err);
-          else resolve();
+          const stopped = pool ? pool.close() : Promise.resolve();
+          stopped.then(
+            () => (err ? reject(err) : resolve()),
+            (poolErr: unknown) => reject(err ?? poolErr),
+          );
         });
       });
       return closing;
@@ -238,6 +256,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   } catch (err) {
     holder?.stop();
     db.close();
+    await visitorPool?.close();
     throw err;
   }
 }

@@ -28,3 +28,11 @@ export class NotFoundError extends Error {
 export class BadRequestError extends Error {
   override readonly name = 'BadRequestError';
 }
+
+/**
+ * Every visitor-pool worker is busy and its queue is full (visitorPool.ts): the request is refused at once
+ * rather than waiting, and the client is told to retry.
+ */
+export class VisitorPoolBusyError extends Error {
+  override readonly name = 'VisitorPoolBusyError';
+}

@@ -85,6 +85,11 @@ export interface ModelHolderOptions {
    * synchronous `refresh()` / `serveVersion()`. `superseded()` turns true when a newer load began.
    */
   warm?: (next: ModelSnapshot, superseded: () => boolean) => Promise<void>;
+  /**
+   * Told when a version was loaded, before it serves, with the stored version it was built from (the
+   * server sends it to the visitor pool's workers). Every snapshot told here is later told to onRetire.
+   */
+  onLoad?: (next: ModelSnapshot, version: StoredModelVersion) => void;
   /** Told when a snapshot stops being served (swapped out or closed), after its model was disposed. */
   onRetire?: (previous: ModelSnapshot) => void;
 }
@@ -214,7 +219,10 @@ export class ModelHolder {
 
   private build(id: number): ModelSnapshot | null {
     try {
-      return buildSnapshot(this.options.models.load(id), this.options.catalog, this.options.fromState);
+      const version = this.options.models.load(id);
+      const next = buildSnapshot(version, this.options.catalog, this.options.fromState);
+      this.options.onLoad?.(next, version);
+      return next;
     } catch (err) {
       this.failedId = id;
       this.log(`model version ${id} could not be loaded, still serving ${this.current?.versionId ?? 'none'}: ${(err as Error).message}`);

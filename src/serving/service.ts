@@ -16,7 +16,7 @@
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
  * lists and fold-in, and predicted as null.
  */
-import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating } from '../api/types.js';
+import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
 import { BECAUSE_MAX, topK, type UserInput, type UserScores } from '../model/index.js';
 import { BadRequestError, UnknownItemError, UnknownUserError } from './errors.js';
@@ -131,6 +131,23 @@ export function listedItems(snapshot: ModelSnapshot, scores: UserScores, input: 
   return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
 }
 
+/**
+ * A visitor's list once their item ids are known to be valid (ServingService.recommendForVisitor checks
+ * them against the catalog first): fold in, score, rank, explain. Needs only the snapshot, so the visitor
+ * pool's workers (visitorPool.ts) run exactly this code on their copy of the model version.
+ */
+export function visitorRecommendations(
+  snapshot: ModelSnapshot,
+  ratings: readonly RatingInput[],
+  limit: number,
+  genre?: string,
+  rankBy: RankBy = 'score',
+): ScoredItem[] {
+  const input = visitorInput(snapshot, ratings);
+  const [scores] = snapshot.model.scoreUsers([input]);
+  return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
+}
+
 function distributionRow(distribution: Float32Array, row: number, K: number): number[] {
   const out = new Array<number>(K);
   for (let k = 0; k < K; k++) out[k] = roundScore(distribution[row * K + k]);
@@ -195,6 +212,24 @@ export interface TopListSource {
   remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void;
 }
 
+/**
+ * Where costly visitor fold-ins run off the event loop (the server's VisitorPool, visitorPool.ts): the
+ * same visitorRecommendations, in a worker, on the same model version.
+ */
+export interface VisitorScorer {
+  /** Requests with fewer ratings are answered inline. */
+  readonly minRatings: number;
+  serves(versionId: number): boolean;
+  stats(): VisitorPoolStats;
+  recommend(
+    snapshot: ModelSnapshot,
+    ratings: readonly RatingInput[],
+    limit: number,
+    genre: string | undefined,
+    rankBy: RankBy,
+  ): Promise<ScoredItem[]>;
+}
+
 /** Users whose precomputed lists' explanations are remembered. */
 const LISTED_BECAUSE_USERS = 10_000;
 
@@ -208,6 +243,8 @@ export class ServingService {
     private readonly cache: ScoreCache = new ScoreCache(),
     /** Precomputed top-N lists (the server's); without them every list is ranked from full scores. */
     private readonly lists: TopListSource | null = null,
+    /** Runs visitors' costly fold-ins off the event loop; without it every one is answered inline. */
+    private readonly visitors: VisitorScorer | null = null,
   ) {}
 
   /** Every item scored for a stored user, from the cache when their ratings and the model are unchanged. */
@@ -302,9 +339,30 @@ export class ServingService {
       snapshot,
       ratings.map((r) => r.itemId),
     );
-    const input = visitorInput(snapshot, ratings);
-    const [scores] = snapshot.model.scoreUsers([input]);
-    return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
+    return visitorRecommendations(snapshot, ratings, limit, genre, rankBy);
+  }
+
+  /**
+   * recommendForVisitor for a server: the same list, computed by the visitor pool when the request has
+   * enough ratings to be costly (and the pool holds its version), else inline. The item ids are checked
+   * here first, so an unknown item is a 404 either way. Rejects with VisitorPoolBusyError when the pool
+   * is full.
+   */
+  recommendForVisitorOffLoop(
+    snapshot: ModelSnapshot,
+    ratings: readonly RatingInput[],
+    limit: number,
+    genre?: string,
+    rankBy: RankBy = 'score',
+  ): Promise<ScoredItem[]> {
+    const pool = this.visitors;
+    if (!pool || ratings.length < pool.minRatings || !pool.serves(snapshot.versionId))
+      return Promise.resolve(this.recommendForVisitor(snapshot, ratings, limit, genre, rankBy));
+    this.requireKnownItems(
+      snapshot,
+      ratings.map((r) => r.itemId),
+    );
+    return pool.recommend(snapshot, ratings, limit, genre, rankBy);
   }
 
   predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultWorkers, parseStartArgs } from '../../src/cli/startCommand.js';
@@ -85,6 +86,15 @@ describe('launch(): answers from memory, writes reflected', () => {
 });
 
 describe('start arguments', () => {
+  it('size the visitor pool: one thread per process beside other processes, flags and environment win', () => {
+    expect(parseStartArgs(['--workers', '2'], {})).toMatchObject({ visitorPool: { size: 1, queueLimit: 32, minRatings: 50 } });
+    expect(parseStartArgs(['--workers', '1'], {})).toMatchObject({ visitorPool: { size: Math.max(1, os.availableParallelism() - 1) } });
+    expect(parseStartArgs(['--visitor-workers', '0', '--visitor-queue', '4'], { VISITOR_MIN_RATINGS: '100' })).toMatchObject({
+      visitorPool: { size: 0, queueLimit: 4, minRatings: 100 },
+    });
+    expect(() => parseStartArgs([], { VISITOR_QUEUE: '-1' })).toThrow('--visitor-queue (or VISITOR_QUEUE)');
+  });
+
   it('take the number of workers and of precomputed items, with defaults and clear refusals', () => {
     expect(parseStartArgs([], {})).toMatchObject({
       workers: defaultWorkers(),

@@ -1,9 +1,12 @@
-/** `GET /api/health`: is the server up, which model it serves (and whether it is stale), how much data, which tfjs backend. */
+/**
+ * `GET /api/health`: is the server up, which model it serves (and whether it is stale), how much data, which
+ * tfjs backend, how busy the visitor pool is.
+ */
 import { Router } from 'express';
 import type { HealthResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 
-export function healthRouter({ catalog, models, backend }: AppDeps): Router {
+export function healthRouter({ catalog, models, backend, visitorPool }: AppDeps): Router {
   const router = Router();
   router.get('/', (_req, res) => {
     const snapshot = models.snapshot;
@@ -24,6 +27,7 @@ export function healthRouter({ catalog, models, backend }: AppDeps): Router {
       data: catalog.counts(),
       backend,
       ratingLevels: snapshot ? [...snapshot.ratingLevels] : null,
+      ...(visitorPool ? { visitorPool: visitorPool.stats() } : {}),
     } satisfies HealthResponse);
   });
   return router;

@@ -6,14 +6,14 @@ import { matchGenre, parseRankByQuery, parseVisitorBody } from '../validation.js
 
 export function recommendationsRouter({ catalog, models, serving }: AppDeps): Router {
   const router = Router();
-  router.post('/', (req, res) => {
+  router.post('/', async (req, res) => {
     const snapshot = models.require();
     const body = parseVisitorBody(req.body, snapshot.ratingLevels);
     const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
     const { ratings, limit } = body;
-    res.json({
-      items: serving.recommendForVisitor(snapshot, ratings, limit, genre, parseRankByQuery(req.query)),
-    } satisfies RecommendationsResponse);
+    // A costly fold-in is answered by the visitor pool (a worker thread), the event loop stays free.
+    const items = await serving.recommendForVisitorOffLoop(snapshot, ratings, limit, genre, parseRankByQuery(req.query));
+    res.json({ items } satisfies RecommendationsResponse);
   });
   return router;
 }

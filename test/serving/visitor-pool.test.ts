@@ -1,0 +1,107 @@
+/**
+ * The visitor pool (src/serving/visitorPool.ts): worker threads answer a visitor's fold-in with exactly the
+ * list the main thread computes, refuse work beyond their bounded queue at once, and follow hot swaps
+ * while each request keeps the version it started with.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RatingInput } from '../../src/api/types.js';
+import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta } from '../../src/model/index.js';
+import { initBackend } from '../../src/rbm/backend.js';
+import { VisitorPoolBusyError } from '../../src/serving/errors.js';
+import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
+import type { StoredModelVersion } from '../../src/serving/ports.js';
+import { ServingService } from '../../src/serving/service.js';
+import { VisitorPool } from '../../src/serving/visitorPool.js';
+import { createFixture, type Fixture } from '../server/helpers.js';
+
+let fixture: Fixture;
+const versions: { version: StoredModelVersion; snapshot: ModelSnapshot }[] = [];
+let serving: ServingService;
+let ratings: RatingInput[];
+
+beforeAll(async () => {
+  await initBackend();
+  fixture = createFixture();
+  const dataset = fixture.catalog.loadDataset();
+  // Two versions of the served algorithm that differ (seeds), as a hot swap would bring.
+  for (const seed of [1, 2]) {
+    const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, { epochs: 3, hidden: 8, seed }, {});
+    model.dispose();
+    const id = fixture.models.saveVersion(state.meta, state.tensors);
+    const version = fixture.models.load(id) as StoredModelVersion & { meta: ModelMeta };
+    versions.push({ version, snapshot: buildSnapshot(version, fixture.catalog, modelFromState) });
+  }
+  serving = new ServingService(fixture.catalog);
+  const itemIds = [...versions[0].snapshot.itemIndex.keys()];
+  ratings = itemIds.slice(0, 12).map((itemId, n) => ({ itemId, rating: 1 + (n % 5) }));
+}, 120_000);
+
+afterAll(() => {
+  for (const { snapshot } of versions) snapshot.model.dispose();
+  fixture.cleanup();
+});
+
+describe('visitor pool', () => {
+  it('answers with exactly the inline list (scores, distributions, because), for every ranking', async () => {
+    const pool = new VisitorPool({ size: 1, queueLimit: 4 });
+    try {
+      const { snapshot, version } = versions[0];
+      pool.load(snapshot, version);
+      for (const [limit, genre, rankBy] of [
+        [10, undefined, 'score'],
+        [25, 'Drama', 'score'],
+        [5, undefined, 'predicted'],
+      ] as const) {
+        const inline = serving.recommendForVisitor(snapshot, ratings, limit, genre, rankBy);
+        expect(inline.length).toBeGreaterThan(0);
+        expect(await pool.recommend(snapshot, ratings, limit, genre, rankBy)).toEqual(inline);
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('refuses work beyond its workers and queue at once, and finishes what it accepted', async () => {
+    const pool = new VisitorPool({ size: 1, queueLimit: 1 });
+    try {
+      const { snapshot, version } = versions[0];
+      pool.load(snapshot, version);
+      // Submitted in one synchronous run: the first takes the worker, the second the queue's only place.
+      const accepted = [
+        pool.recommend(snapshot, ratings, 10, undefined, 'score'),
+        pool.recommend(snapshot, ratings, 10, undefined, 'score'),
+      ];
+      await expect(pool.recommend(snapshot, ratings, 10, undefined, 'score')).rejects.toBeInstanceOf(VisitorPoolBusyError);
+      const inline = serving.recommendForVisitor(snapshot, ratings, 10);
+      for (const answer of await Promise.all(accepted)) expect(answer).toEqual(inline);
+      expect(pool.inFlight).toBe(0);
+      // Room again once they are answered.
+      expect(await pool.recommend(snapshot, ratings, 10, undefined, 'score')).toEqual(inline);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('follows a hot swap, while a request of the old version is still answered from it', async () => {
+    const pool = new VisitorPool({ size: 1, queueLimit: 4 });
+    try {
+      const [first, second] = versions;
+      const inlineFirst = serving.recommendForVisitor(first.snapshot, ratings, 10);
+      const inlineSecond = serving.recommendForVisitor(second.snapshot, ratings, 10);
+      expect(inlineSecond).not.toEqual(inlineFirst);
+      pool.load(first.snapshot, first.version);
+      const before = pool.recommend(first.snapshot, ratings, 10, undefined, 'score');
+      // The swap as the holder does it: the new version is loaded, then the old one retired.
+      pool.load(second.snapshot, second.version);
+      pool.retire(first.snapshot.versionId);
+      expect(pool.serves(first.snapshot.versionId)).toBe(false);
+      expect(pool.serves(second.snapshot.versionId)).toBe(true);
+      const after = pool.recommend(second.snapshot, ratings, 10, undefined, 'score');
+      expect(await before).toEqual(inlineFirst);
+      expect(await after).toEqual(inlineSecond);
+      await expect(pool.recommend(first.snapshot, ratings, 10, undefined, 'score')).rejects.toThrow(/does not serve model version/);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+});
