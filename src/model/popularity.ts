@@ -12,26 +12,17 @@ import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../rng.js';
 import { checkModelMeta, stateTensor, type ModelState, type PopularMeta, type RandomMeta } from './meta.js';
 import type { Algorithm, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
 
-interface Ids {
-  ratingLevels: readonly number[];
-  userIds: readonly number[];
-  itemIds: readonly number[];
-}
-
-export class PopularModel implements TrainedModel {
+export class PopularModel extends RankingOnlyModel implements TrainedModel {
   readonly algorithm = 'popular';
-  readonly predictsRatings = false;
-  readonly ratingLevels: readonly number[];
-  readonly userIds: readonly number[];
-  readonly itemIds: readonly number[];
 
   /** `counts[i]` = training ratings of item i. */
   constructor(
-    ids: Ids,
+    ids: ModelIds,
     readonly counts: Float32Array,
   ) {
-    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+    super(ids);
   }
 
   scoreUsers(users: readonly UserInput[]): UserScores[] {
@@ -46,9 +37,7 @@ export class PopularModel implements TrainedModel {
       meta: {
         kind: 'popular',
         algorithm: this.algorithm,
-        ratingLevels: [...this.ratingLevels],
-        userIds: [...this.userIds],
-        itemIds: [...this.itemIds],
+        ...this.idsMeta(),
         config: {},
       },
       tensors: { counts: this.counts },
@@ -73,18 +62,14 @@ export const popularAlgorithm: Algorithm = {
   fit: (train) => Promise.resolve(new PopularModel(train, itemRatingCounts(train))),
 };
 
-export class RandomModel implements TrainedModel {
+export class RandomModel extends RankingOnlyModel implements TrainedModel {
   readonly algorithm = 'random';
-  readonly predictsRatings = false;
-  readonly ratingLevels: readonly number[];
-  readonly userIds: readonly number[];
-  readonly itemIds: readonly number[];
 
   constructor(
-    ids: Ids,
+    ids: ModelIds,
     readonly seed: number,
   ) {
-    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+    super(ids);
   }
 
   /**
@@ -109,9 +94,7 @@ export class RandomModel implements TrainedModel {
       meta: {
         kind: 'random',
         algorithm: this.algorithm,
-        ratingLevels: [...this.ratingLevels],
-        userIds: [...this.userIds],
-        itemIds: [...this.itemIds],
+        ...this.idsMeta(),
         config: { seed: this.seed },
       },
       tensors: {},

@@ -19,6 +19,7 @@ import type { TrainOptionsInput } from '../rbm/config.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
 import { pickInfluences } from './explain.js';
 import type { Algorithm, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
 import { RbmBlendModel } from './rbmBlend.js';
 import { fitRbmBlend } from './rbmFit.js';
 
@@ -42,18 +43,14 @@ function implicitTraining(model: ImplicitRbm): TrainingSummary {
 const watchOf = (implicit: ImplicitRbm, users: readonly UserInput[]): Float32Array[] =>
   implicit.watchProbabilitiesBlock(users.map((u) => u.ratings.items));
 
-export class ImplicitModel implements TrainedModel {
+export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
   readonly algorithm = 'implicit';
-  readonly predictsRatings = false;
-  readonly ratingLevels: readonly number[];
-  readonly userIds: readonly number[];
-  readonly itemIds: readonly number[];
 
   constructor(
-    ids: Pick<Dataset, 'ratingLevels' | 'userIds' | 'itemIds'>,
+    ids: ModelIds,
     readonly implicit: ImplicitRbm,
   ) {
-    ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
+    super(ids);
   }
 
   scoreUsers(users: readonly UserInput[]): UserScores[] {
@@ -76,9 +73,7 @@ export class ImplicitModel implements TrainedModel {
       meta: {
         kind: 'implicit',
         algorithm: this.algorithm,
-        ratingLevels: [...this.ratingLevels],
-        userIds: [...this.userIds],
-        itemIds: [...this.itemIds],
+        ...this.idsMeta(),
         config,
         training: implicitTraining(this.implicit),
       },

@@ -5,21 +5,17 @@
  * everything is reached from the keyboard; headings never skip a level. Screenshots go to
  * test-results/screenshots/ (hidden-units-*.png, how-it-works-*.png).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../scripts/build-web.js';
 import type { HiddenUnitsResponse, ModelExplainResponse, UnitActivationsResponse } from '../../src/api/types.js';
-import { launch, type LaunchedServer } from '../../src/server/main.js';
+import type { LaunchedServer } from '../../src/server/main.js';
 import { equations, SECTIONS } from '../../web/src/how-it-works/content.js';
-import { CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOT_DIR, watchPage } from '../helpers/browser.js';
+import { PHONE, SCREENSHOT_DIR, openBrowserSession, watchPage, type BrowserSession } from '../helpers/browser.js';
 
 const problems: string[] = [];
 const watch = (page: Page): Page => watchPage(page, problems);
 
-let workDir: string;
 let server: LaunchedServer;
 let context: BrowserContext;
 let page: Page;
@@ -30,27 +26,15 @@ async function api<T>(p: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
+let session: BrowserSession | undefined;
+
 beforeAll(async () => {
-  await buildWeb();
-  workDir = mkdtempSync(path.join(tmpdir(), 'rbm-e2e-explain-'));
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  server = await launch({ dbPath: path.join(workDir, 'e2e.db'), port: 0, log: () => {}, trainOptions: { epochs: 8 }, pollMs: 60_000 });
-  context = await chromium.launchPersistentContext(path.join(workDir, 'profile'), {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: DESKTOP,
-    colorScheme: 'light',
-    reducedMotion: 'reduce',
-  });
-  context.setDefaultTimeout(20_000);
-  page = watch(context.pages()[0] ?? (await context.newPage()));
+  session = await openBrowserSession('rbm-e2e-explain-', watch);
+  ({ server, context, page } = session);
 });
 
 afterAll(async () => {
-  await context?.close();
-  await server?.close();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 async function settled(p: Page): Promise<void> {

@@ -7,15 +7,12 @@
  * error answers are collected and must stay empty. Screenshots at 390 px and 1280 px are written to
  * test-results/screenshots/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb } from '../../scripts/build-web.js';
 import type { RecommendationsResponse } from '../../src/api/types.js';
-import { launch, type LaunchedServer } from '../../src/server/main.js';
-import { CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOT_DIR, watchPage } from '../helpers/browser.js';
+import type { LaunchedServer } from '../../src/server/main.js';
+import { PHONE, SCREENSHOT_DIR, openBrowserSession, watchPage, type BrowserSession } from '../helpers/browser.js';
 import { displayTitle } from '../../web/src/format.js';
 
 /** Problems seen by the browser on the pages under watch; asserted empty at the end. */
@@ -26,40 +23,19 @@ const expected = (url: string): boolean => expectedFailures.some((pattern) => pa
 
 const watch = (page: Page): Page => watchPage(page, problems, expected);
 
-let workDir: string;
 let server: LaunchedServer;
 let context: BrowserContext;
 let page: Page;
 
+let session: BrowserSession | undefined;
+
 beforeAll(async () => {
-  await buildWeb();
-  workDir = mkdtempSync(path.join(tmpdir(), 'rbm-e2e-'));
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  server = await launch({
-    dbPath: path.join(workDir, 'e2e.db'),
-    port: 0,
-    log: () => {},
-    // A small, quick model: the page is under test here, not the model's accuracy.
-    trainOptions: { epochs: 8 },
-    pollMs: 60_000,
-  });
-  // A persistent context over a fresh profile folder: no state from any earlier run or other browser.
-  context = await chromium.launchPersistentContext(path.join(workDir, 'profile'), {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    viewport: DESKTOP,
-    colorScheme: 'light',
-    reducedMotion: 'reduce',
-  });
-  context.setDefaultTimeout(20_000);
-  page = watch(context.pages()[0] ?? (await context.newPage()));
+  session = await openBrowserSession('rbm-e2e-', watch);
+  ({ server, context, page } = session);
 });
 
 afterAll(async () => {
-  await context?.close();
-  await server?.close();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  await session?.close();
 });
 
 const searchResults = (p: Page): Locator => p.getByRole('list', { name: 'Search results' }).getByRole('listitem');

@@ -3,8 +3,12 @@
  * screenshots go, and a watch on a page that collects every console error, uncaught exception, failed
  * request and HTTP error answer (the tests assert the list stays empty).
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildWeb } from '../../scripts/build-web.js';
+import { launch, type LaunchedServer } from '../../src/server/main.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -39,4 +43,50 @@ export function watchPage(page: Page, problems: string[], expected: (url: string
     }
   });
   return page;
+}
+
+/** A real server over a fresh database (demo catalog, a small quick model) and Chromium on a fresh profile. */
+export interface BrowserSession {
+  workDir: string;
+  server: LaunchedServer;
+  context: BrowserContext;
+  /** The first page, watched. */
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function openBrowserSession(prefix: string, watch: (page: Page) => Page): Promise<BrowserSession> {
+  await buildWeb();
+  const workDir = mkdtempSync(path.join(tmpdir(), prefix));
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // A small, quick model: the page is under test here, not the model's accuracy.
+  const server = await launch({
+    dbPath: path.join(workDir, 'e2e.db'),
+    port: 0,
+    log: () => {},
+    trainOptions: { epochs: 8 },
+    pollMs: 60_000,
+  });
+  // A persistent context over a fresh profile folder: no state from any earlier run or other browser.
+  const context = await chromium.launchPersistentContext(path.join(workDir, 'profile'), {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: DESKTOP,
+    colorScheme: 'light',
+    reducedMotion: 'reduce',
+  });
+  context.setDefaultTimeout(20_000);
+  const page = watch(context.pages()[0] ?? (await context.newPage()));
+  return {
+    workDir,
+    server,
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      await server.close();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
 }
