@@ -39,6 +39,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   engine: 'tfjs',
   zeroSamples: 200,
   rankCutoff: 10,
+  validationUsers: 5000,
   seed: 0,
   validationFraction: 0.1,
 };
@@ -53,10 +54,14 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
       `implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`,
     );
   };
-  const positiveInt = (field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch'): void => {
+  const positiveInt = (
+    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers',
+  ): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
   };
-  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch'] as const).forEach(positiveInt);
+  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers'] as const).forEach(
+    positiveInt,
+  );
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');

@@ -17,7 +17,7 @@ import {
   type ImplicitRbmState,
 } from '../../src/rbm/implicit.js';
 import { initImplicitParams } from '../../src/rbm/implicitParams.js';
-import { trainImplicitRbm, validationNdcg } from '../../src/rbm/implicitTrain.js';
+import { trainImplicitRbm, validationNdcg, validationUsers } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
@@ -65,6 +65,23 @@ describe('fitImplicitRbm', () => {
     // The returned parameters are that epoch's: recomputing the criterion on the same slice gives it back.
     const { fit, validation } = carveValidation(ratedRows(data), options.validationFraction, new Rng(options.seed));
     expect(validationNdcg(model.params, fit, validation, options.rankCutoff)).toBeCloseTo(t.bestValidationNdcg!, 6);
+  });
+
+  it('early stopping scores at most `validationUsers` users, evenly spaced, the same ones every epoch', async () => {
+    const options = validateImplicitOptions({ ...SMALL, epochs: 200, lr: 0.3, patience: 3, seed: 1, validationUsers: 7 });
+    const { fit, validation } = carveValidation(ratedRows(data), options.validationFraction, new Rng(options.seed));
+    const all = validationUsers(validation, Infinity);
+    expect(all.length).toBeGreaterThan(7);
+    const some = validationUsers(validation, 7);
+    expect(some).toHaveLength(7);
+    expect(new Set(some).size).toBe(7);
+    expect(some.every((u) => all.includes(u))).toBe(true);
+    expect(some[0]).toBe(all[0]);
+    const model = await fitImplicitRbm(data, options);
+    const t = model.training!;
+    // The criterion it stopped on is the subset's (not every user's) nDCG of the returned parameters.
+    expect(validationNdcg(model.params, fit, validation, options.rankCutoff, some)).toBeCloseTo(t.bestValidationNdcg!, 6);
+    expect(validationNdcg(model.params, fit, validation, options.rankCutoff)).not.toBeCloseTo(t.bestValidationNdcg!, 6);
   });
 
   it('rejects bad options with the field and the expected value', async () => {
