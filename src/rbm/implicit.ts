@@ -15,7 +15,15 @@ import { initBackend, tf } from './backend.js';
 import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
 import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from './leaveOneOut.js';
 import { sigmoid, transposeMatrix } from './params.js';
-import { denseLogits, trainImplicitRbm, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
+import {
+  denseLogits,
+  implicitParamsOfCheckpoint,
+  trainImplicitRbm,
+  type ImplicitEngine,
+  type ImplicitTrainHooks,
+  type ImplicitTrainOptions,
+  type RatedRows,
+} from './implicitTrain.js';
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;
@@ -126,6 +134,7 @@ export async function fitImplicitRbm(
   train: Dataset,
   input: Partial<ImplicitRbmOptions> = {},
   onEpoch?: (report: EpochReport) => void,
+  hooks: ImplicitTrainHooks = {},
 ): Promise<ImplicitRbm> {
   const options = validateImplicitOptions(input);
   await initBackend();
@@ -134,9 +143,14 @@ export async function fitImplicitRbm(
   const { fit, validation } = carveValidation(all, options.validationFraction, rng);
   const counts = new Float64Array(fit.cols);
   for (let n = 0; n < fit.colIndex.length; n++) counts[fit.colIndex[n]]++;
-  const params = initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
+  const resume = hooks.resumeFrom;
+  const params = resume
+    ? implicitParamsOfCheckpoint(resume, fit.cols, options.hidden)
+    : initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
   const hasValidation = validation.colIndex.length > 0;
-  const result = trainImplicitRbm(params, fit, hasValidation ? validation : null, options, rng, onEpoch);
+  // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
+  const trainRng = resume ? new Rng((options.seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
+  const result = trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
   return new ImplicitRbm(result.params, options, {
     epochs: result.epochs,
     bestEpoch: result.bestEpoch,

@@ -12,7 +12,8 @@
  *             unrated ones (accumulateCdSampled)
  */
 import type { CompressedRows } from '../data/dataset.js';
-import type { EpochReport } from './train.js';
+import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
+import type { RbmParams } from './params.js';
 import { Rng } from '../rng.js';
 import { tf } from './backend.js';
 import { transposeMatrix } from './params.js';
@@ -76,6 +77,49 @@ export interface ImplicitTrainResult {
   bestNdcg: number | null;
   epochs: number;
   seconds: number;
+}
+
+/**
+ * Checkpoints of a long implicit training (MovieLens-25M size: minutes an epoch), in the rating RBMs'
+ * format (train.ts RbmCheckpoint, phase 'implicit') so the same files and `--resume` serve both: the
+ * parameters as an RBM of one level (W items × F, b per item, c), and "bestValidationRmse" holding
+ * 1 − nDCG, the lower-is-better form the implicit curve already reports.
+ */
+export interface ImplicitTrainHooks {
+  /** After an epoch, once `checkpointEveryMs` has passed since the start or the last checkpoint: the best so far. */
+  onCheckpoint?: (checkpoint: RbmCheckpoint) => void;
+  /** Default 2 minutes, as the rating RBMs'. */
+  checkpointEveryMs?: number;
+  /** Milliseconds clock (default performance.now), injectable so tests need no real waiting. */
+  now?: () => number;
+  /**
+   * Continue from a checkpoint: `params` passed to trainImplicitRbm must be its parameters
+   * (implicitParamsOfCheckpoint); training goes on at epoch checkpoint.epoch + 1 with its curve and best so
+   * far. The momentum buffer starts at zero: a continuation, not a bit-exact replay.
+   */
+  resumeFrom?: RbmCheckpoint;
+}
+
+/** The implicit parameters as a one-level RBM's (copies), for a checkpoint. */
+export const checkpointParamsOf = (p: ImplicitParams): RbmParams => ({
+  visibles: p.items,
+  levels: 1,
+  hidden: p.hidden,
+  W: p.W.slice(),
+  b: p.b.slice(),
+  c: p.c.slice(),
+});
+
+/** A checkpoint's parameters back as the implicit RBM's, after checking it is one of this shape. */
+export function implicitParamsOfCheckpoint(checkpoint: RbmCheckpoint, items: number, hidden: number): ImplicitParams {
+  const p = checkpoint.params;
+  if (checkpoint.phase !== 'implicit' || p.visibles !== items || p.levels !== 1 || p.hidden !== hidden) {
+    throw new Error(
+      `cannot resume the implicit RBM (${items} items × ${hidden} hidden) from a checkpoint of the ${checkpoint.phase} RBM ` +
+        `(${p.visibles} × ${p.levels} levels × ${p.hidden}): the data or the options changed since it was saved`,
+    );
+  }
+  return { items, hidden, W: p.W.slice(), b: p.b.slice(), c: p.c.slice() };
 }
 
 interface Engine {
@@ -274,22 +318,28 @@ export function trainImplicitRbm(
   options: ImplicitTrainOptions,
   rng: Rng,
   onEpoch?: (report: EpochReport) => void,
+  hooks: ImplicitTrainHooks = {},
 ): ImplicitTrainResult {
   const started = performance.now();
+  const resume = hooks.resumeFrom ?? null;
   const F = params.hidden;
   const T = options.cdSteps;
   const engine = options.engine === 'tfjs' ? tfjsEngine(params, fit, options) : jsEngine(params, fit, options, rng);
   const order = Int32Array.from({ length: fit.rows }, (_, u) => u);
   const uniforms = new Float32Array(options.batchSize * T * F);
   const scored = validation ? validationUsers(validation, options.validationUsers) : [];
-  const curve: EpochReport[] = [];
-  let best: ImplicitParams | null = null;
-  let bestEpoch = 0;
-  let bestNdcg = -Infinity;
+  const curve: EpochReport[] = resume ? [...resume.curve] : [];
+  const resumedBest = resume !== null && resume.bestValidationRmse !== null;
+  let best: ImplicitParams | null = resumedBest ? cloneImplicitParams(params) : null;
+  let bestEpoch = resume?.bestEpoch ?? 0;
+  let bestNdcg = resumedBest ? 1 - resume.bestValidationRmse! : -Infinity;
+  const now = hooks.now ?? (() => performance.now());
+  const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
+  let lastCheckpoint = now();
   let epoch = 0;
   let last: ImplicitParams | null = null;
   try {
-    for (epoch = 1; epoch <= options.epochs; epoch++) {
+    for (epoch = resume ? resume.epoch + 1 : 1; epoch <= options.epochs; epoch++) {
       const epochStart = performance.now();
       const momentum = epoch >= options.momentumFromEpoch ? options.momentum : options.initialMomentum;
       rng.shuffle(order);
@@ -316,14 +366,28 @@ export function trainImplicitRbm(
       };
       curve.push(report);
       onEpoch?.(report);
-      if (!Number.isFinite(ndcg)) continue;
-      if (ndcg > bestNdcg) {
-        bestNdcg = ndcg;
-        bestEpoch = epoch;
-        best = cloneImplicitParams(current);
-      } else if (epoch - bestEpoch >= options.patience) {
-        break;
+      let stop = false;
+      if (Number.isFinite(ndcg)) {
+        if (ndcg > bestNdcg) {
+          bestNdcg = ndcg;
+          bestEpoch = epoch;
+          best = cloneImplicitParams(current);
+        } else if (epoch - bestEpoch >= options.patience) {
+          stop = true;
+        }
       }
+      if (hooks.onCheckpoint && !stop && epoch < options.epochs && now() - lastCheckpoint >= checkpointEveryMs) {
+        hooks.onCheckpoint({
+          phase: 'implicit',
+          epoch,
+          params: checkpointParamsOf(best ?? current),
+          bestEpoch: best ? bestEpoch : epoch,
+          bestValidationRmse: best ? 1 - bestNdcg : null,
+          curve: [...curve],
+        });
+        lastCheckpoint = now();
+      }
+      if (stop) break;
     }
     if (!best) last = cloneImplicitParams(engine.read());
   } finally {
