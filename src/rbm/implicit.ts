@@ -150,7 +150,7 @@ export async function fitImplicitRbm(
   const hasValidation = validation.colIndex.length > 0;
   // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
   const trainRng = resume ? new Rng((options.seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
-  const result = trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
+  const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
   return new ImplicitRbm(result.params, options, {
     epochs: result.epochs,
     bestEpoch: result.bestEpoch,

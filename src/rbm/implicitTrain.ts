@@ -100,6 +100,15 @@ export interface ImplicitTrainHooks {
   resumeFrom?: RbmCheckpoint;
 }
 
+/**
+ * The implicit RBM trains on the main thread while the rating RBMs train in workers (model/watchLike.ts),
+ * and their epoch reports and checkpoints reach the main thread as messages. An epoch at MovieLens-25M size
+ * takes minutes, so training yields to the event loop this often: the messages are handled (checkpoints
+ * written) while it trains, not after. Yielding changes nothing in the arithmetic.
+ */
+const YIELD_EVERY_MS = 200;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** The implicit parameters as a one-level RBM's (copies), for a checkpoint. */
 export const checkpointParamsOf = (p: ImplicitParams): RbmParams => ({
   visibles: p.items,
@@ -311,7 +320,7 @@ export function validationNdcg(
  * Hidden units are sampled with uniforms drawn from `rng` case by case, step by step, so the 'js' and
  * 'tfjs' engines see the same numbers.
  */
-export function trainImplicitRbm(
+export async function trainImplicitRbm(
   params: ImplicitParams,
   fit: RatedRows,
   validation: RatedRows | null,
@@ -319,7 +328,7 @@ export function trainImplicitRbm(
   rng: Rng,
   onEpoch?: (report: EpochReport) => void,
   hooks: ImplicitTrainHooks = {},
-): ImplicitTrainResult {
+): Promise<ImplicitTrainResult> {
   const started = performance.now();
   const resume = hooks.resumeFrom ?? null;
   const F = params.hidden;
@@ -338,6 +347,7 @@ export function trainImplicitRbm(
   let lastCheckpoint = now();
   let epoch = 0;
   let last: ImplicitParams | null = null;
+  let lastYield = performance.now();
   try {
     for (epoch = resume ? resume.epoch + 1 : 1; epoch <= options.epochs; epoch++) {
       const epochStart = performance.now();
@@ -348,6 +358,10 @@ export function trainImplicitRbm(
         const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
         if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
         err += engine.batch(cases, uniforms, options.lr, momentum);
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       const current = engine.read();
       if (!allFinite(current.W) || !allFinite(current.b) || !allFinite(current.c)) {

@@ -2,7 +2,7 @@
  * Checkpoints of the implicit RBM (a long training at MovieLens-25M size): taken on the clock with the
  * best-so-far parameters, written and read back through the same files as the rating RBMs', and resumed
  * as a continuation (epoch numbers, curve and best so far carried on); a checkpoint of another shape is
- * refused with both shapes named.
+ * refused with both shapes named; a long training leaves the event loop free now and then.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,19 @@ describe('implicit RBM checkpoints', () => {
     const best = Math.min(...t.curve.map((r) => r.validationRmse!));
     expect(1 - t.bestValidationNdcg!).toBeCloseTo(best, 12);
   });
+
+  it('serves the event loop while it trains (worker messages, checkpoints), without changing the result', async () => {
+    let epochsDone = 0;
+    let epochsWhenTimerRan = -1;
+    setTimeout(() => (epochsWhenTimerRan = epochsDone), 0);
+    const long = { ...OPTIONS, epochs: 600, patience: 10_000, seed: 7 };
+    const model = await fitImplicitRbm(data, long, () => epochsDone++);
+    expect(epochsDone).toBe(600);
+    expect(epochsWhenTimerRan).toBeGreaterThanOrEqual(0);
+    expect(epochsWhenTimerRan).toBeLessThan(600);
+    const again = await fitImplicitRbm(data, long);
+    expect(again.params.W).toEqual(model.params.W);
+  }, 60_000);
 
   it('refuses a checkpoint of another shape, naming both', async () => {
     let saved: RbmCheckpoint | null = null;

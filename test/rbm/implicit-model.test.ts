@@ -94,15 +94,16 @@ describe('fitImplicitRbm', () => {
 });
 
 describe('engines', () => {
-  it('the tfjs and the typed-array engines train the same parameters from the same seed', () => {
+  it('the tfjs and the typed-array engines train the same parameters from the same seed', async () => {
     const rows = ratedRows(data);
     const counts = new Float64Array(ITEMS);
     for (const i of rows.colIndex) counts[i]++;
     const options = validateImplicitOptions({ ...SMALL, epochs: 3, cdSteps: 2 });
-    const run = (engine: 'tfjs' | 'js') =>
-      trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)).params;
-    const js = run('js');
-    const tfjs = run('tfjs');
+    const run = async (engine: 'tfjs' | 'js') =>
+      (await trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)))
+        .params;
+    const js = await run('js');
+    const tfjs = await run('tfjs');
     for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
     for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
   });
