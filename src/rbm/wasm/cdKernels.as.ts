@@ -11,6 +11,7 @@
  *   lastStep, isTouched, touched, pending  lazy-momentum bookkeeping per visible row
  *   rowStart, cols, levels, chain, order   the training cases (compressed rows) and the epoch's order
  *   ph0, ph, sph0, sph, mask, qv, probs, negLevels, negProbs, ratingLevels   per-case scratch
+ *   slot, caseRow/Delta/State, batchPh0/Ph/Mask, groupStart/N/C, batchDraw/Neg/Q   one batch, row by row
  *   powers of the lazy-momentum matrices
  *
  * No gradient accumulator gW: the batch's gradient goes straight into the velocity. The update
@@ -26,6 +27,18 @@
  *
  * Randomness: an exact port of src/rng.ts's xoshiro128** whose state JS hands in and takes back around
  * each call, so the stream of draws is the one the JS kernels would consume.
+ *
+ * Row by row within a mini-batch (trainBatch, what trainEpoch runs). At MovieLens-25M scale the epoch is
+ * bound by memory traffic, not arithmetic: a visible row is K×F floats of W and as many of v (4 KB each at
+ * K = 10, F = 100), far more rows than any cache holds, and case by case each rating brings its row in
+ * three times (catch-up, the Gibbs step's K masked sums, the gradient into v). All cases of a batch read
+ * the same W, and a row's gradient terms only add up, so the batch can be reordered exactly: positive
+ * phases first (each case's K-slice W[i, r_i, :] computed from the stored W and v through the row's
+ * catch-up map, without writing the row), then one pass over the touched rows that prepares each row and,
+ * while it is in L1, does the reconstruction of every rating of the batch on it (accumulating each case's
+ * next hidden input), then one pass adding the gradient. The random draws are taken case by case in the
+ * per-case order and kept by rating. See trainBatch. The case-by-case entry points (prepareCase,
+ * accumulateCase) remain, for the tests and for a batch larger than the planned batch buffers.
  *
  * Built with --runtime stub and no allocation: all memory is planned once, pointers are plain offsets.
  */
@@ -312,6 +325,51 @@ function maskedSumF(row: usize, mask: usize): f32 {
 }
 
 /**
+ * The visible inputs x_k = b[i,k] + Σ_j h_j W[i,k,j] of unit i for all K levels into probs (f64), two
+ * rows per pass over the mask (each row's sum exactly as maskedSumF's); returns their maximum.
+ */
+function visibleInputs(i: i32, rowI: usize, mask: usize): f64 {
+  const rowBytes = <usize>F << 2;
+  const end4 = <usize>F4 << 2;
+  const end = <usize>F << 2;
+  const bias = pB + (<usize>(i * K) << 2);
+  let max = -Infinity;
+  let k = 0;
+  for (; k + 1 < K; k += 2) {
+    const ra = rowI + <usize>k * rowBytes;
+    const rb = ra + rowBytes;
+    let accA = f32x4.splat(0);
+    let accB = f32x4.splat(0);
+    let j: usize = 0;
+    for (; j < end4; j += 16) {
+      const m = v128.load(mask + j);
+      accA = f32x4.add(accA, v128.and(v128.load(ra + j), m));
+      accB = f32x4.add(accB, v128.and(v128.load(rb + j), m));
+    }
+    let sa = f32x4.extract_lane(accA, 0) + f32x4.extract_lane(accA, 1) + (f32x4.extract_lane(accA, 2) + f32x4.extract_lane(accA, 3));
+    let sb = f32x4.extract_lane(accB, 0) + f32x4.extract_lane(accB, 1) + (f32x4.extract_lane(accB, 2) + f32x4.extract_lane(accB, 3));
+    for (; j < end; j += 4) {
+      if (load<i32>(mask + j) != 0) {
+        sa += load<f32>(ra + j);
+        sb += load<f32>(rb + j);
+      }
+    }
+    const xa = <f64>load<f32>(bias + (<usize>k << 2)) + <f64>sa;
+    const xb = <f64>load<f32>(bias + (<usize>(k + 1) << 2)) + <f64>sb;
+    store<f64>(pProbs + (<usize>k << 3), xa);
+    store<f64>(pProbs + (<usize>(k + 1) << 3), xb);
+    if (xa > max) max = xa;
+    if (xb > max) max = xb;
+  }
+  if (k < K) {
+    const x = <f64>load<f32>(bias + (<usize>k << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes, mask);
+    store<f64>(pProbs + (<usize>k << 3), x);
+    if (x > max) max = x;
+  }
+  return max;
+}
+
+/**
  * ph += Σ_k q_k W[i,k,:] for one visible unit (its K rows from `row`, q_k splatted in qv): each 4-float
  * chunk of ph stays in a register across the K rows.
  */
@@ -582,12 +640,7 @@ export function accumulateCase(r: i32, steps: i32, meanField: bool): void {
     for (let n = start; n < end; n++) {
       const i = load<i32>(pCols + (<usize>n << 2));
       const rowI = pW + (<usize>(i * kf) << 2);
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) {
-        const x = <f64>load<f32>(pB + (<usize>(i * K + k) << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes, pMask);
-        store<f64>(pProbs + (<usize>k << 3), x);
-        if (x > max) max = x;
-      }
+      const max = visibleInputs(i, rowI, pMask);
       let sum: f64 = 0;
       for (let k = 0; k < K; k++) {
         const at = pProbs + (<usize>k << 3);
@@ -854,12 +907,7 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
         const c = load<i32>(pGroupC + (<usize>g << 2));
         const pos = n + load<i32>(pCaseDelta + (<usize>c << 2));
         const mask = pBatchMask + (<usize>(c * F) << 2);
-        let max = -Infinity;
-        for (let k = 0; k < K; k++) {
-          const x = <f64>load<f32>(pB + (<usize>(i * K + k) << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes, mask);
-          store<f64>(pProbs + (<usize>k << 3), x);
-          if (x > max) max = x;
-        }
+        const max = visibleInputs(i, rowI, mask);
         let total: f64 = 0;
         for (let k = 0; k < K; k++) {
           const a = pProbs + (<usize>k << 3);
