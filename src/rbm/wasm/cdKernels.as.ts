@@ -897,7 +897,10 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
       // The mask keeps h, so ph can be reset to c and accumulate the next hidden input.
       copyF(pBatchPh + (<usize>(c * F) << 2), pC);
     }
-    for (let s = 0; s < rowsTouched; s++) {
+    // Even steps forwards, odd steps backwards: each pass starts with the rows the last one ended with,
+    // which are still in cache.
+    for (let q = 0; q < rowsTouched; q++) {
+      const s = (t & 1) == 0 ? q : rowsTouched - 1 - q;
       const i = load<i32>(pTouched + (<usize>s << 2));
       if (t == 0) prepareRow(i);
       const rowI = pW + (<usize>(i * kf) << 2);
@@ -964,7 +967,9 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
       store<f32>(a, load<f32>(a) + (load<f32>(sph0 + (<usize>j << 2)) - load<f32>(sph + (<usize>j << 2))));
     }
   }
-  for (let s = 0; s < rowsTouched; s++) {
+  // The other way from the last step's pass (see there).
+  for (let q = 0; q < rowsTouched; q++) {
+    const s = ((steps - 1) & 1) == 0 ? rowsTouched - 1 - q : q;
     const i = load<i32>(pTouched + (<usize>s << 2));
     const vrow = pVW + (<usize>(i * kf) << 2);
     const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
