@@ -92,6 +92,8 @@ let pBatchNeg: usize = 0;
 let pBatchQ: usize = 0;
 /** Cases and ratings per mini-batch that the batch buffers hold (trainEpoch's larger batches go per case). */
 let maxBatchCases: i32 = 0;
+/** Whether trainBatch visits the touched rows in ascending order (else in order of first touch). */
+const SORT_ROWS: bool = true;
 let maxBatchRatings: i32 = 0;
 let pPowW: usize = 0;
 let pPowB: usize = 0;
@@ -818,6 +820,24 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
     }
   }
   const rowsTouched = touchedCount;
+  if (SORT_ROWS) {
+    // The touched rows in ascending order (memory order): the counts aside in groupN, then a scan of
+    // isTouched, eight flags at a time.
+    for (let t = 0; t < rowsTouched; t++) store<i32>(pGroupN + (<usize>t << 2), load<i32>(pGroupStart + (<usize>t << 2)));
+    let t = 0;
+    for (let i0 = 0; i0 < V; i0 += 8) {
+      if (load<u64>(pIsTouched + <usize>i0) == 0) continue;
+      const iEnd = min(V, i0 + 8);
+      for (let i = i0; i < iEnd; i++) {
+        if (load<u8>(pIsTouched + <usize>i) == 0) continue;
+        const slotAt = pSlot + (<usize>i << 2);
+        store<i32>(pGroupStart + (<usize>t << 2), load<i32>(pGroupN + (<usize>load<i32>(slotAt) << 2)));
+        store<i32>(pTouched + (<usize>t << 2), i);
+        store<i32>(slotAt, t);
+        t++;
+      }
+    }
+  }
   let sum = 0;
   for (let s = 0; s < rowsTouched; s++) {
     const g = pGroupStart + (<usize>s << 2);
