@@ -73,7 +73,6 @@ let pSph0: usize = 0;
 let pSph: usize = 0;
 let pMask: usize = 0;
 let pQv: usize = 0;
-let pQn: usize = 0;
 let pProbs: usize = 0;
 let pNegLevels: usize = 0;
 let pNegProbs: usize = 0;
@@ -165,7 +164,6 @@ export function plan(
   pSph = <usize>p; p = align16(p + <u64>f * 4);
   pMask = <usize>p; p = align16(p + <u64>f * 4);
   pQv = <usize>p; p = align16(p + <u64>k * 16);
-  pQn = <usize>p; p = align16(p + <u64>k * 16);
   pProbs = <usize>p; p = align16(p + <u64>k * 8);
   pRatingLevels = <usize>p; p = align16(p + <u64>k * 8);
   pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
@@ -381,18 +379,11 @@ function addMixedRowsF(ph: usize, row: usize): void {
   const rowBytes = <usize>F << 2;
   let j: usize = 0;
   const end4 = <usize>F4 << 2;
-  const rowBytes2 = rowBytes << 1;
-  const k2 = K & ~1;
   for (; j < end4; j += 16) {
     let acc = v128.load(ph + j);
     let r = row + j;
     let q = pQv;
-    // Two levels per iteration, added in the same order as one at a time.
-    let k = 0;
-    for (; k < k2; k += 2, r += rowBytes2, q += 32) {
-      acc = f32x4.add(f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(r))), f32x4.mul(v128.load(q, 16), v128.load(r + rowBytes)));
-    }
-    if (k < K) acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(r)));
+    for (let k = 0; k < K; k++, r += rowBytes, q += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(r)));
     v128.store(ph + j, acc);
   }
   const end = rowBytes;
@@ -401,38 +392,6 @@ function addMixedRowsF(ph: usize, row: usize): void {
     let r = row + j;
     for (let k = 0; k < K; k++, r += rowBytes) acc += f32x4.extract_lane(v128.load(pQv + (<usize>k << 4)), 0) * load<f32>(r);
     store<f32>(ph + j, acc);
-  }
-}
-
-/**
- * One rating's mean-field statistics into its row's velocities: vW[i,k,:] += [k = lv] sph0 − q_k sph for
- * every level k (−q_k splatted in pQn), in one pass over sph; each element gets exactly the operations of
- * addAxpyF (k = lv) or axpyF (else).
- */
-function addMeanFieldGradientF(vrow: usize, sph0: usize, sph: usize, lv: i32): void {
-  const rowBytes = <usize>F << 2;
-  const end4 = <usize>F4 << 2;
-  const lvAt = <usize>lv * rowBytes;
-  const kEnd = <usize>K * rowBytes;
-  let j: usize = 0;
-  for (; j < end4; j += 16) {
-    const y = v128.load(sph + j);
-    const x = v128.load(sph0 + j);
-    let a = pQn;
-    for (let o: usize = 0; o < kEnd; o += rowBytes, a += 16) {
-      const d = vrow + o + j;
-      const ay = f32x4.mul(v128.load(a), y);
-      v128.store(d, f32x4.add(v128.load(d), o == lvAt ? f32x4.add(x, ay) : ay));
-    }
-  }
-  for (; j < rowBytes; j += 4) {
-    const y = load<f32>(sph + j);
-    const x = load<f32>(sph0 + j);
-    for (let k = 0; k < K; k++) {
-      const d = vrow + <usize>k * rowBytes + j;
-      const a = f32x4.extract_lane(v128.load(pQn + (<usize>k << 4)), 0);
-      store<f32>(d, load<f32>(d) + (k == lv ? x + a * y : a * y));
-    }
   }
 }
 
@@ -1076,12 +1035,15 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
         const qAt = pBatchQ + (<usize>(pos * K) << 2);
         for (let k = 0; k < K; k++) {
           const q = load<f32>(qAt + (<usize>k << 2));
-          v128.store(pQn + (<usize>k << 4), f32x4.splat(-q));
           const vbAt = pVB + (<usize>(i * K + k) << 2);
-          if (k == lv) store<f32>(vbAt, load<f32>(vbAt) + (sc - sc * q));
-          else store<f32>(vbAt, load<f32>(vbAt) - sc * q);
+          if (k == lv) {
+            addAxpyF(vrow + <usize>k * rowBytes, sph0, -q, sph);
+            store<f32>(vbAt, load<f32>(vbAt) + (sc - sc * q));
+          } else {
+            axpyF(vrow + <usize>k * rowBytes, -q, sph);
+            store<f32>(vbAt, load<f32>(vbAt) - sc * q);
+          }
         }
-        addMeanFieldGradientF(vrow, sph0, sph, lv);
       } else {
         addF(vrow + <usize>lv * rowBytes, sph0);
         axpyF(vrow + <usize>neg * rowBytes, -1, sph);
