@@ -743,23 +743,6 @@ function addMappedF(dst: usize, w: usize, v: usize, m0: f64, m1: f64): void {
   }
 }
 
-/** Rows (pass over the touched rows) and ratings (positive phase) loaded ahead of their use. */
-const ROWS_AHEAD: i32 = 2;
-const SLICES_AHEAD: i32 = 8;
-let touchSink: u32 = 0;
-/** Exported only so that the optimiser keeps touchLines' loads (a global never read could be dropped). */
-export function getTouchSink(): u32 { return touchSink; }
-
-/**
- * Loads one word of each 64-byte line of [p, p + bytes), so that the lines are on their way from memory
- * before the arithmetic needs them (wasm has no prefetch instruction); the sum only keeps the loads live.
- */
-function touchLines(p: usize, bytes: usize): void {
-  let acc: u32 = 0;
-  for (let o: usize = 0; o < bytes; o += 64) acc += load<u32>(p + o);
-  touchSink += acc;
-}
-
 /**
  * dst += W[i, k, :] as it will be once row i is prepared for this batch (prepareRow), read before the row
  * is: the row's map is linear, so the one K-slice needed is computed from the stored W and v.
@@ -887,12 +870,6 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
     const ph = pBatchPh + (<usize>(c * F) << 2);
     copyF(ph0, pC);
     for (let n = start; n < end; n++) {
-      if (n + SLICES_AHEAD < end) {
-        const m = n + SLICES_AHEAD;
-        const ahead = <usize>((load<i32>(pCols + (<usize>m << 2)) * K + <i32>load<u8>(pLevels + <usize>m)) * F) << 2;
-        touchLines(pW + ahead, rowBytes);
-        touchLines(pVW + ahead, rowBytes);
-      }
       addPreparedSliceF(ph0, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pLevels + <usize>n));
     }
     sigmoidF(ph0);
@@ -945,14 +922,7 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
     for (let q = 0; q < rowsTouched; q++) {
       const s = (t & 1) == 0 ? q : rowsTouched - 1 - q;
       const i = load<i32>(pTouched + (<usize>s << 2));
-      if (t == 0) {
-        if (q + ROWS_AHEAD < rowsTouched) {
-          const ahead = <usize>(load<i32>(pTouched + (<usize>(s + ROWS_AHEAD) << 2)) * kf) << 2;
-          touchLines(pW + ahead, <usize>kf << 2);
-          touchLines(pVW + ahead, <usize>kf << 2);
-        }
-        prepareRow(i);
-      }
+      if (t == 0) prepareRow(i);
       const rowI = pW + (<usize>(i * kf) << 2);
       const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
       for (let g = load<i32>(pGroupStart + (<usize>s << 2)); g < gEnd; g++) {
