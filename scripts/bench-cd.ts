@@ -5,7 +5,7 @@
  *                               [--kernels wasm|js] [--bandwidth]
  *
  * The data is the 25M-shaped synthetic set (seed 42, 162,541 users × 59,047 items, 25,000,095 half-star
- * ratings), generated once and cached under $BENCH_CACHE (default /tmp/bench-cd-s25m). The model has
+ * ratings), generated once and cached under $BENCH_CACHE-<shape> (default /tmp/bench-cd-<shape>). The model has
  * the default options (F = 100, mean-field last step, μ = 0.9, λ = 0.001): `--batches` mini-batches of a
  * shuffled epoch order are trained after a short untimed warm-up, and seconds per epoch = seconds per
  * batch × ⌈cases / batch size⌉. `--bandwidth` also measures one core's memory read and copy rates. Run timings
@@ -21,15 +21,22 @@ import { initParams } from '../src/rbm/params.js';
 import { visibleLevelCounts } from '../src/rbm/train.js';
 import { Rng } from '../src/rng.js';
 
-const SHAPE = { seed: 42, users: 162_541, items: 59_047, ratings: 25_000_095, halfStars: true };
-
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
 }
 
+// The 25M shape unless --users/--items/--ratings ask for another (e.g. a small one whose rows stay in cache).
+const SHAPE = {
+  seed: 42,
+  users: Number(arg('users', '162541')),
+  items: Number(arg('items', '59047')),
+  ratings: Number(arg('ratings', '25000095')),
+  halfStars: true,
+};
+
 function loadDataset(): Dataset {
-  const dir = process.env.BENCH_CACHE ?? '/tmp/bench-cd-s25m';
+  const dir = `${process.env.BENCH_CACHE ?? '/tmp/bench-cd'}-${SHAPE.users}-${SHAPE.items}-${SHAPE.ratings}`;
   const file = (n: string): string => join(dir, n);
   const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
   if (existsSync(file('levels.u8'))) {
