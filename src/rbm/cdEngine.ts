@@ -147,6 +147,7 @@ interface KernelExports {
   applyBatch(): void;
   flush(): void;
   trainEpoch(count: number, batchSize: number, steps: number, meanField: number): void;
+  setRowWiseMaxSteps(steps: number): void;
 }
 
 const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
@@ -256,6 +257,14 @@ export class WasmCdEngine implements CdEngine {
     x.resetError();
     this.withRng(rng, () => x.trainEpoch(order.length, this.options.batchSize, steps, this.options.meanField ? 1 : 0));
     return { squaredError: x.getSquaredError(), errorCount: x.getErrorCount() };
+  }
+
+  /**
+   * The most CD steps for which trainEpoch processes a batch row by row (default 1: measured faster only
+   * there; see cdKernels.as.ts). For tests of the row-by-row path at T > 1.
+   */
+  setRowWiseMaxSteps(steps: number): void {
+    this.x.setRowWiseMaxSteps(steps);
   }
 
   // The steps of trainEpoch one at a time, for comparing with the JS kernels.

@@ -152,6 +152,7 @@ describe('wasm CD kernels', () => {
       const { p, rows } = randomProblem(30 + v.steps, 40, 10, 30);
       const options: CdEngineOptions = { lr: 0.05, momentum: 0.9, weightDecay: 0.02, batchSize: 7, ...v };
       const rowWise = new WasmCdEngine(cloneParams(p), rows, LEVELS, options);
+      rowWise.setRowWiseMaxSteps(v.steps);
       const caseWise = new WasmCdEngine(cloneParams(p), rows, LEVELS, options);
       const rngA = new Rng(8);
       const rngB = new Rng(8);

@@ -28,7 +28,7 @@
  * Randomness: an exact port of src/rng.ts's xoshiro128** whose state JS hands in and takes back around
  * each call, so the stream of draws is the one the JS kernels would consume.
  *
- * Row by row within a mini-batch (trainBatch, what trainEpoch runs). A visible row is K×F floats of W
+ * Row by row within a mini-batch (trainBatch, what trainEpoch runs at T = 1). A visible row is K×F floats of W
  * and as many of v (4 KB each at K = 10, F = 100); at MovieLens-25M scale there are far more rows than
  * any cache holds. Case by case, each rating brings its row in three times (catch-up, the Gibbs step's
  * K masked sums, the gradient into v). All cases of a batch read the same W, and a row's gradient terms
@@ -41,9 +41,10 @@
  * gains little over case by case: there the second and third touches of a row mostly hit the cache
  * already, so both read and write each touched row about once per batch from memory (~16 KB, ~22 M
  * row-batches an epoch in either orientation at B = 20), and the rest is arithmetic of similar cost
- * (K·F-long masked sums, mixture and gradient per rating, the 2×2 catch-up map per row). The
- * case-by-case entry points (prepareCase, accumulateCase) remain, for the tests and for a batch larger
- * than the planned batch buffers.
+ * (K·F-long masked sums, mixture and gradient per rating, the 2×2 catch-up map per row). At T > 1 it
+ * measured slower (see rowWiseMaxSteps), so those epochs go case by case, through the case-by-case
+ * entry points (prepareCase, accumulateCase), which also serve the tests and any batch larger than the
+ * planned batch buffers.
  *
  * Built with --runtime stub and no allocation: all memory is planned once, pointers are plain offsets.
  */
@@ -1034,13 +1035,25 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
 }
 
 /**
+ * The most Gibbs steps for which trainEpoch runs a batch row by row. Measured at 25M scale (bench-cd),
+ * row by row is on par (user RBM) or ~6% faster (item RBM) at T = 1, but 2–6% slower at T = 3: each
+ * further step is another pass over all the batch's rows, while case by case a case's rows stay in L2
+ * across its T steps. So T > 1 goes case by case; tests raise this to check trainBatch's T > 1 path.
+ */
+let rowWiseMaxSteps: i32 = 1;
+export function setRowWiseMaxSteps(steps: i32): void {
+  rowWiseMaxSteps = steps;
+}
+
+/**
  * One epoch: the cases order[0..count) in mini-batches of batchSize, one update per batch (trainBatch,
- * or case by case for a batch larger than the batch buffers); then every row is brought up to date.
+ * or case by case for T > rowWiseMaxSteps or a batch larger than the batch buffers); then every row is
+ * brought up to date.
  */
 export function trainEpoch(count: i32, batchSize: i32, steps: i32, meanField: bool): void {
   for (let at = 0; at < count; at += batchSize) {
     const stop = min(count, at + batchSize);
-    if (stop - at <= maxBatchCases && batchRatings(at, stop) <= maxBatchRatings) {
+    if (steps <= rowWiseMaxSteps && stop - at <= maxBatchCases && batchRatings(at, stop) <= maxBatchRatings) {
       trainBatch(at, stop, steps, meanField);
       continue;
     }
