@@ -28,23 +28,22 @@
  * Randomness: an exact port of src/rng.ts's xoshiro128** whose state JS hands in and takes back around
  * each call, so the stream of draws is the one the JS kernels would consume.
  *
- * Row by row within a mini-batch (trainBatch, what trainEpoch runs at T = 1). A visible row is K×F floats of W
- * and as many of v (4 KB each at K = 10, F = 100); at MovieLens-25M scale there are far more rows than
- * any cache holds. Case by case, each rating brings its row in three times (catch-up, the Gibbs step's
- * K masked sums, the gradient into v). All cases of a batch read the same W, and a row's gradient terms
- * only add up, so the batch can be reordered exactly: positive phases first (each case's K-slice
- * W[i, r_i, :] computed from the stored W and v through the row's catch-up map, without writing the
- * row), then one pass over the touched rows, in ascending order, that prepares each row and, while it is
- * in L1, does the reconstruction of every rating of the batch on it (accumulating each case's next
- * hidden input), then one pass the other way adding the gradient. The random draws are taken case by
- * case in the per-case order and kept by rating. See trainBatch. Measured (scripts/bench-cd.ts), this
- * gains little over case by case: there the second and third touches of a row mostly hit the cache
- * already, so both read and write each touched row about once per batch from memory (~16 KB, ~22 M
- * row-batches an epoch in either orientation at B = 20), and the rest is arithmetic of similar cost
- * (K·F-long masked sums, mixture and gradient per rating, the 2×2 catch-up map per row). At T > 1 it
- * measured slower (see rowWiseMaxSteps), so those epochs go case by case, through the case-by-case
- * entry points (prepareCase, accumulateCase), which also serve the tests and any batch larger than the
- * planned batch buffers.
+ * Row by row within a mini-batch (trainBatch, what trainEpoch runs at T = 1). A visible row is K×F floats
+ * of W and as many of v (4 KB each at K = 10, F = 100); at MovieLens-25M scale there are far more rows
+ * than any cache holds. Case by case, each rating brings its row in three times (catch-up, the Gibbs
+ * step's K masked sums, the gradient into v). All cases of a batch read the same W, and a row's gradient
+ * terms only add up, so the batch can be reordered exactly: positive phases first (each case's K-slice
+ * W[i, r_i, :] computed from the stored W and v through the row's catch-up map, without writing the row),
+ * then one pass over the touched rows, in ascending order, that prepares each row and, while it is in L1,
+ * does the reconstruction of every rating of the batch on it (accumulating each case's next hidden input),
+ * then one pass the other way adding the gradient. The random draws are taken case by case in the per-case
+ * order and kept by rating. See trainBatch. Measured (scripts/bench-cd.ts), this gains little over case by
+ * case (0–6% at T = 1): there the second and third touches of a row mostly hit the cache already, so both
+ * read and write each touched row about once per batch from memory (~16 KB, ~22 M row-batches an epoch in
+ * either orientation at B = 20), and the rest is arithmetic of similar cost (K·F-long masked sums, mixture
+ * and gradient per rating, the 2×2 catch-up map per row). At T > 1 it measured slower (see
+ * rowWiseMaxSteps), so those epochs go case by case, through the case-by-case entry points (prepareCase,
+ * accumulateCase), which also serve the tests and any batch larger than the planned batch buffers.
  *
  * Built with --runtime stub and no allocation: all memory is planned once, pointers are plain offsets.
  */
