@@ -57,6 +57,16 @@ function maxCaseLength(rows: CompressedRows): number {
   return max;
 }
 
+/** The most ratings any `cases` cases hold together: a bound on one mini-batch's ratings. */
+function maxBatchRatings(rows: CompressedRows, cases: number): number {
+  const lengths = new Int32Array(rows.rows);
+  for (let r = 0; r < rows.rows; r++) lengths[r] = rows.rowStart[r + 1] - rows.rowStart[r];
+  lengths.sort();
+  let sum = 0;
+  for (let n = Math.max(0, rows.rows - cases); n < rows.rows; n++) sum += lengths[n];
+  return sum;
+}
+
 /** The plain-JS kernels of kernels.ts; trains `params` in place. */
 export class JsCdEngine implements CdEngine {
   readonly kind = 'js';
@@ -100,7 +110,18 @@ export class JsCdEngine implements CdEngine {
 /** The exports of cdKernels.wasm (see wasm/cdKernels.as.ts). Booleans are 0/1; pointers are byte offsets. */
 interface KernelExports {
   memory: WebAssembly.Memory;
-  plan(V: number, K: number, F: number, rows: number, nnz: number, maxCase: number, persistent: number, maxGap: number): number;
+  plan(
+    V: number,
+    K: number,
+    F: number,
+    rows: number,
+    nnz: number,
+    maxCase: number,
+    persistent: number,
+    maxGap: number,
+    batchCases: number,
+    batchRatings: number,
+  ): number;
   ptrW(): number;
   ptrB(): number;
   ptrC(): number;
@@ -126,6 +147,7 @@ interface KernelExports {
   applyBatch(): void;
   flush(): void;
   trainEpoch(count: number, batchSize: number, steps: number, meanField: number): void;
+  setRowWiseMaxSteps(steps: number): void;
 }
 
 const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
@@ -170,7 +192,20 @@ export class WasmCdEngine implements CdEngine {
     const x = this.x;
     // Between two flushes (one epoch) a row misses at most one update per batch.
     const maxGap = Math.ceil(rows.rows / options.batchSize);
-    const end = x.plan(V, K, F, rows.rows, rows.colIndex.length, maxCaseLength(rows), options.persistent ? 1 : 0, maxGap);
+    // Buffers for a mini-batch processed row by row (trainEpoch), sized for the largest possible batch.
+    const batchCases = Math.min(options.batchSize, rows.rows);
+    const end = x.plan(
+      V,
+      K,
+      F,
+      rows.rows,
+      rows.colIndex.length,
+      maxCaseLength(rows),
+      options.persistent ? 1 : 0,
+      maxGap,
+      batchCases,
+      maxBatchRatings(rows, batchCases),
+    );
     if (end === 0) throw new RangeError(`an RBM of ${V}×${K}×${F} weights does not fit in 4 GiB of wasm memory`);
     const buffer = x.memory.buffer;
     new Float32Array(buffer, x.ptrW() >>> 0, V * K * F).set(initial.W);
@@ -222,6 +257,14 @@ export class WasmCdEngine implements CdEngine {
     x.resetError();
     this.withRng(rng, () => x.trainEpoch(order.length, this.options.batchSize, steps, this.options.meanField ? 1 : 0));
     return { squaredError: x.getSquaredError(), errorCount: x.getErrorCount() };
+  }
+
+  /**
+   * The most CD steps for which trainEpoch processes a batch row by row (default 1: measured faster only
+   * there; see cdKernels.as.ts). For tests of the row-by-row path at T > 1.
+   */
+  setRowWiseMaxSteps(steps: number): void {
+    this.x.setRowWiseMaxSteps(steps);
   }
 
   // The steps of trainEpoch one at a time, for comparing with the JS kernels.

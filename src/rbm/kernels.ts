@@ -6,6 +6,10 @@
  * SIMD port (wasm/cdKernels.as.ts, ~10× faster here), chosen by cdEngine.ts; test/rbm/wasm-kernels.test.ts
  * checks the two agree. A change to the CD statistics or the optimiser here must be made there too.
  *
+ * The reference stays case by case, the plainest statement of the math. The wasm epoch (trainBatch there)
+ * reorders each mini-batch row by row for memory traffic, with the same update and the same random
+ * draws; the tests hold it to this reference and to the wasm module's own case-by-case entry points.
+ *
  * tfjs is not used here: its gather and segment-sum (what the masked, ragged parts of CD would need) are
  * unusably slow on the wasm and cpu backends, so tfjs is kept for the dense products of scoring
  * (batch.ts, RbmRecommender's whole-catalogue path).

@@ -148,6 +148,42 @@ describe('wasm CD kernels', () => {
       expect(stats.squaredError).toBeCloseTo(js.squaredError, 5);
     });
 
+    it(`trainEpoch's row-by-row batches equal the case-by-case steps (${label})`, () => {
+      const { p, rows } = randomProblem(30 + v.steps, 40, 10, 30);
+      const options: CdEngineOptions = { lr: 0.05, momentum: 0.9, weightDecay: 0.02, batchSize: 7, ...v };
+      const rowWise = new WasmCdEngine(cloneParams(p), rows, LEVELS, options);
+      rowWise.setRowWiseMaxSteps(v.steps);
+      const caseWise = new WasmCdEngine(cloneParams(p), rows, LEVELS, options);
+      const rngA = new Rng(8);
+      const rngB = new Rng(8);
+      const order = Int32Array.from({ length: rows.rows }, (_, r) => r);
+      for (let epoch = 0; epoch < 3; epoch++) {
+        rngA.shuffle(order);
+        rngB.shuffle(order.slice());
+        const a = rowWise.trainEpoch(order, v.steps, rngA);
+        for (let at = 0; at < order.length; at += options.batchSize) {
+          const stop = Math.min(order.length, at + options.batchSize);
+          caseWise.beginBatch(stop - at);
+          for (let q = at; q < stop; q++) {
+            caseWise.prepareCase(order[q]);
+            caseWise.accumulateCase(order[q], v.steps, rngB);
+          }
+          caseWise.applyBatch();
+        }
+        caseWise.flush();
+        const b = caseWise.statistics();
+        caseWise.trainEpoch(new Int32Array(0), v.steps, rngB); // resets the statistics
+        expect(rngA.getState(), `epoch ${epoch}`).toEqual(rngB.getState());
+        expect(a.errorCount).toBe(b.errorCount);
+        expect(Math.abs(a.squaredError - b.squaredError) / b.squaredError).toBeLessThan(1e-6);
+        expect(worstRelative(rowWise.params.W, caseWise.params.W)).toBeLessThan(1e-5);
+        expect(worstRelative(rowWise.params.b, caseWise.params.b)).toBeLessThan(1e-5);
+        expect(worstRelative(rowWise.params.c, caseWise.params.c)).toBeLessThan(1e-5);
+        expect(worstRelative(rowWise.velocities().W, caseWise.velocities().W)).toBeLessThan(1e-5);
+      }
+      expect(worstRelative(rowWise.params.W, p.W)).toBeGreaterThan(1e-3);
+    });
+
     it(`updates over several epochs equal LazyMomentum's (${label})`, () => {
       const { p, rows } = randomProblem(20 + v.steps);
       const options: CdEngineOptions = { lr: 0.05, momentum: 0.5, weightDecay: 0.02, batchSize: 3, ...v };

@@ -11,6 +11,7 @@
  *   lastStep, isTouched, touched, pending  lazy-momentum bookkeeping per visible row
  *   rowStart, cols, levels, chain, order   the training cases (compressed rows) and the epoch's order
  *   ph0, ph, sph0, sph, mask, qv, probs, negLevels, negProbs, ratingLevels   per-case scratch
+ *   slot, caseRow/Delta/State, batchPh0/Ph/Mask, groupStart/N/C, batchDraw/Neg/Q   one batch, row by row
  *   powers of the lazy-momentum matrices
  *
  * No gradient accumulator gW: the batch's gradient goes straight into the velocity. The update
@@ -26,6 +27,23 @@
  *
  * Randomness: an exact port of src/rng.ts's xoshiro128** whose state JS hands in and takes back around
  * each call, so the stream of draws is the one the JS kernels would consume.
+ *
+ * Row by row within a mini-batch (trainBatch, what trainEpoch runs at T = 1). A visible row is K×F floats
+ * of W and as many of v (4 KB each at K = 10, F = 100); at MovieLens-25M scale there are far more rows
+ * than any cache holds. Case by case, each rating brings its row in three times (catch-up, the Gibbs
+ * step's K masked sums, the gradient into v). All cases of a batch read the same W, and a row's gradient
+ * terms only add up, so the batch can be reordered exactly: positive phases first (each case's K-slice
+ * W[i, r_i, :] computed from the stored W and v through the row's catch-up map, without writing the row),
+ * then one pass over the touched rows, in ascending order, that prepares each row and, while it is in L1,
+ * does the reconstruction of every rating of the batch on it (accumulating each case's next hidden input),
+ * then one pass the other way adding the gradient. The random draws are taken case by case in the per-case
+ * order and kept by rating. See trainBatch. Measured (scripts/bench-cd.ts), this gains little over case by
+ * case (0–6% at T = 1): there the second and third touches of a row mostly hit the cache already, so both
+ * read and write each touched row about once per batch from memory (~16 KB, ~22 M row-batches an epoch in
+ * either orientation at B = 20), and the rest is arithmetic of similar cost (K·F-long masked sums, mixture
+ * and gradient per rating, the 2×2 catch-up map per row). At T > 1 it measured slower (see
+ * rowWiseMaxSteps), so those epochs go case by case, through the case-by-case entry points (prepareCase,
+ * accumulateCase), which also serve the tests and any batch larger than the planned batch buffers.
  *
  * Built with --runtime stub and no allocation: all memory is planned once, pointers are plain offsets.
  */
@@ -64,6 +82,24 @@ let pProbs: usize = 0;
 let pNegLevels: usize = 0;
 let pNegProbs: usize = 0;
 let pRatingLevels: usize = 0;
+let pSlot: usize = 0;
+let pCaseRow: usize = 0;
+let pCaseDelta: usize = 0;
+let pCaseState: usize = 0;
+let pBatchPh0: usize = 0;
+let pBatchPh: usize = 0;
+let pBatchMask: usize = 0;
+let pGroupStart: usize = 0;
+let pGroupN: usize = 0;
+let pGroupC: usize = 0;
+let pBatchDraw: usize = 0;
+let pBatchNeg: usize = 0;
+let pBatchQ: usize = 0;
+/** Cases and ratings per mini-batch that the batch buffers hold (trainEpoch's larger batches go per case). */
+let maxBatchCases: i32 = 0;
+/** Whether trainBatch visits the touched rows in ascending order (else in order of first touch). */
+const SORT_ROWS: bool = true;
+let maxBatchRatings: i32 = 0;
 let pPowW: usize = 0;
 let pPowB: usize = 0;
 /** Entries of the power caches: A^0 … A^(powCap − 1). */
@@ -100,7 +136,9 @@ let s3: u32 = 0;
  * used memory in bytes, or 0 if it does not fit in 4 GiB. Everything is zero after plan except what JS
  * copies in (W, b, c, the cases, the rating levels).
  */
-export function plan(v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, persistent: bool, maxGap: i32): f64 {
+export function plan(
+  v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, persistent: bool, maxGap: i32, batchCases: i32, batchRatings: i32,
+): f64 {
   V = v;
   K = k;
   F = f;
@@ -135,6 +173,22 @@ export function plan(v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, 
   pRatingLevels = <usize>p; p = align16(p + <u64>k * 8);
   pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
   pNegProbs = <usize>p; p = align16(p + <u64>maxCase * <u64>k * 4);
+  maxBatchCases = batchCases;
+  maxBatchRatings = batchRatings;
+  const bf = <u64>batchCases * <u64>f * 4;
+  pSlot = <usize>p; p = align16(p + <u64>v * 4);
+  pCaseRow = <usize>p; p = align16(p + <u64>batchCases * 4);
+  pCaseDelta = <usize>p; p = align16(p + <u64>batchCases * 4);
+  pCaseState = <usize>p; p = align16(p + <u64>batchCases * 16);
+  pBatchPh0 = <usize>p; p = align16(p + bf);
+  pBatchPh = <usize>p; p = align16(p + bf);
+  pBatchMask = <usize>p; p = align16(p + bf);
+  pGroupStart = <usize>p; p = align16(p + (<u64>batchRatings + 1) * 4);
+  pGroupN = <usize>p; p = align16(p + <u64>batchRatings * 4);
+  pGroupC = <usize>p; p = align16(p + <u64>batchRatings * 4);
+  pBatchDraw = <usize>p; p = align16(p + <u64>batchRatings * 4);
+  pBatchNeg = <usize>p; p = align16(p + <u64>batchRatings);
+  pBatchQ = <usize>p; p = align16(p + <u64>batchRatings * <u64>k * 4);
   pPowW = <usize>p; p = align16(p + <u64>powCap * 32);
   pPowB = <usize>p; p = align16(p + <u64>powCap * 32);
   if (p > 0xFFFF0000) return 0;
@@ -265,16 +319,61 @@ function addAxpyF(dst: usize, x: usize, a: f32, y: usize): void {
 }
 
 /** Σ_j h_j row[j] for a binary h given as a lane mask (all ones where h_j = 1): a masked sum, exact products. */
-function maskedSumF(row: usize): f32 {
+function maskedSumF(row: usize, mask: usize): f32 {
   let acc = f32x4.splat(0);
   const end4 = row + (<usize>F4 << 2);
   const end = row + (<usize>F << 2);
   let r = row;
-  let m = pMask;
+  let m = mask;
   for (; r < end4; r += 16, m += 16) acc = f32x4.add(acc, v128.and(v128.load(r), v128.load(m)));
   let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
   for (; r < end; r += 4, m += 4) if (load<i32>(m) != 0) sum += load<f32>(r);
   return sum;
+}
+
+/**
+ * The visible inputs x_k = b[i,k] + Σ_j h_j W[i,k,j] of unit i for all K levels into probs (f64), two
+ * rows per pass over the mask (each row's sum exactly as maskedSumF's); returns their maximum.
+ */
+function visibleInputs(i: i32, rowI: usize, mask: usize): f64 {
+  const rowBytes = <usize>F << 2;
+  const end4 = <usize>F4 << 2;
+  const end = <usize>F << 2;
+  const bias = pB + (<usize>(i * K) << 2);
+  let max = -Infinity;
+  let k = 0;
+  for (; k + 1 < K; k += 2) {
+    const ra = rowI + <usize>k * rowBytes;
+    const rb = ra + rowBytes;
+    let accA = f32x4.splat(0);
+    let accB = f32x4.splat(0);
+    let j: usize = 0;
+    for (; j < end4; j += 16) {
+      const m = v128.load(mask + j);
+      accA = f32x4.add(accA, v128.and(v128.load(ra + j), m));
+      accB = f32x4.add(accB, v128.and(v128.load(rb + j), m));
+    }
+    let sa = f32x4.extract_lane(accA, 0) + f32x4.extract_lane(accA, 1) + (f32x4.extract_lane(accA, 2) + f32x4.extract_lane(accA, 3));
+    let sb = f32x4.extract_lane(accB, 0) + f32x4.extract_lane(accB, 1) + (f32x4.extract_lane(accB, 2) + f32x4.extract_lane(accB, 3));
+    for (; j < end; j += 4) {
+      if (load<i32>(mask + j) != 0) {
+        sa += load<f32>(ra + j);
+        sb += load<f32>(rb + j);
+      }
+    }
+    const xa = <f64>load<f32>(bias + (<usize>k << 2)) + <f64>sa;
+    const xb = <f64>load<f32>(bias + (<usize>(k + 1) << 2)) + <f64>sb;
+    store<f64>(pProbs + (<usize>k << 3), xa);
+    store<f64>(pProbs + (<usize>(k + 1) << 3), xb);
+    if (xa > max) max = xa;
+    if (xb > max) max = xb;
+  }
+  if (k < K) {
+    const x = <f64>load<f32>(bias + (<usize>k << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes, mask);
+    store<f64>(pProbs + (<usize>k << 3), x);
+    if (x > max) max = x;
+  }
+  return max;
 }
 
 /**
@@ -439,22 +538,27 @@ export function beginBatch(batchSize: i32): void {
 export function prepareCase(r: i32): void {
   const start = load<i32>(pRowStart + (<usize>r << 2));
   const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
-  const kf = K * F;
   for (let n = start; n < end; n++) {
     const i = load<i32>(pCols + (<usize>n << 2));
     if (load<u8>(pIsTouched + <usize>i) != 0) continue;
     store<u8>(pIsTouched + <usize>i, 1);
     store<i32>(pTouched + (<usize>touchedCount << 2), i);
     touchedCount++;
-    loadRowMap(i);
-    const el = lr * decay;
-    transform2(pW + (<usize>(i * kf) << 2), pVW + (<usize>(i * kf) << 2), kf,
-      cw0, cw1, mu * cw2 - el * cw0, mu * cw3 - el * cw1);
-    transform2(pB + (<usize>(i * K) << 2), pVB + (<usize>(i * K) << 2), K,
-      cb0, cb1, mu * cb2, mu * cb3);
-    store<i32>(pLastStep + (<usize>i << 2), step);
-    store<u8>(pPending + <usize>i, 0);
+    prepareRow(i);
   }
+}
+
+/** The map of prepareCase applied to row i (W, v and the biases), which is then up to date. */
+function prepareRow(i: i32): void {
+  const kf = K * F;
+  loadRowMap(i);
+  const el = lr * decay;
+  transform2(pW + (<usize>(i * kf) << 2), pVW + (<usize>(i * kf) << 2), kf,
+    cw0, cw1, mu * cw2 - el * cw0, mu * cw3 - el * cw1);
+  transform2(pB + (<usize>(i * K) << 2), pVB + (<usize>(i * K) << 2), K,
+    cb0, cb1, mu * cb2, mu * cb3);
+  store<i32>(pLastStep + (<usize>i << 2), step);
+  store<u8>(pPending + <usize>i, 0);
 }
 
 /**
@@ -543,12 +647,7 @@ export function accumulateCase(r: i32, steps: i32, meanField: bool): void {
     for (let n = start; n < end; n++) {
       const i = load<i32>(pCols + (<usize>n << 2));
       const rowI = pW + (<usize>(i * kf) << 2);
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) {
-        const x = <f64>load<f32>(pB + (<usize>(i * K + k) << 2)) + <f64>maskedSumF(rowI + <usize>k * rowBytes);
-        store<f64>(pProbs + (<usize>k << 3), x);
-        if (x > max) max = x;
-      }
+      const max = visibleInputs(i, rowI, pMask);
       let sum: f64 = 0;
       for (let k = 0; k < K; k++) {
         const at = pProbs + (<usize>k << 3);
@@ -631,13 +730,332 @@ export function accumulateCase(r: i32, steps: i32, meanField: bool): void {
   }
 }
 
+// ---- the batch processed row-major ----
+
+/** dst += the row map's W part applied to n floats, [m0, m1] · [w; v], rounded as transform2 rounds. */
+function addMappedF(dst: usize, w: usize, v: usize, m0: f64, m1: f64): void {
+  const a = f32x4.splat(<f32>m0), b = f32x4.splat(<f32>m1);
+  const end4 = <usize>F4 << 2;
+  const end = <usize>F << 2;
+  let j: usize = 0;
+  for (; j < end4; j += 16) {
+    const x = f32x4.add(f32x4.mul(a, v128.load(w + j)), f32x4.mul(b, v128.load(v + j)));
+    v128.store(dst + j, f32x4.add(v128.load(dst + j), x));
+  }
+  for (; j < end; j += 4) {
+    const x = <f32>(m0 * <f64>load<f32>(w + j) + m1 * <f64>load<f32>(v + j));
+    store<f32>(dst + j, load<f32>(dst + j) + x);
+  }
+}
+
 /**
- * One epoch: the cases order[0..count) in mini-batches of batchSize, each case's rows brought up to date
- * before it reads them, one update per batch; then every row is brought up to date.
+ * dst += W[i, k, :] as it will be once row i is prepared for this batch (prepareRow), read before the row
+ * is: the row's map is linear, so the one K-slice needed is computed from the stored W and v.
+ */
+function addPreparedSliceF(dst: usize, i: i32, k: i32): void {
+  const at = <usize>((i * K + k) * F) << 2;
+  if (step == load<i32>(pLastStep + (<usize>i << 2)) && load<u8>(pPending + <usize>i) == 0) {
+    addF(dst, pW + at);
+    return;
+  }
+  loadRowMap(i);
+  addMappedF(dst, pW + at, pVW + at, cw0, cw1);
+}
+
+/** Draws the hidden sample of case slot c for one Gibbs step (F draws) as a lane mask, from its ph. */
+function sampleHidden(c: i32): void {
+  const ph = pBatchPh + (<usize>(c * F) << 2);
+  const mask = pBatchMask + (<usize>(c * F) << 2);
+  for (let j = 0; j < F; j++) {
+    const on = nextUniform() < <f64>load<f32>(ph + (<usize>j << 2));
+    store<i32>(mask + (<usize>j << 2), on ? -1 : 0);
+  }
+}
+
+/**
+ * One mini-batch of the cases order[at..stop), with exactly the update of beginBatch, then prepareCase and
+ * accumulateCase per case, then applyBatch (and the same random draws, in the same order), but with the
+ * work on the visible rows done row by row instead of case by case, so that each row the batch touches is
+ * brought from memory once per pass instead of once per rating:
+ *
+ *   1. The touched rows, in order of first touch, and the batch's ratings grouped by row (counting sort;
+ *      within a row in case order).
+ *   2. Positive phase, case by case: ph0 = σ(c + Σ_i W[i, r_i, :]) with each slice read as it will be
+ *      after the row's catch-up (addPreparedSliceF), so no row is written yet. PCD chain start likewise.
+ *   3. Each Gibbs step t: every case draws its hidden sample (F draws) and then the n_c draws of its
+ *      visible samples, which are kept by rating: the stream is consumed case by case, as per case. Then
+ *      row by row (on step 0 the row is first prepared: catch-up and half-step, one pass, and is then in
+ *      L1 for all of the row's ratings): each rating's softmax from its case's hidden mask, the sample, the
+ *      reconstruction error (t = 0), the mean-field probabilities (last step), and the case's next hidden
+ *      input accumulated (per-case accumulators: B × F floats, in cache). Then σ per case.
+ *      With T > 1 the draws of step t of a case are not next to each other in the stream (case c's T
+ *      steps come before case c + 1's): each case's stream position is found first by skipping the
+ *      counts of draws of the cases before it, and kept per case between steps.
+ *   4. vc per case; then row by row, the ratings' gradient into vW and vb. A row receives its ratings'
+ *      terms in case order, as per case, so the velocity sums are in the same order; only the hidden
+ *      inputs of step 3 are summed in another order (row order), so results agree to float rounding.
+ * A case must occur at most once in a batch (a PCD chain is read in 2 and written in 4).
+ */
+function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
+  const B = stop - at;
+  beginBatch(B);
+  const rowBytes = <usize>F << 2;
+  const kf = K * F;
+
+  // 1. Touched rows and their rating counts, then the ratings grouped by row.
+  let nb = 0;
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pOrder + (<usize>(at + c) << 2));
+    const start = load<i32>(pRowStart + (<usize>r << 2));
+    const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+    store<i32>(pCaseRow + (<usize>c << 2), r);
+    store<i32>(pCaseDelta + (<usize>c << 2), nb - start);
+    nb += end - start;
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      if (load<u8>(pIsTouched + <usize>i) == 0) {
+        store<u8>(pIsTouched + <usize>i, 1);
+        store<i32>(pSlot + (<usize>i << 2), touchedCount);
+        store<i32>(pTouched + (<usize>touchedCount << 2), i);
+        store<i32>(pGroupStart + (<usize>touchedCount << 2), 0);
+        touchedCount++;
+      }
+      const g = pGroupStart + (<usize>load<i32>(pSlot + (<usize>i << 2)) << 2);
+      store<i32>(g, load<i32>(g) + 1);
+    }
+  }
+  const rowsTouched = touchedCount;
+  if (SORT_ROWS) {
+    // The touched rows in ascending order (memory order): the counts aside in groupN, then a scan of
+    // isTouched, eight flags at a time.
+    for (let t = 0; t < rowsTouched; t++) store<i32>(pGroupN + (<usize>t << 2), load<i32>(pGroupStart + (<usize>t << 2)));
+    let t = 0;
+    for (let i0 = 0; i0 < V; i0 += 8) {
+      if (load<u64>(pIsTouched + <usize>i0) == 0) continue;
+      const iEnd = min(V, i0 + 8);
+      for (let i = i0; i < iEnd; i++) {
+        if (load<u8>(pIsTouched + <usize>i) == 0) continue;
+        const slotAt = pSlot + (<usize>i << 2);
+        store<i32>(pGroupStart + (<usize>t << 2), load<i32>(pGroupN + (<usize>load<i32>(slotAt) << 2)));
+        store<i32>(pTouched + (<usize>t << 2), i);
+        store<i32>(slotAt, t);
+        t++;
+      }
+    }
+  }
+  let sum = 0;
+  for (let s = 0; s < rowsTouched; s++) {
+    const g = pGroupStart + (<usize>s << 2);
+    const count = load<i32>(g);
+    store<i32>(g, sum);
+    sum += count;
+  }
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pCaseRow + (<usize>c << 2));
+    const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+    for (let n = load<i32>(pRowStart + (<usize>r << 2)); n < end; n++) {
+      const g = pGroupStart + (<usize>load<i32>(pSlot + (<usize>load<i32>(pCols + (<usize>n << 2)) << 2)) << 2);
+      const pos = load<i32>(g);
+      store<i32>(g, pos + 1);
+      store<i32>(pGroupN + (<usize>pos << 2), n);
+      store<i32>(pGroupC + (<usize>pos << 2), c);
+    }
+  }
+  // Each group's cursor now stands at its end, the next group's start: shift back by one.
+  for (let s = rowsTouched; s > 0; s--) store<i32>(pGroupStart + (<usize>s << 2), load<i32>(pGroupStart + (<usize>(s - 1) << 2)));
+  store<i32>(pGroupStart, 0);
+
+  // 2. Positive phase (and the PCD chain's start), rows read as they will be once prepared.
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pCaseRow + (<usize>c << 2));
+    const start = load<i32>(pRowStart + (<usize>r << 2));
+    const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+    if (end == start) continue;
+    const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
+    const ph = pBatchPh + (<usize>(c * F) << 2);
+    copyF(ph0, pC);
+    for (let n = start; n < end; n++) {
+      addPreparedSliceF(ph0, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pLevels + <usize>n));
+    }
+    sigmoidF(ph0);
+    if (!PERSISTENT) {
+      copyF(ph, ph0);
+    } else {
+      copyF(ph, pC);
+      for (let n = start; n < end; n++) {
+        addPreparedSliceF(ph, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pChain + <usize>n));
+      }
+      sigmoidF(ph);
+    }
+  }
+
+  // With T > 1, where each case's draws start: skip the draws of the cases before it.
+  const skip = steps > 1;
+  if (skip) {
+    for (let c = 0; c < B; c++) {
+      const r = load<i32>(pCaseRow + (<usize>c << 2));
+      const count = load<i32>(pRowStart + (<usize>(r + 1) << 2)) - load<i32>(pRowStart + (<usize>r << 2));
+      const st = pCaseState + (<usize>c << 4);
+      store<u32>(st, s0); store<u32>(st, s1, 4); store<u32>(st, s2, 8); store<u32>(st, s3, 12);
+      if (count == 0) continue;
+      for (let d = steps * (F + count); d > 0; d--) nextU32();
+    }
+  }
+  const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
+
+  // 3. The Gibbs steps.
+  for (let t = 0; t < steps; t++) {
+    const meanFieldNow = meanField && t == steps - 1;
+    for (let c = 0; c < B; c++) {
+      const r = load<i32>(pCaseRow + (<usize>c << 2));
+      const start = load<i32>(pRowStart + (<usize>r << 2));
+      const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+      if (end == start) continue;
+      const st = pCaseState + (<usize>c << 4);
+      if (skip) setRng(load<u32>(st), load<u32>(st, 4), load<u32>(st, 8), load<u32>(st, 12));
+      sampleHidden(c);
+      const delta = load<i32>(pCaseDelta + (<usize>c << 2));
+      for (let n = start; n < end; n++) store<u32>(pBatchDraw + (<usize>(n + delta) << 2), nextU32());
+      if (skip) {
+        store<u32>(st, s0); store<u32>(st, s1, 4); store<u32>(st, s2, 8); store<u32>(st, s3, 12);
+      }
+      // The mask keeps h, so ph can be reset to c and accumulate the next hidden input.
+      copyF(pBatchPh + (<usize>(c * F) << 2), pC);
+    }
+    // Even steps forwards, odd steps backwards: each pass starts with the rows the last one ended with,
+    // which are still in cache.
+    for (let q = 0; q < rowsTouched; q++) {
+      const s = (t & 1) == 0 ? q : rowsTouched - 1 - q;
+      const i = load<i32>(pTouched + (<usize>s << 2));
+      if (t == 0) prepareRow(i);
+      const rowI = pW + (<usize>(i * kf) << 2);
+      const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
+      for (let g = load<i32>(pGroupStart + (<usize>s << 2)); g < gEnd; g++) {
+        const n = load<i32>(pGroupN + (<usize>g << 2));
+        const c = load<i32>(pGroupC + (<usize>g << 2));
+        const pos = n + load<i32>(pCaseDelta + (<usize>c << 2));
+        const mask = pBatchMask + (<usize>(c * F) << 2);
+        const max = visibleInputs(i, rowI, mask);
+        let total: f64 = 0;
+        for (let k = 0; k < K; k++) {
+          const a = pProbs + (<usize>k << 3);
+          const e = Math.exp(load<f64>(a) - max);
+          store<f64>(a, e);
+          total += e;
+        }
+        if (t == 0) {
+          let e: f64 = 0;
+          for (let k = 0; k < K; k++) e += (load<f64>(pProbs + (<usize>k << 3)) / total) * load<f64>(pRatingLevels + (<usize>k << 3));
+          const d = e - load<f64>(pRatingLevels + (<usize>load<u8>(pLevels + <usize>n) << 3));
+          squaredError += d * d;
+          errorCount += 1;
+        }
+        if (meanFieldNow) {
+          const qAt = pBatchQ + (<usize>(pos * K) << 2);
+          for (let k = 0; k < K; k++) {
+            const q = <f32>(load<f64>(pProbs + (<usize>k << 3)) / total);
+            store<f32>(qAt + (<usize>k << 2), q);
+            v128.store(pQv + (<usize>k << 4), f32x4.splat(q));
+          }
+        }
+        let u = <f64>load<u32>(pBatchDraw + (<usize>pos << 2)) / 4294967296.0 * total;
+        let k = 0;
+        while (k < K - 1 && u >= load<f64>(pProbs + (<usize>k << 3))) {
+          u -= load<f64>(pProbs + (<usize>k << 3));
+          k++;
+        }
+        store<u8>(pBatchNeg + <usize>pos, <u8>k);
+        const ph = pBatchPh + (<usize>(c * F) << 2);
+        if (meanFieldNow) addMixedRowsF(ph, rowI);
+        else addF(ph, rowI + <usize>k * rowBytes);
+      }
+    }
+    for (let c = 0; c < B; c++) {
+      const r = load<i32>(pCaseRow + (<usize>c << 2));
+      if (load<i32>(pRowStart + (<usize>(r + 1) << 2)) == load<i32>(pRowStart + (<usize>r << 2))) continue;
+      sigmoidF(pBatchPh + (<usize>(c * F) << 2));
+    }
+  }
+  if (skip) setRng(e0, e1, e2, e3);
+
+  // 4. The statistics into the velocities, scaled by ε/B once: per case sph0 = (ε/B) ph0, sph = (ε/B) ph.
+  const sc = scale;
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pCaseRow + (<usize>c << 2));
+    if (load<i32>(pRowStart + (<usize>(r + 1) << 2)) == load<i32>(pRowStart + (<usize>r << 2))) continue;
+    const sph0 = pBatchPh0 + (<usize>(c * F) << 2);
+    const sph = pBatchPh + (<usize>(c * F) << 2);
+    scaleF(sph0, sph0, sc);
+    scaleF(sph, sph, sc);
+    for (let j = 0; j < F; j++) {
+      const a = pVC + (<usize>j << 2);
+      store<f32>(a, load<f32>(a) + (load<f32>(sph0 + (<usize>j << 2)) - load<f32>(sph + (<usize>j << 2))));
+    }
+  }
+  // The other way from the last step's pass (see there).
+  for (let q = 0; q < rowsTouched; q++) {
+    const s = ((steps - 1) & 1) == 0 ? rowsTouched - 1 - q : q;
+    const i = load<i32>(pTouched + (<usize>s << 2));
+    const vrow = pVW + (<usize>(i * kf) << 2);
+    const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
+    for (let g = load<i32>(pGroupStart + (<usize>s << 2)); g < gEnd; g++) {
+      const n = load<i32>(pGroupN + (<usize>g << 2));
+      const c = load<i32>(pGroupC + (<usize>g << 2));
+      const pos = n + load<i32>(pCaseDelta + (<usize>c << 2));
+      const sph0 = pBatchPh0 + (<usize>(c * F) << 2);
+      const sph = pBatchPh + (<usize>(c * F) << 2);
+      const lv = <i32>load<u8>(pLevels + <usize>n);
+      const neg = <i32>load<u8>(pBatchNeg + <usize>pos);
+      if (meanField) {
+        const qAt = pBatchQ + (<usize>(pos * K) << 2);
+        for (let k = 0; k < K; k++) {
+          const q = load<f32>(qAt + (<usize>k << 2));
+          const vbAt = pVB + (<usize>(i * K + k) << 2);
+          if (k == lv) {
+            addAxpyF(vrow + <usize>k * rowBytes, sph0, -q, sph);
+            store<f32>(vbAt, load<f32>(vbAt) + (sc - sc * q));
+          } else {
+            axpyF(vrow + <usize>k * rowBytes, -q, sph);
+            store<f32>(vbAt, load<f32>(vbAt) - sc * q);
+          }
+        }
+      } else {
+        addF(vrow + <usize>lv * rowBytes, sph0);
+        axpyF(vrow + <usize>neg * rowBytes, -1, sph);
+        const vbPos = pVB + (<usize>(i * K + lv) << 2);
+        store<f32>(vbPos, load<f32>(vbPos) + sc);
+        const vbNeg = pVB + (<usize>(i * K + neg) << 2);
+        store<f32>(vbNeg, load<f32>(vbNeg) - sc);
+      }
+      if (PERSISTENT) store<u8>(pChain + <usize>n, <u8>neg);
+    }
+  }
+  applyBatch();
+}
+
+/**
+ * The most Gibbs steps for which trainEpoch runs a batch row by row. Measured at 25M scale (bench-cd),
+ * row by row is on par (user RBM) or ~6% faster (item RBM) at T = 1, but 2–6% slower at T = 3: each
+ * further step is another pass over all the batch's rows, while case by case a case's rows stay in L2
+ * across its T steps. So T > 1 goes case by case; tests raise this to check trainBatch's T > 1 path.
+ */
+let rowWiseMaxSteps: i32 = 1;
+export function setRowWiseMaxSteps(steps: i32): void {
+  rowWiseMaxSteps = steps;
+}
+
+/**
+ * One epoch: the cases order[0..count) in mini-batches of batchSize, one update per batch (trainBatch,
+ * or case by case for T > rowWiseMaxSteps or a batch larger than the batch buffers); then every row is
+ * brought up to date.
  */
 export function trainEpoch(count: i32, batchSize: i32, steps: i32, meanField: bool): void {
   for (let at = 0; at < count; at += batchSize) {
     const stop = min(count, at + batchSize);
+    if (steps <= rowWiseMaxSteps && stop - at <= maxBatchCases && batchRatings(at, stop) <= maxBatchRatings) {
+      trainBatch(at, stop, steps, meanField);
+      continue;
+    }
     beginBatch(stop - at);
     for (let q = at; q < stop; q++) {
       const r = load<i32>(pOrder + (<usize>q << 2));
@@ -647,4 +1065,14 @@ export function trainEpoch(count: i32, batchSize: i32, steps: i32, meanField: bo
     applyBatch();
   }
   flush();
+}
+
+/** Ratings of the cases order[at..stop). */
+function batchRatings(at: i32, stop: i32): i32 {
+  let n = 0;
+  for (let q = at; q < stop; q++) {
+    const r = load<i32>(pOrder + (<usize>q << 2));
+    n += load<i32>(pRowStart + (<usize>(r + 1) << 2)) - load<i32>(pRowStart + (<usize>r << 2));
+  }
+  return n;
 }
