@@ -279,3 +279,36 @@ export function applyUpdate(
     p.c[j] += inc.c[j];
   }
 }
+
+/**
+ * applyUpdate from the negated gradient −∂θ (what the tfjs engine's products leave behind), in one pass over
+ * W: the same arithmetic as negating into a gradient buffer and calling applyUpdate (negation is exact, and
+ * rounding is symmetric, so −(a − b) = (−a) + b in float32 too), without the extra I×F buffer and loop.
+ */
+export function applyUpdateNegated(
+  p: ImplicitParams,
+  negGrad: ImplicitGradient,
+  inc: ImplicitGradient,
+  cases: number,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+): void {
+  const scale = 1 / cases;
+  const { W, b, c } = p;
+  const gW = negGrad.W;
+  const iW = inc.W;
+  for (let n = 0; n < W.length; n++) {
+    const d = momentum * iW[n] + lr * (-gW[n] * scale - weightDecay * W[n]);
+    iW[n] = d;
+    W[n] += iW[n];
+  }
+  for (let i = 0; i < p.items; i++) {
+    inc.b[i] = momentum * inc.b[i] + lr * -negGrad.b[i] * scale;
+    b[i] += inc.b[i];
+  }
+  for (let j = 0; j < p.hidden; j++) {
+    inc.c[j] = momentum * inc.c[j] + lr * -negGrad.c[j] * scale;
+    c[j] += inc.c[j];
+  }
+}
