@@ -176,7 +176,7 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
   // one the wasm backend runs fast (XNNPACK, untransposed operands; it packs the second operand, the
   // "weights", on every call with a new tensor, so the big operands go first where they can):
   //   Vᵀ = σ(W Hᵀ + b)     I×B: W (I×F) by the sampled hidden states Hᵀ (F×B)
-  //   Qᵀ = σ(Wᵀ Vᵀ + c)    F×B: Wᵀ (F×I, transposed in JS) by Vᵀ (packed: I×B, half of W)
+  //   Qᵀ = σ(Wᵀ Vᵀ + c)    F×B: Wᵀ (F×I, kept in JS) by Vᵀ (packed: I×B, half of W)
   //   ∂W −= Vᵀ Q           I×F: Vᵀ by Q (B×F)
   // so V never needs transposing (a B×I transpose cost a third of a product) and W is never packed
   // (packing W's I×F cost more than the product it served). Σ_n V (∂b) and the reconstruction error
@@ -188,7 +188,8 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
   const T = options.cdSteps;
   const maxB = options.batchSize;
   const inc = zeroGradient(p);
-  const Wt = new Float32Array(I * F);
+  // Wᵀ, kept current by the update (applyUpdateNegated writes it as it goes).
+  const Wt = transposeMatrix(p.W, I, F);
   const P0 = new Float32Array(maxB * F);
   const Ht = new Float32Array(F * maxB);
   const h = new Float32Array(F);
@@ -203,7 +204,6 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
         P0.set(h, n * F);
         for (let j = 0; j < F; j++) Ht[j * B + n] = uniforms[n * T * F + j] < h[j] ? 1 : 0;
       }
-      transposeMatrix(p.W, I, F, Wt);
       const W = tf.tensor2d(p.W, [I, F]);
       const WtT = tf.tensor2d(Wt, [F, I]);
       const b = tf.tensor2d(p.b, [I, 1]);
@@ -266,7 +266,7 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
               for (let j = 0; j < F; j++) gW[row + j] -= P0[n * F + j];
             }
           }
-          applyUpdateNegated(p, { W: gW, b: negb, c: negc }, inc, B, lr, momentum, options.weightDecay);
+          applyUpdateNegated(p, { W: gW, b: negb, c: negc }, inc, B, lr, momentum, options.weightDecay, Wt);
           return err;
         } finally {
           negW.dispose();
