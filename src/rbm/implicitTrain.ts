@@ -327,20 +327,26 @@ export function validationNdcg(
       const block = users.slice(from, from + blockSize);
       const P = new Float32Array(block.length * F);
       block.forEach((u, n) => P.set(implicitHidden(p, fit.colIndex, fit.rowStart[u], fit.rowStart[u + 1], h), n * F));
-      const z = denseLogits(Wt, b, P, block.length);
-      block.forEach((u, n) => {
-        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
-        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
-        const top = topK(z.subarray(n * I, (n + 1) * I), k, (i) => mask[i] !== 0);
-        let dcg = 0;
-        for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
-        let idcg = 0;
-        const nRel = Math.min(k, validation.rowStart[u + 1] - validation.rowStart[u]);
-        for (let r = 0; r < nRel; r++) idcg += 1 / Math.log2(r + 2);
-        total += dcg / idcg;
-        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 0;
-        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 0;
-      });
+      // The logits read in place (no copy of block × I floats); no tfjs op runs while they are read.
+      const zTensor = tf.tidy(() => tf.matMul(tf.tensor2d(P, [block.length, F]), Wt).add(b));
+      try {
+        const z = readFloat32(zTensor);
+        block.forEach((u, n) => {
+          for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
+          for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
+          const top = topK(z.subarray(n * I, (n + 1) * I), k, (i) => mask[i] !== 0);
+          let dcg = 0;
+          for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
+          let idcg = 0;
+          const nRel = Math.min(k, validation.rowStart[u + 1] - validation.rowStart[u]);
+          for (let r = 0; r < nRel; r++) idcg += 1 / Math.log2(r + 2);
+          total += dcg / idcg;
+          for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 0;
+          for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 0;
+        });
+      } finally {
+        zTensor.dispose();
+      }
     }
   } finally {
     Wt.dispose();
