@@ -103,7 +103,9 @@ describe('engines', () => {
       (await trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)))
         .params;
     const js = await run('js');
+    const before = tf.memory().numTensors;
     const tfjs = await run('tfjs');
+    expect(tf.memory().numTensors).toBe(before); // the resident W and Wᵀ are disposed with the engine
     for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
     for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
   });
