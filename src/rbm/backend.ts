@@ -50,34 +50,29 @@ async function tryBackend(name: BackendName): Promise<boolean> {
 }
 
 /**
- * A float32 tensor's values in place, on the wasm backend (tfjs-backend-wasm keeps each tensor in its heap
- * at `dataIdMap.get(dataId).memoryOffset`); null on other backends. Valid only until the next tfjs
- * operation (which may grow the heap and detach it) or the tensor's disposal. Writing through it changes
- * the tensor: safe for a tensor only ever used as a product's first operand or element-wise, never as a
- * matMul's second operand, whose packed copy the wasm backend caches by tensor.
- */
-export function heapView(t: tf.Tensor): Float32Array | null {
-  if (t.dtype !== 'float32') throw new Error(`a float32 tensor is needed, got ${t.dtype}`);
-  if (tf.getBackend() !== 'wasm') return null;
-  const backend = tf.backend() as unknown as {
-    wasm?: { HEAPU8?: Uint8Array };
-    dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
-  };
-  const heap = backend.wasm?.HEAPU8;
-  const offset = backend.dataIdMap?.get(t.dataId)?.memoryOffset;
-  if (!heap || typeof offset !== 'number' || offset % 4 !== 0 || offset + 4 * t.size > heap.byteLength) return null;
-  return new Float32Array(heap.buffer, heap.byteOffset + offset, t.size);
-}
-
-/**
- * The values of a float32 tensor, without a copy where the backend allows (heapView), else dataSync. At
- * MovieLens-25M size the implicit RBM reads an items × hidden gradient every mini-batch, and dataSync's
- * copy of it (47 MB, then garbage) cost as much as the update that reads it. Same lifetime as heapView's;
- * the caller may overwrite the values only if it disposes the tensor right after (dataSync may return the
- * backend's own storage too, e.g. on the cpu backend).
+ * The values of a float32 tensor, without a copy where the backend allows: on the wasm backend a view into
+ * its heap (tfjs-backend-wasm keeps each tensor at `dataIdMap.get(dataId).memoryOffset`), elsewhere
+ * dataSync. At MovieLens-25M size the implicit RBM reads an items × hidden gradient every mini-batch, and
+ * dataSync's copy of it (47 MB, then garbage) cost as much as the update that reads it.
+ *
+ * The view is valid only until the next tfjs operation (which may grow the wasm heap and detach it) or
+ * the tensor's disposal. The caller may overwrite the values only if it disposes the tensor right after
+ * (dataSync may return the backend's own storage too, e.g. on the cpu backend).
  */
 export function readFloat32(t: tf.Tensor): Float32Array {
-  return heapView(t) ?? (t.dataSync() as Float32Array);
+  if (t.dtype !== 'float32') throw new Error(`readFloat32 needs a float32 tensor, got ${t.dtype}`);
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as {
+      wasm?: { HEAPU8?: Uint8Array };
+      dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
+    };
+    const heap = backend.wasm?.HEAPU8;
+    const offset = backend.dataIdMap?.get(t.dataId)?.memoryOffset;
+    if (heap && typeof offset === 'number' && offset % 4 === 0 && offset + 4 * t.size <= heap.byteLength) {
+      return new Float32Array(heap.buffer, heap.byteOffset + offset, t.size);
+    }
+  }
+  return t.dataSync() as Float32Array;
 }
 
 export { tf };

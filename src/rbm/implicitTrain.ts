@@ -16,7 +16,7 @@ import type { CompressedRows } from '../data/dataset.js';
 import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
 import type { RbmParams } from './params.js';
 import { Rng } from '../rng.js';
-import { heapView, readFloat32, tf } from './backend.js';
+import { readFloat32, tf } from './backend.js';
 import { transposeMatrix } from './params.js';
 import { topK } from './topK.js';
 import {
@@ -176,56 +176,36 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
   // one the wasm backend runs fast (XNNPACK, untransposed operands; it packs the second operand, the
   // "weights", on every call with a new tensor, so the big operands go first where they can):
   //   Vᵀ = σ(W Hᵀ + b)     I×B: W (I×F) by the sampled hidden states Hᵀ (F×B)
-  //   Qᵀ = σ(Wᵀ Vᵀ + c)    F×B: Wᵀ (F×I, kept by the update) by Vᵀ (packed: I×B, half of W)
+  //   Qᵀ = σ(Wᵀ Vᵀ + c)    F×B: Wᵀ (F×I, kept in JS) by Vᵀ (packed: I×B, half of W)
   //   ∂W −= Vᵀ Q           I×F: Vᵀ by Q (B×F)
   // so V never needs transposing (a B×I transpose cost a third of a product) and W is never packed
   // (packing W's I×F cost more than the product it served). Σ_n V (∂b) and the reconstruction error
   // come from one read of Vᵀ; the I×F product is read in place (readFloat32), the positive statistics
   // added into it, and the momentum update is one pass over it (applyUpdateNegated). The update stays in
   // typed arrays: on the wasm backend an element-wise op over I×F costs about as much as a product.
-  //
-  // On the wasm backend W and Wᵀ live in two tfjs tensors for the whole training, which the update writes
-  // in place (heapView): no per-batch upload of either, and p.W is brought up to date only when read
-  // (read(), dispose()). Both are only ever first operands of products (never the cached, packed second
-  // one), so writing them in place is safe. Elsewhere they are uploaded from p.W and a JS Wᵀ every batch.
   const I = p.items;
   const F = p.hidden;
   const T = options.cdSteps;
   const maxB = options.batchSize;
   const inc = zeroGradient(p);
+  // Wᵀ, kept current by the update (applyUpdateNegated writes it as it goes).
+  const Wt = transposeMatrix(p.W, I, F);
   const P0 = new Float32Array(maxB * F);
   const Ht = new Float32Array(F * maxB);
   const h = new Float32Array(F);
   const negb = new Float32Array(I);
   const negc = new Float32Array(F);
-  let resident: { W: tf.Tensor2D; Wt: tf.Tensor2D } | null = {
-    W: tf.tensor2d(p.W, [I, F]),
-    Wt: tf.tensor2d(transposeMatrix(p.W, I, F), [F, I]),
-  };
-  if (heapView(resident.W) === null) {
-    resident.W.dispose();
-    resident.Wt.dispose();
-    resident = null;
-  }
-  // Wᵀ kept current by the update (applyUpdateNegated writes it as it goes), when not resident.
-  const Wt = resident ? null : transposeMatrix(p.W, I, F);
-  // The live parameters: p itself, or p with the resident W (a view: fetch again after any tfjs op).
-  const live = (): ImplicitParams => (resident ? { ...p, W: heapView(resident.W)! } : p);
-  const sync = (): void => {
-    if (resident) p.W.set(heapView(resident.W)!);
-  };
   return {
     batch(cases, uniforms, lr, momentum) {
       const B = cases.length;
-      const q0 = live();
       for (let n = 0; n < B; n++) {
         const u = cases[n];
-        implicitHidden(q0, rows.colIndex, rows.rowStart[u], rows.rowStart[u + 1], h);
+        implicitHidden(p, rows.colIndex, rows.rowStart[u], rows.rowStart[u + 1], h);
         P0.set(h, n * F);
         for (let j = 0; j < F; j++) Ht[j * B + n] = uniforms[n * T * F + j] < h[j] ? 1 : 0;
       }
-      const W = resident ? resident.W : tf.tensor2d(p.W, [I, F]);
-      const WtT = resident ? resident.Wt : tf.tensor2d(Wt!, [F, I]);
+      const W = tf.tensor2d(p.W, [I, F]);
+      const WtT = tf.tensor2d(Wt, [F, I]);
       const b = tf.tensor2d(p.b, [I, 1]);
       const c = tf.tensor2d(p.c, [F, 1]);
       let H = tf.tensor2d(Ht.subarray(0, F * B), [F, B]);
@@ -286,35 +266,17 @@ function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOp
               for (let j = 0; j < F; j++) gW[row + j] -= P0[n * F + j];
             }
           }
-          applyUpdateNegated(
-            live(),
-            { W: gW, b: negb, c: negc },
-            inc,
-            B,
-            lr,
-            momentum,
-            options.weightDecay,
-            resident ? heapView(resident.Wt)! : Wt!,
-          );
+          applyUpdateNegated(p, { W: gW, b: negb, c: negc }, inc, B, lr, momentum, options.weightDecay, Wt);
           return err;
         } finally {
           negW.dispose();
         }
       } finally {
-        for (const x of [b, c, H, Vt, Qt]) x?.dispose();
-        if (!resident) for (const x of [W, WtT]) x.dispose();
+        for (const x of [W, WtT, b, c, H, Vt, Qt]) x?.dispose();
       }
     },
-    read: () => {
-      sync();
-      return p;
-    },
-    dispose: () => {
-      sync();
-      resident?.W.dispose();
-      resident?.Wt.dispose();
-      resident = null;
-    },
+    read: () => p,
+    dispose: () => undefined,
   };
 }
 
