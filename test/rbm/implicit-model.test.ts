@@ -105,7 +105,7 @@ describe('engines', () => {
     const js = await run('js');
     const before = tf.memory().numTensors;
     const tfjs = await run('tfjs');
-    expect(tf.memory().numTensors).toBe(before); // the resident W and Wᵀ are disposed with the engine
+    expect(tf.memory().numTensors).toBe(before);
     for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
     for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
   });
