@@ -279,3 +279,48 @@ export function applyUpdate(
     p.c[j] += inc.c[j];
   }
 }
+
+/**
+ * applyUpdate from the negated gradient −∂θ (what the tfjs engine's products leave behind), in one pass over
+ * W: the same arithmetic as negating into a gradient buffer and calling applyUpdate (negation is exact, and
+ * rounding is symmetric, so −(a − b) = (−a) + b in float32 too), without the extra I×F buffer and loop.
+ * With `Wt` (F × I) it also leaves the updated W transposed there, written a tile of rows at a time while
+ * they are in cache (a separate transpose strides through all of W).
+ */
+export function applyUpdateNegated(
+  p: ImplicitParams,
+  negGrad: ImplicitGradient,
+  inc: ImplicitGradient,
+  cases: number,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+  Wt?: Float32Array,
+): void {
+  const scale = 1 / cases;
+  const { W, b, c, items: I, hidden: F } = p;
+  const gW = negGrad.W;
+  const iW = inc.W;
+  const TILE = 32;
+  for (let i0 = 0; i0 < I; i0 += TILE) {
+    const i1 = Math.min(I, i0 + TILE);
+    for (let n = i0 * F; n < i1 * F; n++) {
+      iW[n] = momentum * iW[n] + lr * (-gW[n] * scale - weightDecay * W[n]);
+      W[n] += iW[n];
+    }
+    if (Wt) {
+      for (let j = 0; j < F; j++) {
+        const out = j * I;
+        for (let i = i0; i < i1; i++) Wt[out + i] = W[i * F + j];
+      }
+    }
+  }
+  for (let i = 0; i < I; i++) {
+    inc.b[i] = momentum * inc.b[i] + lr * -negGrad.b[i] * scale;
+    b[i] += inc.b[i];
+  }
+  for (let j = 0; j < F; j++) {
+    inc.c[j] = momentum * inc.c[j] + lr * -negGrad.c[j] * scale;
+    c[j] += inc.c[j];
+  }
+}

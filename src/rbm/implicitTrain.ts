@@ -5,8 +5,9 @@
  *
  * Three engines compute the same statistics (accumulateCd's equations); which is fastest at equal quality
  * is measured, not assumed:
- *   'tfjs'    the mini-batch as dense tfjs products: P⁰ = σ(V⁰W + c), V = σ(H Wᵀ + b), Q = σ(V W + c),
- *             ∂W = [V⁰; V]ᵀ [P⁰; −Q] (one product; explicit transposes, as wasm's transposed matMul is slow)
+ *   'tfjs'    the positive phase sparse in typed arrays, the negative phase as dense tfjs products:
+ *             Vᵀ = σ(W Hᵀ + b), Qᵀ = σ(Wᵀ Vᵀ + c), ∂W −= Vᵀ Q (explicit layouts: wasm's transposed matMul
+ *             is slow; see tfjsEngine), bit-identical parameters to the previous tfjs layouts
  *   'js'      the same per case in typed-array loops (the reference)
  *   'sampled' typed-array loops with the negative phase over the rated items and `zeroSamples` sampled
  *             unrated ones (accumulateCdSampled)
@@ -15,13 +16,14 @@ import type { CompressedRows } from '../data/dataset.js';
 import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
 import type { RbmParams } from './params.js';
 import { Rng } from '../rng.js';
-import { tf } from './backend.js';
+import { readFloat32, tf } from './backend.js';
 import { transposeMatrix } from './params.js';
 import { topK } from './topK.js';
 import {
   accumulateCd,
   accumulateCdSampled,
   applyUpdate,
+  applyUpdateNegated,
   cdScratch,
   cloneImplicitParams,
   implicitHidden,
@@ -170,75 +172,108 @@ function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOpti
 
 function tfjsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions): Engine {
   // The positive phase is sparse and stays in typed arrays: p⁰ = σ(c + Σ_{i∈S} W_i) and its statistics
-  // touch only the rated rows. The dense negative phase runs in tfjs: V = σ(H Wᵀ + b), Q = σ(V W + c),
-  // ∂W −= Vᵀ Q. The momentum update stays in typed arrays too (applyUpdate, shared with the JS engines):
-  // on the wasm backend an element-wise op over I×F costs about as much as a B×I×F product.
+  // touch only the rated rows. The dense negative phase runs in tfjs, laid out so that every product is
+  // one the wasm backend runs fast (XNNPACK, untransposed operands; it packs the second operand, the
+  // "weights", on every call with a new tensor, so the big operands go first where they can):
+  //   Vᵀ = σ(W Hᵀ + b)     I×B: W (I×F) by the sampled hidden states Hᵀ (F×B)
+  //   Qᵀ = σ(Wᵀ Vᵀ + c)    F×B: Wᵀ (F×I, kept in JS) by Vᵀ (packed: I×B, half of W)
+  //   ∂W −= Vᵀ Q           I×F: Vᵀ by Q (B×F)
+  // so V never needs transposing (a B×I transpose cost a third of a product) and W is never packed
+  // (packing W's I×F cost more than the product it served). Σ_n V (∂b) and the reconstruction error
+  // come from one read of Vᵀ; the I×F product is read in place (readFloat32), the positive statistics
+  // added into it, and the momentum update is one pass over it (applyUpdateNegated). The update stays in
+  // typed arrays: on the wasm backend an element-wise op over I×F costs about as much as a product.
   const I = p.items;
   const F = p.hidden;
   const T = options.cdSteps;
-  const grad = zeroGradient(p);
+  const maxB = options.batchSize;
   const inc = zeroGradient(p);
-  const Wt = new Float32Array(I * F);
-  const p0 = new Float32Array(F);
+  // Wᵀ, kept current by the update (applyUpdateNegated writes it as it goes).
+  const Wt = transposeMatrix(p.W, I, F);
+  const P0 = new Float32Array(maxB * F);
+  const Ht = new Float32Array(F * maxB);
+  const h = new Float32Array(F);
+  const negb = new Float32Array(I);
+  const negc = new Float32Array(F);
   return {
     batch(cases, uniforms, lr, momentum) {
       const B = cases.length;
-      // Negative statistics first (the dense products), then the sparse positive ones added on top, so
-      // the I×F gradient is written once instead of cleared, filled and subtracted.
-      const H0 = new Float32Array(B * F);
-      const P0 = new Float32Array(B * F);
-      const dense = new Float32Array(B * I);
       for (let n = 0; n < B; n++) {
         const u = cases[n];
-        const s = rows.rowStart[u];
-        const e = rows.rowStart[u + 1];
-        implicitHidden(p, rows.colIndex, s, e, p0);
-        P0.set(p0, n * F);
-        for (let j = 0; j < F; j++) H0[n * F + j] = uniforms[n * T * F + j] < p0[j] ? 1 : 0;
-        for (let x = s; x < e; x++) dense[n * I + rows.colIndex[x]] = 1;
+        implicitHidden(p, rows.colIndex, rows.rowStart[u], rows.rowStart[u + 1], h);
+        P0.set(h, n * F);
+        for (let j = 0; j < F; j++) Ht[j * B + n] = uniforms[n * T * F + j] < h[j] ? 1 : 0;
       }
-      transposeMatrix(p.W, I, F, Wt);
-      const result = tf.tidy(() => {
-        const W = tf.tensor2d(p.W, [I, F]);
-        const WtT = tf.tensor2d(Wt, [F, I]);
-        const b = tf.tensor2d(p.b, [1, I]);
-        const c = tf.tensor2d(p.c, [1, F]);
-        const U = T > 1 ? tf.tensor3d(uniforms.subarray(0, B * T * F), [B, T, F]) : null;
-        let H = tf.tensor2d(H0, [B, F]);
-        let V = H;
-        let Q = H;
+      const W = tf.tensor2d(p.W, [I, F]);
+      const WtT = tf.tensor2d(Wt, [F, I]);
+      const b = tf.tensor2d(p.b, [I, 1]);
+      const c = tf.tensor2d(p.c, [F, 1]);
+      let H = tf.tensor2d(Ht.subarray(0, F * B), [F, B]);
+      let Vt: tf.Tensor2D | null = null;
+      let Qt: tf.Tensor2D | null = null;
+      try {
         for (let t = 1; t <= T; t++) {
-          V = tf.sigmoid(tf.matMul(H, WtT).add(b)) as tf.Tensor2D;
-          Q = tf.sigmoid(tf.matMul(V, W).add(c)) as tf.Tensor2D;
-          if (t < T && U) H = tf.cast(tf.less(U.slice([0, t, 0], [B, 1, F]).reshape([B, F]), Q), 'float32') as tf.Tensor2D;
+          Vt?.dispose();
+          Qt?.dispose();
+          Vt = tf.tidy(() => tf.sigmoid(tf.matMul(W, H).add(b)) as tf.Tensor2D);
+          Qt = tf.tidy(() => tf.sigmoid(tf.matMul(WtT, Vt!).add(c)) as tf.Tensor2D);
+          if (t < T) {
+            // h ~ qᵗ with the case's uniforms for step t (the same comparisons as the typed-array engine).
+            const q = readFloat32(Qt);
+            for (let n = 0; n < B; n++) {
+              const off = n * T * F + t * F;
+              for (let j = 0; j < F; j++) Ht[j * B + n] = uniforms[off + j] < q[j * B + n] ? 1 : 0;
+            }
+            H.dispose();
+            H = tf.tensor2d(Ht.subarray(0, F * B), [F, B]);
+          }
         }
-        return {
-          negW: tf.matMul(tf.transpose(V), Q),
-          negb: tf.sum(V, 0),
-          negc: tf.sum(Q, 0),
-          err: tf.sum(tf.square(tf.sub(tf.tensor2d(dense, [B, I]), V))),
-        };
-      });
-      const negW = result.negW.dataSync();
-      for (let n = 0; n < negW.length; n++) grad.W[n] = -negW[n];
-      const negb = result.negb.dataSync();
-      for (let i = 0; i < I; i++) grad.b[i] = -negb[i];
-      const negc = result.negc.dataSync();
-      for (let j = 0; j < F; j++) grad.c[j] = -negc[j];
-      const err = result.err.dataSync()[0];
-      for (const t of Object.values(result)) t.dispose();
-      for (let n = 0; n < B; n++) {
-        const u = cases[n];
-        for (let j = 0; j < F; j++) grad.c[j] += P0[n * F + j];
-        for (let x = rows.rowStart[u]; x < rows.rowStart[u + 1]; x++) {
-          const i = rows.colIndex[x];
-          grad.b[i] += 1;
-          const row = i * F;
-          for (let j = 0; j < F; j++) grad.W[row + j] += P0[n * F + j];
+        const negW = tf.tidy(() => tf.matMul(Vt!, tf.transpose(Qt!)));
+        try {
+          // Σ_n over Vᵀ's rows and Qᵀ's rows in float32, in case order (what tf.sum computed before), and
+          // Σ V² for the reconstruction error Σ (v⁰ − V)² = Σ V² + Σ_{rated} (1 − 2V).
+          const v = readFloat32(Vt!);
+          let err = 0;
+          for (let i = 0; i < I; i++) {
+            let s = 0;
+            const row = i * B;
+            for (let n = 0; n < B; n++) {
+              const x = v[row + n];
+              s = Math.fround(s + x);
+              err += x * x;
+            }
+            negb[i] = s;
+          }
+          for (let n = 0; n < B; n++) {
+            const u = cases[n];
+            for (let x = rows.rowStart[u]; x < rows.rowStart[u + 1]; x++) err += 1 - 2 * v[rows.colIndex[x] * B + n];
+          }
+          const q = readFloat32(Qt!);
+          for (let j = 0; j < F; j++) {
+            let s = 0;
+            for (let n = 0; n < B; n++) s = Math.fround(s + q[j * B + n]);
+            negc[j] = s;
+          }
+          // The positive statistics, subtracted from the negative ones in place: −∂ = Σ V Q − Σ v⁰ p⁰.
+          const gW = readFloat32(negW);
+          for (let n = 0; n < B; n++) {
+            const u = cases[n];
+            for (let j = 0; j < F; j++) negc[j] -= P0[n * F + j];
+            for (let x = rows.rowStart[u]; x < rows.rowStart[u + 1]; x++) {
+              const i = rows.colIndex[x];
+              negb[i] -= 1;
+              const row = i * F;
+              for (let j = 0; j < F; j++) gW[row + j] -= P0[n * F + j];
+            }
+          }
+          applyUpdateNegated(p, { W: gW, b: negb, c: negc }, inc, B, lr, momentum, options.weightDecay, Wt);
+          return err;
+        } finally {
+          negW.dispose();
         }
+      } finally {
+        for (const x of [W, WtT, b, c, H, Vt, Qt]) x?.dispose();
       }
-      applyUpdate(p, grad, inc, B, lr, momentum, options.weightDecay);
-      return err;
     },
     read: () => p,
     dispose: () => undefined,
@@ -292,20 +327,26 @@ export function validationNdcg(
       const block = users.slice(from, from + blockSize);
       const P = new Float32Array(block.length * F);
       block.forEach((u, n) => P.set(implicitHidden(p, fit.colIndex, fit.rowStart[u], fit.rowStart[u + 1], h), n * F));
-      const z = denseLogits(Wt, b, P, block.length);
-      block.forEach((u, n) => {
-        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
-        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
-        const top = topK(z.subarray(n * I, (n + 1) * I), k, (i) => mask[i] !== 0);
-        let dcg = 0;
-        for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
-        let idcg = 0;
-        const nRel = Math.min(k, validation.rowStart[u + 1] - validation.rowStart[u]);
-        for (let r = 0; r < nRel; r++) idcg += 1 / Math.log2(r + 2);
-        total += dcg / idcg;
-        for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 0;
-        for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 0;
-      });
+      // The logits read in place (no copy of block × I floats); no tfjs op runs while they are read.
+      const zTensor = tf.tidy(() => tf.matMul(tf.tensor2d(P, [block.length, F]), Wt).add(b));
+      try {
+        const z = readFloat32(zTensor);
+        block.forEach((u, n) => {
+          for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 1;
+          for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 1;
+          const top = topK(z.subarray(n * I, (n + 1) * I), k, (i) => mask[i] !== 0);
+          let dcg = 0;
+          for (let r = 0; r < top.length; r++) if (relevant[top[r]]) dcg += 1 / Math.log2(r + 2);
+          let idcg = 0;
+          const nRel = Math.min(k, validation.rowStart[u + 1] - validation.rowStart[u]);
+          for (let r = 0; r < nRel; r++) idcg += 1 / Math.log2(r + 2);
+          total += dcg / idcg;
+          for (let e = fit.rowStart[u]; e < fit.rowStart[u + 1]; e++) mask[fit.colIndex[e]] = 0;
+          for (let e = validation.rowStart[u]; e < validation.rowStart[u + 1]; e++) relevant[validation.colIndex[e]] = 0;
+        });
+      } finally {
+        zTensor.dispose();
+      }
     }
   } finally {
     Wt.dispose();

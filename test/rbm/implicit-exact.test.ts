@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   accumulateCd,
   applyUpdate,
+  applyUpdateNegated,
   cdScratch,
   implicitFreeEnergy,
   implicitHidden,
@@ -169,6 +170,35 @@ describe('CD statistics', () => {
     applyUpdate(p, zeroGradient(p), zeroGradient(p), 1, 0.1, 0, 0.5);
     for (let n = 0; n < W.length; n++) expect(p.W[n]).toBeCloseTo(W[n] * (1 - 0.1 * 0.5), 6);
     expect(p.b).toEqual(b);
+  });
+
+  it('the update from the negated gradient is applyUpdate bit for bit, and leaves Wᵀ current', () => {
+    // Items × hidden of 70 × 5: more than one tile of rows, and a partial last one.
+    const items = 70;
+    const hidden = 5;
+    const rng = new Rng(9);
+    const params = (): ImplicitParams => {
+      const r = new Rng(3);
+      const fill = (n: number) => Float32Array.from({ length: n }, () => r.normal());
+      return { items, hidden, W: fill(items * hidden), b: fill(items), c: fill(hidden) };
+    };
+    const a = params();
+    const b = params();
+    const incA = zeroGradient(a);
+    const incB = zeroGradient(b);
+    const Wt = new Float32Array(items * hidden);
+    for (let step = 0; step < 3; step++) {
+      const grad = zeroGradient(a);
+      for (const g of [grad.W, grad.b, grad.c]) for (let n = 0; n < g.length; n++) g[n] = rng.normal() * 7;
+      const neg = { W: grad.W.map((x) => -x), b: grad.b.map((x) => -x), c: grad.c.map((x) => -x) };
+      applyUpdate(a, grad, incA, 7, 0.05, 0.9, 0.002);
+      applyUpdateNegated(b, neg, incB, 7, 0.05, 0.9, 0.002, Wt);
+      expect(b.W).toEqual(a.W);
+      expect(b.b).toEqual(a.b);
+      expect(b.c).toEqual(a.c);
+      expect(incB).toEqual(incA);
+      for (let i = 0; i < items; i++) for (let j = 0; j < hidden; j++) expect(Wt[j * items + i]).toBe(a.W[i * hidden + j]);
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
-import { initBackend, tf } from '../../src/rbm/backend.js';
+import { initBackend, readFloat32, tf } from '../../src/rbm/backend.js';
 import {
   carveValidation,
   fitImplicitRbm,
@@ -103,9 +103,21 @@ describe('engines', () => {
       (await trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)))
         .params;
     const js = await run('js');
+    const before = tf.memory().numTensors;
     const tfjs = await run('tfjs');
+    expect(tf.memory().numTensors).toBe(before);
     for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
     for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
+  });
+
+  it('readFloat32 gives a float32 tensor’s values (in place on the wasm backend)', () => {
+    const values = Float32Array.from({ length: 1000 }, (_, n) => Math.sin(n));
+    const t = tf.tidy(() => tf.tensor2d(values, [100, 10]).mul(2));
+    expect(Array.from(readFloat32(t))).toEqual(Array.from(t.dataSync()));
+    t.dispose();
+    const i = tf.tensor1d([1, 2], 'int32');
+    expect(() => readFloat32(i)).toThrow(/float32/);
+    i.dispose();
   });
 
   it('the sampled-zeros engine learns the tastes too', async () => {
