@@ -214,17 +214,21 @@ export class RbmBlendModel implements TrainedModel {
    *   user RBM:  z_U[q, k] = b[i_q,k] + Σ_j p̂_uj W[i_q,k,j]   = p̂_u (1×F) · W_mᵀ (F × m·K) + b_m
    *   item RBM:  z_I[q, k] = b_u[k] + Σ_j ĥ_{i_q j} W_u[k,j]  = Ĥ_m (m×F) · W_uᵀ (F × K) + b_u
    *   the softmaxes and the mixture as in scoreUsers (itemMixer).
-   * The two products run on the tfjs backend scoreUsers uses, over the gathered rows (W_m: the K rows of
-   * W per item; Ĥ_m: the items' rows of ĥ), so each logit is the same dot product in the same order and
-   * float32 rounding as the full product's entry (test/model/pruned-ranking.test.ts checks bit equality).
+   * Each logit must be the full product's entry bit for bit. On the wasm backend (XNNPACK: float32
+   * multiply, then add, in order of j, no fused multiply-add) the m·K dot products are computed here in
+   * the same order and float32 rounding (dotF32), with no tfjs call per chunk; on another backend the two
+   * products run on tfjs itself over the gathered rows (W_m: the K rows of W per item; Ĥ_m: the items'
+   * rows of ĥ); `products: 'tfjs'` forces the latter. test/serving/pruned-serving.test.ts checks both
+   * against scoreUsers, bit for bit.
    * Needs no dense tensor of the whole catalog (scoreUsers uploads Wᵀ, I·K·F floats, on first use).
    */
-  itemScorers(users: readonly UserInput[]): ItemScorer[] {
+  itemScorers(users: readonly UserInput[], products: 'auto' | 'tfjs' = 'auto'): ItemScorer[] {
     if (this.disposed)
       throw new Error(`the ${this.algorithm} model was disposed (its model version was retired); score with the current one`);
     const { bias, user, item, mixture, ratingLevels } = this.parts;
     const K = ratingLevels.length;
     const I = this.itemIds.length;
+    const sequentialF32 = products === 'auto' && tf.getBackend() === 'wasm';
     return users.map((u) => {
       const active = u.ratings.items.length > 0;
       const bu = bias.userBiasOf(u);
@@ -233,17 +237,17 @@ export class RbmBlendModel implements TrainedModel {
         hidden = new Float32Array(user.hidden);
         hiddenProbabilities(user, u.ratings.items, u.ratings.levels, 0, u.ratings.items.length, hidden);
       }
-      // The item RBM's user unit, laid out as scoreUsers lays out a block of one: W_uᵀ (F × K) and b_u.
-      let unitT: Float32Array | null = null;
+      // The item RBM's user unit (W_u: K × F, b_u), zeros when there is none (as in scoreUsers).
+      let unitW: Float32Array | null = null;
       let unitB: Float32Array | null = null;
       if (item !== null && mixture.item > 0 && active) {
         const F = item.params.hidden;
-        unitT = new Float32Array(F * K);
+        unitW = new Float32Array(K * F);
         unitB = new Float32Array(K);
         const unit = this.itemRbmUserUnit(u.ratings, u);
         if (unit) {
-          for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) unitT[j * K + k] = unit.W[k * F + j];
-          unitB.set(unit.b);
+          unitW.set(unit.W.subarray(0, K * F));
+          unitB.set(unit.b.subarray(0, K));
         }
       }
       const mix = this.itemMixer();
@@ -255,27 +259,47 @@ export class RbmBlendModel implements TrainedModel {
         let userLogits: Float32Array | null = null;
         if (hidden && user && m > 0) {
           const F = user.hidden;
-          const Wm = new Float32Array(F * m * K);
-          const bm = new Float32Array(m * K);
-          for (let q = 0; q < m; q++) {
-            const i = items[q];
-            for (let k = 0; k < K; k++) {
-              const row = (i * K + k) * F;
-              const col = q * K + k;
-              bm[col] = user.b[i * K + k];
-              for (let j = 0; j < F; j++) Wm[j * m * K + col] = user.W[row + j];
+          if (sequentialF32) {
+            userLogits = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              for (let k = 0; k < K; k++) {
+                const row = (items[q] * K + k) * F;
+                userLogits[q * K + k] = Math.fround(dotF32(hidden, 0, user.W, row, F) + user.b[items[q] * K + k]);
+              }
             }
+          } else {
+            const Wm = new Float32Array(F * m * K);
+            const bm = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              const i = items[q];
+              for (let k = 0; k < K; k++) {
+                const row = (i * K + k) * F;
+                const col = q * K + k;
+                bm[col] = user.b[i * K + k];
+                for (let j = 0; j < F; j++) Wm[j * m * K + col] = user.W[row + j];
+              }
+            }
+            const h = hidden;
+            userLogits = readTensor(() => tf.matMul(tf.tensor2d(h, [1, F]), tf.tensor2d(Wm, [F, m * K])).add(tf.tensor2d(bm, [1, m * K])));
           }
-          const h = hidden;
-          userLogits = readTensor(() => tf.matMul(tf.tensor2d(h, [1, F]), tf.tensor2d(Wm, [F, m * K])).add(tf.tensor2d(bm, [1, m * K])));
         }
         let itemLogits: Float32Array | null = null;
-        if (unitT && unitB && item && m > 0) {
+        if (unitW && unitB && item && m > 0) {
           const F = item.params.hidden;
-          const Hm = new Float32Array(m * F);
-          for (let q = 0; q < m; q++) Hm.set(item.itemHidden.subarray(items[q] * F, (items[q] + 1) * F), q * F);
-          const [Wt, b] = [unitT, unitB];
-          itemLogits = readTensor(() => tf.matMul(tf.tensor2d(Hm, [m, F]), tf.tensor2d(Wt, [F, K])).add(tf.tensor2d(b, [1, K])));
+          const H = item.itemHidden;
+          if (sequentialF32) {
+            itemLogits = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              for (let k = 0; k < K; k++) itemLogits[q * K + k] = Math.fround(dotF32(H, items[q] * F, unitW, k * F, F) + unitB[k]);
+            }
+          } else {
+            const Hm = new Float32Array(m * F);
+            for (let q = 0; q < m; q++) Hm.set(H.subarray(items[q] * F, (items[q] + 1) * F), q * F);
+            const WuT = new Float32Array(F * K);
+            for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) WuT[j * K + k] = unitW[k * F + j];
+            const b = unitB;
+            itemLogits = readTensor(() => tf.matMul(tf.tensor2d(Hm, [m, F]), tf.tensor2d(WuT, [F, K])).add(tf.tensor2d(b, [1, K])));
+          }
         }
         for (let q = 0; q < m; q++) mix(expected, distribution, q, items[q], bu, active, userLogits, q * K, itemLogits, q * K);
         return { score: expected, expected, distribution };
@@ -505,6 +529,17 @@ export class RbmBlendModel implements TrainedModel {
       training: meta.training ?? {},
     });
   }
+}
+
+/**
+ * Σ_j a[aAt + j] · b[bAt + j] for j = 0 … n−1 in float32 arithmetic, in order: each product and each
+ * partial sum rounded to float32 (a double holds a float32 product exactly and rounds a sum of two
+ * float32s correctly), as XNNPACK's float32 GEMM on the wasm backend accumulates one output.
+ */
+function dotF32(a: Float32Array, aAt: number, b: Float32Array, bAt: number, n: number): number {
+  let acc = 0;
+  for (let j = 0; j < n; j++) acc = Math.fround(acc + Math.fround(a[aAt + j] * b[bAt + j]));
+  return acc;
 }
 
 /** Runs a tfjs computation and reads its result back (the intermediate tensors are freed). */

@@ -102,6 +102,25 @@ describe('scoreBounds on trained models', () => {
   }
 });
 
+describe('RbmBlendModel.itemScorers', () => {
+  it('equals scoreUsers bit for bit for every item, with the products in JS (wasm) and on tfjs', () => {
+    const users = [...userIds().map(stored), visitorInput(snapshot, [{ itemId: 5, rating: 1 }])];
+    const full = watchLike.rating.scoreUsers(users);
+    const all = Array.from({ length: ITEMS }, (_, i) => ITEMS - 1 - i);
+    for (const products of ['auto', 'tfjs'] as const) {
+      watchLike.rating.itemScorers(users, products).forEach((scorer, n) => {
+        const part = scorer(all);
+        const K = watchLike.ratingLevels.length;
+        same(
+          part.expected,
+          Float32Array.from(all, (i) => full[n].expected![i]),
+        );
+        same(part.distribution, Float32Array.from(all.flatMap((i) => Array.from(full[n].distribution!.subarray(i * K, (i + 1) * K)))));
+      });
+    }
+  });
+});
+
 /** What the API showed before pruning: full scoring, topK, 4 decimals. */
 function fullList(userId: number | null, input: UserInput, limit: number, genre?: string) {
   void userId;
