@@ -14,7 +14,15 @@
  * parameters at all; the blend uses its usual fold-in.
  */
 import type { Dataset } from '../data/dataset.js';
-import { fitImplicitRbm, ImplicitRbm, likedLevelIndex, watchAndLikeScores, type ImplicitRbmOptions } from '../rbm/implicit.js';
+import {
+  fitImplicitRbm,
+  ImplicitRbm,
+  likedLevelIndex,
+  sigmoidUpperBounds,
+  watchAndLikeScores,
+  watchOfLogit,
+  type ImplicitRbmOptions,
+} from '../rbm/implicit.js';
 import type { TrainOptionsInput } from '../rbm/config.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
 import { pickInfluences } from './explain.js';
@@ -143,27 +151,34 @@ export class WatchLikeModel implements TrainedModel {
   /**
    * For the exact pruned top-k (model/prunedTopK.ts): score_i = p(watch_i) · min(1, Σ_{k ≥ liked} p(r_i = k))
    * and the like factor lies in [0, 1], so p(watch_i) bounds the score from above — as float32 numbers
-   * too, since rounding is monotonic and fround(w · x) ≤ w for x ≤ 1. The bound is the implicit RBM's one
-   * dense product (F per item), the same p(watch) array scoreUsers multiplies; the costly factor, the
+   * too, since rounding is monotonic and fround(w · x) ≤ w for x ≤ 1. The bound comes from the implicit
+   * RBM's one dense product (F per item), the logits z_i of the p(watch) scoreUsers multiplies, through a
+   * table upper bound of σ (sigmoidUpperBounds, within 0.001: no exp per item); p(watch) itself is
+   * computed, by the same formula, for the evaluated items only. The costly factor, the
    * blend's distribution (two K×F products per item, softmaxes, mixture), is computed only for the items
    * the bound cannot rule out (RbmBlendModel.itemScorers), then multiplied exactly as scoreUsers does
    * (watchAndLikeScores), so every number equals the full scoring's.
    */
   scoreBounds(users: readonly UserInput[]): BoundedUser[] {
-    const watch = watchOf(this.implicit, users);
+    const logits = this.implicit.watchLogitsBlock(users.map((u) => u.ratings.items));
     const rating = this.rating.itemScorers(users);
     const K = this.ratingLevels.length;
-    return users.map((_, n) => ({
-      bound: watch[n],
-      scoreItems: (items) => {
-        const r = rating[n](items);
-        return {
-          score: watchAndLikeScores(gather(watch[n], items), r.distribution!, K, this.likedLevel),
-          expected: r.expected,
-          distribution: r.distribution,
-        };
-      },
-    }));
+    return users.map((_, n) => {
+      const z = logits[n];
+      return {
+        bound: sigmoidUpperBounds(z),
+        scoreItems: (items) => {
+          const watch = gather(z, items);
+          for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
+          const r = rating[n](items);
+          return {
+            score: watchAndLikeScores(watch, r.distribution!, K, this.likedLevel),
+            expected: r.expected,
+            distribution: r.distribution,
+          };
+        },
+      };
+    });
   }
 
   /**

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prunedTopK, topK } from '../../src/model/index.js';
+import { sigmoidUpperBounds, watchOfLogit } from '../../src/rbm/implicit.js';
 
 /** Scores from a few values (many ties), now and then NaN; bounds at or above them (often equal). */
 const instance = fc
@@ -139,5 +140,27 @@ describe('prunedTopK', () => {
         () => [],
       ).items,
     ).toHaveLength(0);
+  });
+});
+
+describe('sigmoidUpperBounds (the watch-like bound: a table instead of an exp per item)', () => {
+  it('is at or above the float32 p(watch) of every logit, and within 0.0011 of it', () => {
+    const edges = [-40, -32, -31.99609375, -1e-7, 0, 1e-7, 0.00390625, 5, 31.99609375, 32, 32.001, 40];
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.float({ min: -40, max: 40, noNaN: true }), fc.constantFrom(...edges)), { minLength: 1 }), (zs) => {
+        const z = Float32Array.from(zs);
+        const bound = sigmoidUpperBounds(z);
+        z.forEach((x, i) => {
+          const watch = Math.fround(watchOfLogit(x));
+          expect(bound[i]).toBeGreaterThanOrEqual(watch);
+          expect(bound[i] - watch).toBeLessThan(0.0011);
+        });
+      }),
+      { numRuns: 300 },
+    );
+    const special = sigmoidUpperBounds(Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]));
+    expect(Number.isNaN(special[0])).toBe(true);
+    expect(special[1]).toBe(1);
+    expect(special[2]).toBeGreaterThanOrEqual(0);
   });
 });
