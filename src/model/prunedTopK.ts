@@ -13,18 +13,18 @@
  *   s_w > b_j,  or  s_w = b_j and w < j   ⇒   every unvisited t ranks below w: stop.
  *
  * (b_j NaN: everything left has a NaN score, below any number, so a numeric s_w stops too; a NaN s_w never
- * stops.) No sort of every item: phase 1 takes the M best by bound with topK (O(n log M)); if that is not
- * enough, phase 2 scans once for the items whose bound still reaches the threshold s_w — the others can
- * never enter, since the threshold only rises — sorts that (usually short) remainder and goes on.
+ * stops.) No sort of every item: phase 1 visits the items whose bound is at least a threshold t picked
+ * from a sample so that about M pass (one tight scan, a sort of those few); if that is not enough, phase 2
+ * scans once for the other items whose bound still reaches s_w — the rest can never enter, since s_w only
+ * rises — sorts that (usually short) remainder and goes on.
  *
  * Pure: `evaluate` is called with disjoint chunks, in visiting order; nothing else is touched.
  */
-import { topK } from '../rbm/topK.js';
 
 export interface PrunedTopKOptions {
   /** Items evaluated per call of `evaluate` (default max(k, 32)). */
   chunk?: number;
-  /** Candidates taken by bound before the threshold scan (default max(2k, 8 · chunk)). */
+  /** About how many candidates phase 1 takes by bound before the threshold scan (default max(2k, 8 · chunk)). */
   firstCandidates?: number;
 }
 
@@ -45,6 +45,23 @@ function worse(sa: number, a: number, sb: number, b: number): boolean {
   const nanA = Number.isNaN(sa);
   const nanB = Number.isNaN(sb);
   return nanA && nanB ? a > b : nanA;
+}
+
+/**
+ * A bound value t such that about `target` items have a bound ≥ t: the target's share of an even sample
+ * of about 1,024 bounds (all of them for a short array). −∞ (every non-NaN item) when the target reaches
+ * the sample. Only speed depends on it: a prefix that falls short is completed by phase 2.
+ */
+function prefixThreshold(bounds: ArrayLike<number>, target: number): number {
+  const n = bounds.length;
+  const step = Math.max(1, Math.floor(n / 1024));
+  const sample = new Float64Array(Math.ceil(n / step));
+  let size = 0;
+  for (let j = 0; j < n; j += step) if (!Number.isNaN(bounds[j])) sample[size++] = bounds[j];
+  const rank = Math.ceil((target * size) / Math.max(1, n));
+  if (rank >= size) return Number.NEGATIVE_INFINITY;
+  const sorted = sample.subarray(0, size).sort(); // ascending
+  return sorted[size - Math.max(1, rank)];
 }
 
 export function prunedTopK(
@@ -130,27 +147,27 @@ export function prunedTopK(
   };
 
   if (k > 0) {
-    // Phase 1: the M best by bound (topK's order is the visiting order).
-    const first = topK(bounds, Math.min(firstCandidates, n), exclude);
-    if (!visit(first) && first.length === firstCandidates) {
-      // Phase 2: every other item ranks after `last` in visiting order; keep those that can still enter
-      // against the current k-th best (size = k here, since M ≥ k items were evaluated).
-      const last = first[first.length - 1];
-      const bLast = bounds[last];
+    const byVisit = (a: number, b: number): number => (worse(bounds[a], a, bounds[b], b) ? 1 : worse(bounds[b], b, bounds[a], a) ? -1 : 0);
+    // Phase 1: every eligible item whose bound is at least t, t picked from a sample of the bounds so that
+    // about M items pass — a prefix of the visiting order, found by one tight scan and a short sort.
+    const t = prefixThreshold(bounds, firstCandidates);
+    const prefix: number[] = [];
+    for (let j = 0; j < n; j++) if (bounds[j] >= t && !exclude(j)) prefix.push(j);
+    const first = Int32Array.from(prefix).sort(byVisit);
+    if (!visit(first) && first.length < n) {
+      // Phase 2: the items after the prefix (bound below t, or NaN) that can still enter against the
+      // current k-th best — all of them while fewer than k are kept.
+      const full = size === k;
       const sw = heapScore[0];
       const w = heapItem[0];
       const rest: number[] = [];
       for (let j = 0; j < n; j++) {
         const bj = bounds[j];
-        const after = Number.isNaN(bLast) ? Number.isNaN(bj) && j > last : Number.isNaN(bj) || bj < bLast || (bj === bLast && j > last);
-        if (!after) continue;
-        const reaches = Number.isNaN(sw) || bj > sw || (bj === sw && j < w);
+        if (bj >= t) continue;
+        const reaches = !full || Number.isNaN(sw) || bj > sw || (bj === sw && j < w);
         if (reaches && !exclude(j)) rest.push(j);
       }
-      // Visiting order (bound descending, index ascending, NaN last) of the remainder.
-      const order = Int32Array.from(rest).sort((a, b) =>
-        worse(bounds[a], a, bounds[b], b) ? 1 : worse(bounds[b], b, bounds[a], a) ? -1 : 0,
-      );
+      const order = Int32Array.from(rest).sort(byVisit);
       if (order.length > 0 && !canStop(order[0])) visit(order);
     }
   }
