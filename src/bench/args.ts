@@ -7,7 +7,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [--json out.json] [--cases a
   --cases     comma-separated cases (default: ${DEFAULT_CASE_NAMES.join(', ')}); opt-in: ${CASE_NAMES.filter((c) => !DEFAULT_CASE_NAMES.includes(c)).join(', ')}
   --epochs    CD epochs timed per orientation (default: per case, 2–4); the first is treated as warm-up
   --timeout   seconds before a case's child process is stopped and reported as unfinished (default: none)
-  --ml100k    MovieLens 100K folder (default: ../shared/datasets/ml-100k)`;
+  --ml100k    MovieLens 100K folder (default: ../shared/datasets/ml-100k)
+  --score-users  whole-path cases: users whose top 10 the scoring step writes, a number or "all"
+                 (default: 2000, evenly spread over the ids)`;
 
 export interface BenchArgs {
   help: boolean;
@@ -16,6 +18,8 @@ export interface BenchArgs {
   epochs: number | null;
   timeoutSeconds: number | null;
   ml100kFolder: string | null;
+  /** Whole-path cases: users scored (null: the case's default). */
+  scoreUsers: number | 'all' | null;
 }
 
 export class BenchUsageError extends Error {
@@ -42,6 +46,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     epochs: null,
     timeoutSeconds: null,
     ml100kFolder: null,
+    scoreUsers: null,
   };
   for (let n = 0; n < argv.length; n++) {
     const arg = argv[n];
@@ -82,6 +87,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--ml100k':
         args.ml100kFolder = value();
         break;
+      case '--score-users': {
+        const raw = value();
+        args.scoreUsers = raw === 'all' ? 'all' : positiveNumber('--score-users', raw, true);
+        break;
+      }
       default:
         throw new BenchUsageError(`unknown argument "${arg}"`);
     }

@@ -31,6 +31,8 @@ export interface BenchCase {
 export interface CaseContext {
   /** Folder holding MovieLens 100K (u.data, u.item, …). */
   ml100kFolder: string;
+  /** Whole-path cases: users whose top 10 is scored (default: the case's sample). */
+  scoreUsers?: number | 'all';
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

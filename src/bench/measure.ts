@@ -154,7 +154,8 @@ export async function runCase(
 ): Promise<CaseResult> {
   const benchCase = findCase(name);
   const epochCount = epochs ?? benchCase.defaultEpochs;
-  if (benchCase.pipeline) return runPipeline(name, benchCase.description, benchCase.pipeline, epochCount, onStage);
+  if (benchCase.pipeline)
+    return runPipeline(name, benchCase.description, benchCase.pipeline, epochCount, onStage, { scoreUsers: context.scoreUsers });
   if (!benchCase.load) throw new Error(`bench case ${name} has neither data to load nor a pipeline`);
 
   let t = performance.now();

@@ -34,11 +34,15 @@ function runChild(name: string, args: BenchArgs, io: RunIo): Promise<CaseOutcome
   const stages: StageEvent[] = [];
   const elapsed = (): number => (performance.now() - started) / 1000;
   return new Promise((resolve) => {
-    const child = fork(WORKER, [name, args.epochs === null ? '-' : String(args.epochs), args.ml100kFolder ?? ''], {
-      execArgv: childExecArgv(),
-      // The child's own output (warnings, tfjs notices) goes to our stderr: stdout stays the report.
-      stdio: ['ignore', 2, 2, 'ipc'],
-    });
+    const child = fork(
+      WORKER,
+      [name, args.epochs === null ? '-' : String(args.epochs), args.ml100kFolder ?? '', String(args.scoreUsers ?? '')],
+      {
+        execArgv: childExecArgv(),
+        // The child's own output (warnings, tfjs notices) goes to our stderr: stdout stays the report.
+        stdio: ['ignore', 2, 2, 'ipc'],
+      },
+    );
     let result: CaseOutcome['result'] = null;
     let error: string | null = null;
     let timedOut = false;

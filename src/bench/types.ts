@@ -85,7 +85,13 @@ export interface CaseResult {
   /** Per-orientation timings of the epoch cases; absent for the pipeline cases (see `pipeline`). */
   orientations?: { user: OrientationResult; item: OrientationResult };
   /** The whole-path cases (synthetic-25m): each step's seconds and peak RSS. */
-  pipeline?: { steps: PipelineStep[]; peakRssPerStep: boolean; usersScored: number };
+  pipeline?: {
+    steps: PipelineStep[];
+    peakRssPerStep: boolean;
+    usersScored: number;
+    /** The implicit RBM's epoch (trained on the main thread while the two orientations train in workers). */
+    implicitSecondsPerEpoch: number;
+  };
   scoring?: ScoringResult;
   /** Wall-clock of the whole child, spawn to exit, as seen by the parent. */
   wallSeconds?: number;

@@ -27,7 +27,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import type { ModelMeta } from '../model/index.js';
@@ -35,6 +34,7 @@ import { Rng } from '../rng.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
 import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
+import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverProcess.js';
 
 export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate <req/s>]
                           [--connections <n>] [--duration <s>] [--visitor-rate <req/s>] [--closed-connections <n>]
@@ -133,42 +133,13 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   };
 }
 
-/** Resolves with the URL a child prints as `listening on <url>` on its stdout. */
-function urlOf(child: ChildProcess, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /^listening on (http:\/\/\S+)$/.exec(line);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`${what} exited (code ${code}) before listening`)));
-    child.once('error', reject);
-  });
-}
-
-function startServer(dbPath: string, options: LoadtestOptions): { child: ChildProcess; url: Promise<string> } {
-  const flags = [
-    '--db',
-    dbPath,
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--write-rate-limit',
-    '0',
-    '--visitor-rate-limit',
-    '0',
-    '--poll-ms',
-    '100',
-  ];
+function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
+  const flags = ['--poll-ms', '100'];
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
   if (options.topLists !== undefined) flags.push('--top-lists', String(options.topLists));
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(root, 'scripts/start.ts'), ...flags], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'], // the server's progress (seeding, training, swaps) shows on our stderr
-  });
-  return { child, url: urlOf(child, 'the server') };
+  return spawnServer(dbPath, flags, prof);
 }
 
 /** The floor: node:http answering a fixed 1 KB JSON body, nothing else. */
@@ -180,13 +151,6 @@ function startBareServer(): { child: ChildProcess; url: Promise<string> } {
     process.on('SIGTERM', () => server.close(() => process.exit(0)));`;
   const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
   return { child, url: urlOf(child, 'the bare server') };
-}
-
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function fetchJson<T>(url: string): Promise<T> {
@@ -409,7 +373,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
           options.seed,
         ),
       );
-      await stop(bare);
+      await stopProcess(bare);
       bare = null;
     }
     const serverScenarios = options.scenarios.filter((s) => s !== 'bare');
@@ -497,8 +461,8 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       }
     }
   } finally {
-    await stop(bare);
-    await stop(server);
+    await stopProcess(bare);
+    await stopProcess(server);
     rmSync(workDir, { recursive: true, force: true });
   }
   if (results.length > 0) printTable(results.map((r) => ({ ...r })));

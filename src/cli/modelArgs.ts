@@ -3,6 +3,7 @@
  * conversion into TrainOptionsInput with validation before any work starts.
  */
 import type { ParseArgsConfig } from 'node:util';
+import type { FitOptions } from '../model/index.js';
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 
 export const MODEL_FLAGS = {
@@ -29,8 +30,11 @@ function numberFlag(name: string, raw: string | boolean | undefined, integer: bo
   return value;
 }
 
-/** Converts parsed flags into validated options (throws RangeError naming the flag). */
-export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions {
+/**
+ * Converts parsed flags into validated options (throws RangeError naming the flag). `--epochs` caps every
+ * RBM the algorithm trains, the implicit one included: `--epochs 2` means two epochs, whatever the model.
+ */
+export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & Pick<FitOptions, 'implicit'> {
   const input: TrainOptionsInput = {
     hidden: numberFlag('hidden', values.hidden, true),
     epochs: numberFlag('epochs', values.epochs, true),
@@ -44,5 +48,6 @@ export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions {
   };
   if (values.orientation !== undefined) input.orientation = values.orientation as TrainOptions['orientation'];
   for (const key of Object.keys(input) as (keyof TrainOptionsInput)[]) if (input[key] === undefined) delete input[key];
-  return validateTrainOptions(input);
+  const options = validateTrainOptions(input);
+  return input.epochs === undefined ? options : { ...options, implicit: { epochs: input.epochs } };
 }

@@ -28,7 +28,7 @@ import { bar, endProgress, progressLine } from './progress.js';
 
 export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}] [--resume]
                         [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]
-  --resume   continue the rating RBMs from the checkpoints a previous, interrupted run of the same
+  --resume   continue the RBMs (rating and implicit) from the checkpoints a previous, interrupted run of the same
              training left beside the database (written every few minutes)`;
 
 export interface TrainedVersion {
@@ -46,7 +46,7 @@ export interface TrainHooks {
   retry?: BusyRetryOptions;
   /** The algorithm to fit (default: the one `--orientation` implies, else the default). */
   algorithm?: string;
-  /** Checkpoint the rating RBMs beside this database file every few minutes (and resume with `resume`). */
+  /** Checkpoint the RBMs (rating and implicit) beside this database file every few minutes (and resume with `resume`). */
   checkpointsBeside?: string;
   resume?: boolean;
 }
@@ -72,8 +72,8 @@ export async function trainAndSave(
   const plan = checkpointsBeside
     ? checkpointPlan(
         checkpointsBeside,
-        trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options) }),
-        ['user', 'item'],
+        trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options), implicit: options.implicit ?? null }),
+        ['user', 'item', 'implicit'],
         resume ?? false,
       )
     : undefined;

@@ -70,7 +70,7 @@ export interface Influence {
 
 export interface FitHooks {
   onEpoch?: (report: EpochReport) => void;
-  /** Checkpoints of the rating RBMs (long trainings): written every few minutes, resumed per orientation. */
+  /** Checkpoints of the RBMs (long trainings): written every few minutes, resumed per phase (user, item, implicit). */
   checkpoints?: RbmCheckpoints;
 }
 

@@ -24,6 +24,7 @@ import {
   type ImplicitRbmOptions,
 } from '../rbm/implicit.js';
 import type { TrainOptionsInput } from '../rbm/config.js';
+import type { ImplicitTrainHooks } from '../rbm/implicitTrain.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
 import { pickInfluences } from './explain.js';
 import type { Algorithm, BoundedUser, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
@@ -35,6 +36,10 @@ import { fitRbmBlend } from './rbmFit.js';
 export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions> };
 
 const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({ seed: options.seed ?? 0, ...options.implicit });
+
+/** The implicit RBM's share of the checkpoint hooks (phase 'implicit'; the rating RBMs have theirs). */
+const implicitCheckpoints = (hooks?: FitHooks): ImplicitTrainHooks =>
+  hooks?.checkpoints ? { onCheckpoint: hooks.checkpoints.onCheckpoint, resumeFrom: hooks.checkpoints.resumeFrom.implicit } : {};
 
 function implicitTraining(model: ImplicitRbm): TrainingSummary {
   const t = model.training;
@@ -251,7 +256,8 @@ export class WatchLikeModel implements TrainedModel {
 export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
   name: 'implicit',
   description: 'implicit RBM over "rated or not": ranks by p(watch)',
-  fit: async (train, options, hooks) => new ImplicitModel(train, await fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch)),
+  fit: async (train, options, hooks) =>
+    new ImplicitModel(train, await fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks))),
 };
 
 /**
@@ -260,7 +266,7 @@ export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
  */
 async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: FitHooks): Promise<WatchLikeModel> {
   const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks?.onEpoch, undefined, hooks?.checkpoints);
-  const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch);
+  const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
   const [r, i] = await Promise.all([rating, implicit]);
   return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels));
 }

@@ -15,7 +15,15 @@ import { initBackend, tf } from './backend.js';
 import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
 import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from './leaveOneOut.js';
 import { sigmoid, transposeMatrix } from './params.js';
-import { denseLogits, trainImplicitRbm, type ImplicitEngine, type ImplicitTrainOptions, type RatedRows } from './implicitTrain.js';
+import {
+  denseLogits,
+  implicitParamsOfCheckpoint,
+  trainImplicitRbm,
+  type ImplicitEngine,
+  type ImplicitTrainHooks,
+  type ImplicitTrainOptions,
+  type RatedRows,
+} from './implicitTrain.js';
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;
@@ -39,6 +47,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   engine: 'tfjs',
   zeroSamples: 200,
   rankCutoff: 10,
+  validationUsers: 5000,
   seed: 0,
   validationFraction: 0.1,
 };
@@ -53,10 +62,14 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
       `implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`,
     );
   };
-  const positiveInt = (field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch'): void => {
+  const positiveInt = (
+    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers',
+  ): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
   };
-  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch'] as const).forEach(positiveInt);
+  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers'] as const).forEach(
+    positiveInt,
+  );
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');
@@ -121,6 +134,7 @@ export async function fitImplicitRbm(
   train: Dataset,
   input: Partial<ImplicitRbmOptions> = {},
   onEpoch?: (report: EpochReport) => void,
+  hooks: ImplicitTrainHooks = {},
 ): Promise<ImplicitRbm> {
   const options = validateImplicitOptions(input);
   await initBackend();
@@ -129,9 +143,14 @@ export async function fitImplicitRbm(
   const { fit, validation } = carveValidation(all, options.validationFraction, rng);
   const counts = new Float64Array(fit.cols);
   for (let n = 0; n < fit.colIndex.length; n++) counts[fit.colIndex[n]]++;
-  const params = initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
+  const resume = hooks.resumeFrom;
+  const params = resume
+    ? implicitParamsOfCheckpoint(resume, fit.cols, options.hidden)
+    : initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
   const hasValidation = validation.colIndex.length > 0;
-  const result = trainImplicitRbm(params, fit, hasValidation ? validation : null, options, rng, onEpoch);
+  // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
+  const trainRng = resume ? new Rng((options.seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
+  const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
   return new ImplicitRbm(result.params, options, {
     epochs: result.epochs,
     bestEpoch: result.bestEpoch,

@@ -12,7 +12,8 @@
  *             unrated ones (accumulateCdSampled)
  */
 import type { CompressedRows } from '../data/dataset.js';
-import type { EpochReport } from './train.js';
+import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
+import type { RbmParams } from './params.js';
 import { Rng } from '../rng.js';
 import { tf } from './backend.js';
 import { transposeMatrix } from './params.js';
@@ -56,6 +57,13 @@ export interface ImplicitTrainOptions {
   zeroSamples: number;
   /** k of the early-stopping nDCG@k. */
   rankCutoff: number;
+  /**
+   * Most users the early-stopping nDCG is computed over (evenly spaced by index when more have validation
+   * items). Scoring a user ranks every item, so at MovieLens-25M size (162,541 users × 59,047 items) all of
+   * them would cost more than a training epoch; 5,000 users estimate the mean to about ±0.004 (and the
+   * epoch-to-epoch comparison, over the same users, more closely). Smaller catalogs use every user.
+   */
+  validationUsers: number;
 }
 
 /** A user's rated items as compressed rows (rows = users, colIndex = item indices, sorted, distinct). */
@@ -69,6 +77,58 @@ export interface ImplicitTrainResult {
   bestNdcg: number | null;
   epochs: number;
   seconds: number;
+}
+
+/**
+ * Checkpoints of a long implicit training (MovieLens-25M size: minutes an epoch), in the rating RBMs'
+ * format (train.ts RbmCheckpoint, phase 'implicit') so the same files and `--resume` serve both: the
+ * parameters as an RBM of one level (W items × F, b per item, c), and "bestValidationRmse" holding
+ * 1 − nDCG, the lower-is-better form the implicit curve already reports.
+ */
+export interface ImplicitTrainHooks {
+  /** After an epoch, once `checkpointEveryMs` has passed since the start or the last checkpoint: the best so far. */
+  onCheckpoint?: (checkpoint: RbmCheckpoint) => void;
+  /** Default 2 minutes, as the rating RBMs'. */
+  checkpointEveryMs?: number;
+  /** Milliseconds clock (default performance.now), injectable so tests need no real waiting. */
+  now?: () => number;
+  /**
+   * Continue from a checkpoint: `params` passed to trainImplicitRbm must be its parameters
+   * (implicitParamsOfCheckpoint); training goes on at epoch checkpoint.epoch + 1 with its curve and best so
+   * far. The momentum buffer starts at zero: a continuation, not a bit-exact replay.
+   */
+  resumeFrom?: RbmCheckpoint;
+}
+
+/**
+ * The implicit RBM trains on the main thread while the rating RBMs train in workers (model/watchLike.ts),
+ * and their epoch reports and checkpoints reach the main thread as messages. An epoch at MovieLens-25M size
+ * takes minutes, so training yields to the event loop this often: the messages are handled (checkpoints
+ * written) while it trains, not after. Yielding changes nothing in the arithmetic.
+ */
+const YIELD_EVERY_MS = 200;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The implicit parameters as a one-level RBM's (copies), for a checkpoint. */
+export const checkpointParamsOf = (p: ImplicitParams): RbmParams => ({
+  visibles: p.items,
+  levels: 1,
+  hidden: p.hidden,
+  W: p.W.slice(),
+  b: p.b.slice(),
+  c: p.c.slice(),
+});
+
+/** A checkpoint's parameters back as the implicit RBM's, after checking it is one of this shape. */
+export function implicitParamsOfCheckpoint(checkpoint: RbmCheckpoint, items: number, hidden: number): ImplicitParams {
+  const p = checkpoint.params;
+  if (checkpoint.phase !== 'implicit' || p.visibles !== items || p.levels !== 1 || p.hidden !== hidden) {
+    throw new Error(
+      `cannot resume the implicit RBM (${items} items × ${hidden} hidden) from a checkpoint of the ${checkpoint.phase} RBM ` +
+        `(${p.visibles} × ${p.levels} levels × ${p.hidden}): the data or the options changed since it was saved`,
+    );
+  }
+  return { items, hidden, W: p.W.slice(), b: p.b.slice(), c: p.c.slice() };
 }
 
 interface Engine {
@@ -197,16 +257,29 @@ export function denseLogits(Wt: tf.Tensor2D, b: tf.Tensor2D, P: Float32Array, B:
   return out;
 }
 
+/** The users with validation items, at most `max` of them, evenly spaced by index (deterministic). */
+export function validationUsers(validation: RatedRows, max: number): number[] {
+  const users: number[] = [];
+  for (let u = 0; u < validation.rows; u++) if (validation.rowStart[u + 1] > validation.rowStart[u]) users.push(u);
+  if (users.length <= max) return users;
+  return Array.from({ length: max }, (_, n) => users[Math.floor((n * users.length) / max)]);
+}
+
 /**
- * Mean nDCG@k over the users with validation items: each user's items ranked by the model's logits given
+ * Mean nDCG@k over `users` (by default every user with validation items): each user's items ranked by the model's logits given
  * their fit items alone (fit items excluded from the list), binary relevance = the held-out items.
  *   DCG = Σ_{r<k} rel_r / log2(r + 2),   nDCG = DCG / Σ_{r < min(k, |held out|)} 1 / log2(r + 2)
  */
-export function validationNdcg(p: ImplicitParams, fit: RatedRows, validation: RatedRows, k: number, blockSize = 256): number {
+export function validationNdcg(
+  p: ImplicitParams,
+  fit: RatedRows,
+  validation: RatedRows,
+  k: number,
+  users: readonly number[] = validationUsers(validation, Infinity),
+  blockSize = 256,
+): number {
   const I = p.items;
   const F = p.hidden;
-  const users: number[] = [];
-  for (let u = 0; u < validation.rows; u++) if (validation.rowStart[u + 1] > validation.rowStart[u]) users.push(u);
   if (users.length === 0) return NaN;
   const Wt = tf.tensor2d(transposeMatrix(p.W, I, F), [F, I]);
   const b = tf.tensor2d(p.b, [1, I]);
@@ -247,28 +320,36 @@ export function validationNdcg(p: ImplicitParams, fit: RatedRows, validation: Ra
  * Hidden units are sampled with uniforms drawn from `rng` case by case, step by step, so the 'js' and
  * 'tfjs' engines see the same numbers.
  */
-export function trainImplicitRbm(
+export async function trainImplicitRbm(
   params: ImplicitParams,
   fit: RatedRows,
   validation: RatedRows | null,
   options: ImplicitTrainOptions,
   rng: Rng,
   onEpoch?: (report: EpochReport) => void,
-): ImplicitTrainResult {
+  hooks: ImplicitTrainHooks = {},
+): Promise<ImplicitTrainResult> {
   const started = performance.now();
+  const resume = hooks.resumeFrom ?? null;
   const F = params.hidden;
   const T = options.cdSteps;
   const engine = options.engine === 'tfjs' ? tfjsEngine(params, fit, options) : jsEngine(params, fit, options, rng);
   const order = Int32Array.from({ length: fit.rows }, (_, u) => u);
   const uniforms = new Float32Array(options.batchSize * T * F);
-  const curve: EpochReport[] = [];
-  let best: ImplicitParams | null = null;
-  let bestEpoch = 0;
-  let bestNdcg = -Infinity;
+  const scored = validation ? validationUsers(validation, options.validationUsers) : [];
+  const curve: EpochReport[] = resume ? [...resume.curve] : [];
+  const resumedBest = resume !== null && resume.bestValidationRmse !== null;
+  let best: ImplicitParams | null = resumedBest ? cloneImplicitParams(params) : null;
+  let bestEpoch = resume?.bestEpoch ?? 0;
+  let bestNdcg = resumedBest ? 1 - resume.bestValidationRmse! : -Infinity;
+  const now = hooks.now ?? (() => performance.now());
+  const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
+  let lastCheckpoint = now();
   let epoch = 0;
   let last: ImplicitParams | null = null;
+  let lastYield = performance.now();
   try {
-    for (epoch = 1; epoch <= options.epochs; epoch++) {
+    for (epoch = resume ? resume.epoch + 1 : 1; epoch <= options.epochs; epoch++) {
       const epochStart = performance.now();
       const momentum = epoch >= options.momentumFromEpoch ? options.momentum : options.initialMomentum;
       rng.shuffle(order);
@@ -277,6 +358,10 @@ export function trainImplicitRbm(
         const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
         if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
         err += engine.batch(cases, uniforms, options.lr, momentum);
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       const current = engine.read();
       if (!allFinite(current.W) || !allFinite(current.b) || !allFinite(current.c)) {
@@ -284,7 +369,7 @@ export function trainImplicitRbm(
           `implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`,
         );
       }
-      const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff) : NaN;
+      const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff, scored) : NaN;
       const report: EpochReport = {
         phase: 'implicit',
         epoch,
@@ -295,14 +380,28 @@ export function trainImplicitRbm(
       };
       curve.push(report);
       onEpoch?.(report);
-      if (!Number.isFinite(ndcg)) continue;
-      if (ndcg > bestNdcg) {
-        bestNdcg = ndcg;
-        bestEpoch = epoch;
-        best = cloneImplicitParams(current);
-      } else if (epoch - bestEpoch >= options.patience) {
-        break;
+      let stop = false;
+      if (Number.isFinite(ndcg)) {
+        if (ndcg > bestNdcg) {
+          bestNdcg = ndcg;
+          bestEpoch = epoch;
+          best = cloneImplicitParams(current);
+        } else if (epoch - bestEpoch >= options.patience) {
+          stop = true;
+        }
       }
+      if (hooks.onCheckpoint && !stop && epoch < options.epochs && now() - lastCheckpoint >= checkpointEveryMs) {
+        hooks.onCheckpoint({
+          phase: 'implicit',
+          epoch,
+          params: checkpointParamsOf(best ?? current),
+          bestEpoch: best ? bestEpoch : epoch,
+          bestValidationRmse: best ? 1 - bestNdcg : null,
+          curve: [...curve],
+        });
+        lastCheckpoint = now();
+      }
+      if (stop) break;
     }
     if (!best) last = cloneImplicitParams(engine.read());
   } finally {

@@ -45,6 +45,12 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--json'])).toThrow(/needs a value/);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/unknown argument/);
   });
+  it('reads --score-users as a count or "all", and refuses anything else', () => {
+    expect(parseBenchArgs([]).scoreUsers).toBeNull();
+    expect(parseBenchArgs(['--score-users', '500']).scoreUsers).toBe(500);
+    expect(parseBenchArgs(['--score-users=all']).scoreUsers).toBe('all');
+    expect(() => parseBenchArgs(['--score-users', 'some'])).toThrow(/--score-users must be a positive integer/);
+  });
 });
 
 describe('steadyMean', () => {

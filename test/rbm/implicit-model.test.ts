@@ -17,7 +17,7 @@ import {
   type ImplicitRbmState,
 } from '../../src/rbm/implicit.js';
 import { initImplicitParams } from '../../src/rbm/implicitParams.js';
-import { trainImplicitRbm, validationNdcg } from '../../src/rbm/implicitTrain.js';
+import { trainImplicitRbm, validationNdcg, validationUsers } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
@@ -67,6 +67,23 @@ describe('fitImplicitRbm', () => {
     expect(validationNdcg(model.params, fit, validation, options.rankCutoff)).toBeCloseTo(t.bestValidationNdcg!, 6);
   });
 
+  it('early stopping scores at most `validationUsers` users, evenly spaced, the same ones every epoch', async () => {
+    const options = validateImplicitOptions({ ...SMALL, epochs: 200, lr: 0.3, patience: 3, seed: 1, validationUsers: 7 });
+    const { fit, validation } = carveValidation(ratedRows(data), options.validationFraction, new Rng(options.seed));
+    const all = validationUsers(validation, Infinity);
+    expect(all.length).toBeGreaterThan(7);
+    const some = validationUsers(validation, 7);
+    expect(some).toHaveLength(7);
+    expect(new Set(some).size).toBe(7);
+    expect(some.every((u) => all.includes(u))).toBe(true);
+    expect(some[0]).toBe(all[0]);
+    const model = await fitImplicitRbm(data, options);
+    const t = model.training!;
+    // The criterion it stopped on is the subset's (not every user's) nDCG of the returned parameters.
+    expect(validationNdcg(model.params, fit, validation, options.rankCutoff, some)).toBeCloseTo(t.bestValidationNdcg!, 6);
+    expect(validationNdcg(model.params, fit, validation, options.rankCutoff)).not.toBeCloseTo(t.bestValidationNdcg!, 6);
+  });
+
   it('rejects bad options with the field and the expected value', async () => {
     expect(() => validateImplicitOptions({ hidden: 0 })).toThrow('implicit RBM option hidden must be a positive integer, got 0');
     expect(() => validateImplicitOptions({ engine: 'gpu' as 'js' })).toThrow(
@@ -77,15 +94,16 @@ describe('fitImplicitRbm', () => {
 });
 
 describe('engines', () => {
-  it('the tfjs and the typed-array engines train the same parameters from the same seed', () => {
+  it('the tfjs and the typed-array engines train the same parameters from the same seed', async () => {
     const rows = ratedRows(data);
     const counts = new Float64Array(ITEMS);
     for (const i of rows.colIndex) counts[i]++;
     const options = validateImplicitOptions({ ...SMALL, epochs: 3, cdSteps: 2 });
-    const run = (engine: 'tfjs' | 'js') =>
-      trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)).params;
-    const js = run('js');
-    const tfjs = run('tfjs');
+    const run = async (engine: 'tfjs' | 'js') =>
+      (await trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)))
+        .params;
+    const js = await run('js');
+    const tfjs = await run('tfjs');
     for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
     for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
   });

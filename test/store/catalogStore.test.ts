@@ -32,6 +32,15 @@ afterEach(() => db.close());
 const dumpWithoutImportTime = (): Record<string, string> => dumpDatabase(db, ['datasets.imported_at']);
 
 describe('openDatabase', () => {
+  it("answers the change feed's question from an index, not a scan of every user", () => {
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT user_id, updated_at FROM users WHERE updated_at >= ?')
+      .all(0)
+      .map((row) => (row as { detail: string }).detail)
+      .join('; ');
+    expect(plan).toContain('USING COVERING INDEX users_by_updated_at');
+  });
+
   it('creates parent folders, uses WAL and foreign keys, and records the schema version once', () => {
     const temp = tempFolder();
     try {
