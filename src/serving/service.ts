@@ -233,6 +233,28 @@ export function* rankStoredUsers(
   if (block.length > 0) yield* flush();
 }
 
+/**
+ * Ranks and explains one stored user's list under a snapshot just loaded, before it takes requests: the
+ * lazily built parts of a model (dense tensors uploaded to the backend, e^W tables of `because`, compiled
+ * code paths) cost about a second at MovieLens-25M's size, which would otherwise fall on the first
+ * requests of each process — and on every request queued behind them. Nothing is kept.
+ */
+export function warmUp(
+  snapshot: ModelSnapshot,
+  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
+  userIds: Iterable<number>,
+): void {
+  for (const userId of userIds) {
+    const user = catalog.getUser(userId);
+    if (!user) continue;
+    const input = storedUserInput(snapshot, user, catalog.getUserRatings(userId));
+    if (input.ratings.items.length === 0) continue;
+    const [ranked] = rankUsers(snapshot, [input], 10);
+    becauseLists(snapshot, input, Array.from(ranked.items));
+    return;
+  }
+}
+
 /** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */
 export interface TopListSource {
   /** The list, and how many of its first items already carry their `because`. */
