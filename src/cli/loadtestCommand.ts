@@ -38,7 +38,7 @@ import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverPro
 
 export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate <req/s>]
                           [--connections <n>] [--duration <s>] [--visitor-rate <req/s>] [--closed-connections <n>]
-                          [--workers <n>] [--seed <n>] [--arrivals uniform|poisson] [--cpu-prof <dir>]
+                          [--workers <n>] [--seed <n>] [--arrivals uniform|poisson] [--cpu-prof <dir>] [--top-lists <n>]
   --rate                total offered rate of the open-loop scenarios over all connections (default 1000)
   --connections         connections of the open-loop scenarios (default 20)
   --visitor-rate        offered rate of the visitor scenario (default 200)
@@ -46,7 +46,8 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --workers             server processes (default: the server's default, the number of cores)
   --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
   --visitor-workers     the server's --visitor-workers (0: every visitor fold-in on the event loop)
-  --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder`;
+  --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder
+  --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)`;
 
 const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -86,6 +87,7 @@ export interface LoadtestOptions {
   closedConnections: number;
   workers?: number;
   visitorWorkers?: number;
+  topLists?: number;
   seed: number;
   cpuProf?: string;
   arrivals: Arrivals;
@@ -102,6 +104,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     'closed-connections': { type: 'string' },
     workers: { type: 'string' },
     'visitor-workers': { type: 'string' },
+    'top-lists': { type: 'string' },
     seed: { type: 'string' },
     'cpu-prof': { type: 'string' },
     arrivals: { type: 'string' },
@@ -124,6 +127,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     closedConnections: integerFlag(values['closed-connections'], 'closed-connections', 1, 10_000) ?? 200,
     workers: integerFlag(values.workers, 'workers', 1, 256),
     visitorWorkers: integerFlag(values['visitor-workers'], 'visitor-workers', 0, 256),
+    topLists: integerFlag(values['top-lists'], 'top-lists', 0, 10_000),
     seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
     cpuProf: values['cpu-prof'],
   };
@@ -133,6 +137,7 @@ function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
   const flags = ['--poll-ms', '100'];
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
+  if (options.topLists !== undefined) flags.push('--top-lists', String(options.topLists));
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
   return spawnServer(dbPath, flags, prof);
 }

@@ -1,9 +1,12 @@
 /** The model layer's public surface: the protocol, the registry, and the stored-state types. */
 export type {
   Algorithm,
+  BoundedUser,
   EpochReport,
   FitHooks,
   Influence,
+  ItemScorer,
+  ItemScores,
   RbmCheckpoints,
   KnownRatings,
   TrainedModel,
@@ -27,3 +30,4 @@ export { DEFAULT_TRAIN_OPTIONS, validateTrainOptions } from '../rbm/config.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';
 export { topK } from '../rbm/topK.js';
+export { prunedTopK, type PrunedTopKOptions, type PrunedTopKResult } from './prunedTopK.js';

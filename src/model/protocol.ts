@@ -32,6 +32,34 @@ export interface UserScores {
   readonly distribution: Float32Array | null;
 }
 
+/**
+ * Exact numbers of chosen items for one user: row q belongs to the q-th item asked for, and equals bit for
+ * bit what `scoreUsers` gives that item (same products, same float32 rounding).
+ */
+export interface ItemScores {
+  readonly score: Float32Array;
+  readonly expected: Float32Array | null;
+  /** items.length × K, row-major, or null for an algorithm that does not predict ratings. */
+  readonly distribution: Float32Array | null;
+}
+
+/** Scores the given model item indices for one prepared user (see ItemScores). */
+export type ItemScorer = (items: ArrayLike<number>) => ItemScores;
+
+/**
+ * One user prepared for an exact pruned top-k by score (`TrainedModel.scoreBounds`,
+ * model/prunedTopK.ts): a cheap upper bound of every item's ranking score, and the exact scorer of chosen
+ * items, which reuses what was computed for the user once (their hidden units, their fitted units).
+ */
+export interface BoundedUser {
+  /**
+   * bound[i] ≥ score[i] for every item i as `scoreUsers` computes it (compared as the float32 numbers
+   * themselves); a NaN bound only where the score is NaN too. Length: the model's item count.
+   */
+  readonly bound: Float32Array;
+  scoreItems: ItemScorer;
+}
+
 /** One of the user's ratings that raised an item's ranking score (see model/explain.ts). */
 export interface Influence {
   /** Position of the rating in the user's `UserInput.ratings` (its item and level are there). */
@@ -67,6 +95,14 @@ export interface TrainedModel {
    * the batch scorer and the evaluator with blocks, and both get the same numbers.
    */
   scoreUsers(users: readonly UserInput[]): UserScores[];
+  /**
+   * Optional capability (exact pruned top-k): prepares each user of the block for ranking by score without
+   * scoring every item — a per-item upper bound of the ranking score from one cheap dense product, and
+   * `scoreItems` for the few candidates the bound cannot rule out (model/prunedTopK.ts). A list built
+   * from it is the list `scoreUsers` + topK give, item for item and number for number. Models whose score
+   * has no cheap bound leave it out, and serving scores every item.
+   */
+  scoreBounds?(users: readonly UserInput[]): BoundedUser[];
   /**
    * Optional capability: for each of `items` (model item indices, typically the listed top-k), the user's
    * ratings that raised its ranking score the most, at most `max`, largest influence first, only those

@@ -25,7 +25,7 @@ import { BiasModel, pointMassInto } from './bias.js';
 import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
 import { checkCandidates, pickInfluences } from './explain.js';
 import { mixDistributions } from './mixture.js';
-import type { Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
+import type { Influence, ItemScorer, ItemScores, TrainedModel, UserInput, UserScores } from './protocol.js';
 
 export interface ItemRbmPart {
   /** Visible units are users. */
@@ -108,7 +108,7 @@ export class RbmBlendModel implements TrainedModel {
   }
 
   scoreUsers(users: readonly UserInput[]): UserScores[] {
-    const { bias, user, item, mixture, itemTrainCount, ratingLevels } = this.parts;
+    const { bias, user, item, mixture, ratingLevels } = this.parts;
     const K = ratingLevels.length;
     const I = this.itemIds.length;
     const B = users.length;
@@ -148,32 +148,162 @@ export class RbmBlendModel implements TrainedModel {
       itemLogits = readTensor(() => tf.matMul(dense.itemHidden!, tf.tensor2d(WbT, [F, B * K])).add(tf.tensor2d(bb, [1, B * K])));
     }
 
-    const pU = new Float64Array(K);
-    const pI = new Float64Array(K);
-    const pB = new Float64Array(K);
+    const mix = this.itemMixer();
     return users.map((u, n) => {
       const bu = bias.userBiasOf(u);
       const expected = new Float32Array(I);
       const distribution = new Float32Array(I * K);
       for (let i = 0; i < I; i++) {
-        const value = bias.predictValue(bu, i);
-        if (!active[n] || itemTrainCount[i] === 0) {
-          expected[i] = value;
-          pointMassInto(value, ratingLevels, distribution, i * K);
-          continue;
-        }
-        pointMassInto(value, ratingLevels, pB, 0);
-        if (userLogits) {
-          for (let k = 0; k < K; k++) pU[k] = userLogits[n * I * K + i * K + k];
-          softmaxInPlace(pU, 0, K);
-        }
-        if (itemLogits) {
-          for (let k = 0; k < K; k++) pI[k] = itemLogits[i * B * K + n * K + k];
-          softmaxInPlace(pI, 0, K);
-        }
-        expected[i] = mixDistributions(mixture, userLogits ? pU : null, itemLogits ? pI : null, pB, distribution, i * K, ratingLevels);
+        mix(expected, distribution, i, i, bu, active[n], userLogits, n * I * K + i * K, itemLogits, i * B * K + n * K);
       }
       return { score: expected, expected, distribution };
+    });
+  }
+
+  /**
+   * One item's distribution and expected rating from its logits, written to row `row` of `expected` /
+   * `distribution`: the bias point mass alone for a user without ratings or an item without training
+   * ratings, else the mixture of softmax_k(user logits at userAt + k), softmax_k(item logits at
+   * itemAt + k) and the bias point mass. The one piece of arithmetic behind scoreUsers and itemScorers,
+   * so both give the same float32 numbers.
+   */
+  private itemMixer(): (
+    expected: Float32Array,
+    distribution: Float32Array,
+    row: number,
+    i: number,
+    bu: number,
+    active: boolean,
+    userLogits: Float32Array | null,
+    userAt: number,
+    itemLogits: Float32Array | null,
+    itemAt: number,
+  ) => void {
+    const { bias, mixture, itemTrainCount, ratingLevels } = this.parts;
+    const K = ratingLevels.length;
+    const pU = new Float64Array(K);
+    const pI = new Float64Array(K);
+    const pB = new Float64Array(K);
+    return (expected, distribution, row, i, bu, active, userLogits, userAt, itemLogits, itemAt) => {
+      const value = bias.predictValue(bu, i);
+      if (!active || itemTrainCount[i] === 0) {
+        expected[row] = value;
+        pointMassInto(value, ratingLevels, distribution, row * K);
+        return;
+      }
+      pointMassInto(value, ratingLevels, pB, 0);
+      if (userLogits) {
+        for (let k = 0; k < K; k++) pU[k] = userLogits[userAt + k];
+        softmaxInPlace(pU, 0, K);
+      }
+      if (itemLogits) {
+        for (let k = 0; k < K; k++) pI[k] = itemLogits[itemAt + k];
+        softmaxInPlace(pI, 0, K);
+      }
+      expected[row] = mixDistributions(mixture, userLogits ? pU : null, itemLogits ? pI : null, pB, distribution, row * K, ratingLevels);
+    };
+  }
+
+  /**
+   * Each user prepared for scoring chosen items only (the exact step of the pruned top-k, see
+   * WatchLikeModel.scoreBounds): the same numbers as scoreUsers for those items, at a cost that follows
+   * the number of items asked for instead of the catalog's size. Once per user:
+   *   p̂_u = p(h | the user's ratings) (user RBM), the user's softmax unit (W_u, b_u) of the item RBM
+   *   (trained, or fitted: rbm/foldin.ts), b_u of the bias baseline;
+   * then per call, for the m items asked for:
+   *   user RBM:  z_U[q, k] = b[i_q,k] + Σ_j p̂_uj W[i_q,k,j]   = p̂_u (1×F) · W_mᵀ (F × m·K) + b_m
+   *   item RBM:  z_I[q, k] = b_u[k] + Σ_j ĥ_{i_q j} W_u[k,j]  = Ĥ_m (m×F) · W_uᵀ (F × K) + b_u
+   *   the softmaxes and the mixture as in scoreUsers (itemMixer).
+   * Each logit must be the full product's entry bit for bit. On the wasm backend (XNNPACK: float32
+   * multiply, then add, in order of j, no fused multiply-add) the m·K dot products are computed here in
+   * the same order and float32 rounding (dotF32), with no tfjs call per chunk; on another backend the two
+   * products run on tfjs itself over the gathered rows (W_m: the K rows of W per item; Ĥ_m: the items'
+   * rows of ĥ); `products: 'tfjs'` forces the latter. test/serving/pruned-serving.test.ts checks both
+   * against scoreUsers, bit for bit.
+   * Needs no dense tensor of the whole catalog (scoreUsers uploads Wᵀ, I·K·F floats, on first use).
+   */
+  itemScorers(users: readonly UserInput[], products: 'auto' | 'tfjs' = 'auto'): ItemScorer[] {
+    if (this.disposed)
+      throw new Error(`the ${this.algorithm} model was disposed (its model version was retired); score with the current one`);
+    const { bias, user, item, mixture, ratingLevels } = this.parts;
+    const K = ratingLevels.length;
+    const I = this.itemIds.length;
+    const sequentialF32 = products === 'auto' && tf.getBackend() === 'wasm';
+    return users.map((u) => {
+      const active = u.ratings.items.length > 0;
+      const bu = bias.userBiasOf(u);
+      let hidden: Float32Array | null = null;
+      if (user !== null && mixture.user > 0 && active) {
+        hidden = new Float32Array(user.hidden);
+        hiddenProbabilities(user, u.ratings.items, u.ratings.levels, 0, u.ratings.items.length, hidden);
+      }
+      // The item RBM's user unit (W_u: K × F, b_u), zeros when there is none (as in scoreUsers).
+      let unitW: Float32Array | null = null;
+      let unitB: Float32Array | null = null;
+      if (item !== null && mixture.item > 0 && active) {
+        const F = item.params.hidden;
+        unitW = new Float32Array(K * F);
+        unitB = new Float32Array(K);
+        const unit = this.itemRbmUserUnit(u.ratings, u);
+        if (unit) {
+          unitW.set(unit.W.subarray(0, K * F));
+          unitB.set(unit.b.subarray(0, K));
+        }
+      }
+      const mix = this.itemMixer();
+      return (items: ArrayLike<number>): ItemScores => {
+        checkCandidates(items, I);
+        const m = items.length;
+        const expected = new Float32Array(m);
+        const distribution = new Float32Array(m * K);
+        let userLogits: Float32Array | null = null;
+        if (hidden && user && m > 0) {
+          const F = user.hidden;
+          if (sequentialF32) {
+            userLogits = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              for (let k = 0; k < K; k++) {
+                const row = (items[q] * K + k) * F;
+                userLogits[q * K + k] = Math.fround(dotF32(hidden, 0, user.W, row, F) + user.b[items[q] * K + k]);
+              }
+            }
+          } else {
+            const Wm = new Float32Array(F * m * K);
+            const bm = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              const i = items[q];
+              for (let k = 0; k < K; k++) {
+                const row = (i * K + k) * F;
+                const col = q * K + k;
+                bm[col] = user.b[i * K + k];
+                for (let j = 0; j < F; j++) Wm[j * m * K + col] = user.W[row + j];
+              }
+            }
+            const h = hidden;
+            userLogits = readTensor(() => tf.matMul(tf.tensor2d(h, [1, F]), tf.tensor2d(Wm, [F, m * K])).add(tf.tensor2d(bm, [1, m * K])));
+          }
+        }
+        let itemLogits: Float32Array | null = null;
+        if (unitW && unitB && item && m > 0) {
+          const F = item.params.hidden;
+          const H = item.itemHidden;
+          if (sequentialF32) {
+            itemLogits = new Float32Array(m * K);
+            for (let q = 0; q < m; q++) {
+              for (let k = 0; k < K; k++) itemLogits[q * K + k] = Math.fround(dotF32(H, items[q] * F, unitW, k * F, F) + unitB[k]);
+            }
+          } else {
+            const Hm = new Float32Array(m * F);
+            for (let q = 0; q < m; q++) Hm.set(H.subarray(items[q] * F, (items[q] + 1) * F), q * F);
+            const WuT = new Float32Array(F * K);
+            for (let k = 0; k < K; k++) for (let j = 0; j < F; j++) WuT[j * K + k] = unitW[k * F + j];
+            const b = unitB;
+            itemLogits = readTensor(() => tf.matMul(tf.tensor2d(Hm, [m, F]), tf.tensor2d(WuT, [F, K])).add(tf.tensor2d(b, [1, K])));
+          }
+        }
+        for (let q = 0; q < m; q++) mix(expected, distribution, q, items[q], bu, active, userLogits, q * K, itemLogits, q * K);
+        return { score: expected, expected, distribution };
+      };
     });
   }
 
@@ -399,6 +529,17 @@ export class RbmBlendModel implements TrainedModel {
       training: meta.training ?? {},
     });
   }
+}
+
+/**
+ * Σ_j a[aAt + j] · b[bAt + j] for j = 0 … n−1 in float32 arithmetic, in order: each product and each
+ * partial sum rounded to float32 (a double holds a float32 product exactly and rounds a sum of two
+ * float32s correctly), as XNNPACK's float32 GEMM on the wasm backend accumulates one output.
+ */
+function dotF32(a: Float32Array, aAt: number, b: Float32Array, bAt: number, n: number): number {
+  let acc = 0;
+  for (let j = 0; j < n; j++) acc = Math.fround(acc + Math.fround(a[aAt + j] * b[bAt + j]));
+  return acc;
 }
 
 /** Runs a tfjs computation and reads its result back (the intermediate tensors are freed). */

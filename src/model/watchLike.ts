@@ -14,12 +14,20 @@
  * parameters at all; the blend uses its usual fold-in.
  */
 import type { Dataset } from '../data/dataset.js';
-import { fitImplicitRbm, ImplicitRbm, likedLevelIndex, watchAndLikeScores, type ImplicitRbmOptions } from '../rbm/implicit.js';
+import {
+  fitImplicitRbm,
+  ImplicitRbm,
+  likedLevelIndex,
+  sigmoidUpperBounds,
+  watchAndLikeScores,
+  watchOfLogit,
+  type ImplicitRbmOptions,
+} from '../rbm/implicit.js';
 import type { TrainOptionsInput } from '../rbm/config.js';
 import type { ImplicitTrainHooks } from '../rbm/implicitTrain.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
 import { pickInfluences } from './explain.js';
-import type { Algorithm, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
+import type { Algorithm, BoundedUser, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
 import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
 import { RbmBlendModel } from './rbmBlend.js';
 import { fitRbmBlend } from './rbmFit.js';
@@ -44,6 +52,18 @@ function implicitTraining(model: ImplicitRbm): TrainingSummary {
   };
 }
 
+/** values[items[q]] for each q. */
+function gather(values: Float32Array, items: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(items.length);
+  for (let q = 0; q < items.length; q++) {
+    const i = items[q];
+    if (!Number.isInteger(i) || i < 0 || i >= values.length)
+      throw new RangeError(`item index ${i} at position ${q} is outside 0 … ${values.length - 1}`);
+    out[q] = values[i];
+  }
+  return out;
+}
+
 /** p(watch) of every item for each user of the block. */
 const watchOf = (implicit: ImplicitRbm, users: readonly UserInput[]): Float32Array[] =>
   implicit.watchProbabilitiesBlock(users.map((u) => u.ratings.items));
@@ -60,6 +80,14 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
 
   scoreUsers(users: readonly UserInput[]): UserScores[] {
     return watchOf(this.implicit, users).map((score) => ({ score, expected: null, distribution: null }));
+  }
+
+  /** The pruned top-k's bound is the score itself, p(watch), so it is exact and tight. */
+  scoreBounds(users: readonly UserInput[]): BoundedUser[] {
+    return watchOf(this.implicit, users).map((watch) => ({
+      bound: watch,
+      scoreItems: (items) => ({ score: gather(watch, items), expected: null, distribution: null }),
+    }));
   }
 
   /** `because`: p(watch) with and without each rated item (ImplicitRbm.watchWithout), exact. */
@@ -123,6 +151,39 @@ export class WatchLikeModel implements TrainedModel {
       expected: r.expected,
       distribution: r.distribution,
     }));
+  }
+
+  /**
+   * For the exact pruned top-k (model/prunedTopK.ts): score_i = p(watch_i) · min(1, Σ_{k ≥ liked} p(r_i = k))
+   * and the like factor lies in [0, 1], so p(watch_i) bounds the score from above — as float32 numbers
+   * too, since rounding is monotonic and fround(w · x) ≤ w for x ≤ 1. The bound comes from the implicit
+   * RBM's one dense product (F per item), the logits z_i of the p(watch) scoreUsers multiplies, through a
+   * table upper bound of σ (sigmoidUpperBounds, within 0.001: no exp per item); p(watch) itself is
+   * computed, by the same formula, for the evaluated items only. The costly factor, the
+   * blend's distribution (two K×F products per item, softmaxes, mixture), is computed only for the items
+   * the bound cannot rule out (RbmBlendModel.itemScorers), then multiplied exactly as scoreUsers does
+   * (watchAndLikeScores), so every number equals the full scoring's.
+   */
+  scoreBounds(users: readonly UserInput[]): BoundedUser[] {
+    const logits = this.implicit.watchLogitsBlock(users.map((u) => u.ratings.items));
+    const rating = this.rating.itemScorers(users);
+    const K = this.ratingLevels.length;
+    return users.map((_, n) => {
+      const z = logits[n];
+      return {
+        bound: sigmoidUpperBounds(z),
+        scoreItems: (items) => {
+          const watch = gather(z, items);
+          for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
+          const r = rating[n](items);
+          return {
+            score: watchAndLikeScores(watch, r.distribution!, K, this.likedLevel),
+            expected: r.expected,
+            distribution: r.distribution,
+          };
+        },
+      };
+    });
   }
 
   /**

@@ -198,6 +198,19 @@ export class ImplicitRbm {
    * initialised (fitImplicitRbm does it; otherwise await initBackend() first).
    */
   watchProbabilitiesBlock(users: readonly ArrayLike<number>[], blockSize = 256): Float32Array[] {
+    const I = this.params.items;
+    return this.watchLogitsBlock(users, blockSize).map((z) => {
+      const row = new Float32Array(I);
+      for (let i = 0; i < I; i++) row[i] = watchOfLogit(z[i]);
+      return row;
+    });
+  }
+
+  /**
+   * The logits z_i = b_i + Σ_j p̂_j W[i,j] behind watchProbabilitiesBlock, every item and each user of the
+   * block (rows are views into one array per block of `blockSize` users): p(watch_i) = watchOfLogit(z_i).
+   */
+  watchLogitsBlock(users: readonly ArrayLike<number>[], blockSize = 256): Float32Array[] {
     const F = this.params.hidden;
     const I = this.params.items;
     const { Wt, b } = this.denseTensors();
@@ -211,11 +224,7 @@ export class ImplicitRbm {
         P.set(implicitHidden(this.params, list, 0, list.length, h), n * F);
       });
       const z = denseLogits(Wt, b, P, block.length);
-      for (let n = 0; n < block.length; n++) {
-        const row = new Float32Array(I);
-        for (let i = 0; i < I; i++) row[i] = 1 / (1 + Math.exp(-z[n * I + i]));
-        out.push(row);
-      }
+      for (let n = 0; n < block.length; n++) out.push(z.subarray(n * I, (n + 1) * I));
     }
     return out;
   }
@@ -301,6 +310,38 @@ export class ImplicitRbm {
     }
     return items;
   }
+}
+
+/** p(watch) from its logit, σ(z) = 1 / (1 + e^{−z}): the one formula of every p(watch) served (stored as float32). */
+export const watchOfLogit = (z: number): number => 1 / (1 + Math.exp(-z));
+
+const BOUND_Z_MIN = -32;
+const BOUND_STEPS_PER_UNIT = 256;
+/** Σ(z) at the upper edge of each step of 1/256 over [−32, 32], plus 1e-6 (see sigmoidUpperBounds). */
+let boundTable: Float64Array | null = null;
+
+/**
+ * An upper bound of every fround(watchOfLogit(z_i)), at a table lookup per item instead of an exp (the
+ * pruned top-k's bound, WatchLikeModel.scoreBounds; 59,047 exps cost as much as half the dense product).
+ * With z in the step (z_lo, z_hi] (z_hi = −32 + m/256, m = ⌈256 (z + 32)⌉, exact in double for a float32
+ * z), σ(z) ≤ σ(z_hi): the bound is σ(z_hi) + 1e-6 — above any rounding of the computed σ (double, then
+ * float32: < 1e-7 together) — and loose by at most 1/1024 + 1e-6. Below −32, the first step's value;
+ * above 32, 1; NaN stays NaN.
+ */
+export function sigmoidUpperBounds(z: Float32Array): Float32Array {
+  const steps = -2 * BOUND_Z_MIN * BOUND_STEPS_PER_UNIT;
+  if (!boundTable) {
+    boundTable = new Float64Array(steps + 1);
+    for (let m = 0; m <= steps; m++) boundTable[m] = watchOfLogit(BOUND_Z_MIN + m / BOUND_STEPS_PER_UNIT) + 1e-6;
+  }
+  const table = boundTable;
+  const out = new Float32Array(z.length);
+  for (let i = 0; i < z.length; i++) {
+    const x = z[i];
+    const m = Math.ceil((x - BOUND_Z_MIN) * BOUND_STEPS_PER_UNIT);
+    out[i] = m <= 0 ? table[0] : m <= steps ? table[m] : x === x ? 1 : Number.NaN;
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Batch top-N: `userId,rank,itemId,predicted,score` for every chosen user, the N best-ranked items among
  * those they have not rated — the same list, item for item, as the API's recommendations for that user,
- * because both come from serving (scoreStoredUsers / rankItems). With `explain`, each row also carries the
+ * because both come from serving (rankStoredUsers / rankUsers: the exact pruned top-k when the model
+ * bounds its scores, else every item scored). With `explain`, each row also carries the
  * API's `because` as because1ItemId, because1Rating, because1Influence, … because3Influence (empty cells
  * where the list is shorter), from the same serving function (becauseLists).
  *
@@ -13,7 +14,7 @@ import type { Writable } from 'node:stream';
 import type { ModelSnapshot } from '../serving/modelHolder.js';
 import type { CatalogReader } from '../serving/ports.js';
 import { BECAUSE_MAX } from '../model/index.js';
-import { becauseLists, rankItems, scoreStoredUsers, type RankBy } from '../serving/service.js';
+import { becauseLists, rankStoredUsers, type RankBy } from '../serving/service.js';
 import { CsvWriter, formatPredicted } from './csv-writer.js';
 
 export const TOP_N_HEADER = ['userId', 'rank', 'itemId', 'predicted', 'score'];
@@ -56,24 +57,24 @@ export async function writeTopN(options: TopNOptions): Promise<TopNSummary> {
   let unknownUsers = 0;
   let users = 0;
   let rows = 0;
-  const scored = scoreStoredUsers(snapshot, catalog, options.userIds, {
+  const ranked = rankStoredUsers(snapshot, catalog, options.userIds, top, {
+    rankBy: options.rankBy,
     blockSize: options.blockSize,
     onUnknownUser: (userId) => {
       unknownUsers++;
       options.onUnknownUser?.(userId);
     },
   });
-  for (const { userId, scores, rated, input } of scored) {
-    const best = rankItems(snapshot, scores, rated, top, undefined, options.rankBy);
+  for (const { userId, ranked: list, input } of ranked) {
+    const best = Array.from(list.items);
     const because = options.explain ? becauseLists(snapshot, input, best) : null;
     for (let rank = 0; rank < best.length; rank++) {
-      const i = best[rank];
       const row: (string | number)[] = [
         userId,
         rank + 1,
-        itemIds[i],
-        scores.expected ? formatPredicted(scores.expected[i]) : '',
-        formatPredicted(scores.score[i]),
+        itemIds[best[rank]],
+        list.expected ? formatPredicted(list.expected[rank]) : '',
+        formatPredicted(list.score[rank]),
       ];
       if (because) {
         for (let n = 0; n < BECAUSE_MAX; n++) {

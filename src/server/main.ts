@@ -22,6 +22,7 @@ import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type Tra
 import { initBackend } from '../rbm/backend.js';
 import { CatalogCache } from '../serving/catalogCache.js';
 import { ModelHolder, type ModelSnapshot } from '../serving/modelHolder.js';
+import { warmUp } from '../serving/service.js';
 import { TopLists, type TopListsOptions } from '../serving/topLists.js';
 import { VisitorPool, type VisitorPoolOptions } from '../serving/visitorPool.js';
 import { CatalogStore, ChangeFeed, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
@@ -162,7 +163,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     // At start nothing is served yet: full speed. On a hot swap the old version is answering requests:
     // the precompute takes at most half of the time, so that they keep a core between them.
     const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
-      const report = await topLists.precompute(next, catalog, catalog.userIds(), { cancelled: superseded, share });
+      const userIds = catalog.userIds();
+      warmUp(next, catalog, userIds);
+      const report = await topLists.precompute(next, catalog, userIds, { cancelled: superseded, share });
       if (!superseded()) {
         log(
           `model version ${next.versionId}: top ${report.size} precomputed for ${report.users} users` +

@@ -12,11 +12,14 @@
  * current by its change feed), plus their `updatedAt` (which decides fold-in's refit). A rating posted through the API, or changed by an import, changes the fingerprint, so the next
  * request recomputes: "the very next request reflects it" holds without any coupling to the write path.
  *
- * Bounded by bytes (LRU eviction), since an entry is items × (K + 2) floats.
+ * Bounded by bytes (LRU eviction), since an entry is items × (K + 2) floats. With a model that prunes
+ * (TrainedModel.scoreBounds) a recommendation keeps only the user's ranked list (list length × (K + 3)
+ * floats), so many more users fit.
  */
 import type { UserScores } from '../model/index.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { StoredRating } from './ports.js';
+import type { RankedItems } from './ranking.js';
 
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -38,7 +41,10 @@ export function ratingsFingerprint(ratings: readonly StoredRating[], updatedAt: 
 
 interface Entry {
   fingerprint: string;
-  scores: UserScores;
+  /** Every item scored (predictions, rankings by predicted rating, models without scoreBounds)… */
+  scores?: UserScores;
+  /** …and/or the user's best items by score from the pruned top-k (serving/ranking.ts). */
+  ranked?: RankedItems;
   bytes: number;
 }
 
@@ -51,15 +57,33 @@ export class ScoreCache {
   constructor(private readonly maxBytes = DEFAULT_CACHE_BYTES) {}
 
   get(snapshot: ModelSnapshot, userId: number, fingerprint: string): UserScores | undefined {
+    return this.lookup(snapshot, userId, fingerprint)?.scores;
+  }
+
+  /** The user's ranked list by score (as long as it was computed: check its length or `complete`). */
+  getRanked(snapshot: ModelSnapshot, userId: number, fingerprint: string): RankedItems | undefined {
+    return this.lookup(snapshot, userId, fingerprint)?.ranked;
+  }
+
+  set(snapshot: ModelSnapshot, userId: number, fingerprint: string, scores: UserScores): void {
+    this.put(snapshot, userId, fingerprint, { scores });
+  }
+
+  setRanked(snapshot: ModelSnapshot, userId: number, fingerprint: string, ranked: RankedItems): void {
+    this.put(snapshot, userId, fingerprint, { ranked });
+  }
+
+  private lookup(snapshot: ModelSnapshot, userId: number, fingerprint: string): Entry | undefined {
     if (snapshot !== this.snapshot) return undefined;
     const entry = this.entries.get(userId);
     if (!entry || entry.fingerprint !== fingerprint) return undefined;
     this.entries.delete(userId);
     this.entries.set(userId, entry);
-    return entry.scores;
+    return entry;
   }
 
-  set(snapshot: ModelSnapshot, userId: number, fingerprint: string, scores: UserScores): void {
+  /** Stores one part of a user's entry; the other part stays when it belongs to the same ratings. */
+  private put(snapshot: ModelSnapshot, userId: number, fingerprint: string, part: Pick<Entry, 'scores' | 'ranked'>): void {
     if (this.maxBytes <= 0) return;
     if (snapshot !== this.snapshot) {
       // A request still holding an older snapshot must not repopulate the cache with its model.
@@ -68,25 +92,32 @@ export class ScoreCache {
       this.bytes = 0;
       this.snapshot = snapshot;
     }
-    const bytes = scoresBytes(scores);
-    if (bytes > this.maxBytes) return;
     const previous = this.entries.get(userId);
+    const kept = previous && previous.fingerprint === fingerprint ? { scores: previous.scores, ranked: previous.ranked } : {};
+    const entry: Entry = { fingerprint, ...kept, ...part, bytes: 0 };
+    entry.bytes = (entry.scores ? scoresBytes(entry.scores) : 0) + (entry.ranked ? rankedBytes(entry.ranked) : 0);
     if (previous) {
       this.entries.delete(userId);
       this.bytes -= previous.bytes;
     }
-    this.entries.set(userId, { fingerprint, scores, bytes });
-    this.bytes += bytes;
-    for (const [oldest, entry] of this.entries) {
+    if (entry.bytes > this.maxBytes) return;
+    this.entries.set(userId, entry);
+    this.bytes += entry.bytes;
+    for (const [oldest, old] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(oldest);
-      this.bytes -= entry.bytes;
+      this.bytes -= old.bytes;
     }
   }
 
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** Memory held by a ranked list. */
+export function rankedBytes(ranked: RankedItems): number {
+  return ranked.items.byteLength + ranked.score.byteLength + (ranked.expected?.byteLength ?? 0) + (ranked.distribution?.byteLength ?? 0);
 }
 
 /** Memory held by one user's scores (arrays shared between users, like a popularity list, count each time). */

@@ -11,18 +11,23 @@
  *   scorer), cached per stored user by a fingerprint of their ratings.
  * - Precomputed lists (the server's TopLists): a stored user's recommendations without a genre come from
  *   the list computed when the model was loaded, with the same items and numbers as scoring them here.
- * - Lists: exclusion of already-rated items, the optional genre filter, top-k selection.
+ * - Lists (ranking.ts): exclusion of already-rated items, the optional genre filter, top-k selection —
+ *   the exact pruned top-k when ranking by score with a model that bounds its scores (scoreBounds), which
+ *   scores only the candidates the bound cannot rule out, else every item scored and topK.
  *
  * Items added to the catalog after the model was trained have no parameters in it: they are skipped in
  * lists and fold-in, and predicted as null.
  */
 import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
-import { BECAUSE_MAX, topK, type UserInput, type UserScores } from '../model/index.js';
-import { BadRequestError, UnknownItemError, UnknownUserError } from './errors.js';
+import { BECAUSE_MAX, type UserInput, type UserScores } from '../model/index.js';
+import { UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
+import { firstOf, prunes, rankScored, rankUsers, type RankBy, type RankedItems } from './ranking.js';
 import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
+
+export type { RankBy, RankedItems } from './ranking.js';
 
 /** Scores and probabilities leave the process with 4 decimals (JSON and CSV alike): enough, and small. */
 export const roundScore = (x: number): number => Math.round(x * 1e4) / 1e4;
@@ -62,51 +67,6 @@ export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingIn
 });
 
 /**
- * What a list is ordered by: the served algorithm's ranking score (for the default model, the chance the
- * user would watch and like the item), or the predicted rating (the order before ranking models).
- */
-export type RankBy = 'score' | 'predicted';
-
-/**
- * The `limit` best item indices for a user by `rankBy`: not among `rated` (model item indices), known to
- * the catalog, and of `genre` when given. Best first; ties by lower index.
- */
-export function rankItems(
-  snapshot: ModelSnapshot,
-  scores: UserScores,
-  rated: ArrayLike<number>,
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
-): number[] {
-  const order = rankBy === 'score' ? scores.score : scores.expected;
-  if (!order)
-    throw new BadRequestError(
-      `the served model (${snapshot.model.algorithm}) predicts no ratings, so it cannot rank by predicted rating; use rankBy=score`,
-    );
-  const excluded = new Uint8Array(snapshot.itemIndex.size);
-  for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
-  const records = snapshot.itemRecords;
-  const best = topK(order, limit, (i) => {
-    const record = records[i];
-    return excluded[i] === 1 || record === null || (genre !== undefined && !record.genres.includes(genre));
-  });
-  return Array.from(best);
-}
-
-/** Item i of a user's scores as the API shows it. */
-export function scoredItem(snapshot: ModelSnapshot, scores: UserScores, i: number, because: BecauseItem[] = []): ScoredItem {
-  const K = snapshot.ratingLevels.length;
-  return {
-    ...(snapshot.itemRecords[i] as ItemRecord),
-    score: roundScore(scores.score[i]),
-    predicted: scores.expected ? roundScore(scores.expected[i]) : null,
-    distribution: scores.distribution ? distributionRow(scores.distribution, i, K) : null,
-    because,
-  };
-}
-
-/**
  * `because` of each listed item (model item indices): the served model's `explain` when it has that
  * capability, else empty lists. Asked only for the listed items, so its cost follows the list's length.
  * It explains the ranking score, whatever order the list is in (rankBy).
@@ -125,10 +85,23 @@ export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: r
   );
 }
 
+/** Item j of a ranked list as the API shows it. */
+export function rankedItem(snapshot: ModelSnapshot, ranked: RankedItems, j: number, because: BecauseItem[] = []): ScoredItem {
+  const K = snapshot.ratingLevels.length;
+  return {
+    ...(snapshot.itemRecords[ranked.items[j]] as ItemRecord),
+    score: roundScore(ranked.score[j]),
+    predicted: ranked.expected ? roundScore(ranked.expected[j]) : null,
+    distribution: ranked.distribution ? distributionRow(ranked.distribution, j, K) : null,
+    because,
+  };
+}
+
 /** The ranked items as the API shows them, each with its `because`. */
-export function listedItems(snapshot: ModelSnapshot, scores: UserScores, input: UserInput, best: readonly number[]): ScoredItem[] {
+export function listedItems(snapshot: ModelSnapshot, ranked: RankedItems, input: UserInput): ScoredItem[] {
+  const best = Array.from(ranked.items);
   const because = becauseLists(snapshot, input, best);
-  return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
+  return best.map((_, j) => rankedItem(snapshot, ranked, j, because[j]));
 }
 
 /**
@@ -144,8 +117,8 @@ export function visitorRecommendations(
   rankBy: RankBy = 'score',
 ): ScoredItem[] {
   const input = visitorInput(snapshot, ratings);
-  const [scores] = snapshot.model.scoreUsers([input]);
-  return listedItems(snapshot, scores, input, rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy));
+  const [ranked] = rankUsers(snapshot, [input], limit, genre, rankBy);
+  return listedItems(snapshot, ranked, input);
 }
 
 function distributionRow(distribution: Float32Array, row: number, K: number): number[] {
@@ -205,11 +178,91 @@ export function* scoreStoredUsers(
   if (block.length > 0) yield* flush();
 }
 
+export interface RankedStoredUser {
+  userId: number;
+  /** The user's best items, as the API lists them. */
+  ranked: RankedItems;
+  /** What was scored (for `becauseLists`). */
+  input: UserInput;
+}
+
+/**
+ * Users per block of `rankUsers`: the pruned path holds about items × 2 floats a user (bounds and the
+ * product they come from), full scoring blockSizeFor's.
+ */
+export function rankBlockSizeFor(snapshot: ModelSnapshot, rankBy: RankBy, requested = 256): number {
+  if (!prunes(snapshot, rankBy)) return blockSizeFor(snapshot, requested);
+  return Math.max(1, Math.min(requested, Math.floor(BLOCK_BUDGET_FLOATS / Math.max(1, 2 * snapshot.itemIndex.size))));
+}
+
+/**
+ * Streams stored users' ranked lists (`limit` items by `rankBy`) in blocks: each is the list the API
+ * would answer for them (rankUsers, pruned when the model allows). Unknown ids are reported and skipped;
+ * memory is one block whatever the number of users.
+ */
+export function* rankStoredUsers(
+  snapshot: ModelSnapshot,
+  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
+  userIds: Iterable<number>,
+  limit: number,
+  options: { rankBy?: RankBy; blockSize?: number; onUnknownUser?: (userId: number) => void } = {},
+): Generator<RankedStoredUser> {
+  const rankBy = options.rankBy ?? 'score';
+  const blockSize = rankBlockSizeFor(snapshot, rankBy, options.blockSize);
+  let block: { userId: number; input: UserInput }[] = [];
+  const flush = function* (): Generator<RankedStoredUser> {
+    const ranked = rankUsers(
+      snapshot,
+      block.map((b) => b.input),
+      limit,
+      undefined,
+      rankBy,
+    );
+    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, ranked: ranked[n], input: block[n].input };
+    block = [];
+  };
+  for (const userId of userIds) {
+    const user = catalog.getUser(userId);
+    if (!user) {
+      options.onUnknownUser?.(userId);
+      continue;
+    }
+    block.push({ userId, input: storedUserInput(snapshot, user, catalog.getUserRatings(userId)) });
+    if (block.length >= blockSize) yield* flush();
+  }
+  if (block.length > 0) yield* flush();
+}
+
+/**
+ * Ranks and explains one stored user's list under a snapshot just loaded, before it takes requests: the
+ * lazily built parts of a model (dense tensors uploaded to the backend, e^W tables of `because`, compiled
+ * code paths) cost about a second at MovieLens-25M's size, which would otherwise fall on the first
+ * requests of each process — and on every request queued behind them. Nothing is kept.
+ */
+export function warmUp(
+  snapshot: ModelSnapshot,
+  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
+  userIds: Iterable<number>,
+): void {
+  for (const userId of userIds) {
+    const user = catalog.getUser(userId);
+    if (!user) continue;
+    const input = storedUserInput(snapshot, user, catalog.getUserRatings(userId));
+    if (input.ratings.items.length === 0) continue;
+    const [ranked] = rankUsers(snapshot, [input], 10);
+    becauseLists(snapshot, input, Array.from(ranked.items));
+    return;
+  }
+}
+
 /** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */
 export interface TopListSource {
   /** The list, and how many of its first items already carry their `because`. */
   recommend(snapshot: ModelSnapshot, userId: number, limit: number): { items: ScoredItem[]; explained: number } | undefined;
-  remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void;
+  /** Items a list keeps under `snapshot` (0: none are kept). */
+  listSize(snapshot: ModelSnapshot): number;
+  /** Keeps a list just computed on demand (by score, no genre, at least listSize long unless complete). */
+  remember(snapshot: ModelSnapshot, userId: number, ranked: RankedItems): void;
 }
 
 /**
@@ -234,7 +287,7 @@ export interface VisitorScorer {
 const LISTED_BECAUSE_USERS = 10_000;
 
 export class ServingService {
-  private readonly becauseMemo = new WeakMap<UserScores, { userId: number; byItem: Map<number, BecauseItem[]> }>();
+  private readonly becauseMemo = new WeakMap<object, { userId: number; byItem: Map<number, BecauseItem[]> }>();
   /** `because` of precomputed lists, per user (see explainListed). */
   private readonly listedBecause = new Map<number, { snapshot: ModelSnapshot; fingerprint: string; byItem: Map<number, BecauseItem[]> }>();
 
@@ -262,6 +315,30 @@ export class ServingService {
     return { scores, input, ratings };
   }
 
+  /**
+   * A stored user's best items by score (not rated, of `genre`), at least `limit` long unless complete:
+   * the pruned top-k (rankUsers), cached per user with their ratings' fingerprint when there is no genre.
+   * Without a genre the list is made as long as a precomputed one, so it can be kept there too.
+   */
+  rankedForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string): { ranked: RankedItems; input: UserInput } {
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    const input = storedUserInput(snapshot, user, ratings);
+    const fingerprint = genre === undefined ? ratingsFingerprint(ratings, user.updatedAt) : '';
+    if (genre === undefined) {
+      const cached = this.cache.getRanked(snapshot, userId, fingerprint);
+      if (cached && (cached.complete || cached.items.length >= limit)) return { ranked: cached, input };
+    }
+    const length = genre === undefined ? Math.max(limit, this.lists?.listSize(snapshot) ?? 0) : limit;
+    const [ranked] = rankUsers(snapshot, [input], length, genre);
+    if (genre === undefined) {
+      this.cache.setRanked(snapshot, userId, fingerprint, ranked);
+      this.lists?.remember(snapshot, userId, ranked);
+    }
+    return { ranked, input };
+  }
+
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     // The precomputed list when it answers the request (default ranking, no genre, long enough): the same
     // items and numbers as the path below, without scoring every item. The catalog first drops what other
@@ -270,11 +347,25 @@ export class ServingService {
     const listed = genre === undefined && rankBy === 'score' ? this.lists?.recommend(snapshot, userId, limit) : undefined;
     if (listed)
       return listed.explained === listed.items.length ? listed.items : this.explainListed(snapshot, userId, listed.items, listed.explained);
-    const { scores, input } = this.scoresForUser(snapshot, userId);
-    this.lists?.remember(snapshot, userId, scores, input.ratings.items);
-    const best = rankItems(snapshot, scores, input.ratings.items, limit, genre, rankBy);
-    const because = this.becauseOfStoredUser(snapshot, userId, scores, input, best);
-    return best.map((i, n) => scoredItem(snapshot, scores, i, because[n]));
+    let ranked: RankedItems;
+    let input: UserInput;
+    let memoKey: object;
+    if (prunes(snapshot, rankBy)) {
+      // Pruned: only the candidates the model's bound cannot rule out are scored.
+      ({ ranked, input } = this.rankedForUser(snapshot, userId, limit, genre));
+      memoKey = ranked;
+      ranked = firstOf(ranked, limit);
+    } else {
+      const scored = this.scoresForUser(snapshot, userId);
+      input = scored.input;
+      const size = this.lists?.listSize(snapshot) ?? 0;
+      if (size > 0) this.lists?.remember(snapshot, userId, rankScored(snapshot, scored.scores, input.ratings.items, size));
+      ranked = rankScored(snapshot, scored.scores, input.ratings.items, limit, genre, rankBy);
+      memoKey = scored.scores;
+    }
+    const best = Array.from(ranked.items);
+    const because = this.becauseOfStoredUser(snapshot, memoKey, userId, input, best);
+    return best.map((_, j) => rankedItem(snapshot, ranked, j, because[j]));
   }
 
   /**
@@ -311,15 +402,15 @@ export class ServingService {
    */
   private becauseOfStoredUser(
     snapshot: ModelSnapshot,
+    memoKey: object,
     userId: number,
-    scores: UserScores,
     input: UserInput,
     best: readonly number[],
   ): BecauseItem[][] {
-    let memo = this.becauseMemo.get(scores);
+    let memo = this.becauseMemo.get(memoKey);
     if (!memo || memo.userId !== userId) {
       memo = { userId, byItem: new Map() };
-      this.becauseMemo.set(scores, memo);
+      this.becauseMemo.set(memoKey, memo);
     }
     const byItem = memo.byItem;
     const missing = best.filter((i) => !byItem.has(i));

@@ -16,10 +16,10 @@
  * table when the catalog changes; a table belongs to one snapshot and is dropped when it is retired.
  */
 import type { BecauseItem, ScoredItem } from '../api/types.js';
-import type { UserScores } from '../model/index.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { CatalogReader, ItemRecord } from './ports.js';
-import { becauseLists, blockSizeFor, rankItems, roundScore, storedUserInput } from './service.js';
+import { firstOf, rankUsers, type RankedItems } from './ranking.js';
+import { becauseLists, rankBlockSizeFor, roundScore, storedUserInput } from './service.js';
 
 export const DEFAULT_TOP_LIST_SIZE = 100;
 export const DEFAULT_TOP_LIST_BYTES = 256 * 1024 * 1024;
@@ -31,15 +31,8 @@ const MIN_SIZE = 10;
  */
 export const DEFAULT_PRECOMPUTE_BLOCK = 4;
 
-interface TopEntry {
-  /** Model item indices, best first. */
-  readonly items: Int32Array;
-  readonly score: Float32Array;
-  readonly expected: Float32Array | null;
-  /** items.length × K, row-major. */
-  readonly distribution: Float32Array | null;
-  /** True when the list holds every item eligible for this user (fewer than `size` were). */
-  readonly complete: boolean;
+/** A user's list (RankedItems: items best first, their numbers, `complete` when it holds every eligible item). */
+interface TopEntry extends RankedItems {
   /**
    * `because` of the first items (the API's default page), computed with the list so the first request
    * after a start or a hot swap does no leave-one-out work; null when the list was kept on demand.
@@ -102,7 +95,8 @@ export class TopLists {
   }
 
   /**
-   * Scores every user of `userIds` under `snapshot` in blocks (the dense products of `scoreUsers`),
+   * Ranks every user of `userIds` under `snapshot` in blocks (serving's rankUsers: the pruned top-k when
+   * the model bounds its scores, else the dense products of `scoreUsers`),
    * yielding to the event loop between blocks, and keeps their top lists. Resolves when all are done.
    */
   async precompute(
@@ -116,7 +110,7 @@ export class TopLists {
     if (!(share > 0 && share <= 1)) throw new RangeError(`precompute share must be in (0, 1], got ${share}`);
     const table = this.tableFor(snapshot, userIds.length);
     const users = userIds.slice(0, table.maxUsers);
-    const block = Math.min(this.blockUsers, blockSizeFor(snapshot));
+    const block = Math.min(this.blockUsers, rankBlockSizeFor(snapshot, 'score'));
     for (let start = 0; start < users.length && table.size > 0; start += block) {
       if (cancelled() || this.tables.get(snapshot) !== table) break;
       // One synchronous block: the ratings read and the scores stored belong together (an invalidation
@@ -131,9 +125,9 @@ export class TopLists {
         inputs.push(storedUserInput(snapshot, user, catalog.getUserRatings(userId)));
       }
       if (inputs.length > 0) {
-        const scores = snapshot.model.scoreUsers(inputs);
+        const ranked = rankUsers(snapshot, inputs, table.size);
         for (let n = 0; n < ids.length; n++) {
-          const entry = makeEntry(snapshot, scores[n], inputs[n].ratings.items, table.size);
+          const entry = ranked[n];
           const because = becauseLists(snapshot, inputs[n], Array.from(entry.items.subarray(0, BECAUSE_PRECOMPUTED)));
           table.entries.set(ids[n], { ...entry, because });
         }
@@ -176,12 +170,21 @@ export class TopLists {
     return { items: out, explained: Math.min(n, entry.because?.length ?? 0) };
   }
 
-  /** Keeps the list of a user just scored on demand (their ratings changed, or they were not precomputed). */
-  remember(snapshot: ModelSnapshot, userId: number, scores: UserScores, rated: ArrayLike<number>): void {
+  /** Items a list keeps under `snapshot` (0 when it has no table). */
+  listSize(snapshot: ModelSnapshot): number {
+    return this.tables.get(snapshot)?.size ?? 0;
+  }
+
+  /**
+   * Keeps the list of a user just ranked on demand (their ratings changed, or they were not precomputed):
+   * by score, no genre, at least `listSize` long or complete; a longer one is cut to the size.
+   */
+  remember(snapshot: ModelSnapshot, userId: number, ranked: RankedItems): void {
     const table = this.tables.get(snapshot);
     if (!table || table.size === 0) return;
+    if (!ranked.complete && ranked.items.length < table.size) return;
     if (!table.entries.has(userId) && table.entries.size >= table.maxUsers) return;
-    table.entries.set(userId, makeEntry(snapshot, scores, rated, table.size));
+    table.entries.set(userId, { ...firstOf(ranked, table.size), because: null });
   }
 
   /** Drops one user's lists in every table (their ratings changed). */
@@ -224,26 +227,4 @@ export class TopLists {
     this.tables.set(snapshot, table);
     return table;
   }
-}
-
-function makeEntry(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, size: number): TopEntry {
-  const K = snapshot.ratingLevels.length;
-  const items = Int32Array.from(rankItems(snapshot, scores, rated, size));
-  const score = new Float32Array(items.length);
-  const expected = scores.expected ? new Float32Array(items.length) : null;
-  const distribution = scores.distribution ? new Float32Array(items.length * K) : null;
-  for (let j = 0; j < items.length; j++) {
-    const i = items[j];
-    score[j] = scores.score[i];
-    if (expected) expected[j] = scores.expected![i];
-    if (distribution) distribution.set(scores.distribution!.subarray(i * K, (i + 1) * K), j * K);
-  }
-  return {
-    items,
-    score,
-    expected,
-    distribution,
-    complete: items.length < size,
-    because: null,
-  };
 }
