@@ -169,7 +169,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       if (!superseded()) {
         log(
           `model version ${next.versionId}: top ${report.size} precomputed for ${report.users} users` +
-            (report.skippedUsers > 0 ? ` (${report.skippedUsers} more are scored on their first request: memory budget)` : ''),
+            (report.skippedUsers > 0 ? ` (${report.skippedUsers} more are scored on their first request: memory budget)` : '') +
+            (report.outOfTimeUsers > 0 ? ` (${report.outOfTimeUsers} more are scored on their first request: time budget)` : ''),
         );
       }
     };

@@ -57,7 +57,16 @@ export interface TopListsOptions {
   maxBytes?: number;
   /** Users per scoring block while precomputing (default 4). */
   blockUsers?: number;
+  /**
+   * Longest a precompute may run, in milliseconds of wall clock (default 30 s). A version does not serve
+   * until its precompute ends, so at MovieLens-25M size (162,541 users, minutes of work) waiting for every
+   * list would keep the port closed (at start) or the old version serving (on a swap) for that long. The
+   * users left are ranked on their first request (the pruned top-k: milliseconds) and kept from then on.
+   */
+  budgetMs?: number;
 }
+
+export const DEFAULT_PRECOMPUTE_BUDGET_MS = 30_000;
 
 export interface PrecomputeOptions {
   /** True stops the precompute early (a newer version arrived). */
@@ -74,7 +83,10 @@ export interface PrecomputeOptions {
 export interface PrecomputeReport {
   users: number;
   size: number;
+  /** Users beyond the memory budget (scored on their first request). */
   skippedUsers: number;
+  /** Users not reached within the time budget (scored on their first request). */
+  outOfTimeUsers: number;
 }
 
 const yieldToEventLoop = (pauseMs: number): Promise<void> =>
@@ -85,9 +97,12 @@ export class TopLists {
   private readonly size: number;
   private readonly maxBytes: number;
   private readonly blockUsers: number;
+  private readonly budgetMs: number;
 
   constructor(options: TopListsOptions = {}) {
     this.size = options.size ?? DEFAULT_TOP_LIST_SIZE;
+    this.budgetMs = options.budgetMs ?? DEFAULT_PRECOMPUTE_BUDGET_MS;
+    if (!(this.budgetMs >= 0)) throw new RangeError(`top list time budget must be ≥ 0 ms, got ${this.budgetMs}`);
     this.maxBytes = options.maxBytes ?? DEFAULT_TOP_LIST_BYTES;
     this.blockUsers = options.blockUsers ?? DEFAULT_PRECOMPUTE_BLOCK;
     if (!Number.isSafeInteger(this.size) || this.size < 0)
@@ -111,8 +126,11 @@ export class TopLists {
     const table = this.tableFor(snapshot, userIds.length);
     const users = userIds.slice(0, table.maxUsers);
     const block = Math.min(this.blockUsers, rankBlockSizeFor(snapshot, 'score'));
+    const deadline = performance.now() + this.budgetMs;
+    let reached = 0;
     for (let start = 0; start < users.length && table.size > 0; start += block) {
-      if (cancelled() || this.tables.get(snapshot) !== table) break;
+      if (cancelled() || this.tables.get(snapshot) !== table || performance.now() > deadline) break;
+      reached = Math.min(users.length, start + block);
       // One synchronous block: the ratings read and the scores stored belong together (an invalidation
       // can only come between blocks, and then drops what it must).
       const began = performance.now();
@@ -138,6 +156,7 @@ export class TopLists {
       users: table.entries.size,
       size: table.size,
       skippedUsers: userIds.length - users.length,
+      outOfTimeUsers: cancelled() ? 0 : users.length - reached,
     };
   }
 

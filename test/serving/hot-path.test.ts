@@ -173,6 +173,21 @@ async function saveBlend(seed = 0): Promise<number> {
 const allUsers = [...Array.from({ length: USERS }, (_, n) => n + 1), SILENT_USER];
 
 describe('precomputed top lists', () => {
+  it('stop at their time budget: the users not reached are ranked on their first request, with the same answer', async () => {
+    const id = await saveBlend();
+    const snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
+    // A zero budget is spent before the first block.
+    const lists = new TopLists({ size: 5, blockUsers: 4, budgetMs: 0 });
+    const report = await lists.precompute(snapshot, fixture.catalog, allUsers);
+    expect(report).toEqual({ users: 0, size: 5, skippedUsers: 0, outOfTimeUsers: allUsers.length });
+    const late = allUsers[allUsers.length - 1];
+    expect(lists.recommend(snapshot, late, 5)).toBeUndefined();
+    const direct = new ServingService(fixture.catalog, new ScoreCache(0));
+    const listed = new ServingService(fixture.catalog, new ScoreCache(0), lists);
+    expect(listed.recommendForUser(snapshot, late, 5)).toEqual(direct.recommendForUser(snapshot, late, 5));
+    expect(() => new TopLists({ budgetMs: -1 })).toThrow('top list time budget must be ≥ 0 ms, got -1');
+  });
+
   it('give exactly the direct path’s answers, and fall back for a genre or a longer list', async () => {
     const id = await saveBlend();
     // User 1 rates after training: their item-RBM unit is refitted, in the precompute as in the direct path.
@@ -185,6 +200,7 @@ describe('precomputed top lists', () => {
       users: allUsers.length,
       size: 5,
       skippedUsers: 0,
+      outOfTimeUsers: 0,
     });
 
     const direct = new ServingService(fixture.catalog, new ScoreCache(0));
