@@ -456,18 +456,45 @@ export class ServingService {
     return pool.recommend(snapshot, ratings, limit, genre, rankBy);
   }
 
+  /**
+   * Predicted ratings of `itemIds` for a stored user. A model that can score chosen items (scoreBounds'
+   * scoreItems, bit for bit what scoreUsers gives) scores just those: at MovieLens-25M size that is a few
+   * ms instead of the 27–50 ms of all 59,047 items (the API asks for at most 1,000). Otherwise every item is
+   * scored (and cached per user).
+   */
   predictForUser(snapshot: ModelSnapshot, userId: number, itemIds: readonly number[]): Prediction[] {
-    const { scores, ratings } = this.scoresForUser(snapshot, userId);
+    const { model } = snapshot;
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
     this.requireKnownItems(snapshot, itemIds);
-    const actualByItem = new Map(ratings.map((r) => [r.itemId, r.value]));
     const K = snapshot.ratingLevels.length;
+    let ratings: readonly StoredRating[];
+    let valueOf: (i: number) => { predicted: number; distribution: number[] } | null;
+    if (model.scoreBounds && model.predictsRatings) {
+      ratings = this.catalog.getUserRatings(userId);
+      const indices = itemIds.map((itemId) => snapshot.itemIndex.get(itemId) ?? -1);
+      const scored = model.scoreBounds([storedUserInput(snapshot, user, ratings)])[0].scoreItems(indices.filter((i) => i >= 0));
+      const at = new Map<number, number>();
+      indices.filter((i) => i >= 0).forEach((i, n) => at.set(i, n));
+      valueOf = (i) => {
+        const n = at.get(i)!;
+        return { predicted: roundScore(scored.expected![n]), distribution: distributionRow(scored.distribution!, n, K) };
+      };
+    } else {
+      const full = this.scoresForUser(snapshot, userId);
+      ratings = full.ratings;
+      const { expected, distribution } = full.scores;
+      valueOf = (i) =>
+        expected && distribution ? { predicted: roundScore(expected[i]), distribution: distributionRow(distribution, i, K) } : null;
+    }
+    const actualByItem = new Map(ratings.map((r) => [r.itemId, r.value]));
     return itemIds.map((itemId) => {
       const i = snapshot.itemIndex.get(itemId);
-      const known = i !== undefined && scores.expected !== null && scores.distribution !== null;
+      const value = i === undefined ? null : valueOf(i);
       return {
         itemId,
-        predicted: known ? roundScore(scores.expected![i]) : null,
-        distribution: known ? distributionRow(scores.distribution!, i, K) : null,
+        predicted: value?.predicted ?? null,
+        distribution: value?.distribution ?? null,
         actual: actualByItem.get(itemId) ?? null,
       };
     });

@@ -169,6 +169,30 @@ describe('served lists equal full scoring', () => {
     expect(numbers(after.body.items)).toEqual(fullList(2, stored(2), 5));
   });
 
+  it('predictions score just the asked items, with the numbers full scoring gives (before and after a rating)', async () => {
+    const itemIds = [...snapshot.itemIndex.keys()].filter((_, n) => n % 3 === 0);
+    for (const userId of [1, 2, 3, USERS]) {
+      const res = await request<{ predictions: { itemId: number; predicted: number; distribution: number[]; actual: number | null }[] }>(
+        `${app.url}/api/users/${userId}/predictions?items=${itemIds.join(',')}`,
+      );
+      expect(res.status).toBe(200);
+      const full = snapshot.model.scoreUsers([stored(userId)])[0];
+      const K = snapshot.ratingLevels.length;
+      const actual = new Map(fixture.catalog.getUserRatings(userId).map((r) => [r.itemId, r.value]));
+      expect(res.body.predictions).toEqual(
+        itemIds.map((itemId) => {
+          const i = snapshot.itemIndex.get(itemId)!;
+          return {
+            itemId,
+            predicted: roundScore(full.expected![i]),
+            distribution: Array.from(full.distribution!.subarray(i * K, (i + 1) * K), roundScore),
+            actual: actual.get(itemId) ?? null,
+          };
+        }),
+      );
+    }
+  });
+
   it('a visitor', async () => {
     const ratings = [
       { itemId: 3, rating: 5 },
