@@ -156,7 +156,7 @@ export class TopLists {
       users: table.entries.size,
       size: table.size,
       skippedUsers: userIds.length - users.length,
-      outOfTimeUsers: cancelled() ? 0 : users.length - reached,
+      outOfTimeUsers: cancelled() || table.size === 0 ? 0 : users.length - reached,
     };
   }
 

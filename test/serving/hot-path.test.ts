@@ -186,6 +186,9 @@ describe('precomputed top lists', () => {
     const listed = new ServingService(fixture.catalog, new ScoreCache(0), lists);
     expect(listed.recommendForUser(snapshot, late, 5)).toEqual(direct.recommendForUser(snapshot, late, 5));
     expect(() => new TopLists({ budgetMs: -1 })).toThrow('top list time budget must be ≥ 0 ms, got -1');
+    // Precomputing turned off (size 0) runs out of nothing: no user is reported as left for lack of time.
+    const off = await new TopLists({ size: 0, budgetMs: 0 }).precompute(snapshot, fixture.catalog, allUsers);
+    expect(off.outOfTimeUsers).toBe(0);
   });
 
   it('give exactly the direct path’s answers, and fall back for a genre or a longer list', async () => {
