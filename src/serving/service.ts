@@ -158,24 +158,35 @@ export function* scoreStoredUsers(
   userIds: Iterable<number>,
   options: { blockSize?: number; onUnknownUser?: (userId: number) => void } = {},
 ): Generator<ScoredStoredUser> {
-  const blockSize = blockSizeFor(snapshot, options.blockSize);
-  let block: { userId: number; input: UserInput }[] = [];
-  const flush = function* (): Generator<ScoredStoredUser> {
+  for (const block of storedUserBlocks(snapshot, catalog, userIds, blockSizeFor(snapshot, options.blockSize), options.onUnknownUser)) {
     const scores = snapshot.model.scoreUsers(block.map((b) => b.input));
     for (let n = 0; n < block.length; n++)
       yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items, input: block[n].input };
-    block = [];
-  };
+  }
+}
+
+/** Stored users as the model's inputs, `blockSize` at a time; unknown ids are reported and skipped. */
+function* storedUserBlocks(
+  snapshot: ModelSnapshot,
+  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
+  userIds: Iterable<number>,
+  blockSize: number,
+  onUnknownUser?: (userId: number) => void,
+): Generator<{ userId: number; input: UserInput }[]> {
+  let block: { userId: number; input: UserInput }[] = [];
   for (const userId of userIds) {
     const user = catalog.getUser(userId);
     if (!user) {
-      options.onUnknownUser?.(userId);
+      onUnknownUser?.(userId);
       continue;
     }
     block.push({ userId, input: storedUserInput(snapshot, user, catalog.getUserRatings(userId)) });
-    if (block.length >= blockSize) yield* flush();
+    if (block.length >= blockSize) {
+      yield block;
+      block = [];
+    }
   }
-  if (block.length > 0) yield* flush();
+  if (block.length > 0) yield block;
 }
 
 export interface RankedStoredUser {
@@ -209,8 +220,7 @@ export function* rankStoredUsers(
 ): Generator<RankedStoredUser> {
   const rankBy = options.rankBy ?? 'score';
   const blockSize = rankBlockSizeFor(snapshot, rankBy, options.blockSize);
-  let block: { userId: number; input: UserInput }[] = [];
-  const flush = function* (): Generator<RankedStoredUser> {
+  for (const block of storedUserBlocks(snapshot, catalog, userIds, blockSize, options.onUnknownUser)) {
     const ranked = rankUsers(
       snapshot,
       block.map((b) => b.input),
@@ -219,18 +229,7 @@ export function* rankStoredUsers(
       rankBy,
     );
     for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, ranked: ranked[n], input: block[n].input };
-    block = [];
-  };
-  for (const userId of userIds) {
-    const user = catalog.getUser(userId);
-    if (!user) {
-      options.onUnknownUser?.(userId);
-      continue;
-    }
-    block.push({ userId, input: storedUserInput(snapshot, user, catalog.getUserRatings(userId)) });
-    if (block.length >= blockSize) yield* flush();
   }
-  if (block.length > 0) yield* flush();
 }
 
 /**
