@@ -6,6 +6,7 @@
 import { compressRows, type Dataset } from '../data/dataset.js';
 import { biasAlgorithm, globalMean } from '../model/bias.js';
 import {
+  checkModelMeta,
   getAlgorithm,
   resolveAlgorithm,
   type EpochReport,
@@ -117,7 +118,7 @@ export async function crossValidate(
     const biasModel = await biasAlgorithm.fit(fold.train, options);
     const bias = predictTest(biasModel, fold.train, fold.test);
     const mu = globalMean(fold.train);
-    const { meta } = model.toState();
+    const meta = checkModelMeta(model.toState().meta);
     model.dispose();
     const training = meta.training ?? {};
     const result: FoldResult = {

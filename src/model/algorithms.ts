@@ -1,16 +1,17 @@
 /**
- * The registry of algorithms, and the one way back from a stored model version to a TrainedModel.
- * Adding an algorithm means adding it here (and its loader, if it is stored under a new `kind`); the
- * evaluator, the scorer and the server pick it up by name.
+ * The registry: the algorithms (fit), and the kinds of stored model version (the way back from a stored
+ * version to a TrainedModel). Adding an algorithm means adding it to ALGORITHMS, and its StoredKind to
+ * MODEL_KINDS if it is stored under a new `kind` (docs/adding-an-algorithm.md); the evaluator, the scorer,
+ * the server and the protocol suite (test/model/protocol.test.ts) pick it up from here.
  */
 import type { Dataset } from '../data/dataset.js';
-import { biasAlgorithm, BiasModel } from './bias.js';
-import { checkModelMeta, type ModelState } from './meta.js';
-import { PopularModel, popularAlgorithm, RandomModel, randomAlgorithm } from './popularity.js';
-import type { Algorithm, FitHooks, TrainedModel } from './protocol.js';
-import { algorithmOfOrientation, RbmBlendModel } from './rbmBlend.js';
+import { biasAlgorithm, biasKind } from './bias.js';
+import { jsonObject, ModelMetaError, readMetaBase, type ModelState, type StoredMeta } from './meta.js';
+import { popularAlgorithm, popularKind, randomAlgorithm, randomKind } from './popularity.js';
+import type { Algorithm, FitHooks, StoredKind, TrainedModel } from './protocol.js';
+import { algorithmOfOrientation, rbmKind } from './rbmBlend.js';
 import { blendAlgorithm, itemRbmAlgorithm, userRbmAlgorithm } from './rbmFit.js';
-import { implicitAlgorithm, ImplicitModel, watchLikeAlgorithm, WatchLikeModel, type RankingFitOptions } from './watchLike.js';
+import { implicitAlgorithm, implicitKind, watchLikeAlgorithm, watchLikeKind, type RankingFitOptions } from './watchLike.js';
 
 /** Options every algorithm accepts; each reads the fields it knows (the rating RBMs: rbm/config.ts; the implicit RBM: `implicit`). */
 export type FitOptions = RankingFitOptions;
@@ -52,29 +53,49 @@ export async function trainModel(
   train: Dataset,
   options: FitOptions = {},
   hooks: FitHooks & { backend?: string } = {},
-): Promise<{ model: TrainedModel; state: ModelState }> {
+): Promise<{ model: TrainedModel; state: ModelState<ModelMeta> }> {
   const model = await getAlgorithm(name).fit(train, options, hooks);
-  const state = model.toState();
-  state.meta.training = { ...state.meta.training, backend: hooks.backend, createdAt: new Date().toISOString() };
-  return { model, state };
+  const { meta, tensors } = model.toState();
+  // Read back through the metadata check, so what is saved is what will load (and is typed by its kind).
+  const checked = checkModelMeta({
+    ...meta,
+    training: { ...meta.training, backend: hooks.backend, createdAt: new Date().toISOString() },
+  });
+  return { model, state: { meta: checked, tensors } };
+}
+
+/** Every kind of stored model version: the one list the metadata union, its check and the loader follow. */
+export const MODEL_KINDS = [rbmKind, biasKind, popularKind, randomKind, implicitKind, watchLikeKind] as const;
+
+type MetaOf<K> = K extends StoredKind<infer Meta> ? Meta : never;
+/** The metadata of any stored version: a union discriminated on `kind`. */
+export type ModelMeta = MetaOf<(typeof MODEL_KINDS)[number]>;
+export type ModelKind = ModelMeta['kind'];
+
+function kindOf(raw: unknown): { entry: (typeof MODEL_KINDS)[number]; fields: Record<string, unknown> } {
+  const fields = jsonObject(raw, 'meta');
+  const entry = MODEL_KINDS.find((k) => k.kind === fields.kind);
+  if (!entry) throw new ModelMetaError('kind', `one of ${MODEL_KINDS.map((k) => JSON.stringify(k.kind)).join(', ')}`, fields.kind);
+  return { entry, fields };
+}
+
+/** Checks raw JSON metadata (as read from a model version) and returns it typed. */
+export function checkModelMeta(raw: unknown): ModelMeta {
+  const { entry, fields } = kindOf(raw);
+  return entry.readMeta(fields, readMetaBase(fields, ''));
+}
+
+/** Reads the metadata with `kind`'s schema and loads the model (one type per call, so the two agree). */
+function load<Meta extends StoredMeta>(
+  kind: StoredKind<Meta>,
+  fields: Record<string, unknown>,
+  tensors: ModelState['tensors'],
+): TrainedModel {
+  return kind.fromState({ meta: kind.readMeta(fields, readMetaBase(fields, '')), tensors });
 }
 
 /** Rebuilds a model from a stored state (metadata checked first): predictions are bit-identical to the saved model's. */
 export function modelFromState(state: ModelState): TrainedModel {
-  const meta = checkModelMeta(state.meta);
-  const checked = { meta, tensors: state.tensors };
-  switch (meta.kind) {
-    case 'rbm':
-      return RbmBlendModel.fromState(checked);
-    case 'bias':
-      return BiasModel.fromState(checked);
-    case 'popular':
-      return PopularModel.fromState(checked);
-    case 'random':
-      return RandomModel.fromState(checked);
-    case 'implicit':
-      return ImplicitModel.fromState(checked);
-    case 'watch-like':
-      return WatchLikeModel.fromState(checked);
-  }
+  const { entry, fields } = kindOf(state.meta);
+  return load<StoredMeta>(entry, fields, state.tensors);
 }

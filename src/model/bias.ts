@@ -8,8 +8,8 @@
  *   b_u ← Σ_{i∈I_u} (r_ui − μ − b_i) / (λ_u + |I_u|)        (alternated for n epochs)
  */
 import type { Dataset, KnownRatings } from '../data/dataset.js';
-import { checkModelMeta, stateTensor, type BiasMeta, type ModelState, type TrainingSummary } from './meta.js';
-import type { Algorithm, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { finite, objectOf, stateTensor, type ModelState, type Reader, type StoredMeta, type TrainingSummary } from './meta.js';
+import { storedKind, type Algorithm, type TrainedModel, type UserInput, type UserScores } from './protocol.js';
 
 export interface BiasOptions {
   /** λ_i, item regularisation (Surprise default 10). */
@@ -20,6 +20,20 @@ export interface BiasOptions {
 }
 
 export const DEFAULT_BIAS_OPTIONS: BiasOptions = { regItem: 10, regUser: 15, epochs: 10 };
+
+/** What a bias model version stores as its config (also the bias part of an RBM blend's). */
+export interface BiasConfig extends BiasOptions {
+  globalMean: number;
+}
+
+export const readBiasConfig: Reader<BiasConfig> = objectOf({
+  regItem: finite(),
+  regUser: finite(),
+  epochs: finite(),
+  globalMean: finite(),
+});
+
+export type BiasMeta = StoredMeta<'bias', BiasConfig>;
 
 export class BiasModel implements TrainedModel {
   readonly algorithm = 'bias';
@@ -93,9 +107,8 @@ export class BiasModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): BiasModel {
-    const meta = checkModelMeta(state.meta);
-    if (meta.kind !== 'bias') throw new Error(`expected a bias model version, got kind "${meta.kind}"`);
+  static fromState(state: ModelState<BiasMeta>): BiasModel {
+    const { meta } = state;
     const { config } = meta;
     return new BiasModel(
       meta.ratingLevels,
@@ -109,6 +122,8 @@ export class BiasModel implements TrainedModel {
     );
   }
 }
+
+export const biasKind = storedKind('bias', readBiasConfig, (state) => BiasModel.fromState(state));
 
 /** Surprise's BaselineOnly as an algorithm of the protocol. */
 export const biasAlgorithm: Algorithm = {

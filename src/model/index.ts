@@ -9,15 +9,20 @@ export type {
   ItemScores,
   RbmCheckpoints,
   KnownRatings,
+  StoredKind,
   TrainedModel,
   UserInput,
   UserScores,
 } from './protocol.js';
 export { BECAUSE_MAX, BECAUSE_MIN_SHARE } from './explain.js';
-export type { ModelKind, ModelMeta, ModelState, TrainingSummary } from './meta.js';
-export { checkModelMeta } from './meta.js';
+export type { ModelState, StoredMeta, TrainingSummary } from './meta.js';
+export { ModelMetaError } from './meta.js';
 export {
   ALGORITHMS,
+  MODEL_KINDS,
+  checkModelMeta,
+  type ModelKind,
+  type ModelMeta,
   DEFAULT_ALGORITHM,
   algorithmNames,
   getAlgorithm,

@@ -1,12 +1,12 @@
 /**
  * What a model version stores: typed JSON metadata plus named Float32 tensors. The metadata is a
- * discriminated union on `kind`, checked field by field when a version is loaded, so a damaged or foreign
- * row fails with a message naming the field instead of surfacing later as `undefined` in arithmetic.
+ * discriminated union on `kind` (model/algorithms.ts assembles it from the registered kinds); each kind
+ * reads its `config` with the schema readers below, field by field, so a damaged or foreign row fails with
+ * a message naming the field instead of surfacing later as `undefined` in arithmetic.
  *
  * Versions saved before the algorithm protocol existed carry `kind: 'rbm' | 'bias'` and no `algorithm`;
  * they still load (the algorithm is derived from the orientation).
  */
-import type { ImplicitRbmState } from '../rbm/implicit.js';
 import type { EpochReport } from '../rbm/train.js';
 
 /** What the trainer recorded about a fit (all optional: baselines record little). */
@@ -29,7 +29,8 @@ export interface TrainingSummary {
   catalogGeneration?: number;
 }
 
-interface MetaBase {
+/** The fields every kind of model version stores, whatever its `config`. */
+export interface MetaBase {
   /** The algorithm's registry name ('blend', 'user', 'item', 'bias', 'popular', 'random', …). */
   algorithm?: string;
   ratingLevels: number[];
@@ -39,175 +40,161 @@ interface MetaBase {
   training?: TrainingSummary;
 }
 
-export interface MixtureWeights {
-  user: number;
-  item: number;
-  bias: number;
+/** The metadata of one kind of model version: the common fields, its `kind` tag and its `config`. */
+export interface StoredMeta<Kind extends string = string, Config = unknown> extends MetaBase {
+  kind: Kind;
+  config: Config;
 }
 
-export interface BiasConfig {
-  regItem: number;
-  regUser: number;
-  epochs: number;
-  globalMean: number;
-}
-
-export interface RbmMeta extends MetaBase {
-  kind: 'rbm';
-  config: {
-    orientation: 'user' | 'item' | 'both';
-    seed: number;
-    validationFraction: number;
-    mixture: MixtureWeights;
-    bias: BiasConfig;
-    hidden: { user: number | null; item: number | null };
-    /** The per-orientation RBM options used (hyperparameters, for display and reproduction). */
-    user?: unknown;
-    item?: unknown;
-  };
-}
-
-export interface BiasMeta extends MetaBase {
-  kind: 'bias';
-  config: BiasConfig;
-}
-
-export interface PopularMeta extends MetaBase {
-  kind: 'popular';
-  config: Record<string, never>;
-}
-
-export interface RandomMeta extends MetaBase {
-  kind: 'random';
-  config: { seed: number };
-}
-
-/** The implicit ("would watch") RBM alone: ranks by p(watch), predicts no ratings. */
-export interface ImplicitMeta extends MetaBase {
-  kind: 'implicit';
-  config: ImplicitRbmState['config'];
-}
-
-/**
- * The served default: the rating blend (predicted rating and distribution) and the implicit RBM, ranked
- * by p(watch) · p(rating ≥ liked). Tensors: the blend's names plus `implicit.*`.
- */
-export interface WatchLikeMeta extends MetaBase {
-  kind: 'watch-like';
-  config: {
-    /** Index into ratingLevels of the lowest level that counts as "liked". */
-    likedLevel: number;
-    rating: RbmMeta['config'];
-    implicit: ImplicitRbmState['config'];
-  };
-}
-
-export type ModelMeta = RbmMeta | BiasMeta | PopularMeta | RandomMeta | ImplicitMeta | WatchLikeMeta;
-export type ModelKind = ModelMeta['kind'];
-
-export interface ModelState<Meta extends ModelMeta = ModelMeta> {
+export interface ModelState<Meta extends StoredMeta = StoredMeta> {
   meta: Meta;
   tensors: Record<string, Float32Array>;
 }
 
-class MetaError extends Error {
+export class ModelMetaError extends Error {
   constructor(field: string, expected: string, got: unknown) {
     super(`stored model metadata: ${field} must be ${expected}, got ${JSON.stringify(got)?.slice(0, 80) ?? 'nothing'}`);
     this.name = 'ModelMetaError';
   }
 }
 
+/**
+ * A schema reader: checks a JSON value found at `where` (a field path such as `config.mixture.user`) and
+ * returns it typed, or throws a ModelMetaError naming the path and what was expected.
+ */
+export type Reader<T> = (value: unknown, where: string) => T;
+
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isNumberArray = (x: unknown): x is number[] => Array.isArray(x) && x.every((v) => typeof v === 'number' && Number.isFinite(v));
 
-function need<T>(ok: boolean, field: string, expected: string, value: unknown): T {
-  if (!ok) throw new MetaError(field, expected, value);
-  return value as T;
+/** A reader of values that pass `ok`, described by `expected` in the error. */
+export function readerOf<T>(ok: (value: unknown) => value is T, expected: string): Reader<T> {
+  return (value, where) => {
+    if (!ok(value)) throw new ModelMetaError(where, expected, value);
+    return value;
+  };
 }
 
-function checkBiasConfig(c: unknown, where: string): BiasConfig {
-  const r = need<Record<string, unknown>>(isRecord(c), where, 'an object', c);
-  for (const f of ['regItem', 'regUser', 'epochs', 'globalMean'] as const) {
-    need(typeof r[f] === 'number' && Number.isFinite(r[f]), `${where}.${f}`, 'a finite number', r[f]);
-  }
-  return r as unknown as BiasConfig;
-}
+/** A finite number, further constrained by `ok` when given. */
+export const finite = (ok: (v: number) => boolean = () => true, expected = 'a finite number'): Reader<number> =>
+  readerOf((v): v is number => typeof v === 'number' && Number.isFinite(v) && ok(v), expected);
 
-function checkRbmConfig(config: Record<string, unknown>, where: string): void {
-  need(
-    ['user', 'item', 'both'].includes(config.orientation as string),
-    `${where}.orientation`,
-    '"user", "item" or "both"',
-    config.orientation,
+export const integer = (ok: (v: number) => boolean = () => true, expected = 'an integer'): Reader<number> =>
+  readerOf((v): v is number => typeof v === 'number' && Number.isInteger(v) && ok(v), expected);
+
+export const text: Reader<string> = readerOf((v): v is string => typeof v === 'string', 'a string');
+
+const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/** One of a few strings. */
+export const oneOf = <T extends string>(...values: T[]): Reader<T> =>
+  readerOf(
+    (v): v is T => values.some((x) => x === v),
+    values
+      .map((x) => JSON.stringify(x))
+      .join(', ')
+      .replace(/, ([^,]*)$/, ' or $1'),
   );
-  const mixture = need<Record<string, unknown>>(isRecord(config.mixture), `${where}.mixture`, 'an object', config.mixture);
-  for (const f of ['user', 'item', 'bias'] as const) {
-    need(typeof mixture[f] === 'number' && (mixture[f] as number) >= 0, `${where}.mixture.${f}`, 'a non-negative number', mixture[f]);
-  }
-  checkBiasConfig(config.bias, `${where}.bias`);
-  const hidden = need<Record<string, unknown>>(isRecord(config.hidden), `${where}.hidden`, 'an object', config.hidden);
-  for (const f of ['user', 'item'] as const) {
-    const h = hidden[f];
-    need(h === null || (Number.isInteger(h) && (h as number) > 0), `${where}.hidden.${f}`, 'a positive integer or null', h);
-  }
-}
 
-function checkImplicitConfig(config: Record<string, unknown>, where: string, items: number): void {
-  need(config.kind === 'implicit-rbm', `${where}.kind`, '"implicit-rbm"', config.kind);
-  need(config.items === items, `${where}.items`, `the model's ${items} items`, config.items);
-  need(Number.isInteger(config.hidden) && (config.hidden as number) > 0, `${where}.hidden`, 'a positive integer', config.hidden);
-  need(isRecord(config.options), `${where}.options`, 'an object', config.options);
-}
+/** A JSON object kept as it is (hyperparameters stored for display and reproduction, read by no code). */
+export const jsonObject: Reader<Record<string, unknown>> = readerOf(isRecord, 'an object');
 
-/** Checks raw JSON metadata (as read from a model version) and returns it typed. */
-export function checkModelMeta(raw: unknown): ModelMeta {
-  const m = need<Record<string, unknown>>(isRecord(raw), 'meta', 'an object', raw);
-  need(
-    isNumberArray(m.ratingLevels) && (m.ratingLevels as number[]).length >= 1,
-    'ratingLevels',
-    'a non-empty list of numbers',
-    m.ratingLevels,
-  );
-  need(isNumberArray(m.userIds), 'userIds', 'a list of ids', m.userIds);
-  need(isNumberArray(m.itemIds), 'itemIds', 'a list of ids', m.itemIds);
-  need(m.algorithm === undefined || typeof m.algorithm === 'string', 'algorithm', 'a string', m.algorithm);
-  need(m.training === undefined || isRecord(m.training), 'training', 'an object', m.training);
-  const config = need<Record<string, unknown>>(isRecord(m.config), 'config', 'an object', m.config);
-  switch (m.kind) {
-    case 'rbm':
-      checkRbmConfig(config, 'config');
-      return m as unknown as RbmMeta;
-    case 'implicit':
-      checkImplicitConfig(config, 'config', (m.itemIds as number[]).length);
-      return m as unknown as ImplicitMeta;
-    case 'watch-like': {
-      const K = (m.ratingLevels as number[]).length;
-      need(
-        Number.isInteger(config.likedLevel) && (config.likedLevel as number) >= 0 && (config.likedLevel as number) < K,
-        'config.likedLevel',
-        `a level index in 0 … ${K - 1}`,
-        config.likedLevel,
-      );
-      checkRbmConfig(need(isRecord(config.rating), 'config.rating', 'an object', config.rating), 'config.rating');
-      checkImplicitConfig(
-        need(isRecord(config.implicit), 'config.implicit', 'an object', config.implicit),
-        'config.implicit',
-        (m.itemIds as number[]).length,
-      );
-      return m as unknown as WatchLikeMeta;
+export const nullable =
+  <T>(read: Reader<T>): Reader<T | null> =>
+  (value, where) =>
+    value === null ? null : read(value, where);
+
+export const optional =
+  <T>(read: Reader<T>): Reader<T | undefined> =>
+  (value, where) =>
+    value === undefined ? undefined : read(value, where);
+
+export const listOf =
+  <T>(read: Reader<T>): Reader<T[]> =>
+  (value, where) => {
+    if (!Array.isArray(value)) throw new ModelMetaError(where, 'a list', value);
+    return value.map((v, n) => read(v, `${where}[${n}]`));
+  };
+
+export const recordOf =
+  <T>(read: Reader<T>): Reader<Record<string, T>> =>
+  (value, where) => {
+    const raw = jsonObject(value, where);
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, read(v, `${where}.${k}`)]));
+  };
+
+export type Shape = Record<string, Reader<unknown>>;
+export type Read<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> };
+
+/**
+ * An object whose fields are read by `shape`. Fields the shape does not name are kept as they are, so a
+ * version written by a newer trainer (one more summary figure) loads and shows everything it recorded.
+ */
+export const objectOf =
+  <S extends Shape>(shape: S): Reader<Read<S>> =>
+  (value, where) => {
+    const raw = jsonObject(value, where);
+    const out: Record<string, unknown> = { ...raw };
+    for (const key of Object.keys(shape)) {
+      const v = shape[key](raw[key], where ? `${where}.${key}` : key);
+      if (v === undefined) delete out[key];
+      else out[key] = v;
     }
-    case 'bias':
-      checkBiasConfig(config, 'config');
-      return m as unknown as BiasMeta;
-    case 'popular':
-      return m as unknown as PopularMeta;
-    case 'random':
-      need(Number.isInteger(config.seed), 'config.seed', 'an integer', config.seed);
-      return m as unknown as RandomMeta;
-    default:
-      throw new MetaError('kind', '"rbm", "bias", "popular", "random", "implicit" or "watch-like"', m.kind);
-  }
-}
+    // Every key of the shape was read by its reader just above: this is the one place the checked
+    // object meets its static type.
+    return out as Read<S>;
+  };
+
+/**
+ * An options object shaped like `defaults`: each field present must have the type of the default's
+ * (a number, a string, a boolean, a list, an object), a field absent takes the default, as the trainers'
+ * own option checks do. Ranges and enumerations are for those checks, which load the options next.
+ */
+export const shapedLike =
+  <T extends object>(defaults: T): Reader<T> =>
+  (value, where) => {
+    const raw = jsonObject(value, where);
+    const out: Record<string, unknown> = {};
+    for (const [key, fallback] of Object.entries(defaults)) {
+      const v = raw[key];
+      out[key] = fallback;
+      if (v === undefined) continue;
+      const kindOf = (x: unknown): string => (Array.isArray(x) ? 'list' : x === null ? 'null' : typeof x);
+      if (kindOf(v) !== kindOf(fallback)) throw new ModelMetaError(`${where}.${key}`, `a ${kindOf(fallback)}`, v);
+      out[key] = v;
+    }
+    // Every field was checked against the default's type just above (or is the default).
+    return out as T;
+  };
+
+export const epochReport: Reader<EpochReport> = readerOf(
+  (v): v is EpochReport => isRecord(v) && typeof v.phase === 'string' && typeof v.epoch === 'number',
+  'an epoch report {phase, epoch, …}',
+);
+
+const trainingSummary: Reader<TrainingSummary> = objectOf({
+  seconds: optional(finite()),
+  epochs: optional(finite()),
+  ratings: optional(finite()),
+  fitRatings: optional(finite()),
+  validationRatings: optional(finite()),
+  validation: optional(recordOf(nullable(finite()))),
+  validationRanking: optional(recordOf(nullable(finite()))),
+  orientations: optional(jsonObject),
+  curve: optional(listOf(epochReport)),
+  notes: optional(listOf(text)),
+  backend: optional(text),
+  createdAt: optional(text),
+  catalogGeneration: optional(finite()),
+});
+
+/** The common fields of every kind (ratingLevels, ids, algorithm, training), read from a raw metadata object. */
+export const readMetaBase: Reader<MetaBase> = objectOf({
+  algorithm: optional(text),
+  ratingLevels: readerOf((v): v is number[] => isNumbers(v) && v.length >= 1, 'a non-empty list of numbers'),
+  userIds: readerOf(isNumbers, 'a list of ids'),
+  itemIds: readerOf(isNumbers, 'a list of ids'),
+  training: optional(trainingSummary),
+});
 
 /** A tensor of a stored state, checked for its expected length. */
 export function stateTensor(state: ModelState, name: string, length: number): Float32Array {

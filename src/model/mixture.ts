@@ -10,9 +10,12 @@
  * so the weights can be fitted on expectations alone (fitMixture) and the served prediction stays the
  * expectation of the distribution it returns. A component that is absent has weight 0.
  */
-import type { MixtureWeights } from './meta.js';
-
-export type { MixtureWeights };
+/** w_U, w_I, w_B of the mixture. */
+export interface MixtureWeights {
+  user: number;
+  item: number;
+  bias: number;
+}
 
 /**
  * Writes the mixed distribution into out[outOffset .. +K) and returns its expectation. Each component is

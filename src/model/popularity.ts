@@ -10,9 +10,12 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { checkModelMeta, stateTensor, type ModelState, type PopularMeta, type RandomMeta } from './meta.js';
-import type { Algorithm, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { integer, jsonObject, objectOf, stateTensor, type ModelState, type StoredMeta } from './meta.js';
+import { storedKind, type Algorithm, type TrainedModel, type UserInput, type UserScores } from './protocol.js';
 import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
+
+export type PopularMeta = StoredMeta<'popular', Record<string, unknown>>;
+export type RandomMeta = StoredMeta<'random', { seed: number }>;
 
 export class PopularModel extends RankingOnlyModel implements TrainedModel {
   readonly algorithm = 'popular';
@@ -44,11 +47,12 @@ export class PopularModel extends RankingOnlyModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): PopularModel {
-    const meta = checkModelMeta(state.meta);
-    return new PopularModel(meta, stateTensor(state, 'counts', meta.itemIds.length));
+  static fromState(state: ModelState<PopularMeta>): PopularModel {
+    return new PopularModel(state.meta, stateTensor(state, 'counts', state.meta.itemIds.length));
   }
 }
+
+export const popularKind = storedKind('popular', jsonObject, (state) => PopularModel.fromState(state));
 
 export function itemRatingCounts(train: Dataset): Float32Array {
   const counts = new Float32Array(train.itemIds.length);
@@ -101,12 +105,12 @@ export class RandomModel extends RankingOnlyModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): RandomModel {
-    const meta = checkModelMeta(state.meta);
-    if (meta.kind !== 'random') throw new Error(`expected a random model version, got kind "${meta.kind}"`);
-    return new RandomModel(meta, meta.config.seed);
+  static fromState(state: ModelState<RandomMeta>): RandomModel {
+    return new RandomModel(state.meta, state.meta.config.seed);
   }
 }
+
+export const randomKind = storedKind('random', objectOf({ seed: integer() }), (state) => RandomModel.fromState(state));
 
 export const randomAlgorithm: Algorithm<{ seed?: number }> = {
   name: 'random',

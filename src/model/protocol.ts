@@ -9,7 +9,7 @@
  */
 import type { Dataset, KnownRatings } from '../data/dataset.js';
 import type { EpochReport, RbmCheckpoint } from '../rbm/train.js';
-import type { ModelState } from './meta.js';
+import type { MetaBase, ModelState, StoredMeta } from './meta.js';
 
 export type { EpochReport, KnownRatings };
 
@@ -121,4 +121,31 @@ export interface Algorithm<Options = unknown> {
   /** One line for `--help` and the evaluation table. */
   readonly description: string;
   fit(train: Dataset, options: Options, hooks?: FitHooks): Promise<TrainedModel>;
+}
+
+/**
+ * How one kind of stored model version comes back: its `kind` tag, the check of its metadata (the common
+ * fields already read; its `config` read by a schema, see meta.ts) and the loader from a checked state.
+ * Each model file exports one; model/algorithms.ts lists them, and the union of stored metadata, the
+ * check of a loaded row and `modelFromState` all follow from that one list.
+ */
+export interface StoredKind<Meta extends StoredMeta = StoredMeta> {
+  readonly kind: Meta['kind'];
+  /** Checks a raw metadata object tagged with this kind and returns it typed (ModelMetaError otherwise). */
+  readMeta(raw: Record<string, unknown>, base: MetaBase): Meta;
+  /** Rebuilds the model from a checked state: its predictions are bit-identical to the saved model's. */
+  fromState(state: ModelState<Meta>): TrainedModel;
+}
+
+/** A StoredKind from its tag, the reader of its `config` (given the common fields) and its loader. */
+export function storedKind<Kind extends string, Config>(
+  kind: Kind,
+  readConfig: (value: unknown, where: string, base: MetaBase) => Config,
+  fromState: (state: ModelState<StoredMeta<Kind, Config>>) => TrainedModel,
+): StoredKind<StoredMeta<Kind, Config>> {
+  return {
+    kind,
+    readMeta: (raw, base) => ({ ...raw, ...base, kind, config: readConfig(raw.config, 'config', base) }),
+    fromState,
+  };
 }

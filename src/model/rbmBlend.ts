@@ -21,11 +21,60 @@ import { tf } from '../rbm/backend.js';
 import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
 import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from '../rbm/leaveOneOut.js';
 import { hiddenProbabilities, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
-import { BiasModel, pointMassInto } from './bias.js';
-import { checkModelMeta, stateTensor, type MixtureWeights, type ModelState, type RbmMeta, type TrainingSummary } from './meta.js';
+import { BiasModel, pointMassInto, readBiasConfig, type BiasConfig } from './bias.js';
+import {
+  finite,
+  integer,
+  nullable,
+  objectOf,
+  oneOf,
+  stateTensor,
+  type ModelState,
+  type Reader,
+  type StoredMeta,
+  type TrainingSummary,
+} from './meta.js';
 import { checkCandidates, pickInfluences } from './explain.js';
-import { mixDistributions } from './mixture.js';
-import type { Influence, ItemScorer, ItemScores, TrainedModel, UserInput, UserScores } from './protocol.js';
+import { mixDistributions, type MixtureWeights } from './mixture.js';
+import {
+  storedKind,
+  type Influence,
+  type ItemScorer,
+  type ItemScores,
+  type TrainedModel,
+  type UserInput,
+  type UserScores,
+} from './protocol.js';
+
+/** What an RBM blend version stores as its config (the watch-like model stores one as its `rating`). */
+export interface RbmConfig {
+  orientation: 'user' | 'item' | 'both';
+  seed: number;
+  validationFraction: number;
+  mixture: MixtureWeights;
+  bias: BiasConfig;
+  hidden: { user: number | null; item: number | null };
+  /** The per-orientation RBM options used (hyperparameters, for display and reproduction). */
+  user?: unknown;
+  item?: unknown;
+}
+
+const weight = finite((v) => v >= 0, 'a non-negative number');
+const hiddenUnits = nullable(integer((v) => v > 0, 'a positive integer or null'));
+const kept: Reader<unknown> = (value) => value;
+
+export const readRbmConfig: Reader<RbmConfig> = objectOf({
+  orientation: oneOf('user', 'item', 'both'),
+  seed: finite(),
+  validationFraction: finite(),
+  mixture: objectOf({ user: weight, item: weight, bias: weight }),
+  bias: readBiasConfig,
+  hidden: objectOf({ user: hiddenUnits, item: hiddenUnits }),
+  user: kept,
+  item: kept,
+});
+
+export type RbmMeta = StoredMeta<'rbm', RbmConfig>;
 
 export interface ItemRbmPart {
   /** Visible units are users. */
@@ -44,7 +93,7 @@ export interface RbmBlendParts {
   user: RbmParams | null;
   item: ItemRbmPart | null;
   mixture: MixtureWeights;
-  config: Pick<RbmMeta['config'], 'orientation' | 'seed' | 'validationFraction' | 'user' | 'item'>;
+  config: Pick<RbmConfig, 'orientation' | 'seed' | 'validationFraction' | 'user' | 'item'>;
   training: TrainingSummary;
 }
 
@@ -485,9 +534,8 @@ export class RbmBlendModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): RbmBlendModel {
-    const meta = checkModelMeta(state.meta);
-    if (meta.kind !== 'rbm') throw new Error(`expected an RBM model version, got kind "${meta.kind}"`);
+  static fromState(state: ModelState<RbmMeta>): RbmBlendModel {
+    const { meta } = state;
     const { config } = meta;
     const K = meta.ratingLevels.length;
     const I = meta.itemIds.length;
@@ -530,6 +578,8 @@ export class RbmBlendModel implements TrainedModel {
     });
   }
 }
+
+export const rbmKind = storedKind('rbm', readRbmConfig, (state) => RbmBlendModel.fromState(state));
 
 /**
  * Σ_j a[aAt + j] · b[bAt + j] for j = 0 … n−1 in float32 arithmetic, in order: each product and each

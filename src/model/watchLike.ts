@@ -15,6 +15,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import {
+  DEFAULT_IMPLICIT_OPTIONS,
   fitImplicitRbm,
   ImplicitRbm,
   likedLevelIndex,
@@ -22,15 +23,90 @@ import {
   watchAndLikeScores,
   watchOfLogit,
   type ImplicitRbmOptions,
+  type ImplicitRbmState,
 } from '../rbm/implicit.js';
 import type { TrainOptionsInput } from '../rbm/config.js';
 import type { ImplicitTrainHooks } from '../rbm/implicitTrain.js';
-import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
+import {
+  epochReport,
+  finite,
+  integer,
+  listOf,
+  nullable,
+  objectOf,
+  oneOf,
+  optional,
+  shapedLike,
+  type MetaBase,
+  type ModelState,
+  type StoredMeta,
+  type TrainingSummary,
+} from './meta.js';
 import { pickInfluences } from './explain.js';
-import type { Algorithm, BoundedUser, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
+import {
+  storedKind,
+  type Algorithm,
+  type BoundedUser,
+  type FitHooks,
+  type Influence,
+  type TrainedModel,
+  type UserInput,
+  type UserScores,
+} from './protocol.js';
 import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
-import { RbmBlendModel } from './rbmBlend.js';
+import { RbmBlendModel, readRbmConfig, type RbmConfig } from './rbmBlend.js';
 import { fitRbmBlend } from './rbmFit.js';
+
+type ImplicitConfig = ImplicitRbmState['config'];
+
+/** The implicit RBM alone: ranks by p(watch), predicts no ratings. */
+export type ImplicitMeta = StoredMeta<'implicit', ImplicitConfig>;
+
+/**
+ * The served default: the rating blend (predicted rating and distribution) and the implicit RBM, ranked
+ * by p(watch) · p(rating ≥ liked). Tensors: the blend's names plus `implicit.*`.
+ */
+export type WatchLikeMeta = StoredMeta<
+  'watch-like',
+  {
+    /** Index into ratingLevels of the lowest level that counts as "liked". */
+    likedLevel: number;
+    rating: RbmConfig;
+    implicit: ImplicitConfig;
+  }
+>;
+
+/** The implicit RBM's stored config (its options' ranges are checked again when the RBM loads). */
+function readImplicitConfig(value: unknown, where: string, base: MetaBase): ImplicitConfig {
+  const items = base.itemIds.length;
+  const config = objectOf({
+    kind: oneOf('implicit-rbm'),
+    items: integer((v) => v === items, `the model's ${items} items`),
+    hidden: integer((v) => v > 0, 'a positive integer'),
+    options: shapedLike(DEFAULT_IMPLICIT_OPTIONS),
+    training: optional(
+      nullable(
+        objectOf({
+          epochs: finite(),
+          bestEpoch: finite(),
+          bestValidationNdcg: nullable(finite()),
+          seconds: finite(),
+          curve: listOf(epochReport),
+        }),
+      ),
+    ),
+  })(value, where);
+  return { ...config, training: config.training ?? null };
+}
+
+function readWatchLikeConfig(value: unknown, where: string, base: MetaBase): WatchLikeMeta['config'] {
+  const K = base.ratingLevels.length;
+  return objectOf({
+    likedLevel: integer((v) => v >= 0 && v < K, `a level index in 0 … ${K - 1}`),
+    rating: readRbmConfig,
+    implicit: (v, w) => readImplicitConfig(v, w, base),
+  })(value, where);
+}
 
 /** Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's. */
 export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions> };
@@ -114,9 +190,8 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): ImplicitModel {
-    const meta = checkModelMeta(state.meta);
-    if (meta.kind !== 'implicit') throw new Error(`expected an implicit model version, got kind "${meta.kind}"`);
+  static fromState(state: ModelState<ImplicitMeta>): ImplicitModel {
+    const { meta } = state;
     return new ImplicitModel(meta, ImplicitRbm.fromState({ config: meta.config, tensors: state.tensors }));
   }
 }
@@ -238,9 +313,8 @@ export class WatchLikeModel implements TrainedModel {
     };
   }
 
-  static fromState(state: ModelState): WatchLikeModel {
-    const meta = checkModelMeta(state.meta);
-    if (meta.kind !== 'watch-like') throw new Error(`expected a watch-like model version, got kind "${meta.kind}"`);
+  static fromState(state: ModelState<WatchLikeMeta>): WatchLikeModel {
+    const { meta } = state;
     const rating = RbmBlendModel.fromState({
       meta: { ...meta, kind: 'rbm', algorithm: 'blend', config: meta.config.rating },
       tensors: state.tensors,
@@ -252,6 +326,9 @@ export class WatchLikeModel implements TrainedModel {
     );
   }
 }
+
+export const implicitKind = storedKind('implicit', readImplicitConfig, (state) => ImplicitModel.fromState(state));
+export const watchLikeKind = storedKind('watch-like', readWatchLikeConfig, (state) => WatchLikeModel.fromState(state));
 
 export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
   name: 'implicit',

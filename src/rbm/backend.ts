@@ -62,13 +62,15 @@ async function tryBackend(name: BackendName): Promise<boolean> {
 export function readFloat32(t: tf.Tensor): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`readFloat32 needs a float32 tensor, got ${t.dtype}`);
   if (tf.getBackend() === 'wasm') {
-    const backend = tf.backend() as unknown as {
-      wasm?: { HEAPU8?: Uint8Array };
-      dataIdMap?: { get(dataId: object): { memoryOffset?: number | null } | undefined };
-    };
-    const heap = backend.wasm?.HEAPU8;
-    const offset = backend.dataIdMap?.get(t.dataId)?.memoryOffset;
-    if (heap && typeof offset === 'number' && offset % 4 === 0 && offset + 4 * t.size <= heap.byteLength) {
+    // The wasm backend's heap and the tensor's offset in it are internals, read defensively.
+    const backend = tf.backend();
+    const wasm: unknown = Reflect.get(backend, 'wasm');
+    const heap: unknown = typeof wasm === 'object' && wasm !== null ? Reflect.get(wasm, 'HEAPU8') : undefined;
+    const dataIdMap: unknown = Reflect.get(backend, 'dataIdMap');
+    const entry: unknown =
+      dataIdMap instanceof Object && 'get' in dataIdMap && typeof dataIdMap.get === 'function' ? dataIdMap.get(t.dataId) : undefined;
+    const offset: unknown = typeof entry === 'object' && entry !== null ? Reflect.get(entry, 'memoryOffset') : undefined;
+    if (heap instanceof Uint8Array && typeof offset === 'number' && offset % 4 === 0 && offset + 4 * t.size <= heap.byteLength) {
       return new Float32Array(heap.buffer, heap.byteOffset + offset, t.size);
     }
   }

@@ -108,7 +108,8 @@ export class JsCdEngine implements CdEngine {
 }
 
 /** The exports of cdKernels.wasm (see wasm/cdKernels.as.ts). Booleans are 0/1; pointers are byte offsets. */
-interface KernelExports {
+// A type alias, not an interface: WebAssembly.Exports (a record of exports) can then be narrowed to it.
+type KernelExports = {
   memory: WebAssembly.Memory;
   plan(
     V: number,
@@ -148,7 +149,7 @@ interface KernelExports {
   flush(): void;
   trainEpoch(count: number, batchSize: number, steps: number, meanField: number): void;
   setRowWiseMaxSteps(steps: number): void;
-}
+};
 
 const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
 let compiled: WebAssembly.Module | null = null;
@@ -188,7 +189,7 @@ export class WasmCdEngine implements CdEngine {
     this.V = V;
     this.K = K;
     this.F = F;
-    this.x = new WebAssembly.Instance(kernelModule(), {}).exports as unknown as KernelExports;
+    this.x = new WebAssembly.Instance(kernelModule(), {}).exports as KernelExports;
     const x = this.x;
     // Between two flushes (one epoch) a row misses at most one update per batch.
     const maxGap = Math.ceil(rows.rows / options.batchSize);

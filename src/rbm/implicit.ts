@@ -58,9 +58,7 @@ const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
 export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {}): ImplicitRbmOptions {
   const o: ImplicitRbmOptions = { ...DEFAULT_IMPLICIT_OPTIONS, ...input };
   const fail = (field: string, expected: string): never => {
-    throw new RangeError(
-      `implicit RBM option ${field} must be ${expected}, got ${JSON.stringify((o as unknown as Record<string, unknown>)[field])}`,
-    );
+    throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify(Reflect.get(o, field))}`);
   };
   const positiveInt = (
     field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers',

@@ -135,7 +135,8 @@ function epochsRun(training: TrainingSummary | undefined): Record<string, number
 export function explainModel(snapshot: ModelSnapshot, recommender: RecommendationService, userId?: number): ModelExplainResponse {
   const insight = insightOf(snapshot);
   const { state, userRbm } = insight;
-  const config = state.meta.kind === 'rbm' ? state.meta.config : state.meta.kind === 'watch-like' ? state.meta.config.rating : null;
+  const { meta } = snapshot;
+  const config = meta.kind === 'rbm' ? meta.config : meta.kind === 'watch-like' ? meta.config.rating : null;
   // The item RBM's visible units are the training users; its F is the length of its hidden biases.
   const itemHiddenBiases = state.tensors['item.c'];
   const itemRbm = itemHiddenBiases ? { hidden: itemHiddenBiases.length, visibles: state.meta.userIds.length } : null;

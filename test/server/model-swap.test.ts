@@ -3,10 +3,10 @@
  * up by the running server's poll, and every request is answered by one whole model.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BiasModel, fitBiasModel } from '../../src/model/bias.js';
+import { fitBiasModel } from '../../src/model/bias.js';
 import { buildSnapshot } from '../../src/serving/modelHolder.js';
 import { ModelStore } from '../../src/store/index.js';
-import type { ModelMeta } from '../../src/model/index.js';
+import { modelFromState, type ModelMeta } from '../../src/model/index.js';
 import { openDatabase } from '../../src/store/index.js';
 import { createFixture, eventually, request, startApp, type Fixture, type RunningApp } from './helpers.js';
 
@@ -50,7 +50,7 @@ describe('model swap', () => {
     const models = [fitBiasModel(dataset), fitBiasModel(dataset, { regUser: 0.5, regItem: 0.5 })];
     // What each model predicts for (user 4, items 1…6), computed offline through the same snapshot code.
     const expected = models.map((m) => {
-      const snapshot = buildSnapshot({ id: 0, createdAt: Date.now(), ...m.toState() }, fixture.catalog, BiasModel.fromState);
+      const snapshot = buildSnapshot({ id: 0, createdAt: Date.now(), ...m.toState() }, fixture.catalog, modelFromState);
       const [scores] = m.scoreUsers([
         { ratings: { items: new Int32Array(0), levels: new Uint8Array(0) }, userIndex: snapshot.userIndex.get(4) },
       ]);

@@ -5,7 +5,7 @@
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
-import { BiasModel } from '../../src/model/bias.js';
+import { modelFromState } from '../../src/model/index.js';
 import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { BadRowError, scorePairs, type PairsSummary } from '../../src/scoring/pairs.js';
 import { createFixture, request, startApp, type Fixture } from './helpers.js';
@@ -16,7 +16,7 @@ let snapshot: ModelSnapshot;
 beforeAll(() => {
   fixture = createFixture();
   const id = fixture.trainAndSave();
-  snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, BiasModel.fromState);
+  snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
 });
 
 afterAll(() => fixture.cleanup());

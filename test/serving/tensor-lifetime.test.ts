@@ -3,7 +3,7 @@
  * and freed when the holder swaps the version out, so hot swaps never grow tf.memory().numTensors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelFromState, type ModelState } from '../../src/model/index.js';
+import { modelFromState, type ModelMeta, type ModelState } from '../../src/model/index.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
 import { WatchLikeModel } from '../../src/model/watchLike.js';
 import { initBackend, tf } from '../../src/rbm/backend.js';
@@ -13,7 +13,7 @@ import { ServingService } from '../../src/serving/service.js';
 import { createFixture, type Fixture } from '../server/helpers.js';
 
 let fixture: Fixture;
-let state: ModelState;
+let state: ModelState<ModelMeta>;
 
 beforeAll(async () => {
   await initBackend();
