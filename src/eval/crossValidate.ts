@@ -115,7 +115,7 @@ export async function crossValidate(
     const model = await getAlgorithm(algorithm).fit(fold.train, options, { onEpoch: (r) => hooks.onEpoch?.(fold.name, r) });
     const trainSeconds = (performance.now() - started) / 1000;
     const { predicted, actual, fallback } = predictTest(model, fold.train, fold.test);
-    const biasModel = await biasAlgorithm.fit(fold.train, options);
+    const biasModel = await biasAlgorithm.fit(fold.train, {});
     const bias = predictTest(biasModel, fold.train, fold.test);
     const mu = globalMean(fold.train);
     const meta = checkModelMeta(model.toState().meta);

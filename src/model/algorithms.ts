@@ -13,18 +13,34 @@ import { algorithmOfOrientation, rbmKind } from './rbmBlend.js';
 import { blendAlgorithm, itemRbmAlgorithm, userRbmAlgorithm } from './rbmFit.js';
 import { implicitAlgorithm, implicitKind, watchLikeAlgorithm, watchLikeKind, type RankingFitOptions } from './watchLike.js';
 
-/** Options every algorithm accepts; each reads the fields it knows (the rating RBMs: rbm/config.ts; the implicit RBM: `implicit`). */
+/**
+ * The settings a command collects for fitting (model flags of `train` and `evaluate`, rbm/config.ts; the
+ * implicit RBM's under `implicit`). Each algorithm has its own options type; the registry below says which
+ * of these settings it reads.
+ */
 export type FitOptions = RankingFitOptions;
 
+/** An algorithm of the registry: its own options taken from the command's settings by `optionsOf`. */
+function registered<Options>(algorithm: Algorithm<Options>, optionsOf: (settings: FitOptions) => Options): Algorithm<FitOptions> {
+  return {
+    name: algorithm.name,
+    description: algorithm.description,
+    fit: (train, settings, hooks) => algorithm.fit(train, optionsOf(settings), hooks),
+  };
+}
+
+const all = (settings: FitOptions): FitOptions => settings;
+
 export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [
-  watchLikeAlgorithm,
-  implicitAlgorithm,
-  blendAlgorithm,
-  userRbmAlgorithm,
-  itemRbmAlgorithm,
-  biasAlgorithm,
-  popularAlgorithm,
-  randomAlgorithm,
+  registered(watchLikeAlgorithm, all),
+  registered(implicitAlgorithm, all),
+  registered(blendAlgorithm, all),
+  registered(userRbmAlgorithm, all),
+  registered(itemRbmAlgorithm, all),
+  // The baselines keep their published defaults (Surprise's BaselineOnly): the RBMs' flags are not theirs.
+  registered(biasAlgorithm, () => ({})),
+  registered(popularAlgorithm, () => ({})),
+  registered(randomAlgorithm, ({ seed }) => ({ seed })),
 ];
 
 /** The algorithm `npm run train` and `npm start` fit unless told otherwise. */

@@ -126,10 +126,10 @@ export class BiasModel implements TrainedModel {
 export const biasKind = storedKind('bias', readBiasConfig, (state) => BiasModel.fromState(state));
 
 /** Surprise's BaselineOnly as an algorithm of the protocol. */
-export const biasAlgorithm: Algorithm = {
+export const biasAlgorithm: Algorithm<Partial<BiasOptions>> = {
   name: 'bias',
   description: 'user + item bias baseline (Surprise BaselineOnly, ALS)',
-  fit: (train) => Promise.resolve(fitBiasModel(train)),
+  fit: (train, options) => Promise.resolve(fitBiasModel(train, options)),
 };
 
 /** Mean of all training ratings. */

@@ -60,7 +60,7 @@ export function itemRatingCounts(train: Dataset): Float32Array {
   return counts;
 }
 
-export const popularAlgorithm: Algorithm = {
+export const popularAlgorithm: Algorithm<Record<string, never>> = {
   name: 'popular',
   description: 'most-rated items the user has not rated (score = training rating count)',
   fit: (train) => Promise.resolve(new PopularModel(train, itemRatingCounts(train))),
