@@ -205,6 +205,11 @@ export class WatchLikeModel implements TrainedModel {
     readonly implicit: ImplicitRbm,
     /** Index into ratingLevels of the lowest "liked" level. */
     readonly likedLevel: number,
+    /**
+     * The training summary of a loaded version, kept as it was: the stored one already combines the two
+     * models' (toState below), so combining again would count the implicit RBM's epochs twice.
+     */
+    private readonly storedTraining: TrainingSummary | null = null,
   ) {}
 
   get ratingLevels(): readonly number[] {
@@ -293,6 +298,13 @@ export class WatchLikeModel implements TrainedModel {
     const implicit = this.implicit.toState();
     const it = implicitTraining(this.implicit);
     const rt = rating.meta.training ?? {};
+    const training = this.storedTraining ?? {
+      ...rt,
+      seconds: Math.max(rt.seconds ?? 0, it.seconds ?? 0),
+      epochs: (rt.epochs ?? 0) + (it.epochs ?? 0),
+      curve: [...(rt.curve ?? []), ...(it.curve ?? [])],
+      validationRanking: it.validationRanking,
+    };
     return {
       meta: {
         kind: 'watch-like',
@@ -301,13 +313,7 @@ export class WatchLikeModel implements TrainedModel {
         userIds: rating.meta.userIds,
         itemIds: rating.meta.itemIds,
         config: { likedLevel: this.likedLevel, rating: rating.meta.config, implicit: implicit.config },
-        training: {
-          ...rt,
-          seconds: Math.max(rt.seconds ?? 0, it.seconds ?? 0),
-          epochs: (rt.epochs ?? 0) + (it.epochs ?? 0),
-          curve: [...(rt.curve ?? []), ...(it.curve ?? [])],
-          validationRanking: it.validationRanking,
-        },
+        training,
       },
       tensors: { ...rating.tensors, ...implicit.tensors },
     };
@@ -323,6 +329,7 @@ export class WatchLikeModel implements TrainedModel {
       rating,
       ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }),
       meta.config.likedLevel,
+      meta.training ?? {},
     );
   }
 }
