@@ -20,6 +20,7 @@
  *
  * Pure: `evaluate` is called with disjoint chunks, in visiting order; nothing else is touched.
  */
+import { ranksBelow } from '../rbm/topK.js';
 
 export interface PrunedTopKOptions {
   /** Items evaluated per call of `evaluate` (default max(k, 32)). */
@@ -37,15 +38,8 @@ export interface PrunedTopKResult {
   readonly evaluated: number;
 }
 
-/** a ranks below b (score sa of item a, sb of item b): lower score, equal score and higher index; NaN lowest. */
-function worse(sa: number, a: number, sb: number, b: number): boolean {
-  if (sa < sb) return true;
-  if (sa > sb) return false;
-  if (sa === sb) return a > b;
-  const nanA = Number.isNaN(sa);
-  const nanB = Number.isNaN(sb);
-  return nanA && nanB ? a > b : nanA;
-}
+/** a ranks below b (score sa of item a, sb of item b): the order of rbm/topK.ts, written there once. */
+const worse = ranksBelow;
 
 /**
  * A bound value t such that about `target` items have a bound ≥ t: the target's share of an even sample

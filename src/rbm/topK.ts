@@ -4,6 +4,20 @@
  */
 
 /**
+ * The order of every ranked list (topK here, the pruned top-k of model/prunedTopK.ts): item a, scored sa,
+ * ranks below item b, scored sb, when its score is lower, or equal with a higher index; NaN ranks below
+ * every number (two NaNs by index).
+ */
+export function ranksBelow(sa: number, a: number, sb: number, b: number): boolean {
+  if (sa < sb) return true;
+  if (sa > sb) return false;
+  if (sa === sb) return a > b;
+  const nanA = Number.isNaN(sa);
+  const nanB = Number.isNaN(sb);
+  return nanA && nanB ? a > b : nanA;
+}
+
+/**
  * The k best-scored item indices that `exclude` does not reject, best first. Ties are broken by the lower
  * index (results are deterministic); NaN scores rank below every number. Fewer than k come back when fewer
  * items qualify. A bounded min-heap of the kept items: O(n · log k) time, O(k) memory.
@@ -12,17 +26,7 @@ export function topK(scores: ArrayLike<number>, k: number, exclude: (index: numb
   if (!Number.isInteger(k) || k < 0) throw new RangeError(`top-k needs a whole number k ≥ 0, got ${k}`);
   const heap = new Int32Array(k); // heap[0] is the worst of the kept ones
   let size = 0;
-  // a ranks below b: lower score, or equal score and higher index; NaN below everything.
-  const worse = (a: number, b: number): boolean => {
-    const sa = scores[a];
-    const sb = scores[b];
-    if (sa < sb) return true;
-    if (sa > sb) return false;
-    if (sa === sb) return a > b;
-    const nanA = Number.isNaN(sa);
-    const nanB = Number.isNaN(sb);
-    return nanA && nanB ? a > b : nanA;
-  };
+  const worse = (a: number, b: number): boolean => ranksBelow(scores[a], a, scores[b], b);
   const swap = (x: number, y: number): void => {
     const t = heap[x];
     heap[x] = heap[y];
