@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import { quantile } from '../eval/metrics.js';
 import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
 import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
@@ -279,9 +280,6 @@ async function measureClosed(
   };
 }
 
-const percentile = (sorted: readonly number[], q: number): number =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-
 /**
  * The stall scenario: STALL_VISITORS visitor POSTs of STALL_RATINGS ratings sent together, STALL_ROUNDS
  * times; during each round GET /api/health is sent again as soon as it is answered, until every visitor is
@@ -326,11 +324,11 @@ async function measureStall(url: string, itemIds: readonly number[], levels: rea
   const ms = (x: number): number => Number(x.toFixed(1));
   const result = {
     healthRequests: health.length,
-    healthP50Ms: ms(percentile(health, 0.5)),
-    healthP99Ms: ms(percentile(health, 0.99)),
+    healthP50Ms: ms(quantile(health, 0.5)),
+    healthP99Ms: ms(quantile(health, 0.99)),
     healthMaxMs: ms(health[health.length - 1] ?? NaN),
     visitorsAnswered: visitors.length,
-    visitorP50Ms: ms(percentile(visitors, 0.5)),
+    visitorP50Ms: ms(quantile(visitors, 0.5)),
     visitorMaxMs: ms(visitors[visitors.length - 1] ?? NaN),
     visitorsRefused503: refused,
     visitorErrors: failed,

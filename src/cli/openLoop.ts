@@ -15,6 +15,7 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { quantile } from '../eval/metrics.js';
 import { Rng } from '../rng.js';
 
 export type Arrivals = 'uniform' | 'poisson';
@@ -57,12 +58,6 @@ export interface OpenLoopResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
-}
-
-/** The q-quantile of ascending `sorted` (nearest rank). */
-export function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
 export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {

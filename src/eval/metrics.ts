@@ -20,3 +20,13 @@ export function errorMetrics(predicted: ArrayLike<number>, actual: ArrayLike<num
   const n = actual.length;
   return { rmse: Math.sqrt(sq / n), mae: abs / n };
 }
+
+/**
+ * The q-quantile of ascending `sorted` by nearest rank: the ⌈q·n⌉-th smallest value, clamped to the first
+ * and last (q = 0 is the minimum, q = 1 the maximum); NaN when there is none. Latency reports and the
+ * load test read their p50/p90/p99 here.
+ */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}

@@ -2,7 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLoop, quantile } from '../../src/cli/openLoop.js';
+import { openLoop } from '../../src/cli/openLoop.js';
+import { quantile } from '../../src/eval/metrics.js';
 import { parseLoadtestArgs } from '../../src/cli/loadtestCommand.js';
 import { UsageError } from '../../src/cli/common.js';
 
@@ -73,9 +74,13 @@ describe('openLoop', () => {
     expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5 });
   });
 
-  it('quantile is the nearest rank', () => {
+  it('quantile is the nearest rank, clamped to the first and last value', () => {
     const sorted = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect([quantile(sorted, 0.5), quantile(sorted, 0.9), quantile(sorted, 0.99), quantile(sorted, 1)]).toEqual([5, 9, 10, 10]);
+    // q = 0 is the minimum (the load test's own copy read index −1 there, i.e. undefined).
+    expect(quantile(sorted, 0)).toBe(1);
+    expect(quantile([7], 0)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
   });
 });
 
