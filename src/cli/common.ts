@@ -26,21 +26,24 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
   }
 }
 
-/** An integer flag within [min, max]; undefined when absent. */
-export function integerFlag(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+/** " from min to max", or nothing for a flag whose range is checked later (by the options it sets). */
+const rangeText = (min: number, max: number): string => (Number.isFinite(min) || Number.isFinite(max) ? ` from ${min} to ${max}` : '');
+
+/** An integer flag within [min, max] (any integer by default); undefined when absent. */
+export function integerFlag(raw: string | undefined, flag: string, min = -Infinity, max = Infinity): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^-?[0-9]+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${raw}"`);
+    throw new UsageError(`--${flag} must be an integer${rangeText(min, max)}, got "${raw}"`);
   }
   return Number(raw);
 }
 
-/** A number flag within [min, max]; undefined when absent. */
-export function numberFlag(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+/** A number flag within [min, max] (any finite number by default); undefined when absent. */
+export function numberFlag(raw: string | undefined, flag: string, min = -Infinity, max = Infinity): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-    throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+    throw new UsageError(`--${flag} must be a number${rangeText(min, max)}, got "${raw}"`);
   }
   return value;
 }

@@ -1,9 +1,10 @@
 /**
  * The model flags shared by `train` and `evaluate` (node:util parseArgs option specs), and their
- * conversion into TrainOptionsInput with validation before any work starts.
+ * conversion into TrainOptionsInput with validation before any work starts (ranges: rbm/config.ts).
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { FitOptions } from '../model/index.js';
+import { integerFlag, numberFlag } from './common.js';
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 
 export const MODEL_FLAGS = {
@@ -19,16 +20,9 @@ export const MODEL_FLAGS = {
   'validation-fraction': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-type ModelFlagValues = Partial<Record<keyof typeof MODEL_FLAGS, string | boolean | undefined>>;
-
-function numberFlag(name: string, raw: string | boolean | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
+type ModelFlagValues = {
+  [K in keyof typeof MODEL_FLAGS]?: (typeof MODEL_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /**
  * Converts parsed flags into validated options (throws RangeError naming the flag). `--epochs` caps every
@@ -36,14 +30,14 @@ function numberFlag(name: string, raw: string | boolean | undefined, integer: bo
  */
 export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & Pick<FitOptions, 'implicit'> {
   const input: TrainOptionsInput = {
-    hidden: numberFlag('hidden', values.hidden, true),
-    epochs: numberFlag('epochs', values.epochs, true),
-    lr: numberFlag('lr', values.lr, false),
-    weightDecay: numberFlag('weight-decay', values['weight-decay'], false),
-    momentum: numberFlag('momentum', values.momentum, false),
-    batchSize: numberFlag('batch-size', values['batch-size'], true),
-    seed: numberFlag('seed', values.seed, true),
-    validationFraction: numberFlag('validation-fraction', values['validation-fraction'], false),
+    hidden: integerFlag(values.hidden, 'hidden'),
+    epochs: integerFlag(values.epochs, 'epochs'),
+    lr: numberFlag(values.lr, 'lr'),
+    weightDecay: numberFlag(values['weight-decay'], 'weight-decay'),
+    momentum: numberFlag(values.momentum, 'momentum'),
+    batchSize: integerFlag(values['batch-size'], 'batch-size'),
+    seed: integerFlag(values.seed, 'seed'),
+    validationFraction: numberFlag(values['validation-fraction'], 'validation-fraction'),
     persistent: values.pcd === true ? true : undefined,
   };
   if (values.orientation !== undefined) input.orientation = values.orientation as TrainOptions['orientation'];
