@@ -8,9 +8,31 @@ import type { ItemRecord } from '../data/catalog.js';
 /** A catalog item. */
 export type Item = ItemRecord;
 
-/** The `{"error":{"code","message"}}` body of every 4xx/5xx answer. */
+/** What went wrong, in `ErrorBody.error.code` (the HTTP status says whose fault it was). */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'unknown_user'
+  | 'unknown_item'
+  | 'model_unavailable'
+  | 'too_many_ratings'
+  | 'unauthorized'
+  | 'invalid_token'
+  | 'misdirected_request'
+  | 'rate_limited'
+  | 'database_busy'
+  | 'server_busy'
+  | 'internal_error';
+
+/**
+ * The `{"error":{"code","message"}}` body of every 4xx/5xx answer: written by server/errors.ts, read by
+ * the page (web/src/api.ts), declared once here.
+ */
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: ErrorCode; message: string };
 }
 
 /** A recommended item. */

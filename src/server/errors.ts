@@ -10,6 +10,7 @@
  * leaks the stack or the message.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorBody, ErrorCode } from '../api/types.js';
 import {
   BadRequestError,
   InvalidRatingError,
@@ -20,24 +21,6 @@ import {
   VisitorPoolBusyError,
 } from '../serving/errors.js';
 import { isDatabaseBusy } from '../store/busy.js';
-
-export type ErrorCode =
-  | 'invalid_request'
-  | 'invalid_json'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'not_found'
-  | 'unknown_user'
-  | 'unknown_item'
-  | 'model_unavailable'
-  | 'too_many_ratings'
-  | 'unauthorized'
-  | 'invalid_token'
-  | 'misdirected_request'
-  | 'rate_limited'
-  | 'database_busy'
-  | 'server_busy'
-  | 'internal_error';
 
 /** Seconds a client is told to wait (Retry-After) when another writer holds the database. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -127,10 +110,10 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
     const apiError = err instanceof ApiError ? err : isDatabaseBusy(err) ? databaseBusy() : (fromServingError(err) ?? fromHttpError(err));
     if (apiError) {
       res.set(apiError.headers);
-      res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } });
+      res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } } satisfies ErrorBody);
       return;
     }
     log(`internal error on ${req.method} ${req.originalUrl}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    res.status(500).json({ error: { code: 'internal_error', message: 'internal server error' } });
+    res.status(500).json({ error: { code: 'internal_error', message: 'internal server error' } } satisfies ErrorBody);
   };
 }

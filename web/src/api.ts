@@ -16,6 +16,7 @@ export type {
 } from '../../src/api/types.js';
 
 import type {
+  ErrorBody,
   HealthResponse,
   ItemPage,
   ModelResponse,
@@ -49,6 +50,18 @@ export class ApiError extends Error {
 
 const UNREACHABLE_MESSAGE = 'The server could not be reached. Check that it is running, then try again.';
 
+/**
+ * The `error` of the API's error body (api/types.ts ErrorBody), checked on what came back before it is
+ * believed; its code kept as any string, since a newer server may send one this page does not know.
+ */
+function errorOf(body: unknown): (Omit<ErrorBody['error'], 'code'> & { code: string }) | null {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return null;
+  const { error } = body;
+  if (typeof error !== 'object' || error === null || !('code' in error) || !('message' in error)) return null;
+  const { code, message } = error;
+  return typeof code === 'string' && typeof message === 'string' ? { code, message } : null;
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
@@ -64,10 +77,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     body = null;
   }
   if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    if (error && typeof error.message === 'string') {
-      throw new ApiError(response.status, typeof error.code === 'string' ? error.code : 'error', error.message);
-    }
+    const error = errorOf(body);
+    if (error) throw new ApiError(response.status, error.code, error.message);
     // A proxy's HTML error page, or a server that is starting or stopping.
     const code = response.status >= 502 && response.status <= 504 ? 'unreachable' : 'error';
     throw new ApiError(
