@@ -167,10 +167,3 @@ export function compressRows(ds: Dataset, orientation: 'user' | 'item'): Compres
   }
   return { rows, cols, rowStart, colIndex, levels };
 }
-
-/** Rating value of each rating, as floats (for metrics). */
-export function ratingValues(ds: Dataset): Float64Array {
-  const out = new Float64Array(ds.levels.length);
-  for (let r = 0; r < out.length; r++) out[r] = ds.ratingLevels[ds.levels[r]];
-  return out;
-}

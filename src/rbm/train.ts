@@ -29,9 +29,6 @@ export interface EpochReport {
   seconds: number;
 }
 
-/** Held-out (case, visible, level) triples, grouped by case as compressed rows. */
-export type ValidationRows = CompressedRows;
-
 export interface TrainRbmResult {
   params: RbmParams;
   curve: EpochReport[];

@@ -25,6 +25,7 @@ import type {
   RecommendationsResponse,
   UserRatingsResponse,
   UserRecommendationsResponse,
+  VisitorRecommendationsRequest,
 } from '../../src/api/types.js';
 
 // The server's own response types (src/api/types.ts): a field renamed there fails type-checking here.
@@ -108,7 +109,7 @@ export const api = {
     request<RecommendationsResponse>('/api/recommendations', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ ratings, limit }),
+      body: JSON.stringify({ ratings, limit } satisfies VisitorRecommendationsRequest),
     }),
 
   userRatings: (userId: number): Promise<UserRatings> => request<UserRatings>(`/api/users/${userId}/ratings`),
@@ -130,7 +131,7 @@ export const api = {
     request<UnitActivationsResponse>('/api/model/hidden/activations', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ ratings, limit }),
+      body: JSON.stringify({ ratings, limit } satisfies VisitorRecommendationsRequest),
     }),
 
   explain: (userId?: number): Promise<ModelExplainResponse> =>
