@@ -44,18 +44,23 @@ function timeOrientation(
   const epochSeconds: number[] = [];
   const epochCpuSeconds: number[] = [];
   let cpuMark = process.cpuUsage();
-  const trained = trainRbm(orientation, rows, null, ratingLevels, options, seed, (report) => {
-    const cpu = process.cpuUsage(cpuMark);
-    epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
-    epochSeconds.push(report.seconds);
-    onStage({
-      stage: `${orientation} epoch ${report.epoch}`,
-      seconds: report.seconds,
-      rssMB: currentRssMB(),
-      detail: { cdSteps: report.cdSteps, trainRmse: report.trainRmse, cpuSeconds: epochCpuSeconds.at(-1) },
-    });
-    cpuMark = process.cpuUsage();
-  });
+  const trained = trainRbm(
+    { phase: orientation, train: rows, validation: null, ratingLevels, options, seed },
+    {
+      onEpoch: (report) => {
+        const cpu = process.cpuUsage(cpuMark);
+        epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+        epochSeconds.push(report.seconds);
+        onStage({
+          stage: `${orientation} epoch ${report.epoch}`,
+          seconds: report.seconds,
+          rssMB: currentRssMB(),
+          detail: { cdSteps: report.cdSteps, trainRmse: report.trainRmse, cpuSeconds: epochCpuSeconds.at(-1) },
+        });
+        cpuMark = process.cpuUsage();
+      },
+    },
+  );
   const { visibles: V, levels: K, hidden: F } = trained.params;
   const epochTotal = epochSeconds.reduce((a, b) => a + b, 0);
   return {

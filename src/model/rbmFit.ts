@@ -9,11 +9,11 @@ import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
 import { expectation, hiddenProbabilities, visibleDistribution, type RbmParams } from '../rbm/params.js';
-import { trainRbm, type EpochReport, type TrainRbmResult } from '../rbm/train.js';
+import { trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
-import type { Algorithm, RbmCheckpoints } from './protocol.js';
+import type { Algorithm, FitHooks } from './protocol.js';
 import { RbmBlendModel } from './rbmBlend.js';
 
 export interface FitResult {
@@ -63,16 +63,15 @@ function rbmExpectations(p: RbmParams, input: CompressedRows, target: Compressed
 }
 
 /**
- * `parallel` trains the two orientations in worker threads at the same time (default: when the machine
- * has more than one core). Results are identical either way: each orientation has its own seeded RNG.
+ * `hooks.parallel` trains the two orientations in worker threads at the same time (default: when the
+ * machine has more than one core). Results are identical either way: each orientation has its own seeded RNG.
  */
 export async function fitRbmBlend(
   train: Dataset,
   input: TrainOptionsInput = {},
-  onEpoch?: (report: EpochReport) => void,
-  parallel = availableParallelism() > 1,
-  checkpoints?: RbmCheckpoints,
+  hooks: FitHooks & { parallel?: boolean } = {},
 ): Promise<FitResult> {
+  const { onEpoch, checkpoints, parallel = availableParallelism() > 1 } = hooks;
   const options = validateTrainOptions(input);
   const started = performance.now();
   const levels = train.ratingLevels;
@@ -94,14 +93,15 @@ export async function fitRbmBlend(
     const trained = await Promise.all(
       orientations.map((o) =>
         run(
-          o,
-          compressRows(fitSet, o),
-          valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-          levels,
-          options[o],
-          options.seed * 2 + (o === 'user' ? 1 : 2),
-          onEpoch,
-          checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {},
+          {
+            phase: o,
+            train: compressRows(fitSet, o),
+            validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+            ratingLevels: levels,
+            options: options[o],
+            seed: options.seed * 2 + (o === 'user' ? 1 : 2),
+          },
+          { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
         ),
       ),
     );
@@ -190,8 +190,7 @@ export async function fitRbmBlend(
 const rbmAlgorithm = (name: string, orientation: 'both' | 'user' | 'item', description: string): Algorithm<TrainOptionsInput> => ({
   name,
   description,
-  fit: async (train, options, hooks) =>
-    (await fitRbmBlend(train, { ...options, orientation }, hooks?.onEpoch, undefined, hooks?.checkpoints)).model,
+  fit: async (train, options, hooks) => (await fitRbmBlend(train, { ...options, orientation }, hooks)).model,
 });
 
 export const blendAlgorithm = rbmAlgorithm(

@@ -349,7 +349,7 @@ export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
  * trains on the main thread meanwhile, so the three share the cores instead of queueing.
  */
 async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: FitHooks): Promise<WatchLikeModel> {
-  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks?.onEpoch, undefined, hooks?.checkpoints);
+  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks);
   const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
   const [r, i] = await Promise.all([rating, implicit]);
   return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels));

@@ -1,31 +1,24 @@
 /** Runs trainRbm in a worker thread (see trainWorker.ts), relaying epoch reports. */
 import { Worker } from 'node:worker_threads';
-import type { CompressedRows } from '../data/dataset.js';
-import type { RbmOptions } from './config.js';
-import { NonFiniteTrainingError, type EpochReport, type RbmCheckpoint, type TrainRbmHooks, type TrainRbmResult } from './train.js';
+import {
+  NonFiniteTrainingError,
+  type EpochReport,
+  type RbmCheckpoint,
+  type TrainRbmHooks,
+  type TrainRbmJob,
+  type TrainRbmResult,
+} from './train.js';
 
-export function trainRbmInWorker(
-  phase: string,
-  train: CompressedRows,
-  validation: CompressedRows | null,
-  ratingLevels: readonly number[],
-  options: RbmOptions,
-  seed: number,
-  onEpoch?: (report: EpochReport) => void,
-  hooks: TrainRbmHooks = {},
-): Promise<TrainRbmResult> {
+export function trainRbmInWorker(job: TrainRbmJob, hooks: TrainRbmHooks = {}): Promise<TrainRbmResult> {
+  const { phase } = job;
   // Functions cannot cross into the worker: checkpoints come back as messages, the rest goes as data.
-  const { onCheckpoint, now: _clockStaysInTheWorker, ...hookData } = hooks;
+  const { onEpoch, onCheckpoint, now: _clockStaysInTheWorker, ...hookData } = hooks;
   const entry = new URL('./trainWorker.ts', import.meta.url).href;
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
     workerData: {
       entry,
-      phase,
-      train,
-      validation,
-      ratingLevels: [...ratingLevels],
-      options,
-      seed,
+      ...job,
+      ratingLevels: [...job.ratingLevels],
       hooks: { ...hookData, checkpoints: onCheckpoint !== undefined },
     },
   });

@@ -55,6 +55,7 @@ export interface RbmCheckpoint {
 }
 
 export interface TrainRbmHooks {
+  onEpoch?: (report: EpochReport) => void;
   /**
    * Receives a checkpoint after an epoch once `checkpointEveryMs` has passed since the start or the last
    * checkpoint. The parameters are a copy the receiver may keep (or transfer to another thread).
@@ -135,16 +136,21 @@ function allFinite(a: Float32Array): boolean {
   return true;
 }
 
-export function trainRbm(
-  phase: string,
-  train: CompressedRows,
-  validation: CompressedRows | null,
-  ratingLevels: readonly number[],
-  options: RbmOptions,
-  seed: number,
-  onEpoch?: (report: EpochReport) => void,
-  hooks: TrainRbmHooks = {},
-): TrainRbmResult {
+/** What one RBM is trained on and with: plain data, so it can be posted to a worker thread as it is. */
+export interface TrainRbmJob {
+  /** Which RBM ('user', 'item'): named in reports, checkpoints and errors. */
+  phase: string;
+  train: CompressedRows;
+  /** Held-out ratings of the same rows for early stopping, or null to train every epoch. */
+  validation: CompressedRows | null;
+  ratingLevels: readonly number[];
+  options: RbmOptions;
+  seed: number;
+}
+
+export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
+  const { phase, train, validation, ratingLevels, options, seed } = job;
+  const { onEpoch } = hooks;
   const started = performance.now();
   const K = ratingLevels.length;
   const resume = hooks.resumeFrom ?? null;

@@ -3,46 +3,31 @@
  * independent until the mixture is fitted, so on a multi-core machine they train side by side.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CompressedRows } from '../data/dataset.js';
-import type { RbmOptions } from './config.js';
-import { trainRbm, type TrainRbmHooks } from './train.js';
+import { trainRbm, type TrainRbmHooks, type TrainRbmJob } from './train.js';
 
-export interface TrainJob {
+export interface TrainJob extends TrainRbmJob {
   entry: string;
-  phase: string;
-  train: CompressedRows;
-  validation: CompressedRows | null;
-  ratingLevels: number[];
-  options: RbmOptions;
-  seed: number;
   /** The data part of the hooks; `checkpoints` asks for checkpoints to be posted back. */
-  hooks?: Omit<TrainRbmHooks, 'onCheckpoint' | 'now'> & { checkpoints: boolean };
+  hooks?: Omit<TrainRbmHooks, 'onEpoch' | 'onCheckpoint' | 'now'> & { checkpoints: boolean };
 }
 
 const job = workerData as TrainJob;
 try {
-  const { checkpoints = false, ...hooks } = job.hooks ?? {};
-  const result = trainRbm(
-    job.phase,
-    job.train,
-    job.validation,
-    job.ratingLevels,
-    job.options,
-    job.seed,
-    (report) => parentPort!.postMessage({ type: 'epoch', report }),
-    {
-      ...hooks,
-      // The checkpoint's parameters are a fresh copy: transfer them rather than copy them again.
-      ...(checkpoints
-        ? {
-            onCheckpoint: (checkpoint) => {
-              const { W, b, c } = checkpoint.params;
-              parentPort!.postMessage({ type: 'checkpoint', checkpoint }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
-            },
-          }
-        : {}),
-    },
-  );
+  const { entry: _entry, hooks: jobHooks, ...trainJob } = job;
+  const { checkpoints = false, ...hooks } = jobHooks ?? {};
+  const result = trainRbm(trainJob, {
+    ...hooks,
+    onEpoch: (report) => parentPort!.postMessage({ type: 'epoch', report }),
+    // The checkpoint's parameters are a fresh copy: transfer them rather than copy them again.
+    ...(checkpoints
+      ? {
+          onCheckpoint: (checkpoint) => {
+            const { W, b, c } = checkpoint.params;
+            parentPort!.postMessage({ type: 'checkpoint', checkpoint }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
+          },
+        }
+      : {}),
+  });
   const { W, b, c } = result.params;
   parentPort!.postMessage({ type: 'done', result }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
 } catch (err) {

@@ -21,6 +21,13 @@ import type { ModelSnapshot } from './modelHolder.js';
  */
 export type RankBy = 'score' | 'predicted';
 
+/** Which list: its length, the genre it keeps to (any when absent), its order (by score when absent). */
+export interface ListRequest {
+  readonly limit: number;
+  readonly genre?: string;
+  readonly rankBy?: RankBy;
+}
+
 /** A user's best items, best first, each with exactly the numbers full scoring gives it. */
 export interface RankedItems {
   /** Model item indices. */
@@ -52,9 +59,7 @@ export function rankItems(
   snapshot: ModelSnapshot,
   scores: UserScores,
   rated: ArrayLike<number>,
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
+  { limit, genre, rankBy = 'score' }: ListRequest,
 ): number[] {
   const order = rankBy === 'score' ? scores.score : scores.expected;
   if (!order)
@@ -65,16 +70,9 @@ export function rankItems(
 }
 
 /** rankItems with the listed items' numbers copied out of the full scores. */
-export function rankScored(
-  snapshot: ModelSnapshot,
-  scores: UserScores,
-  rated: ArrayLike<number>,
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
-): RankedItems {
-  const items = Int32Array.from(rankItems(snapshot, scores, rated, limit, genre, rankBy));
-  return { ...rowsOf(snapshot, scores, items), items, complete: items.length < limit };
+export function rankScored(snapshot: ModelSnapshot, scores: UserScores, rated: ArrayLike<number>, list: ListRequest): RankedItems {
+  const items = Int32Array.from(rankItems(snapshot, scores, rated, list));
+  return { ...rowsOf(snapshot, scores, items), items, complete: items.length < list.limit };
 }
 
 /** True when lists by `rankBy` can take the pruned path for the served model. */
@@ -85,17 +83,12 @@ export const prunes = (snapshot: ModelSnapshot, rankBy: RankBy): boolean => rank
  * the model has `scoreBounds` and the list is ordered by score, else full scoring and topK. The same list
  * and numbers either way; one block of dense products for all the users.
  */
-export function rankUsers(
-  snapshot: ModelSnapshot,
-  users: readonly UserInput[],
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
-): RankedItems[] {
+export function rankUsers(snapshot: ModelSnapshot, users: readonly UserInput[], list: ListRequest): RankedItems[] {
   const { model } = snapshot;
+  const { limit, genre, rankBy = 'score' } = list;
   if (users.length === 0) return [];
   if (!prunes(snapshot, rankBy) || !model.scoreBounds) {
-    return model.scoreUsers(users).map((scores, n) => rankScored(snapshot, scores, users[n].ratings.items, limit, genre, rankBy));
+    return model.scoreUsers(users).map((scores, n) => rankScored(snapshot, scores, users[n].ratings.items, list));
   }
   const K = snapshot.ratingLevels.length;
   return model.scoreBounds(users).map((user, n) => {

@@ -117,7 +117,7 @@ export function visitorRecommendations(
   rankBy: RankBy = 'score',
 ): ScoredItem[] {
   const input = visitorInput(snapshot, ratings);
-  const [ranked] = rankUsers(snapshot, [input], limit, genre, rankBy);
+  const [ranked] = rankUsers(snapshot, [input], { limit, genre, rankBy });
   return listedItems(snapshot, ranked, input);
 }
 
@@ -224,9 +224,7 @@ export function* rankStoredUsers(
     const ranked = rankUsers(
       snapshot,
       block.map((b) => b.input),
-      limit,
-      undefined,
-      rankBy,
+      { limit, rankBy },
     );
     for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, ranked: ranked[n], input: block[n].input };
   }
@@ -248,7 +246,7 @@ export function warmUp(
     if (!user) continue;
     const input = storedUserInput(snapshot, user, catalog.getUserRatings(userId));
     if (input.ratings.items.length === 0) continue;
-    const [ranked] = rankUsers(snapshot, [input], 10);
+    const [ranked] = rankUsers(snapshot, [input], { limit: 10 });
     becauseLists(snapshot, input, Array.from(ranked.items));
     return;
   }
@@ -330,7 +328,7 @@ export class ServingService {
       if (cached && (cached.complete || cached.items.length >= limit)) return { ranked: cached, input };
     }
     const length = genre === undefined ? Math.max(limit, this.lists?.listSize(snapshot) ?? 0) : limit;
-    const [ranked] = rankUsers(snapshot, [input], length, genre);
+    const [ranked] = rankUsers(snapshot, [input], { limit: length, genre });
     if (genre === undefined) {
       this.cache.setRanked(snapshot, userId, fingerprint, ranked);
       this.lists?.remember(snapshot, userId, ranked);
@@ -358,8 +356,8 @@ export class ServingService {
       const scored = this.scoresForUser(snapshot, userId);
       input = scored.input;
       const size = this.lists?.listSize(snapshot) ?? 0;
-      if (size > 0) this.lists?.remember(snapshot, userId, rankScored(snapshot, scored.scores, input.ratings.items, size));
-      ranked = rankScored(snapshot, scored.scores, input.ratings.items, limit, genre, rankBy);
+      if (size > 0) this.lists?.remember(snapshot, userId, rankScored(snapshot, scored.scores, input.ratings.items, { limit: size }));
+      ranked = rankScored(snapshot, scored.scores, input.ratings.items, { limit, genre, rankBy });
       memoKey = scored.scores;
     }
     const best = Array.from(ranked.items);

@@ -143,7 +143,7 @@ export class TopLists {
         inputs.push(storedUserInput(snapshot, user, catalog.getUserRatings(userId)));
       }
       if (inputs.length > 0) {
-        const ranked = rankUsers(snapshot, inputs, table.size);
+        const ranked = rankUsers(snapshot, inputs, { limit: table.size });
         for (let n = 0; n < ids.length; n++) {
           const entry = ranked[n];
           const because = becauseLists(snapshot, inputs[n], Array.from(entry.items.subarray(0, BECAUSE_PRECOMPUTED)));

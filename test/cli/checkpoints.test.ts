@@ -25,10 +25,10 @@ describe('checkpoint files', () => {
 
   const sample = (): RbmCheckpoint => {
     let saved: RbmCheckpoint | null = null;
-    trainRbm('item', compressRows(ds, 'item'), null, ds.ratingLevels, options(2), 1, undefined, {
-      onCheckpoint: (c) => (saved ??= c),
-      checkpointEveryMs: 0,
-    });
+    trainRbm(
+      { phase: 'item', train: compressRows(ds, 'item'), validation: null, ratingLevels: ds.ratingLevels, options: options(2), seed: 1 },
+      { onCheckpoint: (c) => (saved ??= c), checkpointEveryMs: 0 },
+    );
     return saved as unknown as RbmCheckpoint;
   };
   const fingerprint = trainingFingerprint({ users: 200, items: 150, ratings: 12_000 }, { hidden: 8 });

@@ -280,7 +280,7 @@ describe('predictTest', () => {
 
   it('an RBM recommender answers cold users and items with the bias baseline', async () => {
     const { fold } = foldWithColdUserAndItem(ds, 7, 3);
-    const { model } = await fitRbmBlend(fold.train, { orientation: 'both', hidden: 8, epochs: 3, seed: 0 }, undefined, false);
+    const { model } = await fitRbmBlend(fold.train, { orientation: 'both', hidden: 8, epochs: 3, seed: 0 }, { parallel: false });
     const rbm = predictTest(model, fold.train, fold.test);
     const bias = predictTest(model.parts.bias, fold.train, fold.test);
     const testRows = compressRows(fold.test, 'user');

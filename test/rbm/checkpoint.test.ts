@@ -25,11 +25,10 @@ function minuteClock(): () => number {
 describe('trainRbm checkpoints', () => {
   it('hands out the best-so-far parameters once the interval has passed, as copies', () => {
     const checkpoints: RbmCheckpoint[] = [];
-    const result = trainRbm('user', train, validation, ds.ratingLevels, options(6), 5, undefined, {
-      onCheckpoint: (c) => checkpoints.push(c),
-      checkpointEveryMs: 90_000,
-      now: minuteClock(),
-    });
+    const result = trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(6), seed: 5 },
+      { onCheckpoint: (c) => checkpoints.push(c), checkpointEveryMs: 90_000, now: minuteClock() },
+    );
     // The clock is read at the start, after each epoch and after each checkpoint, so 1.5 minutes pass
     // every second epoch; none after the last epoch (the finished model is saved instead).
     expect(checkpoints.map((c) => c.epoch)).toEqual([2, 4]);
@@ -46,15 +45,17 @@ describe('trainRbm checkpoints', () => {
 
   it('resumes from a checkpoint: keeps its curve, continues the epochs, never ends worse than its best', () => {
     let saved: RbmCheckpoint | null = null;
-    trainRbm('user', train, validation, ds.ratingLevels, options(8), 5, undefined, {
-      onCheckpoint: (c) => (saved ??= c),
-      checkpointEveryMs: 150_000,
-      now: minuteClock(),
-    });
+    trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(8), seed: 5 },
+      { onCheckpoint: (c) => (saved ??= c), checkpointEveryMs: 150_000, now: minuteClock() },
+    );
     const checkpoint = saved as RbmCheckpoint | null;
     if (!checkpoint) throw new Error('no checkpoint was taken');
     expect(checkpoint.epoch).toBe(3);
-    const resumed = trainRbm('user', train, validation, ds.ratingLevels, options(8), 5, undefined, { resumeFrom: checkpoint });
+    const resumed = trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(8), seed: 5 },
+      { resumeFrom: checkpoint },
+    );
     expect(resumed.curve).toHaveLength(8);
     expect(resumed.curve.slice(0, 3)).toEqual(checkpoint.curve);
     expect(resumed.curve.slice(3).map((r) => r.epoch)).toEqual([4, 5, 6, 7, 8]);
@@ -64,13 +65,16 @@ describe('trainRbm checkpoints', () => {
 
   it('refuses a checkpoint of another shape, saying what differs', () => {
     let saved: RbmCheckpoint | null = null;
-    trainRbm('user', train, validation, ds.ratingLevels, options(3), 5, undefined, {
-      onCheckpoint: (c) => (saved ??= c),
-      checkpointEveryMs: 0,
-    });
+    trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(3), seed: 5 },
+      { onCheckpoint: (c) => (saved ??= c), checkpointEveryMs: 0 },
+    );
     const bigger = { ...options(3), hidden: 9 };
     expect(() =>
-      trainRbm('user', train, validation, ds.ratingLevels, bigger, 5, undefined, { resumeFrom: saved as unknown as RbmCheckpoint }),
+      trainRbm(
+        { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: bigger, seed: 5 },
+        { resumeFrom: saved as unknown as RbmCheckpoint },
+      ),
     ).toThrow(`cannot resume the user RBM (150 visible units × 5 levels × 9 hidden) from a checkpoint of the user RBM (150 × 5 × 8)`);
   });
 });
@@ -78,23 +82,27 @@ describe('trainRbm checkpoints', () => {
 describe('trainRbmInWorker checkpoints', () => {
   it('posts checkpoints back from the worker and resumes there, as trainRbm does in-thread', async () => {
     const inWorker: RbmCheckpoint[] = [];
-    await trainRbmInWorker('user', train, validation, ds.ratingLevels, options(3), 5, undefined, {
-      onCheckpoint: (c) => inWorker.push(c),
-      checkpointEveryMs: 0,
-    });
+    await trainRbmInWorker(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(3), seed: 5 },
+      { onCheckpoint: (c) => inWorker.push(c), checkpointEveryMs: 0 },
+    );
     const inThread: RbmCheckpoint[] = [];
-    trainRbm('user', train, validation, ds.ratingLevels, options(3), 5, undefined, {
-      onCheckpoint: (c) => inThread.push(c),
-      checkpointEveryMs: 0,
-    });
+    trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(3), seed: 5 },
+      { onCheckpoint: (c) => inThread.push(c), checkpointEveryMs: 0 },
+    );
     expect(inWorker.map((c) => c.epoch)).toEqual([1, 2]);
     expect(inWorker.map((c) => c.bestValidationRmse)).toEqual(inThread.map((c) => c.bestValidationRmse));
     expect(Array.from(inWorker[1].params.W)).toEqual(Array.from(inThread[1].params.W));
 
-    const resumedInWorker = await trainRbmInWorker('user', train, validation, ds.ratingLevels, options(4), 5, undefined, {
-      resumeFrom: inThread[1],
-    });
-    const resumedInThread = trainRbm('user', train, validation, ds.ratingLevels, options(4), 5, undefined, { resumeFrom: inThread[1] });
+    const resumedInWorker = await trainRbmInWorker(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(4), seed: 5 },
+      { resumeFrom: inThread[1] },
+    );
+    const resumedInThread = trainRbm(
+      { phase: 'user', train, validation, ratingLevels: ds.ratingLevels, options: options(4), seed: 5 },
+      { resumeFrom: inThread[1] },
+    );
     expect(resumedInWorker.curve.map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
     expect(Array.from(resumedInWorker.params.W)).toEqual(Array.from(resumedInThread.params.W));
   });

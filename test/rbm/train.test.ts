@@ -39,7 +39,7 @@ function rbmOptions(overrides: Partial<RbmOptions> = {}): RbmOptions {
 
 /** Train fit, sequentially (no worker threads) unless asked. */
 async function fit(train: Dataset, options: TrainOptionsInput = {}, parallel = false): Promise<RbmBlendModel> {
-  return (await fitRbmBlend(train, { ...SMALL, ...options }, undefined, parallel)).model;
+  return (await fitRbmBlend(train, { ...SMALL, ...options }, { parallel })).model;
 }
 
 function userRatings(rows: CompressedRows, u: number): KnownRatings {
@@ -81,9 +81,30 @@ describe('trainRbm (one orientation)', () => {
   const rows = (d: Dataset) => compressRows(d, 'user');
 
   it('is deterministic: the same seed gives bit-identical weights and the same curve; another seed differs', () => {
-    const a = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 4 }), 7);
-    const b = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 4 }), 7);
-    const c = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 4 }), 8);
+    const a = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 4 }),
+      seed: 7,
+    });
+    const b = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 4 }),
+      seed: 7,
+    });
+    const c = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 4 }),
+      seed: 8,
+    });
     expect(bitsOf(a.params.W)).toEqual(bitsOf(b.params.W));
     expect(bitsOf(a.params.b)).toEqual(bitsOf(b.params.b));
     expect(bitsOf(a.params.c)).toEqual(bitsOf(b.params.c));
@@ -92,7 +113,14 @@ describe('trainRbm (one orientation)', () => {
   });
 
   it('learns: validation RMSE falls over the first epochs, and the RBM alone beats the global mean and bias baselines', () => {
-    const res = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 10 }), 3);
+    const res = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 10 }),
+      seed: 3,
+    });
     const v = res.curve.map((r) => r.validationRmse as number);
     expect(v).toHaveLength(10);
     expect(v.every(Number.isFinite)).toBe(true);
@@ -109,7 +137,14 @@ describe('trainRbm (one orientation)', () => {
 
   it("returns the best epoch's weights under early stopping, and stops after `patience` epochs without improvement", () => {
     // With patience 2 the run usually ends once the curve flattens; either way the result is the best epoch.
-    const res = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 30, patience: 2 }), 3);
+    const res = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 30, patience: 2 }),
+      seed: 3,
+    });
     const v = res.curve.map((r) => r.validationRmse as number);
     const best = Math.min(...v);
     expect(res.bestValidationRmse).toBe(best);
@@ -126,11 +161,25 @@ describe('trainRbm (one orientation)', () => {
       { fromEpoch: 3, steps: 3 },
       { fromEpoch: 5, steps: 5 },
     ];
-    const res = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 6, cdSchedule: schedule }), 3);
+    const res = trainRbm({
+      phase: 'user',
+      train: rows(fitSet),
+      validation: rows(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 6, cdSchedule: schedule }),
+      seed: 3,
+    });
     expect(res.curve.map((r) => r.cdSteps)).toEqual([1, 1, 3, 3, 5, 5]);
     expect([1, 2, 3, 4, 5, 6, 99].map((e) => cdStepsAt(schedule, e))).toEqual([1, 1, 3, 3, 5, 5, 5]);
     for (const variant of [{ persistent: true }, { negativePhase: 'meanField' as const }]) {
-      const r = trainRbm('user', rows(fitSet), rows(valSet), ds.ratingLevels, rbmOptions({ epochs: 8, ...variant }), 3);
+      const r = trainRbm({
+        phase: 'user',
+        train: rows(fitSet),
+        validation: rows(valSet),
+        ratingLevels: ds.ratingLevels,
+        options: rbmOptions({ epochs: 8, ...variant }),
+        seed: 3,
+      });
       const v = r.curve.map((x) => x.validationRmse as number);
       expect(Math.min(...v)).toBeLessThan(v[0] - 0.05);
     }
@@ -138,7 +187,14 @@ describe('trainRbm (one orientation)', () => {
 
   it('item orientation (users as visible units) learns too', () => {
     const byItem = (d: Dataset) => compressRows(d, 'item');
-    const res = trainRbm('item', byItem(fitSet), byItem(valSet), ds.ratingLevels, rbmOptions({ epochs: 10 }), 3);
+    const res = trainRbm({
+      phase: 'item',
+      train: byItem(fitSet),
+      validation: byItem(valSet),
+      ratingLevels: ds.ratingLevels,
+      options: rbmOptions({ epochs: 10 }),
+      seed: 3,
+    });
     expect(res.params.visibles).toBe(ds.userIds.length);
     const v = res.curve.map((r) => r.validationRmse as number);
     expect(Math.min(...v)).toBeLessThan(v[0] - 0.05);
@@ -204,7 +260,7 @@ describe('validateTrainOptions', () => {
 
   it('fitRecommender rejects bad options before doing any work', async () => {
     let epochs = 0;
-    await expect(fitRbmBlend(fold.train, { hidden: 0 }, () => epochs++, false)).rejects.toThrow(/hidden/);
+    await expect(fitRbmBlend(fold.train, { hidden: 0 }, { onEpoch: () => epochs++, parallel: false })).rejects.toThrow(/hidden/);
     expect(epochs).toBe(0);
   });
 });
@@ -262,7 +318,7 @@ describe('fitRecommender and RbmBlendModel', () => {
 
   it('a NaN-producing learning rate stops training with NonFiniteTrainingError naming the epoch', async () => {
     for (const parallel of [false, true]) {
-      const err = await fitRbmBlend(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, undefined, parallel).then(
+      const err = await fitRbmBlend(fold.train, { ...SMALL, orientation: parallel ? 'both' : 'user', lr: 1e6 }, { parallel }).then(
         () => null,
         (e: unknown) => e,
       );

@@ -279,8 +279,8 @@ describe('training with the wasm kernels', () => {
 
   it('is deterministic: the same seed gives bit-identical weights, and the result is a plain copy', () => {
     process.env.RBM_KERNELS = 'wasm';
-    const a = trainRbm('user', rows, null, ds.ratingLevels, options(), 3);
-    const b = trainRbm('user', rows, null, ds.ratingLevels, options(), 3);
+    const a = trainRbm({ phase: 'user', train: rows, validation: null, ratingLevels: ds.ratingLevels, options: options(), seed: 3 });
+    const b = trainRbm({ phase: 'user', train: rows, validation: null, ratingLevels: ds.ratingLevels, options: options(), seed: 3 });
     expect(a.kernels).toBe('wasm');
     expect(bits(a.params.W)).toEqual(bits(b.params.W));
     expect(bits(a.params.b)).toEqual(bits(b.params.b));
@@ -301,9 +301,9 @@ describe('training with the wasm kernels', () => {
         ],
       });
       process.env.RBM_KERNELS = 'js';
-      const js = trainRbm('user', rows, rows, ds.ratingLevels, o, 4);
+      const js = trainRbm({ phase: 'user', train: rows, validation: rows, ratingLevels: ds.ratingLevels, options: o, seed: 4 });
       process.env.RBM_KERNELS = 'wasm';
-      const wasm = trainRbm('user', rows, rows, ds.ratingLevels, o, 4);
+      const wasm = trainRbm({ phase: 'user', train: rows, validation: rows, ratingLevels: ds.ratingLevels, options: o, seed: 4 });
       expect([js.kernels, wasm.kernels]).toEqual(['js', 'wasm']);
       expect(wasm.bestEpoch).toBe(js.bestEpoch);
       expect(worstRelative(wasm.params.W, js.params.W)).toBeLessThan(1e-4);
@@ -327,8 +327,15 @@ describe('training with the wasm kernels', () => {
   it('runs in the training worker thread too, with the same weights as on the main thread', async () => {
     process.env.RBM_KERNELS = 'wasm';
     const o = options({ epochs: 2 });
-    const here = trainRbm('user', rows, null, ds.ratingLevels, o, 6);
-    const there = await trainRbmInWorker('user', rows, null, ds.ratingLevels, o, 6);
+    const here = trainRbm({ phase: 'user', train: rows, validation: null, ratingLevels: ds.ratingLevels, options: o, seed: 6 });
+    const there = await trainRbmInWorker({
+      phase: 'user',
+      train: rows,
+      validation: null,
+      ratingLevels: ds.ratingLevels,
+      options: o,
+      seed: 6,
+    });
     expect(there.kernels).toBe('wasm');
     expect(bits(there.params.W)).toEqual(bits(here.params.W));
   });

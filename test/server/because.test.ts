@@ -38,7 +38,7 @@ beforeAll(async () => {
   fixture = createFixture();
   const data = fixture.catalog.loadDataset();
   const small = { hidden: 8, epochs: 20, lr: 0.05, batchSize: 4, seed: 1, validationFraction: 0.1 };
-  const rating = (await fitRbmBlend(data, { ...small, orientation: 'user' }, undefined, false)).model;
+  const rating = (await fitRbmBlend(data, { ...small, orientation: 'user' }, { parallel: false })).model;
   const implicit = await fitImplicitRbm(data, { hidden: 8, epochs: 20, lr: 0.1, batchSize: 4, validationFraction: 0.2, seed: 1 });
   const state = new WatchLikeModel(rating, implicit, likedLevelIndex(data.ratingLevels)).toState();
   fixture.models.saveVersion(state.meta, state.tensors);

@@ -158,8 +158,7 @@ async function saveBlend(seed = 0): Promise<number> {
   const { model } = await fitRbmBlend(
     fixture.catalog.loadDataset(),
     { hidden: 6, epochs: 3, seed, validationFraction: 0.1 },
-    undefined,
-    false,
+    { parallel: false },
   );
   const blend = new RbmBlendModel({
     ...model.parts,

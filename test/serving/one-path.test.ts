@@ -27,8 +27,7 @@ beforeAll(async () => {
   const { model } = await fitRbmBlend(
     fixture.catalog.loadDataset(),
     { hidden: 6, epochs: 4, seed: 0, validationFraction: 0.1 },
-    undefined,
-    false,
+    { parallel: false },
   );
   // Weight every component, whatever the tiny validation slice preferred, so each one is on the path.
   const blend = new RbmBlendModel({ ...model.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   fixture = createFixture();
   const data = fixture.catalog.loadDataset();
   const small = { hidden: 8, epochs: 10, lr: 0.05, batchSize: 4, seed: 1, validationFraction: 0.1 };
-  const { model } = await fitRbmBlend(data, { ...small, orientation: 'both' }, undefined, false);
+  const { model } = await fitRbmBlend(data, { ...small, orientation: 'both' }, { parallel: false });
   // Every component weighted, whatever the tiny validation slice preferred, so each one is on the path.
   const rating = new RbmBlendModel({ ...model.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });
   const rbm = await fitImplicitRbm(data, { hidden: 8, epochs: 20, lr: 0.1, batchSize: 4, validationFraction: 0.2, seed: 1 });
@@ -125,7 +125,7 @@ describe('RbmBlendModel.itemScorers', () => {
 function fullList(userId: number | null, input: UserInput, limit: number, genre?: string) {
   void userId;
   const [scores] = snapshot.model.scoreUsers([input]);
-  const ranked = rankScored(snapshot, scores, input.ratings.items, limit, genre);
+  const ranked = rankScored(snapshot, scores, input.ratings.items, { limit, genre });
   const K = snapshot.ratingLevels.length;
   return Array.from(ranked.items, (i, j) => ({
     itemId: snapshot.meta.itemIds[i],

@@ -19,7 +19,7 @@ beforeAll(async () => {
   await initBackend();
   fixture = createFixture();
   const train = fixture.catalog.loadDataset();
-  const { model: blend } = await fitRbmBlend(train, { hidden: 4, epochs: 2, seed: 0, validationFraction: 0.1 }, undefined, false);
+  const { model: blend } = await fitRbmBlend(train, { hidden: 4, epochs: 2, seed: 0, validationFraction: 0.1 }, { parallel: false });
   const implicit = await fitImplicitRbm(train, { hidden: 4, epochs: 2, seed: 0 });
   const model = new WatchLikeModel(blend, implicit, likedLevelIndex(train.ratingLevels));
   state = model.toState();
