@@ -9,7 +9,7 @@ import { becauseGap, ratingsWithout } from '../eval/because.js';
 import type { UserInput } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { openScoringContext } from '../scoring/context.js';
-import { storedUserInput } from '../serving/service.js';
+import { storedUserInput } from '../serving/inputs.js';
 
 export const BECAUSE_GAP_USAGE = 'usage: npm run because-gap -- [--db <path>] [--every <n>] [--top <n>]';
 

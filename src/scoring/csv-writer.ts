@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import Papa from 'papaparse';
-import { roundScore } from '../serving/service.js';
+import { roundScore } from '../serving/answers.js';
 
 export type CsvValue = string | number | null;
 

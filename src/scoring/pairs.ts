@@ -17,7 +17,7 @@ import type { UserScores } from '../model/index.js';
 import type { ModelSnapshot } from '../serving/modelHolder.js';
 import type { CatalogReader } from '../serving/ports.js';
 import { DEFAULT_CACHE_BYTES, scoresBytes } from '../serving/scoreCache.js';
-import { scoreStoredUsers } from '../serving/service.js';
+import { scoreStoredUsers } from '../serving/batches.js';
 import { csvRecordBatches } from './csv-reader.js';
 import { CsvWriter, formatPredicted, type CsvValue } from './csv-writer.js';
 

@@ -14,7 +14,9 @@ import type { Writable } from 'node:stream';
 import type { ModelSnapshot } from '../serving/modelHolder.js';
 import type { CatalogReader } from '../serving/ports.js';
 import { BECAUSE_MAX } from '../model/index.js';
-import { becauseLists, rankStoredUsers, type RankBy } from '../serving/service.js';
+import { becauseLists } from '../serving/answers.js';
+import { rankStoredUsers } from '../serving/batches.js';
+import type { RankBy } from '../serving/ranking.js';
 import { CsvWriter, formatPredicted } from './csv-writer.js';
 
 export const TOP_N_HEADER = ['userId', 'rank', 'itemId', 'predicted', 'score'];

@@ -22,7 +22,9 @@ import type {
 import type { RatingInput as RatedItem } from '../api/types.js';
 import { NotFoundError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
-import { roundScore, toKnownRatings, type ServingService as RecommendationService } from './service.js';
+import { roundScore } from './answers.js';
+import { toKnownRatings } from './inputs.js';
+import type { ServingService as RecommendationService } from './service.js';
 
 /** Movies listed per unit and direction. */
 export const MOVIES_PER_UNIT = 8;

@@ -3,6 +3,10 @@
  * predictions. The API routes and the batch scorer (`npm run score --top` / `--pairs`) both go through
  * here, so they give the same items and the same values for the same user.
  *
+ * What it is made of, a file each: the model's input for a user (inputs.ts), ranked lists (ranking.ts),
+ * a list as the API shows it (answers.ts), many stored users at a time for the batch scorer and the top
+ * lists (batches.ts); this file holds the request service itself.
+ *
  * - Id mapping: external ids ↔ the served model's indices come from the model snapshot.
  * - "A stored user": their current ratings, their training index (per-user parameters), and `refit`
  *   when their ratings changed after the model was trained (so a posted rating shows in the very next
@@ -19,216 +23,16 @@
  * lists and fold-in, and predicted as null.
  */
 import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
-import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
-import { BECAUSE_MAX, type UserInput, type UserScores } from '../model/index.js';
+import type { UserInput, UserScores } from '../model/index.js';
+import { becauseLists, distributionRow, rankedItem, roundScore, visitorRecommendations } from './answers.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
+import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
-import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
+import { getItemsChunked, type Catalog, type CatalogReader, type StoredRating } from './ports.js';
 import { firstOf, prunes, rankScored, rankUsers, type RankBy, type RankedItems } from './ranking.js';
 import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
 
 export type { RankBy, RankedItems } from './ranking.js';
-
-/** Scores and probabilities leave the process with 4 decimals (JSON and CSV alike): enough, and small. */
-export const roundScore = (x: number): number => Math.round(x * 1e4) / 1e4;
-
-/**
- * Ratings by external id → the model's KnownRatings. Items the model does not know, and values off its
- * scale (possible only if the catalog's scale changed since training), carry no information it can use.
- */
-export function toKnownRatings(snapshot: ModelSnapshot, ratings: readonly RatingInput[]): KnownRatings {
-  const items: number[] = [];
-  const levels: number[] = [];
-  for (const r of ratings) {
-    const i = snapshot.itemIndex.get(r.itemId);
-    const k = levelIndexOf(snapshot.ratingLevels, r.rating);
-    if (i === undefined || k < 0) continue;
-    items.push(i);
-    levels.push(k);
-  }
-  return { items: Int32Array.from(items), levels: Uint8Array.from(levels) };
-}
-
-/** A stored user as the model's input: trained parameters when they have some, refitted if their ratings changed since. */
-export function storedUserInput(snapshot: ModelSnapshot, user: StoredUser, ratings: readonly StoredRating[]): UserInput {
-  return {
-    ratings: toKnownRatings(
-      snapshot,
-      ratings.map((r) => ({ itemId: r.itemId, rating: r.value })),
-    ),
-    userIndex: snapshot.userIndex.get(user.userId),
-    refit: user.updatedAt !== null && user.updatedAt > snapshot.createdAt,
-  };
-}
-
-/** Posted ratings (a visitor, or anyone not stored) as the model's input: no per-user parameters. */
-export const visitorInput = (snapshot: ModelSnapshot, ratings: readonly RatingInput[]): UserInput => ({
-  ratings: toKnownRatings(snapshot, ratings),
-});
-
-/**
- * `because` of each listed item (model item indices): the served model's `explain` when it has that
- * capability, else empty lists. Asked only for the listed items, so its cost follows the list's length.
- * It explains the ranking score, whatever order the list is in (rankBy).
- */
-export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: readonly number[]): BecauseItem[][] {
-  const { model } = snapshot;
-  if (!model.explain || items.length === 0) return items.map(() => []);
-  const { items: rated, levels } = input.ratings;
-  return model.explain(input, items, BECAUSE_MAX).map((list) =>
-    list.map(({ rating, influence }) => ({
-      itemId: snapshot.meta.itemIds[rated[rating]],
-      title: snapshot.itemRecords[rated[rating]]?.title ?? null,
-      rating: snapshot.ratingLevels[levels[rating]],
-      influence: roundScore(influence),
-    })),
-  );
-}
-
-/** Item j of a ranked list as the API shows it. */
-export function rankedItem(snapshot: ModelSnapshot, ranked: RankedItems, j: number, because: BecauseItem[] = []): ScoredItem {
-  const K = snapshot.ratingLevels.length;
-  return {
-    ...(snapshot.itemRecords[ranked.items[j]] as ItemRecord),
-    score: roundScore(ranked.score[j]),
-    predicted: ranked.expected ? roundScore(ranked.expected[j]) : null,
-    distribution: ranked.distribution ? distributionRow(ranked.distribution, j, K) : null,
-    because,
-  };
-}
-
-/** The ranked items as the API shows them, each with its `because`. */
-export function listedItems(snapshot: ModelSnapshot, ranked: RankedItems, input: UserInput): ScoredItem[] {
-  const best = Array.from(ranked.items);
-  const because = becauseLists(snapshot, input, best);
-  return best.map((_, j) => rankedItem(snapshot, ranked, j, because[j]));
-}
-
-/**
- * A visitor's list once their item ids are known to be valid (ServingService.recommendForVisitor checks
- * them against the catalog first): fold in, score, rank, explain. Needs only the snapshot, so the visitor
- * pool's workers (visitorPool.ts) run exactly this code on their copy of the model version.
- */
-export function visitorRecommendations(
-  snapshot: ModelSnapshot,
-  ratings: readonly RatingInput[],
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
-): ScoredItem[] {
-  const input = visitorInput(snapshot, ratings);
-  const [ranked] = rankUsers(snapshot, [input], { limit, genre, rankBy });
-  return listedItems(snapshot, ranked, input);
-}
-
-function distributionRow(distribution: Float32Array, row: number, K: number): number[] {
-  const out = new Array<number>(K);
-  for (let k = 0; k < K; k++) out[k] = roundScore(distribution[row * K + k]);
-  return out;
-}
-
-/**
- * Users per dense scoring block: as many as fit a working-memory budget (the model's logits and the
- * scores are about items × (3K + 2) floats a user), at most `requested`.
- */
-export function blockSizeFor(snapshot: ModelSnapshot, requested = 256): number {
-  const perUser = snapshot.itemIndex.size * (3 * snapshot.ratingLevels.length + 2);
-  return Math.max(1, Math.min(requested, Math.floor(BLOCK_BUDGET_FLOATS / Math.max(1, perUser))));
-}
-
-const BLOCK_BUDGET_FLOATS = 32 * 1024 * 1024;
-
-export interface ScoredStoredUser {
-  userId: number;
-  scores: UserScores;
-  /** Model item indices the user rated (excluded from their lists). */
-  rated: Int32Array;
-  /** What was scored (for `becauseLists`). */
-  input: UserInput;
-}
-
-/**
- * Streams stored users through the model in blocks: each yielded user's scores are what the API would
- * answer for them. Ids that are not stored users are reported through `onUnknownUser` and skipped. Memory
- * is one block, whatever the number of users (ids are consumed lazily).
- */
-export function* scoreStoredUsers(
-  snapshot: ModelSnapshot,
-  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
-  userIds: Iterable<number>,
-  options: { blockSize?: number; onUnknownUser?: (userId: number) => void } = {},
-): Generator<ScoredStoredUser> {
-  for (const block of storedUserBlocks(snapshot, catalog, userIds, blockSizeFor(snapshot, options.blockSize), options.onUnknownUser)) {
-    const scores = snapshot.model.scoreUsers(block.map((b) => b.input));
-    for (let n = 0; n < block.length; n++)
-      yield { userId: block[n].userId, scores: scores[n], rated: block[n].input.ratings.items, input: block[n].input };
-  }
-}
-
-/** Stored users as the model's inputs, `blockSize` at a time; unknown ids are reported and skipped. */
-function* storedUserBlocks(
-  snapshot: ModelSnapshot,
-  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
-  userIds: Iterable<number>,
-  blockSize: number,
-  onUnknownUser?: (userId: number) => void,
-): Generator<{ userId: number; input: UserInput }[]> {
-  let block: { userId: number; input: UserInput }[] = [];
-  for (const userId of userIds) {
-    const user = catalog.getUser(userId);
-    if (!user) {
-      onUnknownUser?.(userId);
-      continue;
-    }
-    block.push({ userId, input: storedUserInput(snapshot, user, catalog.getUserRatings(userId)) });
-    if (block.length >= blockSize) {
-      yield block;
-      block = [];
-    }
-  }
-  if (block.length > 0) yield block;
-}
-
-export interface RankedStoredUser {
-  userId: number;
-  /** The user's best items, as the API lists them. */
-  ranked: RankedItems;
-  /** What was scored (for `becauseLists`). */
-  input: UserInput;
-}
-
-/**
- * Users per block of `rankUsers`: the pruned path holds about items × 2 floats a user (bounds and the
- * product they come from), full scoring blockSizeFor's.
- */
-export function rankBlockSizeFor(snapshot: ModelSnapshot, rankBy: RankBy, requested = 256): number {
-  if (!prunes(snapshot, rankBy)) return blockSizeFor(snapshot, requested);
-  return Math.max(1, Math.min(requested, Math.floor(BLOCK_BUDGET_FLOATS / Math.max(1, 2 * snapshot.itemIndex.size))));
-}
-
-/**
- * Streams stored users' ranked lists (`limit` items by `rankBy`) in blocks: each is the list the API
- * would answer for them (rankUsers, pruned when the model allows). Unknown ids are reported and skipped;
- * memory is one block whatever the number of users.
- */
-export function* rankStoredUsers(
-  snapshot: ModelSnapshot,
-  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
-  userIds: Iterable<number>,
-  limit: number,
-  options: { rankBy?: RankBy; blockSize?: number; onUnknownUser?: (userId: number) => void } = {},
-): Generator<RankedStoredUser> {
-  const rankBy = options.rankBy ?? 'score';
-  const blockSize = rankBlockSizeFor(snapshot, rankBy, options.blockSize);
-  for (const block of storedUserBlocks(snapshot, catalog, userIds, blockSize, options.onUnknownUser)) {
-    const ranked = rankUsers(
-      snapshot,
-      block.map((b) => b.input),
-      { limit, rankBy },
-    );
-    for (let n = 0; n < block.length; n++) yield { userId: block[n].userId, ranked: ranked[n], input: block[n].input };
-  }
-}
 
 /**
  * Ranks and explains one stored user's list under a snapshot just loaded, before it takes requests: the

@@ -19,7 +19,9 @@ import type { BecauseItem, ScoredItem } from '../api/types.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { CatalogReader, ItemRecord } from './ports.js';
 import { firstOf, rankUsers, type RankedItems } from './ranking.js';
-import { becauseLists, rankBlockSizeFor, roundScore, storedUserInput } from './service.js';
+import { becauseLists, roundScore } from './answers.js';
+import { rankBlockSizeFor } from './batches.js';
+import { storedUserInput } from './inputs.js';
 
 export const DEFAULT_TOP_LIST_SIZE = 100;
 export const DEFAULT_TOP_LIST_BYTES = 256 * 1024 * 1024;

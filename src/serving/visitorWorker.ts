@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { modelFromState } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { buildSnapshot, type ModelSnapshot } from './modelHolder.js';
-import { visitorRecommendations } from './service.js';
+import { visitorRecommendations } from './answers.js';
 import type { VisitorJobMessage, VisitorPoolInbound, VisitorVersionPayload } from './visitorPool.js';
 
 const port = parentPort;

@@ -21,7 +21,8 @@ import { initBackend } from '../../src/rbm/backend.js';
 import { fitImplicitRbm, likedLevelIndex } from '../../src/rbm/implicit.js';
 import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { rankScored } from '../../src/serving/ranking.js';
-import { roundScore, storedUserInput, visitorInput } from '../../src/serving/service.js';
+import { roundScore } from '../../src/serving/answers.js';
+import { storedUserInput, visitorInput } from '../../src/serving/inputs.js';
 import { createFixture, GENRES, ITEMS, request, startApp, USERS, type Fixture, type RunningApp } from '../server/helpers.js';
 
 let fixture: Fixture;
