@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { ScoreCache, ratingsFingerprint } from '../../src/serving/scoreCache.js';
-import { createFixture, request, SOURCE, startApp, type Fixture, type RunningApp } from './helpers.js';
+import { createFixture, request, SOURCE, startApp, type Fixture, type RunningApp } from '../server/helpers.js';
 
 const snapshotWithVersion = (versionId: number): ModelSnapshot => ({ versionId }) as ModelSnapshot;
 const predictions = (floats: number) => ({

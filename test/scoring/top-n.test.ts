@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
 import { parseScoreArgs, runScore, UsageError } from '../../src/cli/scoreCommand.js';
-import { createFixture, request, SILENT_USER, startApp, USERS, ITEMS, type Fixture } from './helpers.js';
+import { createFixture, request, SILENT_USER, startApp, USERS, ITEMS, type Fixture } from '../server/helpers.js';
 
 const run = promisify(execFile);
 let fixture: Fixture;

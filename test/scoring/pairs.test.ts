@@ -8,7 +8,7 @@ import Papa from 'papaparse';
 import { modelFromState } from '../../src/model/index.js';
 import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { BadRowError, scorePairs, type PairsSummary } from '../../src/scoring/pairs.js';
-import { createFixture, request, startApp, type Fixture } from './helpers.js';
+import { createFixture, request, startApp, type Fixture } from '../server/helpers.js';
 
 let fixture: Fixture;
 let snapshot: ModelSnapshot;
