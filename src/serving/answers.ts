@@ -8,7 +8,7 @@ import { BECAUSE_MAX, type UserInput } from '../model/index.js';
 import { visitorInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { ItemRecord } from './ports.js';
-import { rankUsers, type RankBy, type RankedItems } from './ranking.js';
+import { rankUsers, type ListRequest, type RankedItems } from './ranking.js';
 
 /** Scores and probabilities leave the process with 4 decimals (JSON and CSV alike): enough, and small. */
 export const roundScore = (x: number): number => Math.round(x * 1e4) / 1e4;
@@ -56,15 +56,9 @@ export function listedItems(snapshot: ModelSnapshot, ranked: RankedItems, input:
  * them against the catalog first): fold in, score, rank, explain. Needs only the snapshot, so the visitor
  * pool's workers (visitorPool.ts) run exactly this code on their copy of the model version.
  */
-export function visitorRecommendations(
-  snapshot: ModelSnapshot,
-  ratings: readonly RatingInput[],
-  limit: number,
-  genre?: string,
-  rankBy: RankBy = 'score',
-): ScoredItem[] {
+export function visitorRecommendations(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): ScoredItem[] {
   const input = visitorInput(snapshot, ratings);
-  const [ranked] = rankUsers(snapshot, [input], { limit, genre, rankBy });
+  const [ranked] = rankUsers(snapshot, [input], list);
   return listedItems(snapshot, ranked, input);
 }
 

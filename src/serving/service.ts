@@ -29,10 +29,10 @@ import { UnknownItemError, UnknownUserError } from './errors.js';
 import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type StoredRating } from './ports.js';
-import { firstOf, prunes, rankScored, rankUsers, type RankBy, type RankedItems } from './ranking.js';
+import { firstOf, prunes, rankScored, rankUsers, type ListRequest, type RankBy, type RankedItems } from './ranking.js';
 import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
 
-export type { RankBy, RankedItems } from './ranking.js';
+export type { ListRequest, RankBy, RankedItems } from './ranking.js';
 
 /**
  * Ranks and explains one stored user's list under a snapshot just loaded, before it takes requests: the
@@ -75,13 +75,7 @@ export interface VisitorScorer {
   readonly minRatings: number;
   serves(versionId: number): boolean;
   stats(): VisitorPoolStats;
-  recommend(
-    snapshot: ModelSnapshot,
-    ratings: readonly RatingInput[],
-    limit: number,
-    genre: string | undefined,
-    rankBy: RankBy,
-  ): Promise<ScoredItem[]>;
+  recommend(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]>;
 }
 
 /** Users whose precomputed lists' explanations are remembered. */
@@ -220,18 +214,12 @@ export class ServingService {
   }
 
   /** A visitor who is not stored: fold in the posted ratings, recommend among the items they did not rate. */
-  recommendForVisitor(
-    snapshot: ModelSnapshot,
-    ratings: readonly RatingInput[],
-    limit: number,
-    genre?: string,
-    rankBy: RankBy = 'score',
-  ): ScoredItem[] {
+  recommendForVisitor(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): ScoredItem[] {
     this.requireKnownItems(
       snapshot,
       ratings.map((r) => r.itemId),
     );
-    return visitorRecommendations(snapshot, ratings, limit, genre, rankBy);
+    return visitorRecommendations(snapshot, ratings, list);
   }
 
   /**
@@ -240,21 +228,15 @@ export class ServingService {
    * here first, so an unknown item is a 404 either way. Rejects with VisitorPoolBusyError when the pool
    * is full.
    */
-  recommendForVisitorOffLoop(
-    snapshot: ModelSnapshot,
-    ratings: readonly RatingInput[],
-    limit: number,
-    genre?: string,
-    rankBy: RankBy = 'score',
-  ): Promise<ScoredItem[]> {
+  recommendForVisitorOffLoop(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]> {
     const pool = this.visitors;
     if (!pool || ratings.length < pool.minRatings || !pool.serves(snapshot.versionId))
-      return Promise.resolve(this.recommendForVisitor(snapshot, ratings, limit, genre, rankBy));
+      return Promise.resolve(this.recommendForVisitor(snapshot, ratings, list));
     this.requireKnownItems(
       snapshot,
       ratings.map((r) => r.itemId),
     );
-    return pool.recommend(snapshot, ratings, limit, genre, rankBy);
+    return pool.recommend(snapshot, ratings, list);
   }
 
   /**

@@ -22,7 +22,8 @@ import type { RatingInput, ScoredItem, VisitorPoolStats } from '../api/types.js'
 import { BadRequestError, VisitorPoolBusyError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { ItemRecord, StoredModelVersion } from './ports.js';
-import type { RankBy, VisitorScorer } from './service.js';
+import type { ListRequest } from './ranking.js';
+import type { VisitorScorer } from './service.js';
 
 /** A model version as a worker receives it. */
 export interface VisitorVersionPayload {
@@ -35,9 +36,7 @@ export interface VisitorJobMessage {
   id: number;
   versionId: number;
   ratings: readonly RatingInput[];
-  limit: number;
-  genre?: string;
-  rankBy: RankBy;
+  list: ListRequest;
 }
 
 /** Messages from the pool to a worker. */
@@ -161,13 +160,7 @@ export class VisitorPool implements VisitorScorer {
    * The visitor's list from a worker, from `snapshot`'s version. Rejects at once with
    * VisitorPoolBusyError when every worker is busy and the queue is full.
    */
-  recommend(
-    snapshot: ModelSnapshot,
-    ratings: readonly RatingInput[],
-    limit: number,
-    genre: string | undefined,
-    rankBy: RankBy,
-  ): Promise<ScoredItem[]> {
+  recommend(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]> {
     const live = this.versions.get(snapshot.versionId);
     if (this.closed || !live || live.retired)
       return Promise.reject(new Error(`the visitor pool does not serve model version ${snapshot.versionId}`));
@@ -185,9 +178,7 @@ export class VisitorPool implements VisitorScorer {
       id,
       versionId: snapshot.versionId,
       ratings,
-      limit,
-      rankBy,
-      ...(genre === undefined ? {} : { genre }),
+      list,
     };
     return new Promise<ScoredItem[]>((resolve, reject) => {
       const job: Job = { id, versionId: snapshot.versionId, message, resolve, reject };

@@ -29,7 +29,7 @@ function run(job: VisitorJobMessage): void {
   try {
     const snapshot = versions.get(job.versionId);
     if (!snapshot) throw new Error(`visitor worker: model version ${job.versionId} was never loaded here`);
-    const items = visitorRecommendations(snapshot, job.ratings, job.limit, job.genre, job.rankBy);
+    const items = visitorRecommendations(snapshot, job.ratings, job.list);
     port!.postMessage({ type: 'result', id: job.id, items });
   } catch (err) {
     const e = err as Error;

@@ -78,33 +78,14 @@ describe('trainRbm (one orientation)', () => {
   const { fit: fitIdx, validation: valIdx } = validationSplit(fold.train.levels.length, 0.1, 0);
   const fitSet = subsetRatings(fold.train, fitIdx);
   const valSet = subsetRatings(fold.train, valIdx);
+  const trainUser = (options: RbmOptions, seed: number) =>
+    trainRbm({ phase: 'user', train: rows(fitSet), validation: rows(valSet), ratingLevels: ds.ratingLevels, options, seed });
   const rows = (d: Dataset) => compressRows(d, 'user');
 
   it('is deterministic: the same seed gives bit-identical weights and the same curve; another seed differs', () => {
-    const a = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 4 }),
-      seed: 7,
-    });
-    const b = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 4 }),
-      seed: 7,
-    });
-    const c = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 4 }),
-      seed: 8,
-    });
+    const a = trainUser(rbmOptions({ epochs: 4 }), 7);
+    const b = trainUser(rbmOptions({ epochs: 4 }), 7);
+    const c = trainUser(rbmOptions({ epochs: 4 }), 8);
     expect(bitsOf(a.params.W)).toEqual(bitsOf(b.params.W));
     expect(bitsOf(a.params.b)).toEqual(bitsOf(b.params.b));
     expect(bitsOf(a.params.c)).toEqual(bitsOf(b.params.c));
@@ -113,14 +94,7 @@ describe('trainRbm (one orientation)', () => {
   });
 
   it('learns: validation RMSE falls over the first epochs, and the RBM alone beats the global mean and bias baselines', () => {
-    const res = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 10 }),
-      seed: 3,
-    });
+    const res = trainUser(rbmOptions({ epochs: 10 }), 3);
     const v = res.curve.map((r) => r.validationRmse as number);
     expect(v).toHaveLength(10);
     expect(v.every(Number.isFinite)).toBe(true);
@@ -137,14 +111,7 @@ describe('trainRbm (one orientation)', () => {
 
   it("returns the best epoch's weights under early stopping, and stops after `patience` epochs without improvement", () => {
     // With patience 2 the run usually ends once the curve flattens; either way the result is the best epoch.
-    const res = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 30, patience: 2 }),
-      seed: 3,
-    });
+    const res = trainUser(rbmOptions({ epochs: 30, patience: 2 }), 3);
     const v = res.curve.map((r) => r.validationRmse as number);
     const best = Math.min(...v);
     expect(res.bestValidationRmse).toBe(best);
@@ -161,25 +128,11 @@ describe('trainRbm (one orientation)', () => {
       { fromEpoch: 3, steps: 3 },
       { fromEpoch: 5, steps: 5 },
     ];
-    const res = trainRbm({
-      phase: 'user',
-      train: rows(fitSet),
-      validation: rows(valSet),
-      ratingLevels: ds.ratingLevels,
-      options: rbmOptions({ epochs: 6, cdSchedule: schedule }),
-      seed: 3,
-    });
+    const res = trainUser(rbmOptions({ epochs: 6, cdSchedule: schedule }), 3);
     expect(res.curve.map((r) => r.cdSteps)).toEqual([1, 1, 3, 3, 5, 5]);
     expect([1, 2, 3, 4, 5, 6, 99].map((e) => cdStepsAt(schedule, e))).toEqual([1, 1, 3, 3, 5, 5, 5]);
     for (const variant of [{ persistent: true }, { negativePhase: 'meanField' as const }]) {
-      const r = trainRbm({
-        phase: 'user',
-        train: rows(fitSet),
-        validation: rows(valSet),
-        ratingLevels: ds.ratingLevels,
-        options: rbmOptions({ epochs: 8, ...variant }),
-        seed: 3,
-      });
+      const r = trainUser(rbmOptions({ epochs: 8, ...variant }), 3);
       const v = r.curve.map((x) => x.validationRmse as number);
       expect(Math.min(...v)).toBeLessThan(v[0] - 0.05);
     }

@@ -35,7 +35,7 @@ const post = (ratings: RatingInput[], limit = 10) =>
 
 /** What the main thread answers for the same request, through JSON as the client sees it. */
 const inline = (ratings: RatingInput[], limit = 10): ScoredItem[] =>
-  JSON.parse(JSON.stringify(serving.recommendForVisitor(snapshot, ratings, limit))) as ScoredItem[];
+  JSON.parse(JSON.stringify(serving.recommendForVisitor(snapshot, ratings, { limit }))) as ScoredItem[];
 
 beforeAll(async () => {
   folder = tempFolder('rbm-visitor-pool-');

@@ -100,7 +100,7 @@ describe('the API and the batch scorer give the same answer', () => {
     const api = (await request(`${app.url}/api/recommendations`, { method: 'POST', json: { ratings, limit: 10 } })).body.items;
     const id = fixture.models.currentId()!;
     const snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
-    const direct = new ServingService(fixture.catalog).recommendForVisitor(snapshot, ratings, 10);
+    const direct = new ServingService(fixture.catalog).recommendForVisitor(snapshot, ratings, { limit: 10 });
     snapshot.model.dispose();
     expect(api).toEqual(direct);
     expect(api.map((i: { itemId: number }) => i.itemId)).not.toContain(3);

@@ -39,9 +39,9 @@ describe('tensors per model version', () => {
       expect(holder.refresh()).toBe(true);
       const snapshot = holder.require();
       // Two requests on the same version: the second reuses the tensors the first created.
-      serving.recommendForVisitor(snapshot, [{ itemId: 1, rating: 5 }], 5);
+      serving.recommendForVisitor(snapshot, [{ itemId: 1, rating: 5 }], { limit: 5 });
       const afterFirst = tf.memory().numTensors;
-      serving.recommendForVisitor(snapshot, [{ itemId: 2, rating: 4 }], 5);
+      serving.recommendForVisitor(snapshot, [{ itemId: 2, rating: 4 }], { limit: 5 });
       expect(tf.memory().numTensors).toBe(afterFirst);
       counts.push(afterFirst);
     }

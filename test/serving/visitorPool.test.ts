@@ -52,9 +52,9 @@ describe('visitor pool', () => {
         [25, 'Drama', 'score'],
         [5, undefined, 'predicted'],
       ] as const) {
-        const inline = serving.recommendForVisitor(snapshot, ratings, limit, genre, rankBy);
+        const inline = serving.recommendForVisitor(snapshot, ratings, { limit, genre, rankBy });
         expect(inline.length).toBeGreaterThan(0);
-        expect(await pool.recommend(snapshot, ratings, limit, genre, rankBy)).toEqual(inline);
+        expect(await pool.recommend(snapshot, ratings, { limit, genre, rankBy })).toEqual(inline);
       }
     } finally {
       await pool.close();
@@ -68,15 +68,15 @@ describe('visitor pool', () => {
       pool.load(snapshot, version);
       // Submitted in one synchronous run: the first takes the worker, the second the queue's only place.
       const accepted = [
-        pool.recommend(snapshot, ratings, 10, undefined, 'score'),
-        pool.recommend(snapshot, ratings, 10, undefined, 'score'),
+        pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' }),
+        pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' }),
       ];
-      await expect(pool.recommend(snapshot, ratings, 10, undefined, 'score')).rejects.toBeInstanceOf(VisitorPoolBusyError);
-      const inline = serving.recommendForVisitor(snapshot, ratings, 10);
+      await expect(pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' })).rejects.toBeInstanceOf(VisitorPoolBusyError);
+      const inline = serving.recommendForVisitor(snapshot, ratings, { limit: 10 });
       for (const answer of await Promise.all(accepted)) expect(answer).toEqual(inline);
       expect(pool.inFlight).toBe(0);
       // Room again once they are answered.
-      expect(await pool.recommend(snapshot, ratings, 10, undefined, 'score')).toEqual(inline);
+      expect(await pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' })).toEqual(inline);
     } finally {
       await pool.close();
     }
@@ -86,20 +86,20 @@ describe('visitor pool', () => {
     const pool = new VisitorPool({ size: 1, queueLimit: 4 });
     try {
       const [first, second] = versions;
-      const inlineFirst = serving.recommendForVisitor(first.snapshot, ratings, 10);
-      const inlineSecond = serving.recommendForVisitor(second.snapshot, ratings, 10);
+      const inlineFirst = serving.recommendForVisitor(first.snapshot, ratings, { limit: 10 });
+      const inlineSecond = serving.recommendForVisitor(second.snapshot, ratings, { limit: 10 });
       expect(inlineSecond).not.toEqual(inlineFirst);
       pool.load(first.snapshot, first.version);
-      const before = pool.recommend(first.snapshot, ratings, 10, undefined, 'score');
+      const before = pool.recommend(first.snapshot, ratings, { limit: 10, rankBy: 'score' });
       // The swap as the holder does it: the new version is loaded, then the old one retired.
       pool.load(second.snapshot, second.version);
       pool.retire(first.snapshot.versionId);
       expect(pool.serves(first.snapshot.versionId)).toBe(false);
       expect(pool.serves(second.snapshot.versionId)).toBe(true);
-      const after = pool.recommend(second.snapshot, ratings, 10, undefined, 'score');
+      const after = pool.recommend(second.snapshot, ratings, { limit: 10, rankBy: 'score' });
       expect(await before).toEqual(inlineFirst);
       expect(await after).toEqual(inlineSecond);
-      await expect(pool.recommend(first.snapshot, ratings, 10, undefined, 'score')).rejects.toThrow(/does not serve model version/);
+      await expect(pool.recommend(first.snapshot, ratings, { limit: 10, rankBy: 'score' })).rejects.toThrow(/does not serve model version/);
     } finally {
       await pool.close();
     }

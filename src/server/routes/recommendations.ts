@@ -12,7 +12,7 @@ export function recommendationsRouter({ catalog, models, serving }: AppDeps): Ro
     const genre = body.genre === undefined ? undefined : matchGenre(body.genre, catalog.genres());
     const { ratings, limit } = body;
     // A costly fold-in is answered by the visitor pool (a worker thread), the event loop stays free.
-    const items = await serving.recommendForVisitorOffLoop(snapshot, ratings, limit, genre, parseRankByQuery(req.query));
+    const items = await serving.recommendForVisitorOffLoop(snapshot, ratings, { limit, genre, rankBy: parseRankByQuery(req.query) });
     res.json({ items } satisfies RecommendationsResponse);
   });
   return router;
