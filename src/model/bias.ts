@@ -8,7 +8,7 @@
  *   b_u ← Σ_{i∈I_u} (r_ui − μ − b_i) / (λ_u + |I_u|)        (alternated for n epochs)
  */
 import type { Dataset, KnownRatings } from '../data/dataset.js';
-import { finite, objectOf, stateTensor, type ModelState, type Reader, type StoredMeta, type TrainingSummary } from './meta.js';
+import { finite, modelState, objectOf, stateTensor, type ModelState, type Reader, type StoredMeta, type TrainingSummary } from './meta.js';
 import { storedKind, type Algorithm, type TrainedModel, type UserInput, type UserScores } from './protocol.js';
 
 export interface BiasOptions {
@@ -93,18 +93,8 @@ export class BiasModel implements TrainedModel {
   dispose(): void {}
 
   toState(): ModelState<BiasMeta> {
-    return {
-      meta: {
-        kind: 'bias',
-        algorithm: this.algorithm,
-        ratingLevels: [...this.ratingLevels],
-        userIds: [...this.userIds],
-        itemIds: [...this.itemIds],
-        config: { ...this.options, globalMean: this.globalMean },
-        training: this.training,
-      },
-      tensors: { userBias: this.userBias, itemBias: this.itemBias },
-    };
+    const config = { ...this.options, globalMean: this.globalMean };
+    return modelState(this, 'bias', config, { userBias: this.userBias, itemBias: this.itemBias }, this.training);
   }
 
   static fromState(state: ModelState<BiasMeta>): BiasModel {

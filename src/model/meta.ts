@@ -196,6 +196,34 @@ export const readMetaBase: Reader<MetaBase> = objectOf({
   training: optional(trainingSummary),
 });
 
+/**
+ * A model's stored state: its kind, config and tensors, with the common fields (algorithm, JSON-ready
+ * copies of the rating levels and ids, the training summary) taken from the model.
+ */
+export function modelState<Kind extends string, Config>(
+  model: {
+    readonly algorithm: string;
+    readonly ratingLevels: readonly number[];
+    readonly userIds: readonly number[];
+    readonly itemIds: readonly number[];
+  },
+  kind: Kind,
+  config: Config,
+  tensors: Record<string, Float32Array>,
+  training?: TrainingSummary,
+): ModelState<StoredMeta<Kind, Config>> {
+  const meta: StoredMeta<Kind, Config> = {
+    kind,
+    algorithm: model.algorithm,
+    ratingLevels: [...model.ratingLevels],
+    userIds: [...model.userIds],
+    itemIds: [...model.itemIds],
+    config,
+  };
+  if (training !== undefined) meta.training = training;
+  return { meta, tensors };
+}
+
 /** A tensor of a stored state, checked for its expected length. */
 export function stateTensor(state: ModelState, name: string, length: number): Float32Array {
   const t = state.tensors[name];

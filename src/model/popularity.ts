@@ -10,7 +10,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { integer, jsonObject, objectOf, stateTensor, type ModelState, type StoredMeta } from './meta.js';
+import { integer, jsonObject, modelState, objectOf, stateTensor, type ModelState, type StoredMeta } from './meta.js';
 import { storedKind, type Algorithm, type TrainedModel, type UserInput, type UserScores } from './protocol.js';
 import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
 
@@ -36,15 +36,7 @@ export class PopularModel extends RankingOnlyModel implements TrainedModel {
   dispose(): void {}
 
   toState(): ModelState<PopularMeta> {
-    return {
-      meta: {
-        kind: 'popular',
-        algorithm: this.algorithm,
-        ...this.idsMeta(),
-        config: {},
-      },
-      tensors: { counts: this.counts },
-    };
+    return modelState(this, 'popular', {}, { counts: this.counts });
   }
 
   static fromState(state: ModelState<PopularMeta>): PopularModel {
@@ -94,15 +86,7 @@ export class RandomModel extends RankingOnlyModel implements TrainedModel {
   dispose(): void {}
 
   toState(): ModelState<RandomMeta> {
-    return {
-      meta: {
-        kind: 'random',
-        algorithm: this.algorithm,
-        ...this.idsMeta(),
-        config: { seed: this.seed },
-      },
-      tensors: {},
-    };
+    return modelState(this, 'random', { seed: this.seed }, {});
   }
 
   static fromState(state: ModelState<RandomMeta>): RandomModel {

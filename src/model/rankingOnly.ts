@@ -1,6 +1,6 @@
 /**
  * What the algorithms that rank without predicting ratings (popular, random, implicit) share: the ids of
- * the data they were fitted on, no rating predictions, and the common part of their stored metadata.
+ * the data they were fitted on and no rating predictions (their stored metadata: meta.ts modelState).
  */
 import type { Dataset } from '../data/dataset.js';
 
@@ -14,10 +14,5 @@ export abstract class RankingOnlyModel {
 
   constructor(ids: ModelIds) {
     ({ ratingLevels: this.ratingLevels, userIds: this.userIds, itemIds: this.itemIds } = ids);
-  }
-
-  /** The ids as stored metadata (JSON-ready copies). */
-  protected idsMeta(): { ratingLevels: number[]; userIds: number[]; itemIds: number[] } {
-    return { ratingLevels: [...this.ratingLevels], userIds: [...this.userIds], itemIds: [...this.itemIds] };
   }
 }

@@ -32,6 +32,7 @@ import {
   finite,
   integer,
   listOf,
+  modelState,
   nullable,
   objectOf,
   oneOf,
@@ -178,16 +179,7 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
 
   toState(): ModelState<ImplicitMeta> {
     const { config, tensors } = this.implicit.toState();
-    return {
-      meta: {
-        kind: 'implicit',
-        algorithm: this.algorithm,
-        ...this.idsMeta(),
-        config,
-        training: implicitTraining(this.implicit),
-      },
-      tensors,
-    };
+    return modelState(this, 'implicit', config, tensors, implicitTraining(this.implicit));
   }
 
   static fromState(state: ModelState<ImplicitMeta>): ImplicitModel {
