@@ -1,8 +1,8 @@
 /**
  * The layer rules, checked by `npm test` (npm run lint:deps). A rating flows one way:
  *   data ← rbm ← model ← eval;   store ← serving ← server, scoring, cli;   api (response types) ← server, web.
- * Entry points (scripts/) are shims over src/cli; nothing imports server, scoring or cli but the layers
- * above them; no cycles anywhere.
+ * Entry points (scripts/) are shims over src/cli and src/bench (the benchmark harness, beside the
+ * commands); nothing imports server, scoring, cli or bench but the layers above them; no cycles anywhere.
  */
 const layer = (name, from, allowed, comment) => ({
   name,
@@ -50,6 +50,25 @@ module.exports = {
       ['api/', 'data/', 'model/', 'store/', 'serving/', 'server/', 'rbm/backend\\.ts'],
       'the API goes through serving',
     ),
+    layer(
+      'cli-on-top',
+      '^src/cli/',
+      ['api/', 'data/', 'rbm/', 'model/', 'eval/', 'store/', 'serving/', 'server/', 'scoring/', 'cli/', 'rng\\.ts'],
+      'the commands wire every layer together; the benchmark harness is not one of their layers',
+    ),
+    layer(
+      'bench-is-a-harness',
+      '^src/bench/',
+      ['data/', 'rbm/', 'model/', 'eval/', 'store/', 'serving/', 'scoring/', 'cli/', 'bench/', 'rng\\.ts'],
+      'the benchmark drives the layers as the commands do (and the server only as a process it spawns)',
+    ),
+    {
+      name: 'nothing-imports-bench',
+      comment: 'the benchmark harness is started by its script only',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/bench/' },
+      to: { path: '^src/bench/' },
+    },
     {
       name: 'nothing-imports-server',
       comment: 'only the command line starts the server',
