@@ -1,6 +1,6 @@
 /**
  * `npm run token -- create --name <who> | list | revoke <id> [--db <path>]`: API tokens for the write
- * endpoints (README, "API tokens"). The token is printed once, at creation; the database keeps its hash.
+ * endpoints (docs/operations.md, "API tokens"). The token is printed once, at creation; the database keeps its hash.
  */
 import { parseArgs } from 'node:util';
 import { openDatabase, TokenStore, type TokenInfo } from '../store/index.js';

@@ -59,7 +59,7 @@ export interface VisitorPoolOptions {
 export const DEFAULT_VISITOR_QUEUE = 32;
 /**
  * Below this many posted ratings the fold-in is answered on the main thread. On ML-100K's watch-like
- * model the inline cost grows with the ratings (the item RBM's user-unit fit); the README gives the
+ * model the inline cost grows with the ratings (the item RBM's user-unit fit); docs/operations.md gives the
  * measured costs behind this choice.
  */
 export const DEFAULT_VISITOR_MIN_RATINGS = 50;
