@@ -12,6 +12,15 @@ const layer = (name, from, allowed, comment) => ({
   to: { path: '^src/', pathNot: `^src/(${allowed.join('|')})` },
 });
 
+/** Nothing in src imports `folder` except `folder` itself and the folders `callers`. */
+const nothingImports = (folder, callers, comment) => ({
+  name: `nothing-imports-${folder}`,
+  comment,
+  severity: 'error',
+  from: { path: '^src/', pathNot: `^src/(${[folder, ...callers].join('|')})/` },
+  to: { path: `^src/${folder}/` },
+});
+
 module.exports = {
   forbidden: [
     {
@@ -62,34 +71,10 @@ module.exports = {
       ['data/', 'rbm/', 'model/', 'eval/', 'store/', 'serving/', 'scoring/', 'cli/', 'bench/', 'rng\\.ts'],
       'the benchmark drives the layers as the commands do (and the server only as a process it spawns)',
     ),
-    {
-      name: 'nothing-imports-bench',
-      comment: 'the benchmark harness is started by its script only',
-      severity: 'error',
-      from: { path: '^src/', pathNot: '^src/bench/' },
-      to: { path: '^src/bench/' },
-    },
-    {
-      name: 'nothing-imports-server',
-      comment: 'only the command line starts the server',
-      severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(server|cli)/' },
-      to: { path: '^src/server/' },
-    },
-    {
-      name: 'nothing-imports-cli',
-      comment: 'commands sit on top; library code never reaches up into them',
-      severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(cli|bench)/' },
-      to: { path: '^src/cli/' },
-    },
-    {
-      name: 'nothing-imports-scoring',
-      comment: 'the batch scorer is a caller of serving, called only by its command',
-      severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(cli|bench|scoring)/' },
-      to: { path: '^src/scoring/' },
-    },
+    nothingImports('bench', [], 'the benchmark harness is started by its script only'),
+    nothingImports('server', ['cli'], 'only the command line starts the server'),
+    nothingImports('cli', ['bench'], 'commands sit on top; library code never reaches up into them'),
+    nothingImports('scoring', ['cli', 'bench'], 'the batch scorer is a caller of serving, called only by its command'),
     {
       name: 'web-sees-only-api-types',
       comment: 'the page talks to the server over HTTP; it shares the response types, nothing else',

@@ -8,8 +8,8 @@ import { availableParallelism } from 'node:os';
 import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
-import { expectation, hiddenProbabilities, visibleDistribution, type RbmParams } from '../rbm/params.js';
-import { trainRbm, type TrainRbmResult } from '../rbm/train.js';
+import { hiddenProbabilities, type RbmParams } from '../rbm/params.js';
+import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
@@ -40,24 +40,6 @@ export function itemHiddenFeatures(params: RbmParams, byItem: CompressedRows): F
   for (let i = 0; i < byItem.rows; i++) {
     hiddenProbabilities(params, byItem.colIndex, byItem.levels, byItem.rowStart[i], byItem.rowStart[i + 1], h);
     out.set(h, i * F);
-  }
-  return out;
-}
-
-/** Expected ratings of an RBM for the (row, col) pairs of `target`, given `input` rows as the cases' data. */
-function rbmExpectations(p: RbmParams, input: CompressedRows, target: CompressedRows, levels: readonly number[]): Float64Array {
-  const out = new Float64Array(target.colIndex.length);
-  const h = new Float32Array(p.hidden);
-  const dist = new Float64Array(p.levels);
-  for (let r = 0; r < target.rows; r++) {
-    const s = target.rowStart[r];
-    const e = target.rowStart[r + 1];
-    if (s === e) continue;
-    hiddenProbabilities(p, input.colIndex, input.levels, input.rowStart[r], input.rowStart[r + 1], h);
-    for (let t = s; t < e; t++) {
-      visibleDistribution(p, target.colIndex[t], h, dist);
-      out[t] = expectation(dist, 0, levels);
-    }
   }
   return out;
 }

@@ -97,27 +97,36 @@ export function visibleLevelCounts(rows: CompressedRows, K: number): Float64Arra
 }
 
 /**
- * RMSE of the mean-field predictions for `validation`, given each case's training ratings as input:
- * p̂ = p(h | training ratings), then E_k[softmax_k(b[i,k] + Σ_j p̂_j W[i,k,j])].
+ * The mean-field expected rating of every (case, visible) pair of `target`, given each case's ratings in
+ * `input` (same rows) as the data: p̂ = p(h | input ratings), then E_k[softmax_k(b[i,k] + Σ_j p̂_j W[i,k,j])].
+ * One value per entry of target.colIndex, in its order.
  */
-export function validationRmse(p: RbmParams, train: CompressedRows, validation: CompressedRows, ratingLevels: readonly number[]): number {
-  const hidden = new Float32Array(p.hidden);
+export function rbmExpectations(p: RbmParams, input: CompressedRows, target: CompressedRows, levels: readonly number[]): Float64Array {
+  const out = new Float64Array(target.colIndex.length);
+  const h = new Float32Array(p.hidden);
   const dist = new Float64Array(p.levels);
-  let sq = 0;
-  let n = 0;
-  for (let r = 0; r < validation.rows; r++) {
-    const vs = validation.rowStart[r];
-    const ve = validation.rowStart[r + 1];
-    if (ve === vs) continue;
-    hiddenProbabilities(p, train.colIndex, train.levels, train.rowStart[r], train.rowStart[r + 1], hidden);
-    for (let t = vs; t < ve; t++) {
-      visibleDistribution(p, validation.colIndex[t], hidden, dist);
-      const d = expectation(dist, 0, ratingLevels) - ratingLevels[validation.levels[t]];
-      sq += d * d;
-      n++;
+  for (let r = 0; r < target.rows; r++) {
+    const s = target.rowStart[r];
+    const e = target.rowStart[r + 1];
+    if (s === e) continue;
+    hiddenProbabilities(p, input.colIndex, input.levels, input.rowStart[r], input.rowStart[r + 1], h);
+    for (let t = s; t < e; t++) {
+      visibleDistribution(p, target.colIndex[t], h, dist);
+      out[t] = expectation(dist, 0, levels);
     }
   }
-  return n > 0 ? Math.sqrt(sq / n) : NaN;
+  return out;
+}
+
+/** RMSE of the mean-field predictions (rbmExpectations) for `validation`, given each case's training ratings. */
+export function validationRmse(p: RbmParams, train: CompressedRows, validation: CompressedRows, ratingLevels: readonly number[]): number {
+  const predicted = rbmExpectations(p, train, validation, ratingLevels);
+  let sq = 0;
+  for (let t = 0; t < predicted.length; t++) {
+    const d = predicted[t] - ratingLevels[validation.levels[t]];
+    sq += d * d;
+  }
+  return predicted.length > 0 ? Math.sqrt(sq / predicted.length) : NaN;
 }
 
 /** A checkpoint must come from the same orientation and shapes as the training it resumes. */
