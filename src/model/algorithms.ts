@@ -5,6 +5,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { biasAlgorithm, BiasModel } from './bias.js';
+import { easeAlgorithm, EaseModel, type EaseFitOptions } from './ease.js';
+import { ialsAlgorithm, IalsModel, type IalsFitOptions } from './ials.js';
 import { checkModelMeta, type ModelState } from './meta.js';
 import { PopularModel, popularAlgorithm, RandomModel, randomAlgorithm } from './popularity.js';
 import type { Algorithm, FitHooks, TrainedModel } from './protocol.js';
@@ -13,7 +15,7 @@ import { blendAlgorithm, itemRbmAlgorithm, userRbmAlgorithm } from './rbmFit.js'
 import { implicitAlgorithm, ImplicitModel, watchLikeAlgorithm, WatchLikeModel, type RankingFitOptions } from './watchLike.js';
 
 /** Options every algorithm accepts; each reads the fields it knows (the rating RBMs: rbm/config.ts; the implicit RBM: `implicit`). */
-export type FitOptions = RankingFitOptions;
+export type FitOptions = RankingFitOptions & EaseFitOptions & IalsFitOptions;
 
 export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [
   watchLikeAlgorithm,
@@ -24,6 +26,8 @@ export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [
   biasAlgorithm,
   popularAlgorithm,
   randomAlgorithm,
+  easeAlgorithm,
+  ialsAlgorithm,
 ];
 
 /** The algorithm `npm run train` and `npm start` fit unless told otherwise. */
@@ -76,5 +80,9 @@ export function modelFromState(state: ModelState): TrainedModel {
       return ImplicitModel.fromState(checked);
     case 'watch-like':
       return WatchLikeModel.fromState(checked);
+    case 'ease':
+      return EaseModel.fromState(checked);
+    case 'ials':
+      return IalsModel.fromState(checked);
   }
 }

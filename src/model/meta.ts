@@ -8,6 +8,8 @@
  */
 import type { ImplicitRbmState } from '../rbm/implicit.js';
 import type { EpochReport } from '../rbm/train.js';
+import { checkEaseConfig, type EaseConfig } from './easeConfig.js';
+import { checkIalsConfig, type IalsConfig } from './ialsConfig.js';
 
 /** What the trainer recorded about a fit (all optional: baselines record little). */
 export interface TrainingSummary {
@@ -102,7 +104,19 @@ export interface WatchLikeMeta extends MetaBase {
   };
 }
 
-export type ModelMeta = RbmMeta | BiasMeta | PopularMeta | RandomMeta | ImplicitMeta | WatchLikeMeta;
+/** EASE^R (model/ease.ts): ranks by x·B; tensor `B` (items × items). */
+export interface EaseMeta extends MetaBase {
+  kind: 'ease';
+  config: EaseConfig;
+}
+
+/** Implicit ALS (model/ials.ts): ranks by x_uᵀ y_i, users folded in; tensor `Y` (items × factors). */
+export interface IalsMeta extends MetaBase {
+  kind: 'ials';
+  config: IalsConfig;
+}
+
+export type ModelMeta = RbmMeta | BiasMeta | PopularMeta | RandomMeta | ImplicitMeta | WatchLikeMeta | EaseMeta | IalsMeta;
 export type ModelKind = ModelMeta['kind'];
 
 export interface ModelState<Meta extends ModelMeta = ModelMeta> {
@@ -204,8 +218,12 @@ export function checkModelMeta(raw: unknown): ModelMeta {
     case 'random':
       need(Number.isInteger(config.seed), 'config.seed', 'an integer', config.seed);
       return m as unknown as RandomMeta;
+    case 'ease':
+      return { ...(m as unknown as EaseMeta), config: checkEaseConfig(config, 'config') };
+    case 'ials':
+      return { ...(m as unknown as IalsMeta), config: checkIalsConfig(config, 'config') };
     default:
-      throw new MetaError('kind', '"rbm", "bias", "popular", "random", "implicit" or "watch-like"', m.kind);
+      throw new MetaError('kind', '"rbm", "bias", "popular", "random", "implicit", "watch-like", "ease" or "ials"', m.kind);
   }
 }
 
