@@ -35,8 +35,8 @@ export interface IalsOptions {
 
 export const DEFAULT_IALS_OPTIONS: IalsOptions = {
   factors: [64],
-  regularization: [1, 10, 50],
-  alpha: [2, 10, 40],
+  regularization: [10, 30, 100],
+  alpha: [1, 3, 10],
   maxIterations: 20,
   patience: 3,
   pinned: null,
