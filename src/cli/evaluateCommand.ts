@@ -35,7 +35,9 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <MovieLens fold
   --cold-users FRACTION    share of users held out for Given-N (default 0.1)
   --given-order random|time   which N ratings a cold user reveals (default random)
   --json FILE              write the report as JSON (and FILE.svg figures)
-  model options: --hidden --epochs --lr --weight-decay --momentum --batch-size --orientation --pcd --validation-fraction`;
+  model options: --hidden --epochs --lr --weight-decay --momentum --batch-size --orientation --pcd --validation-fraction
+  baseline grids (docs/baselines.md): --ease-lambda 50,100,… --ials-factors 64 --ials-regularization 10,30,100
+                 --ials-alpha 1,3,10 --ials-iterations 20   (one value pins it)`;
 
 export interface EvaluateCommand {
   data: string;

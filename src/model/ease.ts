@@ -159,7 +159,9 @@ export function fitEase(train: Dataset, input: Partial<EaseOptions> = {}): EaseM
   checkEaseSize(I, o.maxItems);
   const started = performance.now();
   const grid: GridPoint<number>[] = [];
-  let lambda = o.lambda;
+  // A grid of one value is a pin: nothing to choose, no validation slice needed.
+  const pinned = o.lambda ?? (o.lambdas.length === 1 ? o.lambdas[0] : null);
+  let lambda = pinned;
   const slice = validationSlice(train, o.validationFraction, o.seed);
   if (lambda === null) {
     for (const l of o.lambdas) {
@@ -183,11 +185,11 @@ export function fitEase(train: Dataset, input: Partial<EaseOptions> = {}): EaseM
   const training: TrainingSummary = {
     seconds: (performance.now() - started) / 1000,
     ratings: slice.all.colIndex.length,
-    fitRatings: o.lambda === null ? slice.fit.colIndex.length : slice.all.colIndex.length,
-    validationRatings: o.lambda === null ? slice.validation.colIndex.length : 0,
+    fitRatings: pinned === null ? slice.fit.colIndex.length : slice.all.colIndex.length,
+    validationRatings: pinned === null ? slice.validation.colIndex.length : 0,
     validationRanking: { ndcg: best && Number.isFinite(best.ndcg) ? best.ndcg : null, lambda },
     notes: [
-      o.lambda === null
+      pinned === null
         ? `λ = ${lambda} chosen by validation nDCG@${o.rankCutoff} over ${grid.map((g) => `${g.setting}: ${g.ndcg.toFixed(4)}`).join(', ')}`
         : `λ = ${lambda} pinned`,
       `P = (XᵀX + λI)⁻¹ by the ${path === 'woodbury' ? `Woodbury identity (${slice.all.rows} × ${slice.all.rows} users system)` : `direct ${I} × ${I} items system`}`,
