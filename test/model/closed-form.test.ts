@@ -11,6 +11,8 @@ import { rowItems } from '../../src/model/rankingValidation.js';
 import { ratedRows, rowsFromLists } from '../../src/rbm/implicit.js';
 import { Rng } from '../../src/rng.js';
 import { twoTastes } from '../helpers/twoTastes.js';
+import { evaluateAlgorithms, evaluateGivenN } from '../../src/eval/runner.js';
+import { givenNColdUsers, userStratified } from '../../src/eval/splits.js';
 
 let data: Dataset;
 beforeAll(() => {
@@ -140,5 +142,28 @@ describe('implicit ALS', () => {
     expect(() => modelFromState({ meta: meta as never, tensors: state.tensors })).toThrow(
       'stored model metadata: config.factors must be a positive integer, got 0',
     );
+  });
+});
+
+describe('in the evaluation (the same path as every algorithm)', () => {
+  it('EASE and implicit ALS beat popularity on the two-taste world, stored users and Given-N visitors alike', async () => {
+    const world = twoTastes(11, { users: 120, items: 40, pIn: 0.5, pOut: 0.05 });
+    const options = { seed: 1, ease: { lambdas: [5, 50] }, ials: { factors: [4], regularization: [1], alpha: [5], maxIterations: 5 } };
+    const protocol = { k: 5, relevant: 'all' as const };
+    const [fold] = userStratified(world, 0.25, 1);
+    const [ease, ials, popular] = await evaluateAlgorithms([fold], ['ease', 'ials', 'popular'], options, protocol);
+    for (const r of [ease, ials]) {
+      expect(r.mean.rmse).toBeNull();
+      expect(r.mean.ndcg!).toBeGreaterThan(popular.mean.ndcg! + 0.1);
+    }
+    const given = await evaluateGivenN(
+      givenNColdUsers(world, { coldFraction: 0.2, given: [5], seed: 1 }),
+      ['ease', 'ials', 'popular'],
+      options,
+      protocol,
+    );
+    const ndcg = Object.fromEntries(given[0].algorithms.map((a) => [a.name, a.ndcg!]));
+    expect(ndcg.ease).toBeGreaterThan(ndcg.popular + 0.1);
+    expect(ndcg.ials).toBeGreaterThan(ndcg.popular + 0.1);
   });
 });
