@@ -31,7 +31,10 @@ const MB = 1024 * 1024;
 /** Throws unless a catalog of `items` fits EASE's dense items × items model under `maxItems`. */
 export function checkEaseSize(items: number, maxItems: number): void {
   if (items <= maxItems) return;
-  const mb = (n: number): string => `${Math.round((4 * n * n) / MB).toLocaleString('en')} MB`;
+  const mb = (n: number): string => {
+    const bytes = 4 * n * n;
+    return bytes < MB ? `${Math.ceil(bytes / 1024).toLocaleString('en')} KB` : `${Math.round(bytes / MB).toLocaleString('en')} MB`;
+  };
   throw new RangeError(
     `EASE keeps a dense items × items matrix: this catalog has ${items.toLocaleString('en')} items, which needs ${mb(items)} ` +
       `of float32 weights (and 4× that while fitting); the limit is ${maxItems.toLocaleString('en')} items (${mb(maxItems)}). ` +

@@ -90,7 +90,7 @@ describe('EASE^R', () => {
 
   it('refuses a catalog beyond its item limit with the size and the limit', () => {
     expect(() => fitEase(data, { maxItems: 30 })).toThrow(
-      'EASE keeps a dense items × items matrix: this catalog has 40 items, which needs 0 MB of float32 weights (and 4× that while fitting); the limit is 30 items (0 MB). Use ials for a catalog this large.',
+      'EASE keeps a dense items × items matrix: this catalog has 40 items, which needs 7 KB of float32 weights (and 4× that while fitting); the limit is 30 items (4 KB). Use ials for a catalog this large.',
     );
     expect(() => checkEaseSize(59_047, 10_000)).toThrow(/59,047 items, which needs 13,300 MB .* the limit is 10,000 items \(381 MB\)/);
   });
