@@ -10,8 +10,9 @@
  *   score(u, i) = x_uᵀ y_i
  *
  * Each iteration updates the items given the users, then the users given the items, so the users' factors
- * at the end are exactly the fold-in above given the final Y: serving folds every user in (stored or
- * visitor) from their rated items and stores only Y (items × F). Ranks only: predicts no ratings.
+ * at the end are exactly the fold-in above given the final Y (validation ranks with them directly); serving
+ * folds every user in (stored or visitor) from their rated items and stores only Y (items × F float32, so
+ * a stored user's fold-in equals their trained factor up to that rounding). Ranks only: predicts no ratings.
  * F, λ, α and the iteration count are chosen on a validation slice carved from the training part.
  */
 import type { Dataset } from '../data/dataset.js';
