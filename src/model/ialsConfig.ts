@@ -84,7 +84,7 @@ export interface IalsConfig extends IalsSetting {
   seed: number;
 }
 
-/** Checks a stored implicit-ALS config (`where` names it; `items` is the model's catalog size) and returns it typed. */
+/** Checks a stored implicit-ALS config (`where` names it in messages) and returns it typed. */
 export function checkIalsConfig(config: Record<string, unknown>, where: string): IalsConfig {
   const fail = (field: string, expected: string, got: unknown): never => {
     throw new Error(`stored model metadata: ${where}.${field} must be ${expected}, got ${JSON.stringify(got)?.slice(0, 80) ?? 'nothing'}`);
