@@ -11,7 +11,7 @@ import { loadDataset, loadFolds, type FoldSpec } from '../eval/loadFolds.js';
 import { errorMetrics } from '../eval/metrics.js';
 import { formatAlgorithmTable, evaluationSvg, type AlgorithmRow } from '../eval/report.js';
 import { evaluateAlgorithms, evaluateGivenN, type AlgorithmResult, type GivenResult, type RankingProtocol } from '../eval/runner.js';
-import { givenNColdUsers, type Fold } from '../eval/splits.js';
+import { givenNColdUsers, sampleUsers, type Fold } from '../eval/splits.js';
 import { algorithmNames, getAlgorithm, resolveAlgorithm, type FitOptions } from '../model/index.js';
 import { globalMean } from '../model/bias.js';
 import { initBackend } from '../rbm/backend.js';
@@ -26,6 +26,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <MovieLens fold
     --holdout FRACTION                   seeded holdout of all ratings
     --split user-stratified [--test-fraction 0.25]   each user's ratings split (every user in both parts)
   --seed N                 seeds the split, the models and Given-N (default 0)
+  --users-fraction F       first keep a seeded share F of the users (all their ratings; e.g. 0.35: far fewer
+                           users than items), then split as asked
   --algorithms a,b,…       of ${algorithmNames().join(', ')} (default: the served algorithm, bias, popular)
   --k N                    list length for the ranking metrics (default 10)
   --relevant all|VALUE     relevant held-out items: all of them, or rated ≥ VALUE (default all)
@@ -33,7 +35,9 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <MovieLens fold
   --cold-users FRACTION    share of users held out for Given-N (default 0.1)
   --given-order random|time   which N ratings a cold user reveals (default random)
   --json FILE              write the report as JSON (and FILE.svg figures)
-  model options: --hidden --epochs --lr --weight-decay --momentum --batch-size --orientation --pcd --validation-fraction`;
+  model options: --hidden --epochs --lr --weight-decay --momentum --batch-size --orientation --pcd --validation-fraction
+  baseline grids (docs/baselines.md): --ease-lambda 50,100,… --ials-factors 64 --ials-regularization 10,30,100
+                 --ials-alpha 1,3,10 --ials-iterations 20   (one value pins it)`;
 
 export interface EvaluateCommand {
   data: string;
@@ -42,6 +46,8 @@ export interface EvaluateCommand {
   options: FitOptions;
   protocol: RankingProtocol;
   given: { ns: number[]; coldFraction: number; order: 'random' | 'time' } | null;
+  /** Share of the users kept before splitting (null: all of them). */
+  usersFraction: number | null;
   json: string | undefined;
 }
 
@@ -59,6 +65,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand | 'help' {
     given: { type: 'string' },
     'cold-users': { type: 'string' },
     'given-order': { type: 'string' },
+    'users-fraction': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     ...MODEL_FLAGS,
@@ -120,7 +127,10 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand | 'help' {
   } else if (values['cold-users'] !== undefined || values['given-order'] !== undefined) {
     throw new UsageError('--cold-users and --given-order go with --given N,…');
   }
-  return { data: values.data, spec, algorithms, options, protocol: { k, relevant }, given, json: values.json };
+  const usersFraction = values['users-fraction'] === undefined ? null : numberFlag(values['users-fraction'], 'users-fraction', 1e-9, 1)!;
+  if (usersFraction !== null && spec.kind === 'published')
+    throw new UsageError('--users-fraction cannot restrict the published split files (--folds); use --split, --kfold or --holdout');
+  return { data: values.data, spec, algorithms, options, protocol: { k, relevant }, given, usersFraction, json: values.json };
 }
 
 /** The figures of a table row. */
@@ -163,8 +173,13 @@ export async function runEvaluate(command: EvaluateCommand, log: (line: string) 
   const backend = await initBackend();
   const { spec, algorithms, options, protocol } = command;
   const needTimestamps = command.given?.order === 'time';
-  const data: Dataset | null =
+  const loaded: Dataset | null =
     spec.kind === 'published' && !command.given ? null : await loadDataset(command.data, { withTimestamps: needTimestamps });
+  const data = loaded && command.usersFraction !== null ? sampleUsers(loaded, command.usersFraction, options.seed ?? 0) : loaded;
+  if (data && command.usersFraction !== null)
+    log(
+      `--users-fraction ${command.usersFraction}: ${data.userIds.length} users, ${data.itemIds.length} items, ${data.users.length} ratings`,
+    );
   const folds = await loadFolds(command.data, spec, data ?? undefined);
   const totalFolds = folds.length * algorithms.length;
   let done = 0;
@@ -203,6 +218,9 @@ export async function runEvaluate(command: EvaluateCommand, log: (line: string) 
       relevant: protocol.relevant,
       seed: options.seed ?? 0,
       given: command.given,
+      usersFraction: command.usersFraction,
+      users: data?.userIds.length ?? null,
+      items: data?.itemIds.length ?? null,
       backend,
     },
     algorithms: results.map((r) => ({ name: r.name, description: r.description, folds: r.folds, mean: r.mean })),
@@ -223,12 +241,14 @@ export type EvaluationJson = Awaited<ReturnType<typeof runEvaluate>>;
 export function formatEvaluation(report: EvaluationJson): string {
   const { k, relevant } = report.protocol;
   const splitName = report.protocol.split.kind;
+  const { usersFraction, users, items } = report.protocol;
+  const sampled = usersFraction === null ? '' : ` of ${users} users (share ${usersFraction}) × ${items} items`;
   const parts = [
     formatAlgorithmTable(
       report.algorithms.map((a) => row(a.name, a.mean)),
       {
         k,
-        title: `${splitName}, ${report.algorithms[0].folds.length} fold(s), k = ${k}, relevant = ${relevant === 'all' ? 'every held-out item' : `held-out rating ≥ ${relevant}`}`,
+        title: `${splitName}${sampled}, ${report.algorithms[0].folds.length} fold(s), k = ${k}, relevant = ${relevant === 'all' ? 'every held-out item' : `held-out rating ≥ ${relevant}`}`,
       },
     ),
   ];

@@ -6,6 +6,8 @@ import type { ParseArgsConfig } from 'node:util';
 import type { FitOptions } from '../model/index.js';
 import { integerFlag, numberFlag } from './common.js';
 import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
+import { validateEaseOptions } from '../model/easeConfig.js';
+import { validateIalsOptions } from '../model/ialsConfig.js';
 
 export const MODEL_FLAGS = {
   hidden: { type: 'string' },
@@ -18,17 +20,51 @@ export const MODEL_FLAGS = {
   orientation: { type: 'string' },
   pcd: { type: 'boolean' },
   'validation-fraction': { type: 'string' },
+  'ease-lambda': { type: 'string' },
+  'ials-factors': { type: 'string' },
+  'ials-regularization': { type: 'string' },
+  'ials-alpha': { type: 'string' },
+  'ials-iterations': { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 type ModelFlagValues = {
   [K in keyof typeof MODEL_FLAGS]?: (typeof MODEL_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
 };
 
+/** A comma-separated list of numbers (a grid of one or more values), or undefined when the flag is absent. */
+function listFlag(name: string, raw: string | boolean | undefined, integer: boolean): number[] | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw new RangeError(`--${name} needs a value`);
+  return raw.split(',').map((part) => (integer ? integerFlag(part.trim(), name) : numberFlag(part.trim(), name)) as number);
+}
+
+/**
+ * The closed-form baselines' grids from their flags: `--ease-lambda 500` (or `200,500`) replaces EASE's λ
+ * grid, `--ials-factors`, `--ials-regularization`, `--ials-alpha` replace those dimensions of implicit
+ * ALS's grid, `--ials-iterations N` caps its iterations. One value is a pin; each is validated by the
+ * algorithm's own option check (easeConfig.ts, ialsConfig.ts) before any work.
+ */
+function baselineOptionsFromFlags(values: ModelFlagValues): Pick<FitOptions, 'ease' | 'ials'> {
+  const lambdas = listFlag('ease-lambda', values['ease-lambda'], false);
+  const ials = {
+    factors: listFlag('ials-factors', values['ials-factors'], true),
+    regularization: listFlag('ials-regularization', values['ials-regularization'], false),
+    alpha: listFlag('ials-alpha', values['ials-alpha'], false),
+    maxIterations: integerFlag(values['ials-iterations'], 'ials-iterations'),
+  };
+  const given = Object.fromEntries(Object.entries(ials).filter(([, v]) => v !== undefined));
+  // Checked now, passed on as given (the defaults, the seed among them, are filled in by the fit).
+  const out: Pick<FitOptions, 'ease' | 'ials'> = {};
+  if (lambdas) validateEaseOptions((out.ease = { lambdas }));
+  if (Object.keys(given).length > 0) validateIalsOptions((out.ials = given));
+  return out;
+}
+
 /**
  * Converts parsed flags into validated options (throws RangeError naming the flag). `--epochs` caps every
  * RBM the algorithm trains, the implicit one included: `--epochs 2` means two epochs, whatever the model.
  */
-export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & Pick<FitOptions, 'implicit'> {
+export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & Pick<FitOptions, 'implicit' | 'ease' | 'ials'> {
   const input: TrainOptionsInput = {
     hidden: integerFlag(values.hidden, 'hidden'),
     epochs: integerFlag(values.epochs, 'epochs'),
@@ -42,6 +78,6 @@ export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & P
   };
   if (values.orientation !== undefined) input.orientation = values.orientation as TrainOptions['orientation'];
   for (const key of Object.keys(input) as (keyof TrainOptionsInput)[]) if (input[key] === undefined) delete input[key];
-  const options = validateTrainOptions(input);
+  const options = { ...validateTrainOptions(input), ...baselineOptionsFromFlags(values) };
   return input.epochs === undefined ? options : { ...options, implicit: { epochs: input.epochs } };
 }

@@ -136,7 +136,9 @@ export async function trainMain(argv: string[]): Promise<void> {
       .map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`)
       .join(', ');
     const ndcg = training.validationRanking?.ndcg;
-    if (typeof ndcg === 'number') console.log(`implicit RBM validation nDCG@10 ${ndcg.toFixed(4)}`);
+    const ranker = meta.kind === 'implicit' || meta.kind === 'watch-like' ? 'implicit RBM' : (meta.algorithm ?? meta.kind);
+    if (typeof ndcg === 'number') console.log(`${ranker} validation nDCG@10 ${ndcg.toFixed(4)}`);
+    if (meta.kind === 'ease' || meta.kind === 'ials') for (const note of training.notes ?? []) console.log(note);
     if (validation)
       console.log(
         `validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`,

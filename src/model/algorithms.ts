@@ -10,6 +10,8 @@ import { jsonObject, ModelMetaError, readMetaBase, type ModelState, type StoredM
 import { popularAlgorithm, popularKind, randomAlgorithm, randomKind } from './popularity.js';
 import type { Algorithm, FitHooks, StoredKind, TrainedModel } from './protocol.js';
 import { algorithmOfOrientation, rbmKind } from './rbmBlend.js';
+import { easeAlgorithm, easeKind, type EaseFitOptions } from './ease.js';
+import { ialsAlgorithm, ialsKind, type IalsFitOptions } from './ials.js';
 import { blendAlgorithm, itemRbmAlgorithm, userRbmAlgorithm } from './rbmFit.js';
 import { implicitAlgorithm, implicitKind, watchLikeAlgorithm, watchLikeKind, type RankingFitOptions } from './watchLike.js';
 
@@ -18,7 +20,7 @@ import { implicitAlgorithm, implicitKind, watchLikeAlgorithm, watchLikeKind, typ
  * implicit RBM's under `implicit`). Each algorithm has its own options type; the registry below says which
  * of these settings it reads.
  */
-export type FitOptions = RankingFitOptions;
+export type FitOptions = RankingFitOptions & EaseFitOptions & IalsFitOptions;
 
 /** An algorithm of the registry: its own options taken from the command's settings by `optionsOf`. */
 function registered<Options>(algorithm: Algorithm<Options>, optionsOf: (settings: FitOptions) => Options): Algorithm<FitOptions> {
@@ -41,6 +43,9 @@ export const ALGORITHMS: readonly Algorithm<FitOptions>[] = [
   registered(biasAlgorithm, () => ({})),
   registered(popularAlgorithm, () => ({})),
   registered(randomAlgorithm, ({ seed }) => ({ seed })),
+  // The comparison baselines read only their own grids (--ease-*, --ials-*) and the seed.
+  registered(easeAlgorithm, ({ seed, ease }) => ({ seed, ease })),
+  registered(ialsAlgorithm, ({ seed, ials }) => ({ seed, ials })),
 ];
 
 /** The algorithm `npm run train` and `npm start` fit unless told otherwise. */
@@ -81,7 +86,7 @@ export async function trainModel(
 }
 
 /** Every kind of stored model version: the one list the metadata union, its check and the loader follow. */
-export const MODEL_KINDS = [rbmKind, biasKind, popularKind, randomKind, implicitKind, watchLikeKind] as const;
+export const MODEL_KINDS = [rbmKind, biasKind, popularKind, randomKind, implicitKind, watchLikeKind, easeKind, ialsKind] as const;
 
 type MetaOf<K> = K extends StoredKind<infer Meta> ? Meta : never;
 /** The metadata of any stored version: a union discriminated on `kind`. */

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { datasetFromTriples, subsetRatings, type Dataset } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
-import { givenNColdUsers, userStratified } from '../../src/eval/splits.js';
+import { givenNColdUsers, sampleUsers, userStratified } from '../../src/eval/splits.js';
+import { parseEvaluateArgs } from '../../src/cli/evaluateCommand.js';
 
 /** One key per rating (user:item is unique in these data sets). */
 const keys = (d: Dataset): string[] =>
@@ -70,6 +71,33 @@ describe('userStratified', () => {
       { userId: 2, itemId: 1, value: 4 },
     ]);
     expect(() => userStratified(singles, 0.25, 0)).toThrow(/needs a user with at least 2 ratings/);
+  });
+});
+
+describe('sampleUsers (--users-fraction)', () => {
+  it('keeps round(fraction · users) seeded users with all their ratings, re-indexed over what remains', () => {
+    const sample = sampleUsers(ds, 0.35, 3);
+    expect(sample.userIds.length).toBe(Math.round(0.35 * ds.userIds.length));
+    const kept = new Set(sample.userIds);
+    const expected = keys(ds).filter((k) => kept.has(Number(k.split(':')[0])));
+    expect(keys(sample).sort()).toEqual(expected.sort());
+    expect(sample.itemIds).toEqual([...new Set(sample.items)].map((i) => sample.itemIds[i]).sort((a, b) => a - b));
+    expect(sampleUsers(ds, 0.35, 3)).toEqual(sample);
+    expect(sampleUsers(ds, 0.35, 4).userIds).not.toEqual(sample.userIds);
+    expect(sampleUsers(ds, 1, 0).users.length).toBe(ds.users.length);
+  });
+
+  it('rejects a bad fraction, in the function and on the command line', () => {
+    expect(() => sampleUsers(ds, 0, 0)).toThrow('--users-fraction must be a fraction in (0, 1], got 0');
+    const base = ['--data', 'x', '--split', 'user-stratified'];
+    expect(() => parseEvaluateArgs([...base, '--users-fraction', '1.5'])).toThrow(
+      /--users-fraction must be a number from .* to 1, got "1.5"/,
+    );
+    expect(() => parseEvaluateArgs(['--data', 'x', '--folds', 'u1', '--users-fraction', '0.3'])).toThrow(
+      '--users-fraction cannot restrict the published split files (--folds)',
+    );
+    const parsed = parseEvaluateArgs([...base, '--users-fraction', '0.35']);
+    expect(parsed !== 'help' && parsed.usersFraction).toBe(0.35);
   });
 });
 
