@@ -99,6 +99,8 @@ export interface WatchLikeMeta extends MetaBase {
     likedLevel: number;
     rating: RbmMeta['config'];
     implicit: ImplicitRbmState['config'];
+    /** n₀ of the popularity prior (model/watchLike.ts); absent: none (versions before issue 19). */
+    coldPrior?: number;
   };
 }
 
@@ -187,6 +189,13 @@ export function checkModelMeta(raw: unknown): ModelMeta {
         'config.likedLevel',
         `a level index in 0 … ${K - 1}`,
         config.likedLevel,
+      );
+      need(
+        config.coldPrior === undefined ||
+          (typeof config.coldPrior === 'number' && config.coldPrior >= 0 && Number.isFinite(config.coldPrior)),
+        'config.coldPrior',
+        'a non-negative number',
+        config.coldPrior,
       );
       checkRbmConfig(need(isRecord(config.rating), 'config.rating', 'an object', config.rating), 'config.rating');
       checkImplicitConfig(
