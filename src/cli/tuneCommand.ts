@@ -8,7 +8,6 @@ import { dirname } from 'node:path';
 import { loadDataset } from '../eval/loadFolds.js';
 import { restrictUsers } from '../eval/splits.js';
 import { gridOf, tuneRanking, type GridPoint, type GridRow, type TuningReport } from '../eval/tuning.js';
-import { DEFAULT_RANKING } from '../model/watchLike.js';
 import { initBackend } from '../rbm/backend.js';
 import { integerFlag, numberFlag, parseFlags, UsageError } from './common.js';
 import { endProgress, progressLine } from './progress.js';
@@ -157,7 +156,7 @@ export async function tuneMain(argv: string[]): Promise<void> {
       seed: command.seed,
       k: command.k,
       grid: command.grid,
-      base: DEFAULT_RANKING.implicit,
+      base: {},
       cold: command.cold,
     },
     {

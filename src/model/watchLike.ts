@@ -39,13 +39,10 @@ import { fitRbmBlend } from './rbmFit.js';
 export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions>; coldPrior?: number };
 
 /**
- * The served ranking's settings beyond the rating RBMs' defaults, chosen on validation carved from the
- * training part (`npm run tune`; grid and figures in docs/ranking.md).
+ * The served ranking's setting beyond the RBMs' defaults (the implicit RBM's are in rbm/implicit.ts), chosen
+ * on validation carved from the training part (`npm run tune --given`; grid and figures in docs/ranking.md).
  */
-export const DEFAULT_RANKING: { implicit: Partial<ImplicitRbmOptions>; coldPrior: number } = {
-  implicit: {},
-  coldPrior: 0,
-};
+export const DEFAULT_RANKING: { coldPrior: number } = { coldPrior: 0 };
 
 /** The popularity prior's weight for a user with n ratings: w(n) = n₀ / (n₀ + n) (0 without a prior). */
 export const priorWeight = (n0: number, n: number): number => (n0 > 0 ? n0 / (n0 + n) : 0);
@@ -66,11 +63,7 @@ export function applyPopularityPrior(
   return scores;
 }
 
-const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({
-  ...DEFAULT_RANKING.implicit,
-  seed: options.seed ?? 0,
-  ...options.implicit,
-});
+const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({ seed: options.seed ?? 0, ...options.implicit });
 
 /** The implicit RBM's share of the checkpoint hooks (phase 'implicit'; the rating RBMs have theirs). */
 const implicitCheckpoints = (hooks?: FitHooks): ImplicitTrainHooks =>
