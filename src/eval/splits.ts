@@ -237,9 +237,10 @@ export function givenNColdUsers(ds: Dataset, options: ColdUserOptions): ColdUser
 
 /**
  * A seeded share of the users with all their ratings (the "far fewer users than items" shape of issue 19):
- * the users with a rating are shuffled by one Rng(seed) and the first round(fraction · n) are kept, in
- * index order, renumbered 0 … kept − 1 (userIds follow); the items keep their indices and ids, so the
- * catalog is the full one. Ratings stay in data-set order.
+ * the users with a rating are shuffled by one Rng(seed) and the first round(fraction · n) are kept; users
+ * and items are re-indexed over what they rated (ids ascending, as datasetFromTriples does), ratings stay in
+ * data-set order. The same users, order and indices as the baselines branch's `sampleUsers`, so the
+ * splits made afterwards are the same.
  */
 export function restrictUsers(ds: Dataset, fraction: number, seed: number): Dataset {
   if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`--users-fraction must be a fraction in (0, 1], got ${fraction}`);
@@ -249,11 +250,18 @@ export function restrictUsers(ds: Dataset, fraction: number, seed: number): Data
   const keep = Math.round(fraction * rated.length);
   if (keep < 1)
     throw new RangeError(`--users-fraction ${fraction} of ${rated.length} users with ratings keeps none; expected at least one`);
-  const kept = new Rng(seed).shuffle(Int32Array.from(rated)).slice(0, keep).sort();
-  const newIndex = new Int32Array(ds.userIds.length).fill(-1);
-  kept.forEach((u, n) => (newIndex[u] = n));
-  const indices: number[] = [];
-  for (let r = 0; r < ds.users.length; r++) if (newIndex[ds.users[r]] >= 0) indices.push(r);
-  const sub = subsetRatings(ds, Int32Array.from(indices));
-  return { ...sub, userIds: Array.from(kept, (u) => ds.userIds[u]), users: sub.users.map((u) => newIndex[u]) };
+  const chosen = new Uint8Array(ds.userIds.length);
+  for (const u of new Rng(seed).shuffle(Int32Array.from(rated)).subarray(0, keep)) chosen[u] = 1;
+  const time = ds.timestamps;
+  const triples: (RatingTriple & { timestamp?: number })[] = [];
+  for (let r = 0; r < ds.users.length; r++) {
+    if (!chosen[ds.users[r]]) continue;
+    triples.push({
+      userId: ds.userIds[ds.users[r]],
+      itemId: ds.itemIds[ds.items[r]],
+      value: ds.ratingLevels[ds.levels[r]],
+      ...(time ? { timestamp: time[r] } : {}),
+    });
+  }
+  return datasetFromTriples(triples, { ratingLevels: ds.ratingLevels, withTimestamps: time !== undefined });
 }

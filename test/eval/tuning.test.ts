@@ -73,10 +73,10 @@ describe('restrictUsers', () => {
   ).flat();
   const ds = datasetFromTriples(triples, { itemIds: [1, 2, 3, 4, 5, 6, 7, 8] });
 
-  it('keeps round(fraction · users) users with all their ratings, renumbered; the catalog unchanged; seeded', () => {
+  it('keeps round(fraction · users) users with all their ratings, users and items re-indexed; seeded', () => {
     const sub = restrictUsers(ds, 0.35, 4);
     expect(sub.userIds).toHaveLength(7);
-    expect(sub.itemIds).toEqual(ds.itemIds);
+    expect(sub.itemIds).toEqual([...new Set(Array.from(sub.items, (i) => sub.itemIds[i]))].sort((a, b) => a - b));
     expect([...sub.userIds]).toEqual([...sub.userIds].sort((a, b) => a - b));
     const kept = new Set(sub.userIds);
     const expected = triples.filter((t) => kept.has(t.userId));
@@ -89,6 +89,7 @@ describe('restrictUsers', () => {
     expect(restrictUsers(ds, 0.35, 4).userIds).toEqual(sub.userIds);
     expect(restrictUsers(ds, 0.35, 5).userIds).not.toEqual(sub.userIds);
     expect(restrictUsers(ds, 1, 4).users).toEqual(ds.users);
+    expect(restrictUsers(ds, 1, 4).itemIds).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('refuses a fraction outside (0, 1] or one that keeps nobody', () => {
