@@ -58,7 +58,7 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
  * peak, the best epoch is kept), with the activity-scaled hidden input.
  */
 export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
-  hidden: 200,
+  hidden: 160,
   epochs: 60,
   lr: 0.02,
   momentum: 0.9,
