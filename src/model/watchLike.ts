@@ -9,6 +9,8 @@
  *   the chance the user would watch the item and like it, in [0, 1]; `expected` and `distribution` are
  *   the blend's, so every recommended item still carries its predicted rating. Chosen on a validation
  *   slice of the training part over p(watch) alone and the predicted rating alone (see the README).
+ *   Optionally mixed with a popularity prior that fades as the user's ratings arrive (coldPrior n₀;
+ *   served with none, chosen on validation: docs/ranking.md).
  *
  * Both fold a user in from their rated items without retraining: the implicit RBM needs no per-user
  * parameters at all; the blend uses its usual fold-in.

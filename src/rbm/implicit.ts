@@ -4,7 +4,9 @@
  * block of users, and storage as Float32 tensors plus a JSON config.
  *
  * Scoring a user folds them in from their rated items alone (no retraining):
- *   p̂ = p(h | v) = σ(c + Σ_{i rated} W_i),   p(watch i) = σ(b_i + Σ_j p̂_j W[i,j])
+ *   p̂ = σ(c + s(n) Σ_{i rated} W_i),   p(watch i) = σ(b_i + a Σ_j p̂_j W[i,j])
+ * with s(n) = √(n_med / n) the activity scale of a user with n rated items (1 for models without it; at
+ * s = 1, p̂ = p(h | v)) and a the visible scale (1, or 1/E for an ensemble of E members).
  * the mean-field reconstruction of every visible unit. For a block of B users this is one dense product
  * P̂ (B×F) · Wᵀ (F×I) + b. Pure: no I/O.
  */
