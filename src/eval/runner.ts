@@ -166,6 +166,50 @@ export async function evaluateAlgorithms(
 }
 
 /**
+ * One model, trained on `split.train`, on every Given-N part: each measured cold user's N revealed ratings
+ * are folded in with no user index (the visitor path) and their other ratings are predicted and ranked,
+ * excluding the revealed items. One entry per part, in order.
+ */
+export function measureGivenN(
+  model: TrainedModel,
+  split: ColdUserSplit,
+  protocol: RankingProtocol,
+): ({ users: number } & AlgorithmFigures)[] {
+  const popularity = popularityOf(split.train);
+  return split.given.map((part) => {
+    const revealed = compressRows(part.revealed, 'user');
+    const test = compressRows(part.test, 'user');
+    const relevant = relevantByUser(part.test, protocol.relevant);
+    const ranking = new RankingAccumulator({ k: protocol.k, catalogSize: split.train.itemIds.length, popularity });
+    const predicted: number[] = [];
+    const actual: number[] = [];
+    const seen = new Uint8Array(split.train.itemIds.length);
+    for (const u of part.users) {
+      const s = revealed.rowStart[u];
+      const e = revealed.rowStart[u + 1];
+      const ratings = { items: revealed.colIndex.subarray(s, e), levels: revealed.levels.subarray(s, e) };
+      const [scores] = model.scoreUsers([{ ratings }]);
+      for (const i of ratings.items) seen[i] = 1;
+      ranking.add(
+        topK(scores.score, protocol.k, (i) => seen[i] === 1),
+        relevant[u],
+      );
+      for (const i of ratings.items) seen[i] = 0;
+      if (scores.expected) {
+        for (let t = test.rowStart[u]; t < test.rowStart[u + 1]; t++) {
+          predicted.push(scores.expected[test.colIndex[t]]);
+          actual.push(part.test.ratingLevels[test.levels[t]]);
+        }
+      }
+    }
+    return {
+      users: part.users.length,
+      ...figures(model.predictsRatings ? errorMetrics(predicted, actual) : null, ranking.summary()),
+    };
+  });
+}
+
+/**
  * Given-N: each algorithm trains once on the warm users; then for every N each measured cold user's N
  * revealed ratings are folded in with no user index (the visitor path) and their other ratings are
  * predicted and ranked, excluding the revealed items.
@@ -178,43 +222,10 @@ export async function evaluateGivenN(
   hooks: EvaluationHooks = {},
 ): Promise<GivenResult[]> {
   const out: GivenResult[] = split.given.map((part) => ({ n: part.n, skipped: part.skipped.length, algorithms: [] }));
-  const popularity = popularityOf(split.train);
   for (const name of algorithms) {
     hooks.onStage?.(`Given-N: training ${name} on the ${split.train.userIds.length - split.coldUsers.length} warm users`);
     const model = await getAlgorithm(name).fit(split.train, options, { onEpoch: (r) => hooks.onEpoch?.(`given ${name}`, r) });
-    split.given.forEach((part, p) => {
-      const revealed = compressRows(part.revealed, 'user');
-      const test = compressRows(part.test, 'user');
-      const relevant = relevantByUser(part.test, protocol.relevant);
-      const ranking = new RankingAccumulator({ k: protocol.k, catalogSize: split.train.itemIds.length, popularity });
-      const predicted: number[] = [];
-      const actual: number[] = [];
-      const seen = new Uint8Array(split.train.itemIds.length);
-      for (const u of part.users) {
-        const s = revealed.rowStart[u];
-        const e = revealed.rowStart[u + 1];
-        const ratings = { items: revealed.colIndex.subarray(s, e), levels: revealed.levels.subarray(s, e) };
-        const [scores] = model.scoreUsers([{ ratings }]);
-        for (const i of ratings.items) seen[i] = 1;
-        ranking.add(
-          topK(scores.score, protocol.k, (i) => seen[i] === 1),
-          relevant[u],
-        );
-        for (const i of ratings.items) seen[i] = 0;
-        if (scores.expected) {
-          for (let t = test.rowStart[u]; t < test.rowStart[u + 1]; t++) {
-            predicted.push(scores.expected[test.colIndex[t]]);
-            actual.push(part.test.ratingLevels[test.levels[t]]);
-          }
-        }
-      }
-      const summary = ranking.summary();
-      out[p].algorithms.push({
-        name,
-        users: part.users.length,
-        ...figures(model.predictsRatings ? errorMetrics(predicted, actual) : null, summary),
-      });
-    });
+    measureGivenN(model, split, protocol).forEach((figures, p) => out[p].algorithms.push({ name, ...figures }));
     model.dispose();
   }
   return out;

@@ -237,7 +237,7 @@ export function givenNColdUsers(ds: Dataset, options: ColdUserOptions): ColdUser
 
 /**
  * The data set of a seeded share of its users (with all their ratings), re-indexed over the users and items
- * that remain: round(fraction · users with a rating) users, at least one. It gives a catalog with far fewer
+ * that remain: round(fraction · users with a rating) users (a fraction that keeps none is refused). It gives a catalog with far fewer
  * users than items from the same ratings (ML-100K at 0.35: 330 users, about 1,500 items), the shape where
  * user-user information is scarce. Splits are made afterwards, from this data set. A function of (data,
  * fraction, seed) alone; timestamps are kept when the data carries them.
@@ -247,7 +247,9 @@ export function sampleUsers(ds: Dataset, fraction: number, seed: number): Datase
   const { start } = ratingsByUser(ds);
   const rated: number[] = [];
   for (let u = 0; u < ds.userIds.length; u++) if (start[u + 1] > start[u]) rated.push(u);
-  const keep = Math.max(1, Math.round(fraction * rated.length));
+  const keep = Math.round(fraction * rated.length);
+  if (keep < 1)
+    throw new RangeError(`--users-fraction ${fraction} of ${rated.length} users with ratings keeps none; expected at least one`);
   const chosen = new Uint8Array(ds.userIds.length);
   for (const u of new Rng(seed).shuffle(Int32Array.from(rated)).subarray(0, keep)) chosen[u] = 1;
   const time = ds.timestamps;

@@ -9,6 +9,8 @@
  *   the chance the user would watch the item and like it, in [0, 1]; `expected` and `distribution` are
  *   the blend's, so every recommended item still carries its predicted rating. Chosen on a validation
  *   slice of the training part over p(watch) alone and the predicted rating alone (see the README).
+ *   Optionally mixed with a popularity prior that fades as the user's ratings arrive (coldPrior n₀;
+ *   served with none, chosen on validation: docs/ranking.md).
  *
  * Both fold a user in from their rated items without retraining: the implicit RBM needs no per-user
  * parameters at all; the blend uses its usual fold-in.
@@ -74,6 +76,8 @@ export type WatchLikeMeta = StoredMeta<
     likedLevel: number;
     rating: RbmConfig;
     implicit: ImplicitConfig;
+    /** n₀ of the popularity prior (WatchLikeModel); absent: none (versions before issue 19). */
+    coldPrior?: number;
   }
 >;
 
@@ -106,11 +110,40 @@ function readWatchLikeConfig(value: unknown, where: string, base: MetaBase): Wat
     likedLevel: integer((v) => v >= 0 && v < K, `a level index in 0 … ${K - 1}`),
     rating: readRbmConfig,
     implicit: (v, w) => readImplicitConfig(v, w, base),
+    coldPrior: optional(finite((v) => v >= 0, 'a non-negative number')),
   })(value, where);
 }
 
-/** Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's. */
-export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions> };
+/**
+ * Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's, and
+ * watch-like's popularity prior n₀ (coldPrior, see WatchLikeModel).
+ */
+export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions>; coldPrior?: number };
+
+/**
+ * The served ranking's setting beyond the RBMs' defaults (the implicit RBM's are in rbm/implicit.ts), chosen
+ * on validation carved from the training part (`npm run tune --given`; grid and figures in docs/ranking.md).
+ */
+export const DEFAULT_RANKING: { coldPrior: number } = { coldPrior: 0 };
+
+/** The popularity prior's weight for a user with n ratings: w(n) = n₀ / (n₀ + n) (0 without a prior). */
+export const priorWeight = (n0: number, n: number): number => (n0 > 0 ? n0 / (n0 + n) : 0);
+
+/**
+ * score'_i = (1 − w) · score_i + w · π_i in place, π_i the share of training users who rated item i: the
+ * popularity prior that fades as the user's ratings arrive. Monotone in score_i, so applied to an upper
+ * bound of score_i it gives an upper bound of score'_i (the same double expression, then float32).
+ */
+export function applyPopularityPrior(
+  scores: Float32Array,
+  popularity: Float32Array,
+  items: ArrayLike<number> | null,
+  w: number,
+): Float32Array {
+  if (w === 0) return scores;
+  for (let q = 0; q < scores.length; q++) scores[q] = (1 - w) * scores[q] + w * popularity[items ? items[q] : q];
+  return scores;
+}
 
 const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({ seed: options.seed ?? 0, ...options.implicit });
 
@@ -191,6 +224,8 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
 export class WatchLikeModel implements TrainedModel {
   readonly algorithm = 'watch-like';
   readonly predictsRatings = true;
+  /** π_i: share of the training users who rated item i (the popularity prior's scores). */
+  readonly popularity: Float32Array;
 
   constructor(
     readonly rating: RbmBlendModel,
@@ -198,11 +233,21 @@ export class WatchLikeModel implements TrainedModel {
     /** Index into ratingLevels of the lowest "liked" level. */
     readonly likedLevel: number,
     /**
+     * n₀ of the popularity prior: a user with n ratings is ranked by (1 − w) · p(watch) · p(like) + w · π,
+     * w = n₀ / (n₀ + n); 0 turns it off (every version stored before issue 19).
+     */
+    readonly coldPrior = 0,
+    /**
      * The training summary of a loaded version, kept as it was: the stored one already combines the two
      * models' (toState below), so combining again would count the implicit RBM's epochs twice.
      */
     private readonly storedTraining: TrainingSummary | null = null,
-  ) {}
+  ) {
+    if (!(coldPrior >= 0 && Number.isFinite(coldPrior))) throw new RangeError(`coldPrior must be a non-negative number, got ${coldPrior}`);
+    const counts = rating.parts.itemTrainCount;
+    const U = Math.max(1, rating.userIds.length);
+    this.popularity = Float32Array.from(counts, (n) => n / U);
+  }
 
   get ratingLevels(): readonly number[] {
     return this.rating.ratingLevels;
@@ -219,7 +264,12 @@ export class WatchLikeModel implements TrainedModel {
     const watch = watchOf(this.implicit, users);
     const K = this.ratingLevels.length;
     return ratings.map((r, n) => ({
-      score: watchAndLikeScores(watch[n], r.distribution!, K, this.likedLevel),
+      score: applyPopularityPrior(
+        watchAndLikeScores(watch[n], r.distribution!, K, this.likedLevel),
+        this.popularity,
+        null,
+        priorWeight(this.coldPrior, users[n].ratings.items.length),
+      ),
       expected: r.expected,
       distribution: r.distribution,
     }));
@@ -240,16 +290,17 @@ export class WatchLikeModel implements TrainedModel {
     const logits = this.implicit.watchLogitsBlock(users.map((u) => u.ratings.items));
     const rating = this.rating.itemScorers(users);
     const K = this.ratingLevels.length;
-    return users.map((_, n) => {
+    return users.map((user, n) => {
       const z = logits[n];
+      const w = priorWeight(this.coldPrior, user.ratings.items.length);
       return {
-        bound: sigmoidUpperBounds(z),
+        bound: applyPopularityPrior(sigmoidUpperBounds(z), this.popularity, null, w),
         scoreItems: (items) => {
           const watch = gather(z, items);
           for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
           const r = rating[n](items);
           return {
-            score: watchAndLikeScores(watch, r.distribution!, K, this.likedLevel),
+            score: applyPopularityPrior(watchAndLikeScores(watch, r.distribution!, K, this.likedLevel), this.popularity, items, w),
             expected: r.expected,
             distribution: r.distribution,
           };
@@ -262,22 +313,30 @@ export class WatchLikeModel implements TrainedModel {
    * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it, with and
    * without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
    * RbmBlendModel.distributionsWithout (exact for the user RBM and the bias baseline; the item RBM's user
-   * unit held fixed, see there).
+   * unit held fixed, see there). With the popularity prior, the full score has w(n) and each leave-one-out
+   * score w(n − 1), as a user with one rating fewer gets.
    */
   explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
     const watch = this.implicit.watchWithout(user.ratings.items, items);
     const rating = this.rating.distributionsWithout(user, items);
     const K = this.ratingLevels.length;
-    const score = (w: Float64Array, p: Float64Array): Float64Array => {
+    const m = items.length;
+    const n = user.ratings.items.length;
+    const score = (w: Float64Array, p: Float64Array, prior: number): Float64Array => {
       const out = new Float64Array(w.length);
       for (let r = 0; r < w.length; r++) {
         let like = 0;
         for (let k = this.likedLevel; k < K; k++) like += p[r * K + k];
-        out[r] = w[r] * Math.min(1, like);
+        out[r] = (1 - prior) * w[r] * Math.min(1, like) + prior * this.popularity[items[r % m]];
       }
       return out;
     };
-    return pickInfluences(score(watch.full, rating.full), score(watch.without, rating.without), user.ratings.items.length, max);
+    return pickInfluences(
+      score(watch.full, rating.full, priorWeight(this.coldPrior, n)),
+      score(watch.without, rating.without, priorWeight(this.coldPrior, n - 1)),
+      n,
+      max,
+    );
   }
 
   dispose(): void {
@@ -304,7 +363,12 @@ export class WatchLikeModel implements TrainedModel {
         ratingLevels: rating.meta.ratingLevels,
         userIds: rating.meta.userIds,
         itemIds: rating.meta.itemIds,
-        config: { likedLevel: this.likedLevel, rating: rating.meta.config, implicit: implicit.config },
+        config: {
+          likedLevel: this.likedLevel,
+          rating: rating.meta.config,
+          implicit: implicit.config,
+          ...(this.coldPrior > 0 ? { coldPrior: this.coldPrior } : {}),
+        },
         training,
       },
       tensors: { ...rating.tensors, ...implicit.tensors },
@@ -321,6 +385,7 @@ export class WatchLikeModel implements TrainedModel {
       rating,
       ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }),
       meta.config.likedLevel,
+      meta.config.coldPrior ?? 0,
       meta.training ?? {},
     );
   }
@@ -344,7 +409,7 @@ async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: 
   const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks);
   const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
   const [r, i] = await Promise.all([rating, implicit]);
-  return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels));
+  return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels), options.coldPrior ?? DEFAULT_RANKING.coldPrior);
 }
 
 export const watchLikeAlgorithm: Algorithm<RankingFitOptions> = {

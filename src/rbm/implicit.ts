@@ -4,7 +4,9 @@
  * block of users, and storage as Float32 tensors plus a JSON config.
  *
  * Scoring a user folds them in from their rated items alone (no retraining):
- *   p̂ = p(h | v) = σ(c + Σ_{i rated} W_i),   p(watch i) = σ(b_i + Σ_j p̂_j W[i,j])
+ *   p̂ = σ(c + s(n) Σ_{i rated} W_i),   p(watch i) = σ(b_i + a Σ_j p̂_j W[i,j])
+ * with s(n) = √(n_med / n) the activity scale of a user with n rated items (1 for models without it; at
+ * s = 1, p̂ = p(h | v)) and a the visible scale (1, or 1/E for an ensemble of E members).
  * the mean-field reconstruction of every visible unit. For a block of B users this is one dense product
  * P̂ (B×F) · Wᵀ (F×I) + b. Pure: no I/O.
  */
@@ -12,8 +14,15 @@ import type { Dataset } from '../data/dataset.js';
 import type { EpochReport } from './train.js';
 import { Rng } from '../rng.js';
 import { initBackend, tf } from './backend.js';
-import { implicitHidden, implicitVisible, initImplicitParams, type ImplicitParams } from './implicitParams.js';
-import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from './leaveOneOut.js';
+import {
+  activityScale,
+  implicitHidden,
+  implicitVisible,
+  initImplicitParams,
+  medianActivityOf,
+  type ImplicitParams,
+} from './implicitParams.js';
+import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOutHiddenScaled } from './leaveOneOut.js';
 import { sigmoid, transposeMatrix } from './params.js';
 import {
   denseLogits,
@@ -29,20 +38,38 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;
   /** Fraction of each user's training ratings held out for early stopping. */
   validationFraction: number;
+  /**
+   * Scale each user's hidden input by their activity, x = c + √(n_med / n_u) Σ_{rated} W_i
+   * (implicitParams.ts activityScale), in training and fold-in alike. Models stored without the field
+   * did not scale.
+   */
+  activityScaling: boolean;
+  /**
+   * E: independently trained RBMs (seeds seed, seed + 1, …, each with its own validation slice and
+   * early stopping) whose visible logits are averaged, z̄_i = (1/E) Σ_e z_i^e. Stored as one RBM of E·F
+   * hidden units with visible scale 1/E (the hidden units of different members never mix), so scoring
+   * costs E times one member's. Models stored without the field have one.
+   */
+  members: number;
 }
 
-/** Chosen on a validation slice carved from the training part of ML-100K (see the issue 11 note). */
+/**
+ * Chosen on validation carved from the training part of ML-100K, full and restricted to 35 % of its users
+ * (`npm run tune`; the grid and figures are in docs/ranking.md): strong weight decay at a low learning
+ * rate, trained over the whole curve (patience = epochs: early stopping cannot stop before the validation
+ * peak, the best epoch is kept), with the activity-scaled hidden input.
+ */
 export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
-  hidden: 200,
+  hidden: 160,
   epochs: 60,
-  lr: 0.05,
+  lr: 0.02,
   momentum: 0.9,
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
-  weightDecay: 0.002,
+  weightDecay: 0.03,
   batchSize: 100,
   cdSteps: 1,
-  patience: 5,
+  patience: 60,
   initScale: 0.01,
   engine: 'tfjs',
   zeroSamples: 200,
@@ -50,7 +77,12 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   validationUsers: 5000,
   seed: 0,
   validationFraction: 0.1,
+  activityScaling: true,
+  members: 1,
 };
+
+/** What options a stored model that predates a field had: the behaviour before the field existed. */
+const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members'> = { activityScaling: false, members: 1 };
 
 const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
 
@@ -61,13 +93,14 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
     throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify(Reflect.get(o, field))}`);
   };
   const positiveInt = (
-    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers',
+    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers' | 'members',
   ): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
   };
-  (['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers'] as const).forEach(
-    positiveInt,
-  );
+  (
+    ['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers', 'members'] as const
+  ).forEach(positiveInt);
+  if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');
@@ -121,12 +154,16 @@ export interface ImplicitTraining {
   bestValidationNdcg: number | null;
   seconds: number;
   curve: EpochReport[];
+  /** Per member of an ensemble (members > 1): its epochs, best epoch and best validation nDCG. */
+  members?: { epochs: number; bestEpoch: number; bestValidationNdcg: number | null }[];
 }
 
 /**
  * Fits the implicit RBM on `train`: carves the per-user validation slice (seeded), trains on the rest
  * with early stopping by validation nDCG@k, and keeps the best epoch's parameters. Visible biases start
  * at the items' log-odds of being rated among the fit ratings. Same seed and data → identical parameters.
+ * With `members` E > 1, trains E such RBMs with seeds seed … seed + E − 1 and joins them (joinMembers).
+ * Checkpoint hooks apply to the first member only (the others retrain, deterministically, on resume).
  */
 export async function fitImplicitRbm(
   train: Dataset,
@@ -136,31 +173,96 @@ export async function fitImplicitRbm(
 ): Promise<ImplicitRbm> {
   const options = validateImplicitOptions(input);
   await initBackend();
-  const rng = new Rng(options.seed);
   const all = ratedRows(train);
+  // n_med of the whole training part: the users folded in at serving time bring all their training items.
+  const medianActivity = options.activityScaling ? medianActivityOf(all.rowStart) : 0;
+  const members: { params: ImplicitParams; training: ImplicitTraining }[] = [];
+  for (let e = 0; e < options.members; e++) {
+    members.push(await fitMember(all, options, options.seed + e, medianActivity, onEpoch, e === 0 ? hooks : {}));
+  }
+  if (members.length === 1) return new ImplicitRbm(members[0].params, options, members[0].training);
+  const t = members.map((m) => m.training);
+  const ndcgs = t.map((m) => m.bestValidationNdcg).filter((x): x is number => x !== null);
+  return new ImplicitRbm(joinMembers(members.map((m) => m.params)), options, {
+    epochs: t.reduce((s, m) => s + m.epochs, 0),
+    bestEpoch: Math.max(...t.map((m) => m.bestEpoch)),
+    bestValidationNdcg: ndcgs.length === t.length ? ndcgs.reduce((s, x) => s + x, 0) / ndcgs.length : null,
+    seconds: t.reduce((s, m) => s + m.seconds, 0),
+    curve: t.flatMap((m) => m.curve),
+    members: t.map((m) => ({ epochs: m.epochs, bestEpoch: m.bestEpoch, bestValidationNdcg: m.bestValidationNdcg })),
+  });
+}
+
+async function fitMember(
+  all: RatedRows,
+  options: ImplicitRbmOptions,
+  seed: number,
+  medianActivity: number,
+  onEpoch: ((report: EpochReport) => void) | undefined,
+  hooks: ImplicitTrainHooks,
+): Promise<{ params: ImplicitParams; training: ImplicitTraining }> {
+  const rng = new Rng(seed);
   const { fit, validation } = carveValidation(all, options.validationFraction, rng);
   const counts = new Float64Array(fit.cols);
   for (let n = 0; n < fit.colIndex.length; n++) counts[fit.colIndex[n]]++;
   const resume = hooks.resumeFrom;
-  const params = resume
+  const start = resume
     ? implicitParamsOfCheckpoint(resume, fit.cols, options.hidden)
     : initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
+  const params: ImplicitParams = medianActivity > 0 ? { ...start, medianActivity } : start;
   const hasValidation = validation.colIndex.length > 0;
   // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
-  const trainRng = resume ? new Rng((options.seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
+  const trainRng = resume ? new Rng((seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
   const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
-  return new ImplicitRbm(result.params, options, {
-    epochs: result.epochs,
-    bestEpoch: result.bestEpoch,
-    bestValidationNdcg: result.bestNdcg,
-    seconds: result.seconds,
-    curve: result.curve,
+  return {
+    params: result.params,
+    training: {
+      epochs: result.epochs,
+      bestEpoch: result.bestEpoch,
+      bestValidationNdcg: result.bestNdcg,
+      seconds: result.seconds,
+      curve: result.curve,
+    },
+  };
+}
+
+/**
+ * E member RBMs (same items, F hidden units each, same n_med) as one RBM of E·F hidden units whose
+ * visible logits are the mean of the members':
+ *   W = [W¹ … W^E] (I × E·F),  c = [c¹ … c^E],  b = (1/E) Σ_e b^e,  visible scale a = 1/E,
+ *   z_i = b_i + a Σ_{e,j} p̂^e_j W^e[i,j] = (1/E) Σ_e (b^e_i + Σ_j p̂^e_j W^e[i,j])
+ * since member e's hidden units see only its own weights: p̂^e = σ(c^e + s(n) Σ_rated W^e_r).
+ */
+export function joinMembers(members: readonly ImplicitParams[]): ImplicitParams {
+  const E = members.length;
+  const { items: I, hidden: F } = members[0];
+  const H = E * F;
+  const W = new Float32Array(I * H);
+  const c = new Float32Array(H);
+  const bSum = new Float64Array(I);
+  members.forEach((m, e) => {
+    if (m.items !== I || m.hidden !== F) throw new RangeError(`ensemble member ${e} is ${m.items} × ${m.hidden}, expected ${I} × ${F}`);
+    for (let i = 0; i < I; i++) W.set(m.W.subarray(i * F, (i + 1) * F), i * H + e * F);
+    c.set(m.c, e * F);
+    for (let i = 0; i < I; i++) bSum[i] += m.b[i];
   });
+  const b = Float32Array.from(bSum, (x) => x / E);
+  const medianActivity = members[0].medianActivity;
+  return { items: I, hidden: H, W, b, c, visibleScale: 1 / E, ...(medianActivity ? { medianActivity } : {}) };
 }
 
 /** What `toState` writes: tensors by name plus a JSON-able config. */
 export interface ImplicitRbmState {
-  config: { kind: 'implicit-rbm'; items: number; hidden: number; options: ImplicitRbmOptions; training: ImplicitTraining | null };
+  config: {
+    kind: 'implicit-rbm';
+    items: number;
+    /** Hidden units in all: E · options.hidden for an ensemble of E members. */
+    hidden: number;
+    options: ImplicitRbmOptions;
+    training: ImplicitTraining | null;
+    /** n_med of the activity scale; absent: no scaling. */
+    medianActivity?: number;
+  };
   tensors: Record<string, Float32Array>;
 }
 
@@ -205,12 +307,14 @@ export class ImplicitRbm {
   }
 
   /**
-   * The logits z_i = b_i + Σ_j p̂_j W[i,j] behind watchProbabilitiesBlock, every item and each user of the
-   * block (rows are views into one array per block of `blockSize` users): p(watch_i) = watchOfLogit(z_i).
+   * The logits z_i = b_i + a Σ_j p̂_j W[i,j] behind watchProbabilitiesBlock (a the visible scale, 1/E of an
+   * ensemble, folded into P̂), every item and each user of the block (rows are views into one array per
+   * block of `blockSize` users): p(watch_i) = watchOfLogit(z_i).
    */
   watchLogitsBlock(users: readonly ArrayLike<number>[], blockSize = 256): Float32Array[] {
     const F = this.params.hidden;
     const I = this.params.items;
+    const a = this.params.visibleScale ?? 1;
     const { Wt, b } = this.denseTensors();
     const out: Float32Array[] = [];
     for (let from = 0; from < users.length; from += blockSize) {
@@ -219,7 +323,9 @@ export class ImplicitRbm {
       const h = new Float32Array(F);
       block.forEach((items, n) => {
         const list = this.checkItems(items, `user #${from + n}`);
-        P.set(implicitHidden(this.params, list, 0, list.length, h), n * F);
+        implicitHidden(this.params, list, 0, list.length, h);
+        if (a !== 1) for (let j = 0; j < F; j++) h[j] *= a;
+        P.set(h, n * F);
       });
       const z = denseLogits(Wt, b, P, block.length);
       for (let n = 0; n < block.length; n++) out.push(z.subarray(n * I, (n + 1) * I));
@@ -230,11 +336,13 @@ export class ImplicitRbm {
   /**
    * p(watch) of each candidate from all the rated items, and with each rated item left out in turn, for
    * `because` (model/explain.ts). The hidden input is a sum over the rated items, so leaving item r_n out
-   * subtracts its row and nothing is refitted (rbm/leaveOneOut.ts):
-   *   x = c + Σ_{rated} W_r,   p̂ = σ(x),            p(watch_i)    = σ(b_i + Σ_j p̂_j W[i,j])
-   *   p̂'_n = σ(x − W_{r_n}),                         p(watch_i)'_n = σ(b_i + Σ_j p̂'_{n,j} W[i,j])
-   * exactly what watchProbabilities gives for the ratings without r_n (up to float32 rounding). One dense
-   * product of (n+1) × F by F × m for n rated items and m candidates.
+   * subtracts its row and nothing is refitted (rbm/leaveOneOut.ts); with the activity scale s(n) the n − 1
+   * remaining items get their own scale s(n − 1), as a user who rated them would:
+   *   x = Σ_{rated} W_r,   p̂ = σ(c + s(n) x),               p(watch_i)    = σ(b_i + a Σ_j p̂_j W[i,j])
+   *   p̂'_n = σ(c + s(n − 1) (x − W_{r_n})),                 p(watch_i)'_n = σ(b_i + a Σ_j p̂'_{n,j} W[i,j])
+   * exactly what watchProbabilities gives for the ratings without r_n (up to float32 rounding); a is the
+   * visible scale (1/E of an ensemble). One dense product of (n+1) × F by F × m for n rated items and m
+   * candidates.
    *
    * @returns full[c] for candidate c; without[n · m + c] with rated item n left out.
    */
@@ -242,13 +350,20 @@ export class ImplicitRbm {
     const list = this.checkItems(rated, 'user');
     this.checkItems(candidates, 'items to explain');
     const { W, b, c, hidden: F } = this.params;
+    const a = this.params.visibleScale ?? 1;
     const n = list.length;
     const m = candidates.length;
     const full = new Float64Array(m);
     const without = new Float64Array(n * m);
     if (m === 0) return { full, without };
-    this.expW ??= expWeights(W);
-    const P = leaveOneOutHidden(W, this.expW, c, list);
+    let P: Float32Array;
+    if ((this.params.medianActivity ?? 0) > 0) {
+      P = leaveOneOutHiddenScaled(W, c, list, activityScale(this.params, n), activityScale(this.params, n - 1));
+    } else {
+      this.expW ??= expWeights(W);
+      P = leaveOneOutHidden(W, this.expW, c, list);
+    }
+    if (a !== 1) for (let x = 0; x < P.length; x++) P[x] *= a;
     const z = denseProduct(P, n + 1, F, gatherColumns(W, F, candidates), m);
     for (let q = 0; q < m; q++) full[q] = sigmoid(z[q] + b[candidates[q]]);
     for (let t = 0; t < n; t++) for (let q = 0; q < m; q++) without[t * m + q] = sigmoid(z[(t + 1) * m + q] + b[candidates[q]]);
@@ -258,7 +373,14 @@ export class ImplicitRbm {
   toState(): ImplicitRbmState {
     const { W, b, c, items, hidden } = this.params;
     return {
-      config: { kind: 'implicit-rbm', items, hidden, options: { ...this.options }, training: this.training },
+      config: {
+        kind: 'implicit-rbm',
+        items,
+        hidden,
+        options: { ...this.options },
+        training: this.training,
+        ...(this.params.medianActivity ? { medianActivity: this.params.medianActivity } : {}),
+      },
       tensors: { 'implicit.W': W, 'implicit.b': b, 'implicit.c': c },
     };
   }
@@ -276,14 +398,26 @@ export class ImplicitRbm {
       }
       return t;
     };
+    const options = validateImplicitOptions({ ...STORED_WITHOUT, ...config.options });
+    if (options.hidden * options.members !== config.hidden) {
+      throw new Error(
+        `implicit RBM state has ${config.hidden} hidden units, expected ${options.members} member(s) × ${options.hidden} (options.members × options.hidden)`,
+      );
+    }
+    const median = config.medianActivity;
+    if (median !== undefined && !(typeof median === 'number' && median > 0 && Number.isFinite(median))) {
+      throw new Error(`implicit RBM state medianActivity must be a positive number, got ${JSON.stringify(median)}`);
+    }
     const params: ImplicitParams = {
       items: config.items,
       hidden: config.hidden,
       W: need('implicit.W', config.items * config.hidden),
       b: need('implicit.b', config.items),
       c: need('implicit.c', config.hidden),
+      ...(options.members > 1 ? { visibleScale: 1 / options.members } : {}),
+      ...(median ? { medianActivity: median } : {}),
     };
-    return new ImplicitRbm(params, validateImplicitOptions(config.options), config.training);
+    return new ImplicitRbm(params, options, config.training);
   }
 
   /** Frees the tfjs tensors of the block path. Idempotent; the model stays usable (they are re-created). */

@@ -21,6 +21,37 @@ export interface ImplicitParams {
   readonly W: Float32Array;
   readonly b: Float32Array;
   readonly c: Float32Array;
+  /**
+   * n_med, when the hidden input is scaled by the user's activity (see activityScale); absent or 0: no
+   * scaling (every model stored before issue 19).
+   */
+  readonly medianActivity?: number;
+  /**
+   * 1/E when W holds E independently trained RBMs side by side (E·F' hidden units, an ensemble): the
+   * visible logits are then the mean of the members' logits (see implicitVisible). Absent: 1.
+   */
+  readonly visibleScale?: number;
+}
+
+/**
+ * The activity scale of a user who rated n items: s(n) = √(n_med / n) (1 without n_med or ratings).
+ * The hidden input becomes x = c + s(n) Σ_{i rated} W_i: a heuristic, not the posterior, that keeps a
+ * heavy user's input from saturating every hidden unit and lifts a light user's, so users of every
+ * activity sit where the median one does (n_med: the median number of items per training user).
+ */
+export function activityScale(p: Pick<ImplicitParams, 'medianActivity'>, n: number): number {
+  const med = p.medianActivity ?? 0;
+  return med > 0 && n > 0 ? Math.sqrt(med / n) : 1;
+}
+
+/** The median of the users' rated-item counts (rows with no items ignored; 0 when there are none). */
+export function medianActivityOf(rowStart: Int32Array): number {
+  const counts: number[] = [];
+  for (let u = 0; u + 1 < rowStart.length; u++) if (rowStart[u + 1] > rowStart[u]) counts.push(rowStart[u + 1] - rowStart[u]);
+  if (counts.length === 0) return 0;
+  counts.sort((a, b) => a - b);
+  const m = counts.length >> 1;
+  return counts.length % 2 ? counts[m] : (counts[m - 1] + counts[m]) / 2;
 }
 
 /**
@@ -54,26 +85,34 @@ export function cloneImplicitParams(p: ImplicitParams): ImplicitParams {
   return { ...p, W: p.W.slice(), b: p.b.slice(), c: p.c.slice() };
 }
 
-/** p(h_j = 1 | v) = σ(c_j + Σ_{i rated} W[i,j]) for the rated items `rated[start..end)`. Writes F values. */
+/**
+ * p(h_j = 1 | v) = σ(c_j + s(n) Σ_{i rated} W[i,j]) for the n rated items `rated[start..end)`, s(n) the
+ * activity scale (1 for a model without it). Writes F values.
+ */
 export function implicitHidden(p: ImplicitParams, rated: ArrayLike<number>, start: number, end: number, out: Float32Array): Float32Array {
   const { W, c, hidden: F } = p;
-  out.set(c);
+  const x = new Float64Array(F);
   for (let n = start; n < end; n++) {
     const row = rated[n] * F;
-    for (let j = 0; j < F; j++) out[j] += W[row + j];
+    for (let j = 0; j < F; j++) x[j] += W[row + j];
   }
-  for (let j = 0; j < F; j++) out[j] = sigmoid(out[j]);
+  const s = activityScale(p, end - start);
+  for (let j = 0; j < F; j++) out[j] = sigmoid(c[j] + s * x[j]);
   return out;
 }
 
-/** p(v_i = 1 | h) = σ(b_i + Σ_j W[i,j] h_j) for every item (h binary, or the probabilities p̂: mean field). */
+/**
+ * p(v_i = 1 | h) = σ(b_i + a Σ_j W[i,j] h_j) for every item (h binary, or the probabilities p̂: mean
+ * field), a = visibleScale (1 for a single RBM; 1/E for an ensemble of E: the mean of the members' logits).
+ */
 export function implicitVisible(p: ImplicitParams, h: ArrayLike<number>, out: Float32Array): Float32Array {
   const { W, b, hidden: F, items: I } = p;
+  const a = p.visibleScale ?? 1;
   for (let i = 0; i < I; i++) {
     const row = i * F;
-    let x = b[i];
+    let x = 0;
     for (let j = 0; j < F; j++) x += W[row + j] * h[j];
-    out[i] = sigmoid(x);
+    out[i] = sigmoid(b[i] + a * x);
   }
   return out;
 }

@@ -50,6 +50,35 @@ export function leaveOneOutHidden(W: Float32Array, expW: Float32Array, c: Float3
   return out;
 }
 
+/**
+ * The same rows with an activity scale (rbm/implicitParams.ts activityScale): for x = Σ_n W_{r_n},
+ * row 0: σ(c + s_full x); row 1 + n: σ(c + s_less (x − W_{r_n})), s_less the scale of N − 1 ratings.
+ * The scale multiplies the whole sum, so the e^{W} shortcut does not apply: one exp per entry.
+ */
+export function leaveOneOutHiddenScaled(
+  W: Float32Array,
+  c: Float32Array,
+  rows: ArrayLike<number>,
+  sFull: number,
+  sLess: number,
+): Float32Array {
+  const F = c.length;
+  const N = rows.length;
+  const x = new Float64Array(F);
+  for (let n = 0; n < N; n++) {
+    const at = rows[n] * F;
+    for (let j = 0; j < F; j++) x[j] += W[at + j];
+  }
+  const out = new Float32Array((N + 1) * F);
+  for (let j = 0; j < F; j++) out[j] = sigmoid(c[j] + sFull * x[j]);
+  for (let n = 0; n < N; n++) {
+    const at = rows[n] * F;
+    const o = (n + 1) * F;
+    for (let j = 0; j < F; j++) out[o + j] = sigmoid(c[j] + sLess * (x[j] - W[at + j]));
+  }
+  return out;
+}
+
 /** W's rows `rows` (F weights each) as the columns of an F × rows.length matrix. */
 export function gatherColumns(W: Float32Array, F: number, rows: ArrayLike<number>): Float32Array {
   const m = rows.length;

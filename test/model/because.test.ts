@@ -15,6 +15,7 @@ import { fitBiasModel } from '../../src/model/bias.js';
 import { BECAUSE_MIN_SHARE, pickInfluences } from '../../src/model/explain.js';
 import type { Influence, TrainedModel, UserInput } from '../../src/model/protocol.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
+import { modelFromState } from '../../src/model/index.js';
 import { ImplicitModel, WatchLikeModel } from '../../src/model/watchLike.js';
 import { initBackend } from '../../src/rbm/backend.js';
 import { fitImplicitRbm, likedLevelIndex, type ImplicitRbm } from '../../src/rbm/implicit.js';
@@ -97,6 +98,8 @@ let implicit: ImplicitRbm;
 let implicitModel: ImplicitModel;
 let userBlendWatchLike: WatchLikeModel;
 let fullWatchLike: WatchLikeModel;
+/** Issue 19: activity-scaled ensemble of implicit RBMs and the popularity prior, over the user-RBM blend. */
+let priorWatchLike: WatchLikeModel;
 
 beforeAll(async () => {
   await initBackend();
@@ -115,6 +118,18 @@ beforeAll(async () => {
   const liked = likedLevelIndex(data.ratingLevels);
   userBlendWatchLike = new WatchLikeModel(userBlend, implicit, liked);
   fullWatchLike = new WatchLikeModel(blend, implicit, liked);
+  const scaled = await fitImplicitRbm(data, {
+    hidden: 12,
+    epochs: 25,
+    lr: 0.1,
+    batchSize: 10,
+    patience: 4,
+    validationFraction: 0.2,
+    seed: 1,
+    activityScaling: true,
+    members: 2,
+  });
+  priorWatchLike = new WatchLikeModel(userBlend, scaled, liked, 6);
 });
 
 describe('because: exact parts', () => {
@@ -132,6 +147,12 @@ describe('because: exact parts', () => {
 
   it('watch-like over the user-RBM blend: score = p(watch)·p(≥ liked) drops by exactly the influence (1e-5)', () => {
     const { checks } = faithfulness(userBlendWatchLike, data, SAMPLE, 5);
+    expect(checks.length).toBeGreaterThan(20);
+    for (const c of checks) expect(c.reported).toBeCloseTo(c.actual, 5);
+  });
+
+  it('watch-like with the popularity prior over an activity-scaled ensemble: exact too (w(n − 1) without a rating)', () => {
+    const { checks } = faithfulness(priorWatchLike, data, SAMPLE, 5);
     expect(checks.length).toBeGreaterThan(20);
     for (const c of checks) expect(c.reported).toBeCloseTo(c.actual, 5);
   });
@@ -216,5 +237,36 @@ describe('pickInfluences', () => {
     ]);
     expect(pickInfluences(full, without, 3, 1)[0]).toHaveLength(1);
     expect(() => pickInfluences(full, without, 2, 3)).toThrow(/6 values, expected 2 ratings × 2 items/);
+  });
+});
+
+describe('watch-like stored state (issue 19)', () => {
+  it('the prior n₀, the activity scale and the ensemble round-trip; a version stored without n₀ loads with none', () => {
+    const state = priorWatchLike.toState();
+    const stored = { meta: JSON.parse(JSON.stringify(state.meta)), tensors: state.tensors };
+    expect(stored.meta.config.coldPrior).toBe(6);
+    const back = WatchLikeModel.fromState(stored);
+    expect(back.coldPrior).toBe(6);
+    const input: UserInput = { ratings: userRatings(data, 5) };
+    expect(back.scoreUsers([input])[0].score).toEqual(priorWatchLike.scoreUsers([input])[0].score);
+    const { coldPrior: _n0, ...oldConfig } = stored.meta.config;
+    const old = WatchLikeModel.fromState({ ...stored, meta: { ...stored.meta, config: oldConfig } });
+    expect(old.coldPrior).toBe(0);
+    expect(() => modelFromState({ ...stored, meta: { ...stored.meta, config: { ...oldConfig, coldPrior: -2 } } })).toThrow(
+      'stored model metadata: config.coldPrior must be a non-negative number, got -2',
+    );
+  });
+
+  it('the prior fades: w(n) = n₀ / (n₀ + n) mixes in the share of training users who rated each item', () => {
+    const input: UserInput = { ratings: userRatings(data, 5) };
+    const n = input.ratings.items.length;
+    const plain = new WatchLikeModel(priorWatchLike.rating, priorWatchLike.implicit, priorWatchLike.likedLevel);
+    const [withPrior] = priorWatchLike.scoreUsers([input]);
+    const [without] = plain.scoreUsers([input]);
+    const w = 6 / (6 + n);
+    const counts = priorWatchLike.rating.parts.itemTrainCount;
+    for (let i = 0; i < ITEMS; i++) {
+      expect(withPrior.score[i]).toBeCloseTo((1 - w) * without.score[i] + (w * counts[i]) / USERS, 6);
+    }
   });
 });

@@ -28,6 +28,8 @@ import { createFixture, GENRES, ITEMS, request, startApp, USERS, type Fixture, t
 let fixture: Fixture;
 let app: RunningApp;
 let watchLike: WatchLikeModel;
+/** Issue 19's served shape: an activity-scaled ensemble of implicit RBMs and the cold-user popularity prior. */
+let watchLikePrior: WatchLikeModel;
 let implicit: ImplicitModel;
 let snapshot: ModelSnapshot;
 
@@ -42,6 +44,17 @@ beforeAll(async () => {
   const rbm = await fitImplicitRbm(data, { hidden: 8, epochs: 20, lr: 0.1, batchSize: 4, validationFraction: 0.2, seed: 1 });
   watchLike = new WatchLikeModel(rating, rbm, likedLevelIndex(data.ratingLevels));
   implicit = new ImplicitModel(data, rbm);
+  const ensemble = await fitImplicitRbm(data, {
+    hidden: 8,
+    epochs: 20,
+    lr: 0.1,
+    batchSize: 4,
+    validationFraction: 0.2,
+    seed: 1,
+    activityScaling: true,
+    members: 2,
+  });
+  watchLikePrior = new WatchLikeModel(rating, ensemble, likedLevelIndex(data.ratingLevels), 8);
   const state = watchLike.toState();
   const versionId = fixture.models.saveVersion(state.meta, state.tensors);
   snapshot = buildSnapshot(fixture.models.load(versionId), fixture.catalog, modelFromState);
@@ -63,9 +76,9 @@ const same = (a: ArrayLike<number> | null, b: ArrayLike<number> | null): void =>
 };
 
 describe('scoreBounds on trained models', () => {
-  for (const which of ['watch-like', 'implicit'] as const) {
+  for (const which of ['watch-like', 'watch-like with prior, scaled ensemble', 'implicit'] as const) {
     it(`${which}: bounds hold, scoreItems equals scoreUsers bit for bit, pruned lists equal topK`, () => {
-      const model: TrainedModel = which === 'watch-like' ? watchLike : implicit;
+      const model: TrainedModel = which === 'watch-like' ? watchLike : which === 'implicit' ? implicit : watchLikePrior;
       const users = [...userIds().map(stored), visitorInput(snapshot, [{ itemId: 3, rating: 5 }]), { ratings: stored(1).ratings }];
       const full: UserScores[] = model.scoreUsers(users);
       const bounded = model.scoreBounds!(users);

@@ -1,0 +1,185 @@
+/**
+ * Choosing the served ranking's settings on validation data only (issue 19): the test part of the split is
+ * set aside untouched, a validation part is carved out of the training part the same way the split carved
+ * the test part, and every grid point is fitted on the rest and measured on that validation part. The
+ * popularity prior of cold users is chosen the same way, on Given-N users held out of the training part.
+ *
+ *   data ──split(seed)──▶ training part ─┬─split(seed + 1)──▶ fit part + validation part   (the grid)
+ *                         (test part: never read)   └─Given-N cold users(seed)──▶ warm + cold  (the prior)
+ *
+ * The rating blend (p(like)) does not depend on the implicit RBM's options, so it is fitted once per data
+ * and every grid point reuses it. Pure: no I/O; progress goes through hooks.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { fitImplicitRbm, likedLevelIndex, validateImplicitOptions, type ImplicitRbmOptions } from '../rbm/implicit.js';
+import { itemRatingCounts, PopularModel } from '../model/popularity.js';
+import { fitRbmBlend } from '../model/rbmFit.js';
+import { ImplicitModel, WatchLikeModel } from '../model/watchLike.js';
+import type { EpochReport } from '../rbm/train.js';
+import { evaluateOnFold, measureGivenN } from './runner.js';
+import { givenNColdUsers, userStratified } from './splits.js';
+
+/** One grid point: implicit RBM options over the defaults. */
+export type GridPoint = Partial<ImplicitRbmOptions>;
+
+export interface TuningSpec {
+  /** Fraction of each user's ratings in the test part (set aside) and, again, in the validation part. */
+  testFraction: number;
+  seed: number;
+  k: number;
+  grid: readonly GridPoint[];
+  /** Options under every grid point (the served defaults, typically). */
+  base: GridPoint;
+  /** Cold-user prior n₀ values to try, and the Given-N protocol they are tried on (null: no cold tuning). */
+  cold: { ns: readonly number[]; priors: readonly number[]; coldFraction: number } | null;
+}
+
+export interface GridRow {
+  point: GridPoint;
+  /** watch-like's P@k and nDCG@k with every validation item relevant, and nDCG@k with rated ≥ liked. */
+  precision: number;
+  ndcg: number;
+  ndcgLiked: number;
+  /** p(watch) alone (the implicit RBM). */
+  watchPrecision: number;
+  watchNdcg: number;
+  /** Epochs trained and the best (kept) epoch, per member. */
+  epochs: number[];
+  bestEpochs: number[];
+  seconds: number;
+}
+
+export interface ColdRow {
+  prior: number;
+  /** nDCG@k of watch-like per Given-N, in the order of spec.cold.ns. */
+  ndcg: number[];
+  precision: number[];
+}
+
+export interface TuningReport {
+  users: number;
+  items: number;
+  validationUsers: number;
+  popular: { precision: number; ndcg: number; ndcgLiked: number };
+  rows: GridRow[];
+  /** The row with the highest validation nDCG@k (all relevant); ties: the earlier row. */
+  best: number;
+  cold: { point: GridPoint; ns: number[]; popular: { ndcg: number[]; precision: number[] }; rows: ColdRow[]; best: number } | null;
+}
+
+export interface TuningHooks {
+  onEpoch?: (where: string, report: EpochReport) => void;
+  onRow?: (row: GridRow, index: number) => void;
+  onStage?: (line: string) => void;
+}
+
+/** Every combination of the values, in order (the last key varies fastest). */
+export function gridOf(values: Readonly<Record<string, readonly (number | boolean)[]>>): GridPoint[] {
+  let points: Record<string, number | boolean>[] = [{}];
+  for (const [key, list] of Object.entries(values)) {
+    if (list.length === 0) throw new RangeError(`grid: ${key} has no values`);
+    points = points.flatMap((p) => list.map((v) => ({ ...p, [key]: v })));
+  }
+  // Each point checked now, before hours of training: validateImplicitOptions names the bad field.
+  return points.map((p) => {
+    const keys = Object.keys(validateImplicitOptions());
+    for (const key of Object.keys(p)) {
+      if (!keys.includes(key)) throw new RangeError(`grid: "${key}" is not an implicit RBM option; expected one of ${keys.join(', ')}`);
+    }
+    validateImplicitOptions(p as GridPoint);
+    return p as GridPoint;
+  });
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: TuningHooks = {}): Promise<TuningReport> {
+  if (spec.grid.length === 0) throw new RangeError('tuning needs at least one grid point');
+  const [outer] = userStratified(data, spec.testFraction, spec.seed);
+  const training = outer.train;
+  const [inner] = userStratified(training, spec.testFraction, spec.seed + 1);
+  const liked = likedLevelIndex(data.ratingLevels);
+  const all = { k: spec.k, relevant: 'all' as const };
+  const likedOnly = { k: spec.k, relevant: data.ratingLevels[liked] };
+
+  hooks.onStage?.('fitting the rating blend (p(like)) on the fit part');
+  const blend = (await fitRbmBlend(inner.train, { seed: spec.seed }, { onEpoch: (r) => hooks.onEpoch?.('blend', r) })).model;
+  const popular = new PopularModel(inner.train, itemRatingCounts(inner.train));
+  const popAll = evaluateOnFold(popular, inner.train, inner.test, all);
+  const popLiked = evaluateOnFold(popular, inner.train, inner.test, likedOnly);
+  const rows: GridRow[] = [];
+  try {
+    for (const point of spec.grid) {
+      const started = performance.now();
+      const implicit = await fitImplicitRbm(inner.train, { ...spec.base, ...point, seed: spec.seed }, (r) =>
+        hooks.onEpoch?.('implicit', r),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      try {
+        const model = new WatchLikeModel(blend, implicit, liked);
+        const a = evaluateOnFold(model, inner.train, inner.test, all);
+        const l = evaluateOnFold(model, inner.train, inner.test, likedOnly);
+        const w = evaluateOnFold(new ImplicitModel(inner.train, implicit), inner.train, inner.test, all);
+        const t = implicit.training;
+        const members = t?.members ?? (t ? [t] : []);
+        const row: GridRow = {
+          point,
+          precision: a.precision!,
+          ndcg: a.ndcg!,
+          ndcgLiked: l.ndcg!,
+          watchPrecision: w.precision!,
+          watchNdcg: w.ndcg!,
+          epochs: members.map((m) => m.epochs),
+          bestEpochs: members.map((m) => m.bestEpoch),
+          seconds,
+        };
+        rows.push(row);
+        hooks.onRow?.(row, rows.length - 1);
+      } finally {
+        implicit.dispose();
+      }
+    }
+  } finally {
+    blend.dispose();
+  }
+  let best = 0;
+  rows.forEach((r, n) => (r.ndcg > rows[best].ndcg ? (best = n) : undefined));
+
+  let cold: TuningReport['cold'] = null;
+  if (spec.cold) {
+    const point = { ...spec.base, ...rows[best].point, seed: spec.seed };
+    const split = givenNColdUsers(training, { coldFraction: spec.cold.coldFraction, given: spec.cold.ns, seed: spec.seed });
+    hooks.onStage?.(`Given-N: fitting the blend and the best grid point's implicit RBM on the warm users of the training part`);
+    const [b, i] = await Promise.all([
+      fitRbmBlend(split.train, { seed: spec.seed }, { onEpoch: (r) => hooks.onEpoch?.('given blend', r) }),
+      fitImplicitRbm(split.train, point, (r) => hooks.onEpoch?.('given implicit', r)),
+    ]);
+    const protocol = { k: spec.k, relevant: 'all' as const };
+    const pop = measureGivenN(new PopularModel(split.train, itemRatingCounts(split.train)), split, protocol);
+    const coldRows = spec.cold.priors.map((prior): ColdRow => {
+      const figures = measureGivenN(new WatchLikeModel(b.model, i, liked, prior), split, protocol);
+      return { prior, ndcg: figures.map((f) => f.ndcg!), precision: figures.map((f) => f.precision!) };
+    });
+    b.model.dispose();
+    i.dispose();
+    // The prior with the best mean nDCG over the Ns (ties: the smaller prior, listed first).
+    let bestCold = 0;
+    coldRows.forEach((r, n) => (mean(r.ndcg) > mean(coldRows[bestCold].ndcg) ? (bestCold = n) : undefined));
+    cold = {
+      point: rows[best].point,
+      ns: [...spec.cold.ns],
+      popular: { ndcg: pop.map((f) => f.ndcg!), precision: pop.map((f) => f.precision!) },
+      rows: coldRows,
+      best: bestCold,
+    };
+  }
+  return {
+    users: data.userIds.length,
+    items: data.itemIds.length,
+    validationUsers: new Set(inner.test.users).size,
+    popular: { precision: popAll.precision!, ndcg: popAll.ndcg!, ndcgLiked: popLiked.ndcg! },
+    rows,
+    best,
+    cold,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * `npm run tune`'s argument checks and grid, and the users' subset of the 35 %-users shape. (The tuning
+ * itself is measured by running it; see docs/ranking.md.)
+ */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/common.js';
+import { parseGrid, parseTuneArgs } from '../../src/cli/tuneCommand.js';
+import { datasetFromTriples } from '../../src/data/dataset.js';
+import { sampleUsers } from '../../src/eval/splits.js';
+
+const base = ['--data', 'somewhere', '--split', 'user-stratified'];
+
+describe('tune arguments', () => {
+  it('defaults: the served options alone, seed 0, test fraction 0.25, k 10, no cold tuning', () => {
+    expect(parseTuneArgs(base)).toEqual({
+      data: 'somewhere',
+      testFraction: 0.25,
+      seed: 0,
+      usersFraction: null,
+      k: 10,
+      grid: [{}],
+      cold: null,
+      json: undefined,
+    });
+  });
+
+  it('a grid is every combination, the last key fastest; true/false are booleans', () => {
+    expect(parseGrid('lr=0.02,0.05 activityScaling=true,false')).toEqual([
+      { lr: 0.02, activityScaling: true },
+      { lr: 0.02, activityScaling: false },
+      { lr: 0.05, activityScaling: true },
+      { lr: 0.05, activityScaling: false },
+    ]);
+    const cmd = parseTuneArgs([...base, '--given', '5,10', '--priors', '0,4', '--users-fraction', '0.35', '--seed', '3']);
+    expect(cmd).not.toBe('help');
+    if (cmd !== 'help') {
+      expect(cmd.cold).toEqual({ ns: [5, 10], priors: [0, 4], coldFraction: 0.1 });
+      expect(cmd.usersFraction).toBe(0.35);
+      expect(cmd.seed).toBe(3);
+    }
+  });
+
+  it('refuses bad arguments with what was wrong and what was expected', () => {
+    const cases: [string[], string][] = [
+      [['--split', 'user-stratified'], '--data <MovieLens folder> is required'],
+      [['--data', 'x'], '--split user-stratified is required'],
+      [['--data', 'x', '--split', 'kfold'], 'got "kfold"'],
+      [[...base, '--grid', 'lr'], '--grid: "lr" must look like key=value,value'],
+      [[...base, '--grid', 'lr=0.1 lr=0.2'], '--grid names lr twice'],
+      [[...base, '--grid', 'lr=fast'], '--grid: lr value "fast" must be a number or true/false'],
+      [[...base, '--grid', 'colour=1'], '--grid: grid: "colour" is not an implicit RBM option'],
+      [[...base, '--grid', 'lr=-1'], 'implicit RBM option lr must be a positive number, got -1'],
+      [[...base, '--grid', 'members=0'], 'implicit RBM option members must be a positive integer, got 0'],
+      [[...base, '--grid', 'activityScaling=1'], 'implicit RBM option activityScaling must be true or false, got 1'],
+      [[...base, '--priors', '1,2'], '--priors and --cold-users go with --given N,…'],
+      [[...base, '--given', '5,5'], '--given lists an N twice'],
+      [[...base, '--given', '5', '--priors=-1'], '--priors must be a number from 0'],
+      [[...base, '--users-fraction', '0'], '--users-fraction must be a number from'],
+      [[...base, '--test-fraction', '0.95'], '--test-fraction must be a number from'],
+      [[...base, '--seed', '1.5'], '--seed must be an integer'],
+      [[...base, '--colour', 'red'], "Unknown option '--colour'"],
+    ];
+    for (const [argv, message] of cases) {
+      expect(() => parseTuneArgs(argv), argv.join(' ')).toThrow(UsageError);
+      expect(() => parseTuneArgs(argv), argv.join(' ')).toThrow(message);
+    }
+  });
+});
+
+describe('sampleUsers', () => {
+  const triples = Array.from({ length: 20 }, (_, u) =>
+    Array.from({ length: 1 + (u % 4) }, (_, k) => ({ userId: 100 + u, itemId: 1 + ((u + k) % 7), value: 1 + (k % 5) })),
+  ).flat();
+  const ds = datasetFromTriples(triples, { itemIds: [1, 2, 3, 4, 5, 6, 7, 8] });
+
+  it('keeps round(fraction · users) users with all their ratings, users and items re-indexed; seeded', () => {
+    const sub = sampleUsers(ds, 0.35, 4);
+    expect(sub.userIds).toHaveLength(7);
+    expect(sub.itemIds).toEqual([...new Set(Array.from(sub.items, (i) => sub.itemIds[i]))].sort((a, b) => a - b));
+    expect([...sub.userIds]).toEqual([...sub.userIds].sort((a, b) => a - b));
+    const kept = new Set(sub.userIds);
+    const expected = triples.filter((t) => kept.has(t.userId));
+    const got = Array.from(sub.users, (u, r) => ({
+      userId: sub.userIds[u],
+      itemId: sub.itemIds[sub.items[r]],
+      value: sub.ratingLevels[sub.levels[r]],
+    }));
+    expect(got).toEqual(expected);
+    expect(sampleUsers(ds, 0.35, 4).userIds).toEqual(sub.userIds);
+    expect(sampleUsers(ds, 0.35, 5).userIds).not.toEqual(sub.userIds);
+    expect(sampleUsers(ds, 1, 4).users).toEqual(ds.users);
+    expect(sampleUsers(ds, 1, 4).itemIds).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('refuses a fraction outside (0, 1] or one that keeps nobody', () => {
+    expect(() => sampleUsers(ds, 0, 1)).toThrow('--users-fraction must be a fraction in (0, 1], got 0');
+    expect(() => sampleUsers(ds, 0.01, 1)).toThrow('--users-fraction 0.01 of 20 users with ratings keeps none');
+  });
+});
