@@ -3,13 +3,14 @@
  * Each handler reads the served model snapshot once (`models.require()`) and passes it down, so one
  * request never mixes two model versions.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../routing.js';
 import type { PredictionsResponse, RateResponse, UserRatingsResponse, UserRecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 import { parseGenreQuery, parseRankByQuery, parseId, parseItemListQuery, parseLimitQuery, parseRatingBody } from '../validation.js';
 
 export function usersRouter({ catalog, models, serving }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/:userId/recommendations', (req, res) => {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
