@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { strictRouter } from './routing.js';
+import { requireShallowJson } from './validation.js';
 import helmet from 'helmet';
 import type { AppDeps, AppOptions, RateLimits } from './deps.js';
 import { ApiError, apiNotFound, errorHandler } from './errors.js';
@@ -87,6 +88,10 @@ export function createApp(options: AppOptions): express.Application {
     writeLimit(req, res, (err?: unknown) => (err === undefined ? tokenCheck(req, res, next) : next(err)));
   });
   api.use(express.json({ limit: '100kb' }));
+  api.use((req, _res, next) => {
+    requireShallowJson(req.body);
+    next();
+  });
   api.use('/health', healthRouter(deps));
   api.use('/items', itemsRouter(deps));
   api.use('/genres', genresRouter(deps));
