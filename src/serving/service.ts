@@ -21,6 +21,7 @@
 import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
 import { BECAUSE_MAX, type UserInput, type UserScores } from '../model/index.js';
+import { retryWhileBusy } from '../store/busy.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
@@ -507,6 +508,26 @@ export class ServingService {
     // served model was trained): its UnknownItemError / InvalidRatingError reach the caller as they are.
     this.catalog.upsertRating(userId, itemId, rating, timestamp);
     return { userId, itemId, rating, timestamp };
+  }
+
+  /**
+   * rate() for a server whose connection never waits inside SQLite (busy_timeout 0): while another
+   * connection holds the write lock, the write is tried again after timers of 1, 2, 4, 8, 16, 16 … ms, so
+   * the event loop answers other requests meanwhile, for up to `maxWaitMs` of waiting in all; then the
+   * busy error goes to the caller (the API's 503).
+   */
+  rateWhenFree(
+    userId: number,
+    itemId: number,
+    rating: number,
+    maxWaitMs: number,
+  ): Promise<{ userId: number; itemId: number; rating: number; timestamp: number }> {
+    return retryWhileBusy(() => this.rate(userId, itemId, rating), {
+      attempts: Infinity,
+      initialDelayMs: 1,
+      maxDelayMs: 16,
+      maxTotalDelayMs: maxWaitMs,
+    });
   }
 
   /**
