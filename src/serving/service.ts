@@ -342,8 +342,9 @@ export class ServingService {
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     // The precomputed list when it answers the request (default ranking, no genre, long enough): the same
     // items and numbers as the path below, without scoring every item. The catalog first drops what other
-    // processes changed (their lists go with it).
+    // processes changed (their lists go with it), this user at once (read-your-writes on any process).
     this.catalog.sync?.();
+    this.catalog.syncUser?.(userId);
     const listed = genre === undefined && rankBy === 'score' ? this.lists?.recommend(snapshot, userId, limit) : undefined;
     if (listed)
       return listed.explained === listed.items.length ? listed.items : this.explainListed(snapshot, userId, listed.items, listed.explained);
