@@ -240,8 +240,15 @@ describe('rate limits', () => {
     const visitorLimited = await visitor();
     expectErrorBody(visitorLimited, 429, 'rate_limited');
     expect(visitorLimited.headers.get('retry-after')).not.toBeNull();
-    // Reads are not limited.
+    // Reads are not limited…
     expect((await request(`${app.url}/api/health`)).status).toBe(200);
+    // …but for those that compute (the model explained, its hidden units): a limit of their own, the visitors'.
+    for (let n = 0; n < 3; n++) expect((await request(`${app.url}/api/model/explain`)).status).toBe(200);
+    const explainLimited = await request(`${app.url}/api/model/explain?user=2`);
+    expectErrorBody(explainLimited, 429, 'rate_limited');
+    expect(explainLimited.body.error.message).toContain('model explanation');
+    expectErrorBody(await request(`${app.url}/api/model/hidden`), 429, 'rate_limited');
+    expect((await request(`${app.url}/api/users/1/recommendations?limit=3`)).status).toBe(200);
   });
 });
 
