@@ -103,7 +103,8 @@ export function createApp(options: AppOptions): express.Application {
 
   const staticDir = options.staticDir === undefined ? DEFAULT_STATIC_DIR : options.staticDir;
   if (!options.dev) app.use(noSourceMaps);
-  if (staticDir !== null) app.use(express.static(staticDir));
+  // No redirect of a folder to its trailing-slash spelling: the canonical path drops that slash again.
+  if (staticDir !== null) app.use(express.static(staticDir, { redirect: false }));
   app.get('/', (_req, res) => {
     // Reached only when the bundle has no index.html (not built yet): the API still works, say so.
     const where =

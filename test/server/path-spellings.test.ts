@@ -188,9 +188,14 @@ describe('source maps without --dev', () => {
     writeFileSync(path.join(staticDir, 'app.js.map'), '{"version":3,"sources":["main.ts"]}');
     writeFileSync(path.join(staticDir, 'styles.css'), 'body{}\n/*# sourceMappingURL=styles.css.map */\n');
     writeFileSync(path.join(staticDir, 'styles.css.map'), '{"version":3,"sources":["styles.css"]}');
+    mkdirSync(path.join(staticDir, 'assets'), { recursive: true });
+    writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>t</title>\n');
     staticApp = await startApp(fixture, { staticDir });
     const get = (target: string): Promise<Answer> => send(staticApp!.url, 'GET', target, {});
     expect((await get('/app.js')).status).toBe(200);
+    expect((await get('//')).status).toBe(200); // the page
+    // A folder is not redirected to its trailing-slash spelling (which the canonical path drops again).
+    for (const target of ['/assets', '/assets/']) expect((await get(target)).status).toBe(404);
     expect((await get('/%61pp.js')).status).toBe(200);
     const spellingsOfMaps = [
       '/app.js.map',
