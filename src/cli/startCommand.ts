@@ -4,7 +4,8 @@
  * serves the API and the web page.
  * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
  * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
- * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit.
+ * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit (a repeated
+ * signal changes nothing; see shutdown below).
  */
 import os from 'node:os';
 import { DEFAULT_RATE_LIMITS } from '../server/app.js';
