@@ -1,5 +1,5 @@
 /**
- * `npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate 1000]
+ * `npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed,stall,locked] [--rate 1000]
  * [--connections 20] [--duration 30] [--visitor-rate 200] [--closed-connections 200] [--workers n]
  * [--visitor-workers n] [--seed n] [--cpu-prof <dir>]` (not part of CI: it takes minutes and measures the machine as much as the code).
  *
@@ -14,6 +14,9 @@
  *   closed  — users without a rate: --closed-connections send as fast as they are answered (throughput)
  *   stall   — 20 visitor POSTs of 500 ratings sent together, 10 rounds, while GET /api/health is sent one
  *             after another: health's latency while costly fold-ins are in flight (the visitor pool's purpose)
+ *   locked  — another connection holds SQLite's write lock for --duration seconds while 8 clients post
+ *             ratings back to back (each a 503 after the server's wait) and GET /api/health is sent every
+ *             10 ms: health's latency while writes wait for a lock (the wait must not block the event loop)
  *
  * Open loop (bare, users, swap, visitor): `--rate` is the TOTAL offered rate, requests leaving at evenly
  * spaced intended times over all connections, latency measured from the intended time (openLoop.ts, which
@@ -32,12 +35,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import { quantile } from '../eval/metrics.js';
 import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
-import { CatalogStore, ModelStore, openDatabase } from '../store/index.js';
+import { CatalogStore, ModelStore, openDatabase, TokenStore } from '../store/index.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
 import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
 import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverProcess.js';
 
-export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed] [--rate <req/s>]
+export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed,stall,locked] [--rate <req/s>]
                           [--connections <n>] [--duration <s>] [--visitor-rate <req/s>] [--closed-connections <n>]
                           [--workers <n>] [--seed <n>] [--arrivals uniform|poisson] [--cpu-prof <dir>] [--top-lists <n>]
   --rate                total offered rate of the open-loop scenarios over all connections (default 1000)
@@ -50,7 +53,7 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder
   --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)`;
 
-const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall'] as const;
+const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall', 'locked'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -135,7 +138,8 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
 }
 
 function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
-  const flags = ['--poll-ms', '100'];
+  // No write limit: the locked scenario's clients post as fast as they are answered.
+  const flags = ['--poll-ms', '100', '--write-rate-limit', '0'];
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
   if (options.topLists !== undefined) flags.push('--top-lists', String(options.topLists));
@@ -338,6 +342,79 @@ async function measureStall(url: string, itemIds: readonly number[], levels: rea
   return result;
 }
 
+/** Clients posting ratings in the locked scenario. */
+const LOCKED_WRITERS = 8;
+
+/**
+ * The locked scenario: a connection of this process holds the write lock (BEGIN IMMEDIATE) for `seconds`
+ * while LOCKED_WRITERS clients post ratings one after another and GET /api/health is sent every 10 ms.
+ * Reports health's latency and the writes' (all 503 while the lock is held).
+ */
+async function measureLocked(
+  url: string,
+  dbPath: string,
+  userIds: readonly number[],
+  itemIds: readonly number[],
+  levels: readonly number[],
+  seconds: number,
+  rng: Rng,
+): Promise<Record<string, number>> {
+  const loadAverage = Number(os.loadavg()[0].toFixed(2));
+  process.stderr.write(
+    `running locked: the write lock held ${seconds} s, ${LOCKED_WRITERS} clients posting ratings, health every 10 ms (load average ${loadAverage}) …\n`,
+  );
+  const db = openDatabase(dbPath);
+  const { token } = new TokenStore(db).create('loadtest locked scenario');
+  const health: number[] = [];
+  const writes: number[] = [];
+  const statuses = new Map<number, number>();
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const end = performance.now() + seconds * 1000;
+    const writer = async (): Promise<void> => {
+      while (performance.now() < end) {
+        const body = JSON.stringify({ itemId: itemIds[rng.int(itemIds.length)], rating: levels[rng.int(levels.length)] });
+        const start = performance.now();
+        const response = await fetch(`${url}/api/users/${userIds[rng.int(userIds.length)]}/ratings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        });
+        await response.arrayBuffer();
+        writes.push(performance.now() - start);
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      }
+    };
+    const poll = async (): Promise<void> => {
+      while (performance.now() < end) {
+        const start = performance.now();
+        await (await fetch(`${url}/api/health`)).arrayBuffer();
+        health.push(performance.now() - start);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await Promise.all([poll(), ...Array.from({ length: LOCKED_WRITERS }, writer)]);
+  } finally {
+    db.exec('ROLLBACK');
+    db.close();
+  }
+  health.sort((a, b) => a - b);
+  writes.sort((a, b) => a - b);
+  const ms = (x: number): number => Number(x.toFixed(1));
+  const result = {
+    healthRequests: health.length,
+    healthP50Ms: ms(quantile(health, 0.5)),
+    healthP99Ms: ms(quantile(health, 0.99)),
+    writes: writes.length,
+    writes503: statuses.get(503) ?? 0,
+    writeP50Ms: ms(quantile(writes, 0.5)),
+    writeP99Ms: ms(quantile(writes, 0.99)),
+    loadAverage,
+  };
+  process.stderr.write(`locked: ${JSON.stringify(result)}\n`);
+  return result;
+}
+
 const STALL_ROUNDS = 10;
 const STALL_VISITORS = 20;
 const STALL_RATINGS = 500;
@@ -439,6 +516,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
         if (scenario === 'closed')
           results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
         if (scenario === 'stall') report.stall = await measureStall(url, itemIds, levels, rng);
+        if (scenario === 'locked') report.locked = await measureLocked(url, dbCopy, userIds, itemIds, levels, options.duration, rng);
         if (scenario === 'swap') {
           const running = measureOpen(
             scenario,

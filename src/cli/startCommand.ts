@@ -4,7 +4,8 @@
  * serves the API and the web page.
  * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
  * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
- * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit.
+ * SIGTERM / SIGINT: stop accepting, let requests in flight finish, close the database, exit (a repeated
+ * signal changes nothing; see shutdown below).
  */
 import os from 'node:os';
 import { DEFAULT_RATE_LIMITS } from '../server/app.js';
@@ -122,11 +123,15 @@ export async function startMain(argv: string[]): Promise<void> {
   // On stdout, alone on its line: the load test reads the URL from here when it asked for port 0.
   process.stdout.write(`listening on ${server.url}\n`);
 
+  // A signal while draining changes nothing: a process-group kill through a launcher (tsx, npm) delivers
+  // SIGTERM twice, once from the kill and once relayed, and cutting the drain on the second would drop
+  // the requests in flight. The drain is bounded anyway (launch's close: 10 s, then connections are cut);
+  // SIGKILL is the way to stop at once.
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) {
-      process.stderr.write(`${signal} again: exiting without waiting\n`);
-      process.exit(1);
+      process.stderr.write(`${signal} again: still finishing requests in flight (SIGKILL stops at once)\n`);
+      return;
     }
     stopping = true;
     process.stderr.write(`${signal}: finishing requests in flight, then closing the database\n`);

@@ -85,8 +85,14 @@ export async function runCluster(launchOptions: LaunchOptions, options: ClusterO
         fork();
       });
     };
-    process.on('SIGTERM', () => stopAll(0, 'SIGTERM'));
-    process.on('SIGINT', () => stopAll(0, 'SIGINT'));
+    // A signal while stopping changes nothing (a process-group kill through a launcher delivers SIGTERM
+    // twice): the workers are already draining, each within launch's grace period.
+    const onSignal = (signal: string): void => {
+      if (stopping) log(`${signal} again: still finishing requests in flight (SIGKILL stops at once)`);
+      else stopAll(0, signal);
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
     for (let n = 0; n < options.workers; n++) fork();
   });
 }

@@ -31,6 +31,11 @@ export interface AppOptions {
   topLists?: TopListSource;
   /** Worker threads for visitors' costly fold-ins (launch() starts a VisitorPool); absent: all inline. */
   visitorPool?: VisitorScorer;
+  /**
+   * How long a rating write waits, in all, for another connection's write lock before its 503 (default
+   * SERVER_WRITE_LOCK_WAIT_MS). The wait is between timers: the connection's busy_timeout must be 0.
+   */
+  writeLockWaitMs?: number;
 }
 
 export interface RateLimits {

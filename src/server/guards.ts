@@ -136,9 +136,16 @@ export function perClientRateLimit(what: string, perMinute: number): RequestHand
 
 /**
  * 404 for *.map: a source map publishes the original TypeScript, comments included. Served only with
- * --dev.
+ * --dev. Judged on the path as the static file server will read it (percent-decoded, `/app.js%2emap` is
+ * `app.js.map`) and without regard to case (a case-insensitive file system serves `APP.JS.MAP`).
  */
 export const noSourceMaps: RequestHandler = (req, _res, next) => {
-  if (req.path.endsWith('.map')) next(new ApiError(404, 'not_found', `no file ${req.path} (source maps are served only with --dev)`));
+  let decoded = req.path;
+  try {
+    decoded = decodeURIComponent(req.path);
+  } catch {
+    // Not decodable: the static file server refuses it too (400).
+  }
+  if (/\.map\/*$/i.test(decoded)) next(new ApiError(404, 'not_found', `no file ${req.path} (source maps are served only with --dev)`));
   else next();
 };

@@ -12,7 +12,8 @@
  * what to import.
  *
  * Start-up may wait for the database like any command line tool; once listening, the connection's busy
- * timeout drops to SERVER_BUSY_TIMEOUT_MS so a locked database costs a request a 503, not the event loop.
+ * timeout drops to SERVER_BUSY_TIMEOUT_MS (0): SQLite never waits on the event loop; a write retries
+ * between timers, then answers 503 (ServingService.rateWhenFree).
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -59,6 +60,8 @@ export interface LaunchOptions {
    * Default: one per core but one, a queue of 32, requests of 50 ratings or more.
    */
   visitorPool?: Omit<VisitorPoolOptions, 'log'>;
+  /** How long a rating write waits for another writer's lock, asynchronously, before its 503 (default 50 ms). */
+  writeLockWaitMs?: number;
 }
 
 export interface LaunchedServer {
@@ -224,6 +227,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       dev: options.dev,
       topLists,
       ...(pool ? { visitorPool: pool } : {}),
+      ...(options.writeLockWaitMs === undefined ? {} : { writeLockWaitMs: options.writeLockWaitMs }),
     });
     if (options.staticDir === undefined && !webPageBuilt()) log('web/dist is missing: the API works, the page needs `npm run build:web`');
     const server = app.listen(options.port, host);

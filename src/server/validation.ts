@@ -199,9 +199,52 @@ export function parseHiddenActivationsBody(
   return { ratings, limit: obj.limit === undefined ? fallbackLimit : limit };
 }
 
+/**
+ * Nesting levels a JSON body may have. The deepest body the API takes, `{"ratings":[{"itemId","rating"}]}`,
+ * has 3; anything much deeper is an attack on whatever walks the value (JSON.stringify, a recursive
+ * describer), not a request.
+ */
+export const MAX_JSON_DEPTH = 8;
+
+/**
+ * Refuses a parsed body nested deeper than `maxDepth` (400). Walks the value with an explicit stack, so a
+ * body nested thousands of levels deep cannot overflow the call stack here either.
+ */
+export function requireShallowJson(body: unknown, maxDepth = MAX_JSON_DEPTH): void {
+  const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, depth } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth + 1 > maxDepth) throw badRequest(`the JSON body is nested more than ${maxDepth} levels deep; no request needs more than 3`);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push({ value: child, depth: depth + 1 });
+  }
+}
+
+/** Arrays and objects rendered this many levels deep in an error message; deeper ones are `[…]` / `{…}`. */
+const DESCRIBED_DEPTH = 2;
+/** Entries of an array or object rendered in an error message. */
+const DESCRIBED_ENTRIES = 4;
+
+/** A value for an error message, bounded in depth and width whatever it holds (no unbounded recursion). */
+function render(value: unknown, depth: number): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? String(value);
+  const isArray = Array.isArray(value);
+  if (depth >= DESCRIBED_DEPTH) return isArray ? '[…]' : '{…}';
+  const entries = isArray ? value : Object.entries(value);
+  const shown = entries
+    .slice(0, DESCRIBED_ENTRIES)
+    .map((entry: unknown) =>
+      isArray
+        ? render(entry, depth + 1)
+        : `${JSON.stringify((entry as [string, unknown])[0])}:${render((entry as [string, unknown])[1], depth + 1)}`,
+    );
+  if (entries.length > DESCRIBED_ENTRIES) shown.push('…');
+  return isArray ? `[${shown.join(',')}]` : `{${shown.join(',')}}`;
+}
+
 /** A short, safe rendering of a bad value for an error message. */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  const text = render(value, 0);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

@@ -10,6 +10,12 @@
  *   drops everything; otherwise the users whose `updated_at` is new since the last look are dropped.
  *   `updated_at` is taken inside each rating write's IMMEDIATE transaction, so commit order is time order
  *   and "new" means at or after the newest value seen (less a margin for a clock stepped back).
+ * - Read-your-writes across processes: a client whose rating POST was answered by one worker and whose
+ *   next request reaches another must not wait for that look. So every read of a user first compares
+ *   that user's `updated_at` (one primary-key read, `syncUser`) with what this process has accounted for,
+ *   and drops the user (and the lists derived from them) when it moved. `updated_at` moves forward on
+ *   every write (CatalogStore), so a changed value always means a new write. Once per user per
+ *   synchronous run: the reads one request makes of one user cost one lookup.
  * - Listeners (`onUserChanged`, `onCatalogChanged`) let derived caches (the precomputed top-N lists) drop
  *   the same things at the same moment.
  *
@@ -23,6 +29,8 @@ export interface ChangeSource {
   dataVersion(): number;
   generation(): number;
   usersUpdatedSince(ms: number): { userId: number; updatedAt: number }[];
+  /** One user's `updated_at`: null if never written through the API, undefined for no such user. */
+  userUpdatedAt(userId: number): number | null | undefined;
 }
 
 export interface CatalogCacheOptions {
@@ -69,6 +77,8 @@ export class CatalogCache implements Catalog {
   } | null = null;
   private countsAt = 0;
   private countsDirty = false;
+  /** Users whose freshness was checked in the current synchronous run (cleared at its end). */
+  private readonly checkedThisRun = new Set<number>();
   private readonly userListeners: ((userId: number) => void)[] = [];
   private readonly catalogListeners: (() => void)[] = [];
 
@@ -117,10 +127,33 @@ export class CatalogCache implements Catalog {
     }
     this.countsDirty = true;
     for (const { userId, updatedAt } of this.changes.usersUpdatedSince(this.watermark - CLOCK_MARGIN_MS)) {
-      if (this.seen.get(userId) === updatedAt) continue;
+      // Already accounted for (by an earlier look, or by syncUser): only the watermark moves.
+      const known = this.seen.get(userId) === updatedAt;
       this.remember(userId, updatedAt);
-      this.forgetUser(userId);
+      if (!known) this.forgetUser(userId);
     }
+  }
+
+  /**
+   * Brings one user up to date with the database, whatever `checkEveryMs` says: one primary-key read of
+   * their `updated_at`; when it is newer than what this process has accounted for (a write by another
+   * process since the last look), the user and what is derived from them are dropped. At most once per
+   * user per synchronous run (a request's handler), since nothing else runs in this process meanwhile and
+   * a write committed later is not "before" the request.
+   */
+  syncUser(userId: number): void {
+    this.sync();
+    if (this.checkedThisRun.has(userId)) return;
+    if (this.checkedThisRun.size === 0) queueMicrotask(() => this.checkedThisRun.clear());
+    this.checkedThisRun.add(userId);
+    const updatedAt = this.changes.userUpdatedAt(userId);
+    // Never written through the API (imports move the generation instead), or too old to be new: every
+    // write older than the watermark's margin was seen by a look at the change feed, or predates this cache.
+    if (updatedAt === null || updatedAt === undefined || updatedAt < this.watermark - CLOCK_MARGIN_MS) return;
+    if (this.seen.get(userId) === updatedAt) return;
+    // Recorded without moving the watermark: only sync(), which sees every user, may move it.
+    this.seen.set(userId, updatedAt);
+    this.forgetUser(userId);
   }
 
   /** The catalog generation as of the last look (no query). */
@@ -202,7 +235,7 @@ export class CatalogCache implements Catalog {
   }
 
   private userEntry(userId: number): UserEntry {
-    this.sync();
+    this.syncUser(userId);
     const cached = this.users.get(userId);
     if (cached) {
       this.users.delete(userId);

@@ -5,6 +5,9 @@
  * The hidden-unit summary costs one pass over W (V·K·F) and is the same for every request on a model
  * version, so it is computed once per snapshot and kept in a WeakMap keyed by the (immutable) snapshot:
  * it goes away with the version it describes, and a swapped-in version gets its own on first request.
+ * The explain view's worked sample (a fold-in, the served prediction, the free energies: tens of ms at
+ * MovieLens sizes) is kept the same way, per user and their exact ratings, so repeated requests cost a
+ * lookup and a rating posted since is a new key.
  */
 import type { KnownRatings } from '../data/dataset.js';
 import type { ModelState, TrainingSummary } from '../model/index.js';
@@ -35,10 +38,15 @@ const SAMPLE_USER_TRIES = 50;
 
 const round4 = roundScore;
 
+/** Worked samples kept per model version (each a few hundred bytes); the oldest goes first. */
+const SAMPLES_KEPT = 1000;
+
 interface VersionInsight {
   state: ModelState;
   userRbm: RbmParams | null;
   hidden: HiddenUnitsResponse | null;
+  /** Worked samples by `userId|itemId:rating,…` (every stored rating: the sample depends on all of them). */
+  samples: Map<string, ExplainSample>;
 }
 
 const insights = new WeakMap<ModelSnapshot, VersionInsight>();
@@ -48,7 +56,7 @@ function insightOf(snapshot: ModelSnapshot): VersionInsight {
   if (!insight) {
     // toState() hands out the model's own tensors (no copy), read-only here.
     const state = snapshot.model.toState();
-    insight = { state, userRbm: userRbmFromState(state), hidden: null };
+    insight = { state, userRbm: userRbmFromState(state), hidden: null, samples: new Map() };
     insights.set(snapshot, insight);
   }
   return insight;
@@ -156,12 +164,13 @@ export function explainModel(snapshot: ModelSnapshot, recommender: Recommendatio
     mixture: mixture ?? null,
     trainingRatings: counts ? counts.reduce((sum, n) => sum + n, 0) : null,
     epochsRun: epochsRun(snapshot.meta.training),
-    sample: userRbm ? explainSample(snapshot, recommender, userRbm, counts, userId) : null,
+    sample: userRbm ? explainSample(snapshot, insight.samples, recommender, userRbm, counts, userId) : null,
   };
 }
 
 function explainSample(
   snapshot: ModelSnapshot,
+  samples: Map<string, ExplainSample>,
   recommender: RecommendationService,
   params: RbmParams,
   itemTrainCount: Float32Array | null,
@@ -172,6 +181,9 @@ function explainSample(
     // userRatings throws 404 for an unknown user: right when one was asked for, impossible otherwise.
     const stored = recommender.userRatings(candidate);
     const rated = stored.map((r) => ({ itemId: r.itemId, rating: r.rating }));
+    const key = `${candidate}|${rated.map((r) => `${r.itemId}:${r.rating}`).join(',')}`;
+    const kept = samples.get(key);
+    if (kept) return kept;
     const known = toKnownRatings(snapshot, rated);
     if (known.items.length === 0) {
       if (userId !== undefined)
@@ -195,7 +207,7 @@ function explainSample(
       snapshot.ratingLevels.findIndex((level) => level >= mean - 1e-9),
     );
     const record = snapshot.itemRecords[movie];
-    return {
+    const sample: ExplainSample = {
       userId: candidate,
       ratingsUsed: known.items.length,
       freeEnergy: round4(worked.freeEnergy),
@@ -208,6 +220,9 @@ function explainSample(
       likedLevel: snapshot.ratingLevels[likedIndex],
       pLiked: round4(servedDistribution.slice(likedIndex).reduce((a, b) => a + b, 0)),
     };
+    if (samples.size >= SAMPLES_KEPT) samples.delete(samples.keys().next().value as string);
+    samples.set(key, sample);
+    return sample;
   }
   return null;
 }

@@ -34,6 +34,12 @@ export interface CatalogReader {
    * other connections changed). Called before answering from anything derived from the catalog.
    */
   sync?(): void;
+  /**
+   * Brings what is held about one user up to date with the database at once (CatalogCache: one indexed
+   * read; drops the user when another process wrote their ratings since). Called before answering that
+   * user from anything derived from their ratings, so a client reads its own writes on any process.
+   */
+  syncUser?(userId: number): void;
 }
 
 export interface CatalogWriter {

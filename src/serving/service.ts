@@ -25,6 +25,7 @@
 import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import type { UserInput, UserScores } from '../model/index.js';
 import { becauseLists, distributionRow, rankedItem, roundScore, visitorRecommendations } from './answers.js';
+import { retryWhileBusy } from '../store/busy.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
 import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
@@ -137,8 +138,9 @@ export class ServingService {
   recommendForUser(snapshot: ModelSnapshot, userId: number, limit: number, genre?: string, rankBy: RankBy = 'score'): ScoredItem[] {
     // The precomputed list when it answers the request (default ranking, no genre, long enough): the same
     // items and numbers as the path below, without scoring every item. The catalog first drops what other
-    // processes changed (their lists go with it).
+    // processes changed (their lists go with it), this user at once (read-your-writes on any process).
     this.catalog.sync?.();
+    this.catalog.syncUser?.(userId);
     const listed = genre === undefined && rankBy === 'score' ? this.lists?.recommend(snapshot, userId, limit) : undefined;
     if (listed)
       return listed.explained === listed.items.length ? listed.items : this.explainListed(snapshot, userId, listed.items, listed.explained);
@@ -291,6 +293,26 @@ export class ServingService {
     // served model was trained): its UnknownItemError / InvalidRatingError reach the caller as they are.
     this.catalog.upsertRating(userId, itemId, rating, timestamp);
     return { userId, itemId, rating, timestamp };
+  }
+
+  /**
+   * rate() for a server whose connection never waits inside SQLite (busy_timeout 0): while another
+   * connection holds the write lock, the write is tried again after timers of 1, 2, 4, 8, 16, 16 … ms, so
+   * the event loop answers other requests meanwhile, for up to `maxWaitMs` of waiting in all; then the
+   * busy error goes to the caller (the API's 503).
+   */
+  rateWhenFree(
+    userId: number,
+    itemId: number,
+    rating: number,
+    maxWaitMs: number,
+  ): Promise<{ userId: number; itemId: number; rating: number; timestamp: number }> {
+    return retryWhileBusy(() => this.rate(userId, itemId, rating), {
+      attempts: Infinity,
+      initialDelayMs: 1,
+      maxDelayMs: 16,
+      maxTotalDelayMs: maxWaitMs,
+    });
   }
 
   /**

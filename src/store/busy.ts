@@ -18,6 +18,11 @@ export interface BusyRetryOptions {
   initialDelayMs?: number;
   /** Longest wait between two attempts (default 5000). */
   maxDelayMs?: number;
+  /**
+   * Longest time spent waiting over all attempts (default: no bound but `attempts`): the last wait is
+   * shortened to fit, and once it is used up the busy error is thrown.
+   */
+  maxTotalDelayMs?: number;
   /** Told before each wait: which attempt failed and how long until the next. */
   onWait?: (attempt: number, attempts: number, delayMs: number) => void;
   /** Injected for tests; default setTimeout. */
@@ -33,14 +38,18 @@ export async function retryWhileBusy<T>(work: () => T, options: BusyRetryOptions
   const attempts = options.attempts ?? 12;
   const maxDelay = options.maxDelayMs ?? 5000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const maxTotal = options.maxTotalDelayMs ?? Infinity;
   let delay = options.initialDelayMs ?? 500;
+  let waited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return work();
     } catch (err) {
-      if (!isDatabaseBusy(err) || attempt >= attempts) throw err;
-      options.onWait?.(attempt, attempts, delay);
-      await sleep(delay);
+      const wait = Math.min(delay, maxTotal - waited);
+      if (!isDatabaseBusy(err) || attempt >= attempts || wait <= 0) throw err;
+      options.onWait?.(attempt, attempts, wait);
+      await sleep(wait);
+      waited += wait;
       delay = Math.min(maxDelay, delay * 2);
     }
   }

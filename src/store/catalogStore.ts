@@ -113,8 +113,11 @@ export class CatalogStore {
     this.userById = db.prepare('SELECT user_id, updated_at FROM users WHERE user_id = ?');
     this.ratingsOfUser = db.prepare('SELECT item_id, value, timestamp FROM ratings WHERE user_id = ? ORDER BY item_id');
     this.itemExists = db.prepare<[number], number>('SELECT 1 FROM items WHERE item_id = ?').pluck();
+    // updated_at moves forward on every write, even two in the same millisecond or under a clock stepped
+    // back: a server process tells that a user changed by comparing it (CatalogCache.syncUser).
     this.touchUser = db.prepare(
-      'INSERT INTO users (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET updated_at = excluded.updated_at',
+      `INSERT INTO users (user_id, updated_at) VALUES (?, ?)
+       ON CONFLICT(user_id) DO UPDATE SET updated_at = MAX(excluded.updated_at, COALESCE(users.updated_at, 0) + 1)`,
     );
     this.putRating = db.prepare(
       `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)

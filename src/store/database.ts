@@ -15,11 +15,15 @@ export type { Database } from 'better-sqlite3';
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
- * The server's wait. better-sqlite3 is synchronous: a lock wait blocks Node's event loop, so every other
- * request (health included) waits with it. The server therefore waits briefly and answers 503 with
- * Retry-After instead (errors.ts).
+ * The server's connection never waits inside SQLite. better-sqlite3 is synchronous: a busy_timeout wait
+ * blocks Node's event loop, so every other request (health included) would wait with it. A write that
+ * finds the lock taken fails at once (SQLITE_BUSY) and is retried between timers, off the event loop, for
+ * up to SERVER_WRITE_LOCK_WAIT_MS (ServingService.rateWhenFree), then answered 503 with Retry-After.
  */
-export const SERVER_BUSY_TIMEOUT_MS = 50;
+export const SERVER_BUSY_TIMEOUT_MS = 0;
+
+/** How long, in all, a server write waits for another connection's lock (asynchronously) before its 503. */
+export const SERVER_WRITE_LOCK_WAIT_MS = 50;
 
 export interface OpenOptions {
   /** See DEFAULT_BUSY_TIMEOUT_MS / SERVER_BUSY_TIMEOUT_MS. */

@@ -1,5 +1,12 @@
 /** The SQLite store: open the database, then read and write the catalog and the model versions. */
-export { openDatabase, DEFAULT_BUSY_TIMEOUT_MS, SERVER_BUSY_TIMEOUT_MS, type Database, type OpenOptions } from './database.js';
+export {
+  openDatabase,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  SERVER_BUSY_TIMEOUT_MS,
+  SERVER_WRITE_LOCK_WAIT_MS,
+  type Database,
+  type OpenOptions,
+} from './database.js';
 export { isDatabaseBusy, retryWhileBusy, type BusyRetryOptions } from './busy.js';
 export { TokenStore, TOKEN_PREFIX, type CreatedToken, type TokenInfo } from './tokenStore.js';
 export { ChangeFeed } from './changeFeed.js';

@@ -30,7 +30,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function postAcrossShutdown(
   url: string,
   body: string,
-  whileInFlight: () => void,
+  whileInFlight: () => void | Promise<void>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -39,8 +39,7 @@ function postAcrossShutdown(
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue', ...headers },
     });
     req.on('continue', () => {
-      whileInFlight();
-      req.end(body);
+      Promise.resolve(whileInFlight()).then(() => req.end(body), reject);
     });
     req.on('response', (res) => {
       let text = '';
@@ -124,11 +123,29 @@ describe('scripts/start.ts', () => {
     expect(badPort.stderr).toContain('--port (or PORT) must be an integer from 0 to 65535, got "70000"');
   });
 
-  it('on SIGTERM finishes the request in flight, then exits 0', async () => {
+  /** Resolves once the child has written a line containing `text` to stderr (from now on). */
+  const stderrLine = (child: ReturnType<typeof startScript>, text: string): Promise<void> =>
+    new Promise((resolve) => {
+      let seen = '';
+      const onData = (d: Buffer): void => {
+        seen += d.toString();
+        if (seen.includes(text)) {
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+    });
+
+  it.each([
+    ['once (2 worker processes)', 1, 2],
+    ['twice, as a process-group kill through a launcher (tsx, npm) delivers it (one process)', 2, 1],
+    ['twice (2 worker processes)', 2, 2],
+  ])('on SIGTERM %s finishes the request in flight, then exits 0', async (_how, signals, workers) => {
     const fixture = createFixture();
     fixture.trainAndSave();
     fixture.db.close();
-    const child = startScript(['--port', '0'], { DB_PATH: fixture.dbPath });
+    const child = startScript(['--port', '0', '--workers', String(workers)], { DB_PATH: fixture.dbPath });
     const done = collect(child);
     try {
       const url = await new Promise<string>((resolve, reject) => {
@@ -141,7 +158,14 @@ describe('scripts/start.ts', () => {
       const answer = await postAcrossShutdown(
         `${url}/api/users/1/ratings`,
         JSON.stringify({ itemId: 2, rating: 4 }),
-        () => child.kill('SIGTERM'),
+        async () => {
+          // Each signal once the previous one was handled (the kernel merges a signal sent while the same
+          // one is still pending, so two back to back may arrive as one).
+          for (let n = 0; n < signals; n++) {
+            child.kill('SIGTERM');
+            await stderrLine(child, n === 0 ? 'SIGTERM: finishing requests in flight' : 'SIGTERM again');
+          }
+        },
         fixture.auth,
       );
       expect(answer.status).toBe(201);

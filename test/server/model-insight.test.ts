@@ -10,7 +10,8 @@ import { modelFromState, trainModel } from '../../src/model/index.js';
 import { summariseHiddenUnits } from '../../src/rbm/hiddenUnits.js';
 import { freeEnergy, hiddenProbabilities, sigmoid, type RbmParams } from '../../src/rbm/params.js';
 import type { HiddenUnitsResponse, ModelExplainResponse, UnitActivationsResponse } from '../../src/api/types.js';
-import { itemTrainCountFromState, MOVIES_PER_UNIT, userRbmFromState } from '../../src/serving/modelInsight.js';
+import { explainModel, itemTrainCountFromState, MOVIES_PER_UNIT, userRbmFromState } from '../../src/serving/modelInsight.js';
+import { ServingService } from '../../src/serving/service.js';
 import { createFixture, ITEMS, request, startApp, type Fixture, type RunningApp } from './helpers.js';
 
 const HIDDEN = 6;
@@ -137,6 +138,22 @@ describe('hidden-unit activations', () => {
 });
 
 describe('GET /api/model/explain', () => {
+  it('works a user through once per model version and ratings: the same sample until the user rates again', () => {
+    const snapshot = app.holder.snapshot!;
+    const serving = new ServingService(fixture.catalog);
+    const first = explainModel(snapshot, serving, 4).sample!;
+    expect(explainModel(snapshot, serving, 4).sample).toBe(first); // kept, not recomputed
+    expect(explainModel(snapshot, serving).sample).toBe(explainModel(snapshot, serving).sample);
+    const unrated = Array.from({ length: ITEMS }, (_, n) => n + 1).find(
+      (id) => !fixture.catalog.getUserRatings(4).some((r) => r.itemId === id),
+    )!;
+    fixture.catalog.upsertRating(4, unrated, 5, 3_000_000);
+    const after = explainModel(snapshot, serving, 4).sample!;
+    expect(after).not.toBe(first);
+    expect(after.ratingsUsed).toBe(first.ratingsUsed + 1);
+    expect(explainModel(snapshot, serving, 4).sample).toBe(after);
+  });
+
   it("gives F, K, the CD schedule and a worked example that agrees with the model's other answers", async () => {
     const res = await request<ModelExplainResponse>(url('/api/model/explain?user=3'));
     expect(res.status).toBe(200);

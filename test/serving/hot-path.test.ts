@@ -4,7 +4,7 @@
  * (identical to the direct path, dropped when a user's ratings change), and the hot swap that precomputes
  * before the new version serves (the old version answers until then).
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { modelFromState, type ModelMeta } from '../../src/model/index.js';
 import { RbmBlendModel } from '../../src/model/rbmBlend.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
@@ -103,28 +103,59 @@ describe('the catalog cache', () => {
     }
   });
 
-  it('reflects a rating written by another connection once it looks at the change feed', () => {
-    const { cache, db } = serverCatalog(60_000);
+  it('reflects a rating written by another connection in that user’s next read, at once; other users stay cached', async () => {
+    const { cache, db, calls } = serverCatalog(60_000); // no look at the change feed on its own during the test
+    /** A new request: a new synchronous run (the user's freshness is checked once per run). */
+    const nextRequest = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     try {
       const ratingsOf5 = cache.getUserRatings(5);
+      const ratingsOf6 = cache.getUserRatings(6);
       const firstItem = ratingsOf5[0].itemId;
       const newValue = ratingsOf5[0].value === 1 ? 2 : 1;
       const changed: number[] = [];
       cache.onUserChanged((id) => changed.push(id));
+      await nextRequest();
       new CatalogStore(other).upsertRating(5, firstItem, newValue, 2_000_001);
-      // Within checkEveryMs the cached answer stands (that is the bound on staleness)…
-      expect(cache.getUserRatings(5)).toEqual(ratingsOf5);
-      cache.sync(true);
-      // …and after a look, the new value is read back; other users keep their cached entries.
+      // The user's next read looks at their updated_at (one indexed read) and reads the new value back…
       expect(cache.getUserRatings(5).find((r) => r.itemId === firstItem)?.value).toBe(newValue);
       expect(changed).toEqual([5]);
-      // A new user created elsewhere is seen too (a lookup cached as unknown is dropped).
-      expect(cache.getUser(500)).toBeNull();
-      new CatalogStore(other).upsertRating(500, 1, 5, 2_000_002);
+      // …other users' entries stay in memory…
+      const loads = calls.get('getUserRatings');
+      expect(cache.getUserRatings(6)).toBe(ratingsOf6);
+      expect(calls.get('getUserRatings')).toBe(loads);
+      // …and the next look at the change feed does not drop the user a second time.
       cache.sync(true);
+      await nextRequest();
+      expect(cache.getUserRatings(5).find((r) => r.itemId === firstItem)?.value).toBe(newValue);
+      expect(changed).toEqual([5]);
+      // A new user created elsewhere is seen at once too (a lookup cached as unknown is dropped).
+      expect(cache.getUser(500)).toBeNull();
+      await nextRequest();
+      new CatalogStore(other).upsertRating(500, 1, 5, 2_000_002);
       expect(cache.getUser(500)?.userId).toBe(500);
+      // Other users changed elsewhere are dropped at the next look, as before.
+      await nextRequest();
+      new CatalogStore(other).upsertRating(6, firstItem, newValue, 2_000_003);
+      cache.sync(true);
+      expect(changed).toEqual([5, 500, 6]);
     } finally {
       db.close();
+    }
+  });
+
+  it('a user’s updated_at moves forward on every write, even two in the same millisecond', () => {
+    const now = vi.spyOn(Date, 'now').mockReturnValue(5_000_000_000_000);
+    try {
+      const store = new CatalogStore(other);
+      store.upsertRating(7, 1, 4, 1);
+      const first = store.getUser(7)!.updatedAt!;
+      store.upsertRating(7, 2, 4, 1);
+      expect(store.getUser(7)!.updatedAt).toBe(first + 1);
+      now.mockReturnValue(4_000_000_000_000); // a clock stepped back
+      store.upsertRating(7, 3, 4, 1);
+      expect(store.getUser(7)!.updatedAt).toBe(first + 2);
+    } finally {
+      now.mockRestore();
     }
   });
 

@@ -76,6 +76,23 @@ describe('busy database', () => {
     ).rejects.toBe(other);
   });
 
+  it('retryWhileBusy with a total wait: the last wait shortened to fit, then the busy error', async () => {
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const waits: number[] = [];
+    let calls = 0;
+    await expect(
+      retryWhileBusy(
+        () => {
+          calls++;
+          throw busy;
+        },
+        { attempts: Infinity, initialDelayMs: 1, maxDelayMs: 16, maxTotalDelayMs: 50, sleep: async (ms) => void waits.push(ms) },
+      ),
+    ).rejects.toBe(busy);
+    expect(waits).toEqual([1, 2, 4, 8, 16, 16, 3]);
+    expect(calls).toBe(waits.length + 1);
+  });
+
   it('the import waits for a writer holding the lock, says what it waits for, then imports', async () => {
     holder.exec('BEGIN IMMEDIATE'); // e.g. the server or a training run writing
     const messages: string[] = [];

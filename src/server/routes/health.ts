@@ -2,12 +2,13 @@
  * `GET /api/health`: is the server up, which model it serves (and whether it is stale), how much data, which
  * tfjs backend, how busy the visitor pool is.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../routing.js';
 import type { HealthResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 
 export function healthRouter({ catalog, models, backend, visitorPool }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/', (_req, res) => {
     const snapshot = models.snapshot;
     const stale = snapshot ? models.staleness() : null;

@@ -1,12 +1,13 @@
 /** The catalog: `GET /api/items` (search), `GET /api/items/:itemId`, `GET /api/genres`. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../routing.js';
 import type { GenresResponse, Item, ItemPage } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 import { unknownItem } from '../errors.js';
 import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
 
 export function itemsRouter({ catalog, models }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/', (req, res) => {
     const search = parseSearchQuery(req.query);
     const limit = parseLimitQuery(req.query, 20);
@@ -30,7 +31,7 @@ export function itemsRouter({ catalog, models }: AppDeps): Router {
 }
 
 export function genresRouter({ catalog }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/', (_req, res) => {
     res.json({ genres: catalog.genres() } satisfies GenresResponse);
   });

@@ -5,7 +5,8 @@
  * or a visitor's ratings switch on most.
  * `GET /api/model/explain[?user=ID]`: the numbers of the "How it works" view.
  */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../routing.js';
 import type { CurvePoint, ModelResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 import { explainModel, hiddenActivations, hiddenUnits } from '../../serving/modelInsight.js';
@@ -15,7 +16,7 @@ import { parseHiddenActivationsBody, parseLimitQuery, parseOptionalIdQuery, pars
 const DEFAULT_ACTIVATIONS = 5;
 
 export function modelRouter({ models, serving }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/', (_req, res) => {
     const { versionId, createdAt, meta, model } = models.require();
     const training = meta.training ?? {};

@@ -1,11 +1,12 @@
 /** `POST /api/recommendations`: recommendations for a visitor who is not stored, from posted ratings. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { strictRouter } from '../routing.js';
 import type { RecommendationsResponse } from '../../api/types.js';
 import type { AppDeps } from '../deps.js';
 import { matchGenre, parseRankByQuery, parseVisitorBody } from '../validation.js';
 
 export function recommendationsRouter({ catalog, models, serving }: AppDeps): Router {
-  const router = Router();
+  const router = strictRouter();
   router.post('/', async (req, res) => {
     const snapshot = models.require();
     const body = parseVisitorBody(req.body, snapshot.ratingLevels);
