@@ -6,12 +6,12 @@
  *   1M / 10M          ratings.dat + movies.dat ('::', genres joined by '|') [+ users.dat, 1M]
  *   latest/20M/25M    ratings.csv + movies.csv (comma, header row, quoted titles, half stars)
  */
-import { createHash, type Hash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CatalogData, ItemRecord, MovieLensLayout, UserRecord } from './catalog.js';
 import { discoverRatingLevels } from './dataset.js';
 import { DataFolderError } from './errors.js';
+import { addFile, fingerprintOf, movieFilesDigest } from './fingerprint.js';
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from './inputLimits.js';
 import { ML100K_GENRES, readGenreNames, readItemsFile } from './itemsFile.js';
 import { LAYOUT_FILES, LAYOUT_NAMES } from './layouts.js';
@@ -109,7 +109,7 @@ export interface MovieLensCatalog {
   items: ItemRecord[];
   users?: UserRecord[];
   ratingsPath: string;
-  /** What identifies the data set whatever its path: see catalogFingerprint. */
+  /** What identifies the data set whatever its path (fingerprint.ts). */
   fingerprint: string;
   /** The limits it was read with; the ratings file is streamed with the same. */
   limits: InputLimits;
@@ -146,8 +146,8 @@ export async function readMovieLensCatalog(folder: string, options: ReadFolderOp
   };
 
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
-  const digest = fingerprintDigest(layout);
-  const fed = (file: string, name: string): Hash => digest.update(`${name} ${statSync(file).size}\n`);
+  const digest = movieFilesDigest(layout);
+  const fed = (file: string, name: string): ReturnType<typeof addFile> => addFile(digest, name, statSync(file).size);
   const genreNames = genresPath
     ? await readGenreNames(genresPath, progressFor(genresPath), { limits, digest: fed(genresPath, 'genres') })
     : ML100K_GENRES;
@@ -158,7 +158,7 @@ export async function readMovieLensCatalog(folder: string, options: ReadFolderOp
   return {
     layout,
     source,
-    fingerprint: `sha256:${digest.digest('hex')}`,
+    fingerprint: fingerprintOf(digest),
     limits,
     items,
     ...(users ? { users } : {}),
@@ -166,17 +166,6 @@ export async function readMovieLensCatalog(folder: string, options: ReadFolderOp
     bytesRead: bytesBefore,
     totalBytes,
   };
-}
-
-/**
- * A data set's fingerprint is the SHA-256 of its layout and of its movie files (u.genre + u.item,
- * movies.dat, movies.csv) as bytes, each preceded by its name and length: the same catalog gives the same
- * fingerprint from any path (a symlink, a copy, a moved folder). The ratings are left out on purpose: a
- * newer export of the same ratings, or the same folder after ratings were appended, is the same data set
- * to merge into, not another one (see catalogImport.ts for what a changed movie file means).
- */
-function fingerprintDigest(layout: MovieLensLayout): Hash {
-  return createHash('sha256').update(`movielens ${layout}\n`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,12 +98,15 @@ describe('runImport', () => {
 
       const copy = copyFolder(join(FIXTURES, 'csv'), temp.dir);
       replaceLine(join(copy, 'ratings.csv'), c.line, c.text, 'utf8');
-      await expect(runImport({ dataFolder: copy, dbPath }, fakeStderr(false))).rejects.toThrow(
+      // Another data set over an API rating takes --replace, which exports it first; the failure removes
+      // the export again (nothing was deleted).
+      await expect(runImport({ dataFolder: copy, dbPath, mode: 'replace' }, fakeStderr(false))).rejects.toThrow(
         `${join(copy, 'ratings.csv')}:${c.line}: ${c.expected}`,
       );
       const reopened = openDatabase(dbPath);
       expect(dumpDatabase(reopened)).toEqual(before);
       reopened.close();
+      expect(readdirSync(temp.dir).filter((name) => name.endsWith('.csv'))).toEqual([]);
     });
   }
 

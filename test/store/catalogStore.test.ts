@@ -72,7 +72,7 @@ describe('openDatabase', () => {
   });
 
   it('enforces foreign keys: a rating of an unknown item cannot be inserted behind the store', () => {
-    expect(() => db.prepare('INSERT INTO ratings VALUES (1, 999, 3, 0)').run()).toThrow(/FOREIGN KEY/);
+    expect(() => db.prepare('INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (1, 999, 3, 0)').run()).toThrow(/FOREIGN KEY/);
   });
 });
 
