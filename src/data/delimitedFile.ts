@@ -3,7 +3,7 @@
  * parser above it can report "file:line: expected …". The file is never read whole: papaparse parses the
  * read stream's chunks as they arrive (64 KiB each), so memory stays flat however large the file.
  */
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
 import { MalformedLineError, quoteForMessage } from './errors.js';
@@ -278,12 +278,29 @@ class Utf8Census {
   /** Where the current sequence starts, decoded only for a message. */
   private sequenceChunk: Buffer = Buffer.alloc(0);
   private sequenceAt = 0;
+  /** findMultibyte: the previous chunk's trailing bytes ≥ 0x80, as latin-1 characters. */
+  private tail = '';
 
   constructor(private readonly path: string) {}
 
   add(chunk: Buffer): void {
+    // Native checks first: most chunks are ASCII, or whole UTF-8 (the file's first multi-byte character is
+    // then located once); latin-1 files go to a native regex once their first non-UTF-8 byte is found.
     if (this.need === 0 && isAscii(chunk)) {
-      this.countLines(chunk);
+      this.line += countNewlines(chunk, 0);
+      return;
+    }
+    if (this.invalid !== null && this.multibyte === null) {
+      this.findMultibyte(chunk, 0);
+      return;
+    }
+    if (this.invalid === null && this.need === 0 && isUtf8(chunk)) {
+      if (this.multibyte === null) {
+        const at = chunk.findIndex((byte) => byte >= 0x80);
+        const line = this.line + countNewlines(chunk.subarray(0, at), 0);
+        this.multibyte = { line, byte: chunk[at], text: snippet(chunk, at, 'utf8') };
+      }
+      this.line += countNewlines(chunk, 0);
       return;
     }
     for (let i = 0; i < chunk.length; i++) {
@@ -299,6 +316,7 @@ class Utf8Census {
         }
         this.markInvalid();
         // The byte that broke the sequence starts afresh.
+        if (this.multibyte === null) return this.findMultibyte(chunk, i);
       }
       if (byte === NEWLINE) this.line++;
       if (byte < 0x80) continue;
@@ -317,8 +335,31 @@ class Utf8Census {
         this.need = 3;
         if (byte === 0xf0) this.low = 0x90;
         if (byte === 0xf4) this.high = 0x8f;
-      } else this.markInvalid();
+      } else {
+        this.markInvalid();
+        if (this.multibyte === null) return this.findMultibyte(chunk, i + 1);
+      }
     }
+  }
+
+  /**
+   * Once a byte that is not UTF-8 was found, all that is left to learn is whether the file also holds a
+   * well-formed multi-byte character: a native regex over the bytes read as latin-1 (one char per byte).
+   * A character split across two chunks is found through the carried tail of the previous one.
+   */
+  private findMultibyte(chunk: Buffer, from: number): void {
+    const carried = this.tail.length;
+    const text = this.tail + chunk.toString('latin1', from);
+    const match = UTF8_MULTIBYTE.exec(text);
+    if (match) {
+      const at = Math.max(from, from + match.index - carried);
+      const line = this.line + countNewlines(chunk.subarray(from, at), 0);
+      this.multibyte = { line, byte: text.charCodeAt(match.index), text: snippet(chunk, at, 'utf8') };
+    }
+    this.line += countNewlines(chunk, from);
+    // Up to 3 trailing bytes that could begin a character finished by the next chunk (never a newline).
+    const trailing = /[\x80-\xff]{1,3}$/.exec(text);
+    this.tail = trailing ? trailing[0] : '';
   }
 
   /** A sequence cut short by the end of the file is not UTF-8 either. */
@@ -350,10 +391,16 @@ class Utf8Census {
   private sequenceSnippet(encoding: TextEncoding): string {
     return snippet(this.sequenceChunk, this.sequenceAt, encoding);
   }
+}
 
-  private countLines(chunk: Buffer): void {
-    for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, at + 1)) this.line++;
-  }
+/** A well-formed UTF-8 multi-byte character (RFC 3629), its bytes read as latin-1 characters. */
+const UTF8_MULTIBYTE =
+  /[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
+
+function countNewlines(bytes: Buffer, from: number): number {
+  let count = 0;
+  for (let at = bytes.indexOf(NEWLINE, from); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) count++;
+  return count;
 }
 
 /** Up to 40 bytes either side of `at`, within its line, decoded for a message. */

@@ -64,6 +64,21 @@ describe('text encodings, decided per file', () => {
     );
   });
 
+  it('refuses it too when the latin-1 byte comes first and the UTF-8 character chunks later, split across a read', async () => {
+    const path = join(temp.dir, 'movies.csv');
+    const head = Buffer.from('movieId,title,genres\n1,AmXlie (2001),Romance\n', 'latin1');
+    head[head.indexOf('X')] = 0xe9;
+    const filler = Buffer.from(Array.from({ length: 4000 }, (_, n) => `${n + 2},Plain ${n} (1999),Drama\n`).join(''));
+    // "é" in UTF-8 (0xC3 0xA9) split by the 64 KiB read boundary.
+    const before = Buffer.concat([head, filler]).subarray(0, 64 * 1024 - 8);
+    const lineOfSplit = before.toString('latin1').split('\n').length;
+    const bytes = Buffer.concat([before, Buffer.from('\n99,Caf'), Buffer.from('é (1950),Drama\n')]);
+    expect(bytes.indexOf(Buffer.from([0xc3, 0xa9]))).toBe(64 * 1024 - 1);
+    writeFileSync(path, bytes);
+    const error = await rejection(readItemsFile(path, 'csv'));
+    expect(error.message).toContain(`${path}:2: expected UTF-8 throughout, as the rest of the file is (line ${lineOfSplit + 1} is UTF-8: `);
+  });
+
   it('refuses a byte that is not UTF-8 in a file whose byte-order mark says UTF-8', async () => {
     const path = join(temp.dir, 'movies.csv');
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('movieId,title,genres\n1,AmXlie (2001),Romance\n', 'latin1')]);
