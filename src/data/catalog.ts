@@ -43,7 +43,7 @@ export interface CatalogData {
   source: string;
   /**
    * What identifies the data set whatever its path (a MovieLens folder: the SHA-256 of its layout and movie
-   * files, fingerprint.ts). Absent for a catalog built in code: the importer derives it from the items.
+   * files, fingerprint.ts). Absent for a catalog built in code: the importer derives it from its source.
    */
   fingerprint?: string;
   items: ItemRecord[];

@@ -2,7 +2,7 @@
  * Writing a whole catalog into the database in ONE transaction, at any size (MovieLens 25M and beyond).
  *
  * A data set is identified by what it is, not by the path it was read from: its fingerprint, a SHA-256 of
- * its layout and movie files (data/fingerprint.ts). Semantics, chosen so that no import loses a rating
+ * its layout and movie files (a catalog built in code: of its layout and source name; data/fingerprint.ts). Semantics, chosen so that no import loses a rating
  * written through the API without being told to:
  * - The same data set as the one stored (same fingerprint; read from any path, a symlink, a copy, a moved
  *   folder): merge. Items, users and ratings are inserted or replaced by id, so importing the same folder
@@ -49,7 +49,7 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import type { CatalogData, SkipCount, TimedRating } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
-import { itemsFingerprint } from '../data/fingerprint.js';
+import { namedFingerprint } from '../data/fingerprint.js';
 import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
 import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
 import { itemSearchKey } from '../data/titles.js';
@@ -71,7 +71,7 @@ export type RatingRowSink = (userId: number, itemId: number, value: number, time
  */
 export interface StreamedCatalogImport extends Pick<CatalogData, 'source' | 'layout' | 'items'> {
   users?: CatalogData['users'];
-  /** What identifies the data set (data/fingerprint.ts); derived from the items when absent. */
+  /** What identifies the data set (data/fingerprint.ts); derived from the source name when absent. */
   fingerprint?: string;
   /** The ratings file, named with line numbers in scale errors. */
   ratingsFile?: string;
@@ -303,7 +303,7 @@ export class CatalogImporter {
     const where = `cannot import ${header.source}`;
     if (source.declaredLevels) validateLevels(source.declaredLevels, where);
     validateRecords(header, where);
-    const fingerprint = header.fingerprint ?? itemsFingerprint(header.layout, header.items);
+    const fingerprint = header.fingerprint ?? namedFingerprint(header.layout, header.source);
     const stored = this.currentDataset.get() ?? null;
     const replacing = stored !== null && this.decideReplace(stored, header, fingerprint, options.mode ?? 'auto');
     const storedRatings = replacing ? 0 : (this.countRatings.get() as number);

@@ -93,14 +93,13 @@ describe('imports while the server writes', () => {
 describe('training racing an import', () => {
   it('refuses to save a model trained on a catalog that an import replaced meanwhile', async () => {
     const first = fixture.trainAndSave();
-    // The same items from another path are the same data set (merged): replacing takes `mode: 'replace'`.
     const renamed = fixtureCatalog(8);
     renamed.source = 'test:another-source';
     const error = await trainAndSave(
       fixture.db,
       { epochs: 1, hidden: 4 },
       {
-        beforeSave: () => void fixture.catalog.importCatalog(renamed, { mode: 'replace' }),
+        beforeSave: () => void fixture.catalog.importCatalog(renamed),
       },
     ).then(
       () => null,
