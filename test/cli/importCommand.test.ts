@@ -110,6 +110,23 @@ describe('runImport', () => {
     });
   }
 
+  it('refuses an overlong ratings line at file:line without reading it whole, leaving the database as it was', async () => {
+    const dbPath = join(temp.dir, 'limits.db');
+    const folder = copyFolder(join(FIXTURES, 'csv'), temp.dir);
+    await runImport({ dataFolder: folder, dbPath }, fakeStderr(false));
+    const db = openDatabase(dbPath);
+    const before = dumpDatabase(db, ['datasets.imported_at']);
+    db.close();
+    // A 1 MB line at line 3 against a 4 KiB limit (the default is 1 MiB; see test/data/inputLimits.test.ts).
+    replaceLine(join(folder, 'ratings.csv'), 3, `1,2,${'4'.repeat(1_000_000)},1260759145`, 'utf8');
+    await expect(runImport({ dataFolder: folder, dbPath, limits: { maxLineBytes: 4096 } }, fakeStderr(false))).rejects.toThrow(
+      `${join(folder, 'ratings.csv')}:3: expected lines of at most 4 KiB (4,096 bytes), found a line longer than that; reading stopped there`,
+    );
+    const reopened = openDatabase(dbPath);
+    expect(dumpDatabase(reopened, ['datasets.imported_at'])).toEqual(before);
+    reopened.close();
+  });
+
   it('does not create a database for a folder it cannot read', async () => {
     const dbPath = join(temp.dir, 'never.db');
     await expect(runImport({ dataFolder: join(temp.dir, 'missing'), dbPath }, fakeStderr(false))).rejects.toThrow(/data folder not found/);
