@@ -215,7 +215,10 @@ async function inspectTextFile(
         rowBytes = 0;
         at = newline + 1;
       }
-      state = CsvState.FieldStart;
+      // Where the chunk leaves the row: at a field's start after a line break or delimiter, else inside one.
+      const lastBreak = Math.max(chunk.lastIndexOf(NEWLINE), chunk.lastIndexOf(delimiter));
+      if (lastBreak === chunk.length - 1) state = CsvState.FieldStart;
+      else if (chunk.length > 0) state = CsvState.Unquoted;
     } else {
       // RFC 4180: a quote opens a field only at its start; inside, "" is a quote and a line break is data.
       for (let i = 0; i < chunk.length; i++) {

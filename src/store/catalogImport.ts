@@ -2,8 +2,8 @@
  * Writing a whole catalog into the database in ONE transaction, at any size (MovieLens 25M and beyond).
  *
  * A data set is identified by what it is, not by the path it was read from: its fingerprint, a SHA-256 of
- * its layout and movie files (a catalog built in code: of its layout and source name; data/fingerprint.ts). Semantics, chosen so that no import loses a rating
- * written through the API without being told to:
+ * its layout and movie files (a catalog built in code: of its layout and source name; data/fingerprint.ts).
+ * Semantics, chosen so that no import loses a rating written through the API without being told to:
  * - The same data set as the one stored (same fingerprint; read from any path, a symlink, a copy, a moved
  *   folder): merge. Items, users and ratings are inserted or replaced by id, so importing the same folder
  *   twice leaves every row as it was. Ratings written through the API (ratings.from_api) are kept; where
