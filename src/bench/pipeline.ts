@@ -150,6 +150,7 @@ export async function runPipeline(
           return new CatalogStore(db).importStream({
             source: catalog.source,
             layout: catalog.layout,
+            fingerprint: catalog.fingerprint,
             items: catalog.items,
             forEachRating: (emit, progress) => forEachCatalogRating(catalog, emit, progress),
           });

@@ -3,29 +3,41 @@
  * SQLite store in one transaction, streaming the ratings file. Progress on stderr, the summary on stdout.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
+import type { InputLimits } from '../data/inputLimits.js';
 import { LAYOUT_FILES, LAYOUT_NAMES } from '../data/layouts.js';
 import { detectLayout, forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
 import { OUTLIER_SHARE } from '../data/scaleCheck.js';
 import { retryWhileBusy, type BusyRetryOptions } from '../store/busy.js';
 import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
 import { CatalogStore } from '../store/catalogStore.js';
-import type { ImportSummary } from '../store/catalogImport.js';
+import type { ImportMode, ImportSummary } from '../store/catalogImport.js';
 import { openDatabase } from '../store/database.js';
 import { createProgress, formatBytes, formatCount, formatEta, type ProgressStream } from './progress.js';
 
-export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>] [--allow-scale]
+export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>] [--allow-scale] [--replace | --merge]
   --data <folder>  a MovieLens folder: 100K (u.data, u.item), 1M/10M (ratings.dat, movies.dat)
                    or latest/20M/25M (ratings.csv, movies.csv)
   --db <path>      SQLite database to import into (default: $DB_PATH, else ${DEFAULT_DB_PATH})
   --allow-scale    import rating values used by fewer than ${OUTLIER_SHARE * 100} % of the ratings as levels of
-                   their own (refused by default as likely typos)`;
+                   their own (refused by default as likely typos)
+  --replace        replace the catalog even when ratings were written through the API (they are exported
+                   to a CSV file beside the database first)
+  --merge          merge into the catalog even when the folder is another data set (e.g. a newer export of
+                   the same catalog whose movie file changed)
+A data set is known by its fingerprint (its layout and movie files), not its path: the same data set is
+merged, keeping ratings written through the API; another one replaces the catalog, refused when that would
+delete ratings written through the API unless --replace or --merge is given.`;
 
 export interface ImportCommand {
   dataFolder: string;
   dbPath: string;
   /** Accept outlier rating levels (`--allow-scale`). */
   allowScale?: boolean;
+  /** `--replace` / `--merge`; 'auto' when neither. */
+  mode?: ImportMode;
+  /** Line and title limits (defaults: DEFAULT_INPUT_LIMITS); not a flag, tests use small ones. */
+  limits?: Partial<InputLimits>;
 }
 
 export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ImportCommand | 'help' {
@@ -33,11 +45,20 @@ export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = process
     data: { type: 'string' },
     db: { type: 'string' },
     'allow-scale': { type: 'boolean' },
+    replace: { type: 'boolean' },
+    merge: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
   if (values.data === undefined || values.data === '') throw new UsageError('--data <folder> is required');
-  return { dataFolder: values.data, dbPath: dbPathFrom(values.db, env), ...(values['allow-scale'] ? { allowScale: true } : {}) };
+  if (values.replace && values.merge) throw new UsageError('--replace and --merge exclude each other: give one');
+  const mode: ImportMode | null = values.replace ? 'replace' : values.merge ? 'merge' : null;
+  return {
+    dataFolder: values.data,
+    dbPath: dbPathFrom(values.db, env),
+    ...(values['allow-scale'] ? { allowScale: true } : {}),
+    ...(mode ? { mode } : {}),
+  };
 }
 
 export interface ImportReport extends ImportSummary {
@@ -66,6 +87,7 @@ export async function runImport(
   const ratingsBytes = statSync(join(command.dataFolder, LAYOUT_FILES[layout].ratings)).size;
   const catalog = await readMovieLensCatalog(command.dataFolder, {
     onProgress: (done, total) => reading.update(done, total - ratingsBytes),
+    limits: command.limits,
   });
   const readSeconds = (performance.now() - started) / 1000;
   reading.finish(`${formatCount(catalog.items.length)} items, ${formatBytes(catalog.bytesRead)} in ${readSeconds.toFixed(2)} s`);
@@ -90,6 +112,7 @@ export async function runImport(
           {
             source: catalog.source,
             layout: catalog.layout,
+            fingerprint: catalog.fingerprint,
             items: catalog.items,
             ...(catalog.users ? { users: catalog.users } : {}),
             ratingsFile: catalog.ratingsPath,
@@ -97,6 +120,8 @@ export async function runImport(
           },
           {
             allowScale: command.allowScale,
+            mode: command.mode,
+            exportPath: replacedRatingsPath(command.dbPath, new Date()),
             onProgress: (done, total, rowsRead) => {
               rows = rowsRead;
               writing.update(done, total);
@@ -124,6 +149,18 @@ export async function runImport(
   }
 }
 
+/**
+ * Where a replacement exports the ratings written through the API: beside the database, named after it and
+ * the time ("recommender.replaced-api-ratings-2026-12-03T05-40-12Z.csv").
+ */
+export function replacedRatingsPath(dbPath: string, when: Date): string {
+  const stamp = when
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+  return join(dirname(dbPath), `${basename(dbPath, extname(dbPath))}.replaced-api-ratings-${stamp}.csv`);
+}
+
 /** The summary printed on stdout. */
 export function formatImportReport(report: ImportReport): string {
   const totalSkipped = report.skipped.reduce((sum, s) => sum + s.count, 0);
@@ -137,8 +174,18 @@ export function formatImportReport(report: ImportReport): string {
     `  rows skipped   ${formatCount(totalSkipped).padStart(12)}`,
     ...report.skipped.map((s) => `    ${formatCount(s.count).padStart(10)}  ${s.reason}`),
   ];
-  if (report.replacedSource !== null) {
-    lines.push(`  replaced the catalog of ${report.replacedSource} (its model versions are no longer current)`);
+  lines.push(`  data set       ${report.fingerprint.slice(0, 'sha256:'.length + 16)}… (fingerprint of its layout and movie files)`);
+  if (report.replaced !== null) {
+    lines.push(`  replaced the catalog of ${report.replaced.source} (its model versions are no longer current)`);
+    if (report.replaced.exportPath !== null) {
+      lines.push(
+        `  deleted ${formatCount(report.replaced.apiRatings)} ratings written through the API by ${formatCount(report.replaced.apiUsers)} users; ` +
+          `exported first to ${report.replaced.exportPath}`,
+      );
+    }
+  }
+  if (report.mergedFrom !== null) {
+    lines.push(`  merged into the same data set, imported before from ${report.mergedFrom}; ratings written through the API kept`);
   }
   lines.push(
     report.changed

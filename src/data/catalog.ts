@@ -41,6 +41,11 @@ export interface CatalogData {
   layout: CatalogLayout;
   /** Where the data came from: the folder's absolute path, or "demo:seed=…" for the generator. */
   source: string;
+  /**
+   * What identifies the data set whatever its path (a MovieLens folder: the SHA-256 of its layout and movie
+   * files, fingerprint.ts). Absent for a catalog built in code: the importer derives it from its source.
+   */
+  fingerprint?: string;
   items: ItemRecord[];
   users?: UserRecord[];
   ratings: TimedRating[];

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import type { CatalogData, ItemRecord, MovieLensLayout, UserRecord } from './catalog.js';
 import { discoverRatingLevels } from './dataset.js';
 import { DataFolderError } from './errors.js';
+import { addFile, fingerprintOf, movieFilesDigest } from './fingerprint.js';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from './inputLimits.js';
 import { ML100K_GENRES, readGenreNames, readItemsFile } from './itemsFile.js';
 import { LAYOUT_FILES, LAYOUT_NAMES } from './layouts.js';
 import { applyRatingPolicy } from './ratingPolicy.js';
@@ -74,6 +76,8 @@ export function detectLayout(folder: string): MovieLensLayout {
 export interface ReadFolderOptions {
   /** Progress over all files of the folder, in bytes. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Line and title limits (defaults: DEFAULT_INPUT_LIMITS). */
+  limits?: Partial<InputLimits>;
 }
 
 /**
@@ -89,12 +93,13 @@ export async function readMovieLensFolder(
   const bytesBefore = catalog.bytesRead;
   const allRatings = await readRatingsFile(catalog.ratingsPath, catalog.layout, undefined, {
     onBytes: options.onProgress ? (bytes) => options.onProgress?.(bytesBefore + bytes, catalog.totalBytes) : undefined,
+    maxLineBytes: catalog.limits.maxLineBytes,
   });
   options.onProgress?.(catalog.totalBytes, catalog.totalBytes);
   const { ratings, skipped } = applyRatingPolicy(allRatings, new Set(catalog.items.map((item) => item.itemId)));
   const ratingLevels = discoverRatingLevels(ratings.map((r) => r.value));
-  const { layout, source, items, users } = catalog;
-  return { layout, source, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
+  const { layout, source, items, users, fingerprint } = catalog;
+  return { layout, source, fingerprint, items, ...(users ? { users } : {}), ratings, ratingLevels, skipped };
 }
 
 /** A MovieLens folder's items and users, read; its ratings file, located but not read. */
@@ -104,6 +109,10 @@ export interface MovieLensCatalog {
   items: ItemRecord[];
   users?: UserRecord[];
   ratingsPath: string;
+  /** What identifies the data set whatever its path (fingerprint.ts). */
+  fingerprint: string;
+  /** The limits it was read with; the ratings file is streamed with the same. */
+  limits: InputLimits;
   /** Bytes of the files read so far (genres, items, users) and of all of them, ratings included. */
   bytesRead: number;
   totalBytes: number;
@@ -136,12 +145,27 @@ export async function readMovieLensCatalog(folder: string, options: ReadFolderOp
     return report ? (bytes) => report(base + bytes, totalBytes) : undefined;
   };
 
-  const genreNames = genresPath ? await readGenreNames(genresPath, progressFor(genresPath)) : ML100K_GENRES;
+  const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
+  const digest = movieFilesDigest(layout);
+  const fed = (file: string, name: string): ReturnType<typeof addFile> => addFile(digest, name, statSync(file).size);
+  const genreNames = genresPath
+    ? await readGenreNames(genresPath, progressFor(genresPath), { limits, digest: fed(genresPath, 'genres') })
+    : ML100K_GENRES;
   const itemsPath = path(names.items);
-  const items = await readItemsFile(itemsPath, layout, genreNames, progressFor(itemsPath));
+  const items = await readItemsFile(itemsPath, layout, genreNames, progressFor(itemsPath), { limits, digest: fed(itemsPath, 'items') });
   let users: UserRecord[] | undefined;
-  if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath));
-  return { layout, source, items, ...(users ? { users } : {}), ratingsPath: path(names.ratings), bytesRead: bytesBefore, totalBytes };
+  if (usersPath && layout !== 'csv') users = await readUsersFile(usersPath, layout, progressFor(usersPath), { limits });
+  return {
+    layout,
+    source,
+    fingerprint: fingerprintOf(digest),
+    limits,
+    items,
+    ...(users ? { users } : {}),
+    ratingsPath: path(names.ratings),
+    bytesRead: bytesBefore,
+    totalBytes,
+  };
 }
 
 /**
@@ -156,5 +180,6 @@ export function forEachCatalogRating(
   const before = catalog.bytesRead;
   scanRatingsFile(catalog.ratingsPath, catalog.layout, emit, {
     onBytes: (bytes, fileBytes) => progress(before + bytes, before + fileBytes),
+    maxLineBytes: catalog.limits.maxLineBytes,
   });
 }

@@ -19,6 +19,8 @@ import { RATINGS_FORMAT, RATING_FIELDS } from './layouts.js';
 export interface ReadRatingsOptions {
   /** Called after each chunk with the bytes read so far. */
   onBytes?: (bytesRead: number) => void;
+  /** Longest line in bytes (default DEFAULT_INPUT_LIMITS.maxLineBytes). */
+  maxLineBytes?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function readRatingsFile(
 
   await forEachDelimitedRow(
     path,
-    { delimiter: lineFormat.delimiter, quoted: lineFormat.quoted, encoding: 'utf8', onBytes: options.onBytes },
+    { delimiter: lineFormat.delimiter, quoted: lineFormat.quoted, encoding: 'utf8', onBytes: options.onBytes, maxLineBytes: options.maxLineBytes },
     (fields, line) => {
       const where: FieldContext = { file: path, line };
       if (expectingHeader && lineFormat.header) {

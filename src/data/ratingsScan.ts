@@ -23,6 +23,7 @@ import {
   parseTimestamp,
   type FieldContext,
 } from './fields.js';
+import { DEFAULT_INPUT_LIMITS, describeBytes, type ByteSink } from './inputLimits.js';
 import { RATINGS_FORMAT, RATING_FIELDS } from './layouts.js';
 
 /** Receives one rating; `line` is its 1-based line number in the file. */
@@ -33,6 +34,10 @@ export interface ScanRatingsOptions {
   onBytes?: (bytesRead: number, totalBytes: number) => void;
   /** Bytes read per chunk (default 4 MiB); small values exercise lines split across chunks in tests. */
   chunkBytes?: number;
+  /** Longest line in bytes (default DEFAULT_INPUT_LIMITS.maxLineBytes): refused at the limit, not read whole. */
+  maxLineBytes?: number;
+  /** Receives the file's bytes as they are read. */
+  digest?: ByteSink;
 }
 
 export interface ScanRatingsResult {
@@ -67,11 +72,14 @@ export function scanRatingsFile(
   const d0 = delimiter[0];
   const wideDelimiter = delimiter.length > 1;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_INPUT_LIMITS.maxLineBytes;
+  const tooLong = (lineNumber: number): MalformedLineError =>
+    new MalformedLineError(path, lineNumber, `lines of at most ${describeBytes(maxLineBytes)}`, 'a line longer than that; reading stopped there');
 
   const fd = openSync(path, 'r');
   try {
     const totalBytes = fstatSync(fd).size;
-    // A line longer than a chunk grows the buffer; normal lines are ~30 bytes.
+    // A line longer than a chunk grows the buffer, up to twice the line limit; normal lines are ~30 bytes.
     let buffer = Buffer.allocUnsafe(chunkBytes);
     let filled = 0;
     let position = 0;
@@ -175,6 +183,7 @@ export function scanRatingsFile(
 
     const handleLine = (start: number, end: number): void => {
       line++;
+      if (end - start > maxLineBytes) throw tooLong(line);
       if (end > start && buffer[end - 1] === CR) end--;
       // A UTF-8 byte-order mark at the very start is skipped, as the streamed reader does.
       if (firstLine) {
@@ -204,12 +213,15 @@ export function scanRatingsFile(
     };
 
     while (true) {
+      // The unfinished line carried over is already over the limit: refuse it before reading more of it.
+      if (filled > maxLineBytes) throw tooLong(line + 1);
       if (filled === buffer.length) {
         const grown = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(grown, 0, 0, filled);
         buffer = grown;
       }
       const read = readSync(fd, buffer, filled, buffer.length - filled, position);
+      if (read > 0) options.digest?.update(buffer.subarray(filled, filled + read));
       position += read;
       filled += read;
       const atEnd = read === 0;

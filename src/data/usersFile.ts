@@ -4,6 +4,7 @@
  */
 import type { UserRecord } from './catalog.js';
 import { forEachDelimitedRow } from './delimitedFile.js';
+import type { CatalogFileOptions } from './itemsFile.js';
 import { describeLine, expectFieldCount, parseId, parseOptionalInteger, type FieldContext } from './fields.js';
 import { ML1M_OCCUPATIONS, USERS_FORMAT } from './layouts.js';
 
@@ -14,6 +15,7 @@ export async function readUsersFile(
   path: string,
   layout: '100k' | 'dat',
   onBytes?: (bytes: number) => void,
+  options: CatalogFileOptions = {},
 ): Promise<UserRecord[]> {
   const format = USERS_FORMAT[layout];
   const names = layout === '100k' ? FIELDS_100K : FIELDS_1M;
@@ -21,7 +23,7 @@ export async function readUsersFile(
   const users: UserRecord[] = [];
   await forEachDelimitedRow(
     path,
-    { delimiter: format.delimiter, quoted: false, encoding: 'auto', onBytes },
+    { delimiter: format.delimiter, quoted: false, encoding: 'auto', onBytes, maxLineBytes: options.limits?.maxLineBytes },
     (fields, line) => {
       const where: FieldContext = { file: path, line };
       expectFieldCount(fields, names.length, lineShape, format.delimiter, where);

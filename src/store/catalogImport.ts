@@ -1,14 +1,24 @@
 /**
  * Writing a whole catalog into the database in ONE transaction, at any size (MovieLens 25M and beyond).
  *
- * Semantics, chosen so that re-running an import is always safe:
- * - Same source as the data set already stored: upsert. Items, users and ratings are inserted or
- *   replaced by id, so importing the same folder twice leaves every row as it was. Ratings posted through
- *   the API in between are kept (a file row for the same (user, item) wins, being the import's truth).
- * - Another source (e.g. the demo catalog, then real MovieLens): the catalog is replaced. Ids from two
- *   sources name different movies, so mixing them would be wrong. Users, items, ratings and data set rows
- *   are deleted first, and no model version stays current: a model trained on the old catalog indexes
- *   items that no longer exist. Old versions stay listed for reference.
+ * A data set is identified by what it is, not by the path it was read from: its fingerprint, a SHA-256 of
+ * its layout and movie files (a catalog built in code: of its layout and source name; data/fingerprint.ts).
+ * Semantics, chosen so that no import loses a rating written through the API without being told to:
+ * - The same data set as the one stored (same fingerprint; read from any path, a symlink, a copy, a moved
+ *   folder): merge. Items, users and ratings are inserted or replaced by id, so importing the same folder
+ *   twice leaves every row as it was. Ratings written through the API (ratings.from_api) are kept; where
+ *   the file has a rating for the same (user, item), the newer timestamp wins (ties: the API's).
+ * - Another data set (another fingerprint; e.g. the demo catalog, then real MovieLens): its ids name other
+ *   movies and users, so mixing them would be wrong; the catalog is replaced. Users, items, ratings and data
+ *   set rows are deleted first, and no model version stays current: a model trained on the old catalog
+ *   indexes items that no longer exist (old versions stay listed for reference). When the database holds
+ *   ratings written through the API, that is refused (CatalogReplaceRefusedError, naming how many) unless
+ *   the import says `mode: 'replace'`, and then they are first exported to `exportPath` (CSV).
+ * - `mode: 'merge'` merges whatever the fingerprint (a newer export of the same catalog whose movie file
+ *   changed); `mode: 'replace'` replaces even the same data set.
+ * - A data set imported before fingerprints were recorded (fingerprint NULL) is the same data set when the
+ *   import comes from its recorded path (the old rule) or brings exactly its items (ids and titles); its
+ *   fingerprint is recorded then.
  * Any error, even at the last row, rolls the whole transaction back: the database is then exactly as before.
  * The scale is checked too (data/scaleCheck.ts): an import that would leave the catalog without ratings,
  * with more than 20 levels or with outlier levels is refused (and so rolled back).
@@ -35,17 +45,20 @@
  * Foreign-key checks are switched off for the load (two B-tree lookups per rating) because the importer
  * guarantees them itself: every item is checked against the known item ids, and every user gets a row.
  */
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import type { CatalogData, SkipCount, TimedRating } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
+import { namedFingerprint } from '../data/fingerprint.js';
 import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
 import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
 import { itemSearchKey } from '../data/titles.js';
+import { CatalogReplaceRefusedError } from './errors.js';
 
 /** What `importCatalog` needs; `users` and `skipped` are optional. */
 export type CatalogImport = Pick<CatalogData, 'source' | 'layout' | 'items' | 'ratingLevels'> & {
   ratings: readonly TimedRating[];
-} & Partial<Pick<CatalogData, 'users' | 'skipped'>>;
+} & Partial<Pick<CatalogData, 'users' | 'skipped' | 'fingerprint'>>;
 
 /** Receives one rating row; `line` is its line in the source file, when it comes from one. */
 export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
@@ -58,6 +71,8 @@ export type RatingRowSink = (userId: number, itemId: number, value: number, time
  */
 export interface StreamedCatalogImport extends Pick<CatalogData, 'source' | 'layout' | 'items'> {
   users?: CatalogData['users'];
+  /** What identifies the data set (data/fingerprint.ts); derived from the source name when absent. */
+  fingerprint?: string;
   /** The ratings file, named with line numbers in scale errors. */
   ratingsFile?: string;
   forEachRating(emit: RatingRowSink, progress: (done: number, total: number) => void): void;
@@ -72,8 +87,14 @@ export interface ImportSummary {
   ratings: number;
   ratingLevels: number[];
   skipped: SkipCount[];
-  /** The source whose catalog this import replaced, or null when it added to / refreshed the same one. */
+  /** The source whose catalog this import replaced, or null when it merged (same data set, or `merge`). */
   replacedSource: string | null;
+  /** What the replacement deleted that was written through the API, and where it was exported. */
+  replaced: ReplacedCatalog | null;
+  /** When merging into a data set first read from another path: that path; else null. */
+  mergedFrom: string | null;
+  /** The imported data set's fingerprint, now recorded. */
+  fingerprint: string;
   importedAt: number;
   /** Rating rows read from the source (before skipping). */
   rowsRead: number;
@@ -91,6 +112,24 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number, rowsRead: number) => void;
   /** Accept rare (outlier) rating levels as they are (`--allow-scale`). */
   allowScale?: boolean;
+  /** 'auto' (default): merge the same data set, replace another one unless that loses API ratings. */
+  mode?: ImportMode;
+  /**
+   * Where a replacement writes the ratings written through the API before deleting them (CSV: userId,
+   * movieId, rating, timestamp). Required when a replacement would delete any.
+   */
+  exportPath?: string;
+}
+
+export type ImportMode = 'auto' | 'merge' | 'replace';
+
+export interface ReplacedCatalog {
+  source: string;
+  /** Ratings written through the API that were deleted, and their users. */
+  apiRatings: number;
+  apiUsers: number;
+  /** The CSV they were exported to, or null when there were none. */
+  exportPath: string | null;
 }
 
 /** Rows per multi-row INSERT: 4 parameters each, far below SQLite's 32,766-parameter limit. */
@@ -115,10 +154,28 @@ interface RatingSource {
   skipped: SkipCount[] | null;
 }
 
-type Header = Pick<CatalogData, 'source' | 'layout' | 'items'> & { users?: CatalogData['users']; ratingsFile?: string };
+type Header = Pick<CatalogData, 'source' | 'layout' | 'items'> & {
+  users?: CatalogData['users'];
+  ratingsFile?: string;
+  fingerprint?: string;
+};
+
+interface StoredDataset {
+  id: number;
+  source: string;
+  layout: string;
+  fingerprint: string | null;
+}
+
+/** Rows of the API-ratings export per write. */
+const EXPORT_ROWS_PER_WRITE = 4096;
 
 export class CatalogImporter {
-  private readonly currentSource: Statement<[], { source: string }>;
+  private readonly currentDataset: Statement<[], StoredDataset>;
+  private readonly storedItemTitles: Statement<[], { item_id: number; title: string }>;
+  private readonly countApiRatings: Statement<[], { ratings: number; users: number }>;
+  private readonly apiRatings: Statement<[], [number, number, number, number]>;
+  private readonly updateDataset: Statement<[string, string, string | null, string, number, number, number, string, number, number]>;
   private readonly storedItemIds: Statement<[], number>;
   private readonly countRatings: Statement<[], number>;
   private readonly deleteRatings: Statement<[]>;
@@ -129,7 +186,7 @@ export class CatalogImporter {
   private readonly upsertItem: Statement<[number, string, number | null, string, string]>;
   private readonly upsertUser: Statement<[number, number | null, string | null, string | null, string | null]>;
   private readonly insertUserIfMissing: Statement<[number]>;
-  private readonly upsertDataset: Statement<[string, string, string, number, number, number, string, number]>;
+  private readonly insertDataset: Statement<[string, string, string, string, number, number, number, string, number]>;
   private readonly countAll: Statement<[], { users: number; items: number; ratings: number }>;
   private readonly readGeneration: Statement<[], number>;
   private readonly bumpGeneration: Statement<[]>;
@@ -138,7 +195,19 @@ export class CatalogImporter {
   private normalCacheSize = -2000;
 
   constructor(private readonly db: Database) {
-    this.currentSource = db.prepare('SELECT source FROM datasets ORDER BY imported_at DESC, id DESC LIMIT 1');
+    this.currentDataset = db.prepare('SELECT id, source, layout, fingerprint FROM datasets ORDER BY imported_at DESC, id DESC LIMIT 1');
+    this.storedItemTitles = db.prepare('SELECT item_id, title FROM items ORDER BY item_id');
+    // Both through the partial index ratings_from_api: a few rows, whatever the catalog's size.
+    this.countApiRatings = db.prepare('SELECT COUNT(*) AS ratings, COUNT(DISTINCT user_id) AS users FROM ratings WHERE from_api = 1');
+    this.apiRatings = db
+      .prepare<[], [number, number, number, number]>(
+        'SELECT user_id, item_id, value, timestamp FROM ratings WHERE from_api = 1 ORDER BY user_id, item_id',
+      )
+      .raw();
+    this.updateDataset = db.prepare(
+      `UPDATE datasets SET source = ?, layout = ?, fingerprint = ?, rating_levels = ?, users = ?, items = ?, ratings = ?,
+         skipped = ?, imported_at = ? WHERE id = ?`,
+    );
     this.storedItemIds = db.prepare<[], number>('SELECT item_id FROM items').pluck();
     this.countRatings = db.prepare<[], number>('SELECT COUNT(*) FROM ratings').pluck();
     this.deleteRatings = db.prepare('DELETE FROM ratings');
@@ -161,13 +230,9 @@ export class CatalogImporter {
          OR users.occupation IS NOT excluded.occupation OR users.zip_code IS NOT excluded.zip_code`,
     );
     this.insertUserIfMissing = db.prepare('INSERT INTO users (user_id) VALUES (?) ON CONFLICT(user_id) DO NOTHING');
-    this.upsertDataset = db.prepare(
-      `INSERT INTO datasets (source, layout, rating_levels, users, items, ratings, skipped, imported_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(source) DO UPDATE SET
-         layout = excluded.layout, rating_levels = excluded.rating_levels, users = excluded.users,
-         items = excluded.items, ratings = excluded.ratings, skipped = excluded.skipped,
-         imported_at = excluded.imported_at`,
+    this.insertDataset = db.prepare(
+      `INSERT INTO datasets (source, layout, fingerprint, rating_levels, users, items, ratings, skipped, imported_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.countAll = db.prepare(
       'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM items) AS items, (SELECT COUNT(*) FROM ratings) AS ratings',
@@ -235,16 +300,101 @@ export class CatalogImporter {
   }
 
   private write(header: Header, source: RatingSource, options: ImportOptions): ImportSummary {
-    const { db } = this;
-    const previousSource = this.currentSource.get()?.source ?? null;
-    const replacing = previousSource !== null && previousSource !== header.source;
     const where = `cannot import ${header.source}`;
     if (source.declaredLevels) validateLevels(source.declaredLevels, where);
     validateRecords(header, where);
+    const fingerprint = header.fingerprint ?? namedFingerprint(header.layout, header.source);
+    const stored = this.currentDataset.get() ?? null;
+    const replacing = stored !== null && this.decideReplace(stored, header, fingerprint, options.mode ?? 'auto');
     const storedRatings = replacing ? 0 : (this.countRatings.get() as number);
+
+    let replaced: ReplacedCatalog | null = null;
+    if (replacing && stored) {
+      replaced = this.exportApiRatings(stored.source, options.exportPath, where);
+    }
+    try {
+      return this.load(header, source, options, { where, fingerprint, stored, replaced, storedRatings });
+    } catch (error) {
+      // The transaction rolls back: nothing was deleted, so the export would only mislead.
+      if (replaced?.exportPath) unlinkSync(replaced.exportPath);
+      throw error;
+    }
+  }
+
+  /**
+   * Whether this import replaces the stored catalog (see the head of the file). Throws
+   * CatalogReplaceRefusedError when it would, implicitly, delete ratings written through the API.
+   */
+  private decideReplace(stored: StoredDataset, header: Header, fingerprint: string, mode: ImportMode): boolean {
+    if (mode === 'replace') return true;
+    if (mode === 'merge') return false;
+    let why: string;
+    if (stored.fingerprint !== null) {
+      if (stored.fingerprint === fingerprint) return false;
+      why = stored.layout === header.layout ? 'its movie files differ' : `layout ${stored.layout}, not ${header.layout}`;
+    } else {
+      // Imported before fingerprints: its path (the old rule), or exactly its items.
+      if (stored.source === header.source || (stored.layout === header.layout && this.holdsExactly(header.items))) return false;
+      why = 'another path, and other movies';
+    }
+    const api = this.countApiRatings.get() as { ratings: number; users: number };
+    if (api.ratings > 0) throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
+    return true;
+  }
+
+  /** Whether the stored items are exactly `items` (same ids, same titles). */
+  private holdsExactly(items: Header['items']): boolean {
+    const wanted = new Map(items.map((item) => [item.itemId, item.title]));
+    let count = 0;
+    for (const row of this.storedItemTitles.iterate()) {
+      if (wanted.get(row.item_id) !== row.title) return false;
+      count++;
+    }
+    return count === wanted.size;
+  }
+
+  /**
+   * Before a replacement deletes them, writes the ratings written through the API to `exportPath` as CSV
+   * (the header and columns of MovieLens' ratings.csv), inside the import's transaction: what is exported
+   * is exactly what is deleted.
+   */
+  private exportApiRatings(source: string, exportPath: string | undefined, where: string): ReplacedCatalog {
+    const api = this.countApiRatings.get() as { ratings: number; users: number };
+    if (api.ratings === 0) return { source, apiRatings: 0, apiUsers: 0, exportPath: null };
+    if (exportPath === undefined) {
+      throw new Error(
+        `${where}: replacing the catalog would delete ${api.ratings} ratings written through the API, and no export path was given`,
+      );
+    }
+    // 'wx': never overwrite an earlier export.
+    const fd = openSync(exportPath, 'wx');
+    try {
+      let lines: string[] = ['userId,movieId,rating,timestamp'];
+      for (const [userId, itemId, value, timestamp] of this.apiRatings.iterate()) {
+        lines.push(`${userId},${itemId},${value},${timestamp}`);
+        if (lines.length >= EXPORT_ROWS_PER_WRITE) {
+          writeSync(fd, `${lines.join('\n')}\n`);
+          lines = [];
+        }
+      }
+      if (lines.length > 0) writeSync(fd, `${lines.join('\n')}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return { source, apiRatings: api.ratings, apiUsers: api.users, exportPath };
+  }
+
+  private load(
+    header: Header,
+    source: RatingSource,
+    options: ImportOptions,
+    context: { where: string; fingerprint: string; stored: StoredDataset | null; replaced: ReplacedCatalog | null; storedRatings: number },
+  ): ImportSummary {
+    const { db } = this;
+    const { where, fingerprint, stored, replaced, storedRatings } = context;
+    const replacing = replaced !== null;
     // Rows added, changed or deleted: whether the catalog generation moves.
     let changedRows = 0;
-
     if (replacing) {
       changedRows++;
       this.deleteRatings.run();
@@ -284,8 +434,12 @@ export class CatalogImporter {
       ).run();
     }
     const upsertClause = 'ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp';
-    // Into ratings, a row equal to the stored one is left alone, so it does not count as a change.
-    const changeClause = `${upsertClause} WHERE ratings.value IS NOT excluded.value OR ratings.timestamp IS NOT excluded.timestamp`;
+    // Into ratings: a row equal to the stored one is left alone, so it does not count as a change; a rating
+    // written through the API gives way only to a newer one from the file (it is then the file's).
+    const mergeClause = `ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, from_api = 0
+      WHERE CASE WHEN ratings.from_api = 0
+        THEN ratings.value IS NOT excluded.value OR ratings.timestamp IS NOT excluded.timestamp
+        ELSE excluded.timestamp > ratings.timestamp END`;
     const insertSql = (rows: number): string =>
       `INSERT INTO ${table} (user_id, item_id, value, timestamp) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')} ${upsertClause}`;
     const insertBatch = db.prepare(insertSql(BATCH_ROWS));
@@ -372,9 +526,16 @@ export class CatalogImporter {
       changedRows += db
         .prepare(
           `INSERT INTO ratings (user_id, item_id, value, timestamp)
-           SELECT user_id, item_id, value, timestamp FROM temp.import_ratings WHERE true ${changeClause}`,
+           SELECT user_id, item_id, value, timestamp FROM temp.import_ratings WHERE true ${mergeClause}`,
         )
         .run().changes;
+      // A rating marked as written through the API that the file holds unchanged is the file's (databases
+      // migrated from before the mark over-mark, see migration 5). Not a change of the catalog.
+      db.prepare(
+        `UPDATE ratings SET from_api = 0 WHERE from_api = 1 AND EXISTS (SELECT 1 FROM temp.import_ratings AS file
+           WHERE file.user_id = ratings.user_id AND file.item_id = ratings.item_id
+             AND file.value = ratings.value AND file.timestamp = ratings.timestamp)`,
+      ).run();
     }
     options.onProgress?.(lastTotal === 0 ? lastDone : lastTotal, lastTotal, rowsRead);
 
@@ -403,23 +564,30 @@ export class CatalogImporter {
     if (!direct) db.prepare('DROP TABLE temp.import_ratings').run();
     const counts = this.countAll.get() as { users: number; items: number; ratings: number };
     const importedAt = Date.now();
-    this.upsertDataset.run(
+    const record = [
       header.source,
       header.layout,
+      fingerprint,
       JSON.stringify(ratingLevels),
       counts.users,
       counts.items,
       counts.ratings,
       JSON.stringify(skipped),
       importedAt,
-    );
+    ] as const;
+    // One row: the data set the catalog holds, now known by this path and fingerprint.
+    if (stored && !replacing) this.updateDataset.run(...record, stored.id);
+    else this.insertDataset.run(...record);
     return {
       source: header.source,
       layout: header.layout,
       ...counts,
       ratingLevels,
       skipped,
-      replacedSource: replacing ? previousSource : null,
+      replacedSource: replaced?.source ?? null,
+      replaced,
+      mergedFrom: stored && !replacing && stored.source !== header.source ? stored.source : null,
+      fingerprint,
       importedAt,
       rowsRead,
       catalogGeneration: this.readGeneration.get() as number,

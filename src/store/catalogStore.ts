@@ -119,9 +119,11 @@ export class CatalogStore {
       `INSERT INTO users (user_id, updated_at) VALUES (?, ?)
        ON CONFLICT(user_id) DO UPDATE SET updated_at = MAX(excluded.updated_at, COALESCE(users.updated_at, 0) + 1)`,
     );
+    // Marked as written through the API (from_api): an import of another data set must not delete it
+    // unasked, and a merge keeps it unless the file holds a newer rating (catalogImport.ts).
     this.putRating = db.prepare(
-      `INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (?, ?, ?, ?)
-       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+      `INSERT INTO ratings (user_id, item_id, value, timestamp, from_api) VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, from_api = 1`,
     );
     this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
     // Read-then-write (the item and the scale are checked against what the write will see), so IMMEDIATE:

@@ -50,3 +50,31 @@ export class CatalogChangedError extends Error {
     );
   }
 }
+
+/**
+ * An import of another data set into a database holding ratings written through the API: replacing the
+ * catalog would delete them, so it takes an explicit choice (replace, after exporting them, or merge).
+ */
+export class CatalogReplaceRefusedError extends Error {
+  override readonly name = 'CatalogReplaceRefusedError';
+  readonly code = 'CATALOG_REPLACE_REFUSED';
+
+  constructor(
+    readonly source: string,
+    readonly storedSource: string,
+    readonly apiUsers: number,
+    readonly apiRatings: number,
+    why: string,
+  ) {
+    super(
+      `${source} is another data set than the one in the database (imported from ${storedSource}: ${why}); ` +
+        `replacing that catalog would delete ${count(apiRatings, 'rating')} written through the API by ${count(apiUsers, 'user')}. ` +
+        'Nothing was changed. Import with --replace to replace the catalog anyway (those ratings are first exported to a CSV ' +
+        'file beside the database), or with --merge if this folder is a newer export of the same catalog (a merge keeps them).',
+    );
+  }
+}
+
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}

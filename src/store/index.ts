@@ -11,7 +11,21 @@ export { isDatabaseBusy, retryWhileBusy, type BusyRetryOptions } from './busy.js
 export { TokenStore, TOKEN_PREFIX, type CreatedToken, type TokenInfo } from './tokenStore.js';
 export { ChangeFeed } from './changeFeed.js';
 export { CatalogStore, type DatasetInfo, type StoredRating, type StoredUser } from './catalogStore.js';
-export type { CatalogImport, ImportOptions, ImportSummary, RatingRowSink, StreamedCatalogImport } from './catalogImport.js';
+export type {
+  CatalogImport,
+  ImportMode,
+  ImportOptions,
+  ImportSummary,
+  ReplacedCatalog,
+  RatingRowSink,
+  StreamedCatalogImport,
+} from './catalogImport.js';
 export { ModelStore, type ModelVersion, type ModelVersionInfo, type SaveOptions } from './modelStore.js';
-export { CatalogChangedError, InvalidRatingError, UnknownItemError, UnknownModelVersionError } from './errors.js';
+export {
+  CatalogChangedError,
+  CatalogReplaceRefusedError,
+  InvalidRatingError,
+  UnknownItemError,
+  UnknownModelVersionError,
+} from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from './migrations.js';

@@ -126,6 +126,27 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX users_by_updated_at ON users(updated_at) WHERE updated_at IS NOT NULL',
     ],
   },
+  {
+    version: 5,
+    description: 'data sets identified by a fingerprint of their content, ratings marked when written through the API',
+    statements: [
+      // The SHA-256 of the layout and movie files (data/fingerprint.ts). NULL for a data set imported before
+      // this migration: the importer then judges it by its source path or by its items (catalogImport.ts)
+      // and records the fingerprint at its next import.
+      'ALTER TABLE datasets ADD COLUMN fingerprint TEXT',
+      // 1: written through the API (POST /api/users/:id/ratings), 0: from an import. What an import of
+      // another data set would delete, and what a merge keeps unless the file has a newer rating.
+      'ALTER TABLE ratings ADD COLUMN from_api INTEGER NOT NULL DEFAULT 0',
+      // Before this migration nothing recorded which ratings came through the API, only which users did
+      // (updated_at). Every rating of such a user is marked: over-counting keeps them all safe (counted,
+      // exported before a replace); the next merge of the same data set unmarks the ones its file holds
+      // unchanged. Reached through users_by_updated_at and the primary key, not a scan of every rating.
+      'UPDATE ratings SET from_api = 1 WHERE user_id IN (SELECT user_id FROM users WHERE updated_at IS NOT NULL)',
+      // Partial: only API ratings are in it (a handful against millions imported), so counting them is cheap
+      // and the bulk import's rows (from_api = 0) cost it nothing.
+      'CREATE INDEX ratings_from_api ON ratings(user_id) WHERE from_api = 1',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

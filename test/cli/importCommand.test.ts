@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,14 +98,34 @@ describe('runImport', () => {
 
       const copy = copyFolder(join(FIXTURES, 'csv'), temp.dir);
       replaceLine(join(copy, 'ratings.csv'), c.line, c.text, 'utf8');
-      await expect(runImport({ dataFolder: copy, dbPath }, fakeStderr(false))).rejects.toThrow(
+      // Another data set over an API rating takes --replace, which exports it first; the failure removes
+      // the export again (nothing was deleted).
+      await expect(runImport({ dataFolder: copy, dbPath, mode: 'replace' }, fakeStderr(false))).rejects.toThrow(
         `${join(copy, 'ratings.csv')}:${c.line}: ${c.expected}`,
       );
       const reopened = openDatabase(dbPath);
       expect(dumpDatabase(reopened)).toEqual(before);
       reopened.close();
+      expect(readdirSync(temp.dir).filter((name) => name.endsWith('.csv'))).toEqual([]);
     });
   }
+
+  it('refuses an overlong ratings line at file:line without reading it whole, leaving the database as it was', async () => {
+    const dbPath = join(temp.dir, 'limits.db');
+    const folder = copyFolder(join(FIXTURES, 'csv'), temp.dir);
+    await runImport({ dataFolder: folder, dbPath }, fakeStderr(false));
+    const db = openDatabase(dbPath);
+    const before = dumpDatabase(db, ['datasets.imported_at']);
+    db.close();
+    // A 1 MB line at line 3 against a 4 KiB limit (the default is 1 MiB; see test/data/inputLimits.test.ts).
+    replaceLine(join(folder, 'ratings.csv'), 3, `1,2,${'4'.repeat(1_000_000)},1260759145`, 'utf8');
+    await expect(runImport({ dataFolder: folder, dbPath, limits: { maxLineBytes: 4096 } }, fakeStderr(false))).rejects.toThrow(
+      `${join(folder, 'ratings.csv')}:3: expected lines of at most 4 KiB (4,096 bytes), found a line longer than that; reading stopped there`,
+    );
+    const reopened = openDatabase(dbPath);
+    expect(dumpDatabase(reopened, ['datasets.imported_at'])).toEqual(before);
+    reopened.close();
+  });
 
   it('does not create a database for a folder it cannot read', async () => {
     const dbPath = join(temp.dir, 'never.db');

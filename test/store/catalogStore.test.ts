@@ -72,7 +72,7 @@ describe('openDatabase', () => {
   });
 
   it('enforces foreign keys: a rating of an unknown item cannot be inserted behind the store', () => {
-    expect(() => db.prepare('INSERT INTO ratings VALUES (1, 999, 3, 0)').run()).toThrow(/FOREIGN KEY/);
+    expect(() => db.prepare('INSERT INTO ratings (user_id, item_id, value, timestamp) VALUES (1, 999, 3, 0)').run()).toThrow(/FOREIGN KEY/);
   });
 });
 
@@ -142,9 +142,9 @@ describe('CatalogStore.importCatalog', () => {
     store.importCatalog(fixture100k);
     const before = dumpDatabase(db);
     // The 3rd item's genres cannot be serialised: the failure comes after the old catalog was deleted
-    // (another source) and two new items were written.
+    // (replaced) and two new items were written.
     const items = fixture100k.items.map((item, i) => (i === 2 ? { ...item, genres: [1n] as unknown as string[] } : item));
-    expect(() => store.importCatalog({ ...fixture100k, source: 'elsewhere', items })).toThrow(/BigInt/);
+    expect(() => store.importCatalog({ ...fixture100k, source: 'elsewhere', items }, { mode: 'replace' })).toThrow(/BigInt/);
     expect(dumpDatabase(db)).toEqual(before);
   });
 });
