@@ -65,12 +65,21 @@ export interface VisitorPoolStats {
   minRatings: number;
 }
 
+/** `GET /api/items?search=&genre=&sort=&limit=&offset=`. */
 export interface ItemPage {
   items: Item[];
   total: number;
   limit: number;
   offset: number;
+  /**
+   * The order: "title" (the default; titles starting with the search first, then alphabetical),
+   * "popular" (most-rated, each page of 20 spread across genres and decades) or "rating" (highest damped
+   * mean rating, movies with few ratings after). See docs/page.md.
+   */
+  sort: ItemSort;
 }
+
+export type ItemSort = 'popular' | 'rating' | 'title';
 
 export interface GenresResponse {
   genres: string[];
