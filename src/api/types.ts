@@ -41,6 +41,14 @@ export interface BecauseItem {
   rating: number;
   /** score(item | all the user's ratings) − score(item | the same ratings without this one), > 0. */
   influence: number;
+  /**
+   * Which part of the score = p(watch) · p(like) the rating raised: "watch" (people who watched it watch
+   * this), "like" (people who rated it so rate this high), or "both". Reasons raising both come first.
+   * Models whose score is a single part name it ("watch" for the implicit RBM, "like" for a rating model).
+   */
+  raises: 'watch' | 'like' | 'both';
+  /** Whether the user's rating is at or above the "liked" level (4 on 1–5 stars), the level p(like) counts. */
+  liked: boolean;
 }
 
 export interface HealthResponse {

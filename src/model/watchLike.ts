@@ -26,7 +26,7 @@ import {
 import type { TrainOptionsInput } from '../rbm/config.js';
 import type { ImplicitTrainHooks } from '../rbm/implicitTrain.js';
 import { checkModelMeta, type ImplicitMeta, type ModelState, type TrainingSummary, type WatchLikeMeta } from './meta.js';
-import { pickInfluences } from './explain.js';
+import { pickInfluences, pickProductInfluences } from './explain.js';
 import type { Algorithm, BoundedUser, FitHooks, Influence, TrainedModel, UserInput, UserScores } from './protocol.js';
 import { RankingOnlyModel, type ModelIds } from './rankingOnly.js';
 import { RbmBlendModel } from './rbmBlend.js';
@@ -93,7 +93,7 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
   /** `because`: p(watch) with and without each rated item (ImplicitRbm.watchWithout), exact. */
   explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
     const { full, without } = this.implicit.watchWithout(user.ratings.items, items);
-    return pickInfluences(full, without, user.ratings.items.length, max);
+    return pickInfluences(full, without, user.ratings.items.length, max, 'watch');
   }
 
   dispose(): void {
@@ -187,8 +187,8 @@ export class WatchLikeModel implements TrainedModel {
   }
 
   /**
-   * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it, with and
-   * without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
+   * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it (the product
+   * of float64 factors here, of float32 ones there), with and without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
    * RbmBlendModel.distributionsWithout (exact for the user RBM and the bias baseline; the item RBM's user
    * unit held fixed, see there).
    */
@@ -196,16 +196,17 @@ export class WatchLikeModel implements TrainedModel {
     const watch = this.implicit.watchWithout(user.ratings.items, items);
     const rating = this.rating.distributionsWithout(user, items);
     const K = this.ratingLevels.length;
-    const score = (w: Float64Array, p: Float64Array): Float64Array => {
-      const out = new Float64Array(w.length);
-      for (let r = 0; r < w.length; r++) {
-        let like = 0;
-        for (let k = this.likedLevel; k < K; k++) like += p[r * K + k];
-        out[r] = w[r] * Math.min(1, like);
+    const like = (p: Float64Array): Float64Array => {
+      const out = new Float64Array(p.length / K);
+      for (let r = 0; r < out.length; r++) {
+        let sum = 0;
+        for (let k = this.likedLevel; k < K; k++) sum += p[r * K + k];
+        out[r] = Math.min(1, sum);
       }
       return out;
     };
-    return pickInfluences(score(watch.full, rating.full), score(watch.without, rating.without), user.ratings.items.length, max);
+    // Each reason also says which factor it raised, p(watch), p(like) or both (model/explain.ts).
+    return pickProductInfluences(watch, { full: like(rating.full), without: like(rating.without) }, user.ratings.items.length, max);
   }
 
   dispose(): void {

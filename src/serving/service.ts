@@ -20,7 +20,7 @@
  */
 import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, VisitorPoolStats } from '../api/types.js';
 import { levelIndexOf, type KnownRatings } from '../data/dataset.js';
-import { BECAUSE_MAX, type UserInput, type UserScores } from '../model/index.js';
+import { BECAUSE_MAX, likedLevelIndex, type UserInput, type UserScores } from '../model/index.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type CatalogReader, type ItemRecord, type StoredRating, type StoredUser } from './ports.js';
@@ -75,12 +75,15 @@ export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: r
   const { model } = snapshot;
   if (!model.explain || items.length === 0) return items.map(() => []);
   const { items: rated, levels } = input.ratings;
+  const liked = likedLevelIndex(snapshot.ratingLevels);
   return model.explain(input, items, BECAUSE_MAX).map((list) =>
-    list.map(({ rating, influence }) => ({
+    list.map(({ rating, influence, raises }) => ({
       itemId: snapshot.meta.itemIds[rated[rating]],
       title: snapshot.itemRecords[rated[rating]]?.title ?? null,
       rating: snapshot.ratingLevels[levels[rating]],
       influence: roundScore(influence),
+      raises,
+      liked: levels[rating] >= liked,
     })),
   );
 }
