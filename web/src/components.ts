@@ -145,6 +145,7 @@ export function becauseLine(item: Pick<ScoredItem, 'because'>): HTMLElement | nu
       'span',
       { class: `because-reason because-${raises}`, title: RAISES_TEXT[raises].detail },
       ...parts,
+      ' ',
       h('span', { class: 'because-tag' }, RAISES_TEXT[raises].tag),
     );
   });

@@ -28,10 +28,7 @@ import type { View } from './view.js';
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 20;
 const RECOMMENDATION_COUNT = 10;
-/**
- * Ratings the prompt asks a new visitor for. With about ten, the fold-in has seen enough of their taste
- * that recommendations stop swinging with every new rating (measured figures: docs/page.md).
- */
+/** Ratings the prompt asks a new visitor for: a prompt, not a measured threshold (see docs/page.md). */
 export const RATINGS_GOAL = 10;
 /** Item look-ups in flight at once while checking a loaded file's ids. */
 const LOOKUP_CONCURRENCY = 6;

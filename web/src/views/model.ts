@@ -248,7 +248,7 @@ export function modelView(ratings: VisitorRatings): View {
       'figure',
       { class: 'curve-figure' },
       h('figcaption', { class: 'curve-caption' }, 'Rating RBMs: RMSE (lower is better)'),
-      resizingChart({ title: 'Rating RBMs training curve', xLabel: 'Epoch', yLabel: 'RMSE', series }),
+      resizingChart({ title: 'Training curve of the rating RBMs', xLabel: 'Epoch', yLabel: 'RMSE', series }),
       best.some((b) => b !== null) && h('ul', { class: 'curve-notes' }, ...best),
       curveTable(
         'Training and validation RMSE per epoch',
@@ -276,7 +276,7 @@ export function modelView(ratings: VisitorRatings): View {
       { class: 'curve-figure' },
       h('figcaption', { class: 'curve-caption' }, `Ranking RBM: validation ${ndcg} (higher is better)`),
       resizingChart({
-        title: 'Ranking RBM training curve',
+        title: 'Training curve of the ranking RBM',
         xLabel: 'Epoch',
         yLabel: ndcg,
         series: [{ name: `Ranking RBM: validation ${ndcg}`, colorClass: 'series-c', dashed: true, points: values }],
