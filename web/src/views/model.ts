@@ -29,7 +29,7 @@ export function modelView(ratings: VisitorRatings): View {
       h(
         'p',
         { class: 'view-lead' },
-        'The model behind the recommendations: a restricted Boltzmann machine with one softmax visible unit per rating level. Its evaluation, its settings and how its error fell during training.',
+        'The model behind the recommendations: its restricted Boltzmann machines, how each trained, how well it does on held-out data, and what its hidden units learned.',
       ),
     ),
     body,
