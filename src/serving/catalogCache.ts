@@ -35,7 +35,9 @@ export interface CatalogCacheOptions {
   countsMaxAgeMs?: number;
   /**
    * How long the items' rating statistics (the catalog's popular and highly-rated orders) may be served
-   * after ratings changed, in milliseconds (default 60,000): recounting reads every rating.
+   * after ratings changed, in milliseconds (default 10 minutes): recounting reads every rating (one
+   * grouped query, run on the request that finds the snapshot due), and a browse order gains nothing
+   * from being fresher than that.
    */
   statsMaxAgeMs?: number;
   /** Injected for tests; default Date.now. */
@@ -90,7 +92,7 @@ export class CatalogCache implements Catalog {
     this.checkEveryMs = options.checkEveryMs ?? 200;
     this.maxRatings = options.maxRatings ?? 1_000_000;
     this.countsMaxAgeMs = options.countsMaxAgeMs ?? 5000;
-    this.statsMaxAgeMs = options.statsMaxAgeMs ?? 60_000;
+    this.statsMaxAgeMs = options.statsMaxAgeMs ?? 600_000;
     this.now = options.now ?? Date.now;
     this.dataVersion = changes.dataVersion();
     this.currentGeneration = changes.generation();

@@ -59,41 +59,54 @@ const decadeOf = (item: ItemRecord): number | null => (item.year === null ? null
 
 /** The popular order: most-rated, each page of POPULAR_PAGE diversified over genres and decades. */
 export function popularOrder(stats: readonly ItemRatingStats[]): Int32Array {
-  const remaining = stats.map((_, n) => n).sort(byCountThenId(stats));
+  const sorted = stats.map((_, n) => n).sort(byCountThenId(stats));
+  // Per item, once: ln(1 + n_i), its genres and its decade as small integers (counted in typed arrays).
+  const genreIndex = new Map<string, number>();
+  const decadeIndex = new Map<number, number>();
+  const logCount = new Float64Array(stats.length);
+  const genresOf: Int32Array[] = [];
+  const decadeOfItem = new Int32Array(stats.length);
+  stats.forEach((s, n) => {
+    logCount[n] = Math.log1p(s.ratings);
+    genresOf.push(Int32Array.from(s.item.genres, (g) => genreIndex.get(g) ?? genreIndex.set(g, genreIndex.size).size - 1));
+    const decade = decadeOf(s.item);
+    decadeOfItem[n] = decade === null ? -1 : (decadeIndex.get(decade) ?? decadeIndex.set(decade, decadeIndex.size).size - 1);
+  });
+  const genreUse = new Float64Array(genreIndex.size);
+  const decadeUse = new Float64Array(decadeIndex.size);
   const out = new Int32Array(stats.length);
+  // The candidates: the next POPULAR_WINDOW of `sorted` not yet placed (refilled as they are placed, so
+  // the cost is O(items · window), not a splice of the whole list per pick).
+  const window: number[] = [];
+  let next = 0;
   let filled = 0;
-  const genreUse = new Map<string, number>();
-  const decadeUse = new Map<number, number>();
-  while (remaining.length > 0) {
+  while (filled < sorted.length) {
+    while (window.length < POPULAR_WINDOW && next < sorted.length) window.push(sorted[next++]);
     if (filled % POPULAR_PAGE === 0) {
-      genreUse.clear();
-      decadeUse.clear();
+      genreUse.fill(0);
+      decadeUse.fill(0);
     }
     let bestAt = 0;
     let bestValue = -Infinity;
-    const window = Math.min(POPULAR_WINDOW, remaining.length);
-    for (let w = 0; w < window; w++) {
-      const s = stats[remaining[w]];
+    for (let w = 0; w < window.length; w++) {
+      const n = window[w];
       // An unrated movie is not "popular": once only those are left the order is by id.
-      if (s.ratings === 0) break;
-      const genres = s.item.genres;
+      if (stats[n].ratings === 0) break;
+      const genres = genresOf[n];
       let genrePenalty = 0;
-      for (const g of genres) genrePenalty += genreUse.get(g) ?? 0;
+      for (let g = 0; g < genres.length; g++) genrePenalty += genreUse[genres[g]];
       if (genres.length > 0) genrePenalty /= genres.length;
-      const decade = decadeOf(s.item);
-      const decadePenalty = decade === null ? 0 : (decadeUse.get(decade) ?? 0);
-      const value = Math.log1p(s.ratings) - POPULAR_GENRE_PENALTY * genrePenalty - POPULAR_DECADE_PENALTY * decadePenalty;
+      const decadePenalty = decadeOfItem[n] < 0 ? 0 : decadeUse[decadeOfItem[n]];
+      const value = logCount[n] - POPULAR_GENRE_PENALTY * genrePenalty - POPULAR_DECADE_PENALTY * decadePenalty;
       if (value > bestValue) {
         bestValue = value;
         bestAt = w;
       }
     }
-    const [picked] = remaining.splice(bestAt, 1);
+    const [picked] = window.splice(bestAt, 1);
     out[filled++] = picked;
-    const item = stats[picked].item;
-    for (const g of item.genres) genreUse.set(g, (genreUse.get(g) ?? 0) + 1);
-    const decade = decadeOf(item);
-    if (decade !== null) decadeUse.set(decade, (decadeUse.get(decade) ?? 0) + 1);
+    for (const g of genresOf[picked]) genreUse[g]++;
+    if (decadeOfItem[picked] >= 0) decadeUse[decadeOfItem[picked]]++;
   }
   return out;
 }
