@@ -63,6 +63,14 @@ export interface BecauseItem {
   rating: number;
   /** score(item | all the user's ratings) − score(item | the same ratings without this one), > 0. */
   influence: number;
+  /**
+   * Which part of the score = p(watch) · p(like) the rating raised: "watch" (people who watched it watch
+   * this), "like" (people who rated it so rate this high), or "both". Reasons raising both come first.
+   * Models whose score is a single part name it ("watch" for the implicit RBM, "like" for a rating model).
+   */
+  raises: 'watch' | 'like' | 'both';
+  /** Whether the user's rating is at or above the "liked" level (4 on 1–5 stars), the level p(like) counts. */
+  liked: boolean;
 }
 
 export interface HealthResponse {
@@ -87,12 +95,21 @@ export interface VisitorPoolStats {
   minRatings: number;
 }
 
+/** `GET /api/items?search=&genre=&sort=&limit=&offset=`. */
 export interface ItemPage {
   items: Item[];
   total: number;
   limit: number;
   offset: number;
+  /**
+   * The order: "title" (the default; titles starting with the search first, then alphabetical),
+   * "popular" (most-rated, each page of 20 spread across genres and decades) or "rating" (highest damped
+   * mean rating, movies with few ratings after). See docs/page.md.
+   */
+  sort: ItemSort;
 }
+
+export type ItemSort = 'popular' | 'rating' | 'title';
 
 export interface GenresResponse {
   genres: string[];

@@ -13,6 +13,15 @@ export interface ItemRecord {
   genres: string[];
 }
 
+/** A movie with how often and how high it was rated: what the catalog's "popular" and "highly rated" orders read. */
+export interface ItemRatingStats {
+  item: ItemRecord;
+  /** Number of ratings of the movie. */
+  ratings: number;
+  /** Sum of their values (the mean is ratingSum / ratings). */
+  ratingSum: number;
+}
+
 /** A user with the demographics MovieLens publishes (100K's u.user, 1M's users.dat); null when unknown. */
 export interface UserRecord {
   userId: number;

@@ -14,11 +14,17 @@
  * of the item's score — removing it would lower the score by at least a hundredth of its value — and
  * above a floor of 1e-6, so float rounding never lists a rating whose removal changes nothing. At most
  * `max` ratings, largest influence first (ties: the earlier rating); an empty list when none stands out.
+ *
+ * A score that is a product of two factors, score = p(watch) · p(like) (pickProductInfluences), also says
+ * which factor each rating raised: removing it lowers p(watch), p(like), or both. A rating can raise the
+ * score through p(watch) while lowering p(like) (a watched movie rated low: people who watched it watch
+ * this one, but this user did not like it), so the list prefers the ratings that raise both factors: they
+ * come first, largest influence first, then the others, largest influence first.
  * Pure: no I/O.
  */
-import type { Influence } from './protocol.js';
+import type { Influence, Raises } from './protocol.js';
 
-export type { Influence };
+export type { Influence, Raises };
 
 /** A rating stands out when removing it lowers the item's score by at least this share of the score. */
 export const BECAUSE_MIN_SHARE = 0.01;
@@ -34,7 +40,65 @@ export const BECAUSE_MAX = 3;
  * @param without  score(i | all but rating n), n-major: without[n · m + c] for rating n and candidate c
  * @param ratings  n, the user's number of ratings
  */
-export function pickInfluences(full: ArrayLike<number>, without: ArrayLike<number>, ratings: number, max: number): Influence[][] {
+export function pickInfluences(
+  full: ArrayLike<number>,
+  without: ArrayLike<number>,
+  ratings: number,
+  max: number,
+  raises: Raises,
+): Influence[][] {
+  return pick(full, without, ratings, max, () => raises);
+}
+
+/**
+ * A factor counts as raised by a rating when removing the rating lowers it by at least this share of its
+ * value (and by more than BECAUSE_MIN_INFLUENCE): smaller moves are float noise or too small to name.
+ */
+export const RAISES_MIN_SHARE = 0.001;
+
+/**
+ * The influences on score = watch · like (each of the m candidates, with the same n-major leave-one-out
+ * layout as pickInfluences), with the factor each rating raised, 'both' first. `score`, when given, is the
+ * ranking score the influences are measured on instead of the bare product (watch-like's popularity prior
+ * mixes π in: (1 − w) · watch · like + w · π); which factor a rating raised still comes from the factors.
+ */
+export function pickProductInfluences(
+  watch: { full: ArrayLike<number>; without: ArrayLike<number> },
+  like: { full: ArrayLike<number>; without: ArrayLike<number> },
+  ratings: number,
+  max: number,
+  score?: { full: ArrayLike<number>; without: ArrayLike<number> },
+): Influence[][] {
+  const m = watch.full.length;
+  if (like.full.length !== m || like.without.length !== watch.without.length) {
+    throw new RangeError(`the two factors' scores differ in shape: ${m} and ${like.full.length} items`);
+  }
+  const product = (a: ArrayLike<number>, b: ArrayLike<number>): Float64Array => Float64Array.from(a, (x, r) => x * b[r]);
+  const rose = (f: { full: ArrayLike<number>; without: ArrayLike<number> }, at: number, c: number): number => {
+    const drop = f.full[c] - f.without[at];
+    return drop >= BECAUSE_MIN_INFLUENCE && drop >= RAISES_MIN_SHARE * f.full[c] ? drop / f.full[c] : 0;
+  };
+  const full = score?.full ?? product(watch.full, like.full);
+  const without = score?.without ?? product(watch.without, like.without);
+  return pick(full, without, ratings, max, (n, c) => {
+    const w = rose(watch, n * m + c, c);
+    const l = rose(like, n * m + c, c);
+    if (w > 0 && l > 0) return 'both';
+    if (w > 0 || l > 0) return w > 0 ? 'watch' : 'like';
+    // Neither factor moved by RAISES_MIN_SHARE although the product did: name the one that rose more.
+    const dw = (watch.full[c] - watch.without[n * m + c]) / watch.full[c];
+    const dl = (like.full[c] - like.without[n * m + c]) / like.full[c];
+    return dw >= dl ? 'watch' : 'like';
+  });
+}
+
+function pick(
+  full: ArrayLike<number>,
+  without: ArrayLike<number>,
+  ratings: number,
+  max: number,
+  raisesOf: (rating: number, candidate: number) => Raises,
+): Influence[][] {
   const m = full.length;
   if (without.length !== ratings * m) {
     throw new RangeError(`leave-one-out scores have ${without.length} values, expected ${ratings} ratings × ${m} items`);
@@ -46,9 +110,10 @@ export function pickInfluences(full: ArrayLike<number>, without: ArrayLike<numbe
     const listed: Influence[] = [];
     for (let n = 0; n < ratings; n++) {
       const influence = full[c] - without[n * m + c];
-      if (influence >= floor) listed.push({ rating: n, influence });
+      if (influence >= floor) listed.push({ rating: n, influence, raises: raisesOf(n, c) });
     }
-    listed.sort((a, b) => b.influence - a.influence || a.rating - b.rating);
+    const first = (x: Influence): number => (x.raises === 'both' ? 0 : 1);
+    listed.sort((a, b) => first(a) - first(b) || b.influence - a.influence || a.rating - b.rating);
     out.push(listed.slice(0, max));
   }
   return out;

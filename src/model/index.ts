@@ -35,4 +35,5 @@ export { DEFAULT_TRAIN_OPTIONS, validateTrainOptions } from '../rbm/config.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';
 export { topK } from '../rbm/topK.js';
+export { likedLevelIndex } from '../rbm/implicit.js';
 export { prunedTopK, type PrunedTopKOptions, type PrunedTopKResult } from './prunedTopK.js';

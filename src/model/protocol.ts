@@ -66,7 +66,15 @@ export interface Influence {
   readonly rating: number;
   /** score(item | all the user's ratings) − score(item | the same ratings without this one); > 0. */
   readonly influence: number;
+  /**
+   * Which factor of the score the rating raised: for score = p(watch) · p(like), 'watch', 'like' or
+   * 'both'; a model whose score is one factor names it ('watch' for p(watch), 'like' for a rating).
+   */
+  readonly raises: Raises;
 }
+
+/** The part of a ranking score a rating raised (Influence.raises). */
+export type Raises = 'watch' | 'like' | 'both';
 
 export interface FitHooks {
   onEpoch?: (report: EpochReport) => void;

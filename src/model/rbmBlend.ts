@@ -475,7 +475,7 @@ export class RbmBlendModel implements TrainedModel {
       for (let r = 0; r < e.length; r++) for (let k = 0; k < K; k++) e[r] += levels[k] * p[r * K + k];
       return e;
     };
-    return pickInfluences(expect(full), expect(without), user.ratings.items.length, max);
+    return pickInfluences(expect(full), expect(without), user.ratings.items.length, max, 'like');
   }
 
   /** Tensors of this (immutable) model for the dense products, uploaded once. */

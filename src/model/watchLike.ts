@@ -45,7 +45,7 @@ import {
   type StoredMeta,
   type TrainingSummary,
 } from './meta.js';
-import { pickInfluences } from './explain.js';
+import { pickInfluences, pickProductInfluences } from './explain.js';
 import {
   storedKind,
   type Algorithm,
@@ -203,7 +203,7 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
   /** `because`: p(watch) with and without each rated item (ImplicitRbm.watchWithout), exact. */
   explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
     const { full, without } = this.implicit.watchWithout(user.ratings.items, items);
-    return pickInfluences(full, without, user.ratings.items.length, max);
+    return pickInfluences(full, without, user.ratings.items.length, max, 'watch');
   }
 
   dispose(): void {
@@ -310,8 +310,8 @@ export class WatchLikeModel implements TrainedModel {
   }
 
   /**
-   * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it, with and
-   * without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
+   * `because` for score = p(watch) · min(1, Σ_{k ≥ liked} p(k)), as scoreUsers computes it (the product
+   * of float64 factors here, of float32 ones there), with and without each rating: p(watch) from ImplicitRbm.watchWithout (exact), p(k) from
    * RbmBlendModel.distributionsWithout (exact for the user RBM and the bias baseline; the item RBM's user
    * unit held fixed, see there). With the popularity prior, the full score has w(n) and each leave-one-out
    * score w(n − 1), as a user with one rating fewer gets.
@@ -322,21 +322,25 @@ export class WatchLikeModel implements TrainedModel {
     const K = this.ratingLevels.length;
     const m = items.length;
     const n = user.ratings.items.length;
-    const score = (w: Float64Array, p: Float64Array, prior: number): Float64Array => {
-      const out = new Float64Array(w.length);
-      for (let r = 0; r < w.length; r++) {
-        let like = 0;
-        for (let k = this.likedLevel; k < K; k++) like += p[r * K + k];
-        out[r] = (1 - prior) * w[r] * Math.min(1, like) + prior * this.popularity[items[r % m]];
+    const like = (p: Float64Array): Float64Array => {
+      const out = new Float64Array(p.length / K);
+      for (let r = 0; r < out.length; r++) {
+        let sum = 0;
+        for (let k = this.likedLevel; k < K; k++) sum += p[r * K + k];
+        out[r] = Math.min(1, sum);
       }
       return out;
     };
-    return pickInfluences(
-      score(watch.full, rating.full, priorWeight(this.coldPrior, n)),
-      score(watch.without, rating.without, priorWeight(this.coldPrior, n - 1)),
-      n,
-      max,
-    );
+    const likes = { full: like(rating.full), without: like(rating.without) };
+    // The ranking score (1 − w) · p(watch) · p(like) + w · π, with w(n) in full and w(n − 1) without a rating.
+    const score = (w: Float64Array, l: Float64Array, prior: number): Float64Array =>
+      Float64Array.from(w, (x, r) => (1 - prior) * x * l[r] + prior * this.popularity[items[r % m]]);
+    const scores = {
+      full: score(watch.full, likes.full, priorWeight(this.coldPrior, n)),
+      without: score(watch.without, likes.without, priorWeight(this.coldPrior, n - 1)),
+    };
+    // Each reason also says which factor it raised, p(watch), p(like) or both (model/explain.ts).
+    return pickProductInfluences(watch, likes, n, max, scores);
   }
 
   dispose(): void {

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { assertTrainable } from '../data/scaleCheck.js';
-import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type TrainOptionsInput } from '../model/index.js';
+import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta, type FitOptions } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { CatalogCache } from '../serving/catalogCache.js';
 import { ModelHolder, type ModelSnapshot } from '../serving/modelHolder.js';
@@ -40,7 +40,7 @@ export interface LaunchOptions {
   /** Progress and events, one line each (default stderr). */
   log?: (line: string) => void;
   /** For the model trained when the database has none. */
-  trainOptions?: TrainOptionsInput;
+  trainOptions?: FitOptions;
   /** How often to look for a newer model version, in milliseconds (default 2000). */
   pollMs?: number;
   /** Folder of the web page (default web/dist). */

@@ -4,6 +4,7 @@
  * one-liners and no malformed input reaches the services.
  */
 import { ID_PATTERN } from '../data/ids.js';
+import { ITEM_SORTS, type ItemSort } from '../serving/itemBrowse.js';
 import type { RankBy } from '../serving/service.js';
 import { ApiError, badRequest } from './errors.js';
 
@@ -76,6 +77,15 @@ export function matchGenre(raw: string | undefined, knownGenres: readonly string
   const match = knownGenres.find((g) => g.toLowerCase() === wanted);
   if (match === undefined) throw badRequest(`unknown genre "${raw}"; expected one of: ${knownGenres.join(', ')}`);
   return match;
+}
+
+/** `sort=popular|rating|title` of the catalog (default `fallback`). */
+export function parseItemSortQuery(query: Record<string, unknown>, fallback: ItemSort): ItemSort {
+  const raw = singleQueryValue(query, 'sort');
+  if (raw === undefined || raw === '') return fallback;
+  const sort = ITEM_SORTS.find((s) => s === raw);
+  if (sort === undefined) throw badRequest(`sort must be one of ${ITEM_SORTS.map((s) => `"${s}"`).join(', ')}, got "${raw}"`);
+  return sort;
 }
 
 /** `rankBy=score|predicted` (default score): rank by the served algorithm's score, or by predicted rating. */

@@ -4,7 +4,7 @@
  * answer from the snapshot alone, so the visitor pool's workers run exactly this code.
  */
 import type { BecauseItem, RatingInput, ScoredItem } from '../api/types.js';
-import { BECAUSE_MAX, type UserInput } from '../model/index.js';
+import { BECAUSE_MAX, likedLevelIndex, type UserInput } from '../model/index.js';
 import { visitorInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { ItemRecord } from './ports.js';
@@ -22,12 +22,15 @@ export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: r
   const { model } = snapshot;
   if (!model.explain || items.length === 0) return items.map(() => []);
   const { items: rated, levels } = input.ratings;
+  const liked = likedLevelIndex(snapshot.ratingLevels);
   return model.explain(input, items, BECAUSE_MAX).map((list) =>
-    list.map(({ rating, influence }) => ({
+    list.map(({ rating, influence, raises }) => ({
       itemId: snapshot.meta.itemIds[rated[rating]],
       title: snapshot.itemRecords[rated[rating]]?.title ?? null,
       rating: snapshot.ratingLevels[levels[rating]],
       influence: roundScore(influence),
+      raises,
+      liked: levels[rating] >= liked,
     })),
   );
 }

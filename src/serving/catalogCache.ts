@@ -20,9 +20,10 @@
  *   the same things at the same moment.
  *
  * Memory: users' ratings are an LRU bounded by the number of ratings held; items are held for the
- * catalog's generation (a few hundred bytes each); searches are not cached (they go to SQLite).
+ * catalog's generation (a few hundred bytes each), and so are their rating statistics once the catalog
+ * is browsed by popularity (itemStats); searches are not cached (they go to SQLite).
  */
-import type { Catalog, ItemRecord, StoredRating, StoredUser } from './ports.js';
+import type { Catalog, ItemRatingStats, ItemRecord, StoredRating, StoredUser } from './ports.js';
 
 /** What the cache asks the database about changes made by other connections (ChangeFeed satisfies it). */
 export interface ChangeSource {
@@ -40,6 +41,13 @@ export interface CatalogCacheOptions {
   maxRatings?: number;
   /** How long a changed count may be served before it is recounted, in milliseconds (default 5000). */
   countsMaxAgeMs?: number;
+  /**
+   * How long the items' rating statistics (the catalog's popular and highly-rated orders) may be served
+   * after ratings changed, in milliseconds (default 10 minutes): recounting reads every rating (one
+   * grouped query, run on the request that finds the snapshot due), and a browse order gains nothing
+   * from being fresher than that.
+   */
+  statsMaxAgeMs?: number;
   /** Injected for tests; default Date.now. */
   now?: () => number;
 }
@@ -58,6 +66,7 @@ export class CatalogCache implements Catalog {
   private readonly checkEveryMs: number;
   private readonly maxRatings: number;
   private readonly countsMaxAgeMs: number;
+  private readonly statsMaxAgeMs: number;
   private readonly now: () => number;
   private lastCheck = -Infinity;
   private dataVersion: number;
@@ -79,6 +88,9 @@ export class CatalogCache implements Catalog {
   private countsDirty = false;
   /** Users whose freshness was checked in the current synchronous run (cleared at its end). */
   private readonly checkedThisRun = new Set<number>();
+  private statsValue: readonly ItemRatingStats[] | null = null;
+  private statsAt = 0;
+  private statsDirty = false;
   private readonly userListeners: ((userId: number) => void)[] = [];
   private readonly catalogListeners: (() => void)[] = [];
 
@@ -90,6 +102,7 @@ export class CatalogCache implements Catalog {
     this.checkEveryMs = options.checkEveryMs ?? 200;
     this.maxRatings = options.maxRatings ?? 1_000_000;
     this.countsMaxAgeMs = options.countsMaxAgeMs ?? 5000;
+    this.statsMaxAgeMs = options.statsMaxAgeMs ?? 600_000;
     this.now = options.now ?? Date.now;
     this.dataVersion = changes.dataVersion();
     this.currentGeneration = changes.generation();
@@ -126,6 +139,7 @@ export class CatalogCache implements Catalog {
       return;
     }
     this.countsDirty = true;
+    this.statsDirty = true;
     for (const { userId, updatedAt } of this.changes.usersUpdatedSince(this.watermark - CLOCK_MARGIN_MS)) {
       // Already accounted for (by an earlier look, or by syncUser): only the watermark moves.
       const known = this.seen.get(userId) === updatedAt;
@@ -199,6 +213,22 @@ export class CatalogCache implements Catalog {
     return this.store.searchItems(query, limit, offset, genre);
   }
 
+  searchItemIds(query: string, genre?: string): number[] {
+    return this.store.searchItemIds(query, genre);
+  }
+
+  /** One frozen snapshot per catalog generation, recounted at most every `statsMaxAgeMs` while ratings change. */
+  itemStats(): readonly ItemRatingStats[] {
+    this.sync();
+    const now = this.now();
+    if (this.statsValue === null || (this.statsDirty && now - this.statsAt >= this.statsMaxAgeMs)) {
+      this.statsValue = Object.freeze(this.store.itemStats().map((s) => Object.freeze({ ...s, item: Object.freeze(s.item) })));
+      this.statsAt = now;
+      this.statsDirty = false;
+    }
+    return this.statsValue;
+  }
+
   genres(): string[] {
     this.sync();
     this.genreList ??= Object.freeze(this.store.genres()) as string[];
@@ -225,6 +255,7 @@ export class CatalogCache implements Catalog {
     } finally {
       // Even after a failure: the write may have committed before the error surfaced.
       this.countsDirty = true;
+      this.statsDirty = true;
       this.forgetUser(userId);
     }
   }
@@ -281,6 +312,7 @@ export class CatalogCache implements Catalog {
     this.items.clear();
     this.genreList = null;
     this.countsValue = null;
+    this.statsValue = null;
     this.seen.clear();
     for (const listener of this.catalogListeners) listener();
   }

@@ -3,10 +3,10 @@
  * `ModelStore` (src/store) satisfy them structurally; naming only the methods used here keeps the serving
  * code honest about its dependencies and lets a test substitute a single method when it must.
  */
-import type { ItemRecord } from '../data/catalog.js';
+import type { ItemRatingStats, ItemRecord } from '../data/catalog.js';
 import type { ModelMeta } from '../model/index.js';
 
-export type { ItemRecord };
+export type { ItemRatingStats, ItemRecord };
 
 export interface StoredRating {
   itemId: number;
@@ -26,6 +26,13 @@ export interface CatalogReader {
   getItem(itemId: number): ItemRecord | null;
   getItems(itemIds: number[]): ItemRecord[];
   searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number };
+  /** The ids of every item `searchItems` would list for the query and genre, in no particular order. */
+  searchItemIds(query: string, genre?: string): number[];
+  /**
+   * Every item with its number of ratings and their sum. CatalogCache returns one frozen snapshot until
+   * the catalog or its ratings change, so orders derived from it are computed once per snapshot.
+   */
+  itemStats(): readonly ItemRatingStats[];
   genres(): string[];
   getUser(userId: number): StoredUser | null;
   getUserRatings(userId: number): StoredRating[];

@@ -3,7 +3,7 @@
  * statement created once, in the constructor.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { ItemRecord } from '../data/catalog.js';
+import type { ItemRatingStats, ItemRecord } from '../data/catalog.js';
 import { assertStorableLevels, levelIndexOf, type Dataset } from '../data/dataset.js';
 import { searchKeyOf } from '../data/titles.js';
 import {
@@ -68,6 +68,8 @@ export class CatalogStore {
   private readonly itemsByIds: Statement<[string], ItemRow>;
   private readonly searchPage: Statement<[SearchParams], ItemRow>;
   private readonly searchTotal: Statement<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>;
+  private readonly searchIds: Statement<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>;
+  private readonly statsOfItems: Statement<[], ItemRow & { n: number; total: number }>;
   private readonly allGenres: Statement<[], string>;
   private readonly userById: Statement<[number], { user_id: number; updated_at: number | null }>;
   private readonly ratingsOfUser: Statement<[number], { item_id: number; value: number; timestamp: number }>;
@@ -107,6 +109,16 @@ export class CatalogStore {
     this.searchTotal = db
       .prepare<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>(`SELECT COUNT(*) FROM items WHERE ${SEARCH_WHERE}`)
       .pluck();
+    this.searchIds = db
+      .prepare<[Omit<SearchParams, 'limit' | 'offset' | 'prefix'>], number>(`SELECT item_id FROM items WHERE ${SEARCH_WHERE}`)
+      .pluck();
+    // One pass over ratings_by_item; items nobody rated are kept (0 ratings).
+    this.statsOfItems = db.prepare(
+      `SELECT ${ITEM_COLUMNS}, COALESCE(s.n, 0) AS n, COALESCE(s.total, 0) AS total
+       FROM items LEFT JOIN (SELECT item_id AS rated_id, COUNT(*) AS n, SUM(value) AS total FROM ratings GROUP BY item_id) s
+         ON s.rated_id = items.item_id
+       ORDER BY item_id`,
+    );
     this.allGenres = db
       .prepare<[], string>('SELECT DISTINCT json_each.value FROM items, json_each(items.genres) ORDER BY json_each.value')
       .pluck();
@@ -221,16 +233,21 @@ export class CatalogStore {
   searchItems(query: string, limit: number, offset: number, genre?: string): { items: ItemRecord[]; total: number } {
     expectCount(limit, 'limit');
     expectCount(offset, 'offset');
-    const words = searchKeyOf(query)
-      .split(' ')
-      .filter((w) => w !== '')
-      .map(escapeLike);
-    const pattern = words.length === 0 ? '%' : `%${words.join('%')}%`;
-    const prefix = words.length === 0 ? '%' : `${words.join('%')}%`;
+    const { pattern, prefix } = searchPattern(query);
     const genreParam = genre === undefined || genre === '' ? null : genre;
     const items = this.searchPage.all({ pattern, prefix, genre: genreParam, limit, offset }).map(toItem);
     const total = this.searchTotal.get({ pattern, genre: genreParam }) as number;
     return { items, total };
+  }
+
+  /** The ids of every item `searchItems` would list for the query and genre, in no particular order. */
+  searchItemIds(query: string, genre?: string): number[] {
+    return this.searchIds.all({ pattern: searchPattern(query).pattern, genre: genre === undefined || genre === '' ? null : genre });
+  }
+
+  /** Every item with its number of ratings and their sum, by ascending item id. */
+  itemStats(): ItemRatingStats[] {
+    return this.statsOfItems.all().map((row) => ({ item: toItem(row), ratings: row.n, ratingSum: row.total }));
   }
 
   /** Distinct genre names over all items, sorted. */
@@ -342,6 +359,18 @@ function itemIndexLookup(ids: readonly number[]): (id: number) => number {
 
 function toItem(row: ItemRow): ItemRecord {
   return { itemId: row.item_id, title: row.title, year: row.year, genres: JSON.parse(row.genres) as string[] };
+}
+
+/** The LIKE patterns of a title query: its words in order anywhere, and at the start. */
+function searchPattern(query: string): { pattern: string; prefix: string } {
+  const words = searchKeyOf(query)
+    .split(' ')
+    .filter((w) => w !== '')
+    .map(escapeLike);
+  return {
+    pattern: words.length === 0 ? '%' : `%${words.join('%')}%`,
+    prefix: words.length === 0 ? '%' : `${words.join('%')}%`,
+  };
 }
 
 /** Makes a user's % and _ literal in a LIKE pattern (escape character: backslash). */

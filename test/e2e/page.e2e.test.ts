@@ -126,11 +126,14 @@ describe('the recommendation page in Chromium', () => {
     expect(await recommendationSignature(page)).not.toContain(`${secondTitle}=`);
 
     // "Because you rated …" (where a rating stands out; with two ratings there may be none): only the
-    // visitor's own ratings, with the stars they gave.
+    // visitor's own ratings, with the stars they gave (the 2★ one named as not liked), each line saying
+    // which part of the score it raised.
     const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const rated = `(${escape(firstTitle)} ★4|${escape(secondTitle)} ★2)`;
-    for (const line of await recommendations(page).locator('.because').allInnerTexts()) {
-      expect(line.trim()).toMatch(new RegExp(`^Because you rated ${rated}( and ${rated})?$`));
+    const rated = `(${escape(firstTitle)} ★4|${escape(secondTitle)} \\(★2, not liked\\))`;
+    for (const line of await recommendations(page).locator('.because-reason').allInnerTexts()) {
+      expect(line.trim()).toMatch(
+        new RegExp(`^(Because you|You) (rated|watched) ${rated}( and ${rated})? raises (watch & like|watch|like)$`),
+      );
     }
 
     await expect.poll(() => yourRatings(page).count()).toBe(2);
@@ -209,14 +212,19 @@ describe('the recommendation page in Chromium', () => {
     const shown = await recs.evaluateAll((items) =>
       items.map((li) => ({ itemId: Number((li as HTMLElement).dataset.itemId), line: li.querySelector('.because')?.textContent ?? null })),
     );
+    // One line per part of the score the reasons raised (both first), a rating below 4★ named as not liked.
+    const tags = { both: 'raises watch & like', like: 'raises like', watch: 'raises watch' } as const;
     for (const { itemId, line } of shown) {
       const because = becauseById.get(itemId) ?? [];
-      const parts = because.map((b) => `${displayTitle(b.title ?? '')} ★${b.rating}`);
-      const sentence =
-        parts.length === 0
-          ? null
-          : `Because you rated ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`}`;
-      expect(line).toBe(sentence);
+      const lines = (['both', 'like', 'watch'] as const)
+        .map((raises) => because.filter((b) => b.raises === raises))
+        .filter((group) => group.length > 0)
+        .map((group, n) => {
+          const parts = group.map((b) => `${displayTitle(b.title ?? '')}${b.liked ? ` ★${b.rating}` : ` (★${b.rating}, not liked)`}`);
+          const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+          return `${n === 0 ? 'Because you' : 'You'} ${group[0].raises === 'watch' ? 'watched' : 'rated'} ${list} ${tags[group[0].raises]}`;
+        });
+      expect(line).toBe(lines.length === 0 ? null : lines.join(''));
     }
     expect(shown.filter((s) => s.line !== null).length).toBeGreaterThan(0);
     expect(page.url()).toMatch(/#\/user\/1$/);
@@ -238,7 +246,7 @@ describe('the recommendation page in Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Model' }).click();
     await page.getByRole('heading', { level: 1, name: 'Model' }).waitFor();
     const curve = page.getByRole('region', { name: 'Training curve' });
-    const chart = curve.getByRole('img', { name: /Training curve/ });
+    const chart = curve.getByRole('img', { name: /Training curve of the rating RBMs/ });
     await chart.waitFor();
     const paths = await chart.locator('path.chart-line').evaluateAll((els) => els.map((el) => el.getAttribute('d') ?? ''));
     expect(paths.length).toBeGreaterThanOrEqual(1);
@@ -275,7 +283,7 @@ describe('the recommendation page in Chromium', () => {
     await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'user-390.png'), fullPage: true });
 
     await phone.getByRole('link', { name: 'Model' }).click();
-    await phone.getByRole('region', { name: 'Training curve' }).getByRole('img').waitFor();
+    await phone.getByRole('region', { name: 'Training curve' }).getByRole('img').first().waitFor();
     await settled(phone);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'model-390.png'), fullPage: true });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
+import type { FitOptions } from '../../src/model/index.js';
 import { launch, type LaunchedServer } from '../../src/server/main.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -55,16 +56,27 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowserSession(prefix: string, watch: (page: Page) => Page): Promise<BrowserSession> {
+/**
+ * `prepare` may fill the database before the server starts (e.g. import MovieLens 100K); without it the
+ * server seeds the demo catalog.
+ */
+export async function openBrowserSession(
+  prefix: string,
+  watch: (page: Page) => Page,
+  prepare?: (dbPath: string) => Promise<void>,
+  trainOptions: FitOptions = { epochs: 8 },
+): Promise<BrowserSession> {
   await buildWeb();
   const workDir = mkdtempSync(path.join(tmpdir(), prefix));
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const dbPath = path.join(workDir, 'e2e.db');
+  await prepare?.(dbPath);
   // A small, quick model: the page is under test here, not the model's accuracy.
   const server = await launch({
-    dbPath: path.join(workDir, 'e2e.db'),
+    dbPath,
     port: 0,
     log: () => {},
-    trainOptions: { epochs: 8 },
+    trainOptions,
     pollMs: 60_000,
   });
   // A persistent context over a fresh profile folder: no state from any earlier run or other browser.

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset, KnownRatings } from '../../src/data/dataset.js';
 import { becauseGap, ratingsWithout } from '../../src/eval/because.js';
 import { fitBiasModel } from '../../src/model/bias.js';
-import { BECAUSE_MIN_SHARE, pickInfluences } from '../../src/model/explain.js';
+import { BECAUSE_MIN_SHARE, pickInfluences, pickProductInfluences, RAISES_MIN_SHARE } from '../../src/model/explain.js';
 import type { Influence, TrainedModel, UserInput } from '../../src/model/protocol.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
 import { modelFromState } from '../../src/model/index.js';
@@ -168,20 +168,75 @@ describe('because: exact parts', () => {
       items.forEach((i, c) => {
         // Every rating's actual influence through scoreUsers; the expected list follows the stated rule.
         const actual = Array.from({ length: n }, (_, t) => full.score[i] - model.scoreUsers([inputWithout(input, t)])[0].score[i]);
-        const expected = actual
+        // The clear stand-outs, each with the factor it raised (checked below); 'both' first, then the rest.
+        const raisesOf = new Map(because[c].map((x) => [x.rating, x.raises]));
+        const clear = actual
           .map((influence, rating) => ({ rating, influence }))
-          .filter((x) => x.influence >= BECAUSE_MIN_SHARE * full.score[i] + 1e-5)
-          .sort((a, b) => b.influence - a.influence)
-          .slice(0, 3)
-          .map((x) => x.rating);
+          .filter((x) => x.influence >= BECAUSE_MIN_SHARE * full.score[i] + 1e-5);
         const listed = because[c].map((x) => x.rating);
-        // Ratings within float noise of the threshold may be in or out; the clear ones must match.
-        for (const r of expected) expect(listed).toContain(r);
+        // Ratings within float noise of the threshold may be in or out; the clear ones must be listed
+        // unless three others that come before them in the order are.
+        const rank = (x: Influence): number => (x.raises === 'both' ? 0 : 1);
+        for (const x of clear) {
+          if (listed.includes(x.rating)) continue;
+          expect(listed.length).toBe(3);
+          for (const y of because[c])
+            expect(rank(y) < (raisesOf.get(x.rating) === 'both' ? 0 : 1) || y.influence >= x.influence - 1e-5).toBe(true);
+        }
         expect(listed.length).toBeLessThanOrEqual(3);
-        for (let t = 1; t < because[c].length; t++) expect(because[c][t].influence).toBeLessThanOrEqual(because[c][t - 1].influence);
+        for (let t = 1; t < because[c].length; t++) {
+          const [a, b] = [because[c][t - 1], because[c][t]];
+          expect(rank(a)).toBeLessThanOrEqual(rank(b));
+          if (rank(a) === rank(b)) expect(b.influence).toBeLessThanOrEqual(a.influence);
+        }
         for (const x of because[c]) expect(x.influence).toBeGreaterThanOrEqual(BECAUSE_MIN_SHARE * full.score[i] - 1e-6);
       });
     }
+  });
+});
+
+describe('because: which factor each reason raised', () => {
+  it("watch-like: 'watch', 'like' and 'both' are the signs of the drops of p(watch) and p(like) through scoreUsers", () => {
+    const model = userBlendWatchLike;
+    const K = data.ratingLevels.length;
+    const liked = likedLevelIndex(data.ratingLevels);
+    const parts = (input: UserInput, item: number): { watch: number; like: number } => {
+      const [w] = implicitModel.scoreUsers([input]);
+      const [r] = model.rating.scoreUsers([input]);
+      let like = 0;
+      for (let k = liked; k < K; k++) like += r.distribution![item * K + k];
+      return { watch: w.score[item], like: Math.min(1, like) };
+    };
+    const seen = new Map<string, number>();
+    for (const u of SAMPLE) {
+      const input: UserInput = { ratings: userRatings(data, u) };
+      const items = topUnrated(model, input, 6);
+      model.explain!(input, items, 3).forEach((list, c) => {
+        const before = parts(input, items[c]);
+        for (const x of list) {
+          seen.set(x.raises, (seen.get(x.raises) ?? 0) + 1);
+          const after = parts(inputWithout(input, x.rating), items[c]);
+          const dw = before.watch - after.watch;
+          const dl = before.like - after.like;
+          // Raised: a drop of at least 0.1 % of the factor (RAISES_MIN_SHARE), within float32 noise.
+          const tol = 1e-5;
+          if (x.raises === 'both' || x.raises === 'watch') expect(dw).toBeGreaterThan(RAISES_MIN_SHARE * before.watch - tol);
+          if (x.raises === 'both' || x.raises === 'like') expect(dl).toBeGreaterThan(RAISES_MIN_SHARE * before.like - tol);
+          if (x.raises === 'watch') expect(dl).toBeLessThan(RAISES_MIN_SHARE * before.like + tol);
+          if (x.raises === 'like') expect(dw).toBeLessThan(RAISES_MIN_SHARE * before.watch + tol);
+        }
+      });
+    }
+    // Both kinds occur in this data: group B's low ratings of group A's items raise p(watch) only.
+    expect(seen.get('both') ?? 0).toBeGreaterThan(0);
+    expect((seen.get('watch') ?? 0) + (seen.get('like') ?? 0)).toBeGreaterThan(0);
+  });
+
+  it("single-factor models name their factor: the implicit RBM 'watch', the rating blend 'like'", () => {
+    const input: UserInput = { ratings: userRatings(data, 0) };
+    const items = topUnrated(implicitModel, input, 4);
+    for (const list of implicitModel.explain(input, items, 3)) for (const x of list) expect(x.raises).toBe('watch');
+    for (const list of userBlendWatchLike.rating.explain(input, items, 3)) for (const x of list) expect(x.raises).toBe('like');
   });
 });
 
@@ -228,15 +283,34 @@ describe('pickInfluences', () => {
     // 3 ratings × 2 items, n-major: item 0 full 0.5, item 1 full 0.1.
     const full = [0.5, 0.1];
     const without = [0.4, 0.1, 0.498, 0.2, 0.45, 0.0995];
-    expect(pickInfluences(full, without, 3, 3)).toEqual([
+    expect(pickInfluences(full, without, 3, 3, 'watch')).toEqual([
       [
-        { rating: 0, influence: expect.closeTo(0.1, 12) },
-        { rating: 2, influence: expect.closeTo(0.05, 12) },
+        { rating: 0, influence: expect.closeTo(0.1, 12), raises: 'watch' },
+        { rating: 2, influence: expect.closeTo(0.05, 12), raises: 'watch' },
       ],
       [],
     ]);
-    expect(pickInfluences(full, without, 3, 1)[0]).toHaveLength(1);
-    expect(() => pickInfluences(full, without, 2, 3)).toThrow(/6 values, expected 2 ratings × 2 items/);
+    expect(pickInfluences(full, without, 3, 1, 'watch')[0]).toHaveLength(1);
+    expect(() => pickInfluences(full, without, 2, 3, 'like')).toThrow(/6 values, expected 2 ratings × 2 items/);
+  });
+
+  it('pickProductInfluences: names the factor each rating raised and lists those raising both first', () => {
+    // One item, 3 ratings. Full: watch 0.5, like 0.8 (score 0.4).
+    // Rating 0: watch 0.3 without it, like 0.85 → raised watch only, lowered like (score 0.255: +0.145).
+    // Rating 1: watch 0.45, like 0.7 → both (score 0.315: +0.085).
+    // Rating 2: watch 0.5, like 0.6 → like only (score 0.3: +0.1).
+    const watch = { full: [0.5], without: [0.3, 0.45, 0.5] };
+    const like = { full: [0.8], without: [0.85, 0.7, 0.6] };
+    expect(pickProductInfluences(watch, like, 3, 3)).toEqual([
+      [
+        { rating: 1, influence: expect.closeTo(0.085, 12), raises: 'both' },
+        { rating: 0, influence: expect.closeTo(0.145, 12), raises: 'watch' },
+        { rating: 2, influence: expect.closeTo(0.1, 12), raises: 'like' },
+      ],
+    ]);
+    // With room for one, the rating that raises both wins over a larger one-sided influence.
+    expect(pickProductInfluences(watch, like, 3, 1)[0].map((x) => x.rating)).toEqual([1]);
+    expect(() => pickProductInfluences(watch, { full: [0.8, 0.1], without: [] }, 3, 3)).toThrow(/differ in shape/);
   });
 });
 

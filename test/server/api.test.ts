@@ -103,8 +103,68 @@ describe('GET /api/items', () => {
     ['offset=-1'],
     ['genre=Polka'],
     [`search=${'x'.repeat(201)}`],
+    ['sort=best'],
+    ['sort=Popular'],
+    ['sort=popular&sort=title'],
   ])('rejects %s with 400', async (query) => {
     expectError(await request(url(`/api/items?${query}`)), 400, 'invalid_request');
+  });
+
+  it('says which sorts exist when given another', async () => {
+    const res = await request(url('/api/items?sort=best'));
+    expect((res.body as { error: { message: string } }).error.message).toBe('sort must be one of "popular", "rating", "title", got "best"');
+  });
+
+  it('sort=popular: most-rated first (within the diversity window), pages that add up to the whole catalog', async () => {
+    const counts = new Map(fixture.catalog.itemStats().map((s) => [s.item.itemId, s.ratings]));
+    const all: { itemId: number; genres: string[] }[] = [];
+    for (let offset = 0; offset < ITEMS + 1; offset += 7) {
+      const res = await request(url(`/api/items?sort=popular&limit=7&offset=${offset}`));
+      expect(res.status).toBe(200);
+      expect(res.body.sort).toBe('popular');
+      expect(res.body.total).toBe(ITEMS + 1);
+      all.push(...res.body.items);
+    }
+    expect(new Set(all.map((i) => i.itemId)).size).toBe(ITEMS + 1);
+    // The first item is the most-rated one; an item never comes before one with 30+ positions fewer ratings.
+    const byCount = [...counts.values()].sort((a, b) => b - a);
+    expect(counts.get(all[0].itemId)).toBe(byCount[0]);
+    // Unrated items (the one imported after training has no ratings) come last.
+    expect(counts.get(all[all.length - 1].itemId)).toBe(0);
+  });
+
+  it('sort=rating: by damped mean, with a genre and a search filtering the same order', async () => {
+    const stats = new Map(fixture.catalog.itemStats().map((s) => [s.item.itemId, s]));
+    const res = await request(url(`/api/items?sort=rating&limit=100`));
+    expect(res.status).toBe(200);
+    const ids: number[] = res.body.items.map((i: { itemId: number }) => i.itemId);
+    const mu = [...stats.values()].reduce((a, s) => a + s.ratingSum, 0) / [...stats.values()].reduce((a, s) => a + s.ratings, 0);
+    const rated = ids.filter((id) => stats.get(id)!.ratings > 0);
+    const m = Math.min(
+      50,
+      Math.max(5, [...rated.map((id) => stats.get(id)!.ratings)].sort((a, b) => a - b)[Math.floor((rated.length - 1) / 2)]),
+    );
+    const damped = (id: number): number => (stats.get(id)!.ratingSum + m * mu) / (stats.get(id)!.ratings + m);
+    const enough = ids.filter((id) => stats.get(id)!.ratings >= m);
+    expect(ids.slice(0, enough.length)).toEqual(enough);
+    for (let n = 1; n < enough.length; n++) expect(damped(enough[n])).toBeLessThanOrEqual(damped(enough[n - 1]) + 1e-12);
+
+    const comedy = await request(url(`/api/items?sort=rating&genre=comedy&limit=100`));
+    expect(comedy.body.items.map((i: { itemId: number }) => i.itemId)).toEqual(
+      ids.filter((id) => stats.get(id)!.item.genres.includes('Comedy')),
+    );
+    const search = await request(url(`/api/items?sort=rating&search=film%20number%202&limit=100`));
+    expect(search.body.total).toBe(search.body.items.length);
+    expect(search.body.items.map((i: { itemId: number }) => i.itemId)).toEqual(
+      ids.filter((id) => /^Film Number.*2/.test(stats.get(id)!.item.title)),
+    );
+  });
+
+  it('sort=title is the default order', async () => {
+    const plain = await request(url('/api/items?limit=30'));
+    const title = await request(url('/api/items?limit=30&sort=title'));
+    expect(title.body).toEqual(plain.body);
+    expect(plain.body.sort).toBe('title');
   });
 });
 

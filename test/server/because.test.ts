@@ -22,6 +22,8 @@ interface Because {
   title: string | null;
   rating: number;
   influence: number;
+  raises: 'watch' | 'like' | 'both';
+  liked: boolean;
 }
 interface Rec {
   itemId: number;
@@ -56,13 +58,21 @@ function checkShape(items: Rec[], ratingOf: Map<number, number>): void {
   for (const item of items) {
     expect(item.because.length).toBeLessThanOrEqual(3);
     for (const [n, b] of item.because.entries()) {
-      expect(Object.keys(b).sort()).toEqual(['influence', 'itemId', 'rating', 'title']);
+      expect(Object.keys(b).sort()).toEqual(['influence', 'itemId', 'liked', 'raises', 'rating', 'title']);
       expect(b.title).toBe(titleOf(b.itemId));
       expect(b.rating).toBe(ratingOf.get(b.itemId));
+      // "Liked" is 4★ or more on this 1–5 scale, the level the score's p(like) counts from.
+      expect(b.liked).toBe(b.rating >= 4);
+      expect(['watch', 'like', 'both']).toContain(b.raises);
       // Stands out: positive and ≥ 1 % of the score (both rounded to 4 decimals).
       expect(b.influence).toBeGreaterThanOrEqual(0.01 * item.score - 1e-4);
       expect(b.influence).toBeGreaterThan(0);
-      if (n > 0) expect(b.influence).toBeLessThanOrEqual(item.because[n - 1].influence);
+      // Reasons that raise both parts first, then the rest; largest influence first within each.
+      if (n > 0) {
+        const previous = item.because[n - 1];
+        expect(previous.raises === 'both' || b.raises !== 'both').toBe(true);
+        if ((previous.raises === 'both') === (b.raises === 'both')) expect(b.influence).toBeLessThanOrEqual(previous.influence);
+      }
     }
   }
 }
@@ -122,7 +132,9 @@ describe('because in the API', () => {
       .body.items;
     expect(after.map((i) => i.itemId)).toEqual(visitor.map((i) => i.itemId));
     after.forEach((item, n) => {
-      expect(item.because.map((b) => [b.itemId, b.rating])).toEqual(visitor[n].because.map((b) => [b.itemId, b.rating]));
+      expect(item.because.map((b) => [b.itemId, b.rating, b.raises])).toEqual(
+        visitor[n].because.map((b) => [b.itemId, b.rating, b.raises]),
+      );
       item.because.forEach((b, t) => expect(Math.abs(b.influence - visitor[n].because[t].influence)).toBeLessThanOrEqual(ROUNDING));
     });
     checkShape(after, new Map(ratings.map((r) => [r.itemId, r.rating])));

@@ -182,6 +182,42 @@ describe('the catalog cache', () => {
       db.close();
     }
   });
+
+  it('item statistics (the browse orders): one snapshot until ratings change and statsMaxAgeMs has passed; an import drops it at once', () => {
+    const db = openDatabase(fixture.dbPath);
+    let now = 1_000_000;
+    const cache = new CatalogCache(new CatalogStore(db), new ChangeFeed(db), { checkEveryMs: 0, statsMaxAgeMs: 60_000, now: () => now });
+    try {
+      const first = cache.itemStats();
+      const countOf = (stats: typeof first, itemId: number): number => stats.find((s) => s.item.itemId === itemId)!.ratings;
+      expect(first).toHaveLength(ITEMS);
+      expect(cache.itemStats()).toBe(first);
+      const before = countOf(first, 1);
+      // A new rating (from another connection) of an item the user had not rated.
+      const rated = new Set(new CatalogStore(other).getUserRatings(SILENT_USER).map((r) => r.itemId));
+      expect(rated.has(1)).toBe(false);
+      new CatalogStore(other).upsertRating(SILENT_USER, 1, 5, 2_000_003);
+      now += 59_000;
+      expect(cache.itemStats()).toBe(first); // served up to a minute old
+      now += 2_000;
+      const second = cache.itemStats();
+      expect(second).not.toBe(first);
+      expect(countOf(second, 1)).toBe(before + 1);
+      new CatalogStore(other).importCatalog({
+        source: 'test:one-more',
+        layout: 'demo',
+        items: [{ itemId: 31, title: 'Another (2001)', year: 2001, genres: ['Drama'] }],
+        users: [],
+        ratings: [{ userId: 1, itemId: 31, value: 4, timestamp: 1 }],
+        ratingLevels: [1, 2, 3, 4, 5],
+      });
+      const third = cache.itemStats();
+      expect(third).not.toBe(second);
+      expect(third.some((s) => s.item.itemId === 31)).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
 });
 
 /** A real RBM blend with every component weighted, saved as the current version. */

@@ -17,8 +17,11 @@ export type {
 
 import type {
   ErrorBody,
+  GenresResponse,
   HealthResponse,
+  Item,
   ItemPage,
+  ItemSort,
   ModelResponse,
   PredictionsResponse,
   RatingInput,
@@ -29,7 +32,17 @@ import type {
 } from '../../src/api/types.js';
 
 // The server's own response types (src/api/types.ts): a field renamed there fails type-checking here.
-export type { CurvePoint, Item, ItemPage, Prediction, RatingInput, ScoredItem, UserRating } from '../../src/api/types.js';
+export type {
+  BecauseItem,
+  CurvePoint,
+  Item,
+  ItemPage,
+  ItemSort,
+  Prediction,
+  RatingInput,
+  ScoredItem,
+  UserRating,
+} from '../../src/api/types.js';
 export type Health = HealthResponse;
 export type UserRatings = UserRatingsResponse;
 export type ModelInfo = ModelResponse;
@@ -102,8 +115,12 @@ const query = (params: Record<string, string | number | undefined>): string => {
 export const api = {
   health: (): Promise<Health> => request<Health>('/api/health'),
 
-  searchItems: (search: string, limit: number, offset = 0): Promise<ItemPage> =>
-    request<ItemPage>(`/api/items${query({ search, limit, offset: offset || undefined })}`),
+  searchItems: (search: string, limit: number, offset = 0, sort?: ItemSort, genre?: string): Promise<ItemPage> =>
+    request<ItemPage>(`/api/items${query({ search, genre, sort, limit, offset: offset || undefined })}`),
+
+  item: (itemId: number): Promise<Item> => request<Item>(`/api/items/${itemId}`),
+
+  genres: (): Promise<GenresResponse> => request<GenresResponse>('/api/genres'),
 
   visitorRecommendations: (ratings: RatingInput[], limit: number): Promise<RecommendationsResponse> =>
     request<RecommendationsResponse>('/api/recommendations', {

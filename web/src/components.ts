@@ -1,5 +1,5 @@
 /** Pieces shared by the views: movie headings, the rating buttons, scored lists and the status states. */
-import { ApiError, type Item, type ScoredItem } from './api.js';
+import { ApiError, type BecauseItem, type Item, type ScoredItem } from './api.js';
 import { distributionChart } from './charts.js';
 import { h, type Child } from './dom.js';
 import { displayTitle, formatLevel, formatPredicted, spread, starsLabel } from './format.js';
@@ -109,25 +109,48 @@ export function matchBadge(score: number): HTMLElement {
   );
 }
 
+/** What each kind of reason raised, as the page says it. */
+const RAISES_TEXT: Record<BecauseItem['raises'], { tag: string; detail: string }> = {
+  both: { tag: 'raises watch & like', detail: 'raises both the chance you would watch it and the chance you would like it' },
+  like: { tag: 'raises like', detail: 'raises the chance you would like it (people who rated it so rate this one high)' },
+  watch: {
+    tag: 'raises watch',
+    detail: 'raises the chance you would watch it (people who watched it watch this one), not how much you would like it',
+  },
+};
+
 /**
- * "Because you rated Toy Story ★5 and Babe ★4": the ratings that raised this recommendation most (the
- * API's `because`, largest influence first); nothing when none stands out. The title attribute gives
- * each rating's influence on the match score.
+ * "Because you rated Toy Story ★5 and Babe ★4 · raises watch & like": the ratings that raised this
+ * recommendation most (the API's `because`), one line per part of the score they raised (watching,
+ * liking, or both; those raising both first, as the API lists them). A rating below the "liked" level is
+ * named as such: "you watched The Deer Hunter (★2, not liked)". Nothing when no rating stands out. The
+ * title attribute gives each rating's influence on the match score.
  */
 export function becauseLine(item: Pick<ScoredItem, 'because'>): HTMLElement | null {
   if (item.because.length === 0) return null;
-  const parts: Child[] = ['Because you rated '];
-  item.because.forEach((b, n) => {
-    if (n > 0) parts.push(n === item.because.length - 1 ? ' and ' : ', ');
-    parts.push(
-      h('span', { class: 'because-title' }, b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)),
-      ` ★${formatLevel(b.rating)}`,
+  const name = (b: BecauseItem): string => (b.title === null ? `movie ${b.itemId}` : displayTitle(b.title));
+  const groups = (['both', 'like', 'watch'] as const)
+    .map((raises) => ({ raises, reasons: item.because.filter((b) => b.raises === raises) }))
+    .filter((g) => g.reasons.length > 0);
+  const lines = groups.map(({ raises, reasons }, n) => {
+    const parts: Child[] = [n === 0 ? 'Because you ' : 'You ', raises === 'watch' ? 'watched ' : 'rated '];
+    reasons.forEach((b, t) => {
+      if (t > 0) parts.push(t === reasons.length - 1 ? ' and ' : ', ');
+      parts.push(h('span', { class: 'because-title' }, name(b)));
+      parts.push(
+        b.liked ? ` ★${formatLevel(b.rating)}` : h('span', { class: 'because-disliked' }, ` (★${formatLevel(b.rating)}, not liked)`),
+      );
+    });
+    return h(
+      'span',
+      { class: `because-reason because-${raises}`, title: RAISES_TEXT[raises].detail },
+      ...parts,
+      ' ',
+      h('span', { class: 'because-tag' }, RAISES_TEXT[raises].tag),
     );
   });
-  const detail = item.because
-    .map((b) => `${b.title === null ? `movie ${b.itemId}` : displayTitle(b.title)} +${(b.influence * 100).toFixed(1)}`)
-    .join(', ');
-  return h('p', { class: 'because', title: `Percentage points of match each rating adds: ${detail}` }, ...parts);
+  const detail = item.because.map((b) => `${name(b)} +${(b.influence * 100).toFixed(1)} (${RAISES_TEXT[b.raises].tag})`).join(', ');
+  return h('p', { class: 'because', title: `Percentage points of match each rating adds: ${detail}` }, ...lines);
 }
 
 /** An ordered list of recommended movies with their predictions. */

@@ -33,6 +33,8 @@ export class VisitorRatings {
   private readonly listeners = new Set<Listener>();
 
   private readonly storageKey: string;
+  /** The catalog the ratings belong to (written into downloaded files). */
+  readonly catalogKey: string;
 
   /**
    * `catalogKey` identifies the catalog the ratings belong to (e.g. its size): item ids mean different
@@ -42,6 +44,7 @@ export class VisitorRatings {
     private readonly storage: Storage | null,
     catalogKey = '',
   ) {
+    this.catalogKey = catalogKey;
     this.storageKey = catalogKey === '' ? STORAGE_KEY_PREFIX : `${STORAGE_KEY_PREFIX}:${catalogKey}`;
     this.load();
   }
@@ -73,6 +76,23 @@ export class VisitorRatings {
       rating,
       ratedAt: Date.now(),
     });
+    this.changed();
+  }
+
+  /** Sets many ratings at once (a loaded file), telling listeners once. `ratedAt` defaults to now. */
+  setMany(entries: readonly { item: Item; rating: number; ratedAt?: number }[]): void {
+    if (entries.length === 0) return;
+    const now = Date.now();
+    for (const { item, rating, ratedAt } of entries) {
+      this.ratings.set(item.itemId, {
+        itemId: item.itemId,
+        title: item.title,
+        year: item.year,
+        genres: [...item.genres],
+        rating,
+        ratedAt: ratedAt ?? now,
+      });
+    }
     this.changed();
   }
 

@@ -1,10 +1,11 @@
-/** The catalog: `GET /api/items` (search), `GET /api/items/:itemId`, `GET /api/genres`. */
+/** The catalog: `GET /api/items` (search and browse, serving/itemBrowse.ts), `GET /api/items/:itemId`, `GET /api/genres`. */
 import type { Router } from 'express';
 import { strictRouter } from '../routing.js';
 import type { GenresResponse, Item, ItemPage } from '../../api/types.js';
+import { browseItems } from '../../serving/itemBrowse.js';
 import type { AppDeps } from '../deps.js';
 import { unknownItem } from '../errors.js';
-import { parseGenreQuery, parseId, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
+import { parseGenreQuery, parseId, parseItemSortQuery, parseLimitQuery, parseOffsetQuery, parseSearchQuery } from '../validation.js';
 
 export function itemsRouter({ catalog, models }: AppDeps): Router {
   const router = strictRouter();
@@ -13,8 +14,9 @@ export function itemsRouter({ catalog, models }: AppDeps): Router {
     const limit = parseLimitQuery(req.query, 20);
     const offset = parseOffsetQuery(req.query);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
-    const { items, total } = catalog.searchItems(search, limit, offset, genre);
-    res.json({ items, total, limit, offset } satisfies ItemPage);
+    const sort = parseItemSortQuery(req.query, 'title');
+    const { items, total } = browseItems(catalog, { search, genre, sort, limit, offset });
+    res.json({ items, total, limit, offset, sort } satisfies ItemPage);
   });
   router.get('/:itemId', (req, res) => {
     const itemId = parseId(req.params.itemId, 'itemId');

@@ -1,8 +1,13 @@
 /**
- * Rate & discover: search the catalog, rate movies you know, and get recommendations folded in from those
- * ratings at once (POST /api/recommendations). Ratings live in localStorage (VisitorRatings).
+ * Rate & discover: browse or search the catalog, rate movies you know, and get recommendations folded in
+ * from those ratings at once (POST /api/recommendations). Ratings live in localStorage (VisitorRatings)
+ * and can be downloaded and loaded back as a file (../ratings-file.ts).
+ *
+ * A first visit opens on the popular movies (GET /api/items?sort=popular: most-rated, spread across
+ * genres and decades), with "Highly rated" and A–Z orders, genre chips, and a prompt to rate about
+ * RATINGS_GOAL movies with a count of those rated so far.
  */
-import { ApiError, api, type Item, type ScoredItem } from '../api.js';
+import { ApiError, api, type Item, type ItemSort, type ScoredItem } from '../api.js';
 import {
   emptyState,
   errorState,
@@ -16,12 +21,23 @@ import {
 } from '../components.js';
 import { h, replaceChildren, svg } from '../dom.js';
 import { displayTitle, formatCount, starsLabel } from '../format.js';
+import { parseRatingsFile, MAX_FILE_BYTES, ratingsToCsv, ratingsToJson, RatingsFileError } from '../ratings-file.js';
 import type { VisitorRatings } from '../visitor-ratings.js';
 import type { View } from './view.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 20;
 const RECOMMENDATION_COUNT = 10;
+/** Ratings the prompt asks a new visitor for: a prompt, not a measured threshold (see docs/page.md). */
+export const RATINGS_GOAL = 10;
+/** Item look-ups in flight at once while checking a loaded file's ids. */
+const LOOKUP_CONCURRENCY = 6;
+
+const SORTS: { sort: ItemSort; label: string; status: string }[] = [
+  { sort: 'popular', label: 'Popular', status: 'Popular movies' },
+  { sort: 'rating', label: 'Highly rated', status: 'Highly rated movies' },
+  { sort: 'title', label: 'A–Z', status: 'All movies, A–Z' },
+];
 
 export function discoverView(ratings: VisitorRatings, levels: readonly number[]): View {
   const heading = h('h1', { class: 'view-title', tabindex: '-1' }, 'Rate & discover');
@@ -42,10 +58,62 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
   const moreButton = h('button', { type: 'button', class: 'button button-secondary more-button', hidden: true }, 'Show more');
   const resultArea = h('div', { class: 'result-area' }, resultList, moreButton);
 
+  // --- onboarding: how many to rate, and how far along ----------------------------------------------------
+  const progressBar = h('progress', { class: 'goal-progress', max: RATINGS_GOAL, value: 0, 'aria-hidden': 'true' });
+  const progressText = h('span', { class: 'goal-text' });
+  const goal = h(
+    'div',
+    { class: 'goal', role: 'status', 'aria-live': 'polite' },
+    h('p', { class: 'goal-prompt' }, progressText),
+    progressBar,
+  );
+
+  // --- browse order and genre -----------------------------------------------------------------------------
+  let sort: ItemSort = 'popular';
+  let genre = '';
+  const sortButtons = SORTS.map(({ sort: value, label }) =>
+    h('button', { type: 'button', class: 'seg-button', 'aria-pressed': value === sort ? 'true' : 'false', 'data-sort': value }, label),
+  );
+  const sortGroup = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Order' }, ...sortButtons);
+  const genreChips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Genre' });
+  const setPressed = (buttons: Iterable<HTMLButtonElement>, pressed: (b: HTMLButtonElement) => boolean): void => {
+    for (const b of buttons) b.setAttribute('aria-pressed', pressed(b) ? 'true' : 'false');
+  };
+  for (const button of sortButtons) {
+    button.addEventListener('click', () => {
+      sort = button.dataset.sort as ItemSort;
+      setPressed(sortButtons, (b) => b === button);
+      void runSearch();
+    });
+  }
+  const chip = (label: string, value: string): HTMLButtonElement => {
+    const button = h(
+      'button',
+      { type: 'button', class: 'chip', 'aria-pressed': value === genre ? 'true' : 'false', 'data-genre': value },
+      label,
+    );
+    button.addEventListener('click', () => {
+      genre = value;
+      setPressed(genreChips.querySelectorAll('button'), (b) => b === button);
+      void runSearch();
+    });
+    return button;
+  };
+  async function loadGenres(): Promise<void> {
+    try {
+      const { genres } = await api.genres();
+      replaceChildren(genreChips, chip('All genres', ''), ...genres.filter((g) => g.toLowerCase() !== 'unknown').map((g) => chip(g, g)));
+    } catch {
+      // Without the list the page still browses all genres; no chips to offer.
+      genreChips.replaceChildren();
+    }
+  }
+
   const searchPanel = h(
     'section',
     { class: 'panel panel-search', 'aria-labelledby': 'search-heading' },
     h('h2', { id: 'search-heading', class: 'panel-title' }, 'Find movies you know'),
+    goal,
     h(
       'form',
       {
@@ -68,8 +136,9 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
         ),
         searchInput,
       ),
-      h('p', { id: 'search-hint', class: 'field-hint' }, 'Results appear as you type. Rate the ones you have seen.'),
+      h('p', { id: 'search-hint', class: 'field-hint' }, 'Results appear as you type, in the order below. Rate the ones you have seen.'),
     ),
+    h('div', { class: 'browse-controls' }, sortGroup, genreChips),
     searchStatus,
     resultArea,
   );
@@ -122,13 +191,32 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     },
     'Clear all',
   );
+  const fileInput = h('input', {
+    type: 'file',
+    accept: '.json,.csv,application/json,text/csv',
+    class: 'visually-hidden',
+    id: 'ratings-file',
+    tabindex: '-1',
+    'aria-hidden': 'true',
+  });
+  const fileStatus = h('div', { class: 'file-status', role: 'status', 'aria-live': 'polite' });
+  const downloadJson = h('button', { type: 'button', class: 'button button-quiet', onclick: () => download('json') }, 'Download JSON');
+  const downloadCsv = h('button', { type: 'button', class: 'button button-quiet', onclick: () => download('csv') }, 'CSV');
+  const loadButton = h('button', { type: 'button', class: 'button button-quiet', onclick: () => fileInput.click() }, 'Load from file…');
+  const fileTools = h('div', { class: 'file-tools' }, downloadJson, downloadCsv, loadButton, fileInput);
   const yoursBody = h('div', { class: 'yours-body' });
   const yoursCount = h('span', { class: 'count-badge' });
   const yoursPanel = h(
     'section',
     { class: 'panel panel-yours', 'aria-labelledby': 'yours-heading' },
     h('div', { class: 'panel-head' }, h('h2', { id: 'yours-heading', class: 'panel-title' }, 'Your ratings ', yoursCount), clearButton),
-    h('p', { class: 'panel-subtitle' }, 'Kept in this browser only. Change a rating with the stars, or remove it.'),
+    h(
+      'p',
+      { class: 'panel-subtitle' },
+      'Kept in this browser only. Change a rating with the stars, or remove it. Download them to keep a copy or move them to another browser.',
+    ),
+    fileTools,
+    fileStatus,
     yoursBody,
   );
 
@@ -180,7 +268,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       moreButton.disabled = true;
     }
     try {
-      const page = await api.searchItems(q, PAGE_SIZE, offset);
+      const page = await api.searchItems(q, PAGE_SIZE, offset, sort, genre === '' ? undefined : genre);
       if (seq !== searchSeq) return; // a newer search has started
       if (!append) {
         replaceChildren(resultList, ...page.items.map(resultItem));
@@ -191,16 +279,18 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       shownCount = offset + page.items.length;
       moreButton.hidden = shownCount >= page.total || page.items.length === 0;
       moreButton.disabled = false;
+      const inGenre = genre === '' ? '' : ` in ${genre}`;
       if (page.total === 0) {
         searchStatus.replaceChildren(
           q === ''
-            ? emptyState('The catalog is empty.')
-            : emptyState(`No movies match “${q}”.`, 'Check the spelling, or try a single word of the title.'),
+            ? emptyState(genre === '' ? 'The catalog is empty.' : `No movies${inGenre}.`)
+            : emptyState(`No movies match “${q}”${inGenre}.`, 'Check the spelling, or try a single word of the title.'),
         );
       } else if (shownQuery === '') {
-        searchStatus.textContent = `Browsing the catalog: ${formatCount(shownCount)} of ${formatCount(page.total)} movies.`;
+        const label = SORTS.find((x) => x.sort === sort)?.status ?? 'Movies';
+        searchStatus.textContent = `${label}${inGenre}: ${formatCount(shownCount)} of ${formatCount(page.total)}.`;
       } else {
-        searchStatus.textContent = `${formatCount(page.total)} ${page.total === 1 ? 'movie matches' : 'movies match'} “${shownQuery}”${
+        searchStatus.textContent = `${formatCount(page.total)} ${page.total === 1 ? 'movie matches' : 'movies match'} “${shownQuery}”${inGenre}${
           shownCount < page.total ? `, showing ${formatCount(shownCount)}` : ''
         }.`;
       }
@@ -247,7 +337,8 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       if (seq !== recsSeq) return;
       lastRecs = items;
       jumpButton.hidden = items.length === 0;
-      recsStatus.textContent = `Based on your ${inputs.length} ${inputs.length === 1 ? 'rating' : 'ratings'}. Predicted rating ± spread; the bars show how likely each star level is.`;
+      const trust = inputs.length < RATINGS_GOAL ? ` Still rough: about ${RATINGS_GOAL} ratings make them trustworthy.` : '';
+      recsStatus.textContent = `Based on your ${inputs.length} ${inputs.length === 1 ? 'rating' : 'ratings'}.${trust} Predicted rating ± spread; the bars show how likely each star level is.`;
       replaceChildren(
         recsBody,
         items.length === 0
@@ -273,10 +364,107 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
     }
   }
 
+  function renderGoal(): void {
+    const n = ratings.size;
+    progressBar.value = Math.min(n, RATINGS_GOAL);
+    goal.classList.toggle('goal-done', n >= RATINGS_GOAL);
+    if (n === 0) {
+      progressText.textContent = `Rate about ${RATINGS_GOAL} movies you have seen. Start with the popular ones below, or search for a title.`;
+    } else if (n < RATINGS_GOAL) {
+      progressText.textContent = `${n} of ${RATINGS_GOAL} rated. About ${RATINGS_GOAL - n} more and your recommendations settle.`;
+    } else {
+      progressText.textContent = `${n} rated: enough for recommendations you can rely on. More ratings keep refining them.`;
+    }
+  }
+
+  /** "Your ratings" as a file: JSON (to load back) or CSV (for a spreadsheet). */
+  function download(format: 'json' | 'csv'): void {
+    const list = ratings.list();
+    if (list.length === 0) {
+      fileStatus.textContent = 'Nothing to download yet: rate a movie first.';
+      return;
+    }
+    const text = format === 'json' ? ratingsToJson(list, ratings.catalogKey) : ratingsToCsv(list);
+    const blob = new Blob([text], { type: format === 'json' ? 'application/json' : 'text/csv' });
+    const link = h('a', { href: URL.createObjectURL(blob), download: `my-ratings.${format}` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    fileStatus.textContent = `Downloaded ${list.length} ${list.length === 1 ? 'rating' : 'ratings'} as my-ratings.${format}.`;
+  }
+
+  /**
+   * Loads a ratings file: checked line by line (a bad entry refuses the whole file, naming it), then each
+   * item id is looked up in this catalog; the known ones are added (replacing a rating of the same movie)
+   * and the unknown ones are listed, not dropped in silence.
+   */
+  async function loadFile(file: File): Promise<void> {
+    fileStatus.classList.remove('file-status-error');
+    if (file.size > MAX_FILE_BYTES) {
+      fail(`${file.name} is ${formatCount(file.size)} bytes; a ratings file is at most ${formatCount(MAX_FILE_BYTES)}.`);
+      return;
+    }
+    let entries;
+    try {
+      entries = parseRatingsFile(await file.text(), levels);
+    } catch (error) {
+      fail(`${file.name} was not loaded: ${error instanceof RatingsFileError ? error.message : String(error)}.`);
+      return;
+    }
+    fileStatus.replaceChildren(loadingState(`Checking ${entries.length} ratings against the catalog…`));
+    const found: { item: Item; rating: number; ratedAt?: number }[] = [];
+    const unknown: number[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const entry = entries[next++];
+        try {
+          found.push({ item: await api.item(entry.itemId), rating: entry.rating, ratedAt: entry.ratedAt });
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 'unknown_item') unknown.push(entry.itemId);
+          else throw error;
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, entries.length) }, worker));
+    } catch (error) {
+      fileStatus.replaceChildren(errorState(error, () => void loadFile(file)));
+      return;
+    }
+    ratings.setMany(found);
+    unknown.sort((a, b) => a - b);
+    const loaded = `Loaded ${found.length} ${found.length === 1 ? 'rating' : 'ratings'} from ${file.name}.`;
+    if (unknown.length === 0) {
+      fileStatus.textContent = loaded;
+    } else {
+      fail(
+        `${loaded} ${unknown.length} ${unknown.length === 1 ? 'was' : 'were'} not: item ${unknown.length === 1 ? 'id' : 'ids'} ${unknown.join(', ')} ${
+          unknown.length === 1 ? 'is' : 'are'
+        } not in this catalog.`,
+      );
+    }
+  }
+
+  function fail(message: string): void {
+    fileStatus.classList.add('file-status-error');
+    fileStatus.textContent = message;
+  }
+
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files?.[0];
+    fileInput.value = '';
+    if (file) void loadFile(file);
+  });
+
   function renderYours(): void {
     const list = ratings.list();
     yoursCount.textContent = list.length > 0 ? String(list.length) : '';
     clearButton.hidden = list.length === 0;
+    downloadJson.hidden = list.length === 0;
+    downloadCsv.hidden = list.length === 0;
+    renderGoal();
     // Re-rendering replaces the buttons: remember where keyboard focus was, to put it back.
     const active = document.activeElement;
     const focusedItem = active instanceof HTMLElement && yoursBody.contains(active) ? active.closest('li')?.dataset.itemId : undefined;
@@ -285,7 +473,10 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       focusedItem !== undefined ? [...yoursBody.querySelectorAll('li')].findIndex((li) => li.dataset.itemId === focusedItem) : -1;
 
     if (list.length === 0) {
-      replaceChildren(yoursBody, emptyState('You have not rated anything yet.', 'Search for a movie above and pick a number of stars.'));
+      replaceChildren(
+        yoursBody,
+        emptyState('You have not rated anything yet.', 'Pick a number of stars for a movie you have seen, or load a ratings file.'),
+      );
     } else {
       replaceChildren(
         yoursBody,
@@ -348,6 +539,7 @@ export function discoverView(ratings: VisitorRatings, levels: readonly number[])
       started = true;
       renderYours();
       void refreshRecommendations();
+      void loadGenres();
       void runSearch();
     },
   };

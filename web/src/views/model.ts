@@ -4,7 +4,7 @@
  * units learned (./hidden-units.ts).
  */
 import { api, type CurvePoint, type ModelInfo } from '../api.js';
-import { lineChart, type Series } from '../charts.js';
+import { lineChart, type LineChartOptions, type Series } from '../charts.js';
 import { emptyState, errorState, loadingState } from '../components.js';
 import { h, replaceChildren, type Child } from '../dom.js';
 import { formatCount, formatDate, formatLevel } from '../format.js';
@@ -29,7 +29,7 @@ export function modelView(ratings: VisitorRatings): View {
       h(
         'p',
         { class: 'view-lead' },
-        'The model behind the recommendations: a restricted Boltzmann machine with one softmax visible unit per rating level. Its evaluation, its settings and how its error fell during training.',
+        'The model behind the recommendations: its restricted Boltzmann machines, how each trained, how well it does on held-out data, and what its hidden units learned.',
       ),
     ),
     body,
@@ -37,7 +37,7 @@ export function modelView(ratings: VisitorRatings): View {
 
   let loaded = false;
   let loading = false;
-  let chartResize: ResizeObserver | null = null;
+  let chartResizers: ResizeObserver[] = [];
 
   async function load(): Promise<void> {
     if (loading) return;
@@ -61,6 +61,8 @@ export function modelView(ratings: VisitorRatings): View {
   }
 
   function render(info: ModelInfo): void {
+    const cutoff = rankCutoffOf(info.hyperparameters);
+    const ndcg = ndcgLabel(cutoff);
     const summary = h(
       'dl',
       { class: 'stat-row' },
@@ -74,6 +76,13 @@ export function modelView(ratings: VisitorRatings): View {
     );
 
     const curve = (info.curve ?? []).filter((p) => Number.isFinite(p.epoch) && Number.isFinite(p.trainRmse));
+    const rating = curve.filter((p) => p.phase !== RANKING_PHASE);
+    const ranking = curve.filter((p) => p.phase === RANKING_PHASE && typeof p.validationRmse === 'number');
+    chartResizers.forEach((r) => r.disconnect());
+    chartResizers = [];
+    const charts: HTMLElement[] = [];
+    if (rating.length > 0) charts.push(ratingCurve(rating));
+    if (ranking.length > 0) charts.push(rankingCurve(ranking, ndcg));
     const curveSection = h(
       'section',
       { class: 'panel panel-curve', 'aria-labelledby': 'curve-heading' },
@@ -81,15 +90,19 @@ export function modelView(ratings: VisitorRatings): View {
       h(
         'p',
         { class: 'panel-subtitle' },
-        'Root-mean-square error of the predicted ratings after each epoch, on the training ratings and on the held-out validation ratings.',
+        ranking.length > 0 && rating.length > 0
+          ? `Each model is stopped on its own validation measure: the rating RBMs on the RMSE of held-out ratings (lower is better), the ranking RBM on ${ndcg} of held-out movies (higher is better).`
+          : 'Root-mean-square error of the predicted ratings after each epoch, on the training ratings and on the held-out validation ratings.',
       ),
-      curve.length === 0 ? emptyState('No training curve was recorded for this model.') : curveChart(curve),
+      charts.length === 0 ? emptyState('No training curve was recorded for this model.') : h('div', { class: 'curve-grid' }, ...charts),
     );
 
     const metrics = info.metrics ?? {};
     const training = info.training ?? {};
     // The trainer records each part's validation RMSE both as `metrics` and as `training.validation`.
     const metricsAreValidationRmse = isPlainObject(training.validation) && JSON.stringify(training.validation) === JSON.stringify(metrics);
+    const validationRanking = isPlainObject(training.validationRanking) ? training.validationRanking : null;
+    const rankingNdcg = typeof validationRanking?.ndcg === 'number' ? validationRanking.ndcg : null;
     const metricsSection = h(
       'section',
       { class: 'panel', 'aria-labelledby': 'metrics-heading' },
@@ -101,13 +114,31 @@ export function modelView(ratings: VisitorRatings): View {
           'RMSE on the held-out validation ratings, for each part of the model and for their blend. Lower is better.',
         ),
       Object.keys(metrics).length === 0 ? emptyState('No evaluation metrics were recorded for this model.') : metricList(metrics),
+      rankingNdcg !== null &&
+        h(
+          'div',
+          { class: 'ranking-metric' },
+          h('p', { class: 'panel-subtitle' }, `${ndcg} of the ranking RBM on held-out movies of validation users. Higher is better.`),
+          h(
+            'dl',
+            { class: 'kv kv-metrics' },
+            h('dt', {}, `Ranking RBM ${ndcg}`),
+            h('dd', {}, rankingNdcg.toFixed(4)),
+            typeof validationRanking?.bestEpoch === 'number' && h('dt', {}, 'Best epoch'),
+            typeof validationRanking?.bestEpoch === 'number' && h('dd', {}, String(validationRanking.bestEpoch)),
+          ),
+        ),
     );
 
     // What the training run recorded besides the curve and the metrics shown above.
-    const runRecord = Object.fromEntries(
-      Object.entries(training).filter(
-        ([key, value]) =>
-          !['curve', 'metrics', 'validation'].includes(key) && value !== null && !(Array.isArray(value) && value.length === 0),
+    const runRecord = withoutCurves(
+      Object.fromEntries(
+        Object.entries(training).filter(
+          ([key, value]) =>
+            !['curve', 'metrics', 'validation', 'validationRanking'].includes(key) &&
+            value !== null &&
+            !(Array.isArray(value) && value.length === 0),
+        ),
       ),
     );
     const trainingSection =
@@ -116,24 +147,39 @@ export function modelView(ratings: VisitorRatings): View {
             'section',
             { class: 'panel', 'aria-labelledby': 'training-heading' },
             h('h2', { id: 'training-heading', class: 'panel-title' }, 'Training run'),
-            keyValueList(runRecord, 'training'),
+            keyValueList(withoutGroups(runRecord), 'training', cutoff),
+            Object.values(runRecord).some(isPlainObject) &&
+              h(
+                'details',
+                { class: 'data-details' },
+                h('summary', {}, 'Show each part’s run'),
+                keyValueList(onlyGroups(runRecord), 'training-parts', cutoff),
+              ),
           )
         : null;
 
-    const params = info.hyperparameters ?? {};
+    // The settings, long for a blend of three RBMs: folded, so the page stays a few screens long.
+    const params = withoutCurves(info.hyperparameters ?? {});
     const paramsSection = h(
       'section',
       { class: 'panel panel-params', 'aria-labelledby': 'params-heading' },
       h('h2', { id: 'params-heading', class: 'panel-title' }, 'Hyperparameters'),
-      Object.keys(params).length === 0 ? emptyState('No hyperparameters were recorded.') : keyValueList(params, 'params'),
+      Object.keys(params).length === 0
+        ? emptyState('No hyperparameters were recorded.')
+        : h(
+            'details',
+            { class: 'data-details params-details' },
+            h('summary', {}, `Show the settings of every part (${countLeaves(params)} values)`),
+            keyValueList(params, 'params', cutoff),
+          ),
     );
 
     replaceChildren(
       body,
       summary,
       curveSection,
-      hidden.element,
       h('div', { class: 'model-grid' }, metricsSection, trainingSection),
+      hidden.element,
       paramsSection,
     );
   }
@@ -141,7 +187,7 @@ export function modelView(ratings: VisitorRatings): View {
   /** Numeric metrics with the lowest error marked; anything else as a plain list. */
   function metricList(metrics: Record<string, unknown>): HTMLElement {
     const numeric = Object.entries(metrics).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
-    if (numeric.length !== Object.keys(metrics).length) return keyValueList(metrics, 'metrics');
+    if (numeric.length !== Object.keys(metrics).length) return keyValueList(metrics, 'metrics', DEFAULT_RANK_CUTOFF);
     const best = Math.min(...numeric.map(([, v]) => v));
     return h(
       'dl',
@@ -153,7 +199,24 @@ export function modelView(ratings: VisitorRatings): View {
     );
   }
 
-  function curveChart(points: CurvePoint[]): HTMLElement {
+  /** A line chart redrawn at its holder's width. */
+  function resizingChart(options: Omit<LineChartOptions, 'width'>): HTMLElement {
+    const holder = h('div', { class: 'chart-holder' });
+    let lastWidth = -1;
+    const observer = new ResizeObserver(() => {
+      const width = holder.clientWidth;
+      if (width > 0 && Math.abs(width - lastWidth) >= 2) {
+        lastWidth = width;
+        replaceChildren(holder, lineChart({ ...options, width }));
+      }
+    });
+    observer.observe(holder);
+    chartResizers.push(observer);
+    return holder;
+  }
+
+  /** The rating RBMs (user, item): train and validation RMSE per epoch. */
+  function ratingCurve(points: CurvePoint[]): HTMLElement {
     const phases = [...new Set(points.map((p) => p.phase ?? 'model'))];
     const series: Series[] = [];
     phases.forEach((phase, i) => {
@@ -171,23 +234,6 @@ export function modelView(ratings: VisitorRatings): View {
         });
       }
     });
-
-    const chartHolder = h('div', { class: 'chart-holder' });
-    const draw = (): void => {
-      const width = chartHolder.clientWidth || 640;
-      replaceChildren(chartHolder, lineChart({ title: 'Training curve', xLabel: 'Epoch', yLabel: 'RMSE', series, width }));
-    };
-    chartResize?.disconnect();
-    let lastWidth = -1;
-    chartResize = new ResizeObserver(() => {
-      const width = chartHolder.clientWidth;
-      if (width > 0 && Math.abs(width - lastWidth) >= 2) {
-        lastWidth = width;
-        draw();
-      }
-    });
-    chartResize.observe(chartHolder);
-
     const best = phases.map((phase) => {
       const withValidation = points.filter((p) => (p.phase ?? 'model') === phase && typeof p.validationRmse === 'number');
       if (withValidation.length === 0) return null;
@@ -198,51 +244,48 @@ export function modelView(ratings: VisitorRatings): View {
         `${phases.length > 1 ? `${phaseName(phase)}: ` : ''}best validation RMSE ${(min.validationRmse as number).toFixed(4)} at epoch ${min.epoch}`,
       );
     });
-
     return h(
-      'div',
-      {},
-      chartHolder,
+      'figure',
+      { class: 'curve-figure' },
+      h('figcaption', { class: 'curve-caption' }, 'Rating RBMs: RMSE (lower is better)'),
+      resizingChart({ title: 'Training curve of the rating RBMs', xLabel: 'Epoch', yLabel: 'RMSE', series }),
       best.some((b) => b !== null) && h('ul', { class: 'curve-notes' }, ...best),
-      h(
-        'details',
-        { class: 'data-details' },
-        h('summary', {}, 'Show the curve as a table'),
-        h(
-          'div',
-          { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'data-table' },
-            h('caption', { class: 'visually-hidden' }, 'Training and validation RMSE per epoch'),
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                phases.length > 1 && h('th', { scope: 'col' }, 'Phase'),
-                h('th', { scope: 'col', class: 'num' }, 'Epoch'),
-                h('th', { scope: 'col', class: 'num' }, 'Train RMSE'),
-                h('th', { scope: 'col', class: 'num' }, 'Validation RMSE'),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              ...points.map((p) =>
-                h(
-                  'tr',
-                  {},
-                  phases.length > 1 && h('td', {}, phaseName(p.phase)),
-                  h('td', { class: 'num' }, p.epoch),
-                  h('td', { class: 'num' }, p.trainRmse.toFixed(4)),
-                  h('td', { class: 'num' }, typeof p.validationRmse === 'number' ? p.validationRmse.toFixed(4) : '—'),
-                ),
-              ),
-            ),
-          ),
-        ),
+      curveTable(
+        'Training and validation RMSE per epoch',
+        [...(phases.length > 1 ? ['Phase'] : []), 'Epoch', 'Train RMSE', 'Validation RMSE'],
+        points.map((p) => [
+          ...(phases.length > 1 ? [phaseName(p.phase)] : []),
+          String(p.epoch),
+          p.trainRmse.toFixed(4),
+          typeof p.validationRmse === 'number' ? p.validationRmse.toFixed(4) : '—',
+        ]),
+      ),
+    );
+  }
+
+  /**
+   * The ranking (implicit) RBM: its curve records 1 − nDCG@k of the validation users as its "validation
+   * RMSE" (the lower-is-better form early stopping reads), so the chart turns it back into nDCG@k.
+   */
+  function rankingCurve(points: CurvePoint[], ndcg: string): HTMLElement {
+    const sorted = [...points].sort((a, b) => a.epoch - b.epoch);
+    const values = sorted.map((p) => ({ x: p.epoch, y: 1 - (p.validationRmse as number) }));
+    const best = values.reduce((a, b) => (b.y > a.y ? b : a));
+    return h(
+      'figure',
+      { class: 'curve-figure' },
+      h('figcaption', { class: 'curve-caption' }, `Ranking RBM: validation ${ndcg} (higher is better)`),
+      resizingChart({
+        title: 'Training curve of the ranking RBM',
+        xLabel: 'Epoch',
+        yLabel: ndcg,
+        series: [{ name: `Ranking RBM: validation ${ndcg}`, colorClass: 'series-c', dashed: true, points: values }],
+      }),
+      h('ul', { class: 'curve-notes' }, h('li', {}, `best validation ${ndcg} ${best.y.toFixed(4)} at epoch ${best.x}`)),
+      curveTable(
+        `Validation ${ndcg} of the ranking RBM per epoch`,
+        ['Epoch', `Validation ${ndcg}`],
+        values.map((v) => [String(v.x), v.y.toFixed(4)]),
       ),
     );
   }
@@ -258,14 +301,74 @@ export function modelView(ratings: VisitorRatings): View {
   };
 }
 
+/** The curve phase of the ranking (implicit) RBM, whose validation column holds 1 − nDCG@k. */
+const RANKING_PHASE = 'implicit';
+const DEFAULT_RANK_CUTOFF = 10;
+
+/** The one spelling of the ranking metric on the page: "nDCG@10". */
+const ndcgLabel = (cutoff: number): string => `nDCG@${cutoff}`;
+
+/** k of nDCG@k: the implicit RBM's recorded rankCutoff, else its default. */
+function rankCutoffOf(hyperparameters: Record<string, unknown> | null): number {
+  const implicit = hyperparameters?.implicit;
+  const options = isPlainObject(implicit) ? implicit.options : null;
+  const k = isPlainObject(options) ? options.rankCutoff : undefined;
+  return typeof k === 'number' && Number.isInteger(k) && k > 0 ? k : DEFAULT_RANK_CUTOFF;
+}
+
+/** A record without its training curves (drawn as charts above) at any depth. */
+function withoutCurves(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record)
+      .filter(([key]) => key !== 'curve')
+      .map(([key, value]) => [key, isPlainObject(value) ? withoutCurves(value) : value]),
+  );
+}
+
+const withoutGroups = (record: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => !isPlainObject(v)));
+const onlyGroups = (record: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => isPlainObject(v)));
+
+function countLeaves(record: Record<string, unknown>): number {
+  return Object.values(record).reduce<number>((n, v) => n + (isPlainObject(v) ? countLeaves(v) : 1), 0);
+}
+
+/** A table of the plotted numbers, folded under the chart. */
+function curveTable(caption: string, columns: string[], rows: string[][]): HTMLElement {
+  return h(
+    'details',
+    { class: 'data-details' },
+    h('summary', {}, 'Show as a table'),
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'data-table' },
+        h('caption', { class: 'visually-hidden' }, caption),
+        h('thead', {}, h('tr', {}, ...columns.map((c, n) => h('th', { scope: 'col', class: n === 0 && c === 'Phase' ? '' : 'num' }, c)))),
+        h(
+          'tbody',
+          {},
+          ...rows.map((row) =>
+            h('tr', {}, ...row.map((cell, n) => h('td', { class: n === 0 && columns[0] === 'Phase' ? '' : 'num' }, cell))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function phaseName(phase: string): string {
   if (phase === 'user') return 'User RBM';
   if (phase === 'item') return 'Item RBM';
+  if (phase === RANKING_PHASE) return 'Ranking RBM';
   return humanize(phase);
 }
 
 function metricName(key: string): string {
-  const names: Record<string, string> = { user: 'User RBM', item: 'Item RBM', bias: 'Bias baseline', blend: 'Blend (served)' };
+  const names: Record<string, string> = { user: 'User RBM', item: 'Item RBM', bias: 'Bias baseline', blend: 'Blend (ratings)' };
   return names[key] ?? humanize(key);
 }
 
@@ -278,23 +381,30 @@ function describeKind(kind: string, hyperparameters: Record<string, unknown> | n
   }
   const names: Record<string, string> = {
     rbm: 'Restricted Boltzmann machine',
+    'watch-like': 'Watch × like: ranking RBM and rating RBMs',
+    implicit: 'Ranking RBM (implicit)',
     blend: 'Blend of user and item RBMs',
     bias: 'Bias baseline',
   };
   return names[kind] ?? humanize(kind);
 }
 
-/** "validationRmse" → "Validation RMSE", "cd_steps" → "Cd steps". */
-export function humanize(key: string): string {
+/** "validationRmse" → "Validation RMSE", "cd_steps" → "Cd steps", "bestValidationNdcg" → "Best validation nDCG@10". */
+export function humanize(key: string, rankCutoff = DEFAULT_RANK_CUTOFF): string {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/[_-]+/g, ' ')
     .trim()
     .split(/\s+/)
-    .map((w) => (/^(rmse|mae|rbm|cd|pcd|lr|ndcg|id|ms)$/i.test(w) ? w.toUpperCase() : w.toLowerCase()));
+    .map((w) =>
+      /^ndcg$/i.test(w) ? ndcgLabel(rankCutoff) : /^(rmse|mae|rbm|cd|pcd|lr|id|ms)$/i.test(w) ? w.toUpperCase() : w.toLowerCase(),
+    );
   const text = words.join(' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** Longest text a settings cell shows: a longer value (a recorded list) is summarised by its length. */
+const MAX_CELL = 160;
 
 function isCdSchedule(value: unknown): value is { fromEpoch: number; steps: number }[] {
   return (
@@ -337,24 +447,49 @@ function formatValue(value: unknown, key = ''): string {
  * A nested record as definition lists: scalar entries first, then one titled group per nested object
  * (e.g. the user and the item RBM's settings side by side).
  */
-function keyValueList(record: Record<string, unknown>, idPrefix: string): HTMLElement {
+function keyValueList(record: Record<string, unknown>, idPrefix: string, rankCutoff: number): HTMLElement {
   const scalars = Object.entries(record).filter(([, v]) => !isPlainObject(v));
   const groups = Object.entries(record).filter(([, v]) => isPlainObject(v)) as [string, Record<string, unknown>][];
   const children: Child[] = [];
   if (scalars.length > 0)
-    children.push(h('dl', { class: 'kv' }, ...scalars.flatMap(([k, v]) => [h('dt', {}, humanize(k)), h('dd', {}, formatValue(v, k))])));
+    children.push(
+      h('dl', { class: 'kv' }, ...scalars.flatMap(([k, v]) => [h('dt', {}, humanize(k, rankCutoff)), h('dd', {}, cellText(v, k))])),
+    );
   for (const [key, value] of groups) {
     const id = `${idPrefix}-${key}`.replace(/[^a-zA-Z0-9_-]/g, '-');
     children.push(
       h(
         'div',
         { class: 'kv-group', role: 'group', 'aria-labelledby': id },
-        h('h3', { id, class: 'kv-group-title' }, phaseName(key)),
-        keyValueList(value, id),
+        h('h3', { id, class: 'kv-group-title' }, groupName(key, rankCutoff)),
+        keyValueList(value, id, rankCutoff),
       ),
     );
   }
   return h('div', { class: 'kv-wrap' }, ...children);
+}
+
+/** A value as one table cell, never longer than MAX_CELL characters. */
+function cellText(value: unknown, key: string): string {
+  const text = formatValue(value, key);
+  if (text.length <= MAX_CELL) return text;
+  if (Array.isArray(value)) return `${formatCount(value.length)} entries`;
+  return `${text.slice(0, MAX_CELL - 1)}…`;
+}
+
+/** Titles of the nested settings groups. */
+function groupName(key: string, rankCutoff: number): string {
+  const names: Record<string, string> = {
+    rating: 'Rating RBMs (blend)',
+    implicit: 'Ranking RBM (implicit)',
+    options: 'Training options',
+    training: 'Training record',
+    mixture: 'Mixture weights',
+    hidden: 'Hidden units',
+    bias: 'Bias baseline',
+    orientations: 'Per RBM',
+  };
+  return names[key] ?? (key === 'user' || key === 'item' ? phaseName(key) : humanize(key, rankCutoff));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
