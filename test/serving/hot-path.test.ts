@@ -206,6 +206,8 @@ describe('the catalog cache', () => {
       new CatalogStore(other).importCatalog({
         source: 'test:one-more',
         layout: 'demo',
+        // Another source: merged explicitly (the database holds a rating written through the API above).
+        mode: 'merge',
         items: [{ itemId: 31, title: 'Another (2001)', year: 2001, genres: ['Drama'] }],
         users: [],
         ratings: [{ userId: 1, itemId: 31, value: 4, timestamp: 1 }],
