@@ -203,16 +203,18 @@ describe('the catalog cache', () => {
       const second = cache.itemStats();
       expect(second).not.toBe(first);
       expect(countOf(second, 1)).toBe(before + 1);
-      new CatalogStore(other).importCatalog({
-        source: 'test:one-more',
-        layout: 'demo',
+      new CatalogStore(other).importCatalog(
+        {
+          source: 'test:one-more',
+          layout: 'demo',
+          items: [{ itemId: 31, title: 'Another (2001)', year: 2001, genres: ['Drama'] }],
+          users: [],
+          ratings: [{ userId: 1, itemId: 31, value: 4, timestamp: 1 }],
+          ratingLevels: [1, 2, 3, 4, 5],
+        },
         // Another source: merged explicitly (the database holds a rating written through the API above).
-        mode: 'merge',
-        items: [{ itemId: 31, title: 'Another (2001)', year: 2001, genres: ['Drama'] }],
-        users: [],
-        ratings: [{ userId: 1, itemId: 31, value: 4, timestamp: 1 }],
-        ratingLevels: [1, 2, 3, 4, 5],
-      });
+        { mode: 'merge' },
+      );
       const third = cache.itemStats();
       expect(third).not.toBe(second);
       expect(third.some((s) => s.item.itemId === 31)).toBe(true);
