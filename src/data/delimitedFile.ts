@@ -6,7 +6,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import Papa from 'papaparse';
-import { MalformedLineError, quoteForMessage } from './errors.js';
+import { blankLineBeforeData, MalformedLineError, quoteForMessage } from './errors.js';
 import { DEFAULT_INPUT_LIMITS, describeBytes, type ByteSink } from './inputLimits.js';
 
 export type TextEncoding = 'utf8' | 'latin1';
@@ -93,14 +93,7 @@ export async function forEachDelimitedRow(
           if (pendingBlankLine === 0) pendingBlankLine = line;
           continue;
         }
-        if (pendingBlankLine !== 0) {
-          throw new MalformedLineError(
-            path,
-            pendingBlankLine,
-            'a data line (blank lines are allowed only at the end of the file)',
-            'an empty line',
-          );
-        }
+        if (pendingBlankLine !== 0) throw blankLineBeforeData(path, pendingBlankLine);
         onRow(fields, line);
       }
     };

@@ -20,6 +20,14 @@ export class MalformedLineError extends Error {
   }
 }
 
+/**
+ * The rule both ratings readers share: blank lines may only end a file. `blankLine` is the first blank
+ * line of a run that data followed.
+ */
+export function blankLineBeforeData(file: string, blankLine: number): MalformedLineError {
+  return new MalformedLineError(file, blankLine, 'a data line (blank lines are allowed only at the end of the file)', 'an empty line');
+}
+
 /** A data folder that is missing or holds no known MovieLens layout. */
 export class DataFolderError extends Error {
   override readonly name = 'DataFolderError';

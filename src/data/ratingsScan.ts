@@ -13,7 +13,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { MovieLensLayout } from './catalog.js';
-import { MalformedLineError } from './errors.js';
+import { blankLineBeforeData, MalformedLineError } from './errors.js';
 import {
   describeLine,
   expectFieldCount,
@@ -194,14 +194,7 @@ export function scanRatingsFile(
         if (pendingBlankLine === 0) pendingBlankLine = line;
         return;
       }
-      if (pendingBlankLine !== 0) {
-        throw new MalformedLineError(
-          path,
-          pendingBlankLine,
-          'a data line (blank lines are allowed only at the end of the file)',
-          'an empty line',
-        );
-      }
+      if (pendingBlankLine !== 0) throw blankLineBeforeData(path, pendingBlankLine);
       if (expectingHeader && format.header) {
         expectHeader(buffer.toString('utf8', start, end).split(format.delimiter), format.header, { file: path, line });
         expectingHeader = false;

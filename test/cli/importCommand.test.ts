@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_DB_PATH, formatImportReport, parseImportArgs, runImport, UsageError } from '../../src/cli/importCommand.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
-import { copyFolder, dumpDatabase, FIXTURES, replaceLine, tempFolder } from '../helpers/dataFiles.js';
+import { copyFolder, dumpDatabase, FIXTURES, replaceLine, tempFolderEachTest } from '../helpers/dataFiles.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,11 +15,7 @@ function fakeStderr(isTTY: boolean): { write: (text: string) => boolean; isTTY: 
   return { write: (text) => chunks.push(text) > 0, isTTY, text: () => chunks.join('') };
 }
 
-let temp: ReturnType<typeof tempFolder>;
-beforeEach(() => {
-  temp = tempFolder();
-});
-afterEach(() => temp.cleanup());
+const temp = tempFolderEachTest();
 
 describe('parseImportArgs', () => {
   it('takes --data and --db, else DB_PATH, else the default database', () => {

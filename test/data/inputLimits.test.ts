@@ -6,17 +6,13 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MalformedLineError } from '../../src/data/errors.js';
 import { DEFAULT_INPUT_LIMITS } from '../../src/data/inputLimits.js';
 import { readItemsFile, readMovieLensCatalog, readMovieLensFolder, scanRatingsFile } from '../../src/data/movielens.js';
-import { copyFolder, FIXTURES, ML100K, tempFolder } from '../helpers/dataFiles.js';
+import { copyFolder, FIXTURES, ML100K, tempFolderEachTest } from '../helpers/dataFiles.js';
 
-let temp: ReturnType<typeof tempFolder>;
-beforeEach(() => {
-  temp = tempFolder();
-});
-afterEach(() => temp.cleanup());
+const temp = tempFolderEachTest();
 
 /** Counts the bytes a reader fed its digest: how far it read. */
 function byteCounter(): { update: (bytes: Uint8Array) => void; bytes: number } {

@@ -4,20 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../../src/cli/importCommand.js';
 import type { CatalogData } from '../../src/data/catalog.js';
 import { readMovieLensFolder, readRatingsFile } from '../../src/data/movielens.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
-import { copyFolder, dumpDatabase, ML100K, replaceLine, tempFolder } from '../helpers/dataFiles.js';
+import { copyFolder, dumpDatabase, ML100K, replaceLine, tempFolderEachTest } from '../helpers/dataFiles.js';
 
 const quiet = { write: () => true, isTTY: false };
 
-let temp: ReturnType<typeof tempFolder>;
-beforeEach(() => {
-  temp = tempFolder();
-});
-afterEach(() => temp.cleanup());
+const temp = tempFolderEachTest();
 
 describe('MovieLens 100K', () => {
   let data: CatalogData;

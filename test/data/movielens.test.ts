@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DataFolderError, MalformedLineError } from '../../src/data/errors.js';
 import {
   detectLayout,
@@ -10,17 +10,13 @@ import {
   SKIP_MISSING_ITEM,
   type TimedRating,
 } from '../../src/data/movielens.js';
-import { copyFolder, FIXTURES, replaceLine, tempFolder } from '../helpers/dataFiles.js';
+import { copyFolder, FIXTURES, replaceLine, tempFolderEachTest } from '../helpers/dataFiles.js';
 
 const fixture = (layout: string): string => join(FIXTURES, layout);
 const skippedCount = (skipped: { reason: string; count: number }[], reason: string): number | undefined =>
   skipped.find((s) => s.reason === reason)?.count;
 
-let temp: ReturnType<typeof tempFolder>;
-beforeEach(() => {
-  temp = tempFolder();
-});
-afterEach(() => temp.cleanup());
+const temp = tempFolderEachTest();
 
 describe('detectLayout', () => {
   it('recognises the three MovieLens layouts from their files', () => {

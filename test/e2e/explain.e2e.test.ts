@@ -12,6 +12,7 @@ import type { HiddenUnitsResponse, ModelExplainResponse, UnitActivationsResponse
 import type { LaunchedServer } from '../../src/server/main.js';
 import { equations, SECTIONS } from '../../web/src/how-it-works/content.js';
 import { PHONE, SCREENSHOT_DIR, openBrowserSession, watchPage, type BrowserSession } from '../helpers/browser.js';
+import { settled } from '../helpers/pageParts.js';
 
 const problems: string[] = [];
 const watch = (page: Page): Page => watchPage(page, problems);
@@ -36,10 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await session?.close();
 });
-
-async function settled(p: Page): Promise<void> {
-  await p.waitForFunction(() => document.querySelectorAll('[aria-busy="true"]').length === 0);
-}
 
 /** Levels of the headings in the visible view, in document order (the site header has none). */
 async function headingLevels(p: Page): Promise<number[]> {

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMovieLensFolder } from '../../src/data/movielens.js';
 import { CatalogStore, openDatabase } from '../../src/store/index.js';
 import { DESKTOP, PHONE, SCREENSHOT_DIR, openBrowserSession, watchPage, type BrowserSession } from '../helpers/browser.js';
+import { expectNoSidewaysScroll, recommendations, searchResults, settled, yourRatings } from '../helpers/pageParts.js';
 import { ML100K } from '../helpers/dataFiles.js';
 
 const problems: string[] = [];
@@ -67,14 +68,6 @@ afterAll(async () => {
   await session?.close();
 });
 
-const results = (p: Page): Locator => p.getByRole('list', { name: 'Search results' }).getByRole('listitem');
-const recommendations = (p: Page): Locator => p.getByRole('region', { name: 'Recommendations' }).getByRole('listitem');
-const yourRatings = (p: Page): Locator => p.getByRole('region', { name: /Your ratings/ }).getByRole('listitem');
-
-async function settled(p: Page): Promise<void> {
-  await p.waitForFunction(() => document.querySelectorAll('[aria-busy="true"]').length === 0);
-}
-
 const itemIds = (list: Locator): Promise<number[]> =>
   list.evaluateAll((els) => els.map((el) => Number((el as HTMLElement).dataset.itemId)));
 
@@ -102,13 +95,13 @@ describe('a first visit on MovieLens 100K', () => {
   it('opens on well-known movies of several genres, with a prompt to rate about 10', async () => {
     await page.goto(url);
     await page.getByText(/^Popular movies: 20 of 1,682\.$/).waitFor();
-    expect(await results(page).count()).toBe(20);
-    const ids = await itemIds(results(page));
+    expect(await searchResults(page).count()).toBe(20);
+    const ids = await itemIds(searchResults(page));
     const top = mostRated(100);
     const known = ids.filter((id) => top.has(id));
     expect(known.length).toBeGreaterThanOrEqual(10);
     // Not all one genre: no genre is shared by every movie on the screen.
-    const genres = await results(page).locator('.movie-genres').allInnerTexts();
+    const genres = await searchResults(page).locator('.movie-genres').allInnerTexts();
     const lists = genres.map((g) => g.split(', '));
     for (const genre of new Set(lists.flat())) expect(lists.every((l) => l.includes(genre))).toBe(false);
     await page.getByRole('status').filter({ hasText: 'Rate about 10 movies you have seen' }).waitFor();
@@ -121,32 +114,32 @@ describe('a first visit on MovieLens 100K', () => {
   });
 
   it('a genre chip narrows the list to that genre; "All genres" widens it again', async () => {
-    const before = await itemIds(results(page));
+    const before = await itemIds(searchResults(page));
     await page.getByRole('group', { name: 'Genre' }).getByRole('button', { name: 'Western', exact: true }).click();
     await page.getByText(/^Popular movies in Western: \d+ of \d+\.$/).waitFor();
     const status = await page.getByText(/^Popular movies in Western:/).innerText();
     const total = Number(/of (\d+)/.exec(status)?.[1]);
     expect(total).toBeGreaterThan(0);
     expect(total).toBeLessThan(1682);
-    const genres = await results(page).locator('.movie-genres').allInnerTexts();
+    const genres = await searchResults(page).locator('.movie-genres').allInnerTexts();
     expect(genres.length).toBe(Math.min(20, total));
     for (const g of genres) expect(g.split(', ')).toContain('Western');
-    expect(await itemIds(results(page))).not.toEqual(before);
+    expect(await itemIds(searchResults(page))).not.toEqual(before);
 
     // "Highly rated" within the genre, then back to all genres, popular.
     await page.getByRole('group', { name: 'Order' }).getByRole('button', { name: 'Highly rated' }).click();
     await page.getByText(/^Highly rated movies in Western: /).waitFor();
-    for (const g of await results(page).locator('.movie-genres').allInnerTexts()) expect(g.split(', ')).toContain('Western');
+    for (const g of await searchResults(page).locator('.movie-genres').allInnerTexts()) expect(g.split(', ')).toContain('Western');
     await page.getByRole('group', { name: 'Order' }).getByRole('button', { name: 'Popular' }).click();
     await page.getByRole('group', { name: 'Genre' }).getByRole('button', { name: 'All genres' }).click();
     await page.getByText(/^Popular movies: 20 of 1,682\.$/).waitFor();
-    expect(await itemIds(results(page))).toEqual(before);
+    expect(await itemIds(searchResults(page))).toEqual(before);
   });
 
   it('rating 10 movies fills the count; each reason says what it raised, and a low rating is named as such', async () => {
     const stars = [5, 4, 5, 2, 4, 3, 5, 4, 1, 4];
     for (let n = 0; n < stars.length; n++) {
-      await results(page)
+      await searchResults(page)
         .nth(n)
         .getByRole('button', { name: `Rate ${stars[n]} star${stars[n] === 1 ? '' : 's'}`, exact: true })
         .click();
@@ -238,14 +231,10 @@ describe('a first visit on MovieLens 100K', () => {
     await phone.setViewportSize(PHONE);
     await phone.goto(url);
     await expect.poll(() => recommendations(phone).count()).toBeGreaterThan(0);
-    await settled(phone);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'firstvisit-discover-390.png') });
+    await expectNoSidewaysScroll(phone, 'firstvisit-discover-390.png');
     await phone.getByRole('link', { name: 'Model', exact: true }).click();
     await phone.getByRole('region', { name: 'Training curve' }).getByRole('img').first().waitFor();
-    await settled(phone);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'firstvisit-model-390.png'), fullPage: true });
+    await expectNoSidewaysScroll(phone, 'firstvisit-model-390.png', { fullPage: true });
     await phone.close();
   });
 

@@ -8,11 +8,12 @@
  * test-results/screenshots/.
  */
 import path from 'node:path';
-import { type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecommendationsResponse } from '../../src/api/types.js';
 import type { LaunchedServer } from '../../src/server/main.js';
 import { PHONE, SCREENSHOT_DIR, openBrowserSession, watchPage, type BrowserSession } from '../helpers/browser.js';
+import { expectNoSidewaysScroll, recommendations, searchResults, settled, yourRatings } from '../helpers/pageParts.js';
 import { displayTitle } from '../../web/src/format.js';
 
 /** Problems seen by the browser on the pages under watch; asserted empty at the end. */
@@ -38,10 +39,6 @@ afterAll(async () => {
   await session?.close();
 });
 
-const searchResults = (p: Page): Locator => p.getByRole('list', { name: 'Search results' }).getByRole('listitem');
-const recommendations = (p: Page): Locator => p.getByRole('region', { name: 'Recommendations' }).getByRole('listitem');
-const yourRatings = (p: Page): Locator => p.getByRole('region', { name: /Your ratings/ }).getByRole('listitem');
-
 /** What the visitor sees in the recommendations: titles with their predicted ratings (4 decimals). */
 async function recommendationSignature(p: Page): Promise<string> {
   return (
@@ -51,10 +48,12 @@ async function recommendationSignature(p: Page): Promise<string> {
   ).join(' | ');
 }
 
-async function settled(p: Page): Promise<void> {
-  // No request in flight and no view busy: the page has caught up with the last action.
-  await p.waitForFunction(() => document.querySelectorAll('[aria-busy="true"]').length === 0);
-}
+/** The `n`th search result's 5-star button's aria-pressed ("true" or "false"). */
+const fiveStarsPressed = (n: number): Promise<string | null> =>
+  searchResults(page)
+    .nth(n)
+    .getByRole('button', { name: /Rate 5 stars/ })
+    .getAttribute('aria-pressed');
 
 describe('the recommendation page in Chromium', () => {
   it('loads, and the search box is reachable from the keyboard', async () => {
@@ -149,24 +148,14 @@ describe('the recommendation page in Chromium', () => {
     expect(await secondRated.getByRole('button', { name: /Rate 5 stars/ }).getAttribute('aria-pressed')).toBe('true');
     expect(await secondRated.getByRole('button', { name: /Rate 2 stars/ }).getAttribute('aria-pressed')).toBe('false');
     // The search result's buttons follow the change.
-    expect(
-      await searchResults(page)
-        .nth(1)
-        .getByRole('button', { name: /Rate 5 stars/ })
-        .getAttribute('aria-pressed'),
-    ).toBe('true');
+    expect(await fiveStarsPressed(1)).toBe('true');
     await settled(page);
     const beforeRemoval = await recommendationSignature(page);
 
     await secondRated.getByRole('button', { name: /^Remove/ }).click();
     await expect.poll(() => yourRatings(page).count()).toBe(1);
     await expect.poll(() => recommendationSignature(page)).not.toBe(beforeRemoval);
-    expect(
-      await searchResults(page)
-        .nth(1)
-        .getByRole('button', { name: /Rate 5 stars/ })
-        .getAttribute('aria-pressed'),
-    ).toBe('false');
+    expect(await fiveStarsPressed(1)).toBe('false');
 
     // Back to two ratings for the screenshots, then reload: they come back from localStorage.
     await searchResults(page)
@@ -278,15 +267,11 @@ describe('the recommendation page in Chromium', () => {
 
     await phone.goto(`${server.url}/#/user/1`);
     await phone.getByRole('region', { name: 'Rated movies: predicted vs actual' }).getByRole('table').waitFor();
-    await settled(phone);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'user-390.png'), fullPage: true });
+    await expectNoSidewaysScroll(phone, 'user-390.png', { fullPage: true });
 
     await phone.getByRole('link', { name: 'Model' }).click();
     await phone.getByRole('region', { name: 'Training curve' }).getByRole('img').first().waitFor();
-    await settled(phone);
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SCREENSHOT_DIR, 'model-390.png'), fullPage: true });
+    await expectNoSidewaysScroll(phone, 'model-390.png', { fullPage: true });
     await phone.close();
   });
 

@@ -276,26 +276,14 @@ describe('metric properties (fast-check)', () => {
             each.reduce((s, m) => s + (m ? pick(m) : 0), 0) / users.length;
           const s = acc.summary();
           expect(s.users).toBe(users.length);
-          expect(s.precision).toBeCloseTo(
-            mean((m) => m.precision),
-            12,
-          );
-          expect(s.recall).toBeCloseTo(
-            mean((m) => m.recall),
-            12,
-          );
-          expect(s.ndcg).toBeCloseTo(
-            mean((m) => m.ndcg),
-            12,
-          );
-          expect(s.map).toBeCloseTo(
-            mean((m) => m.averagePrecision),
-            12,
-          );
-          expect(s.hitRate).toBeCloseTo(
-            mean((m) => m.hit),
-            12,
-          );
+          const pairs = [
+            [s.precision, (m) => m.precision],
+            [s.recall, (m) => m.recall],
+            [s.ndcg, (m) => m.ndcg],
+            [s.map, (m) => m.averagePrecision],
+            [s.hitRate, (m) => m.hit],
+          ] satisfies [number, (m: NonNullable<(typeof each)[number]>) => number][];
+          for (const [got, pick] of pairs) expect(got).toBeCloseTo(mean(pick), 12);
           // Every item has n = 1 of U = 2 users: each slot carries exactly 1 bit.
           if (users.some((u) => u.list.slice(0, k).length > 0)) expect(s.novelty).toBeCloseTo(1, 12);
           expect(s.coverage).toBeGreaterThanOrEqual(0);

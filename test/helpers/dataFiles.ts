@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/movielens', import.meta.url));
 
@@ -17,6 +18,27 @@ export const ML100K = process.env.ML100K_DIR ?? fileURLToPath(new URL('../../../
 export function tempFolder(prefix = 'rbm-data-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Registers beforeEach/afterEach hooks in the calling file: a fresh temporary folder for each test,
+ * removed after it. Read `dir` inside tests only.
+ */
+export function tempFolderEachTest(): { readonly dir: string } {
+  let current: { dir: string; cleanup: () => void } | null = null;
+  beforeEach(() => {
+    current = tempFolder();
+  });
+  afterEach(() => {
+    current?.cleanup();
+    current = null;
+  });
+  return {
+    get dir(): string {
+      if (!current) throw new Error('tempFolderEachTest: dir is only there inside a test');
+      return current.dir;
+    },
+  };
 }
 
 /** Copies `folder` into a new folder under `parent` and returns its path. */

@@ -207,6 +207,17 @@ describe('exact inference on a 2-item, K=3, F=3 model', () => {
   });
 });
 
+/** Every component of the estimated gradient (W, b, c) within `tol` of the exact one. */
+function expectGradientNear(
+  est: { gW: ArrayLike<number>; gb: ArrayLike<number>; gc: ArrayLike<number> },
+  exact: { gW: ArrayLike<number>; gb: ArrayLike<number>; gc: ArrayLike<number> },
+  tol: number,
+): void {
+  expect(maxAbsDiff(est.gW, exact.gW)).toBeLessThan(tol);
+  expect(maxAbsDiff(est.gb, exact.gb)).toBeLessThan(tol);
+  expect(maxAbsDiff(est.gc, exact.gc)).toBeLessThan(tol);
+}
+
 /**
  * Monte-Carlo estimate of the gradient that accumulateCase would follow for one case: persistent CD with a
  * single Gibbs step per call and the weights held fixed. The persistent levels form a Markov chain
@@ -252,9 +263,7 @@ describe('CD statistics against the exact log-likelihood gradient', () => {
     const levels = [2, 0];
     const exact = exactGradient(p, [0, 1], levels);
     const est = pcdEstimate(p, caseRows([0, 1], levels), ITER, 1000, 3);
-    expect(maxAbsDiff(est.gW, exact.gW)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gb, exact.gb)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gc, exact.gc)).toBeLessThan(TOL);
+    expectGradientNear(est, exact, TOL);
     // The check has teeth: the exact gradient is far from zero, so "no model term" or "no data term" fails.
     expect(Math.max(...exact.gW.map(Math.abs))).toBeGreaterThan(5 * TOL);
     expect(Math.max(...exact.gb.map(Math.abs))).toBeGreaterThan(5 * TOL);
@@ -264,17 +273,13 @@ describe('CD statistics against the exact log-likelihood gradient', () => {
     const levels = [0, 1];
     const exact = exactGradient(p, [0, 1], levels);
     const est = pcdEstimate(p, caseRows([0, 1], levels), ITER, 1000, 8);
-    expect(maxAbsDiff(est.gW, exact.gW)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gb, exact.gb)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gc, exact.gc)).toBeLessThan(TOL);
+    expectGradientNear(est, exact, TOL);
   });
 
   it('a case rating only item 0: matches the one-unit model gradient, and item 1 gets exactly zero rows', () => {
     const exact = exactGradient(p, [0], [1]);
     const est = pcdEstimate(p, caseRows([0], [1]), ITER, 1000, 5);
-    expect(maxAbsDiff(est.gW, exact.gW)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gb, exact.gb)).toBeLessThan(TOL);
-    expect(maxAbsDiff(est.gc, exact.gc)).toBeLessThan(TOL);
+    expectGradientNear(est, exact, TOL);
     // The masked unit: contributes nothing, and is not marked as touched.
     const rows1 = caseRows([0], [1]);
     const ws = new CdWorkspace(p, 1);

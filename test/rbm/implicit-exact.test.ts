@@ -63,6 +63,18 @@ function logProbability(p: ImplicitParams, v: number[]): number {
   return Math.log(pv / z);
 }
 
+/** E[x] under p(x) ∝ exp(−E(x)) over the listed binary states, by enumeration: Σ_x x e^{−E(x)} / Σ_x e^{−E(x)}. */
+function enumeratedMean(states: readonly number[][], energyOf: (state: number[]) => number): Float64Array {
+  let z = 0;
+  const on = new Float64Array(states[0].length);
+  for (const state of states) {
+    const w = Math.exp(-energyOf(state));
+    z += w;
+    state.forEach((x, k) => (on[k] += x * w));
+  }
+  return on.map((x) => x / z);
+}
+
 describe('implicit RBM conditionals and free energy against enumeration', () => {
   const p = randomParams(1);
 
@@ -70,28 +82,16 @@ describe('implicit RBM conditionals and free energy against enumeration', () => 
     for (const v of V_STATES) {
       const rated = ratedOf(v);
       const got = implicitHidden(p, rated, 0, rated.length, new Float32Array(F));
-      let z = 0;
-      const on = new Float64Array(F);
-      for (const h of H_STATES) {
-        const w = Math.exp(-energy(p, v, h));
-        z += w;
-        h.forEach((x, j) => (on[j] += x * w));
-      }
-      for (let j = 0; j < F; j++) expect(got[j]).toBeCloseTo(on[j] / z, 6);
+      const want = enumeratedMean(H_STATES, (h) => energy(p, v, h));
+      for (let j = 0; j < F; j++) expect(got[j]).toBeCloseTo(want[j], 6);
     }
   });
 
   it('p(v_i = 1 | h) equals the enumerated conditional for every h', () => {
     for (const h of H_STATES) {
       const got = implicitVisible(p, h, new Float32Array(I));
-      let z = 0;
-      const on = new Float64Array(I);
-      for (const v of V_STATES) {
-        const w = Math.exp(-energy(p, v, h));
-        z += w;
-        v.forEach((x, i) => (on[i] += x * w));
-      }
-      for (let i = 0; i < I; i++) expect(got[i]).toBeCloseTo(on[i] / z, 6);
+      const want = enumeratedMean(V_STATES, (v) => energy(p, v, h));
+      for (let i = 0; i < I; i++) expect(got[i]).toBeCloseTo(want[i], 6);
     }
   });
 

@@ -16,9 +16,9 @@ import {
   type ImplicitRbmOptions,
   type ImplicitRbmState,
 } from '../../src/rbm/implicit.js';
-import { initImplicitParams } from '../../src/rbm/implicitParams.js';
-import { trainImplicitRbm, validationNdcg, validationUsers } from '../../src/rbm/implicitTrain.js';
+import { validationNdcg, validationUsers } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
+import { expectEnginesAgree } from '../helpers/implicitEngines.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
 const USERS = 80;
@@ -96,18 +96,7 @@ describe('fitImplicitRbm', () => {
 describe('engines', () => {
   it('the tfjs and the typed-array engines train the same parameters from the same seed', async () => {
     const rows = ratedRows(data);
-    const counts = new Float64Array(ITEMS);
-    for (const i of rows.colIndex) counts[i]++;
-    const options = validateImplicitOptions({ ...SMALL, epochs: 3, cdSteps: 2 });
-    const run = async (engine: 'tfjs' | 'js') =>
-      (await trainImplicitRbm(initImplicitParams(counts, USERS, 8, new Rng(1), 0.1), rows, null, { ...options, engine }, new Rng(2)))
-        .params;
-    const js = await run('js');
-    const before = tf.memory().numTensors;
-    const tfjs = await run('tfjs');
-    expect(tf.memory().numTensors).toBe(before);
-    for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
-    for (let i = 0; i < ITEMS; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);
+    await expectEnginesAgree(rows, USERS, ITEMS, validateImplicitOptions({ ...SMALL, epochs: 3, cdSteps: 2 }));
   });
 
   it('readFloat32 gives a float32 tensor’s values (in place on the wasm backend)', () => {

@@ -82,6 +82,13 @@ function expectClose(actual: Float32Array, expected: Float64Array, tol: number):
   expect(worst).toBeLessThan(tol);
 }
 
+/** The lazy optimiser's W, b, c equal the dense reference's, to float32 rounding. */
+function expectSameParams(p: RbmParams, dense: { W: Float64Array; b: Float64Array; c: Float64Array }): void {
+  expectClose(p.W, dense.W, 1e-5);
+  expectClose(p.b, dense.b, 1e-5);
+  expectClose(p.c, dense.c, 1e-5);
+}
+
 describe('LazyMomentum equals the dense momentum + weight-decay update', () => {
   it('after batches touching different rows, flush gives the dense W, b, c (several rate settings)', () => {
     for (const [lr, mu, decay] of [
@@ -105,9 +112,7 @@ describe('LazyMomentum equals the dense momentum + weight-decay update', () => {
         dense.step(g, B, lr, mu, decay);
       }
       opt.flush();
-      expectClose(p.W, dense.W, 1e-5);
-      expectClose(p.b, dense.b, 1e-5);
-      expectClose(p.c, dense.c, 1e-5);
+      expectSameParams(p, dense);
       // Not trivial: row 6 (touched once, then caught up over 2 steps by flush) and row 3 moved.
       for (const i of [3, 6]) expect(Math.abs(dense.W[i * K * F] - initial[i * K * F])).toBeGreaterThan(1e-3);
     }
@@ -139,9 +144,7 @@ describe('LazyMomentum equals the dense momentum + weight-decay update', () => {
       }
     }
     opt.flush();
-    expectClose(p.W, dense.W, 1e-5);
-    expectClose(p.b, dense.b, 1e-5);
-    expectClose(p.c, dense.c, 1e-5);
+    expectSameParams(p, dense);
   });
 
   it('setRates between epochs (after flush) continues exactly with the new ε and μ', () => {
@@ -165,9 +168,7 @@ describe('LazyMomentum equals the dense momentum + weight-decay update', () => {
         dense.step(g, 2, lr, mu, decay);
       }
       opt.flush();
-      expectClose(p.W, dense.W, 1e-5);
-      expectClose(p.b, dense.b, 1e-5);
-      expectClose(p.c, dense.c, 1e-5);
+      expectSameParams(p, dense);
     }
   });
 

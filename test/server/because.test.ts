@@ -12,19 +12,13 @@ import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScoreArgs, runScore } from '../../src/cli/scoreCommand.js';
 import { fitRbmBlend } from '../../src/model/rbmFit.js';
+import type { BecauseItem } from '../../src/api/types.js';
 import { WatchLikeModel } from '../../src/model/watchLike.js';
 import { initBackend } from '../../src/rbm/backend.js';
 import { fitImplicitRbm, likedLevelIndex } from '../../src/rbm/implicit.js';
 import { createFixture, ITEMS, request, startApp, type Fixture, type RunningApp } from './helpers.js';
 
-interface Because {
-  itemId: number;
-  title: string | null;
-  rating: number;
-  influence: number;
-  raises: 'watch' | 'like' | 'both';
-  liked: boolean;
-}
+type Because = BecauseItem;
 interface Rec {
   itemId: number;
   score: number;

@@ -3,30 +3,18 @@
  * the stack of the error-message helper: a 500 and a stack trace in the log per request. Every such body
  * is now a 400 with the JSON error shape, and nothing is logged as an internal error.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/server/validation.js';
-import { createFixture, request, startApp, type Fixture, type RunningApp } from './helpers.js';
+import { request, serveTrainedFixture } from './helpers.js';
 
-let fixture: Fixture;
-let app: RunningApp;
-
-beforeAll(async () => {
-  fixture = createFixture();
-  fixture.trainAndSave();
-  app = await startApp(fixture);
-});
-
-afterAll(async () => {
-  await app?.close();
-  fixture?.cleanup();
-});
+const served = serveTrainedFixture();
 
 /** `levels` nested arrays around 1, as JSON text: `[[[1]]]` for 3. */
 const nestedArrays = (levels: number): string => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
 const nestedObjects = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 
 async function post(path: string, body: string, headers: Record<string, string> = {}) {
-  return request(`${app.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  return request(`${served.app.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 }
 
 describe('deeply nested JSON bodies', () => {
@@ -43,8 +31,8 @@ describe('deeply nested JSON bodies', () => {
       ['/api/recommendations', `{"limit":${nestedArrays(deep)}}`, {}],
       ['/api/recommendations', nestedArrays(deep), {}],
       ['/api/model/hidden/activations', `{"ratings":[{"itemId":1,"rating":${nestedObjects(deep)}}]}`, {}],
-      ['/api/users/1/ratings', `{"itemId":1,"rating":${nestedArrays(deep)}}`, fixture.auth],
-      ['/api/users/1/ratings', `{"itemId":${nestedArrays(deepest)},"rating":4}`, fixture.auth],
+      ['/api/users/1/ratings', `{"itemId":1,"rating":${nestedArrays(deep)}}`, served.fixture.auth],
+      ['/api/users/1/ratings', `{"itemId":${nestedArrays(deepest)},"rating":4}`, served.fixture.auth],
     ];
     for (const [path, body, headers] of bodies) {
       const res = await post(path, body, headers);
@@ -54,7 +42,7 @@ describe('deeply nested JSON bodies', () => {
         message: expect.stringContaining(`more than ${MAX_JSON_DEPTH} levels deep`),
       });
     }
-    expect(app.logs.filter((l) => l.startsWith('internal error'))).toEqual([]);
+    expect(served.app.logs.filter((l) => l.startsWith('internal error'))).toEqual([]);
   });
 
   it('within the depth limit, a wrong nested value is described briefly, its inside elided', async () => {
@@ -64,6 +52,6 @@ describe('deeply nested JSON bodies', () => {
     const wide = await post('/api/recommendations', `{"ratings":[{"itemId":{"a":1,"b":[2,3],"c":"x","d":4,"e":5},"rating":4}]}`);
     expect(wide.status).toBe(400);
     expect(wide.body.error.message).toContain('got {"a":1,"b":[2,3],"c":"x","d":4,…}');
-    expect(app.logs.filter((l) => l.startsWith('internal error'))).toEqual([]);
+    expect(served.app.logs.filter((l) => l.startsWith('internal error'))).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { fitBiasModel } from '../../src/model/bias.js';
 import { modelFromState, type ModelMeta, type ModelState, type TrainedModel } from '../../src/model/index.js';
 import { Rng } from '../../src/rng.js';
@@ -157,6 +158,31 @@ export async function startApp(
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+/** A fixture with a trained, saved model and the app over it; set by the hooks of serveTrainedFixture. */
+export class ServedFixture {
+  fixture!: Fixture;
+  app!: RunningApp;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks in the calling file or describe block: the fixture, its model trained
+ * and saved, the app started over it; afterwards the app closed and the fixture removed. Read the fields
+ * inside tests only (they are set once the hooks have run).
+ */
+export function serveTrainedFixture(): ServedFixture {
+  const served = new ServedFixture();
+  beforeAll(async () => {
+    served.fixture = createFixture();
+    served.fixture.trainAndSave();
+    served.app = await startApp(served.fixture);
+  });
+  afterAll(async () => {
+    await served.app?.close();
+    served.fixture?.cleanup();
+  });
+  return served;
 }
 
 // Response bodies are read field by field in assertions; typing each endpoint's JSON in the tests would

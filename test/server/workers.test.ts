@@ -45,24 +45,28 @@ function getOnNewConnection(url: string): Promise<{
 const unratedBy = (catalog: CatalogStore, userId: number): number =>
   Array.from({ length: ITEMS }, (_, n) => n + 1).find((id) => !catalog.getUserRatings(userId).some((r) => r.itemId === id))!;
 
+/** Launch options for the fixture's database: no polling, no log, no write limit; `changeCheckMs` as given. */
+const quietServer = (changeCheckMs: number) => ({
+  dbPath: fixture.dbPath,
+  port: 0,
+  staticDir: null,
+  pollMs: 0,
+  changeCheckMs,
+  log: () => {},
+  limits: { writesPerMinute: 0 },
+});
+
+/** The item ids of a user's whole recommendation list from the server at `url`. */
+const recommendedAt = async (url: string, userId: number): Promise<number[]> =>
+  ((await request(`${url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as { itemId: number }[]).map((i) => i.itemId);
+
 describe('launch(): answers from memory, writes reflected', () => {
   let server: LaunchedServer;
   afterEach(async () => server.close());
 
   it('reflects a rating posted to it and one written by another connection in the next recommendations', async () => {
-    server = await launch({
-      dbPath: fixture.dbPath,
-      port: 0,
-      staticDir: null,
-      pollMs: 0,
-      changeCheckMs: 0,
-      log: () => {},
-      limits: { writesPerMinute: 0 },
-    });
-    const recommended = async (userId: number): Promise<number[]> =>
-      ((await request(`${server.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as { itemId: number }[]).map(
-        (i) => i.itemId,
-      );
+    server = await launch(quietServer(0));
+    const recommended = (userId: number): Promise<number[]> => recommendedAt(server.url, userId);
 
     // Posted to this process: the item leaves the user's recommendations in the very next answer.
     const first = (await recommended(2))[0];
@@ -89,22 +93,11 @@ describe('read-your-writes across server processes', () => {
   it('after a 2xx rating POST to one server, the same user’s next read on another reflects it, without waiting for a look', async () => {
     // Two servers over one file, each with its own connection, as two workers are; neither looks at the
     // change feed on its own during the test, so only the per-user check can make the second see the write.
-    const options = {
-      dbPath: fixture.dbPath,
-      port: 0,
-      staticDir: null,
-      pollMs: 0,
-      changeCheckMs: 60_000,
-      log: () => {},
-      limits: { writesPerMinute: 0 },
-    };
+    const options = quietServer(60_000);
     const writer = await launch(options);
     const reader = await launch(options);
     try {
-      const recommended = async (userId: number): Promise<number[]> =>
-        ((await request(`${reader.url}/api/users/${userId}/recommendations?limit=${ITEMS}`)).body.items as { itemId: number }[]).map(
-          (i) => i.itemId,
-        );
+      const recommended = (userId: number): Promise<number[]> => recommendedAt(reader.url, userId);
       for (const userId of [2, 4, 6]) {
         // The reader has the user in memory (ratings and the precomputed list) before the write.
         const [first] = await recommended(userId);

@@ -14,7 +14,7 @@ import { buildSnapshot, ModelHolder, type ModelSnapshot } from '../../src/servin
 import { ScoreCache } from '../../src/serving/scoreCache.js';
 import { ServingService } from '../../src/serving/service.js';
 import { TopLists } from '../../src/serving/topLists.js';
-import { CatalogStore, ChangeFeed, ModelStore, openDatabase, type Database } from '../../src/store/index.js';
+import { CatalogStore, ChangeFeed, ModelStore, openDatabase, type CatalogImport, type Database } from '../../src/store/index.js';
 import { createFixture, GENRES, ITEMS, SILENT_USER, USERS, type Fixture } from '../server/helpers.js';
 
 let fixture: Fixture;
@@ -33,6 +33,16 @@ beforeEach(() => {
 afterEach(() => {
   other.close();
   fixture.cleanup();
+});
+
+/** An import of one Drama item rated `value` by user 1, from `source`. */
+const oneDramaImport = (source: string, item: { itemId: number; title: string; year: number }, value: number): CatalogImport => ({
+  source,
+  layout: 'demo',
+  items: [{ ...item, genres: ['Drama'] }],
+  users: [],
+  ratings: [{ userId: 1, itemId: item.itemId, value, timestamp: 1 }],
+  ratingLevels: [1, 2, 3, 4, 5],
 });
 
 /** The server's catalog: its own connection, like launch() opens. */
@@ -166,14 +176,9 @@ describe('the catalog cache', () => {
       let cleared = 0;
       cache.onCatalogChanged(() => cleared++);
       const generation = cache.generation();
-      const changed = new CatalogStore(other).importCatalog({
-        source: 'test:renamed',
-        layout: 'demo',
-        items: [{ itemId: 7, title: 'Renamed (1995)', year: 1995, genres: ['Drama'] }],
-        users: [],
-        ratings: [{ userId: 1, itemId: 7, value: 5, timestamp: 1 }],
-        ratingLevels: [1, 2, 3, 4, 5],
-      });
+      const changed = new CatalogStore(other).importCatalog(
+        oneDramaImport('test:renamed', { itemId: 7, title: 'Renamed (1995)', year: 1995 }, 5),
+      );
       expect(changed.changed).toBe(true);
       expect(cache.getItem(7)?.title).toBe('Renamed (1995)');
       expect(cache.generation()).toBeGreaterThan(generation);
@@ -204,14 +209,7 @@ describe('the catalog cache', () => {
       expect(second).not.toBe(first);
       expect(countOf(second, 1)).toBe(before + 1);
       new CatalogStore(other).importCatalog(
-        {
-          source: 'test:one-more',
-          layout: 'demo',
-          items: [{ itemId: 31, title: 'Another (2001)', year: 2001, genres: ['Drama'] }],
-          users: [],
-          ratings: [{ userId: 1, itemId: 31, value: 4, timestamp: 1 }],
-          ratingLevels: [1, 2, 3, 4, 5],
-        },
+        oneDramaImport('test:one-more', { itemId: 31, title: 'Another (2001)', year: 2001 }, 4),
         // Another source: merged explicitly (the database holds a rating written through the API above).
         { mode: 'merge' },
       );

@@ -2,10 +2,10 @@
  * The per-user prediction cache: bounded by bytes, tied to one model snapshot, and keyed by the user's
  * ratings as read for the request, so any change of them (through the API or an import) is seen at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ModelSnapshot } from '../../src/serving/modelHolder.js';
 import { ScoreCache, ratingsFingerprint } from '../../src/serving/scoreCache.js';
-import { createFixture, request, SOURCE, startApp, type Fixture, type RunningApp } from '../server/helpers.js';
+import { request, serveTrainedFixture, SOURCE } from '../server/helpers.js';
 
 const snapshotWithVersion = (versionId: number): ModelSnapshot => ({ versionId }) as ModelSnapshot;
 const predictions = (floats: number) => ({
@@ -56,34 +56,22 @@ describe('ScoreCache', () => {
 });
 
 describe('cached recommendations', () => {
-  let fixture: Fixture;
-  let app: RunningApp;
-
-  beforeAll(async () => {
-    fixture = createFixture();
-    fixture.trainAndSave();
-    app = await startApp(fixture);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    fixture.cleanup();
-  });
+  const served = serveTrainedFixture();
 
   it('reflects ratings changed by an import (no API write) in the very next request', async () => {
-    const first = await request(`${app.url}/api/users/6/recommendations?limit=1`);
+    const first = await request(`${served.app.url}/api/users/6/recommendations?limit=1`);
     const top = first.body.items[0].itemId as number;
-    expect((await request(`${app.url}/api/users/6/recommendations?limit=1`)).body).toEqual(first.body); // served from the cache
-    fixture.catalog.importCatalog({
+    expect((await request(`${served.app.url}/api/users/6/recommendations?limit=1`)).body).toEqual(first.body); // served from the cache
+    served.fixture.catalog.importCatalog({
       source: SOURCE,
       layout: 'demo',
       items: [],
       ratings: [{ userId: 6, itemId: top, value: 2, timestamp: 5 }],
       ratingLevels: [1, 2, 3, 4, 5],
     });
-    const next = await request(`${app.url}/api/users/6/recommendations?limit=1`);
+    const next = await request(`${served.app.url}/api/users/6/recommendations?limit=1`);
     expect(next.body.items[0].itemId).not.toBe(top);
-    const prediction = await request(`${app.url}/api/users/6/predictions?items=${top}`);
+    const prediction = await request(`${served.app.url}/api/users/6/predictions?items=${top}`);
     expect(prediction.body.predictions[0].actual).toBe(2);
   });
 });

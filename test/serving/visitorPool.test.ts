@@ -41,10 +41,19 @@ afterAll(() => {
   fixture.cleanup();
 });
 
+/** Runs `use` with a one-worker pool of the given queue limit, closing the pool whatever happens. */
+async function withPool(queueLimit: number, use: (pool: VisitorPool) => Promise<void>): Promise<void> {
+  const pool = new VisitorPool({ size: 1, queueLimit });
+  try {
+    await use(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 describe('visitor pool', () => {
   it('answers with exactly the inline list (scores, distributions, because), for every ranking', async () => {
-    const pool = new VisitorPool({ size: 1, queueLimit: 4 });
-    try {
+    await withPool(4, async (pool) => {
       const { snapshot, version } = versions[0];
       pool.load(snapshot, version);
       for (const [limit, genre, rankBy] of [
@@ -56,14 +65,11 @@ describe('visitor pool', () => {
         expect(inline.length).toBeGreaterThan(0);
         expect(await pool.recommend(snapshot, ratings, { limit, genre, rankBy })).toEqual(inline);
       }
-    } finally {
-      await pool.close();
-    }
+    });
   }, 60_000);
 
   it('refuses work beyond its workers and queue at once, and finishes what it accepted', async () => {
-    const pool = new VisitorPool({ size: 1, queueLimit: 1 });
-    try {
+    await withPool(1, async (pool) => {
       const { snapshot, version } = versions[0];
       pool.load(snapshot, version);
       // Submitted in one synchronous run: the first takes the worker, the second the queue's only place.
@@ -77,14 +83,11 @@ describe('visitor pool', () => {
       expect(pool.inFlight).toBe(0);
       // Room again once they are answered.
       expect(await pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' })).toEqual(inline);
-    } finally {
-      await pool.close();
-    }
+    });
   }, 60_000);
 
   it('follows a hot swap, while a request of the old version is still answered from it', async () => {
-    const pool = new VisitorPool({ size: 1, queueLimit: 4 });
-    try {
+    await withPool(4, async (pool) => {
       const [first, second] = versions;
       const inlineFirst = serving.recommendForVisitor(first.snapshot, ratings, { limit: 10 });
       const inlineSecond = serving.recommendForVisitor(second.snapshot, ratings, { limit: 10 });
@@ -100,8 +103,6 @@ describe('visitor pool', () => {
       expect(await before).toEqual(inlineFirst);
       expect(await after).toEqual(inlineSecond);
       await expect(pool.recommend(first.snapshot, ratings, { limit: 10, rankBy: 'score' })).rejects.toThrow(/does not serve model version/);
-    } finally {
-      await pool.close();
-    }
+    });
   }, 60_000);
 });

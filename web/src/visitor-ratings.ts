@@ -67,15 +67,20 @@ export class VisitorRatings {
     return this.list().map((r) => ({ itemId: r.itemId, rating: r.rating }));
   }
 
-  set(item: Item, rating: number): void {
+  /** Stores a rating with a copy of the item's fields shown in the list (no change notice). */
+  private put(item: Item, rating: number, ratedAt: number): void {
     this.ratings.set(item.itemId, {
       itemId: item.itemId,
       title: item.title,
       year: item.year,
       genres: [...item.genres],
       rating,
-      ratedAt: Date.now(),
+      ratedAt,
     });
+  }
+
+  set(item: Item, rating: number): void {
+    this.put(item, rating, Date.now());
     this.changed();
   }
 
@@ -84,14 +89,7 @@ export class VisitorRatings {
     if (entries.length === 0) return;
     const now = Date.now();
     for (const { item, rating, ratedAt } of entries) {
-      this.ratings.set(item.itemId, {
-        itemId: item.itemId,
-        title: item.title,
-        year: item.year,
-        genres: [...item.genres],
-        rating,
-        ratedAt: ratedAt ?? now,
-      });
+      this.put(item, rating, ratedAt ?? now);
     }
     this.changed();
   }
