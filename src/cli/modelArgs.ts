@@ -2,6 +2,7 @@
  * The model flags shared by `train` and `evaluate` (node:util parseArgs option specs), and their
  * conversion into TrainOptionsInput with validation before any work starts (ranges: rbm/config.ts).
  */
+import { availableParallelism } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
 import type { FitOptions } from '../model/index.js';
 import { integerFlag, numberFlag } from './common.js';
@@ -20,6 +21,7 @@ export const MODEL_FLAGS = {
   orientation: { type: 'string' },
   pcd: { type: 'boolean' },
   'validation-fraction': { type: 'string' },
+  threads: { type: 'string' },
   'ease-lambda': { type: 'string' },
   'ials-factors': { type: 'string' },
   'ials-regularization': { type: 'string' },
@@ -74,6 +76,8 @@ export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & P
     batchSize: integerFlag(values['batch-size'], 'batch-size'),
     seed: integerFlag(values.seed, 'seed'),
     validationFraction: numberFlag(values['validation-fraction'], 'validation-fraction'),
+    // Every core by default: training is data-parallel over worker threads (--threads 1: one thread).
+    threads: integerFlag(values.threads, 'threads') ?? availableParallelism(),
     persistent: values.pcd === true ? true : undefined,
   };
   if (values.orientation !== undefined) input.orientation = values.orientation as TrainOptions['orientation'];

@@ -49,6 +49,11 @@ export interface TrainOptions {
   seed: number;
   /** Fraction of the training ratings held out for early stopping and the blend weights. */
   validationFraction: number;
+  /**
+   * Worker threads that share each model's training (data-parallel over a mini-batch's cases). 1 keeps the
+   * single-threaded path; commands default it to the machine's cores.
+   */
+  threads: number;
   user: RbmOptions;
   item: RbmOptions;
 }
@@ -78,6 +83,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   orientation: 'both',
   seed: 0,
   validationFraction: 0.05,
+  threads: 1,
   user: { ...COMMON },
   item: { ...COMMON },
 };
@@ -101,6 +107,7 @@ export function validateTrainOptions(input: TrainOptionsInput = {}): TrainOption
     orientation: input.orientation ?? DEFAULT_TRAIN_OPTIONS.orientation,
     seed: input.seed ?? DEFAULT_TRAIN_OPTIONS.seed,
     validationFraction: input.validationFraction ?? DEFAULT_TRAIN_OPTIONS.validationFraction,
+    threads: input.threads ?? DEFAULT_TRAIN_OPTIONS.threads,
     user: { ...DEFAULT_TRAIN_OPTIONS.user, ...shared, ...input.user },
     item: { ...DEFAULT_TRAIN_OPTIONS.item, ...shared, ...input.item },
   };
@@ -112,6 +119,9 @@ export function validateTrainOptions(input: TrainOptionsInput = {}): TrainOption
   }
   if (!(options.validationFraction >= 0 && options.validationFraction < 0.5)) {
     throw new RangeError(`validationFraction must be in [0, 0.5), got ${options.validationFraction}`);
+  }
+  if (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 256) {
+    throw new RangeError(`threads must be an integer from 1 to 256, got ${options.threads}`);
   }
   for (const orientation of ['user', 'item'] as const) checkRbmOptions(options[orientation], orientation);
   return options;
