@@ -8,12 +8,14 @@
  *   folder): merge. Items, users and ratings are inserted or replaced by id, so importing the same folder
  *   twice leaves every row as it was. Ratings written through the API (ratings.from_api) are kept; where
  *   the file has a rating for the same (user, item), the newer timestamp wins (ties: the API's).
- * - Another data set (another fingerprint; e.g. the demo catalog, then real MovieLens): its ids name other
- *   movies and users, so mixing them would be wrong; the catalog is replaced. Users, items, ratings and data
- *   set rows are deleted first, and no model version stays current: a model trained on the old catalog
- *   indexes items that no longer exist (old versions stay listed for reference). When the database holds
- *   ratings written through the API, that is refused (CatalogReplaceRefusedError, naming how many) unless
- *   the import says `mode: 'replace'`, and then they are first exported to `exportPath` (CSV).
+ * - Another data set (another fingerprint): its ids name other movies and users, so mixing them would be
+ *   wrong, and replacing the catalog deletes what it holds: refused (CatalogReplaceRefusedError, counting
+ *   the ratings, and those written through the API) unless the import says `mode: 'replace'`. The one
+ *   exception is the built-in demo catalog (layout 'demo', seeded on a first start), which a first real
+ *   import replaces unless it holds ratings written through the API. A replacement deletes users, items,
+ *   ratings and data set rows first, and no model version stays current: a model trained on the old
+ *   catalog indexes items that no longer exist (old versions stay listed for reference). Ratings written
+ *   through the API are first exported to `exportPath` (CSV).
  * - `mode: 'merge'` merges whatever the fingerprint (a newer export of the same catalog whose movie file
  *   changed); `mode: 'replace'` replaces even the same data set.
  * - A data set imported before fingerprints were recorded (fingerprint NULL) is the same data set when the
@@ -323,7 +325,7 @@ export class CatalogImporter {
 
   /**
    * Whether this import replaces the stored catalog (see the head of the file). Throws
-   * CatalogReplaceRefusedError when it would, implicitly, delete ratings written through the API.
+   * CatalogReplaceRefusedError when it would replace it implicitly.
    */
   private decideReplace(stored: StoredDataset, header: Header, fingerprint: string, mode: ImportMode): boolean {
     if (mode === 'replace') return true;
@@ -339,6 +341,9 @@ export class CatalogImporter {
     }
     const api = this.countApiRatings.get() as { ratings: number; users: number };
     if (api.ratings > 0) throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
+    if (stored.layout !== 'demo') {
+      throw new CatalogReplaceRefusedError(header.source, stored.source, 0, 0, why, this.countRatings.get()!);
+    }
     return true;
   }
 

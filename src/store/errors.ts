@@ -52,8 +52,9 @@ export class CatalogChangedError extends Error {
 }
 
 /**
- * An import of another data set into a database holding ratings written through the API: replacing the
- * catalog would delete them, so it takes an explicit choice (replace, after exporting them, or merge).
+ * An import of another data set than the stored one, without `replace` or `merge`: replacing a catalog
+ * deletes its users, items and ratings, so it is never done implicitly (the built-in demo catalog excepted,
+ * unless it holds ratings written through the API). The message counts what would be lost.
  */
 export class CatalogReplaceRefusedError extends Error {
   override readonly name = 'CatalogReplaceRefusedError';
@@ -65,12 +66,17 @@ export class CatalogReplaceRefusedError extends Error {
     readonly apiUsers: number,
     readonly apiRatings: number,
     why: string,
+    readonly storedRatings = 0,
   ) {
     super(
       `${source} is another data set than the one in the database (imported from ${storedSource}: ${why}); ` +
-        `replacing that catalog would delete ${count(apiRatings, 'rating')} written through the API by ${count(apiUsers, 'user')}. ` +
-        'Nothing was changed. Import with --replace to replace the catalog anyway (those ratings are first exported to a CSV ' +
-        'file beside the database), or with --merge if this folder is a newer export of the same catalog (a merge keeps them).',
+        (apiRatings > 0
+          ? `replacing that catalog would delete ${count(apiRatings, 'rating')} written through the API by ${count(apiUsers, 'user')}. ` +
+            'Nothing was changed. Import with --replace to replace the catalog anyway (those ratings are first exported to a CSV ' +
+            'file beside the database), or with --merge if this folder is a newer export of the same catalog (a merge keeps them).'
+          : `importing it would replace that catalog and its ${count(storedRatings, 'rating')}. ` +
+            'Nothing was changed. Import with --replace to replace the catalog, or with --merge if this folder is a newer ' +
+            'export of the same catalog.'),
     );
   }
 }

@@ -1,14 +1,16 @@
 /**
  * A data set is identified by what it is (its fingerprint), not by the path it was read from: the same
  * folder through a symlink, copied or moved is merged and keeps every rating written through the API;
- * another data set is refused while the database holds such ratings, unless --replace (which exports them
- * first) or --merge. Databases from before the fingerprint keep working.
+ * another data set is refused unless --replace (which first exports the ratings written through the API) or
+ * --merge; only the built-in demo catalog is replaced by a first real import, and only while nobody rated
+ * it through the API. Databases from before the fingerprint keep working.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatImportReport, parseImportArgs, runImport, UsageError, type ImportReport } from '../../src/cli/importCommand.js';
 import { CatalogReplaceRefusedError, CatalogStore, ModelStore, openDatabase, type Database } from '../../src/store/index.js';
+import { seedDemoCatalogIfEmpty } from '../../src/store/seed.js';
 import { copyFolder, dumpDatabase, FIXTURES, tempFolder } from '../helpers/dataFiles.js';
 
 const quiet = { write: () => true, isTTY: false };
@@ -155,11 +157,26 @@ describe('another data set', () => {
     await expect(importFolder(edited)).resolves.toMatchObject({ changed: false });
   });
 
-  it('replaces the catalog as before when nothing was written through the API', async () => {
+  it('never replaces another data set implicitly, even when nothing was written through the API', async () => {
     await importFolder(join(FIXTURES, '100k'));
-    const report = await importFolder(join(FIXTURES, 'csv'));
+    const before = withDb((db) => db.prepare('SELECT COUNT(*) FROM ratings').pluck().get());
+    await expect(importFolder(join(FIXTURES, 'csv'))).rejects.toThrow(
+      `importing it would replace that catalog and its ${String(before)} ratings. Nothing was changed. Import with --replace`,
+    );
+    expect(withDb((db) => db.prepare('SELECT COUNT(*) FROM ratings').pluck().get())).toBe(before);
+    const report = await importFolder(join(FIXTURES, 'csv'), { mode: 'replace' });
     expect(report).toMatchObject({ replacedSource: join(FIXTURES, '100k'), replaced: { apiRatings: 0, exportPath: null } });
     expect(formatImportReport(report)).toContain(`replaced the catalog of ${join(FIXTURES, '100k')}`);
+  });
+
+  it('replaces the built-in demo catalog on a first real import, unless it was rated through the API', async () => {
+    withDb((_db, store) => seedDemoCatalogIfEmpty(store, { users: 30, items: 40, ratings: 300 }));
+    withDb((_db, store) => store.upsertRating(7, 3, 4, 1_700_000_000));
+    await expect(importFolder(join(FIXTURES, '100k'))).rejects.toThrow('would delete 1 rating written through the API by 1 user');
+    withDb((db) => db.prepare('UPDATE ratings SET from_api = 0').run());
+    const report = await importFolder(join(FIXTURES, '100k'));
+    expect(report.replacedSource).toMatch(/^demo:/);
+    expect(withDb((_db, store) => store.counts().items)).toBe(report.items);
   });
 
   it('takes --replace or --merge, not both', () => {

@@ -52,7 +52,9 @@ describe('import scale validation', () => {
   it('refuses an empty ratings file and keeps the catalog', async () => {
     const before = dump();
     const folder = folderWithRatings([]);
-    await expect(runImport({ dataFolder: folder, dbPath }, quiet)).rejects.toThrow(/holds no ratings.*database was not changed/);
+    await expect(runImport({ dataFolder: folder, dbPath, mode: 'replace' }, quiet)).rejects.toThrow(
+      /holds no ratings.*database was not changed/,
+    );
     expect(dump()).toEqual(before);
   });
 
@@ -61,7 +63,7 @@ describe('import scale validation', () => {
     // 336 distinct values, as a timestamp-like column would give.
     const lines = Array.from({ length: 336 }, (_, r) => `${r + 1}\t${(r % 6) + 1}\t${r + 1}\t${880000000 + r}`);
     const folder = folderWithRatings(lines);
-    const error = await runImport({ dataFolder: folder, dbPath }, quiet).then(
+    const error = await runImport({ dataFolder: folder, dbPath, mode: 'replace' }, quiet).then(
       () => null,
       (err: unknown) => err as Error,
     );
@@ -78,12 +80,12 @@ describe('import scale validation', () => {
     const lines = ordinaryRatings(10_000);
     lines.push(`9999\t3\t44\t880099999`); // line 10,001
     const folder = folderWithRatings(lines);
-    await expect(runImport({ dataFolder: folder, dbPath }, quiet)).rejects.toThrow(
+    await expect(runImport({ dataFolder: folder, dbPath, mode: 'replace' }, quiet)).rejects.toThrow(
       `rating value 44 (used by 1 of 10,001 ratings, at ${join(folder, 'u.data')}:10001)`,
     );
     expect(dump()).toEqual(before);
 
-    const report = await runImport({ dataFolder: folder, dbPath, allowScale: true }, quiet);
+    const report = await runImport({ dataFolder: folder, dbPath, allowScale: true, mode: 'replace' }, quiet);
     expect(report.ratingLevels).toEqual([1, 2, 3, 4, 5, 44]);
   });
 

@@ -112,7 +112,13 @@ describe('CatalogStore.importCatalog', () => {
     store.importCatalog(fixture100k);
     const models = new ModelStore(db);
     const versionId = models.saveVersion({ trainedOn: '100k' }, { W: new Float32Array([1, 2]) });
-    const summary = store.importCatalog(fixtureCsv);
+    const before = dumpDatabase(db);
+    // Never implicitly: without mode 'replace' it is refused, naming what would be lost.
+    expect(() => store.importCatalog(fixtureCsv)).toThrow(
+      `importing it would replace that catalog and its ${fixture100k.ratings.length} ratings. Nothing was changed.`,
+    );
+    expect(dumpDatabase(db)).toEqual(before);
+    const summary = store.importCatalog(fixtureCsv, { mode: 'replace' });
     expect(summary.replacedSource).toBe(fixture100k.source);
     expect(store.counts()).toEqual({ users: 3, items: 5, ratings: 6 });
     expect(store.getItem(6)).toBeNull();
@@ -125,7 +131,7 @@ describe('CatalogStore.importCatalog', () => {
     store.importCatalog(fixture100k);
     const before = dumpDatabase(db);
     const bad = { ...fixtureCsv, ratings: [...fixtureCsv.ratings, { userId: 1, itemId: 1, value: 7, timestamp: 0 }] };
-    expect(() => store.importCatalog(bad)).toThrow(
+    expect(() => store.importCatalog(bad, { mode: 'replace' })).toThrow(
       `rating #7 (user 1, item 1) has value 7, expected one of the rating levels [0.5, 2.5, 3, 3.5, 4.5, 5]`,
     );
     expect(dumpDatabase(db)).toEqual(before);
@@ -334,7 +340,7 @@ describe('CatalogStore.importStream (the bulk path)', () => {
         throw new Error('ratings.csv:2001: expected 4 comma-separated fields');
       },
     };
-    expect(() => store.importStream(failing)).toThrow('ratings.csv:2001: expected 4 comma-separated fields');
+    expect(() => store.importStream(failing, { mode: 'replace' })).toThrow('ratings.csv:2001: expected 4 comma-separated fields');
     expect(dumpWithoutImportTime()).toEqual(before);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.inTransaction).toBe(false);
