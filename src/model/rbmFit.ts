@@ -45,15 +45,26 @@ export function itemHiddenFeatures(params: RbmParams, byItem: CompressedRows): F
 }
 
 /**
- * `hooks.parallel` trains the two orientations in worker threads at the same time (default: when the
- * machine has more than one core). Results are identical either way: each orientation has its own seeded RNG.
+ * How the two orientations share `threads`: one after the other, each data-parallel on all of them
+ * ('sequential'), or at the same time, each on half ('sideBySide', as before threads existed: one each at
+ * 2 threads). Chosen by measurement: see docs/performance.md, "Training on N threads".
+ */
+export type OrientationSharing = 'sequential' | 'sideBySide';
+export const DEFAULT_ORIENTATION_SHARING: OrientationSharing = 'sequential';
+
+/**
+ * `hooks.parallel` trains the orientations in worker threads (default: when the machine has more than one
+ * core), so the event loop stays free; `hooks.sharing` says how the two share options.threads. Results
+ * depend only on the seed and each orientation's thread count: each orientation has its own seeded RNG,
+ * and any count above 1 gives the same model (the data-parallel path equals the serial case-by-case
+ * order bit for bit, see src/rbm/cdEngine.ts).
  */
 export async function fitRbmBlend(
   train: Dataset,
   input: TrainOptionsInput = {},
-  hooks: FitHooks & { parallel?: boolean } = {},
+  hooks: FitHooks & { parallel?: boolean; sharing?: OrientationSharing } = {},
 ): Promise<FitResult> {
-  const { onEpoch, checkpoints, parallel = availableParallelism() > 1 } = hooks;
+  const { onEpoch, checkpoints, parallel = availableParallelism() > 1, sharing = DEFAULT_ORIENTATION_SHARING } = hooks;
   const options = validateTrainOptions(input);
   const started = performance.now();
   const levels = train.ratingLevels;
@@ -70,23 +81,26 @@ export async function fitRbmBlend(
       `the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`,
     );
   } else {
+    const together = orientations.length > 1 && (sharing === 'sideBySide' || options.threads === 1);
+    const threads = together ? Math.max(1, Math.floor(options.threads / orientations.length)) : options.threads;
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
-    const trained = await Promise.all(
-      orientations.map((o) =>
-        run(
-          {
-            phase: o,
-            train: compressRows(fitSet, o),
-            validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-            ratingLevels: levels,
-            options: options[o],
-            seed: options.seed * 2 + (o === 'user' ? 1 : 2),
-          },
-          { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
-        ),
-      ),
-    );
+    const trainOne = (o: 'user' | 'item'): Promise<TrainRbmResult> =>
+      run(
+        {
+          phase: o,
+          train: compressRows(fitSet, o),
+          validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+          ratingLevels: levels,
+          options: options[o],
+          seed: options.seed * 2 + (o === 'user' ? 1 : 2),
+          threads,
+        },
+        { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
+      );
+    const trained: TrainRbmResult[] = [];
+    if (together) trained.push(...(await Promise.all(orientations.map(trainOne))));
+    else for (const o of orientations) trained.push(await trainOne(o));
     orientations.forEach((o, n) => (results[o] = trained[n]));
   }
 

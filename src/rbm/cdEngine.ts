@@ -219,7 +219,8 @@ export class WasmCdEngine implements CdEngine {
     this.K = K;
     this.F = F;
     this.threads = options.threads ?? 1;
-    if (!Number.isInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
+    if (!Number.isInteger(this.threads) || this.threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
     this.lr = options.lr;
     this.momentum = options.momentum;
     // Zeroed, shared (a SharedArrayBuffer), and grown by plan up to wasm32's 4 GiB.

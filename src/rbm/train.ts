@@ -164,8 +164,7 @@ export interface TrainRbmJob {
 }
 
 export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
-  const { phase, train, validation, ratingLevels, options, seed } = job;
-  const { onEpoch } = hooks;
+  const { phase, train, ratingLevels, options, seed } = job;
   const started = performance.now();
   const K = ratingLevels.length;
   const resume = hooks.resumeFrom ?? null;
