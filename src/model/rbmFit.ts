@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
-import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
+import { validateTrainOptions, type Orientation, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
 import { hiddenProbabilities, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
@@ -53,6 +53,23 @@ export type OrientationSharing = 'sequential' | 'sideBySide';
 export const DEFAULT_ORIENTATION_SHARING: OrientationSharing = 'sequential';
 
 /**
+ * The orientations' schedule under `sharing`: lanes that run at the same time, each training its
+ * orientations in turn, and the threads each orientation gets. Side by side (or at one thread, where
+ * there is nothing to share) each lane is one orientation on threads / 2 (at least 1); in turn, one lane
+ * of both, each on all the threads.
+ */
+export function orientationSchedule(
+  options: TrainOptions,
+  sharing: OrientationSharing = DEFAULT_ORIENTATION_SHARING,
+): { lanes: Orientation[][]; threads: number } {
+  const orientations: Orientation[] = options.orientation === 'both' ? ['user', 'item'] : [options.orientation];
+  const together = orientations.length > 1 && (sharing === 'sideBySide' || options.threads === 1);
+  return together
+    ? { lanes: orientations.map((o) => [o]), threads: Math.max(1, Math.floor(options.threads / orientations.length)) }
+    : { lanes: [orientations], threads: options.threads };
+}
+
+/**
  * `hooks.parallel` trains the orientations in worker threads (default: when the machine has more than one
  * core), so the event loop stays free; `hooks.sharing` says how the two share options.threads. Results
  * depend only on the seed and each orientation's thread count: each orientation has its own seeded RNG,
@@ -81,8 +98,7 @@ export async function fitRbmBlend(
       `the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`,
     );
   } else {
-    const together = orientations.length > 1 && (sharing === 'sideBySide' || options.threads === 1);
-    const threads = together ? Math.max(1, Math.floor(options.threads / orientations.length)) : options.threads;
+    const { lanes, threads } = orientationSchedule(options, sharing);
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
     const trainOne = (o: 'user' | 'item'): Promise<TrainRbmResult> =>
@@ -98,10 +114,12 @@ export async function fitRbmBlend(
         },
         { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
       );
-    const trained: TrainRbmResult[] = [];
-    if (together) trained.push(...(await Promise.all(orientations.map(trainOne))));
-    else for (const o of orientations) trained.push(await trainOne(o));
-    orientations.forEach((o, n) => (results[o] = trained[n]));
+    // Lanes side by side, each lane's orientations in turn.
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (const o of lane) results[o] = await trainOne(o);
+      }),
+    );
   }
 
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.
