@@ -1133,16 +1133,16 @@ function batchRatings(at: i32, stop: i32): i32 {
 //
 // `WORKERS` instances of this module, one per thread, share one memory (built with an imported shared
 // memory) and all call parallelEpoch with the same arguments. Each mini-batch is one synchronous update,
-// computed in four phases separated by barriers:
+// computed in three phases separated by barriers:
 //
 //   L  the lead (worker 0) alone: groupBatch (touched rows, ratings grouped by row), each case's position
 //      in the random stream (the count of draws before it, as trainBatch's skip), vc ← μ vc, the queue
 //      of the batch's cases longest first. O(the batch's ratings), no weights touched.
-//   P  the touched rows split among the workers (chunks taken from a shared counter): each row prepared
-//      (catch-up and the half-step, prepareRow). Rows are disjoint, so no two workers write one row.
-//   G  the cases split among the workers (one at a time from the counter, longest first so the last ones
-//      to finish are short): each case's CD statistics from the now fixed W, b, c into its own slots
-//      (batchPh0/Ph, batchNeg/Q/Err by rating), drawing from its own position of the stream.
+//   G  the cases split among the workers (one at a time from a shared counter, longest first so the last
+//      ones to finish are short): each case's CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err
+//      by rating), drawing from its own position of the stream. The first case to read a touched row
+//      prepares it (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared), so
+//      every read of W sees the prepared row, which no one changes until the batch ends.
 //   C  the touched rows split again: each row's ratings' gradient terms, in case order, into vW and vb,
 //      and the row marked pending (W ← W + v deferred as in applyBatch); the lead adds the cases' terms
 //      to vc, c ← c + vc, and sums the reconstruction errors in the serial order.
@@ -1153,8 +1153,8 @@ function batchRatings(at: i32, stop: i32): i32 {
 // case does not matter. (The serial default at T = 1, trainBatch, sums each case's hidden input in row
 // order instead: it agrees to float rounding.)
 //
-// Where it stops scaling: L is serial (its cost follows the batch's ratings, small beside G); P and C
-// split rows and G splits cases, so a batch of B cases keeps at most B workers busy in G, and the longest
+// Where it stops scaling: L is serial (its cost follows the batch's ratings, small beside G); C splits
+// rows and G splits cases, so a batch of B cases keeps at most B workers busy in G, and the longest
 // case bounds G's time; and every phase streams rows of W and v from memory, so the workers share one
 // memory bus. Each barrier spins briefly, then sleeps (atomic.wait), so a machine with more threads than
 // cores, or other work on it, still makes progress.
@@ -1164,7 +1164,6 @@ const SYNC_WORDS: u64 = 8;
 const SYNC_COUNT: usize = 0;
 const SYNC_GEN: usize = 64;
 const SYNC_ABORT: usize = 128;
-const SYNC_PREPARE: usize = 192;
 const SYNC_CASES: usize = 256;
 const SYNC_ROWS: usize = 320;
 const SYNC_FLUSH: usize = 384;
@@ -1223,16 +1222,38 @@ function leadBatch(at: i32, stop: i32, steps: i32): void {
     store<i32>(pCaseQueue + (<usize>q << 2), c);
   }
   atomic.store<i32>(pSync + SYNC_TOUCHED, rowsTouched);
-  atomic.store<i32>(pSync + SYNC_PREPARE, 0);
   atomic.store<i32>(pSync + SYNC_CASES, 0);
   atomic.store<i32>(pSync + SYNC_ROWS, 0);
+}
+
+/** isTouched states of a row during a parallel batch: touched (groupBatch), being prepared, prepared. */
+const ROW_TOUCHED: u8 = 1;
+const ROW_PREPARING: u8 = 2;
+const ROW_PREPARED: u8 = 3;
+
+/**
+ * Phase G's first read of touched row i: the first worker to get there prepares it (prepareRow: the result
+ * does not depend on who), a worker that finds it being prepared waits the few µs that takes. Preparing a
+ * row right before its first case reads it keeps it in cache for that read (a separate pass over the rows
+ * before the cases would bring each from memory once more).
+ */
+function ensurePrepared(i: i32): void {
+  const at = pIsTouched + <usize>i;
+  if (atomic.load<u8>(at) == ROW_PREPARED) return;
+  if (atomic.cmpxchg<u8>(at, ROW_TOUCHED, ROW_PREPARING) == ROW_TOUCHED) {
+    prepareRow(i);
+    atomic.store<u8>(at, ROW_PREPARED);
+    return;
+  }
+  while (atomic.load<u8>(at) != ROW_PREPARED) {}
 }
 
 /**
  * Phase G for case slot c: its CD-T statistics exactly as accumulateCase computes them (same draws, same
  * sums), kept in the case's slots instead of added to the velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T
  * in batchPh0/batchPh, each rating's sampled level, mean-field probabilities and first-step squared error
- * by rating. Reads W, b, c only (all fixed during G).
+ * by rating. Reads W, b, c only, each touched row once ensurePrepared has prepared it (W is then fixed
+ * until the batch ends).
  */
 function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   const r = load<i32>(pCaseRow + (<usize>c << 2));
@@ -1248,6 +1269,7 @@ function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   copyF(ph0, pC);
   for (let n = start; n < end; n++) {
     const i = load<i32>(pCols + (<usize>n << 2));
+    ensurePrepared(i);
     addF(ph0, pW + (<usize>(i * kf + <i32>load<u8>(pLevels + <usize>n) * F) << 2));
   }
   sigmoidF(ph0);
@@ -1357,14 +1379,6 @@ export function parallelEpoch(
     if (!barrier()) return 1;
 
     const rowsTouched = atomic.load<i32>(pSync + SYNC_TOUCHED);
-    for (;;) {
-      const from = atomic.add<i32>(pSync + SYNC_PREPARE, ROW_CHUNK);
-      if (from >= rowsTouched) break;
-      const to = min(rowsTouched, from + ROW_CHUNK);
-      for (let s = from; s < to; s++) prepareRow(load<i32>(pTouched + (<usize>s << 2)));
-    }
-    if (!barrier()) return 1;
-
     // Cases draw from their own positions of the stream: the lead keeps where the batch's draws end.
     const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
     const B = stop - at;
