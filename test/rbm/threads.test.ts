@@ -6,10 +6,13 @@
  * with threads. Tiny data: each test spawns a few helper threads.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { compressRows, subsetRatings, type CompressedRows } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
+import { WASM_OUTPUT } from '../../scripts/build-wasm.js';
 import { WasmCdEngine, wasmKernelsAvailable, type CdEngineOptions } from '../../src/rbm/cdEngine.js';
+import { CdHelperThreads } from '../../src/rbm/cdThreads.js';
 import { validateTrainOptions, type RbmOptions } from '../../src/rbm/config.js';
 import { validationSplit } from '../../src/model/rbmFit.js';
 import { initParams, type RbmParams } from '../../src/rbm/params.js';
@@ -177,5 +180,21 @@ describe.skipIf(!wasmKernelsAvailable().ok)('trainRbm with threads', () => {
     // In a worker (as fitRbmBlend trains) with another count above 1: the same continuation.
     const inWorker = await trainRbmInWorker(job(6, 3), { resumeFrom: checkpoint });
     expect(paramsHash(inWorker.params)).toBe(paramsHash(resumed.params));
+  });
+});
+
+describe('training helper threads', () => {
+  it('report a helper that cannot start as an error of the epoch, not a hang', async () => {
+    const module = new WebAssembly.Module(await readFile(WASM_OUTPUT));
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    // Sizes that cannot fit in this memory: the helper's plan fails, so it never becomes ready.
+    const helpers = new CdHelperThreads(module, memory, [100_000, 10, 100, 10, 10, 1, 0, 1, 1, 1], 2);
+    try {
+      expect(() => helpers.startEpoch([0, 1, 1, 1, 0.1, 0.5, 0, 0])).toThrow(
+        'a training helper thread failed: helper 1: the helper could not plan its memory',
+      );
+    } finally {
+      helpers.close();
+    }
   });
 });
