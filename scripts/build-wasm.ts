@@ -15,14 +15,20 @@ export const WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/cdKernels.as.t
 export const WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/cdKernels.wasm', import.meta.url));
 
 /**
- * asc flags: speed-optimised, SIMD; the stub runtime (no GC: the kernels never allocate); no abort
- * import and no assertions (the module's only import is nothing at all); memory up to 4 GiB, grown by
- * the module's `plan` as one RBM's arrays need.
+ * asc flags: speed-optimised, SIMD and threads (atomics); the stub runtime (no GC: the kernels never
+ * allocate); no abort import and no assertions; the memory imported (env.memory) and shared, so that
+ * several threads' instances can train one RBM (parallelEpoch), up to 4 GiB, grown by the module's `plan`
+ * as one RBM's arrays need (cdEngine.ts creates it zeroed).
  */
 export const ASC_FLAGS = [
   '-O3',
   '--enable',
   'simd',
+  '--enable',
+  'threads',
+  '--importMemory',
+  '--sharedMemory',
+  '--zeroFilledMemory',
   '--runtime',
   'stub',
   '--noAssert',

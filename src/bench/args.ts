@@ -8,6 +8,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [--json out.json] [--cases a
   --epochs    CD epochs timed per orientation (default: per case, 2–4); the first is treated as warm-up
   --timeout   seconds before a case's child process is stopped and reported as unfinished (default: none)
   --ml100k    MovieLens 100K folder (default: ../shared/datasets/ml-100k)
+  --threads   thread counts each rating RBM's epochs are timed at, comma-separated (default: 1,2); the
+              first is the case's headline figure, the others are reported beside it with the speedup
   --score-users  whole-path cases: users whose top 10 the scoring step writes, a number or "all"
                  (default: 2000, evenly spread over the ids)`;
 
@@ -20,6 +22,8 @@ export interface BenchArgs {
   ml100kFolder: string | null;
   /** Whole-path cases: users scored (null: the case's default). */
   scoreUsers: number | 'all' | null;
+  /** Epoch cases: the thread counts each orientation is timed at (TrainRbmJob.threads), first the headline. */
+  threads: number[];
 }
 
 export class BenchUsageError extends Error {
@@ -47,6 +51,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     timeoutSeconds: null,
     ml100kFolder: null,
     scoreUsers: null,
+    threads: [1, 2],
   };
   for (let n = 0; n < argv.length; n++) {
     const arg = argv[n];
@@ -87,6 +92,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--ml100k':
         args.ml100kFolder = value();
         break;
+      case '--threads': {
+        const counts = value()
+          .split(',')
+          .map((t) => positiveNumber('--threads', t.trim(), true));
+        if (new Set(counts).size !== counts.length) throw new BenchUsageError('--threads lists a count twice');
+        args.threads = counts;
+        break;
+      }
       case '--score-users': {
         const raw = value();
         args.scoreUsers = raw === 'all' ? 'all' : positiveNumber('--score-users', raw, true);

@@ -33,6 +33,8 @@ export interface CaseContext {
   ml100kFolder: string;
   /** Whole-path cases: users whose top 10 is scored (default: the case's sample). */
   scoreUsers?: number | 'all';
+  /** Epoch cases: thread counts each orientation is timed at (default [1]); the first is the headline. */
+  threads?: number[];
 }
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -3,14 +3,15 @@
  * (scripts/bench-cd.ts):
  *
  *   npx tsx scripts/bench-cd.ts --orientation user|item [--batches 400] [--steps 1] [--batch-size 20]
- *                               [--kernels wasm|js] [--bandwidth] [--users n --items n --ratings n]
+ *                               [--kernels wasm|js] [--threads 1] [--bandwidth] [--users n --items n --ratings n]
  *
  * The data is the 25M-shaped synthetic set (seed 42, 162,541 users × 59,047 items, 25,000,095 half-star
  * ratings), generated once and cached under $BENCH_CACHE-<shape> (default /tmp/bench-cd-<shape>). The
  * model has the default options (F = 100, mean-field last step, μ = 0.9, λ = 0.001): `--batches`
  * mini-batches of a shuffled epoch order are trained after a short untimed warm-up, and seconds per epoch
- * = seconds per batch × ⌈cases / batch size⌉. `--bandwidth` also measures one core's memory read and copy
- * rates. Run timings under `flock /tmp/bench.lock` so they do not overlap with other benchmarks.
+ * = seconds per batch × ⌈cases / batch size⌉. `--threads N` runs the batches data-parallel on N threads
+ * (the wasm engine's parallelEpoch; the warm-up also starts the helper threads). `--bandwidth` also
+ * measures one core's memory read and copy rates. Run timings under `flock /tmp/bench.lock` so they do not overlap with other benchmarks.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,6 +96,7 @@ export function runCdEpochBench(): void {
   const batches = Number(arg('batches', '400'));
   const steps = Number(arg('steps', '1'));
   const kernels = arg('kernels', 'wasm') as KernelsKind;
+  const threads = Number(arg('threads', '1'));
   const options = { ...DEFAULT_TRAIN_OPTIONS[orientation], batchSize: Number(arg('batch-size', '20')) };
   if (process.argv.includes('--bandwidth')) bandwidth();
 
@@ -121,6 +123,7 @@ export function runCdEpochBench(): void {
       batchSize: options.batchSize,
       persistent: options.persistent,
       meanField: options.negativePhase === 'meanField',
+      threads,
     },
     kernels,
   );
@@ -138,9 +141,10 @@ export function runCdEpochBench(): void {
   const epochBatches = Math.ceil(rows.rows / options.batchSize);
   const ratingsTimed = Array.from(timed).reduce((s, r) => s + rows.rowStart[r + 1] - rows.rowStart[r], 0);
   console.log(
-    `${orientation} ${engine.kind} CD-${steps} B=${options.batchSize}: ${batches} batches (${ratingsTimed} ratings) in ${seconds.toFixed(2)} s = ` +
+    `${orientation} ${engine.kind} ${engine.threads} thread${engine.threads > 1 ? 's' : ''} CD-${steps} B=${options.batchSize}: ${batches} batches (${ratingsTimed} ratings) in ${seconds.toFixed(2)} s = ` +
       `${(perBatch * 1000).toFixed(2)} ms/batch, ${((seconds / ratingsTimed) * 1e9).toFixed(0)} ns/rating → epoch ≈ ` +
       `${(perBatch * epochBatches).toFixed(1)} s by batches, ${((seconds / ratingsTimed) * rows.colIndex.length).toFixed(1)} s by ratings ` +
       `(train RMSE ${Math.sqrt(stats.squaredError / stats.errorCount).toFixed(4)})`,
   );
+  engine.close();
 }

@@ -36,6 +36,7 @@ function timeOrientation(
   rows: CompressedRows,
   ratingLevels: readonly number[],
   epochs: number,
+  threads: number,
   onStage: StageListener,
 ): { result: OrientationResult; params: RbmParams } {
   // The default model's options for this orientation; only the epoch count is the benchmark's.
@@ -45,14 +46,14 @@ function timeOrientation(
   const epochCpuSeconds: number[] = [];
   let cpuMark = process.cpuUsage();
   const trained = trainRbm(
-    { phase: orientation, train: rows, validation: null, ratingLevels, options, seed },
+    { phase: orientation, train: rows, validation: null, ratingLevels, options, seed, threads },
     {
       onEpoch: (report) => {
         const cpu = process.cpuUsage(cpuMark);
         epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
         epochSeconds.push(report.seconds);
         onStage({
-          stage: `${orientation} epoch ${report.epoch}`,
+          stage: `${orientation} epoch ${report.epoch}${threads > 1 ? ` (${threads} threads)` : ''}`,
           seconds: report.seconds,
           rssMB: currentRssMB(),
           detail: { cdSteps: report.cdSteps, trainRmse: report.trainRmse, cpuSeconds: epochCpuSeconds.at(-1) },
@@ -83,6 +84,7 @@ function timeOrientation(
           : // gW, vW; gb, vb; gc, vc; touched, isTouched, lastStep.
             2 * (V * K * F + V * K + F) * 4 + V * 9) / MIB,
       kernels: trained.kernels,
+      threads: trained.kernels === 'wasm' ? threads : 1,
       peakRssAfterMB: peakRssMB(),
     },
   };
@@ -182,8 +184,13 @@ export async function runCase(
 
   // `user` (with its parameters) stays reachable while the item RBM trains, as in fitRecommender, so the
   // training peak is the default model's.
-  const user = timeOrientation('user', byUser, dataset.ratingLevels, epochCount, onStage);
-  const item = timeOrientation('item', byItem, dataset.ratingLevels, epochCount, onStage);
+  // Each orientation at each thread count (the first is the headline figure).
+  const threadCounts = context.threads ?? [1];
+  const timed = (orientation: Orientation, rows: CompressedRows) =>
+    threadCounts.map((threads) => timeOrientation(orientation, rows, dataset.ratingLevels, epochCount, threads, onStage));
+  const users = timed('user', byUser);
+  const items = timed('item', byItem);
+  const [user, item] = [users[0], items[0]];
   const trainingPeakRssMB = peakRssMB();
 
   const scoring = benchCase.scoring ? await timeScoring(dataset, onStage) : undefined;
@@ -206,6 +213,7 @@ export async function runCase(
     dataSeconds,
     compressSeconds,
     orientations: { user: user.result, item: item.result },
+    byThreads: threadCounts.map((threads, n) => ({ threads, user: users[n].result, item: items[n].result })),
     ...(scoring ? { scoring } : {}),
   };
   return result;

@@ -11,7 +11,7 @@
  * its peak RSS is read from its /proc status before it stops.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
@@ -173,13 +173,13 @@ export async function runPipeline(
       await initBackend();
       const trained = await step(
         'train',
-        // The served default: the rating blend (two orientations in workers) and the implicit RBM (on this
-        // thread meanwhile), each for `epochs` epochs.
+        // The served default: the rating blend (each orientation on every core, as `npm run train` does
+        // by default) and the implicit RBM (on this thread meanwhile), each for `epochs` epochs.
         () =>
           trainModel(
             DEFAULT_ALGORITHM,
             dataset,
-            { epochs, implicit: { epochs } },
+            { epochs, threads: availableParallelism(), implicit: { epochs } },
             {
               onEpoch: (report) => {
                 curve.push(report);

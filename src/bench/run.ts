@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchArgs } from './args.js';
-import { buildReport, casesTable, formatSeconds, targetsTable, type BenchReport } from './report.js';
+import { buildReport, casesTable, formatSeconds, targetsTable, threadsTable, type BenchReport } from './report.js';
 import type { CaseOutcome, ChildMessage, StageEvent } from './types.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -36,7 +36,13 @@ function runChild(name: string, args: BenchArgs, io: RunIo): Promise<CaseOutcome
   return new Promise((resolve) => {
     const child = fork(
       WORKER,
-      [name, args.epochs === null ? '-' : String(args.epochs), args.ml100kFolder ?? '', String(args.scoreUsers ?? '')],
+      [
+        name,
+        args.epochs === null ? '-' : String(args.epochs),
+        args.ml100kFolder ?? '',
+        String(args.scoreUsers ?? ''),
+        args.threads.join(','),
+      ],
       {
         execArgv: childExecArgv(),
         // The child's own output (warnings, tfjs notices) goes to our stderr: stdout stays the report.
@@ -121,6 +127,8 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
   const report = buildReport(outcomes, backend, machine);
 
   io.out(`\n${casesTable(outcomes)}\n`);
+  const threads = threadsTable(outcomes);
+  if (threads) io.out(`\nrating RBMs' epochs by threads (seconds per epoch, wall clock; speedup over the first count):\n${threads}\n`);
   const scoring = report.scoring;
   if (scoring.ml100kAllPairsSeconds !== null) {
     io.out(

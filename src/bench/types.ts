@@ -31,6 +31,8 @@ export interface OrientationResult {
   workspaceMB: number;
   /** The CD kernels that ran: 'wasm' (WebAssembly SIMD) or 'js' (see src/rbm/cdEngine.ts). */
   kernels?: string;
+  /** Threads the epochs ran on (TrainRbmJob.threads; the JS kernels always use one). */
+  threads?: number;
   /** VmHWM of the child right after this orientation trained. */
   peakRssAfterMB: number;
 }
@@ -82,8 +84,10 @@ export interface CaseResult {
   /** Generating or reading the data, and building both orientations' compressed rows. */
   dataSeconds: number;
   compressSeconds: number;
-  /** Per-orientation timings of the epoch cases; absent for the pipeline cases (see `pipeline`). */
+  /** Per-orientation timings of the epoch cases at the first thread count; absent for the pipeline cases. */
   orientations?: { user: OrientationResult; item: OrientationResult };
+  /** The same at every thread count timed (--threads), the first included. */
+  byThreads?: { threads: number; user: OrientationResult; item: OrientationResult }[];
   /** The whole-path cases (synthetic-25m): each step's seconds and peak RSS. */
   pipeline?: {
     steps: PipelineStep[];

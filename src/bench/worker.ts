@@ -1,7 +1,7 @@
 /**
  * Child-process entry of the benchmark: measures one case in a fresh process so its peak RSS is its own.
  *
- *   (forked by run.ts)  worker.ts <case> <epochs|-> <ml100k folder> <users scored: n|all|empty>
+ *   (forked by run.ts)  worker.ts <case> <epochs|-> <ml100k folder> <users scored: n|all|empty> <threads: 1,2>
  *
  * Forked with an IPC channel it sends stage events and the result as ChildMessages; run directly (for
  * profiling, e.g. `node --import tsx --cpu-prof src/bench/worker.ts ml100k 3`) it prints stages to
@@ -21,13 +21,14 @@ function send(message: ChildMessage): Promise<void> {
   return Promise.resolve();
 }
 
-const [name, epochsArg, folder, scoreUsersArg] = process.argv.slice(2);
+const [name, epochsArg, folder, scoreUsersArg, threadsArg] = process.argv.slice(2);
 let exitCode = 0;
 try {
   if (!name) throw new Error('usage: worker.ts <case> [epochs|-] [ml100k folder]');
   const epochs = epochsArg && epochsArg !== '-' ? Number(epochsArg) : undefined;
   const scoreUsers = scoreUsersArg === 'all' ? 'all' : scoreUsersArg ? Number(scoreUsersArg) : undefined;
-  const result = await runCase(name, epochs, { ml100kFolder: folder || DEFAULT_ML100K_FOLDER, scoreUsers }, (event) => {
+  const threads = threadsArg ? threadsArg.split(',').map(Number) : [1];
+  const result = await runCase(name, epochs, { ml100kFolder: folder || DEFAULT_ML100K_FOLDER, scoreUsers, threads }, (event) => {
     void send({ type: 'stage', event });
   });
   await send({ type: 'result', result });

@@ -129,3 +129,94 @@ export function formatBytes(bytes: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** "42 s", "3 min 5 s", "2 h 7 min". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** What TrainingProgress needs of an epoch report (rbm/train.ts EpochReport). */
+export interface EpochProgressReport {
+  phase: string;
+  epoch: number;
+  cdSteps: number;
+  trainRmse: number;
+  validationRmse: number | null;
+  seconds: number;
+}
+
+export interface TrainingPlan {
+  /**
+   * How the models' trainings are laid out: each lane trains its phases one after the other, lanes run at
+   * the same time (e.g. [['user', 'item'], ['implicit']]: the two rating RBMs in turn, each on all
+   * threads, beside the implicit RBM). A phase not named joins as a lane of its own.
+   */
+  lanes: string[][];
+  /** The most epochs a phase can run (early stopping may end it sooner). */
+  maxEpochs(phase: string): number;
+}
+
+/**
+ * The state of a multi-model training for a one-line display: each model's epoch out of its maximum and
+ * its last epoch's time, and an estimate of the time left for the whole run.
+ *
+ * The estimate is an upper bound (every model running all its epochs; early stopping ends sooner):
+ *   lane remaining = (max − done) × mean epoch seconds for the running phase
+ *                  + max × (that same mean) for each phase after it (not started: assumed as costly),
+ *   run remaining  = the largest lane's (lanes run side by side).
+ * A phase is over once it reached its maximum or the next phase of its lane reported.
+ */
+export class TrainingProgress {
+  /** Per phase: the last epoch reported, and the epochs timed by this run and their seconds (a resumed phase starts past 1). */
+  private readonly phases = new Map<string, { last: EpochProgressReport; timed: number; seconds: number }>();
+  private readonly lanes: string[][];
+
+  constructor(private readonly plan: TrainingPlan) {
+    this.lanes = plan.lanes.map((lane) => [...lane]);
+  }
+
+  /** Records one epoch report. */
+  record(report: EpochProgressReport): void {
+    const seen = this.phases.get(report.phase);
+    this.phases.set(report.phase, { last: report, timed: (seen?.timed ?? 0) + 1, seconds: (seen?.seconds ?? 0) + report.seconds });
+    if (!this.lanes.some((lane) => lane.includes(report.phase))) this.lanes.push([report.phase]);
+  }
+
+  /** Seconds left for the run at most, or null before any epoch was reported. */
+  secondsLeft(): number | null {
+    let longest: number | null = null;
+    for (const lane of this.lanes) {
+      const running = lane.reduce((at, phase, n) => (this.phases.has(phase) ? n : at), -1);
+      if (running < 0) continue;
+      const state = this.phases.get(lane[running])!;
+      const mean = state.seconds / state.timed;
+      let left = Math.max(0, this.plan.maxEpochs(lane[running]) - state.last.epoch) * mean;
+      for (const later of lane.slice(running + 1)) left += this.plan.maxEpochs(later) * mean;
+      longest = Math.max(longest ?? 0, left);
+    }
+    return longest;
+  }
+
+  /** Records the report and returns the status line: every model's epoch, the latest's figures, the ETA. */
+  line(report: EpochProgressReport): string {
+    this.record(report);
+    // The lanes under way (a lane of the plan that never reports, e.g. a model this algorithm does not
+    // train, is not shown).
+    const models = this.lanes
+      .filter((lane) => lane.some((phase) => this.phases.has(phase)))
+      .flat()
+      .map((phase) => {
+        const state = this.phases.get(phase);
+        const max = this.plan.maxEpochs(phase);
+        return state ? `${phase} ${state.last.epoch}/${max} ${state.last.seconds.toFixed(1)} s` : `${phase} -/${max}`;
+      })
+      .join(' · ');
+    const r = report;
+    const figures = `${r.phase} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'}`;
+    const left = this.secondsLeft();
+    return `${models} | ${figures} | ETA ${left === null ? '?' : `≤ ${formatDuration(left)}`}`;
+  }
+}

@@ -11,6 +11,8 @@ import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
 import {
   algorithmNames,
+  DEFAULT_IMPLICIT_OPTIONS,
+  orientationSchedule,
   resolveAlgorithm,
   trainModel,
   validateTrainOptions,
@@ -24,7 +26,7 @@ import { CatalogStore, ModelStore, openDatabase, retryWhileBusy, type BusyRetryO
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from './checkpoints.js';
 import { dbPathFrom, parseFlags, UsageError } from './common.js';
 import { MODEL_FLAGS, modelOptionsFromFlags } from './modelArgs.js';
-import { bar, endProgress, progressLine } from './progress.js';
+import { endProgress, progressLine, TrainingProgress } from './progress.js';
 
 export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}] [--resume]
                         [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]
@@ -72,7 +74,7 @@ export async function trainAndSave(
   const plan = checkpointsBeside
     ? checkpointPlan(
         checkpointsBeside,
-        trainingFingerprint(catalog.counts(), { algorithm, options: validateTrainOptions(options), implicit: options.implicit ?? null }),
+        checkpointFingerprint(catalog.counts(), algorithm, options),
         ['user', 'item', 'implicit'],
         resume ?? false,
       )
@@ -85,6 +87,20 @@ export async function trainAndSave(
   const versionId = await retryWhileBusy(() => models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation }), retry);
   plan?.clear();
   return { versionId, meta: state.meta, catalogGeneration: generation };
+}
+
+/**
+ * The fingerprint a training's checkpoints carry (checkpoints.ts): the catalog's shape, the algorithm and
+ * its options, but not `threads`: the thread count changes how the work is split, not what is trained, so
+ * a run interrupted on one count resumes on another (e.g. `--resume` on a machine with other cores).
+ */
+export function checkpointFingerprint(
+  counts: { users: number; items: number; ratings: number },
+  algorithm: string,
+  options: FitOptions,
+): string {
+  const { threads: _notPartOfTheModel, ...trained } = validateTrainOptions(options);
+  return trainingFingerprint(counts, { algorithm, options: trained, implicit: options.implicit ?? null });
 }
 
 /** The whole command: parse, train, save, report. */
@@ -112,16 +128,22 @@ export async function trainMain(argv: string[]): Promise<void> {
   const db = openDatabase(dbPath);
   try {
     const started = performance.now();
+    // Each model's epoch and time, and the run's ETA: the rating RBMs as fitRbmBlend schedules them on
+    // --threads, the implicit RBM (when the algorithm trains it) beside them.
+    const progress = new TrainingProgress({
+      lanes: [...orientationSchedule(options).lanes, ['implicit']],
+      maxEpochs: (phase) =>
+        phase === 'user' || phase === 'item'
+          ? options[phase].epochs
+          : phase === 'implicit'
+            ? (options.implicit?.epochs ?? DEFAULT_IMPLICIT_OPTIONS.epochs)
+            : options.user.epochs,
+    });
     const { versionId, meta } = await trainAndSave(db, options, {
       algorithm,
       checkpointsBeside: dbPath,
       resume: values.resume ?? false,
-      onEpoch: (r) => {
-        const max = r.phase === 'user' || r.phase === 'item' ? options[r.phase].epochs : options.user.epochs;
-        progressLine(
-          `${r.phase.padEnd(4)} ${bar(r.epoch / max)} epoch ${r.epoch} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'} ${r.seconds.toFixed(2)}s`,
-        );
-      },
+      onEpoch: (r) => progressLine(progress.line(r)),
       retry: {
         onWait: (attempt, attempts, delayMs) =>
           console.error(

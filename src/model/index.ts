@@ -32,6 +32,8 @@ export {
   type FitOptions,
 } from './algorithms.js';
 export { DEFAULT_TRAIN_OPTIONS, validateTrainOptions } from '../rbm/config.js';
+export { orientationSchedule } from './rbmFit.js';
+export { DEFAULT_IMPLICIT_OPTIONS } from '../rbm/implicit.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';
 export { topK } from '../rbm/topK.js';

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
-import { validateTrainOptions, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
+import { validateTrainOptions, type Orientation, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
 import { hiddenProbabilities, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
@@ -45,15 +45,43 @@ export function itemHiddenFeatures(params: RbmParams, byItem: CompressedRows): F
 }
 
 /**
- * `hooks.parallel` trains the two orientations in worker threads at the same time (default: when the
- * machine has more than one core). Results are identical either way: each orientation has its own seeded RNG.
+ * How the two orientations share `threads`: one after the other, each data-parallel on all of them
+ * ('sequential'), or at the same time, each on half ('sideBySide', as before threads existed: one each at
+ * 2 threads). Chosen by measurement: see docs/performance.md, "Training on N threads".
+ */
+export type OrientationSharing = 'sequential' | 'sideBySide';
+export const DEFAULT_ORIENTATION_SHARING: OrientationSharing = 'sequential';
+
+/**
+ * The orientations' schedule under `sharing`: lanes that run at the same time, each training its
+ * orientations in turn, and the threads each orientation gets. Side by side (or at one thread, where
+ * there is nothing to share) each lane is one orientation on threads / 2 (at least 1); in turn, one lane
+ * of both, each on all the threads.
+ */
+export function orientationSchedule(
+  options: TrainOptions,
+  sharing: OrientationSharing = DEFAULT_ORIENTATION_SHARING,
+): { lanes: Orientation[][]; threads: number } {
+  const orientations: Orientation[] = options.orientation === 'both' ? ['user', 'item'] : [options.orientation];
+  const together = orientations.length > 1 && (sharing === 'sideBySide' || options.threads === 1);
+  return together
+    ? { lanes: orientations.map((o) => [o]), threads: Math.max(1, Math.floor(options.threads / orientations.length)) }
+    : { lanes: [orientations], threads: options.threads };
+}
+
+/**
+ * `hooks.parallel` trains the orientations in worker threads (default: when the machine has more than one
+ * core), so the event loop stays free; `hooks.sharing` says how the two share options.threads. Results
+ * depend only on the seed and each orientation's thread count: each orientation has its own seeded RNG,
+ * and any count above 1 gives the same model (the data-parallel path equals the serial case-by-case
+ * order bit for bit, see src/rbm/cdEngine.ts).
  */
 export async function fitRbmBlend(
   train: Dataset,
   input: TrainOptionsInput = {},
-  hooks: FitHooks & { parallel?: boolean } = {},
+  hooks: FitHooks & { parallel?: boolean; sharing?: OrientationSharing } = {},
 ): Promise<FitResult> {
-  const { onEpoch, checkpoints, parallel = availableParallelism() > 1 } = hooks;
+  const { onEpoch, checkpoints, parallel = availableParallelism() > 1, sharing = DEFAULT_ORIENTATION_SHARING } = hooks;
   const options = validateTrainOptions(input);
   const started = performance.now();
   const levels = train.ratingLevels;
@@ -70,24 +98,28 @@ export async function fitRbmBlend(
       `the data has a single rating level (${levels[0]}): there is nothing for an RBM to learn, so the model is the bias baseline`,
     );
   } else {
+    const { lanes, threads } = orientationSchedule(options, sharing);
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
-    const trained = await Promise.all(
-      orientations.map((o) =>
-        run(
-          {
-            phase: o,
-            train: compressRows(fitSet, o),
-            validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-            ratingLevels: levels,
-            options: options[o],
-            seed: options.seed * 2 + (o === 'user' ? 1 : 2),
-          },
-          { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
-        ),
-      ),
+    const trainOne = (o: 'user' | 'item'): Promise<TrainRbmResult> =>
+      run(
+        {
+          phase: o,
+          train: compressRows(fitSet, o),
+          validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+          ratingLevels: levels,
+          options: options[o],
+          seed: options.seed * 2 + (o === 'user' ? 1 : 2),
+          threads,
+        },
+        { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
+      );
+    // Lanes side by side, each lane's orientations in turn.
+    await Promise.all(
+      lanes.map(async (lane) => {
+        for (const o of lane) results[o] = await trainOne(o);
+      }),
     );
-    orientations.forEach((o, n) => (results[o] = trained[n]));
   }
 
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { CompressedRows } from '../data/dataset.js';
 import type { Rng } from '../rng.js';
+import { CdHelperThreads } from './cdThreads.js';
 import { accumulateCase, CdWorkspace, LazyMomentum } from './kernels.js';
 import type { RbmParams } from './params.js';
 
@@ -27,6 +28,12 @@ export interface CdEngineOptions {
   persistent: boolean;
   /** Mean-field last step of the negative phase (else sampled). */
   meanField: boolean;
+  /**
+   * Threads that train this RBM together (default 1). Above 1 the wasm engine runs each epoch on this many
+   * threads sharing its memory (parallelEpoch in wasm/cdKernels.as.ts; helpers: cdHelper.ts); the JS
+   * reference engine always runs on one.
+   */
+  threads?: number;
 }
 
 export interface EpochStatistics {
@@ -49,6 +56,10 @@ export interface CdEngine {
    * of the rows its cases touched; then every row is brought up to date. Draws from `rng`.
    */
   trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics;
+  /** Threads each epoch runs on. */
+  readonly threads: number;
+  /** Ends the engine's helper threads, if any (the parameters stay readable). */
+  close(): void;
 }
 
 function maxCaseLength(rows: CompressedRows): number {
@@ -70,6 +81,7 @@ function maxBatchRatings(rows: CompressedRows, cases: number): number {
 /** The plain-JS kernels of kernels.ts; trains `params` in place. */
 export class JsCdEngine implements CdEngine {
   readonly kind = 'js';
+  readonly threads = 1;
   readonly workspace: CdWorkspace;
   readonly optimiser: LazyMomentum;
   private readonly chain: Uint8Array | null;
@@ -105,24 +117,20 @@ export class JsCdEngine implements CdEngine {
     optimiser.flush();
     return { squaredError: ws.squaredError, errorCount: ws.errorCount };
   }
+
+  close(): void {}
 }
 
 /** The exports of cdKernels.wasm (see wasm/cdKernels.as.ts). Booleans are 0/1; pointers are byte offsets. */
 // A type alias, not an interface: WebAssembly.Exports (a record of exports) can then be narrowed to it.
 type KernelExports = {
   memory: WebAssembly.Memory;
-  plan(
-    V: number,
-    K: number,
-    F: number,
-    rows: number,
-    nnz: number,
-    maxCase: number,
-    persistent: number,
-    maxGap: number,
-    batchCases: number,
-    batchRatings: number,
-  ): number;
+  /**
+   * (V, K, F, rows, nnz, maxCase, persistent, maxGap, batchCases, batchRatings, workers, worker): lays out
+   * the memory; returns its end, or 0 if it does not fit.
+   */
+  plan(...sizes: number[]): number;
+  ptrSync(): number;
   ptrW(): number;
   ptrB(): number;
   ptrC(): number;
@@ -149,6 +157,17 @@ type KernelExports = {
   flush(): void;
   trainEpoch(count: number, batchSize: number, steps: number, meanField: number): void;
   setRowWiseMaxSteps(steps: number): void;
+  parallelEpoch(
+    count: number,
+    batchSize: number,
+    steps: number,
+    meanField: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    startStep: number,
+  ): number;
+  abortParallel(): void;
 };
 
 const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
@@ -169,14 +188,24 @@ function kernelModule(): WebAssembly.Module {
   }
 }
 
-/** The WebAssembly SIMD kernels: one module instance (and linear memory) per engine. */
+/**
+ * The WebAssembly SIMD kernels: one module instance (and linear memory) per engine. With `threads` > 1,
+ * threads − 1 helper threads (cdThreads.ts) share the memory, each with an instance of its own, and every
+ * epoch runs data-parallel (parallelEpoch). The module always imports its memory, shared (see
+ * scripts/build-wasm.ts); on one thread that changes nothing but where the memory is made.
+ */
 export class WasmCdEngine implements CdEngine {
   readonly kind = 'wasm';
+  readonly threads: number;
   private readonly x: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly helpers: CdHelperThreads | null = null;
   private readonly V: number;
   private readonly K: number;
   private readonly F: number;
   private view: RbmParams | null = null;
+  private lr: number;
+  private momentum: number;
 
   constructor(
     initial: RbmParams,
@@ -189,13 +218,20 @@ export class WasmCdEngine implements CdEngine {
     this.V = V;
     this.K = K;
     this.F = F;
-    this.x = new WebAssembly.Instance(kernelModule(), {}).exports as KernelExports;
+    this.threads = options.threads ?? 1;
+    if (!Number.isInteger(this.threads) || this.threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
+    this.lr = options.lr;
+    this.momentum = options.momentum;
+    // Zeroed, shared (a SharedArrayBuffer), and grown by plan up to wasm32's 4 GiB.
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    this.x = new WebAssembly.Instance(kernelModule(), { env: { memory: this.memory } }).exports as KernelExports;
     const x = this.x;
     // Between two flushes (one epoch) a row misses at most one update per batch.
     const maxGap = Math.ceil(rows.rows / options.batchSize);
     // Buffers for a mini-batch processed row by row (trainEpoch), sized for the largest possible batch.
     const batchCases = Math.min(options.batchSize, rows.rows);
-    const end = x.plan(
+    const planArgs = [
       V,
       K,
       F,
@@ -206,9 +242,10 @@ export class WasmCdEngine implements CdEngine {
       maxGap,
       batchCases,
       maxBatchRatings(rows, batchCases),
-    );
+    ];
+    const end = x.plan(...planArgs, this.threads, 0);
     if (end === 0) throw new RangeError(`an RBM of ${V}×${K}×${F} weights does not fit in 4 GiB of wasm memory`);
-    const buffer = x.memory.buffer;
+    const buffer = this.memory.buffer;
     new Float32Array(buffer, x.ptrW() >>> 0, V * K * F).set(initial.W);
     new Float32Array(buffer, x.ptrB() >>> 0, V * K).set(initial.b);
     new Float32Array(buffer, x.ptrC() >>> 0, F).set(initial.c);
@@ -218,13 +255,14 @@ export class WasmCdEngine implements CdEngine {
     if (options.persistent) new Uint8Array(buffer, x.ptrChain() >>> 0, rows.levels.length).set(rows.levels);
     new Float64Array(buffer, x.ptrRatingLevels() >>> 0, K).set(ratingLevels);
     x.setRates(options.lr, options.momentum, options.weightDecay);
+    if (this.threads > 1) this.helpers = new CdHelperThreads(kernelModule(), this.memory, planArgs, this.threads);
   }
 
   /** Views on W, b, c in the module's memory (made again if the memory has grown since). */
   get params(): RbmParams {
     const { x, V, K, F } = this;
-    if (!this.view || this.view.W.buffer !== x.memory.buffer) {
-      const buffer = x.memory.buffer;
+    const buffer = this.memory.buffer;
+    if (!this.view || this.view.W.buffer !== buffer) {
       this.view = {
         visibles: V,
         levels: K,
@@ -240,7 +278,7 @@ export class WasmCdEngine implements CdEngine {
   /** Views on the momentum velocities vW, vb, vc (for tests). */
   velocities(): { W: Float32Array; b: Float32Array; c: Float32Array } {
     const { x, V, K, F } = this;
-    const buffer = x.memory.buffer;
+    const buffer = this.memory.buffer;
     return {
       W: new Float32Array(buffer, x.ptrVW() >>> 0, V * K * F),
       b: new Float32Array(buffer, x.ptrVB() >>> 0, V * K),
@@ -249,15 +287,36 @@ export class WasmCdEngine implements CdEngine {
   }
 
   setRates(lr: number, momentum: number): void {
+    this.lr = lr;
+    this.momentum = momentum;
     this.x.setRates(lr, momentum, this.options.weightDecay);
   }
 
   trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics {
-    const x = this.x;
-    new Int32Array(x.memory.buffer, x.ptrOrder() >>> 0, order.length).set(order);
+    const { x, helpers, options } = this;
+    new Int32Array(this.memory.buffer, x.ptrOrder() >>> 0, order.length).set(order);
     x.resetError();
-    this.withRng(rng, () => x.trainEpoch(order.length, this.options.batchSize, steps, this.options.meanField ? 1 : 0));
+    const meanField = options.meanField ? 1 : 0;
+    if (!helpers) {
+      this.withRng(rng, () => x.trainEpoch(order.length, options.batchSize, steps, meanField));
+    } else {
+      // Every thread runs parallelEpoch with the same arguments; this one leads (and owns the stream).
+      const { lr, momentum } = this;
+      const step = x.getStep();
+      this.withRng(rng, () => {
+        helpers.startEpoch([order.length, options.batchSize, steps, meanField, lr, momentum, options.weightDecay, step]);
+        const status = x.parallelEpoch(order.length, options.batchSize, steps, meanField, lr, momentum, options.weightDecay, step);
+        if (status !== 0) {
+          helpers.throwIfFailed();
+          throw new Error('a training helper thread stopped without saying why');
+        }
+      });
+    }
     return { squaredError: x.getSquaredError(), errorCount: x.getErrorCount() };
+  }
+
+  close(): void {
+    this.helpers?.close();
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
 import { cdStepsAt, type RbmOptions } from './config.js';
-import { createCdEngine, type KernelsKind } from './cdEngine.js';
+import { createCdEngine, type CdEngine, type KernelsKind } from './cdEngine.js';
 import {
   cloneParams,
   copyParamsInto,
@@ -155,11 +155,16 @@ export interface TrainRbmJob {
   ratingLevels: readonly number[];
   options: RbmOptions;
   seed: number;
+  /**
+   * Threads training this RBM together (default 1: the serial path). More run each epoch data-parallel
+   * (the wasm engine's parallelEpoch): the same model as the serial case-by-case order, bit for bit, for
+   * any count above 1; see cdEngine.ts.
+   */
+  threads?: number;
 }
 
 export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
-  const { phase, train, validation, ratingLevels, options, seed } = job;
-  const { onEpoch } = hooks;
+  const { phase, train, ratingLevels, options, seed } = job;
   const started = performance.now();
   const K = ratingLevels.length;
   const resume = hooks.resumeFrom ?? null;
@@ -176,7 +181,26 @@ export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmR
     batchSize: options.batchSize,
     persistent: options.persistent,
     meanField: options.negativePhase === 'meanField',
+    threads: job.threads ?? 1,
   });
+  try {
+    return trainWithEngine(job, hooks, engine, params, rng, started);
+  } finally {
+    engine.close();
+  }
+}
+
+function trainWithEngine(
+  job: TrainRbmJob,
+  hooks: TrainRbmHooks,
+  engine: CdEngine,
+  params: RbmParams,
+  rng: Rng,
+  started: number,
+): TrainRbmResult {
+  const { phase, train, validation, ratingLevels, options } = job;
+  const { onEpoch } = hooks;
+  const resume = hooks.resumeFrom ?? null;
   // The weights being trained. The JS engine trains `params` in place; the wasm engine a copy in its own
   // memory, which leaves `params` free to hold the best snapshot (no second V·K·F allocation).
   const live = engine.params;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BenchUsageError, parseBenchArgs } from '../../src/bench/args.js';
 import { CASE_NAMES } from '../../src/bench/cases.js';
 import { steadyMean } from '../../src/bench/measure.js';
-import { buildReport, checkTargets, formatSeconds, formatTable } from '../../src/bench/report.js';
+import { buildReport, checkTargets, formatSeconds, formatTable, targetsTable, threadsTable } from '../../src/bench/report.js';
 import { parseStatusKb } from '../../src/bench/rss.js';
 import type { CaseOutcome, CaseResult, OrientationResult } from '../../src/bench/types.js';
 
@@ -50,6 +50,12 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--score-users', '500']).scoreUsers).toBe(500);
     expect(parseBenchArgs(['--score-users=all']).scoreUsers).toBe('all');
     expect(() => parseBenchArgs(['--score-users', 'some'])).toThrow(/--score-users must be a positive integer/);
+  });
+  it('times 1 and 2 threads by default; --threads lists counts, each a positive integer, once', () => {
+    expect(parseBenchArgs([]).threads).toEqual([1, 2]);
+    expect(parseBenchArgs(['--threads', '2,4']).threads).toEqual([2, 4]);
+    expect(() => parseBenchArgs(['--threads', '1,0'])).toThrow(/--threads must be a positive integer, got "0"/);
+    expect(() => parseBenchArgs(['--threads=2,2'])).toThrow(/twice/);
   });
 });
 
@@ -153,8 +159,26 @@ describe('checkTargets', () => {
       'synthetic-10m peak RSS': 'n/a',
       'items4x epoch / synthetic-1m epoch': 'FAIL',
       'ml100k all pairs scored': 'FAIL',
+      'synthetic-1m user RBM epoch, 1 → 2 threads': 'n/a',
+      'synthetic-1m item RBM epoch, 1 → 2 threads': 'n/a',
     });
     expect(checks.find((c) => c.target.startsWith('items4x'))?.measured).toBeCloseTo(13 / 8);
+  });
+  it('reads the 1 → 2 thread speedup of each model as a target to reach (≥), and tabulates every count', () => {
+    const timed = outcome('synthetic-1m', 8, 500);
+    timed.result!.byThreads = [
+      { threads: 1, user: orientation(4), item: orientation(5) },
+      { threads: 2, user: orientation(2), item: orientation(3.2) },
+    ];
+    const checks = checkTargets([timed]).filter((c) => c.target.includes('threads'));
+    expect(checks.map((c) => [c.target, c.measured, c.status])).toEqual([
+      ['synthetic-1m user RBM epoch, 1 → 2 threads', 2, 'PASS'],
+      ['synthetic-1m item RBM epoch, 1 → 2 threads', 5 / 3.2, 'FAIL'],
+    ]);
+    expect(targetsTable(checks)).toContain('≥ 1.70×');
+    const table = threadsTable([timed]) ?? '';
+    expect(table.split('\n')[3]).toMatch(/^synthetic-1m\s+2\s+2\.00\s+2\.00×\s+2\.00\s+3\.20\s+1\.56×/);
+    expect(threadsTable([outcome('ml100k', 1, 100)])).toBeNull();
   });
   it('says why a target has no figure', () => {
     const failed: CaseOutcome = { name: 'synthetic-10m', result: null, error: 'stopped by --timeout', stages: [], wallSeconds: 600 };

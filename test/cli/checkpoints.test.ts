@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from '../../src/cli/checkpoints.js';
-import { checkpointPlan } from '../../src/cli/trainCommand.js';
+import { checkpointFingerprint, checkpointPlan } from '../../src/cli/trainCommand.js';
 import { compressRows } from '../../src/data/dataset.js';
 import { generateSyntheticRatings } from '../../src/data/synthetic.js';
 import { validateTrainOptions, type RbmOptions } from '../../src/rbm/config.js';
@@ -61,6 +61,13 @@ describe('checkpoint files', () => {
     expect(checkpointPlan(dbPath, fingerprint, ['user', 'item'], false).resumeFrom).toEqual({});
     resumed.clear();
     expect(readdirSync(temp.dir)).toEqual([]);
+  });
+
+  it('a training resumes on another thread count, not with other options', () => {
+    const counts = { users: 200, items: 150, ratings: 12_000 };
+    const fingerprint = (options: { threads: number; hidden?: number }) => checkpointFingerprint(counts, 'watch-like', options);
+    expect(fingerprint({ threads: 2 })).toBe(fingerprint({ threads: 1 }));
+    expect(fingerprint({ threads: 2, hidden: 50 })).not.toBe(fingerprint({ threads: 2 }));
   });
 
   it('is absent before the first checkpoint, and refuses another training or a damaged file', () => {

@@ -95,6 +95,15 @@ let pGroupC: usize = 0;
 let pBatchDraw: usize = 0;
 let pBatchNeg: usize = 0;
 let pBatchQ: usize = 0;
+/** Squared reconstruction error of each rating of a batch (parallelEpoch sums them in the serial order). */
+let pBatchErr: usize = 0;
+/** A batch's case slots, longest first: the order in which parallelEpoch's workers take cases. */
+let pCaseQueue: usize = 0;
+/** Synchronisation words of parallelEpoch, one per 64-byte line (see SYNC_*). */
+let pSync: usize = 0;
+/** Threads sharing this memory (parallelEpoch) and this instance's index among them (0 leads). */
+let WORKERS: i32 = 1;
+let WORKER: i32 = 0;
 /** Cases and ratings per mini-batch that the batch buffers hold (trainEpoch's larger batches go per case). */
 let maxBatchCases: i32 = 0;
 /** Whether trainBatch visits the touched rows in ascending order (else in order of first touch). */
@@ -130,14 +139,23 @@ let s3: u32 = 0;
   return (p + 15) & ~(<u64>15);
 }
 
+@inline function align64(p: u64): u64 {
+  return (p + 63) & ~(<u64>63);
+}
+
 /**
  * Lays out memory for an RBM of V visibles, K levels, F hidden units and training cases of `rows` rows
  * holding `nnz` ratings (at most `maxCase` per case), growing memory as needed. Returns the end of the
  * used memory in bytes, or 0 if it does not fit in 4 GiB. Everything is zero after plan except what JS
  * copies in (W, b, c, the cases, the rating levels).
+ *
+ * `workers` instances share this memory when an epoch runs on several threads (parallelEpoch): each calls
+ * plan with the same sizes and its own `worker` index (0 first, which grows the memory), so all agree on
+ * the shared layout, and each gets its own per-case scratch and lazy-momentum power caches.
  */
 export function plan(
   v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, persistent: bool, maxGap: i32, batchCases: i32, batchRatings: i32,
+  workers: i32, worker: i32,
 ): f64 {
   V = v;
   K = k;
@@ -145,9 +163,12 @@ export function plan(
   F4 = f & ~3;
   ROWS = rows;
   PERSISTENT = persistent;
+  WORKERS = workers;
+  WORKER = worker;
   powCap = maxGap + 2;
   const vkf = <u64>v * <u64>k * <u64>f;
-  let p = align16(<u64>__heap_base);
+  let p = align64(<u64>__heap_base);
+  pSync = <usize>p; p = align64(p + SYNC_WORDS * 64);
   pW = <usize>p; p = align16(p + vkf * 4);
   pB = <usize>p; p = align16(p + <u64>v * <u64>k * 4);
   pC = <usize>p; p = align16(p + <u64>f * 4);
@@ -163,16 +184,7 @@ export function plan(
   pLevels = <usize>p; p = align16(p + <u64>nnz);
   pChain = <usize>p; p = align16(p + (persistent ? <u64>nnz : 0));
   pOrder = <usize>p; p = align16(p + <u64>rows * 4);
-  pPh0 = <usize>p; p = align16(p + <u64>f * 4);
-  pPh = <usize>p; p = align16(p + <u64>f * 4);
-  pSph0 = <usize>p; p = align16(p + <u64>f * 4);
-  pSph = <usize>p; p = align16(p + <u64>f * 4);
-  pMask = <usize>p; p = align16(p + <u64>f * 4);
-  pQv = <usize>p; p = align16(p + <u64>k * 16);
-  pProbs = <usize>p; p = align16(p + <u64>k * 8);
   pRatingLevels = <usize>p; p = align16(p + <u64>k * 8);
-  pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
-  pNegProbs = <usize>p; p = align16(p + <u64>maxCase * <u64>k * 4);
   maxBatchCases = batchCases;
   maxBatchRatings = batchRatings;
   const bf = <u64>batchCases * <u64>f * 4;
@@ -180,8 +192,11 @@ export function plan(
   pCaseRow = <usize>p; p = align16(p + <u64>batchCases * 4);
   pCaseDelta = <usize>p; p = align16(p + <u64>batchCases * 4);
   pCaseState = <usize>p; p = align16(p + <u64>batchCases * 16);
-  pBatchPh0 = <usize>p; p = align16(p + bf);
-  pBatchPh = <usize>p; p = align16(p + bf);
+  pCaseQueue = <usize>p; p = align16(p + <u64>batchCases * 4);
+  // Per-case rows of B × F floats: each case's slot is written by one worker; 64-byte aligned slots
+  // would keep two workers off one cache line, but F·4 bytes is a multiple of 64 at the usual F = 100·k.
+  pBatchPh0 = <usize>p; p = align64(p + bf);
+  pBatchPh = <usize>p; p = align64(p + bf);
   pBatchMask = <usize>p; p = align16(p + bf);
   pGroupStart = <usize>p; p = align16(p + (<u64>batchRatings + 1) * 4);
   pGroupN = <usize>p; p = align16(p + <u64>batchRatings * 4);
@@ -189,8 +204,22 @@ export function plan(
   pBatchDraw = <usize>p; p = align16(p + <u64>batchRatings * 4);
   pBatchNeg = <usize>p; p = align16(p + <u64>batchRatings);
   pBatchQ = <usize>p; p = align16(p + <u64>batchRatings * <u64>k * 4);
-  pPowW = <usize>p; p = align16(p + <u64>powCap * 32);
-  pPowB = <usize>p; p = align16(p + <u64>powCap * 32);
+  pBatchErr = <usize>p; p = align64(p + <u64>batchRatings * 8);
+  // Per-worker scratch, each worker's block on cache lines of its own.
+  for (let w = 0; w < workers; w++) {
+    const mine = w == worker;
+    if (mine) pPh0 = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pPh = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pSph0 = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pSph = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pMask = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pQv = <usize>p; p = align16(p + <u64>k * 16);
+    if (mine) pProbs = <usize>p; p = align16(p + <u64>k * 8);
+    if (mine) pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
+    if (mine) pNegProbs = <usize>p; p = align16(p + <u64>maxCase * <u64>k * 4);
+    if (mine) pPowW = <usize>p; p = align16(p + <u64>powCap * 32);
+    if (mine) pPowB = <usize>p; p = align64(p + <u64>powCap * 32);
+  }
   if (p > 0xFFFF0000) return 0;
   const pages = <i32>((p + 0xFFFF) >> 16);
   const have = memory.size();
@@ -213,6 +242,7 @@ export function ptrLevels(): usize { return pLevels; }
 export function ptrChain(): usize { return pChain; }
 export function ptrOrder(): usize { return pOrder; }
 export function ptrRatingLevels(): usize { return pRatingLevels; }
+export function ptrSync(): usize { return pSync; }
 
 export function getSquaredError(): f64 { return squaredError; }
 export function getErrorCount(): f64 { return errorCount; }
@@ -773,35 +803,14 @@ function sampleHidden(c: i32): void {
 }
 
 /**
- * One mini-batch of the cases order[at..stop), with exactly the update of beginBatch, then prepareCase and
- * accumulateCase per case, then applyBatch (and the same random draws, in the same order), but with the
- * work on the visible rows done row by row instead of case by case, so that each row the batch touches is
- * brought from memory once per pass instead of once per rating:
- *
- *   1. The touched rows, in order of first touch, and the batch's ratings grouped by row (counting sort;
- *      within a row in case order).
- *   2. Positive phase, case by case: ph0 = σ(c + Σ_i W[i, r_i, :]) with each slice read as it will be
- *      after the row's catch-up (addPreparedSliceF), so no row is written yet. PCD chain start likewise.
- *   3. Each Gibbs step t: every case draws its hidden sample (F draws) and then the n_c draws of its
- *      visible samples, which are kept by rating: the stream is consumed case by case, as per case. Then
- *      row by row (on step 0 the row is first prepared: catch-up and half-step, one pass, and is then in
- *      L1 for all of the row's ratings): each rating's softmax from its case's hidden mask, the sample, the
- *      reconstruction error (t = 0), the mean-field probabilities (last step), and the case's next hidden
- *      input accumulated (per-case accumulators: B × F floats, in cache). Then σ per case.
- *      With T > 1 the draws of step t of a case are not next to each other in the stream (case c's T
- *      steps come before case c + 1's): each case's stream position is found first by skipping the
- *      counts of draws of the cases before it, and kept per case between steps.
- *   4. vc per case; then row by row, the ratings' gradient into vW and vb. A row receives its ratings'
- *      terms in case order, as per case, so the velocity sums are in the same order; only the hidden
- *      inputs of step 3 are summed in another order (row order), so results agree to float rounding.
- * A case must occur at most once in a batch (a PCD chain is read in 2 and written in 4).
+ * Step 1 of trainBatch (and the lead's part of each parallelEpoch batch): the touched rows of the cases
+ * order[at..stop) in ascending order in touched[0..touchedCount) (each marked in isTouched), each case's
+ * row and offset (caseRow, caseDelta: its ratings sit at n + delta in the per-rating batch buffers), and
+ * the batch's ratings grouped by row (groupStart/N/C; within a row in case order). Returns the count of
+ * touched rows.
  */
-function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
+function groupBatch(at: i32, stop: i32): i32 {
   const B = stop - at;
-  beginBatch(B);
-  const rowBytes = <usize>F << 2;
-  const kf = K * F;
-
   // 1. Touched rows and their rating counts, then the ratings grouped by row.
   let nb = 0;
   for (let c = 0; c < B; c++) {
@@ -864,6 +873,85 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
   // Each group's cursor now stands at its end, the next group's start: shift back by one.
   for (let s = rowsTouched; s > 0; s--) store<i32>(pGroupStart + (<usize>s << 2), load<i32>(pGroupStart + (<usize>(s - 1) << 2)));
   store<i32>(pGroupStart, 0);
+
+  return rowsTouched;
+}
+
+/**
+ * Step 4 of trainBatch for the touched row of slot s: its ratings' terms, from each case's scaled hidden
+ * statistics (sph0 = (ε/B) ph0, sph = (ε/B) ph in batchPh0/batchPh), into vW and vb, in case order:
+ *   vW[i,k,:] += [k = r_i] sph0 − q_k sph,  vb[i,k] += (ε/B)([k = r_i] − q_k)
+ * with q_k = p(v_i = k) on a mean-field last step, else the one-hot sampled level.
+ */
+function rowGradient(s: i32, meanField: bool): void {
+  const rowBytes = <usize>F << 2;
+  const sc = scale;
+  const i = load<i32>(pTouched + (<usize>s << 2));
+  const vrow = pVW + (<usize>(i * K * F) << 2);
+  const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
+  for (let g = load<i32>(pGroupStart + (<usize>s << 2)); g < gEnd; g++) {
+    const n = load<i32>(pGroupN + (<usize>g << 2));
+    const c = load<i32>(pGroupC + (<usize>g << 2));
+    const pos = n + load<i32>(pCaseDelta + (<usize>c << 2));
+    const sph0 = pBatchPh0 + (<usize>(c * F) << 2);
+    const sph = pBatchPh + (<usize>(c * F) << 2);
+    const lv = <i32>load<u8>(pLevels + <usize>n);
+    const neg = <i32>load<u8>(pBatchNeg + <usize>pos);
+    if (meanField) {
+      const qAt = pBatchQ + (<usize>(pos * K) << 2);
+      for (let k = 0; k < K; k++) {
+        const q = load<f32>(qAt + (<usize>k << 2));
+        const vbAt = pVB + (<usize>(i * K + k) << 2);
+        if (k == lv) {
+          addAxpyF(vrow + <usize>k * rowBytes, sph0, -q, sph);
+          store<f32>(vbAt, load<f32>(vbAt) + (sc - sc * q));
+        } else {
+          axpyF(vrow + <usize>k * rowBytes, -q, sph);
+          store<f32>(vbAt, load<f32>(vbAt) - sc * q);
+        }
+      }
+    } else {
+      addF(vrow + <usize>lv * rowBytes, sph0);
+      axpyF(vrow + <usize>neg * rowBytes, -1, sph);
+      const vbPos = pVB + (<usize>(i * K + lv) << 2);
+      store<f32>(vbPos, load<f32>(vbPos) + sc);
+      const vbNeg = pVB + (<usize>(i * K + neg) << 2);
+      store<f32>(vbNeg, load<f32>(vbNeg) - sc);
+    }
+    if (PERSISTENT) store<u8>(pChain + <usize>n, <u8>neg);
+  }
+}
+
+/**
+ * One mini-batch of the cases order[at..stop), with exactly the update of beginBatch, then prepareCase and
+ * accumulateCase per case, then applyBatch (and the same random draws, in the same order), but with the
+ * work on the visible rows done row by row instead of case by case, so that each row the batch touches is
+ * brought from memory once per pass instead of once per rating:
+ *
+ *   1. The touched rows, in order of first touch, and the batch's ratings grouped by row (counting sort;
+ *      within a row in case order).
+ *   2. Positive phase, case by case: ph0 = σ(c + Σ_i W[i, r_i, :]) with each slice read as it will be
+ *      after the row's catch-up (addPreparedSliceF), so no row is written yet. PCD chain start likewise.
+ *   3. Each Gibbs step t: every case draws its hidden sample (F draws) and then the n_c draws of its
+ *      visible samples, which are kept by rating: the stream is consumed case by case, as per case. Then
+ *      row by row (on step 0 the row is first prepared: catch-up and half-step, one pass, and is then in
+ *      L1 for all of the row's ratings): each rating's softmax from its case's hidden mask, the sample, the
+ *      reconstruction error (t = 0), the mean-field probabilities (last step), and the case's next hidden
+ *      input accumulated (per-case accumulators: B × F floats, in cache). Then σ per case.
+ *      With T > 1 the draws of step t of a case are not next to each other in the stream (case c's T
+ *      steps come before case c + 1's): each case's stream position is found first by skipping the
+ *      counts of draws of the cases before it, and kept per case between steps.
+ *   4. vc per case; then row by row, the ratings' gradient into vW and vb. A row receives its ratings'
+ *      terms in case order, as per case, so the velocity sums are in the same order; only the hidden
+ *      inputs of step 3 are summed in another order (row order), so results agree to float rounding.
+ * A case must occur at most once in a batch (a PCD chain is read in 2 and written in 4).
+ */
+function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
+  const B = stop - at;
+  beginBatch(B);
+  const rowBytes = <usize>F << 2;
+  const kf = K * F;
+  const rowsTouched = groupBatch(at, stop);
 
   // 2. Positive phase (and the PCD chain's start), rows read as they will be once prepared.
   for (let c = 0; c < B; c++) {
@@ -993,43 +1081,7 @@ function trainBatch(at: i32, stop: i32, steps: i32, meanField: bool): void {
     }
   }
   // The other way from the last step's pass (see there).
-  for (let q = 0; q < rowsTouched; q++) {
-    const s = ((steps - 1) & 1) == 0 ? rowsTouched - 1 - q : q;
-    const i = load<i32>(pTouched + (<usize>s << 2));
-    const vrow = pVW + (<usize>(i * kf) << 2);
-    const gEnd = load<i32>(pGroupStart + (<usize>(s + 1) << 2));
-    for (let g = load<i32>(pGroupStart + (<usize>s << 2)); g < gEnd; g++) {
-      const n = load<i32>(pGroupN + (<usize>g << 2));
-      const c = load<i32>(pGroupC + (<usize>g << 2));
-      const pos = n + load<i32>(pCaseDelta + (<usize>c << 2));
-      const sph0 = pBatchPh0 + (<usize>(c * F) << 2);
-      const sph = pBatchPh + (<usize>(c * F) << 2);
-      const lv = <i32>load<u8>(pLevels + <usize>n);
-      const neg = <i32>load<u8>(pBatchNeg + <usize>pos);
-      if (meanField) {
-        const qAt = pBatchQ + (<usize>(pos * K) << 2);
-        for (let k = 0; k < K; k++) {
-          const q = load<f32>(qAt + (<usize>k << 2));
-          const vbAt = pVB + (<usize>(i * K + k) << 2);
-          if (k == lv) {
-            addAxpyF(vrow + <usize>k * rowBytes, sph0, -q, sph);
-            store<f32>(vbAt, load<f32>(vbAt) + (sc - sc * q));
-          } else {
-            axpyF(vrow + <usize>k * rowBytes, -q, sph);
-            store<f32>(vbAt, load<f32>(vbAt) - sc * q);
-          }
-        }
-      } else {
-        addF(vrow + <usize>lv * rowBytes, sph0);
-        axpyF(vrow + <usize>neg * rowBytes, -1, sph);
-        const vbPos = pVB + (<usize>(i * K + lv) << 2);
-        store<f32>(vbPos, load<f32>(vbPos) + sc);
-        const vbNeg = pVB + (<usize>(i * K + neg) << 2);
-        store<f32>(vbNeg, load<f32>(vbNeg) - sc);
-      }
-      if (PERSISTENT) store<u8>(pChain + <usize>n, <u8>neg);
-    }
-  }
+  for (let q = 0; q < rowsTouched; q++) rowGradient(((steps - 1) & 1) == 0 ? rowsTouched - 1 - q : q, meanField);
   applyBatch();
 }
 
@@ -1075,4 +1127,297 @@ function batchRatings(at: i32, stop: i32): i32 {
     n += load<i32>(pRowStart + (<usize>(r + 1) << 2)) - load<i32>(pRowStart + (<usize>r << 2));
   }
   return n;
+}
+
+// ---- one epoch on several threads (data-parallel over each mini-batch) ----
+//
+// `WORKERS` instances of this module, one per thread, share one memory (built with an imported shared
+// memory) and all call parallelEpoch with the same arguments. Each mini-batch is one synchronous update,
+// computed in three phases separated by barriers:
+//
+//   L  the lead (worker 0) alone: groupBatch (touched rows, ratings grouped by row), each case's position
+//      in the random stream (the count of draws before it, as trainBatch's skip), vc ← μ vc, the queue
+//      of the batch's cases longest first. O(the batch's ratings), no weights touched.
+//   G  the cases split among the workers (one at a time from a shared counter, longest first so the last
+//      ones to finish are short): each case's CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err
+//      by rating), drawing from its own position of the stream. The first case to read a touched row
+//      prepares it (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared), so
+//      every read of W sees the prepared row, which no one changes until the batch ends.
+//   C  the touched rows split again: each row's ratings' gradient terms, in case order, into vW and vb,
+//      and the row marked pending (W ← W + v deferred as in applyBatch); the lead adds the cases' terms
+//      to vc, c ← c + vc, and sums the reconstruction errors in the serial order.
+//
+// Every sum is taken in the order of the serial case-by-case path (trainEpoch with rowWiseMaxSteps 0:
+// prepareCase and accumulateCase per case), and each case draws exactly the numbers it draws there, so
+// the weights equal that path's bit for bit whatever the number of workers, and which worker ran which
+// case does not matter. (The serial default at T = 1, trainBatch, sums each case's hidden input in row
+// order instead: it agrees to float rounding.)
+//
+// Where it stops scaling: L is serial (its cost follows the batch's ratings, small beside G); C splits
+// rows and G splits cases, so a batch of B cases keeps at most B workers busy in G, and the longest
+// case bounds G's time; and every phase streams rows of W and v from memory, so the workers share one
+// memory bus. Each barrier spins briefly, then sleeps (atomic.wait), so a machine with more threads than
+// cores, or other work on it, still makes progress.
+
+const SYNC_WORDS: u64 = 8;
+/** Offsets of the synchronisation words in pSync, one per cache line. */
+const SYNC_COUNT: usize = 0;
+const SYNC_GEN: usize = 64;
+const SYNC_ABORT: usize = 128;
+const SYNC_CASES: usize = 256;
+const SYNC_ROWS: usize = 320;
+const SYNC_FLUSH: usize = 384;
+const SYNC_TOUCHED: usize = 448;
+/** Rows per grab from a shared counter (a row is K·F floats of W and v: a few µs of work). */
+const ROW_CHUNK: i32 = 8;
+const FLUSH_CHUNK: i32 = 64;
+/** Polls of a barrier's generation before sleeping on it. */
+const SPINS: i32 = 2000;
+/** A sleeping worker wakes this often (ns) to look at the abort word. */
+const WAIT_NS: i64 = 50_000_000;
+
+/**
+ * Waits until all WORKERS instances have arrived (a generation barrier: the last to arrive resets the
+ * count and advances the generation). Returns false if the run was aborted (a worker failed).
+ */
+function barrier(): bool {
+  const gen = atomic.load<i32>(pSync + SYNC_GEN);
+  if (atomic.add<i32>(pSync + SYNC_COUNT, 1) == WORKERS - 1) {
+    atomic.store<i32>(pSync + SYNC_COUNT, 0);
+    atomic.store<i32>(pSync + SYNC_GEN, gen + 1);
+    atomic.notify(pSync + SYNC_GEN, WORKERS);
+  } else {
+    let spins = 0;
+    while (atomic.load<i32>(pSync + SYNC_GEN) == gen) {
+      if (atomic.load<i32>(pSync + SYNC_ABORT) != 0) return false;
+      if (spins < SPINS) spins++;
+      else atomic.wait<i32>(pSync + SYNC_GEN, gen, WAIT_NS);
+    }
+  }
+  return atomic.load<i32>(pSync + SYNC_ABORT) == 0;
+}
+
+/** Phase L of a batch (the lead only); see above. */
+function leadBatch(at: i32, stop: i32, steps: i32): void {
+  const B = stop - at;
+  beginBatch(B);
+  const rowsTouched = groupBatch(at, stop);
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pCaseRow + (<usize>c << 2));
+    const count = load<i32>(pRowStart + (<usize>(r + 1) << 2)) - load<i32>(pRowStart + (<usize>r << 2));
+    const st = pCaseState + (<usize>c << 4);
+    store<u32>(st, s0); store<u32>(st, s1, 4); store<u32>(st, s2, 8); store<u32>(st, s3, 12);
+    // A case draws F hidden and then one visible sample per rating, each step (none if it is empty).
+    if (count > 0) for (let d = steps * (F + count); d > 0; d--) nextU32();
+    // Insertion into the queue, longest first (ties in case order).
+    let q = c;
+    while (q > 0) {
+      const prev = load<i32>(pCaseQueue + (<usize>(q - 1) << 2));
+      const pr = load<i32>(pCaseRow + (<usize>prev << 2));
+      const prevCount = load<i32>(pRowStart + (<usize>(pr + 1) << 2)) - load<i32>(pRowStart + (<usize>pr << 2));
+      if (prevCount >= count) break;
+      store<i32>(pCaseQueue + (<usize>q << 2), prev);
+      q--;
+    }
+    store<i32>(pCaseQueue + (<usize>q << 2), c);
+  }
+  atomic.store<i32>(pSync + SYNC_TOUCHED, rowsTouched);
+  atomic.store<i32>(pSync + SYNC_CASES, 0);
+  atomic.store<i32>(pSync + SYNC_ROWS, 0);
+}
+
+/** isTouched states of a row during a parallel batch: touched (groupBatch), being prepared, prepared. */
+const ROW_TOUCHED: u8 = 1;
+const ROW_PREPARING: u8 = 2;
+const ROW_PREPARED: u8 = 3;
+
+/**
+ * Phase G's first read of touched row i: the first worker to get there prepares it (prepareRow: the result
+ * does not depend on who), a worker that finds it being prepared waits the few µs that takes. Preparing a
+ * row right before its first case reads it keeps it in cache for that read (a separate pass over the rows
+ * before the cases would bring each from memory once more).
+ */
+function ensurePrepared(i: i32): void {
+  const at = pIsTouched + <usize>i;
+  if (atomic.load<u8>(at) == ROW_PREPARED) return;
+  if (atomic.cmpxchg<u8>(at, ROW_TOUCHED, ROW_PREPARING) == ROW_TOUCHED) {
+    prepareRow(i);
+    atomic.store<u8>(at, ROW_PREPARED);
+    return;
+  }
+  while (atomic.load<u8>(at) != ROW_PREPARED) {}
+}
+
+/**
+ * Phase G for case slot c: its CD-T statistics exactly as accumulateCase computes them (same draws, same
+ * sums), kept in the case's slots instead of added to the velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T
+ * in batchPh0/batchPh, each rating's sampled level, mean-field probabilities and first-step squared error
+ * by rating. Reads W, b, c only, each touched row once ensurePrepared has prepared it (W is then fixed
+ * until the batch ends).
+ */
+function caseStatistics(c: i32, steps: i32, meanField: bool): void {
+  const r = load<i32>(pCaseRow + (<usize>c << 2));
+  const start = load<i32>(pRowStart + (<usize>r << 2));
+  const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  if (end == start) return;
+  const rowBytes = <usize>F << 2;
+  const kf = K * F;
+  const delta = load<i32>(pCaseDelta + (<usize>c << 2));
+  const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
+  const ph = pBatchPh + (<usize>(c * F) << 2);
+
+  copyF(ph0, pC);
+  for (let n = start; n < end; n++) {
+    const i = load<i32>(pCols + (<usize>n << 2));
+    ensurePrepared(i);
+    addF(ph0, pW + (<usize>(i * kf + <i32>load<u8>(pLevels + <usize>n) * F) << 2));
+  }
+  sigmoidF(ph0);
+  if (!PERSISTENT) {
+    copyF(ph, ph0);
+  } else {
+    copyF(ph, pC);
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      addF(ph, pW + (<usize>(i * kf + <i32>load<u8>(pChain + <usize>n) * F) << 2));
+    }
+    sigmoidF(ph);
+  }
+
+  const st = pCaseState + (<usize>c << 4);
+  setRng(load<u32>(st), load<u32>(st, 4), load<u32>(st, 8), load<u32>(st, 12));
+  for (let t = 0; t < steps; t++) {
+    for (let j = 0; j < F; j++) {
+      const on = nextUniform() < <f64>load<f32>(ph + (<usize>j << 2));
+      store<i32>(pMask + (<usize>j << 2), on ? -1 : 0);
+    }
+    const meanFieldNow = meanField && t == steps - 1;
+    copyF(ph, pC);
+    for (let n = start; n < end; n++) {
+      const i = load<i32>(pCols + (<usize>n << 2));
+      const pos = n + delta;
+      const rowI = pW + (<usize>(i * kf) << 2);
+      const max = visibleInputs(i, rowI, pMask);
+      let sum: f64 = 0;
+      for (let k = 0; k < K; k++) {
+        const a = pProbs + (<usize>k << 3);
+        const e = Math.exp(load<f64>(a) - max);
+        store<f64>(a, e);
+        sum += e;
+      }
+      if (t == 0) {
+        let e: f64 = 0;
+        for (let k = 0; k < K; k++) e += (load<f64>(pProbs + (<usize>k << 3)) / sum) * load<f64>(pRatingLevels + (<usize>k << 3));
+        const d = e - load<f64>(pRatingLevels + (<usize>load<u8>(pLevels + <usize>n) << 3));
+        store<f64>(pBatchErr + (<usize>pos << 3), d * d);
+      }
+      if (meanFieldNow) {
+        const qAt = pBatchQ + (<usize>(pos * K) << 2);
+        for (let k = 0; k < K; k++) {
+          const q = <f32>(load<f64>(pProbs + (<usize>k << 3)) / sum);
+          store<f32>(qAt + (<usize>k << 2), q);
+          v128.store(pQv + (<usize>k << 4), f32x4.splat(q));
+        }
+      }
+      let u = nextUniform() * sum;
+      let k = 0;
+      while (k < K - 1 && u >= load<f64>(pProbs + (<usize>k << 3))) {
+        u -= load<f64>(pProbs + (<usize>k << 3));
+        k++;
+      }
+      store<u8>(pBatchNeg + <usize>pos, <u8>k);
+      if (meanFieldNow) addMixedRowsF(ph, rowI);
+      else addF(ph, rowI + <usize>k * rowBytes);
+    }
+    sigmoidF(ph);
+  }
+  scaleF(ph0, ph0, scale);
+  scaleF(ph, ph, scale);
+}
+
+/** The lead's part of phase C: the cases' terms into vc in case order, c ← c + vc, the errors summed. */
+function leadBatchEnd(at: i32, stop: i32): void {
+  const B = stop - at;
+  for (let c = 0; c < B; c++) {
+    const r = load<i32>(pCaseRow + (<usize>c << 2));
+    const start = load<i32>(pRowStart + (<usize>r << 2));
+    const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+    if (end == start) continue;
+    const sph0 = pBatchPh0 + (<usize>(c * F) << 2);
+    const sph = pBatchPh + (<usize>(c * F) << 2);
+    for (let j = 0; j < F; j++) {
+      const a = pVC + (<usize>j << 2);
+      store<f32>(a, load<f32>(a) + (load<f32>(sph0 + (<usize>j << 2)) - load<f32>(sph + (<usize>j << 2))));
+    }
+    const delta = load<i32>(pCaseDelta + (<usize>c << 2));
+    for (let n = start; n < end; n++) {
+      squaredError += load<f64>(pBatchErr + (<usize>(n + delta) << 3));
+      errorCount += 1;
+    }
+  }
+  addRows(pC, pVC, F);
+  touchedCount = 0;
+}
+
+/**
+ * One epoch over order[0..count) on WORKERS threads: every instance calls this with the same arguments
+ * (the rates and the lead's update count `startStep` too, which it adopts). Same update, draws and sums as
+ * trainEpoch case by case (see above); the random stream is the lead's (setRng/getRng), advanced past the
+ * epoch's draws. Returns 0, or 1 if the run was aborted.
+ */
+export function parallelEpoch(
+  count: i32, batchSize: i32, steps: i32, meanField: bool, newLr: f64, newMu: f64, newDecay: f64, startStep: i32,
+): i32 {
+  setRates(newLr, newMu, newDecay);
+  step = startStep;
+  if (WORKER == 0) atomic.store<i32>(pSync + SYNC_FLUSH, 0);
+  if (!barrier()) return 1;
+  for (let at = 0; at < count; at += batchSize) {
+    const stop = min(count, at + batchSize);
+    if (WORKER == 0) leadBatch(at, stop, steps);
+    else scale = <f32>(lr / <f64>(stop - at));
+    if (!barrier()) return 1;
+
+    const rowsTouched = atomic.load<i32>(pSync + SYNC_TOUCHED);
+    // Cases draw from their own positions of the stream: the lead keeps where the batch's draws end.
+    const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
+    const B = stop - at;
+    for (;;) {
+      const q = atomic.add<i32>(pSync + SYNC_CASES, 1);
+      if (q >= B) break;
+      caseStatistics(load<i32>(pCaseQueue + (<usize>q << 2)), steps, meanField);
+    }
+    setRng(e0, e1, e2, e3);
+    if (!barrier()) return 1;
+
+    if (WORKER == 0) leadBatchEnd(at, stop);
+    for (;;) {
+      const from = atomic.add<i32>(pSync + SYNC_ROWS, ROW_CHUNK);
+      if (from >= rowsTouched) break;
+      const to = min(rowsTouched, from + ROW_CHUNK);
+      for (let s = from; s < to; s++) {
+        rowGradient(s, meanField);
+        const i = load<i32>(pTouched + (<usize>s << 2));
+        store<u8>(pPending + <usize>i, 1);
+        store<i32>(pLastStep + (<usize>i << 2), step + 1);
+        store<u8>(pIsTouched + <usize>i, 0);
+      }
+    }
+    if (!barrier()) return 1;
+    step++;
+  }
+  // flush, split by rows.
+  for (;;) {
+    const from = atomic.add<i32>(pSync + SYNC_FLUSH, FLUSH_CHUNK);
+    if (from >= V) break;
+    const to = min(V, from + FLUSH_CHUNK);
+    for (let i = from; i < to; i++) catchUp(i);
+  }
+  return barrier() ? 0 : 1;
+}
+
+/** Marks the run aborted and wakes every worker sleeping in a barrier (they return 1). */
+export function abortParallel(): void {
+  atomic.store<i32>(pSync + SYNC_ABORT, 1);
+  atomic.notify(pSync + SYNC_GEN, -1);
 }

@@ -1,0 +1,105 @@
+/**
+ * The helper threads of a multi-threaded wasm CD engine (cdEngine.ts): threads − 1 workers (cdHelper.ts),
+ * each with its own instance of the kernels on the engine's shared memory, that join the engine's own
+ * thread in every parallelEpoch (wasm/cdKernels.as.ts). The engine's thread leads.
+ *
+ * trainRbm is synchronous, so the lead never yields to its event loop while training: everything between
+ * the threads goes through a small SharedArrayBuffer with Atomics (a command and its arguments, a ready
+ * count, a failure message), never through messages. The helpers are unref'd: they never keep a process
+ * alive, and close() ends them.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Int32 slots of the control buffer. */
+export const CONTROL = {
+  /** Bumped for every command; helpers sleep on it. */
+  generation: 0,
+  command: 1,
+  /** Helpers that have planned their instance and wait for commands. */
+  ready: 2,
+  /** 1 once a helper has failed (its message below). */
+  failed: 3,
+  messageLength: 4,
+} as const;
+export const COMMAND = { epoch: 1, quit: 2 } as const;
+/** Float64 arguments of the epoch command start at this byte; the failure message (UTF-8) at MESSAGE_AT. */
+export const ARGS_AT = 64;
+export const ARG_COUNT = 8;
+export const MESSAGE_AT = 256;
+export const MESSAGE_BYTES = 1024;
+const CONTROL_BYTES = MESSAGE_AT + MESSAGE_BYTES;
+
+/** What a helper is started with (workerData, besides worker-boot's `entry`). */
+export interface HelperData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** plan's arguments but the last two (workers, worker). */
+  planArgs: number[];
+  workers: number;
+  worker: number;
+  control: SharedArrayBuffer;
+}
+
+/** How long the lead waits for its helpers to start (loading tsx and the module) before giving up. */
+const START_TIMEOUT_MS = 120_000;
+
+export class CdHelperThreads {
+  private readonly control = new SharedArrayBuffer(CONTROL_BYTES);
+  private readonly words = new Int32Array(this.control, 0, 16);
+  private readonly args = new Float64Array(this.control, ARGS_AT, ARG_COUNT);
+  private readonly workers: Worker[] = [];
+  private started = false;
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, planArgs: number[], threads: number) {
+    const entry = new URL('./cdHelper.ts', import.meta.url).href;
+    for (let worker = 1; worker < threads; worker++) {
+      const data: HelperData & { entry: string } = { entry, module, memory, planArgs, workers: threads, worker, control: this.control };
+      const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: data });
+      // A failure before the helper's own code runs (it reports later ones itself) must not go unhandled;
+      // the lead notices the missing helper through the ready count.
+      w.on('error', () => {});
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Blocks until every helper is ready; throws if one failed or they did not start in time. */
+  private awaitReady(): void {
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (;;) {
+      this.throwIfFailed();
+      const ready = Atomics.load(this.words, CONTROL.ready);
+      if (ready === this.workers.length) return;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`${this.workers.length - ready} of ${this.workers.length} training helper threads did not start`);
+      Atomics.wait(this.words, CONTROL.ready, ready, Math.min(left, 1000));
+    }
+  }
+
+  /** Starts the helpers on one parallelEpoch with these arguments (the lead then runs its own share). */
+  startEpoch(args: readonly number[]): void {
+    if (!this.started) {
+      this.awaitReady();
+      this.started = true;
+    }
+    this.args.set(args);
+    Atomics.store(this.words, CONTROL.command, COMMAND.epoch);
+    Atomics.add(this.words, CONTROL.generation, 1);
+    Atomics.notify(this.words, CONTROL.generation);
+  }
+
+  /** Throws the failure a helper reported, if any. */
+  throwIfFailed(): void {
+    if (Atomics.load(this.words, CONTROL.failed) === 0) return;
+    const length = Atomics.load(this.words, CONTROL.messageLength);
+    // TextDecoder refuses views on shared memory: copy the bytes out first.
+    const bytes = new Uint8Array(this.control, MESSAGE_AT, length).slice();
+    throw new Error(`a training helper thread failed: ${new TextDecoder().decode(bytes)}`);
+  }
+
+  close(): void {
+    Atomics.store(this.words, CONTROL.command, COMMAND.quit);
+    Atomics.add(this.words, CONTROL.generation, 1);
+    Atomics.notify(this.words, CONTROL.generation);
+  }
+}

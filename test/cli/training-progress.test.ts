@@ -1,0 +1,51 @@
+/**
+ * The training's status line (src/cli/progress.ts TrainingProgress): each model's epoch out of its maximum
+ * and its last epoch's time, and the run's ETA as an upper bound from the lanes' mean epoch times.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatDuration, TrainingProgress, type EpochProgressReport } from '../../src/cli/progress.js';
+
+const report = (phase: string, epoch: number, seconds: number): EpochProgressReport => ({
+  phase,
+  epoch,
+  cdSteps: 1,
+  trainRmse: 0.9,
+  validationRmse: 0.95,
+  seconds,
+});
+
+describe('TrainingProgress', () => {
+  const maxEpochs = (phase: string): number => (phase === 'implicit' ? 20 : 10);
+
+  it('shows every model under way and estimates the run from the slowest lane, later phases costed like the running one', () => {
+    const progress = new TrainingProgress({ lanes: [['user', 'item'], ['implicit']], maxEpochs });
+    const first = progress.line(report('user', 1, 4));
+    // user: 9 epochs left at 4 s, then item's 10 at the same 4 s: 76 s; implicit has not reported.
+    expect(first).toBe('user 1/10 4.0 s · item -/10 | user CD-1 train RMSE 0.9000 validation 0.9500 | ETA ≤ 1 min 16 s');
+    progress.line(report('implicit', 1, 30));
+    // implicit: 19 × 30 s = 570 s is now the longest lane.
+    expect(progress.secondsLeft()).toBe(570);
+    progress.line(report('user', 2, 6));
+    // The user RBM's mean is 5 s: 8 × 5 + 10 × 5 = 90 s, still below the implicit lane.
+    expect(progress.secondsLeft()).toBe(570);
+    // Early stopping ended the user RBM at epoch 2: once item reports, user is over.
+    const line = progress.line(report('item', 1, 3));
+    expect(line.startsWith('user 2/10 6.0 s · item 1/10 3.0 s · implicit 1/20 30.0 s | item CD-1')).toBe(true);
+    for (let e = 2; e <= 20; e++) progress.line(report('implicit', e, 30));
+    expect(progress.secondsLeft()).toBe(9 * 3);
+  });
+
+  it('takes a resumed phase from its epoch, timing only this run, and gives a lane to a phase not in the plan', () => {
+    const progress = new TrainingProgress({ lanes: [['user']], maxEpochs });
+    progress.line(report('user', 7, 10));
+    expect(progress.secondsLeft()).toBe(30);
+    expect(progress.line(report('other', 1, 2))).toContain('user 7/10 10.0 s · other 1/10 2.0 s');
+    expect(new TrainingProgress({ lanes: [['user']], maxEpochs }).secondsLeft()).toBeNull();
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(42.4)).toBe('42 s');
+    expect(formatDuration(185)).toBe('3 min 5 s');
+    expect(formatDuration(7620)).toBe('2 h 7 min');
+  });
+});
