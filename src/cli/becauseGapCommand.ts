@@ -27,7 +27,7 @@ export async function becauseGapMain(argv: string[]): Promise<void> {
   const every = integerFlag(values.every, 'every', 1, 1_000_000) ?? 19;
   const top = integerFlag(values.top, 'top', 1, 1000) ?? 10;
   const backend = await initBackend();
-  const context = openScoringContext(dbPathFrom(values.db));
+  const context = await openScoringContext(dbPathFrom(values.db));
   try {
     const { snapshot, catalog } = context;
     const stored: UserInput[] = [];
@@ -61,6 +61,6 @@ export async function becauseGapMain(argv: string[]): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
-    context.close();
+    await context.close();
   }
 }

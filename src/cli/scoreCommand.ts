@@ -90,7 +90,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
 export async function runScore(command: ScoreCommand): Promise<Record<string, unknown>> {
   const backend = await initBackend();
   const started = Date.now();
-  const context = openScoringContext(command.dbPath);
+  const context = await openScoringContext(command.dbPath);
   const partial = `${command.out}.partial-${process.pid}`;
   const out = createWriteStream(partial);
   try {
@@ -152,7 +152,7 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
     rmSync(partial, { force: true });
     throw err;
   } finally {
-    context.close();
+    await context.close();
   }
 }
 

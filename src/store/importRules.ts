@@ -4,7 +4,8 @@
  * checked as it streams, the scale, the CSV export of API ratings before a replacement. Each engine only
  * moves the rows. See catalogImport.ts's head for the semantics.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CatalogData, SkipCount } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
 import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
@@ -76,6 +77,7 @@ const EXPORT_ROWS_PER_WRITE = 4096;
  * ratings.csv). 'wx': never overwrites an earlier export.
  */
 export function writeApiRatingsCsv(exportPath: string, rows: Iterable<readonly [number, number, number, number]>): void {
+  mkdirSync(dirname(exportPath), { recursive: true });
   const fd = openSync(exportPath, 'wx');
   try {
     let lines: string[] = ['userId,movieId,rating,timestamp'];
