@@ -17,8 +17,8 @@ import type { RankBy } from '../serving/service.js';
 import { parseUserIdList, readUserIdsFile } from '../scoring/users.js';
 
 export const SCORE_USAGE = `usage:
-  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted] [--explain]
-  npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
+  npm run score -- [--db <path|postgres://…>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted] [--explain]
+  npm run score -- [--db <path|postgres://…>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
 
 export { UsageError };
 
