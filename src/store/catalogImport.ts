@@ -60,6 +60,8 @@ import {
   validateRecords,
   writeApiRatingsCsv,
   type ImportHeader as Header,
+  type ImportMode,
+  type RatingRowSink,
   type RatingSource,
   type StoredDataset,
 } from './importRules.js';
@@ -68,9 +70,6 @@ import {
 export type CatalogImport = Pick<CatalogData, 'source' | 'layout' | 'items' | 'ratingLevels'> & {
   ratings: readonly TimedRating[];
 } & Partial<Pick<CatalogData, 'users' | 'skipped' | 'fingerprint'>>;
-
-/** Receives one rating row; `line` is its line in the source file, when it comes from one. */
-export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
 
 /**
  * A catalog whose ratings are streamed: `forEachRating` calls `emit` for every row, in file order,
@@ -129,8 +128,6 @@ export interface ImportOptions {
    */
   exportPath?: string;
 }
-
-export type ImportMode = 'auto' | 'merge' | 'replace';
 
 export interface ReplacedCatalog {
   source: string;
@@ -488,3 +485,5 @@ export class CatalogImporter {
     };
   }
 }
+
+export type { ImportMode, RatingRowSink };

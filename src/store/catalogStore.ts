@@ -14,7 +14,6 @@ import {
   type StreamedCatalogImport,
 } from './catalogImport.js';
 import { InvalidRatingError, UnknownItemError } from './errors.js';
-import type { RatingsByUser } from './store.js';
 
 export interface DatasetInfo {
   source: string;
@@ -28,6 +27,18 @@ export interface StoredUser {
   userId: number;
   /** ms since epoch of the last rating posted through the API; null for users only imported. */
   updatedAt: number | null;
+}
+
+/** Every rating of the catalog, by user (CSR): user u's ratings are rows start[u] … start[u + 1] − 1. */
+export interface RatingsByUser {
+  /** Ascending. */
+  userIds: number[];
+  /** The users' `updated_at` (null: never written through the API), aligned with userIds. */
+  updatedAt: (number | null)[];
+  start: Int32Array;
+  itemIds: Int32Array;
+  values: Float64Array;
+  timestamps: Float64Array;
 }
 
 export interface StoredRating {

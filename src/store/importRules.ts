@@ -10,7 +10,11 @@ import type { CatalogData, SkipCount } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
 import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
 import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
-import type { ImportMode, RatingRowSink } from './catalogImport.js';
+
+/** Receives one rating row; `line` is its line in the source file, when it comes from one. */
+export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
+
+export type ImportMode = 'auto' | 'merge' | 'replace';
 
 export interface RatingSource {
   forEachRating(emit: RatingRowSink, progress: (done: number, total: number) => void): void;

@@ -12,7 +12,7 @@
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import type { Database } from 'better-sqlite3';
-import { CHANNEL } from './postgres/catalog.js';
+import { CHANNEL } from './postgres/channel.js';
 import { inTransaction, type Pool, type PoolClient } from './postgres/pool.js';
 
 /** Tables in foreign-key order, copied through COPY text. */

@@ -9,7 +9,9 @@
  */
 import type { ItemRatingStats, ItemRecord } from '../data/catalog.js';
 import type { Dataset } from '../data/dataset.js';
-import type { DatasetInfo, StoredRating, StoredUser } from './catalogStore.js';
+import type { DatasetInfo, RatingsByUser, StoredRating, StoredUser } from './catalogStore.js';
+
+export type { RatingsByUser };
 import type { CatalogImport, ImportOptions, ImportSummary, StreamedCatalogImport } from './catalogImport.js';
 import type { ModelVersion, ModelVersionInfo, SaveOptions } from './modelStore.js';
 import type { CreatedToken, TokenInfo } from './tokenStore.js';
@@ -19,18 +21,6 @@ export interface CatalogCounts {
   users: number;
   items: number;
   ratings: number;
-}
-
-/** Every rating of the catalog, by user (CSR): user u's ratings are rows start[u] … start[u + 1] − 1. */
-export interface RatingsByUser {
-  /** Ascending. */
-  userIds: number[];
-  /** The users' `updated_at` (null: never written through the API), aligned with userIds. */
-  updatedAt: (number | null)[];
-  start: Int32Array;
-  itemIds: Int32Array;
-  values: Float64Array;
-  timestamps: Float64Array;
 }
 
 export interface CatalogRepository {

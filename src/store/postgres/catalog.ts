@@ -25,8 +25,9 @@ import type { CatalogCounts, CatalogRepository, RatingsByUser } from '../store.j
 import { importIntoPostgres } from './catalogImport.js';
 import { copyRows, inTransaction, type Pool, type PoolClient } from './pool.js';
 
-/** The LISTEN/NOTIFY channel of every change (listener.ts parses the payloads). */
-export const CHANNEL = 'rbm_changes';
+import { CHANNEL } from './channel.js';
+
+export { CHANNEL };
 
 const ITEM_COLUMNS = 'item_id, title, year, genres';
 // The genre test reads the JSON array; search_key compared in byte order (COLLATE "C"), as SQLite's BINARY.

@@ -35,7 +35,7 @@ import {
   type RatingSource,
   type StoredDataset,
 } from '../importRules.js';
-import { CHANNEL } from './catalog.js';
+import { CHANNEL } from './channel.js';
 import { inTransaction, type Pool, type PoolClient } from './pool.js';
 
 /** Bytes of COPY text buffered before a write to the temporary file. */

@@ -11,7 +11,7 @@ import { postgresTokens } from './tokens.js';
 import type { RateLimitCounter, Store, StoreChange, StoreWatch } from '../store.js';
 import { redactUrl } from '../target.js';
 
-export { CHANNEL } from './catalog.js';
+export { CHANNEL } from './channel.js';
 export { parseChange } from './listener.js';
 
 export interface PostgresStoreOptions extends PoolOptions {

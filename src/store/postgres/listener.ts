@@ -14,7 +14,7 @@
  */
 import pg from 'pg';
 import type { StoreChange } from '../store.js';
-import { CHANNEL } from './catalog.js';
+import { CHANNEL } from './channel.js';
 import { clientConfig } from './pool.js';
 
 export function parseChange(payload: string): StoreChange | null {

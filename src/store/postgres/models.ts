@@ -11,7 +11,7 @@ import { CatalogChangedError, UnknownModelVersionError } from '../errors.js';
 import { blobToFloat32, copyBlobInto, float32ToBlob } from '../float32Blob.js';
 import { ModelSaveError, type ModelVersion, type ModelVersionInfo, type SaveOptions } from '../modelStore.js';
 import type { ModelRepository } from '../store.js';
-import { CHANNEL } from './catalog.js';
+import { CHANNEL } from './channel.js';
 import { inTransaction, type Pool } from './pool.js';
 
 /** Chunks of 16 MiB: one bind parameter each, comfortably below PostgreSQL's 1 GB per value. */

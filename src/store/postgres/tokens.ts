@@ -5,7 +5,7 @@
 import type { TokenInfo } from '../tokenStore.js';
 import { hashToken, matchToken, newToken, tokenName } from '../tokenStore.js';
 import type { TokenRepository } from '../store.js';
-import { CHANNEL } from './catalog.js';
+import { CHANNEL } from './channel.js';
 import type { Pool } from './pool.js';
 
 interface TokenRow {
