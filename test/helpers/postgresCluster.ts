@@ -20,17 +20,16 @@ export const INSTALL_HINT =
   'install them with `apt-get update && apt-get install -y postgresql` (Debian/Ubuntu; .ci/run does this), ' +
   'or put a PostgreSQL ≥ 13 bin folder on PATH';
 
-/** The folder holding initdb and pg_ctl. */
-export function findPostgresBin(): string {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+/** The folder holding initdb and pg_ctl: on `searchPath` (PATH), else the newest under `debianRoot`. */
+export function findPostgresBin(searchPath = process.env.PATH ?? '', debianRoot = '/usr/lib/postgresql'): string {
+  for (const dir of searchPath.split(path.delimiter)) {
     if (dir !== '' && existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl'))) return dir;
   }
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const versions = readdirSync(root)
-      .filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl')))
+  if (existsSync(debianRoot)) {
+    const versions = readdirSync(debianRoot)
+      .filter((v) => existsSync(path.join(debianRoot, v, 'bin', 'pg_ctl')))
       .sort((a, b) => Number(b) - Number(a));
-    if (versions.length > 0) return path.join(root, versions[0], 'bin');
+    if (versions.length > 0) return path.join(debianRoot, versions[0], 'bin');
   }
   throw new Error(INSTALL_HINT);
 }

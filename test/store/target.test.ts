@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStoreTarget, redactUrl } from '../../src/store/index.js';
+import { findPostgresBin, INSTALL_HINT } from '../helpers/postgresCluster.js';
 
 describe('parseStoreTarget (what --db names)', () => {
   it('takes postgres:// and postgresql:// URLs for PostgreSQL, in any case', () => {
@@ -30,5 +31,16 @@ describe('parseStoreTarget (what --db names)', () => {
   it('redacts passwords in URLs for messages', () => {
     expect(redactUrl('postgres://app:s3cr3t@10.0.0.5/recs')).toBe('postgres://app:***@10.0.0.5/recs');
     expect(redactUrl('postgres://app@10.0.0.5/recs')).toBe('postgres://app@10.0.0.5/recs');
+  });
+});
+
+describe('the PostgreSQL binaries the tests need', () => {
+  it("are looked for on PATH, then in Debian's /usr/lib/postgresql/<version>/bin", () => {
+    expect(findPostgresBin()).toMatch(/bin$/);
+  });
+
+  it('make the PostgreSQL tests fail, saying how to install them, when they are nowhere', () => {
+    expect(() => findPostgresBin('/nonexistent-a:/nonexistent-b', '/nonexistent-root')).toThrow(INSTALL_HINT);
+    expect(INSTALL_HINT).toContain('apt-get install -y postgresql');
   });
 });
