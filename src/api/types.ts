@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'misdirected_request'
   | 'rate_limited'
   | 'database_busy'
+  | 'database_unavailable'
   | 'server_busy'
   | 'internal_error';
 

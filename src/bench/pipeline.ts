@@ -247,7 +247,7 @@ export async function runPipeline(
     await step(
       usersScored === generated.users ? 'score top 10 (all users)' : 'score top 10 (sample)',
       async () => {
-        const context = openScoringContext(dbPath);
+        const context = await openScoringContext(dbPath);
         const outPath = join(temp, 'top10.csv');
         const out = createWriteStream(outPath);
         try {
@@ -258,7 +258,7 @@ export async function runPipeline(
           await finished(out);
           return summary;
         } finally {
-          context.close();
+          await context.close();
         }
       },
       (s) => ({ users: s.users, rows: s.rows }),

@@ -1,5 +1,5 @@
 /**
- * `npm run because-gap -- [--db <path>] [--every 19] [--top 10]`: how faithful the served model's `because`
+ * `npm run because-gap -- [--db <path|postgres://…>] [--every 19] [--top 10]`: how faithful the served model's `because`
  * is on the stored users of a database (src/eval/because.ts), as visitors posting their ratings, as stored
  * users after a rating change (per-user parameters refitted with and without the rating), and as unchanged
  * stored users (the served path: trained parameters with all ratings, refitted ones without). Prints JSON.
@@ -11,7 +11,7 @@ import { initBackend } from '../rbm/backend.js';
 import { openScoringContext } from '../scoring/context.js';
 import { storedUserInput } from '../serving/inputs.js';
 
-export const BECAUSE_GAP_USAGE = 'usage: npm run because-gap -- [--db <path>] [--every <n>] [--top <n>]';
+export const BECAUSE_GAP_USAGE = 'usage: npm run because-gap -- [--db <path|postgres://…>] [--every <n>] [--top <n>]';
 
 export async function becauseGapMain(argv: string[]): Promise<void> {
   const values = parseFlags(argv, {
@@ -27,7 +27,7 @@ export async function becauseGapMain(argv: string[]): Promise<void> {
   const every = integerFlag(values.every, 'every', 1, 1_000_000) ?? 19;
   const top = integerFlag(values.top, 'top', 1, 1000) ?? 10;
   const backend = await initBackend();
-  const context = openScoringContext(dbPathFrom(values.db));
+  const context = await openScoringContext(dbPathFrom(values.db));
   try {
     const { snapshot, catalog } = context;
     const stored: UserInput[] = [];
@@ -61,6 +61,6 @@ export async function becauseGapMain(argv: string[]): Promise<void> {
     };
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
-    context.close();
+    await context.close();
   }
 }

@@ -3,7 +3,9 @@
  * the runner that turns a command's outcome into output and an exit status. Scripts (scripts/*.ts) are
  * shims that call `runCommand`.
  */
+import { dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseStoreTarget } from '../store/target.js';
 import { endProgress } from './progress.js';
 
 export const DEFAULT_DB_PATH = 'data/recommender.db';
@@ -13,9 +15,43 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** `--db`, else $DB_PATH, else data/recommender.db. */
-export const dbPathFrom = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
-  flag ?? (env.DB_PATH !== undefined && env.DB_PATH !== '' ? env.DB_PATH : DEFAULT_DB_PATH);
+/**
+ * The database a command uses: `--db`, else $DATABASE_URL, else $DB_PATH, else data/recommender.db. A
+ * postgres:// or postgresql:// URL names PostgreSQL, a path a SQLite file; any other URL scheme is refused
+ * here, for every command (store/target.ts decides).
+ */
+export function dbPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const [value, where] =
+    flag !== undefined
+      ? [flag, '--db']
+      : env.DATABASE_URL !== undefined && env.DATABASE_URL !== ''
+        ? [env.DATABASE_URL, 'DATABASE_URL']
+        : env.DB_PATH !== undefined && env.DB_PATH !== ''
+          ? [env.DB_PATH, 'DB_PATH']
+          : [DEFAULT_DB_PATH, 'the default database'];
+  try {
+    parseStoreTarget(value, where);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return value;
+}
+
+/**
+ * A local path for the files a command writes beside its database (training checkpoints, the CSV of API
+ * ratings a replacing import exports): beside the SQLite file, or for PostgreSQL under data/ named after
+ * the server and database (the password never appears in a file name).
+ */
+export function localPathBeside(db: string): string {
+  const target = parseStoreTarget(db);
+  if (target.engine === 'sqlite') return target.path;
+  const url = new URL(target.url);
+  const name = `${url.hostname || 'local'}_${url.port || '5432'}_${url.pathname.replace(/^\//, '') || 'postgres'}`.replace(
+    /[^A-Za-z0-9_.-]/g,
+    '_',
+  );
+  return join(dirname(DEFAULT_DB_PATH), `postgres-${name}.db`);
+}
 
 /** node:util parseArgs, strict, with its errors as UsageErrors. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {

@@ -9,16 +9,16 @@ import { LAYOUT_FILES, LAYOUT_NAMES } from '../data/layouts.js';
 import { detectLayout, forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
 import { OUTLIER_SHARE } from '../data/scaleCheck.js';
 import { retryWhileBusy, type BusyRetryOptions } from '../store/busy.js';
-import { dbPathFrom, DEFAULT_DB_PATH, parseFlags, UsageError } from './common.js';
-import { CatalogStore } from '../store/catalogStore.js';
+import { dbPathFrom, DEFAULT_DB_PATH, localPathBeside, parseFlags, UsageError } from './common.js';
 import type { ImportMode, ImportSummary } from '../store/catalogImport.js';
-import { openDatabase } from '../store/database.js';
+import { openStore } from '../store/open.js';
 import { createProgress, formatBytes, formatCount, formatEta, type ProgressStream } from './progress.js';
 
 export const IMPORT_USAGE = `usage: npm run import -- --data <folder> [--db <path>] [--allow-scale] [--replace | --merge]
   --data <folder>  a MovieLens folder: 100K (u.data, u.item), 1M/10M (ratings.dat, movies.dat)
                    or latest/20M/25M (ratings.csv, movies.csv)
-  --db <path>      SQLite database to import into (default: $DB_PATH, else ${DEFAULT_DB_PATH})
+  --db <path|url>  SQLite file or postgres://user:password@host:port/database to import into
+                   (default: $DATABASE_URL, else $DB_PATH, else ${DEFAULT_DB_PATH})
   --allow-scale    import rating values used by fewer than ${OUTLIER_SHARE * 100} % of the ratings as levels of
                    their own (refused by default as likely typos)
   --replace        replace the catalog even when ratings were written through the API (they are exported
@@ -93,14 +93,13 @@ export async function runImport(
   reading.finish(`${formatCount(catalog.items.length)} items, ${formatBytes(catalog.bytesRead)} in ${readSeconds.toFixed(2)} s`);
 
   const writeStarted = performance.now();
-  const db = openDatabase(command.dbPath, { busyTimeoutMs: retry.busyTimeoutMs });
+  const store = await openStore(command.dbPath, { sqlite: { busyTimeoutMs: retry.busyTimeoutMs } });
   try {
-    const store = new CatalogStore(db);
     // The import takes the write lock for its whole transaction. Another writer (the server storing a
     // posted rating, a training run saving its model, another import) may hold it: each attempt waits
     // the busy timeout, then we back off, say what we wait for, and try again.
     const summary = await retryWhileBusy(
-      () => {
+      async () => {
         let rows = 0;
         const writing = createProgress('writing to the database', {
           stream: stderr,
@@ -108,7 +107,7 @@ export async function runImport(
           detail: (done, total, seconds) =>
             `${formatCount(rows)} ratings, ${formatCount(seconds > 0 ? Math.round(rows / seconds) : 0)} rows/s ${formatEta(done, total, seconds)}`.trimEnd(),
         });
-        const result = store.importStream(
+        const result = await store.catalog.importStream(
           {
             source: catalog.source,
             layout: catalog.layout,
@@ -121,7 +120,7 @@ export async function runImport(
           {
             allowScale: command.allowScale,
             mode: command.mode,
-            exportPath: replacedRatingsPath(command.dbPath, new Date()),
+            exportPath: replacedRatingsPath(localPathBeside(command.dbPath), new Date()),
             onProgress: (done, total, rowsRead) => {
               rows = rowsRead;
               writing.update(done, total);
@@ -143,9 +142,9 @@ export async function runImport(
       },
     );
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    return { ...summary, dbPath: command.dbPath, readSeconds, writeSeconds };
+    return { ...summary, dbPath: store.location, readSeconds, writeSeconds };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

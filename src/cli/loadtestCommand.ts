@@ -35,7 +35,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { quantile } from '../eval/metrics.js';
 import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
-import { CatalogStore, ModelStore, openDatabase, TokenStore } from '../store/index.js';
+import { CatalogStore, ModelStore, openDatabase, openPostgresStore, parseStoreTarget, redactUrl, TokenStore } from '../store/index.js';
+import { migrateSqliteToPostgres } from '../store/migrateStore.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
 import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
 import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverProcess.js';
@@ -51,7 +52,9 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
   --visitor-workers     the server's --visitor-workers (0: every visitor fold-in on the event loop)
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder
-  --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)`;
+  --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)
+  --postgres <url>      an empty PostgreSQL database: the same data is moved into it and the server scenarios
+                        (but locked and swap) run again over it, reported with engine "postgres"`;
 
 const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall', 'locked'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -95,6 +98,8 @@ export interface LoadtestOptions {
   seed: number;
   cpuProf?: string;
   arrivals: Arrivals;
+  /** An empty PostgreSQL database: the server scenarios run again over the same data moved into it. */
+  postgres?: string;
 }
 
 export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
@@ -112,6 +117,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     seed: { type: 'string' },
     'cpu-prof': { type: 'string' },
     arrivals: { type: 'string' },
+    postgres: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -134,7 +140,18 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     topLists: integerFlag(values['top-lists'], 'top-lists', 0, 10_000),
     seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
     cpuProf: values['cpu-prof'],
+    ...(values.postgres === undefined ? {} : { postgres: postgresFlag(values.postgres) }),
   };
+}
+
+function postgresFlag(value: string): string {
+  try {
+    const target = parseStoreTarget(value, '--postgres');
+    if (target.engine === 'postgres') return target.url;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  throw new UsageError(`--postgres must be a postgres:// URL of an empty database, got "${value}"`);
 }
 
 function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
@@ -205,6 +222,8 @@ function printTable(rows: Record<string, string | number>[]): void {
 
 interface ScenarioResult {
   scenario: Scenario;
+  /** The server's database engine (absent for the bare scenario). */
+  engine?: 'sqlite' | 'postgres';
   connections: number;
   offeredRate: number | 'unlimited';
   seconds: number;
@@ -430,7 +449,11 @@ export async function loadtestMain(argv: string[]): Promise<void> {
   let server: ChildProcess | null = null;
   let bare: ChildProcess | null = null;
   const results: ScenarioResult[] = [];
-  const report: Record<string, unknown> = { bench: 'loadtest', cpus: os.availableParallelism(), options: { ...options, db: undefined } };
+  const report: Record<string, unknown> = {
+    bench: 'loadtest',
+    cpus: os.availableParallelism(),
+    options: { ...options, db: undefined, postgres: options.postgres === undefined ? undefined : redactUrl(options.postgres) },
+  };
   try {
     if (options.scenarios.includes('bare')) {
       const started = startBareServer();
@@ -462,78 +485,102 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       } else {
         process.stderr.write(`${options.db} does not exist: the server will seed and train a fresh database\n`);
       }
-      const started = startServer(dbCopy, options);
-      server = started.child;
-      const url = await started.url;
-      type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
-      const health = await fetchJson<Health>(`${url}/api/health`);
-      const { userIds, itemIds } = readIds(dbCopy);
-      report.server = {
-        model: health.model,
-        backend: health.backend,
-        workers: options.workers ?? 'default (cores)',
-        users: userIds.length,
-        items: itemIds.length,
-      };
-      process.stderr.write(
-        `server at ${url}: model ${health.model.version} (${health.model.algorithm}), backend ${health.backend}, ${userIds.length} users, ${itemIds.length} items\n`,
-      );
-
-      const rng = new Rng(options.seed);
-      const levels = health.ratingLevels;
-      const userPath = (): string => `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10`;
-      const users = (): OpenLoopRequest => ({ method: 'GET', path: userPath() });
-      const visitor = (): OpenLoopRequest => {
-        const chosen = new Set<number>();
-        while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
-        const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
-        return {
-          method: 'POST',
-          path: '/api/recommendations',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ ratings, limit: 10 }),
+      const measure = async (target: string, engine: 'sqlite' | 'postgres', scenarios: readonly Scenario[]): Promise<void> => {
+        const first = results.length;
+        const started = startServer(target, options);
+        server = started.child;
+        const url = await started.url;
+        type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
+        const health = await fetchJson<Health>(`${url}/api/health`);
+        const { userIds, itemIds } = readIds(dbCopy);
+        report[engine === 'sqlite' ? 'server' : 'postgresServer'] = {
+          model: health.model,
+          backend: health.backend,
+          workers: options.workers ?? 'default (cores)',
+          users: userIds.length,
+          items: itemIds.length,
         };
-      };
-      const closedUsers = { method: 'GET', setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: userPath() }) };
-      for (const scenario of serverScenarios) {
-        if (scenario === 'users')
-          results.push(
-            await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed),
-          );
-        if (scenario === 'visitor')
-          results.push(
-            await measureOpen(
+        process.stderr.write(
+          `server at ${url}: model ${health.model.version} (${health.model.algorithm}), backend ${health.backend}, ${userIds.length} users, ${itemIds.length} items\n`,
+        );
+
+        const rng = new Rng(options.seed);
+        const levels = health.ratingLevels;
+        const userPath = (): string => `/api/users/${userIds[rng.int(userIds.length)]}/recommendations?limit=10`;
+        const users = (): OpenLoopRequest => ({ method: 'GET', path: userPath() });
+        const visitor = (): OpenLoopRequest => {
+          const chosen = new Set<number>();
+          while (chosen.size < Math.min(10, itemIds.length)) chosen.add(itemIds[rng.int(itemIds.length)]);
+          const ratings = [...chosen].map((itemId) => ({ itemId, rating: levels[rng.int(levels.length)] }));
+          return {
+            method: 'POST',
+            path: '/api/recommendations',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ratings, limit: 10 }),
+          };
+        };
+        const closedUsers = { method: 'GET', setupRequest: (req: AutocannonRequest): AutocannonRequest => ({ ...req, path: userPath() }) };
+        for (const scenario of scenarios) {
+          if (scenario === 'users')
+            results.push(
+              await measureOpen(scenario, url, options.connections, options.rate, options.duration, users, options.arrivals, options.seed),
+            );
+          if (scenario === 'visitor')
+            results.push(
+              await measureOpen(
+                scenario,
+                url,
+                options.connections,
+                options.visitorRate,
+                options.duration,
+                visitor,
+                options.arrivals,
+                options.seed,
+              ),
+            );
+          if (scenario === 'closed')
+            results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
+          if (scenario === 'stall') report.stall = await measureStall(url, itemIds, levels, rng);
+          if (scenario === 'locked') report.locked = await measureLocked(url, dbCopy, userIds, itemIds, levels, options.duration, rng);
+          if (scenario === 'swap') {
+            const running = measureOpen(
               scenario,
               url,
               options.connections,
-              options.visitorRate,
+              options.rate,
               options.duration,
-              visitor,
+              users,
               options.arrivals,
               options.seed,
-            ),
-          );
-        if (scenario === 'closed')
-          results.push(await measureClosed(scenario, url, options.closedConnections, options.duration, closedUsers));
-        if (scenario === 'stall') report.stall = await measureStall(url, itemIds, levels, rng);
-        if (scenario === 'locked') report.locked = await measureLocked(url, dbCopy, userIds, itemIds, levels, options.duration, rng);
-        if (scenario === 'swap') {
-          const running = measureOpen(
-            scenario,
-            url,
-            options.connections,
-            options.rate,
-            options.duration,
-            users,
-            options.arrivals,
-            options.seed,
-          );
-          const version = saveNewVersion(dbCopy); // t = 0: the server sees it at its next poll
-          const result = await running;
-          const served = (await fetchJson<Health>(`${url}/api/health`)).model.version;
-          report.swap = { savedVersion: version, servedAfter: served, swapped: served === version };
-          results.push(result);
+            );
+            const version = saveNewVersion(dbCopy); // t = 0: the server sees it at its next poll
+            const result = await running;
+            const served = (await fetchJson<Health>(`${url}/api/health`)).model.version;
+            report.swap = { savedVersion: version, servedAfter: served, swapped: served === version };
+            results.push(result);
+          }
         }
+        for (const result of results.slice(first)) result.engine = engine;
+        await stopProcess(server);
+        server = null;
+      };
+      await measure(dbCopy, 'sqlite', serverScenarios);
+      if (options.postgres !== undefined) {
+        // The same catalog and model, moved into the (empty) PostgreSQL database, served by the same server.
+        const target = await openPostgresStore(options.postgres);
+        const sqlite = openDatabase(dbCopy);
+        try {
+          await migrateSqliteToPostgres(sqlite, target.pool);
+        } finally {
+          sqlite.close();
+          await target.close();
+        }
+        process.stderr.write(`copied ${dbCopy} into ${redactUrl(options.postgres)}\n`);
+        await measure(
+          options.postgres,
+          'postgres',
+          serverScenarios.filter((scenario) => scenario !== 'locked' && scenario !== 'swap'),
+        );
       }
     }
   } finally {

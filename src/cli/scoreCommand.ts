@@ -17,8 +17,8 @@ import type { RankBy } from '../serving/service.js';
 import { parseUserIdList, readUserIdsFile } from '../scoring/users.js';
 
 export const SCORE_USAGE = `usage:
-  npm run score -- [--db <path>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted] [--explain]
-  npm run score -- [--db <path>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
+  npm run score -- [--db <path|postgres://…>] --top <n> --out <recs.csv> [--users 1,2,3 | --users-file <file>] [--block-size <n>] [--rank-by score|predicted] [--explain]
+  npm run score -- [--db <path|postgres://…>] --pairs <pairs.csv> --out <scored.csv> [--strict]`;
 
 export { UsageError };
 
@@ -90,7 +90,7 @@ export function parseScoreArgs(argv: string[]): ScoreCommand | 'help' {
 export async function runScore(command: ScoreCommand): Promise<Record<string, unknown>> {
   const backend = await initBackend();
   const started = Date.now();
-  const context = openScoringContext(command.dbPath);
+  const context = await openScoringContext(command.dbPath);
   const partial = `${command.out}.partial-${process.pid}`;
   const out = createWriteStream(partial);
   try {
@@ -152,7 +152,7 @@ export async function runScore(command: ScoreCommand): Promise<Record<string, un
     rmSync(partial, { force: true });
     throw err;
   } finally {
-    context.close();
+    await context.close();
   }
 }
 

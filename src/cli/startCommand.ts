@@ -18,11 +18,14 @@ import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
                    [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--workers <n>] [--dev]
                    [--visitor-workers <n>] [--visitor-queue <n>] [--visitor-min-ratings <n>]
+  --db                  a SQLite file, or postgres://user:password@host:port/database for a replica among several
+                        machines sharing one PostgreSQL database (DATABASE_URL, else DB_PATH; docs/several-machines.md)
   --allowed-hosts       Host header names answered besides localhost, 127.0.0.1, ::1 and --host (ALLOWED_HOSTS)
   --write-rate-limit    token-protected writes per client a minute, 0 = no limit (WRITE_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.writesPerMinute})
   --visitor-rate-limit  anonymous POST /api/recommendations per client a minute (VISITOR_RATE_LIMIT, default ${DEFAULT_RATE_LIMITS.visitorPerMinute})
-  --workers             server processes sharing the port (WORKERS, default: the number of cores); rate limits
-                        are counted per process, so a client may get up to this many times a limit
+  --workers             server processes sharing the port (WORKERS, default: the number of cores); over SQLite
+                        rate limits are counted per process (a client may get up to this many times a limit),
+                        over PostgreSQL once for all processes and machines
   --top-lists           items precomputed per user when a model is loaded, before it serves (TOP_LISTS,
                         default ${DEFAULT_TOP_LIST_SIZE}; 0 = none: every user is scored on their first request)
   --visitor-workers     threads per server process for visitors' costly fold-ins (VISITOR_WORKERS; default 1 when

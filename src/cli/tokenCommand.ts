@@ -3,14 +3,14 @@
  * endpoints (docs/operations.md, "API tokens"). The token is printed once, at creation; the database keeps its hash.
  */
 import { parseArgs } from 'node:util';
-import { openDatabase, TokenStore, type TokenInfo } from '../store/index.js';
-import { DEFAULT_DB_PATH, UsageError } from './common.js';
+import { openStore, type TokenInfo } from '../store/index.js';
+import { dbPathFrom, DEFAULT_DB_PATH, UsageError } from './common.js';
 
 export const TOKEN_USAGE = `usage: npm run token -- <command> [--db <path>]
   create --name <text>  make a token (printed once: store it where the client can read it)
   list                  the tokens: id, name, first characters, created, revoked
   revoke <id>           revoke a token at once (the server checks tokens at every request)
-  --db <path>           SQLite database (default: $DB_PATH, else ${DEFAULT_DB_PATH})`;
+  --db <path|url>       SQLite file or postgres://… URL (default: $DATABASE_URL, else $DB_PATH, else ${DEFAULT_DB_PATH})`;
 
 export type TokenCommand =
   | { action: 'create'; name: string; dbPath: string }
@@ -39,7 +39,7 @@ export function parseTokenArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   }
   const { values, positionals } = parsed;
   if (values.help) return { action: 'help' };
-  const dbPath = values.db ?? (env.DB_PATH !== undefined && env.DB_PATH !== '' ? env.DB_PATH : DEFAULT_DB_PATH);
+  const dbPath = dbPathFrom(values.db, env);
   const [action, ...rest] = positionals;
   switch (action) {
     case 'create':
@@ -71,15 +71,15 @@ function formatRow(token: TokenInfo): string {
 }
 
 /** Runs the command and returns what to print on stdout. */
-export function runTokenCommand(command: Exclude<TokenCommand, { action: 'help' }>): string {
-  const db = openDatabase(command.dbPath);
+export async function runTokenCommand(command: Exclude<TokenCommand, { action: 'help' }>): Promise<string> {
+  const store = await openStore(command.dbPath);
   try {
-    const tokens = new TokenStore(db);
+    const { tokens } = store;
     switch (command.action) {
       case 'create': {
-        const created = tokens.create(command.name);
+        const created = await tokens.create(command.name);
         return [
-          `created API token ${created.id} "${created.name}" in ${command.dbPath}:`,
+          `created API token ${created.id} "${created.name}" in ${store.location}:`,
           '',
           `  ${created.token}`,
           '',
@@ -87,22 +87,22 @@ export function runTokenCommand(command: Exclude<TokenCommand, { action: 'help' 
         ].join('\n');
       }
       case 'list': {
-        const all = tokens.list();
-        if (all.length === 0) return `no API tokens in ${command.dbPath} (npm run token -- create --name <text>)`;
+        const all = await tokens.list();
+        if (all.length === 0) return `no API tokens in ${store.location} (npm run token -- create --name <text>)`;
         return [`  id  token         created                   state                              name`, ...all.map(formatRow)].join('\n');
       }
       case 'revoke': {
-        const revoked = tokens.revoke(command.id);
+        const revoked = await tokens.revoke(command.id);
         return `revoked API token ${revoked.id} "${revoked.name}" (${revoked.prefix}) at ${when(revoked.revokedAt)}`;
       }
     }
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
 /** The whole command (scripts/token.ts is its shim). */
 export async function tokenMain(argv: string[]): Promise<void> {
   const command = parseTokenArgs(argv);
-  process.stdout.write(`${command.action === 'help' ? TOKEN_USAGE : runTokenCommand(command)}\n`);
+  process.stdout.write(`${command.action === 'help' ? TOKEN_USAGE : await runTokenCommand(command)}\n`);
 }

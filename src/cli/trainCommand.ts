@@ -22,13 +22,13 @@ import {
 } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import type { RbmCheckpoint } from '../rbm/train.js';
-import { CatalogStore, ModelStore, openDatabase, retryWhileBusy, type BusyRetryOptions } from '../store/index.js';
+import { openStore, retryWhileBusy, SqliteStore, type BusyRetryOptions, type Store } from '../store/index.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from './checkpoints.js';
-import { dbPathFrom, parseFlags, UsageError } from './common.js';
+import { dbPathFrom, localPathBeside, parseFlags, UsageError } from './common.js';
 import { MODEL_FLAGS, modelOptionsFromFlags } from './modelArgs.js';
 import { endProgress, progressLine, TrainingProgress } from './progress.js';
 
-export const TRAIN_USAGE = `usage: npm run train -- [--db <path>] [--algorithm ${algorithmNames().join('|')}] [--resume]
+export const TRAIN_USAGE = `usage: npm run train -- [--db <path|postgres://…>] [--algorithm ${algorithmNames().join('|')}] [--resume]
                         [--hidden … --epochs … --lr … --seed … --orientation both|user|item --pcd]
   --resume   continue the RBMs (rating and implicit) from the checkpoints a previous, interrupted run of the same
              training left beside the database (written every few minutes)`;
@@ -54,7 +54,7 @@ export interface TrainHooks {
 }
 
 export async function trainAndSave(
-  db: Database,
+  db: Database | Store<ModelMeta>,
   options: FitOptions,
   hooks: TrainHooks | ((r: EpochReport) => void) = {},
 ): Promise<TrainedVersion> {
@@ -67,14 +67,15 @@ export async function trainAndSave(
     resume,
   } = typeof hooks === 'function' ? ({ onEpoch: hooks } as TrainHooks) : hooks;
   const algorithm = resolveAlgorithm(named, options);
-  const catalog = new CatalogStore(db);
-  const { dataset, generation } = catalog.loadDatasetWithGeneration();
+  // A bare SQLite connection (tests) is served through the same interface as any store.
+  const store: Store<ModelMeta> = 'catalog' in db ? db : new SqliteStore<ModelMeta>(db, db.name);
+  const { dataset, generation } = await store.catalog.loadDatasetWithGeneration();
   assertTrainable(dataset);
   const backend = await initBackend();
   const plan = checkpointsBeside
     ? checkpointPlan(
         checkpointsBeside,
-        checkpointFingerprint(catalog.counts(), algorithm, options),
+        checkpointFingerprint(await store.catalog.counts(), algorithm, options),
         ['user', 'item', 'implicit'],
         resume ?? false,
       )
@@ -83,8 +84,10 @@ export async function trainAndSave(
   model.dispose();
   state.meta.training = { ...state.meta.training, catalogGeneration: generation };
   await beforeSave?.();
-  const models = new ModelStore(db);
-  const versionId = await retryWhileBusy(() => models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation }), retry);
+  const versionId = await retryWhileBusy(
+    () => store.models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation }),
+    retry,
+  );
   plan?.clear();
   return { versionId, meta: state.meta, catalogGeneration: generation };
 }
@@ -125,7 +128,7 @@ export async function trainMain(argv: string[]): Promise<void> {
     throw new UsageError((error as Error).message);
   }
   const dbPath = dbPathFrom(values.db);
-  const db = openDatabase(dbPath);
+  const db = await openStore<ModelMeta>(dbPath);
   try {
     const started = performance.now();
     // Each model's epoch and time, and the run's ETA: the rating RBMs as fitRbmBlend schedules them on
@@ -141,7 +144,7 @@ export async function trainMain(argv: string[]): Promise<void> {
     });
     const { versionId, meta } = await trainAndSave(db, options, {
       algorithm,
-      checkpointsBeside: dbPath,
+      checkpointsBeside: localPathBeside(dbPath),
       resume: values.resume ?? false,
       onEpoch: (r) => progressLine(progress.line(r)),
       retry: {
@@ -153,7 +156,9 @@ export async function trainMain(argv: string[]): Promise<void> {
     });
     endProgress();
     const training = meta.training ?? {};
-    console.log(`saved model version ${versionId} (${algorithm}) to ${dbPath} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `saved model version ${versionId} (${algorithm}) to ${db.location} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     const validation = Object.entries(training.validation ?? {})
       .map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`)
       .join(', ');
@@ -166,7 +171,7 @@ export async function trainMain(argv: string[]): Promise<void> {
         `validation RMSE: ${validation}; mixture ${JSON.stringify(meta.kind === 'rbm' ? meta.config.mixture : meta.kind === 'watch-like' ? meta.config.rating.mixture : null)}; backend ${training.backend}`,
       );
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -62,9 +62,10 @@ export function createApp(options: AppOptions): express.Application {
   if (allowedHosts !== null) app.use(hostAllowList(allowedHosts));
   app.use(helmet());
   const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
-  const writeLimit = perClientRateLimit('write', limits.writesPerMinute);
-  const visitorLimit = perClientRateLimit('visitor recommendation', limits.visitorPerMinute);
-  const costlyReadLimit = perClientRateLimit('model explanation', limits.visitorPerMinute);
+  const shared = options.sharedRateLimits;
+  const writeLimit = perClientRateLimit('write', limits.writesPerMinute, shared);
+  const visitorLimit = perClientRateLimit('visitor recommendation', limits.visitorPerMinute, shared);
+  const costlyReadLimit = perClientRateLimit('model explanation', limits.visitorPerMinute, shared);
   const tokenCheck = requireToken(options.tokens);
 
   const api = strictRouter();

@@ -4,10 +4,11 @@
  * and on SIGTERM / SIGINT asks every worker to drain (each stops accepting, finishes its requests in flight,
  * closes its database) and exits when all have.
  *
- * Each worker is a whole server (`launch`): its own SQLite connection, its own model holder polling for
- * new versions (and precomputing before it swaps), its own in-memory catalog. Writes go through SQLite's
- * lock, one at a time whatever the process; a worker sees another's writes through its change feed
- * (catalogCache.ts) within `changeCheckMs`. The primary accepts connections and hands them to the workers
+ * Each worker is a whole server (`launch`): its own database connection (SQLite, or a PostgreSQL pool and
+ * LISTEN connection), its own model holder polling for new versions (and precomputing before it swaps), its
+ * own in-memory catalog. Over SQLite, writes go through its lock, one at a time whatever the process, and a
+ * worker sees another's writes through its change feed (catalogCache.ts) within `changeCheckMs`; over
+ * PostgreSQL, through LISTEN/NOTIFY (catalogMirror.ts), as replicas on other machines do. The primary accepts connections and hands them to the workers
  * in turn (Node's round-robin policy), so a keep-alive connection stays with one worker.
  */
 import cluster, { type Worker } from 'node:cluster';

@@ -3,6 +3,7 @@ import type { ModelHolder } from '../serving/modelHolder.js';
 import type { Catalog } from '../serving/ports.js';
 import type { ServingService, TopListSource, VisitorScorer } from '../serving/service.js';
 import type { TokenVerifier } from './guards.js';
+import type { RateLimitCounter } from '../store/index.js';
 
 export interface AppOptions {
   catalog: Catalog;
@@ -17,6 +18,11 @@ export interface AppOptions {
   allowedHosts?: readonly string[] | null;
   /** Per-client requests a minute; 0 disables a limit. */
   limits?: Partial<RateLimits>;
+  /**
+   * Counters shared by every process using the database (Store.rateLimits), for replicas on several
+   * machines; absent: each process counts in its own memory.
+   */
+  sharedRateLimits?: RateLimitCounter;
   /** Development mode: serve source maps. */
   dev?: boolean;
   /** Name of the tfjs backend in use, reported by /api/health. */

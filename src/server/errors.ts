@@ -20,7 +20,7 @@ import {
   UnknownUserError,
   VisitorPoolBusyError,
 } from '../serving/errors.js';
-import { isDatabaseBusy } from '../store/busy.js';
+import { isDatabaseBusy, isDatabaseUnavailable } from '../store/busy.js';
 
 /** Seconds a client is told to wait (Retry-After) when another writer holds the database. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -47,6 +47,16 @@ function databaseBusy(): ApiError {
     503,
     'database_busy',
     'the database is busy with another writer (an import or a model being saved); nothing was changed, try again shortly',
+    { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) },
+  );
+}
+
+/** The database server cannot be reached (down, restarting, overloaded): nothing was changed, try again. */
+function databaseUnavailable(): ApiError {
+  return new ApiError(
+    503,
+    'database_unavailable',
+    'the database cannot be reached right now (it may be restarting); nothing was changed, try again shortly',
     { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) },
   );
 }
@@ -107,7 +117,14 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       next(err);
       return;
     }
-    const apiError = err instanceof ApiError ? err : isDatabaseBusy(err) ? databaseBusy() : (fromServingError(err) ?? fromHttpError(err));
+    const apiError =
+      err instanceof ApiError
+        ? err
+        : isDatabaseBusy(err)
+          ? databaseBusy()
+          : isDatabaseUnavailable(err)
+            ? databaseUnavailable()
+            : (fromServingError(err) ?? fromHttpError(err));
     if (apiError) {
       res.set(apiError.headers);
       res.status(apiError.status).json({ error: { code: apiError.code, message: apiError.message } } satisfies ErrorBody);

@@ -4,7 +4,8 @@
  * every refusal has the `{"error":{"code","message"}}` body.
  */
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
+import type { RateLimitCounter } from '../store/index.js';
 import { ApiError } from './errors.js';
 
 /** Names a browser on this machine uses for a server on loopback. */
@@ -59,10 +60,10 @@ export function hostAllowList(allowed: readonly string[]): RequestHandler {
   };
 }
 
-/** What the token check needs from the store (TokenStore satisfies it). */
+/** What the token check needs from the store (TokenStore, or any engine's TokenRepository). */
 export interface TokenVerifier {
-  /** The id of the valid token equal to `token`, or null. */
-  verify(token: string): number | null;
+  /** The id of the valid token equal to `token`, or null (a Promise of it for a database server). */
+  verify(token: string): number | null | Promise<number | null>;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
@@ -94,30 +95,71 @@ export function requireToken(tokens: TokenVerifier): RequestHandler {
       );
       return;
     }
-    const tokenId = tokens.verify(match[1]);
-    if (tokenId === null) {
-      next(
-        new ApiError(401, 'invalid_token', `the API token is unknown or revoked (${HOW_TO_GET_ONE})`, {
-          'WWW-Authenticate': 'Bearer realm="rbm-recommender", error="invalid_token"',
-        }),
-      );
-      return;
-    }
-    res.locals.tokenId = tokenId;
-    next();
+    const accept = (tokenId: number | null): void => {
+      if (tokenId === null) {
+        next(
+          new ApiError(401, 'invalid_token', `the API token is unknown or revoked (${HOW_TO_GET_ONE})`, {
+            'WWW-Authenticate': 'Bearer realm="rbm-recommender", error="invalid_token"',
+          }),
+        );
+        return;
+      }
+      res.locals.tokenId = tokenId;
+      next();
+    };
+    // A database server answers asynchronously; its errors (unreachable: 503) go to the error handler.
+    const verified = tokens.verify(match[1]);
+    if (verified instanceof Promise) verified.then(accept, next);
+    else accept(verified);
   };
+}
+
+/**
+ * express-rate-limit's store over the database's counters (Store.rateLimits): every server process using
+ * the database (replicas on several machines) counts into the same rows, so a client has one budget
+ * however a load balancer spreads its requests. Keys are prefixed by the limit's name.
+ */
+export class SharedRateLimitStore implements RateLimitStore {
+  private windowMs = 60_000;
+  readonly localKeys = false;
+  readonly prefix: string;
+
+  constructor(
+    private readonly counter: RateLimitCounter,
+    what: string,
+  ) {
+    this.prefix = `${what}:`;
+  }
+
+  init(options: { windowMs: number }): void {
+    this.windowMs = options.windowMs;
+  }
+
+  async increment(key: string): Promise<{ totalHits: number; resetTime: Date }> {
+    const { hits, resetAt } = await this.counter.hit(this.prefix + key, this.windowMs);
+    return { totalHits: hits, resetTime: new Date(resetAt) };
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.counter.takeBack(this.prefix + key);
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await this.counter.reset(this.prefix + key);
+  }
 }
 
 /**
  * At most `perMinute` requests a minute per client (by IP address; IPv6 clients by /56 subnet, the
  * library's default), answered 429 with Retry-After beyond. 0 disables the limit.
  */
-export function perClientRateLimit(what: string, perMinute: number): RequestHandler {
+export function perClientRateLimit(what: string, perMinute: number, shared?: RateLimitCounter): RequestHandler {
   if (!Number.isSafeInteger(perMinute) || perMinute < 0)
     throw new RangeError(`${what} rate limit must be a whole number ≥ 0 per minute, got ${perMinute}`);
   if (perMinute === 0) return (_req, _res, next) => next();
   return rateLimit({
     windowMs: 60_000,
+    ...(shared ? { store: new SharedRateLimitStore(shared, what), passOnStoreError: false } : {}),
     limit: perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,

@@ -1,6 +1,12 @@
 /**
- * Starts the server over a SQLite file: the wiring behind `npm start` (scripts/start.ts), the load test
- * and the end-to-end tests.
+ * Starts the server over a SQLite file or a PostgreSQL database: the wiring behind `npm start`
+ * (scripts/start.ts), the load test and the end-to-end tests.
+ *
+ * Over SQLite the catalog is a CatalogCache over the local file (read on a miss, PRAGMA data_version for
+ * what other processes changed). Over PostgreSQL (a replica among several, on other machines) it is a
+ * CatalogMirror holding the whole catalog in memory, refreshed through LISTEN/NOTIFY; model versions are
+ * fetched ahead (ModelMirror), tokens are checked against the database and the rate limits count in it.
+ * Either way requests read memory, and the one serving path is the same.
  *
  * Order matters: an empty database is seeded with the demo catalog, a database with data but no model
  * gets one trained and saved first (so the server never starts without something to serve), then the
@@ -26,8 +32,21 @@ import { ModelHolder, type ModelSnapshot } from '../serving/modelHolder.js';
 import { warmUp } from '../serving/service.js';
 import { TopLists, type TopListsOptions } from '../serving/topLists.js';
 import { VisitorPool, type VisitorPoolOptions } from '../serving/visitorPool.js';
-import { CatalogStore, ChangeFeed, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT_MS, TokenStore } from '../store/index.js';
-import { seedDemoCatalogIfEmpty } from '../store/seed.js';
+import { CatalogMirror } from '../serving/catalogMirror.js';
+import { ModelMirror } from '../serving/modelMirror.js';
+import type { Catalog, ModelVersionSource } from '../serving/ports.js';
+import {
+  openDatabase,
+  openPostgresStore,
+  parseStoreTarget,
+  SERVER_BUSY_TIMEOUT_MS,
+  SqliteStore,
+  type PostgresStore,
+  type RateLimitCounter,
+  type Store,
+} from '../store/index.js';
+import { generateDemoCatalog } from '../data/demo.js';
+import type { TokenVerifier } from './guards.js';
 import { createApp, webPageBuilt, type RateLimits } from './app.js';
 import { defaultAllowedHosts } from './guards.js';
 
@@ -76,12 +95,23 @@ export interface LaunchedServer {
  * the same catalog generation that loads, saying which was skipped. Versions of another generation index
  * another catalog's items, so they are never candidates.
  */
-function serveFallbackVersion(models: ModelStore<ModelMeta>, holder: ModelHolder, log: (line: string) => void): void {
-  const versions = models.list();
+async function serveFallbackVersion(
+  models: Store<ModelMeta>['models'],
+  holder: ModelHolder,
+  prepare: (id: number) => Promise<void>,
+  log: (line: string) => void,
+): Promise<void> {
+  const versions = await models.list();
   const current = versions.find((v) => v.isCurrent);
   if (!current) return;
   const candidates = versions.filter((v) => !v.isCurrent && v.catalogGeneration === current.catalogGeneration).sort((a, b) => b.id - a.id);
   for (const candidate of candidates) {
+    try {
+      await prepare(candidate.id);
+    } catch (error) {
+      log(`model version ${candidate.id} could not be read: ${(error as Error).message}`);
+      continue;
+    }
     if (holder.serveVersion(candidate.id)) {
       log(
         `the current model version ${current.id} could not be loaded (reason above): serving version ${candidate.id}, the newest that loads; train a new model to replace it`,
@@ -96,17 +126,16 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Trains a model on the catalog as it is and saves it as the current version (start-up with no usable model). */
 async function trainAndSaveModel(
-  store: CatalogStore,
-  models: ModelStore<ModelMeta>,
+  store: Store<ModelMeta>,
   options: Pick<LaunchOptions, 'dbPath' | 'trainOptions'>,
   backend: string,
   log: (line: string) => void,
   why: string,
 ): Promise<void> {
-  const { dataset, generation } = store.loadDatasetWithGeneration();
+  const { dataset, generation } = await store.catalog.loadDatasetWithGeneration();
   assertTrainable(
     dataset,
-    `import a MovieLens folder first (npm run import -- --data <folder> --db ${options.dbPath}), or start on a new database file to get the demo catalog`,
+    `import a MovieLens folder first (npm run import -- --data <folder> --db ${store.location}), or start on a new database to get the demo catalog`,
   );
   log(`${why}: training one on ${dataset.levels.length} ratings (${dataset.userIds.length} users × ${dataset.itemIds.length} items)`);
   const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, options.trainOptions ?? {}, {
@@ -118,8 +147,26 @@ async function trainAndSaveModel(
   });
   model.dispose();
   state.meta.training = { ...state.meta.training, catalogGeneration: generation };
-  const id = models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
+  const id = await store.models.saveVersion(state.meta, state.tensors, { catalogGeneration: generation });
   log(`saved model version ${id}`);
+}
+
+/** Seeds an empty store with the demo catalog (so the app works offline, at once); returns whether it did. */
+async function seedIfEmpty(store: Store<ModelMeta>, log: (line: string) => void): Promise<void> {
+  if (!(await store.catalog.isEmpty())) return;
+  await store.catalog.importCatalog(generateDemoCatalog());
+  log('the database was empty: seeded the demo catalog');
+}
+
+/** Opens what `dbPath` names (a SQLite file, or a PostgreSQL URL with a server's short timeouts). */
+async function openServerStore(dbPath: string, log: (line: string) => void): Promise<SqliteStore<ModelMeta> | PostgresStore<ModelMeta>> {
+  const target = parseStoreTarget(dbPath);
+  if (target.engine === 'postgres') {
+    // A request never waits long on a database that is down or stuck: it is answered 503 in seconds.
+    return openPostgresStore<ModelMeta>(target.url, { connectTimeoutMs: 2000, statementTimeoutMs: 5000, max: 10, log });
+  }
+  if (target.path !== ':memory:') mkdirSync(path.dirname(path.resolve(target.path)), { recursive: true });
+  return new SqliteStore<ModelMeta>(openDatabase(target.path), target.path);
 }
 
 /**
@@ -129,16 +176,87 @@ async function trainAndSaveModel(
  */
 export async function prepareDatabase(options: Pick<LaunchOptions, 'dbPath' | 'log' | 'trainOptions'>): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  if (options.dbPath !== ':memory:') mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
-  const db = openDatabase(options.dbPath);
+  const store = await openServerStore(options.dbPath, log);
   try {
-    const store = new CatalogStore(db);
-    if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
-    const models = new ModelStore<ModelMeta>(db);
-    if (models.currentId() === null) await trainAndSaveModel(store, models, options, await initBackend(), log, 'no model yet');
+    await seedIfEmpty(store, log);
+    if ((await store.models.currentId()) === null) await trainAndSaveModel(store, options, await initBackend(), log, 'no model yet');
   } finally {
-    db.close();
+    await store.close();
   }
+}
+
+/** What the app reads, per engine: see the head of the file. */
+interface ServingSources {
+  catalog: Catalog & {
+    userIds(): number[];
+    generation(): number;
+    onUserChanged(listener: (userId: number) => void): void;
+    onCatalogChanged(listener: () => void): void;
+  };
+  models: ModelVersionSource;
+  /** Fetches a version ahead of `holder.serveVersion(id)` (PostgreSQL); nothing to do over SQLite. */
+  prepare(id: number): Promise<void>;
+  /** Fetches the current version if it changed (PostgreSQL); resolves at once over SQLite. */
+  refreshModels(): Promise<void>;
+  tokens: TokenVerifier;
+  sharedRateLimits?: RateLimitCounter;
+  /** Once the server listens: the engine's serving settings and change feed. */
+  started(holder: ModelHolder): void;
+  close(): void;
+}
+
+async function sourcesOf(
+  store: SqliteStore<ModelMeta> | PostgresStore<ModelMeta>,
+  options: LaunchOptions,
+  log: (line: string) => void,
+): Promise<ServingSources> {
+  if (store instanceof SqliteStore) {
+    const catalog = new CatalogCache(store.sync.catalog, store.sync.changes, { checkEveryMs: options.changeCheckMs });
+    return {
+      catalog,
+      models: store.sync.models,
+      prepare: async () => {},
+      refreshModels: async () => {},
+      tokens: store.sync.tokens,
+      started: () => store.db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`),
+      close: () => {},
+    };
+  }
+  const catalog = await CatalogMirror.load(store.catalog, { log });
+  const models = new ModelMirror(store.models, log);
+  await models.refresh();
+  let watch: { stop(): void } | null = null;
+  return {
+    catalog,
+    models,
+    prepare: (id) => models.prefetch(id),
+    refreshModels: async () => void (await models.refresh()),
+    tokens: store.tokens,
+    sharedRateLimits: store.rateLimits,
+    started: (holder) => {
+      // A new model version is fetched in the background, then the holder's poll swaps it in.
+      const refreshModels = (): void =>
+        void models.refresh().then((changed) => {
+          if (changed) void holder.update();
+        });
+      const feed = store.watch((change) => {
+        catalog.apply(change);
+        if (change.kind === 'model' || change.kind === 'resync') refreshModels();
+      });
+      watch = feed;
+      // The feed may have started after changes made while this replica loaded: look once it listens.
+      void feed.ready.then(() => {
+        void catalog.resync();
+        refreshModels();
+      });
+      // A safety net beside the notifications (one indexed read).
+      const timer = setInterval(refreshModels, options.pollMs ?? 2000);
+      timer.unref();
+      const stop = feed.stop;
+      watch = { stop: () => (clearInterval(timer), stop()) };
+    },
+    close: () => watch?.stop(),
+  };
 }
 
 export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
@@ -146,20 +264,19 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
   const host = options.host ?? '127.0.0.1';
   const backend = await initBackend();
 
-  if (options.dbPath !== ':memory:') mkdirSync(path.dirname(path.resolve(options.dbPath)), { recursive: true });
-  const db = openDatabase(options.dbPath);
+  const store = await openServerStore(options.dbPath, log);
   let holder: ModelHolder | null = null;
   let visitorPool: VisitorPool | null = null;
+  let sources: ServingSources | null = null;
   try {
-    const store = new CatalogStore(db);
-    if (seedDemoCatalogIfEmpty(store)) log('the database was empty: seeded the demo catalog');
-    const models = new ModelStore<ModelMeta>(db);
-    const trainFirstModel = (why: string): Promise<void> => trainAndSaveModel(store, models, options, backend, log, why);
-    if (models.currentId() === null) await trainFirstModel('no model yet');
+    await seedIfEmpty(store, log);
+    const trainFirstModel = (why: string): Promise<void> => trainAndSaveModel(store, options, backend, log, why);
+    if ((await store.models.currentId()) === null) await trainFirstModel('no model yet');
 
     // Requests read the catalog and users' ratings from memory; writes from other processes are noticed
-    // through the change feed (catalogCache.ts). The top lists drop what the catalog cache drops.
-    const catalog = new CatalogCache(store, new ChangeFeed(db), { checkEveryMs: options.changeCheckMs });
+    // through the change feed (catalogCache.ts, catalogMirror.ts). The top lists drop what the catalog drops.
+    sources = await sourcesOf(store, options, log);
+    const { catalog, models } = sources;
     const topLists = new TopLists(options.topLists);
     catalog.onUserChanged((userId) => topLists.forgetUser(userId));
     catalog.onCatalogChanged(() => topLists.clear());
@@ -195,9 +312,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       },
     });
     holder.refresh();
-    if (!holder.snapshot) serveFallbackVersion(models, holder, log);
+    const serving = sources;
+    if (!holder.snapshot) await serveFallbackVersion(store.models, holder, (id) => serving.prepare(id), log);
     if (!holder.snapshot) {
       await trainFirstModel('no stored model version could be loaded');
+      await sources.refreshModels();
       holder.refresh();
     }
     if (!holder.snapshot) throw new Error(`no model version could be loaded from ${options.dbPath}`);
@@ -207,7 +326,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const stale = holder.staleness();
     if (stale) log(`stale: ${stale}`);
     holder.start();
-    db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+    sources.started(holder);
 
     const allowedHosts = [...defaultAllowedHosts(host), ...(options.allowedHosts ?? [])];
     if ((host === '0.0.0.0' || host === '::') && (options.allowedHosts ?? []).length === 0) {
@@ -218,7 +337,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const app = createApp({
       catalog,
       models: holder,
-      tokens: new TokenStore(db),
+      tokens: sources.tokens,
+      ...(sources.sharedRateLimits ? { sharedRateLimits: sources.sharedRateLimits } : {}),
       backend,
       staticDir: options.staticDir,
       log,
@@ -250,8 +370,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         server.close((err) => {
           clearTimeout(force);
           pollingHolder.close();
-          db.close();
-          const stopped = pool ? pool.close() : Promise.resolve();
+          serving.close();
+          const stopped = Promise.all([store.close(), pool ? pool.close() : Promise.resolve()]);
           stopped.then(
             () => (err ? reject(err) : resolve()),
             (poolErr: unknown) => reject(err ?? poolErr),
@@ -263,7 +383,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     return { url, port, close };
   } catch (err) {
     holder?.stop();
-    db.close();
+    sources?.close();
+    await store.close();
     await visitorPool?.close();
     throw err;
   }

@@ -47,10 +47,16 @@ export interface CatalogReader {
    * user from anything derived from their ratings, so a client reads its own writes on any process.
    */
   syncUser?(userId: number): void;
+  /**
+   * The asynchronous counterpart of `syncUser` for a catalog held away from the database (CatalogMirror:
+   * one read over the network), awaited before a stored user's request is answered. Never rejects.
+   */
+  refreshUser?(userId: number): Promise<void>;
 }
 
 export interface CatalogWriter {
-  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): void;
+  /** Returns (or resolves, when it returns a Promise) once the rating is committed; a later read of the user sees it. */
+  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): unknown;
 }
 
 export type Catalog = CatalogReader & CatalogWriter;

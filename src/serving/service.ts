@@ -286,12 +286,16 @@ export class ServingService {
   }
 
   /** Stores (or replaces) a rating; creates the user if new. The next fold-in reads it back. */
-  rate(userId: number, itemId: number, rating: number): { userId: number; itemId: number; rating: number; timestamp: number } {
+  async rate(
+    userId: number,
+    itemId: number,
+    rating: number,
+  ): Promise<{ userId: number; itemId: number; rating: number; timestamp: number }> {
     if (!this.catalog.getItem(itemId)) throw new UnknownItemError(itemId);
     const timestamp = Math.floor(Date.now() / 1000);
     // The store re-checks inside its write (an item deleted meanwhile, a scale that changed since the
     // served model was trained): its UnknownItemError / InvalidRatingError reach the caller as they are.
-    this.catalog.upsertRating(userId, itemId, rating, timestamp);
+    await this.catalog.upsertRating(userId, itemId, rating, timestamp);
     return { userId, itemId, rating, timestamp };
   }
 

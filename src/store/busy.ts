@@ -11,6 +11,43 @@ export function isDatabaseBusy(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
+/** node-postgres / network codes meaning "the database server cannot be reached or is restarting". */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/**
+ * PostgreSQL SQLSTATEs of the same: connection exceptions (08…), operator intervention (57P01 admin
+ * shutdown, 57P02 crash shutdown, 57P03 cannot connect now), too many connections (53300), a statement
+ * cancelled by statement_timeout (57014), and serialization failures or deadlocks (40001, 40P01: the
+ * same call succeeds when tried again).
+ */
+const UNAVAILABLE_STATES = /^(08...|57P0[123]|53300|57014|40001|40P01)$/;
+/** node-postgres's own messages for a connection that broke or never came, or a query it gave up on. */
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection ended unexpectedly/;
+
+/**
+ * True for an error meaning "the database is unreachable or busy right now; the same request later will
+ * do": SQLite's lock errors (isDatabaseBusy) and a PostgreSQL server that is down, restarting, overloaded
+ * or too slow. The server answers it 503 with Retry-After, never 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (isDatabaseBusy(err)) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_STATES.test(code))) return true;
+  if (err instanceof AggregateError && err.errors.some(isDatabaseUnavailable)) return true;
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
+}
+
 export interface BusyRetryOptions {
   /** Attempts in all, the first included (default 12). */
   attempts?: number;
@@ -34,7 +71,7 @@ export interface BusyRetryOptions {
  * Any other error, or busy after the last attempt, is thrown as it is. `work` must be a whole transaction
  * (all or nothing), so that running it again is safe.
  */
-export async function retryWhileBusy<T>(work: () => T, options: BusyRetryOptions = {}): Promise<T> {
+export async function retryWhileBusy<T>(work: () => T | Promise<T>, options: BusyRetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 12;
   const maxDelay = options.maxDelayMs ?? 5000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -43,7 +80,7 @@ export async function retryWhileBusy<T>(work: () => T, options: BusyRetryOptions
   let waited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
-      return work();
+      return await work();
     } catch (err) {
       const wait = Math.min(delay, maxTotal - waited);
       if (!isDatabaseBusy(err) || attempt >= attempts || wait <= 0) throw err;

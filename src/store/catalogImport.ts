@@ -47,23 +47,31 @@
  * Foreign-key checks are switched off for the load (two B-tree lookups per rating) because the importer
  * guarantees them itself: every item is checked against the known item ids, and every user gets a row.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import type { CatalogData, SkipCount, TimedRating } from '../data/catalog.js';
-import { levelIndexOf } from '../data/dataset.js';
 import { namedFingerprint } from '../data/fingerprint.js';
-import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
-import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
 import { itemSearchKey } from '../data/titles.js';
 import { CatalogReplaceRefusedError } from './errors.js';
+import {
+  missingExportPath,
+  RatingRowChecks,
+  replaceReason,
+  sameItems,
+  validateLevels,
+  validateRecords,
+  writeApiRatingsCsv,
+  type ImportHeader as Header,
+  type ImportMode,
+  type RatingRowSink,
+  type RatingSource,
+  type StoredDataset,
+} from './importRules.js';
 
 /** What `importCatalog` needs; `users` and `skipped` are optional. */
 export type CatalogImport = Pick<CatalogData, 'source' | 'layout' | 'items' | 'ratingLevels'> & {
   ratings: readonly TimedRating[];
 } & Partial<Pick<CatalogData, 'users' | 'skipped' | 'fingerprint'>>;
-
-/** Receives one rating row; `line` is its line in the source file, when it comes from one. */
-export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
 
 /**
  * A catalog whose ratings are streamed: `forEachRating` calls `emit` for every row, in file order,
@@ -123,8 +131,6 @@ export interface ImportOptions {
   exportPath?: string;
 }
 
-export type ImportMode = 'auto' | 'merge' | 'replace';
-
 export interface ReplacedCatalog {
   source: string;
   /** Ratings written through the API that were deleted, and their users. */
@@ -136,41 +142,38 @@ export interface ReplacedCatalog {
 
 /** Rows per multi-row INSERT: 4 parameters each, far below SQLite's 32,766-parameter limit. */
 const BATCH_ROWS = 512;
-const PROGRESS_EVERY_ROWS = 65_536;
+export const PROGRESS_EVERY_ROWS = 65_536;
 /** Page cache for the load (KiB, as a negative cache_size): the ratings B-tree's pages stay in memory. */
 const BULK_CACHE_KIB = 256 * 1024;
-/**
- * Distinct values counted before giving up: far above any real scale (the check refuses more than
- * MAX_RATING_LEVELS), and it bounds the memory a column of non-ratings could take.
- */
-const MAX_VALUES_COUNTED = 1000;
 const RATINGS_BY_ITEM_INDEX = 'CREATE INDEX ratings_by_item ON ratings(item_id)';
 
-interface RatingSource {
-  forEachRating(emit: RatingRowSink, progress: (done: number, total: number) => void): void;
-  /** The declared scale every value must be on, or null to discover it from the values. */
-  declaredLevels: readonly number[] | null;
-  /** Whether a rating of an unknown item is skipped (a file) or an error (a catalog built in code). */
-  skipUnknownItems: boolean;
-  /** Skip counts known beforehand (a catalog built in code reports its own). */
-  skipped: SkipCount[] | null;
+/** A catalog held in memory as a rating source: every rating must be on `ratingLevels`. */
+export function inMemoryRatingSource(data: CatalogImport): RatingSource {
+  const ratings = data.ratings;
+  return {
+    declaredLevels: data.ratingLevels,
+    skipUnknownItems: false,
+    skipped: data.skipped ?? [],
+    forEachRating(emit, progress) {
+      for (let r = 0; r < ratings.length; r++) {
+        const rating = ratings[r];
+        emit(rating.userId, rating.itemId, rating.value, rating.timestamp);
+        if ((r + 1) % PROGRESS_EVERY_ROWS === 0) progress(r + 1, ratings.length);
+      }
+      progress(ratings.length, ratings.length);
+    },
+  };
 }
 
-type Header = Pick<CatalogData, 'source' | 'layout' | 'items'> & {
-  users?: CatalogData['users'];
-  ratingsFile?: string;
-  fingerprint?: string;
-};
-
-interface StoredDataset {
-  id: number;
-  source: string;
-  layout: string;
-  fingerprint: string | null;
+/** A streamed catalog (a MovieLens folder) as a rating source: the scale is discovered, unknown items skipped. */
+export function streamedRatingSource(data: StreamedCatalogImport): RatingSource {
+  return {
+    declaredLevels: null,
+    skipUnknownItems: true,
+    skipped: null,
+    forEachRating: (emit, progress) => data.forEachRating(emit, progress),
+  };
 }
-
-/** Rows of the API-ratings export per write. */
-const EXPORT_ROWS_PER_WRITE = 4096;
 
 export class CatalogImporter {
   private readonly currentDataset: Statement<[], StoredDataset>;
@@ -249,38 +252,12 @@ export class CatalogImporter {
 
   /** A catalog held in memory (the demo generator, tests): every rating must be on `ratingLevels`. */
   importCatalog(data: CatalogImport, options: ImportOptions = {}): ImportSummary {
-    const ratings = data.ratings;
-    return this.bulk(
-      data,
-      {
-        declaredLevels: data.ratingLevels,
-        skipUnknownItems: false,
-        skipped: data.skipped ?? [],
-        forEachRating(emit, progress) {
-          for (let r = 0; r < ratings.length; r++) {
-            const rating = ratings[r];
-            emit(rating.userId, rating.itemId, rating.value, rating.timestamp);
-            if ((r + 1) % PROGRESS_EVERY_ROWS === 0) progress(r + 1, ratings.length);
-          }
-          progress(ratings.length, ratings.length);
-        },
-      },
-      options,
-    );
+    return this.bulk(data, inMemoryRatingSource(data), options);
   }
 
   /** A catalog whose ratings are streamed (a MovieLens folder): see StreamedCatalogImport. */
   importStream(data: StreamedCatalogImport, options: ImportOptions = {}): ImportSummary {
-    return this.bulk(
-      data,
-      {
-        declaredLevels: null,
-        skipUnknownItems: true,
-        skipped: null,
-        forEachRating: (emit, progress) => data.forEachRating(emit, progress),
-      },
-      options,
-    );
+    return this.bulk(data, streamedRatingSource(data), options);
   }
 
   /** Runs the write transaction with the connection set up for a bulk load, restoring it afterwards. */
@@ -328,34 +305,15 @@ export class CatalogImporter {
    * CatalogReplaceRefusedError when it would replace it implicitly.
    */
   private decideReplace(stored: StoredDataset, header: Header, fingerprint: string, mode: ImportMode): boolean {
+    const why = replaceReason(stored, header, fingerprint, mode, () => sameItems(header.items, this.storedItemTitles.iterate()));
+    if (why === null) return false;
     if (mode === 'replace') return true;
-    if (mode === 'merge') return false;
-    let why: string;
-    if (stored.fingerprint !== null) {
-      if (stored.fingerprint === fingerprint) return false;
-      why = stored.layout === header.layout ? 'its movie files differ' : `layout ${stored.layout}, not ${header.layout}`;
-    } else {
-      // Imported before fingerprints: its path (the old rule), or exactly its items.
-      if (stored.source === header.source || (stored.layout === header.layout && this.holdsExactly(header.items))) return false;
-      why = 'another path, and other movies';
-    }
     const api = this.countApiRatings.get() as { ratings: number; users: number };
     if (api.ratings > 0) throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
     if (stored.layout !== 'demo') {
       throw new CatalogReplaceRefusedError(header.source, stored.source, 0, 0, why, this.countRatings.get()!);
     }
     return true;
-  }
-
-  /** Whether the stored items are exactly `items` (same ids, same titles). */
-  private holdsExactly(items: Header['items']): boolean {
-    const wanted = new Map(items.map((item) => [item.itemId, item.title]));
-    let count = 0;
-    for (const row of this.storedItemTitles.iterate()) {
-      if (wanted.get(row.item_id) !== row.title) return false;
-      count++;
-    }
-    return count === wanted.size;
   }
 
   /**
@@ -367,25 +325,9 @@ export class CatalogImporter {
     const api = this.countApiRatings.get() as { ratings: number; users: number };
     if (api.ratings === 0) return { source, apiRatings: 0, apiUsers: 0, exportPath: null };
     if (exportPath === undefined) {
-      throw new Error(
-        `${where}: replacing the catalog would delete ${api.ratings} ratings written through the API, and no export path was given`,
-      );
+      throw missingExportPath(where, api.ratings);
     }
-    // 'wx': never overwrite an earlier export.
-    const fd = openSync(exportPath, 'wx');
-    try {
-      let lines: string[] = ['userId,movieId,rating,timestamp'];
-      for (const [userId, itemId, value, timestamp] of this.apiRatings.iterate()) {
-        lines.push(`${userId},${itemId},${value},${timestamp}`);
-        if (lines.length >= EXPORT_ROWS_PER_WRITE) {
-          writeSync(fd, `${lines.join('\n')}\n`);
-          lines = [];
-        }
-      }
-      if (lines.length > 0) writeSync(fd, `${lines.join('\n')}\n`);
-    } finally {
-      closeSync(fd);
-    }
+    writeApiRatingsCsv(exportPath, this.apiRatings.iterate());
     return { source, apiRatings: api.ratings, apiUsers: api.users, exportPath };
   }
 
@@ -451,56 +393,22 @@ export class CatalogImporter {
     const params: number[] = new Array<number>(4 * BATCH_ROWS).fill(0);
     let pending = 0;
 
-    const declared = source.declaredLevels;
-    const values = new Set<number>();
-    const valueCounts = new RatingValueCounts();
-    const valueLines = header.ratingsFile ? new RatingValueLines(header.ratingsFile) : null;
-    const ratingUsers = new Set<number>();
-    let rowsRead = 0;
-    let missingItems = 0;
-    let kept = 0;
+    const checks = new RatingRowChecks(where, header, source, knownItems);
     let lastDone = 0;
     let lastTotal = 0;
     const progress = (done: number, total: number): void => {
       lastDone = done;
       lastTotal = total;
-      options.onProgress?.(done, total, rowsRead);
+      options.onProgress?.(done, total, checks.rowsRead);
     };
 
     source.forEachRating((userId, itemId, value, timestamp, line) => {
-      rowsRead++;
-      if (!knownItems.has(itemId)) {
-        if (source.skipUnknownItems) {
-          missingItems++;
-          return;
-        }
-        throw new Error(
-          `${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) names an item that is neither in the imported items nor in the database`,
-        );
-      }
-      if (!isId(userId)) throw new Error(`${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has an invalid user id`);
-      if (declared) {
-        if (levelIndexOf(declared, value) < 0) {
-          throw new Error(
-            `${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has value ${value}, expected one of the rating levels [${declared.join(', ')}]`,
-          );
-        }
-      } else if (!values.has(value)) values.add(value);
-      valueCounts.add(value);
-      if (line !== undefined) valueLines?.add(value, line);
-      if (valueCounts.counts.size > MAX_VALUES_COUNTED) {
-        checkRatingScaleCounts(valueCounts, { source: header.source, locate: valueLines ? (v) => valueLines.locate(v) : undefined });
-      }
-      if (!Number.isSafeInteger(timestamp)) {
-        throw new Error(`${where}: rating #${rowsRead} (user ${userId}, item ${itemId}) has an invalid timestamp ${timestamp}`);
-      }
-      ratingUsers.add(userId);
+      if (!checks.accept(userId, itemId, value, timestamp, line)) return;
       const at = 4 * pending;
       params[at] = userId;
       params[at + 1] = itemId;
       params[at + 2] = value;
       params[at + 3] = timestamp;
-      kept++;
       if (++pending === BATCH_ROWS) {
         insertBatch.run(params);
         pending = 0;
@@ -508,15 +416,10 @@ export class CatalogImporter {
     }, progress);
     if (pending > 0) db.prepare(insertSql(pending)).run(params.slice(0, 4 * pending));
     // The scale before anything else is written (a refusal rolls the whole import back).
-    checkRatingScaleCounts(valueCounts, {
-      source: header.source,
-      allowScale: options.allowScale,
-      locate: valueLines ? (v) => valueLines.locate(v) : undefined,
-      storedRatings,
-    });
+    checks.checkScale({ allowScale: options.allowScale, storedRatings });
 
     // Users known only from their ratings get a bare row (what the ratings' foreign key refers to).
-    for (const userId of [...ratingUsers].sort((a, b) => a - b)) changedRows += this.insertUserIfMissing.run(userId).changes;
+    for (const userId of [...checks.ratingUsers].sort((a, b) => a - b)) changedRows += this.insertUserIfMissing.run(userId).changes;
 
     let distinctPairs: number;
     if (direct) {
@@ -542,30 +445,17 @@ export class CatalogImporter {
              AND file.value = ratings.value AND file.timestamp = ratings.timestamp)`,
       ).run();
     }
-    options.onProgress?.(lastTotal === 0 ? lastDone : lastTotal, lastTotal, rowsRead);
+    options.onProgress?.(lastTotal === 0 ? lastDone : lastTotal, lastTotal, checks.rowsRead);
 
-    // A value seen only on a row a later duplicate replaced is not on the scale: when rows were replaced,
-    // the scale is read back from what was written.
-    const replacedRows = kept - distinctPairs;
-    const valuesWritten =
-      declared || replacedRows === 0
-        ? values
-        : db
-            .prepare<[], number>(`SELECT DISTINCT value FROM ${direct ? 'ratings' : 'temp.import_ratings'}`)
-            .pluck()
-            .all();
-    const ratingLevels = declared ? [...declared] : [...valuesWritten].sort((a, b) => a - b);
-    if (ratingLevels.length > MAX_RATING_LEVELS) {
-      throw new RatingScaleError(
-        `${where}: ratingLevels lists ${ratingLevels.length} levels, more than the ${MAX_RATING_LEVELS} a rating scale may have`,
-      );
-    }
+    const ratingLevels = checks.ratingLevels(distinctPairs, () =>
+      db
+        .prepare<[], number>(`SELECT DISTINCT value FROM ${direct ? 'ratings' : 'temp.import_ratings'}`)
+        .pluck()
+        .all(),
+    );
     const changed = changedRows > 0;
     if (changed) this.bumpGeneration.run();
-    const skipped = source.skipped ?? [
-      { reason: SKIP_MISSING_ITEM, count: missingItems },
-      { reason: SKIP_DUPLICATE, count: replacedRows },
-    ];
+    const skipped = checks.skipped(distinctPairs);
     if (!direct) db.prepare('DROP TABLE temp.import_ratings').run();
     const counts = this.countAll.get() as { users: number; items: number; ratings: number };
     const importedAt = Date.now();
@@ -594,32 +484,11 @@ export class CatalogImporter {
       mergedFrom: stored && !replacing && stored.source !== header.source ? stored.source : null,
       fingerprint,
       importedAt,
-      rowsRead,
+      rowsRead: checks.rowsRead,
       catalogGeneration: this.readGeneration.get() as number,
       changed,
     };
   }
 }
 
-const isId = (id: number): boolean => Number.isSafeInteger(id) && id >= 0;
-
-function validateLevels(levels: readonly number[], where: string): void {
-  for (let k = 1; k < levels.length; k++) {
-    if (!(levels[k] > levels[k - 1])) {
-      throw new Error(`${where}: ratingLevels must ascend strictly, got [${levels.join(', ')}]`);
-    }
-  }
-}
-
-/**
- * Checks items and users before anything is written, so errors name the offending record instead of
- * surfacing as a constraint failure from SQLite. Ratings are checked row by row as they stream.
- */
-function validateRecords(header: Header, where: string): void {
-  header.items.forEach((item, i) => {
-    if (!isId(item.itemId)) throw new Error(`${where}: item #${i + 1} has an invalid id ${item.itemId}`);
-  });
-  header.users?.forEach((user, i) => {
-    if (!isId(user.userId)) throw new Error(`${where}: user #${i + 1} has an invalid id ${user.userId}`);
-  });
-}
+export type { ImportMode, RatingRowSink };

@@ -29,6 +29,18 @@ export interface StoredUser {
   updatedAt: number | null;
 }
 
+/** Every rating of the catalog, by user (CSR): user u's ratings are rows start[u] … start[u + 1] − 1. */
+export interface RatingsByUser {
+  /** Ascending. */
+  userIds: number[];
+  /** The users' `updated_at` (null: never written through the API), aligned with userIds. */
+  updatedAt: (number | null)[];
+  start: Int32Array;
+  itemIds: Int32Array;
+  values: Float64Array;
+  timestamps: Float64Array;
+}
+
 export interface StoredRating {
   itemId: number;
   value: number;
@@ -36,7 +48,7 @@ export interface StoredRating {
   timestamp: number;
 }
 
-interface ItemRow {
+export interface ItemRow {
   item_id: number;
   title: string;
   year: number | null;
@@ -77,7 +89,12 @@ export class CatalogStore {
   private readonly touchUser: Statement<[number, number]>;
   private readonly putRating: Statement<[number, number, number, number]>;
   private readonly readGeneration: Statement<[], number>;
-  private readonly upsertRatingTransaction: (userId: number, itemId: number, value: number, seconds: number) => void;
+  private readonly updatedAtOf: Statement<[number], number | null>;
+  private readonly allUsers: Statement<[], { user_id: number; updated_at: number | null }>;
+  private readonly allUserRatings: Statement<[], [number, number, number, number]>;
+  private readonly allItemRows: Statement<[], ItemRow>;
+  private readonly upsertRatingTransaction: (userId: number, itemId: number, value: number, seconds: number) => number;
+  private readonly ratingsByUserTransaction: () => { ratings: RatingsByUser; generation: number };
   private readonly loadDatasetTransaction: () => { dataset: Dataset; generation: number };
   private readonly importer: CatalogImporter;
 
@@ -138,6 +155,16 @@ export class CatalogStore {
        ON CONFLICT(user_id, item_id) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, from_api = 1`,
     );
     this.readGeneration = db.prepare<[], number>('SELECT generation FROM catalog_state WHERE id = 1').pluck();
+    this.updatedAtOf = db.prepare<[number], number | null>('SELECT updated_at FROM users WHERE user_id = ?').pluck();
+    this.allUsers = db.prepare('SELECT user_id, updated_at FROM users ORDER BY user_id');
+    this.allUserRatings = db
+      .prepare<[], [number, number, number, number]>('SELECT user_id, item_id, value, timestamp FROM ratings ORDER BY user_id, item_id')
+      .raw();
+    this.allItemRows = db.prepare(`SELECT ${ITEM_COLUMNS} FROM items ORDER BY item_id`);
+    this.ratingsByUserTransaction = db.transaction(() => ({
+      ratings: this.buildRatingsByUser(),
+      generation: this.generation(),
+    }));
     // Read-then-write (the item and the scale are checked against what the write will see), so IMMEDIATE:
     // the write lock is taken at BEGIN, and an import cannot slip in between the checks and the write.
     const upsert = db.transaction((userId: number, itemId: number, value: number, seconds: number) => {
@@ -151,6 +178,7 @@ export class CatalogStore {
       this.touchUser.run(userId, Date.now());
       // The level itself, not the value as given: 4.0000000001 must not become a distinct value.
       this.putRating.run(userId, itemId, levels === null ? value : levels[k], seconds);
+      return this.updatedAtOf.get(userId) as number;
     });
     this.upsertRatingTransaction = (userId, itemId, value, seconds) => upsert.immediate(userId, itemId, value, seconds);
     // One read transaction, so the id lists, the ratings and the generation come from the same snapshot
@@ -287,12 +315,25 @@ export class CatalogStore {
    * Throws UnknownItemError for an item not in the catalog and InvalidRatingError for a value off the
    * imported data set's scale (the model has no softmax unit for it).
    */
-  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): void {
-    if (!Number.isSafeInteger(userId) || userId < 0) throw new RangeError(`user id must be a whole number ≥ 0, got ${userId}`);
-    if (!Number.isSafeInteger(timestampSeconds)) {
-      throw new RangeError(`timestamp must be whole seconds since 1970, got ${timestampSeconds}`);
-    }
-    this.upsertRatingTransaction(userId, itemId, value, timestampSeconds);
+  upsertRating(userId: number, itemId: number, value: number, timestampSeconds: number): number {
+    checkRatingArguments(userId, timestampSeconds);
+    return this.upsertRatingTransaction(userId, itemId, value, timestampSeconds);
+  }
+
+  /** Every item, by ascending id. */
+  allItems(): ItemRecord[] {
+    return this.allItemRows.all().map(toItem);
+  }
+
+  private buildRatingsByUser(): RatingsByUser {
+    const builder = new RatingsByUserBuilder(this.allUsers.all(), this.counts().ratings);
+    for (const [userId, itemId, value, timestamp] of this.allUserRatings.iterate()) builder.add(userId, itemId, value, timestamp);
+    return builder.finish();
+  }
+
+  /** Every user with their ratings (CSR), and the generation, in one read transaction. */
+  ratingsByUser(): { ratings: RatingsByUser; generation: number } {
+    return this.ratingsByUserTransaction();
   }
 
   /** Imports a whole catalog in one transaction; see catalogImport.ts for the semantics. */
@@ -345,6 +386,71 @@ export class CatalogStore {
   }
 }
 
+/** The arguments of a rating write that no database check would catch: shared by both engines. */
+export function checkRatingArguments(userId: number, timestampSeconds: number): void {
+  if (!Number.isSafeInteger(userId) || userId < 0) throw new RangeError(`user id must be a whole number ≥ 0, got ${userId}`);
+  if (!Number.isSafeInteger(timestampSeconds)) {
+    throw new RangeError(`timestamp must be whole seconds since 1970, got ${timestampSeconds}`);
+  }
+}
+
+/**
+ * Users (ascending id) and their ratings, added in (user, item) order, as CSR arrays; `n` is the number
+ * of ratings expected (the arrays grow past it if needed, and are trimmed at the end).
+ */
+export class RatingsByUserBuilder {
+  private readonly start: Int32Array;
+  private itemIds: Int32Array;
+  private values: Float64Array;
+  private timestamps: Float64Array;
+  private r = 0;
+  private u = 0;
+
+  constructor(
+    private readonly users: readonly { user_id: number; updated_at: number | null }[],
+    n: number,
+  ) {
+    this.start = new Int32Array(users.length + 1);
+    this.itemIds = new Int32Array(n);
+    this.values = new Float64Array(n);
+    this.timestamps = new Float64Array(n);
+  }
+
+  add(userId: number, itemId: number, value: number, timestamp: number): void {
+    const { users, start } = this;
+    while (this.u < users.length && users[this.u].user_id !== userId) start[++this.u] = this.r;
+    if (this.r === this.itemIds.length) {
+      const length = Math.max(16, 2 * this.r);
+      this.itemIds = grown(this.itemIds, length);
+      this.values = grown(this.values, length);
+      this.timestamps = grown(this.timestamps, length);
+    }
+    this.itemIds[this.r] = itemId;
+    this.values[this.r] = value;
+    this.timestamps[this.r] = timestamp;
+    this.r++;
+  }
+
+  finish(): RatingsByUser {
+    const { users, start, r } = this;
+    while (this.u < users.length) start[++this.u] = r;
+    return {
+      userIds: users.map((x) => x.user_id),
+      updatedAt: users.map((x) => x.updated_at),
+      start,
+      itemIds: this.itemIds.subarray(0, r),
+      values: this.values.subarray(0, r),
+      timestamps: this.timestamps.subarray(0, r),
+    };
+  }
+}
+
+function grown<T extends Int32Array | Float64Array>(array: T, length: number): T {
+  const out = new (array.constructor as new (n: number) => T)(length);
+  out.set(array);
+  return out;
+}
+
 /** id → index for ascending ids: a typed table when ids are dense enough (MovieLens's are), else a Map. */
 function itemIndexLookup(ids: readonly number[]): (id: number) => number {
   const maxId = ids.length === 0 ? 0 : ids[ids.length - 1];
@@ -357,7 +463,7 @@ function itemIndexLookup(ids: readonly number[]): (id: number) => number {
   return (id) => map.get(id) as number;
 }
 
-function toItem(row: ItemRow): ItemRecord {
+export function toItem(row: ItemRow): ItemRecord {
   return { itemId: row.item_id, title: row.title, year: row.year, genres: JSON.parse(row.genres) as string[] };
 }
 

@@ -29,3 +29,19 @@ export {
   UnknownModelVersionError,
 } from './errors.js';
 export { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from './migrations.js';
+export type {
+  CatalogCounts,
+  CatalogRepository,
+  ModelRepository,
+  RateLimitCounter,
+  RatingsByUser,
+  Store,
+  StoreChange,
+  StoreWatch,
+  TokenRepository,
+} from './store.js';
+export { openStore, type OpenStoreOptions } from './open.js';
+export { SqliteStore, openSqliteStore } from './sqliteStore.js';
+export { PostgresStore, openPostgresStore, type PostgresStoreOptions } from './postgres/index.js';
+export { parseStoreTarget, describeTarget, redactUrl, StoreTargetError, type StoreTarget } from './target.js';
+export { isDatabaseUnavailable } from './busy.js';

@@ -42,7 +42,30 @@ interface TokenRow {
   revoked_at: number | null;
 }
 
-const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+
+/** A token name as stored: trimmed, 1 to 100 characters. */
+export function tokenName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed === '' || trimmed.length > 100) throw new RangeError(`a token name must be 1 to 100 characters, got ${JSON.stringify(name)}`);
+  return trimmed;
+}
+
+/** A new random token and the prefix shown in lists. */
+export function newToken(): { token: string; prefix: string } {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return { token, prefix: `${token.slice(0, TOKEN_PREFIX.length + SHOWN_CHARACTERS)}…` };
+}
+
+/** The id of the row whose hash is `presented`'s, comparing with every row (no early exit), or null. */
+export function matchToken(presented: string, rows: Iterable<{ id: number; token_hash: Buffer }>): number | null {
+  const hash = hashToken(presented);
+  let match: number | null = null;
+  for (const row of rows) {
+    if (row.token_hash.length === hash.length && timingSafeEqual(row.token_hash, hash)) match = row.id;
+  }
+  return match;
+}
 
 export class TokenStore {
   private readonly insert: Statement<[string, Buffer, string, number]>;
@@ -61,11 +84,8 @@ export class TokenStore {
 
   /** A new token named `name` (who or what it is for). The returned `token` is the only copy. */
   create(name: string): CreatedToken {
-    const trimmed = name.trim();
-    if (trimmed === '' || trimmed.length > 100)
-      throw new RangeError(`a token name must be 1 to 100 characters, got ${JSON.stringify(name)}`);
-    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const prefix = `${token.slice(0, TOKEN_PREFIX.length + SHOWN_CHARACTERS)}…`;
+    const trimmed = tokenName(name);
+    const { token, prefix } = newToken();
     const createdAt = Date.now();
     const id = Number(this.insert.run(trimmed, hashToken(token), prefix, createdAt).lastInsertRowid);
     return { id, name: trimmed, prefix, createdAt, revokedAt: null, token };
@@ -88,13 +108,7 @@ export class TokenStore {
 
   /** The id of the valid token equal to `presented`, or null. Constant time in the presented token. */
   verify(presented: string): number | null {
-    const hash = hashToken(presented);
-    let match: number | null = null;
-    for (const row of this.selectValidHashes.iterate()) {
-      // No early exit: every valid hash is compared.
-      if (row.token_hash.length === hash.length && timingSafeEqual(row.token_hash, hash)) match = row.id;
-    }
-    return match;
+    return matchToken(presented, this.selectValidHashes.iterate());
   }
 }
 

@@ -191,7 +191,8 @@ describe('a database from before fingerprints (schema 4)', () => {
   function downgradeToSchema4(): void {
     withDb((db) => {
       db.exec(`DROP INDEX ratings_from_api; ALTER TABLE ratings DROP COLUMN from_api;
-               ALTER TABLE datasets DROP COLUMN fingerprint; DELETE FROM schema_version WHERE version = 5`);
+               ALTER TABLE datasets DROP COLUMN fingerprint; DROP TABLE rate_limit_hits;
+               DELETE FROM schema_version WHERE version >= 5`);
     });
   }
 

@@ -12,9 +12,10 @@ import { parseGenreQuery, parseRankByQuery, parseId, parseItemListQuery, parseLi
 
 export function usersRouter({ catalog, models, serving, writeLockWaitMs }: AppDeps): Router {
   const router = strictRouter();
-  router.get('/:userId/recommendations', (req, res) => {
+  router.get('/:userId/recommendations', async (req, res) => {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
+    await catalog.refreshUser?.(userId);
     const limit = parseLimitQuery(req.query, 10);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
     res.json({
@@ -22,14 +23,16 @@ export function usersRouter({ catalog, models, serving, writeLockWaitMs }: AppDe
       items: serving.recommendForUser(snapshot, userId, limit, genre, parseRankByQuery(req.query)),
     } satisfies UserRecommendationsResponse);
   });
-  router.get('/:userId/predictions', (req, res) => {
+  router.get('/:userId/predictions', async (req, res) => {
     const snapshot = models.require();
     const userId = parseId(req.params.userId, 'userId');
+    await catalog.refreshUser?.(userId);
     const itemIds = parseItemListQuery(req.query);
     res.json({ userId, predictions: serving.predictForUser(snapshot, userId, itemIds) } satisfies PredictionsResponse);
   });
-  router.get('/:userId/ratings', (req, res) => {
+  router.get('/:userId/ratings', async (req, res) => {
     const userId = parseId(req.params.userId, 'userId');
+    await catalog.refreshUser?.(userId);
     res.json({ userId, ratings: serving.userRatings(userId) } satisfies UserRatingsResponse);
   });
   // A write: app.ts has checked the API token and the client's write rate before this runs.
