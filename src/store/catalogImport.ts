@@ -52,10 +52,10 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { CatalogData, SkipCount, TimedRating } from '../data/catalog.js';
 import { namedFingerprint } from '../data/fingerprint.js';
 import { itemSearchKey } from '../data/titles.js';
-import { CatalogReplaceRefusedError } from './errors.js';
 import {
   missingExportPath,
   RatingRowChecks,
+  refuseImplicitReplace,
   replaceReason,
   sameItems,
   validateLevels,
@@ -308,11 +308,7 @@ export class CatalogImporter {
     const why = replaceReason(stored, header, fingerprint, mode, () => sameItems(header.items, this.storedItemTitles.iterate()));
     if (why === null) return false;
     if (mode === 'replace') return true;
-    const api = this.countApiRatings.get() as { ratings: number; users: number };
-    if (api.ratings > 0) throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
-    if (stored.layout !== 'demo') {
-      throw new CatalogReplaceRefusedError(header.source, stored.source, 0, 0, why, this.countRatings.get()!);
-    }
+    refuseImplicitReplace(stored, header, why, this.countApiRatings.get()!, this.countRatings.get()!);
     return true;
   }
 

@@ -10,6 +10,7 @@ import type { CatalogData, SkipCount } from '../data/catalog.js';
 import { levelIndexOf } from '../data/dataset.js';
 import { checkRatingScaleCounts, MAX_RATING_LEVELS, RatingScaleError, RatingValueCounts, RatingValueLines } from '../data/scaleCheck.js';
 import { SKIP_DUPLICATE, SKIP_MISSING_ITEM } from '../data/ratingPolicy.js';
+import { CatalogReplaceRefusedError } from './errors.js';
 
 /** Receives one rating row; `line` is its line in the source file, when it comes from one. */
 export type RatingRowSink = (userId: number, itemId: number, value: number, timestamp: number, line?: number) => void;
@@ -60,6 +61,23 @@ export function replaceReason(
   // Imported before fingerprints: its path (the old rule), or exactly its items.
   if (stored.source === header.source || (stored.layout === header.layout && holdsExactly())) return null;
   return 'another path, and other movies';
+}
+
+/**
+ * Refuses a replacement nobody asked for (`why` from replaceReason, `mode` not 'replace'): a data set is
+ * never replaced implicitly. The one exception is the built-in demo catalog (layout 'demo', seeded on a
+ * first start), which a first real import replaces unless it holds ratings written through the API. The
+ * refusal counts what would be lost: those ratings, else the catalog's ratings.
+ */
+export function refuseImplicitReplace(
+  stored: StoredDataset,
+  header: ImportHeader,
+  why: string,
+  api: { ratings: number; users: number },
+  storedRatings: number,
+): void {
+  if (api.ratings > 0) throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
+  if (stored.layout !== 'demo') throw new CatalogReplaceRefusedError(header.source, stored.source, 0, 0, why, storedRatings);
 }
 
 /** Whether `stored` (item id, title rows) are exactly `items`. */

@@ -190,12 +190,23 @@ describe.each(STORE_ENGINES)('the %s store', (engine) => {
     }
   });
 
+  it('never replaces another data set implicitly, even with no API ratings, counting what would be lost', async () => {
+    const { store } = await fresh(engine);
+    await store.catalog.importCatalog(await fixture('100k'));
+    const generation = await store.catalog.generation();
+    await expect(store.catalog.importCatalog(await fixture('csv'))).rejects.toThrow(
+      'importing it would replace that catalog and its 8 ratings. Nothing was changed. Import with --replace',
+    );
+    expect(await store.catalog.generation()).toBe(generation);
+    expect(await store.catalog.counts()).toEqual({ users: 5, items: 6, ratings: 8 });
+  });
+
   it('rolls a failed import back entirely, saying which rating was wrong', async () => {
     const { store } = await fresh(engine);
     await store.catalog.importCatalog(await fixture('100k'));
     const other = await fixture('csv');
     const bad = { ...other, ratings: [...other.ratings, { userId: 1, itemId: 1, value: 7, timestamp: 0 }] };
-    await expect(store.catalog.importCatalog(bad)).rejects.toThrow(
+    await expect(store.catalog.importCatalog(bad, { mode: 'replace' })).rejects.toThrow(
       'rating #7 (user 1, item 1) has value 7, expected one of the rating levels [0.5, 2.5, 3, 3.5, 4.5, 5]',
     );
     expect(await store.catalog.counts()).toEqual({ users: 5, items: 6, ratings: 8 });

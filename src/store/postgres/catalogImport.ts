@@ -22,10 +22,10 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { namedFingerprint } from '../../data/fingerprint.js';
 import { itemSearchKey } from '../../data/titles.js';
 import type { ImportOptions, ImportSummary, ReplacedCatalog } from '../catalogImport.js';
-import { CatalogReplaceRefusedError } from '../errors.js';
 import {
   missingExportPath,
   RatingRowChecks,
+  refuseImplicitReplace,
   replaceReason,
   sameItems,
   validateLevels,
@@ -72,9 +72,7 @@ export async function importIntoPostgres(
         const why = replaceReason(stored, header, fingerprint, mode, () => sameItems(header.items, titles));
         if (why !== null) {
           replacing = true;
-          const api = await apiCounts(client);
-          if (mode !== 'replace' && api.ratings > 0)
-            throw new CatalogReplaceRefusedError(header.source, stored.source, api.users, api.ratings, why);
+          if (mode !== 'replace') refuseImplicitReplace(stored, header, why, await apiCounts(client), await countRatings(client));
         }
       }
       const storedRatings = replacing ? 0 : await countRatings(client);
