@@ -29,6 +29,7 @@ import {
   implicitParamsOfCheckpoint,
   trainImplicitRbm,
   type ImplicitEngine,
+  type NegativePhase,
   type ImplicitTrainHooks,
   type ImplicitTrainOptions,
   type RatedRows,
@@ -71,8 +72,11 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   cdSteps: 1,
   patience: 60,
   initScale: 0.01,
-  engine: 'tfjs',
+  engine: 'shared',
   zeroSamples: 200,
+  negativePhase: 'auto',
+  negativeSamples: 2000,
+  threads: 1,
   rankCutoff: 10,
   validationUsers: 5000,
   seed: 0,
@@ -84,7 +88,8 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
 const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members'> = { activityScaling: false, members: 1 };
 
-const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
+const ENGINES: readonly ImplicitEngine[] = ['shared', 'tfjs', 'js', 'sampled'];
+const NEGATIVE_PHASES: readonly NegativePhase[] = ['auto', 'dense', 'sampled'];
 
 /** Merges `input` onto the defaults and checks every field, naming the first bad one. */
 export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {}): ImplicitRbmOptions {
@@ -93,13 +98,39 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
     throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify(Reflect.get(o, field))}`);
   };
   const positiveInt = (
-    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers' | 'members',
+    field:
+      | 'hidden'
+      | 'epochs'
+      | 'batchSize'
+      | 'cdSteps'
+      | 'patience'
+      | 'rankCutoff'
+      | 'momentumFromEpoch'
+      | 'validationUsers'
+      | 'members'
+      | 'negativeSamples'
+      | 'threads',
   ): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
   };
   (
-    ['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers', 'members'] as const
+    [
+      'hidden',
+      'epochs',
+      'batchSize',
+      'cdSteps',
+      'patience',
+      'rankCutoff',
+      'momentumFromEpoch',
+      'validationUsers',
+      'members',
+      'negativeSamples',
+      'threads',
+    ] as const
   ).forEach(positiveInt);
+  if (o.threads > 256) fail('threads', 'an integer from 1 to 256');
+  if (!NEGATIVE_PHASES.includes(o.negativePhase)) fail('negativePhase', `one of ${NEGATIVE_PHASES.map((e) => `"${e}"`).join(', ')}`);
+  if (o.engine === 'shared' && o.cdSteps !== 1) fail('cdSteps', '1 with the "shared" engine (CD-1; another engine for CD-T)');
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');

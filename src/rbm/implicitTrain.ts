@@ -10,7 +10,9 @@
  *             is slow; see tfjsEngine), bit-identical parameters to the previous tfjs layouts
  *   'js'      the same per case in typed-array loops (the reference)
  *   'sampled' typed-array loops with the negative phase over the rated items and `zeroSamples` sampled
- *             unrated ones (accumulateCdSampled)
+ *             unrated ones (accumulateCdSampled), drawn uniformly per case
+ *   'shared'  the default: SIMD kernels over shared memory on `threads` threads (implicitShared.ts), the
+ *             negative phase dense or importance-sampled from a popularity proposal per mini-batch (CD-1)
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
@@ -19,6 +21,7 @@ import { Rng } from '../rng.js';
 import { readFloat32, tf } from './backend.js';
 import { transposeMatrix } from './params.js';
 import { topK } from './topK.js';
+import { SharedEngine } from './implicitShared.js';
 import {
   accumulateCd,
   accumulateCdSampled,
@@ -31,7 +34,8 @@ import {
   type ImplicitParams,
 } from './implicitParams.js';
 
-export type ImplicitEngine = 'tfjs' | 'js' | 'sampled';
+export type ImplicitEngine = 'shared' | 'tfjs' | 'js' | 'sampled';
+export type NegativePhase = 'auto' | 'dense' | 'sampled';
 
 export interface ImplicitTrainOptions {
   /** F, binary hidden units. */
@@ -57,6 +61,18 @@ export interface ImplicitTrainOptions {
   engine: ImplicitEngine;
   /** Unrated items sampled per case by the 'sampled' engine. */
   zeroSamples: number;
+  /**
+   * The 'shared' engine's negative phase: over every item ('dense') or importance-sampled ('sampled',
+   * implicitShared.ts); 'auto' picks by the catalog's size (negativePhaseFor).
+   */
+  negativePhase: NegativePhase;
+  /** Draws from the proposal per mini-batch when the negative phase is sampled. */
+  negativeSamples: number;
+  /**
+   * Threads sharing each mini-batch ('shared' engine). The trained parameters do not depend on it (the
+   * work's split changes, not the arithmetic), so it is a speed setting, not a hyperparameter.
+   */
+  threads: number;
   /** k of the early-stopping nDCG@k. */
   rankCutoff: number;
   /**
@@ -138,7 +154,51 @@ interface Engine {
   batch(cases: Int32Array, uniforms: Float32Array, lr: number, momentum: number): number;
   /** The current parameters as typed arrays (the live ones for the JS engines, a copy for tfjs). */
   read(): ImplicitParams;
+  /** Mean validation nDCG@k over `users`, when the engine computes it itself (else validationNdcg). */
+  validate?(users: readonly number[]): number;
   dispose(): void;
+}
+
+/**
+ * Catalogs of at least this many items train with the sampled negative phase under 'auto': where the dense
+ * reconstruction's I × F products per case cost more than a mini-batch's sample (docs/performance.md,
+ * "The implicit RBM's training").
+ */
+export const SAMPLED_FROM_ITEMS = 20_000;
+
+/** The negative phase the 'shared' engine runs for a catalog of `items`. */
+export function negativePhaseFor(
+  options: Pick<ImplicitTrainOptions, 'negativePhase' | 'negativeSamples'>,
+  items: number,
+): 'dense' | 'sampled' {
+  if (options.negativePhase !== 'auto') return options.negativePhase;
+  return items >= SAMPLED_FROM_ITEMS && options.negativeSamples < items ? 'sampled' : 'dense';
+}
+
+/** The engine of `options` over `params` (the 'shared' one copies them into its memory). */
+export async function createEngine(
+  params: ImplicitParams,
+  fit: RatedRows,
+  validation: RatedRows | null,
+  options: ImplicitTrainOptions,
+  rng: Rng,
+): Promise<Engine> {
+  if (options.engine === 'tfjs') return tfjsEngine(params, fit, options);
+  if (options.engine !== 'shared') return jsEngine(params, fit, options, rng);
+  if (options.cdSteps !== 1) throw new RangeError(`the shared implicit engine runs CD-1 only, got cdSteps ${options.cdSteps}`);
+  const engine = await SharedEngine.create(
+    params,
+    fit,
+    validation,
+    { ...options, sampled: negativePhaseFor(options, params.items) === 'sampled' },
+    rng,
+  );
+  return {
+    batch: (cases, uniforms, lr, momentum) => engine.batch(cases, uniforms, lr, momentum),
+    read: () => engine.read(),
+    validate: (users) => engine.validate(users),
+    dispose: () => engine.dispose(),
+  };
 }
 
 function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions, rng: Rng): Engine {
@@ -374,7 +434,7 @@ export async function trainImplicitRbm(
   const resume = hooks.resumeFrom ?? null;
   const F = params.hidden;
   const T = options.cdSteps;
-  const engine = options.engine === 'tfjs' ? tfjsEngine(params, fit, options) : jsEngine(params, fit, options, rng);
+  const engine = await createEngine(params, fit, validation, options, rng);
   const order = Int32Array.from({ length: fit.rows }, (_, u) => u);
   const uniforms = new Float32Array(options.batchSize * T * F);
   const scored = validation ? validationUsers(validation, options.validationUsers) : [];
@@ -410,7 +470,11 @@ export async function trainImplicitRbm(
           `implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`,
         );
       }
-      const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff, scored) : NaN;
+      const ndcg = !validation
+        ? NaN
+        : engine.validate
+          ? engine.validate(scored)
+          : validationNdcg(current, fit, validation, options.rankCutoff, scored);
       const report: EpochReport = {
         phase: 'implicit',
         epoch,
