@@ -21,12 +21,15 @@
  *
  * Negative phase, 'dense': M = every item, ω = 1 (accumulateCd's statistics, in float32 in another
  * order). 'sampled' (importance-sampled reconstruction, Dauphin, Glorot & Bengio 2011): each case's rated
- * items S_n exactly, plus one shared sample per mini-batch of S draws (with replacement) from a proposal
- * π over all items, item i drawn c_i times weighted ω_i = c_i / (S π_i), so that for every case
+ * items S_n exactly, plus one shared set M of negative rows per mini-batch, of two strata:
+ *   head  the P = ⌊HEAD_SHARE · S⌋ items of highest proposal weight, always in M, with ω_i = 1 (exact);
+ *   tail  S − P draws (with replacement) from π restricted to the other items, π_i ∝ (n_i + 1)^¾ (n_i the
+ *         item's rating count); item i drawn c_i times enters M once with ω_i = c_i / ((S − P) π_i).
+ * Then for every case and each term f of the negative statistics (v_i W_i in q's input, v_i q in ∂W_i,
+ * v_i in ∂b_i), with a case's own rated items left out of M's sum (they count exactly, above):
  *   E[Σ_{i∈M∖S_n} ω_i f(i)] = Σ_{i∉S_n} f(i)
- * for each term f of the negative statistics (v_i W_i in q's input, v_i q in ∂W_i, v_i in ∂b_i): unbiased
- * sums at (|S_n| + |M|)/I of the dense cost. π_i ∝ (n_i + 1)^¾ (n_i the item's rating count): most of the
- * negative mass sits on popular items (v_i ≈ their popularity), which a uniform proposal rarely draws.
+ * unbiased sums at (|S_n| + |M|)/I of the dense cost. Most of the negative mass sits on popular items
+ * (v_i ≈ their popularity): the head takes it without variance, and π still draws the rare ones.
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -112,6 +115,8 @@ export interface SharedLayout {
   sampled: boolean;
   /** Negative rows at most: every item (dense) or the draws per batch (sampled). */
   maxRows: number;
+  /** S, the proposal draws per mini-batch (sampled). */
+  draws: number;
   /** Gradient slots at most: the negative rows plus the batch's rated items outside them. */
   maxSlots: number;
   maxEntries: number;
@@ -206,6 +211,7 @@ export function planLayout(
     batchSize: B,
     sampled: o.sampled,
     maxRows,
+    draws: o.negativeSamples,
     maxSlots,
     maxEntries,
     medianActivity: p.medianActivity ?? 0,
@@ -546,6 +552,12 @@ export function aliasTable(weights: ArrayLike<number>): { prob: Float64Array; al
  */
 export const proposalWeights = (counts: ArrayLike<number>): Float64Array => Float64Array.from(counts, (n) => Math.pow(n + 1, 0.75));
 
+/**
+ * The share of a mini-batch's S negative rows given to the head (the most popular items by π, taken
+ * exactly with ω = 1); the other draws sample the tail. Chosen on validation (docs/performance.md).
+ */
+export const HEAD_SHARE = Number(process.env.IMPLICIT_HEAD ?? 0.75);
+
 export interface SharedEngineOptions {
   threads: number;
   batchSize: number;
@@ -562,6 +574,12 @@ export class SharedEngine {
   private readonly t0: SharedThread;
   private readonly L: SharedLayout;
   private readonly alias: { prob: Float64Array; alias: Int32Array; p: Float64Array } | null;
+  /** The head: the most popular items, in every batch's negative rows exactly (ω = 1), ascending. */
+  private readonly head: Int32Array;
+  /** The tail's items (the alias table's columns) in order. */
+  private readonly tail: Int32Array;
+  /** π restricted to the tail and renormalised, by item (0 for the head). */
+  private readonly tailP: Float64Array;
   private readonly draws: Int32Array;
   private readonly rows: RatedRows;
 
@@ -574,8 +592,22 @@ export class SharedEngine {
     this.L = setup.layout;
     this.rows = rows;
     this.t0 = new SharedThread(setup.layout, setup.memory, setup.module, 0);
-    this.alias = proposal ? aliasTable(proposal) : null;
     this.draws = new Int32Array(this.L.items);
+    if (proposal) {
+      const I = this.L.items;
+      const P = Math.min(I, Math.floor(this.L.draws * HEAD_SHARE));
+      const byWeight = Int32Array.from({ length: I }, (_, i) => i).sort((a, b) => proposal[b] - proposal[a] || a - b);
+      this.head = byWeight.slice(0, P).sort();
+      this.tail = byWeight.slice(P).sort();
+      this.alias = aliasTable(Array.from(this.tail, (i) => proposal[i]));
+      this.tailP = new Float64Array(I);
+      this.tail.forEach((i, k) => (this.tailP[i] = this.alias!.p[k]));
+    } else {
+      this.tailP = new Float64Array(0);
+      this.head = new Int32Array(0);
+      this.tail = new Int32Array(0);
+      this.alias = null;
+    }
   }
 
   static async create(
@@ -696,17 +728,19 @@ export class SharedEngine {
    */
   private sample(): number {
     const L = this.L;
-    const { prob, alias, p } = this.alias!;
+    const { prob, alias } = this.alias!;
     const I = L.items;
-    const S = L.maxRows;
+    const S = L.draws - this.head.length;
     const draws = this.draws;
     const picked: number[] = [];
-    for (let s = 0; s < S; s++) {
-      const x = this.rng.next() * I;
+    const T = this.tail.length;
+    for (let s = 0; s < S && T > 0; s++) {
+      const x = this.rng.next() * T;
       const col = Math.floor(x);
-      const i = x - col < prob[col] ? col : alias[col];
+      const i = this.tail[x - col < prob[col] ? col : alias[col]];
       if (draws[i]++ === 0) picked.push(i);
     }
+    for (const i of this.head) picked.push(i);
     picked.sort((a, b) => a - b);
     const buf = this.setup.memory.buffer;
     const rowItems = new Int32Array(buf, L.rowItems, picked.length);
@@ -714,7 +748,7 @@ export class SharedEngine {
     const slot = new Int32Array(buf, L.slot, I);
     picked.forEach((i, k) => {
       rowItems[k] = i;
-      omega[k] = draws[i] / (S * p[i]);
+      omega[k] = draws[i] === 0 ? 1 : draws[i] / (S * this.tailP[i]);
       slot[i] = k;
       draws[i] = 0;
     });
