@@ -130,7 +130,6 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
   ).forEach(positiveInt);
   if (o.threads > 256) fail('threads', 'an integer from 1 to 256');
   if (!NEGATIVE_PHASES.includes(o.negativePhase)) fail('negativePhase', `one of ${NEGATIVE_PHASES.map((e) => `"${e}"`).join(', ')}`);
-  if (o.engine === 'shared' && o.cdSteps !== 1) fail('cdSteps', '1 with the "shared" engine (CD-1; another engine for CD-T)');
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');

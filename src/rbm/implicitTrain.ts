@@ -12,7 +12,8 @@
  *   'sampled' typed-array loops with the negative phase over the rated items and `zeroSamples` sampled
  *             unrated ones (accumulateCdSampled), drawn uniformly per case
  *   'shared'  the default: SIMD kernels over shared memory on `threads` threads (implicitShared.ts), the
- *             negative phase dense or importance-sampled from a popularity proposal per mini-batch (CD-1)
+ *             negative phase dense or importance-sampled from a popularity proposal per mini-batch; CD-1
+ *             (at T > 1 it runs the tfjs engine)
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
@@ -183,9 +184,9 @@ export async function createEngine(
   options: ImplicitTrainOptions,
   rng: Rng,
 ): Promise<Engine> {
-  if (options.engine === 'tfjs') return tfjsEngine(params, fit, options);
+  // The shared engine's kernels run CD-1; CD-T (T > 1, not a default) trains on the tfjs engine.
+  if (options.engine === 'tfjs' || (options.engine === 'shared' && options.cdSteps !== 1)) return tfjsEngine(params, fit, options);
   if (options.engine !== 'shared') return jsEngine(params, fit, options, rng);
-  if (options.cdSteps !== 1) throw new RangeError(`the shared implicit engine runs CD-1 only, got cdSteps ${options.cdSteps}`);
   const engine = await SharedEngine.create(
     params,
     fit,

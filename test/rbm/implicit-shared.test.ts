@@ -68,9 +68,10 @@ describe('the shared engine', () => {
     expect(diff).toBeGreaterThan(1e-3);
   });
 
-  it('runs CD-1 only: CD-T needs another engine', () => {
-    expect(() => validateImplicitOptions({ cdSteps: 2 })).toThrow(/cdSteps must be 1 with the "shared" engine/);
-    expect(validateImplicitOptions({ cdSteps: 2, engine: 'tfjs' }).cdSteps).toBe(2);
+  it('runs CD-T on the tfjs engine (the same parameters), and names a bad option', async () => {
+    const shared = await train(rows, null, { cdSteps: 2 });
+    const tfjs = await train(rows, null, { cdSteps: 2, engine: 'tfjs' });
+    expectIdentical(shared.params, tfjs.params);
     expect(() => validateImplicitOptions({ threads: 0 })).toThrow(/threads must be a positive integer, got 0/);
     expect(() => validateImplicitOptions({ negativePhase: 'some' as 'dense' })).toThrow(
       /negativePhase must be one of "auto", "dense", "sampled"/,
