@@ -64,6 +64,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   hidden: 160,
   epochs: 60,
   lr: 0.02,
+  lrCosine: false,
   momentum: 0.9,
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
@@ -86,7 +87,12 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
 };
 
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
-const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members'> = { activityScaling: false, members: 1 };
+const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members' | 'lrCosine' | 'engine'> = {
+  activityScaling: false,
+  members: 1,
+  lrCosine: false,
+  engine: 'tfjs',
+};
 
 const ENGINES: readonly ImplicitEngine[] = ['shared', 'tfjs', 'js', 'sampled'];
 const NEGATIVE_PHASES: readonly NegativePhase[] = ['auto', 'dense', 'sampled'];
@@ -131,6 +137,7 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
   if (o.threads > 256) fail('threads', 'an integer from 1 to 256');
   if (!NEGATIVE_PHASES.includes(o.negativePhase)) fail('negativePhase', `one of ${NEGATIVE_PHASES.map((e) => `"${e}"`).join(', ')}`);
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
+  if (typeof o.lrCosine !== 'boolean') fail('lrCosine', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');

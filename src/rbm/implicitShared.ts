@@ -68,6 +68,38 @@ export type ImplicitKernels = {
     scale: number,
     clearSlots: number,
   ): void;
+  catchUp(
+    W: number,
+    inc: number,
+    b: number,
+    incb: number,
+    F: number,
+    lastStep: number,
+    items: number,
+    from: number,
+    to: number,
+    step: number,
+    pow: number,
+  ): void;
+  updateSlots(
+    W: number,
+    inc: number,
+    b: number,
+    incb: number,
+    F: number,
+    slotItems: number,
+    s0: number,
+    s1: number,
+    G: number,
+    gb: number,
+    lr: number,
+    mu: number,
+    decay: number,
+    scale: number,
+    slot: number,
+    lastStep: number,
+    step: number,
+  ): void;
 };
 
 const WASM_URL = new URL('./wasm/implicitKernels.wasm', import.meta.url);
@@ -98,9 +130,12 @@ const SAMPLED_ROWS = 5;
 const SLOTS = 6;
 const EXCLUSIONS = 7;
 const SCORED = 8;
+/** Updates applied so far (the lazy decay's clock). */
+const STEP = 9;
 const CMD_BATCH = 1;
 const CMD_VALIDATE = 2;
 const CMD_STOP = 3;
+const CMD_FLUSH = 4;
 // Float64 words (after the 16 control ints).
 const LR = 0;
 const MU = 1;
@@ -135,6 +170,11 @@ export interface SharedLayout {
   gb: number;
   slot: number;
   slotItems: number;
+  /** Per item: the step its row is current at (sampled: rows no batch touched decay lazily). */
+  lastStep: number;
+  /** Steps the lazy-decay table covers (a flush comes sooner). */
+  powSteps: number;
+  pow: number;
   fitStart: number;
   fitCols: number;
   valStart: number;
@@ -229,6 +269,9 @@ export function planLayout(
     gb: take(4 * maxSlots),
     slot: take(4 * I),
     slotItems: take(4 * maxSlots),
+    lastStep: take(4 * I),
+    powSteps: Math.ceil(fit.rows / B) + 2,
+    pow: take(24 * (Math.ceil(fit.rows / B) + 3)),
     fitStart: take(4 * (fit.rows + 1)),
     fitCols: take(4 * fit.colIndex.length),
     valStart: take(4 * (valRows.rows + 1)),
@@ -336,7 +379,16 @@ export class SharedThread {
       if (cmd === CMD_STOP) return;
       if (cmd === CMD_BATCH) this.batchPhases();
       else if (cmd === CMD_VALIDATE) this.validatePhase();
+      else if (cmd === CMD_FLUSH) this.flushPhase();
     }
+  }
+
+  /** Every row brought up to date (the lazy decay of rows no batch touched since). */
+  private flushPhase(): void {
+    const L = this.L;
+    const [i0, i1] = share(L.items, this.tid, L.threads);
+    this.k.catchUp(L.W, L.inc, L.b, L.incb, L.hidden, L.lastStep, 0, i0, i1, this.ctl[STEP], L.pow);
+    this.barrier();
   }
 
   /** Thread 0: starts a command on every thread and runs its own share. */
@@ -345,6 +397,7 @@ export class SharedThread {
     this.barrier();
     if (cmd === CMD_BATCH) this.batchPhases();
     else if (cmd === CMD_VALIDATE) this.validatePhase();
+    else if (cmd === CMD_FLUSH) this.flushPhase();
   }
 
   private batchPhases(): void {
@@ -361,6 +414,13 @@ export class SharedThread {
     const bias = L.sampled ? L.bm : L.b;
     const [c0, c1] = share(B, tid, N);
     const [k0, k1] = share(chunks, tid, N);
+    const [s0, s1] = share(slots, tid, N, 4);
+    const step = this.ctl[STEP];
+    if (L.sampled) {
+      // The batch's rows brought up to date (their lazy decay) before anything reads them.
+      k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
+      this.barrier();
+    }
     // A: positive phase of this thread's cases; the sampled rows gathered.
     for (let n = c0; n < c1; n++) {
       const u = i32[(L.cases >> 2) + n];
@@ -432,7 +492,6 @@ export class SharedThread {
     }
     this.barrier();
     // D: the gradient of this thread's slots.
-    const [s0, s1] = share(slots, tid, N, 4);
     const m1 = Math.min(s1, M);
     if (m1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, L.Q, F, m1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
     for (let s = Math.max(s0, M); s < s1; s++) {
@@ -455,11 +514,16 @@ export class SharedThread {
       }
     }
     this.barrier();
-    // E: the update of this thread's rows (and c on thread 0).
-    const [i0, i1] = share(L.items, tid, N);
+    // E: the update of this thread's rows (and c on thread 0): every row (dense), or the batch's rows
+    // (sampled; the others decay lazily, catchUp).
     const lr = this.f64[LR];
     const mu = this.f64[MU];
-    k.updateRows(L.W, L.inc, L.b, L.incb, i0, i1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.sampled ? 1 : 0);
+    if (L.sampled) {
+      k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
+    } else {
+      const [i0, i1] = share(L.items, tid, N);
+      k.updateRows(L.W, L.inc, L.b, L.incb, i0, i1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
+    }
     if (tid === 0) {
       const cf = L.c >> 2;
       for (let j = 0; j < F; j++) {
@@ -516,6 +580,27 @@ export class SharedThread {
     }
     this.barrier();
   }
+}
+
+/**
+ * The lazy decay's coefficients for k = 0 … steps gradient-free momentum steps (catchUp in the kernels):
+ * A^k = [[a, b], [c, d]] with A = [[1 − ελ, μ], [−ελ, μ]], β_k = μ + … + μ^k and μ^k; computed in double,
+ * 6 float32 per k.
+ */
+export function decayTable(lr: number, mu: number, decay: number, steps: number): Float32Array {
+  const out = new Float32Array(6 * (steps + 1));
+  const e = lr * decay;
+  let [a, b, c, d] = [1, 0, 0, 1];
+  let beta = 0;
+  let muK = 1;
+  for (let k = 0; k <= steps; k++) {
+    out.set([a, b, c, d, beta, muK], 6 * k);
+    // A^{k+1} = A · A^k.
+    [a, b, c, d] = [(1 - e) * a + mu * c, (1 - e) * b + mu * d, -e * a + mu * c, -e * b + mu * d];
+    muK *= mu;
+    beta += muK;
+  }
+  return out;
 }
 
 /** Walker's alias table of a distribution (weights need not sum to 1), for O(1) draws. */
@@ -689,13 +774,17 @@ export class SharedEngine {
       // Slots: the sampled rows first, then the batch's other rated items in case order.
       const slot = new Int32Array(buf, L.slot, L.items);
       const excl = new Int32Array(buf, L.exclusions, 2 * L.maxEntries);
+      const slotItems = new Int32Array(buf, L.slotItems, L.maxSlots);
+      slotItems.set(new Int32Array(buf, L.rowItems, M));
       let next = M;
       let nExcl = 0;
       for (let n = 0; n < B; n++) {
         for (let e = rowStart[cases[n]]; e < rowStart[cases[n] + 1]; e++) {
           const i = colIndex[e];
-          if (slot[i] < 0) slot[i] = next++;
-          else if (slot[i] < M) {
+          if (slot[i] < 0) {
+            slotItems[next] = i;
+            slot[i] = next++;
+          } else if (slot[i] < M) {
             excl[2 * nExcl] = n;
             excl[2 * nExcl + 1] = slot[i];
             nExcl++;
@@ -710,9 +799,11 @@ export class SharedEngine {
       ctl[SLOTS] = L.items;
       ctl[EXCLUSIONS] = 0;
     }
+    if (L.sampled) this.prepareDecay(lr, momentum);
     this.t0.f64[LR] = lr;
     this.t0.f64[MU] = momentum;
     this.t0.run(CMD_BATCH);
+    ctl[STEP]++;
     const d64 = new Float64Array(buf);
     let err = 0;
     const { chunks } = chunking(ctl[SAMPLED_ROWS]);
@@ -755,9 +846,36 @@ export class SharedEngine {
     return picked.length;
   }
 
+  /** The (lr, μ) the lazy-decay table holds, and the step of the last flush. */
+  private decayOf: [number, number] | null = null;
+  private flushedAt = 0;
+
+  /**
+   * The lazy-decay table for this batch's ε and μ: A^k, β_k, μ^k for k = 0 … powSteps (in double, stored
+   * float32). A change of ε or μ (a new epoch's) first brings every row up to date under the old ones, as
+   * does a run of more steps than the table covers.
+   */
+  private prepareDecay(lr: number, mu: number): void {
+    const L = this.L;
+    const step = this.t0.ctl[STEP];
+    const same = this.decayOf !== null && this.decayOf[0] === lr && this.decayOf[1] === mu;
+    if (!same || step - this.flushedAt >= L.powSteps) this.flush();
+    if (same) return;
+    this.decayOf = [lr, mu];
+    new Float32Array(this.setup.memory.buffer, L.pow, 6 * (L.powSteps + 1)).set(decayTable(lr, mu, L.weightDecay, L.powSteps));
+  }
+
+  /** Brings every row up to date (sampled: the lazy decay); the parameters are then the trained ones. */
+  flush(): void {
+    if (!this.L.sampled || this.decayOf === null || this.t0.ctl[STEP] === this.flushedAt) return;
+    this.t0.run(CMD_FLUSH);
+    this.flushedAt = this.t0.ctl[STEP];
+  }
+
   /** Mean validation nDCG@k over `users` (each ranked by its fit items, fit items excluded). */
   validate(users: readonly number[]): number {
     if (users.length === 0) return NaN;
+    this.flush();
     const L = this.L;
     const buf = this.setup.memory.buffer;
     new Int32Array(buf, L.scored, users.length).set(users);
@@ -771,6 +889,7 @@ export class SharedEngine {
 
   /** The live parameters, as views on the shared memory (copy them to keep them). */
   read(): ImplicitParams {
+    this.flush();
     const L = this.L;
     const buf = this.setup.memory.buffer;
     return {

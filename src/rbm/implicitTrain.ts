@@ -45,6 +45,11 @@ export interface ImplicitTrainOptions {
   epochs: number;
   /** ε, applied to the batch-averaged gradient. */
   lr: number;
+  /**
+   * Anneal ε by a half cosine over the epoch budget E: ε_e = ε · ½ (1 + cos(π (e − 1) / E)) in epoch e
+   * (1-based), from ε down towards 0 (false: ε throughout).
+   */
+  lrCosine: boolean;
   /** μ from `momentumFromEpoch` on, `initialMomentum` before. */
   momentum: number;
   initialMomentum: number;
@@ -174,6 +179,11 @@ export function negativePhaseFor(
 ): 'dense' | 'sampled' {
   if (options.negativePhase !== 'auto') return options.negativePhase;
   return items >= SAMPLED_FROM_ITEMS && options.negativeSamples < items ? 'sampled' : 'dense';
+}
+
+/** ε of epoch `epoch` (1-based): constant, or annealed by a half cosine over the epoch budget. */
+export function lrAt(options: Pick<ImplicitTrainOptions, 'lr' | 'lrCosine' | 'epochs'>, epoch: number): number {
+  return options.lrCosine ? options.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / options.epochs)) : options.lr;
 }
 
 /** The engine of `options` over `params` (the 'shared' one copies them into its memory). */
@@ -459,7 +469,7 @@ export async function trainImplicitRbm(
       for (let from = 0; from < order.length; from += options.batchSize) {
         const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
         if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
-        err += engine.batch(cases, uniforms, options.lr, momentum);
+        err += engine.batch(cases, uniforms, lrAt(options, epoch), momentum);
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { carveValidation, ratedRows, validateImplicitOptions, type ImplicitRbmOptions } from '../../src/rbm/implicit.js';
 import { initImplicitParams, type ImplicitParams } from '../../src/rbm/implicitParams.js';
-import { aliasTable, HEAD_SHARE } from '../../src/rbm/implicitShared.js';
+import { aliasTable, decayTable, HEAD_SHARE, implicitKernelsModule, instantiateKernels } from '../../src/rbm/implicitShared.js';
 import { negativePhaseFor, SAMPLED_FROM_ITEMS, trainImplicitRbm, type RatedRows } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 import { expectEnginesAgree } from '../helpers/implicitEngines.js';
@@ -105,5 +105,36 @@ describe('the sampled negative phase', () => {
     expect(negativePhaseFor({ negativePhase: 'auto', negativeSamples: 100_000 }, 59_047)).toBe('dense');
     expect(negativePhaseFor({ negativePhase: 'dense', negativeSamples: 2000 }, 59_047)).toBe('dense');
     expect(negativePhaseFor({ negativePhase: 'sampled', negativeSamples: 2000 }, 100)).toBe('sampled');
+  });
+});
+
+describe('the lazy decay of rows a sampled batch did not touch', () => {
+  it('catching a row up k steps at once equals k gradient-free momentum steps', () => {
+    const F = 7;
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+    const k = instantiateKernels(implicitKernelsModule(), memory);
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    // Two copies of one row (W, ΔW, b, Δb) at rows 0 and 1; slot −1 (untouched); lastStep 0.
+    const [W, inc, b, incb, slot, last, pow] = [65536, 65536 + 64, 65536 + 128, 65536 + 160, 65536 + 192, 65536 + 224, 65536 + 256];
+    const rng = new Rng(5);
+    for (let j = 0; j < F; j++) {
+      f32[W / 4 + j] = f32[W / 4 + F + j] = rng.normal();
+      f32[inc / 4 + j] = f32[inc / 4 + F + j] = rng.normal() * 0.1;
+    }
+    f32[b / 4] = f32[b / 4 + 1] = 0.3;
+    f32[incb / 4] = f32[incb / 4 + 1] = -0.05;
+    i32[slot / 4] = i32[slot / 4 + 1] = -1;
+    const [lr, mu, decay, steps] = [0.02, 0.9, 0.03, 25];
+    for (let s = 0; s < steps; s++) k.updateRows(W, inc, b, incb, 0, 1, F, slot, 0, 0, lr, mu, decay, 0.01, 0);
+    f32.set(decayTable(lr, mu, decay, steps), pow / 4);
+    k.catchUp(W, inc, b, incb, F, last, 0, 1, 2, steps, pow);
+    expect(i32[last / 4 + 1]).toBe(steps);
+    for (let j = 0; j < F; j++) {
+      expect(f32[W / 4 + F + j]).toBeCloseTo(f32[W / 4 + j], 5);
+      expect(f32[inc / 4 + F + j]).toBeCloseTo(f32[inc / 4 + j], 5);
+    }
+    expect(f32[b / 4 + 1]).toBeCloseTo(f32[b / 4], 5);
+    expect(f32[incb / 4 + 1]).toBeCloseTo(f32[incb / 4], 5);
   });
 });

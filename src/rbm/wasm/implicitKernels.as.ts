@@ -497,3 +497,116 @@ export function updateRows(
     }
   }
 }
+
+/**
+ * Lazy decay (the sampled negative phase): a row no batch touched for k steps took k gradient-free momentum
+ * steps, a linear map of (θ, Δθ) applied at once,
+ *   (W, ΔW) ← A^k (W, ΔW),   A = [[1 − ελ, μ], [−ελ, μ]];   (b, Δb) ← (b + (μ + … + μ^k) Δb, μ^k Δb)
+ * with A^k's entries and the b coefficients at pow + 24·k (6 floats: a, b, c, d, β_k, μ^k). Catches up
+ * rows items[x] (or x itself when items = 0) for x ∈ [from, to) from lastStep[i] to `step`.
+ */
+export function catchUp(
+  W: usize,
+  inc: usize,
+  b: usize,
+  incb: usize,
+  F: i32,
+  lastStep: usize,
+  items: usize,
+  from: i32,
+  to: i32,
+  step: i32,
+  pow: usize,
+): void {
+  const rowBytes = <usize>F << 2;
+  const f4 = <usize>(F & ~3) << 2;
+  for (let x = from; x < to; x++) {
+    const i = items ? load<i32>(items + (<usize>x << 2)) : x;
+    const lp = lastStep + (<usize>i << 2);
+    const k = step - load<i32>(lp);
+    if (k <= 0) continue;
+    store<i32>(lp, step);
+    const p = pow + <usize>k * 24;
+    const a = load<f32>(p);
+    const bw = load<f32>(p, 4);
+    const c = load<f32>(p, 8);
+    const d = load<f32>(p, 12);
+    const av = f32x4.splat(a);
+    const bv = f32x4.splat(bw);
+    const cv = f32x4.splat(c);
+    const dv = f32x4.splat(d);
+    const w = W + <usize>i * rowBytes;
+    const v = inc + <usize>i * rowBytes;
+    let j: usize = 0;
+    for (; j < f4; j += 16) {
+      const x0 = v128.load(w + j);
+      const y0 = v128.load(v + j);
+      v128.store(w + j, f32x4.add(f32x4.mul(av, x0), f32x4.mul(bv, y0)));
+      v128.store(v + j, f32x4.add(f32x4.mul(cv, x0), f32x4.mul(dv, y0)));
+    }
+    for (; j < rowBytes; j += 4) {
+      const x0 = load<f32>(w + j);
+      const y0 = load<f32>(v + j);
+      store<f32>(w + j, a * x0 + bw * y0);
+      store<f32>(v + j, c * x0 + d * y0);
+    }
+    const vb = load<f32>(incb + (<usize>i << 2));
+    store<f32>(b + (<usize>i << 2), load<f32>(b + (<usize>i << 2)) + load<f32>(p, 16) * vb);
+    store<f32>(incb + (<usize>i << 2), load<f32>(p, 20) * vb);
+  }
+}
+
+/**
+ * The momentum step of the rows of slots [s0, s1) (items slotItems[s], gradient G[s], gb[s]), as updateRows
+ * does for a touched row; then slot[i] ← −1 and lastStep[i] ← step (the row is current after this step).
+ */
+export function updateSlots(
+  W: usize,
+  inc: usize,
+  b: usize,
+  incb: usize,
+  F: i32,
+  slotItems: usize,
+  s0: i32,
+  s1: i32,
+  G: usize,
+  gb: usize,
+  lr: f32,
+  mu: f32,
+  decay: f32,
+  scale: f32,
+  slot: usize,
+  lastStep: usize,
+  step: i32,
+): void {
+  const rowBytes = <usize>F << 2;
+  const f4 = <usize>(F & ~3) << 2;
+  const m = f32x4.splat(mu);
+  const e = f32x4.splat(lr);
+  const dd = f32x4.splat(decay);
+  const sc = f32x4.splat(scale);
+  for (let s = s0; s < s1; s++) {
+    const i = <usize>load<i32>(slotItems + (<usize>s << 2));
+    const w = W + i * rowBytes;
+    const v = inc + i * rowBytes;
+    const g = G + <usize>s * rowBytes;
+    let j: usize = 0;
+    for (; j < f4; j += 16) {
+      const x = v128.load(w + j);
+      const nv = f32x4.add(f32x4.mul(m, v128.load(v + j)), f32x4.mul(e, f32x4.sub(f32x4.mul(v128.load(g + j), sc), f32x4.mul(dd, x))));
+      v128.store(v + j, nv);
+      v128.store(w + j, f32x4.add(x, nv));
+    }
+    for (; j < rowBytes; j += 4) {
+      const x = load<f32>(w + j);
+      const nv = mu * load<f32>(v + j) + lr * (load<f32>(g + j) * scale - decay * x);
+      store<f32>(v + j, nv);
+      store<f32>(w + j, x + nv);
+    }
+    const nb = mu * load<f32>(incb + (i << 2)) + lr * load<f32>(gb + (<usize>s << 2)) * scale;
+    store<f32>(incb + (i << 2), nb);
+    store<f32>(b + (i << 2), load<f32>(b + (i << 2)) + nb);
+    store<i32>(slot + (i << 2), -1);
+    store<i32>(lastStep + (i << 2), step);
+  }
+}
