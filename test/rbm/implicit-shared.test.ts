@@ -5,7 +5,7 @@
  * sample's exact head covers every item.
  */
 import { describe, expect, it } from 'vitest';
-import { carveValidation, ratedRows, validateImplicitOptions, type ImplicitRbmOptions } from '../../src/rbm/implicit.js';
+import { carveValidation, epochBudget, ratedRows, validateImplicitOptions, type ImplicitRbmOptions } from '../../src/rbm/implicit.js';
 import { initImplicitParams, type ImplicitParams } from '../../src/rbm/implicitParams.js';
 import { aliasTable, decayTable, HEAD_SHARE, implicitKernelsModule, instantiateKernels } from '../../src/rbm/implicitShared.js';
 import { negativePhaseFor, SAMPLED_FROM_ITEMS, trainImplicitRbm, type RatedRows } from '../../src/rbm/implicitTrain.js';
@@ -136,5 +136,18 @@ describe('the lazy decay of rows a sampled batch did not touch', () => {
     }
     expect(f32[b / 4 + 1]).toBeCloseTo(f32[b / 4], 5);
     expect(f32[incb / 4 + 1]).toBeCloseTo(f32[incb / 4], 5);
+  });
+});
+
+describe('the epoch budget', () => {
+  it('keeps the epochs of a small catalog and caps a large one at 10 (never more than asked)', () => {
+    const o = validateImplicitOptions();
+    expect(epochBudget(o, 943)).toBe(60);
+    expect(epochBudget(o, 330)).toBe(60);
+    expect(epochBudget(o, 2_000)).toBe(30);
+    expect(epochBudget(o, 6_040)).toBe(10);
+    expect(epochBudget(o, 162_541)).toBe(10);
+    expect(epochBudget({ ...o, epochs: 3 }, 162_541)).toBe(3);
+    expect(epochBudget({ ...o, scaleEpochs: false }, 162_541)).toBe(60);
   });
 });
