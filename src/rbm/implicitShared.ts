@@ -639,9 +639,9 @@ export const proposalWeights = (counts: ArrayLike<number>): Float64Array => Floa
 
 /**
  * The share of a mini-batch's S negative rows given to the head (the most popular items by π, taken
- * exactly with ω = 1); the other draws sample the tail. Chosen on validation (docs/performance.md).
+ * exactly with ω = 1); the other draws sample the tail (docs/performance.md: S matters more than the share).
  */
-export const HEAD_SHARE = Number(process.env.IMPLICIT_HEAD ?? 0.75);
+export const HEAD_SHARE = 0.75;
 
 export interface SharedEngineOptions {
   threads: number;
