@@ -35,7 +35,10 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Rng } from '../rng.js';
 import { activityScale, type ImplicitParams } from './implicitParams.js';
-import type { RatedRows } from './implicitTrain.js';
+
+/** A user's rated items as compressed rows (implicitTrain.ts's RatedRows; not imported, to avoid a cycle). */
+type RatedRows = Pick<CompressedRows, 'rows' | 'cols' | 'rowStart' | 'colIndex'>;
+import type { CompressedRows } from '../data/dataset.js';
 import { topK } from './topK.js';
 
 /** The exports of implicitKernels.wasm (see wasm/implicitKernels.as.ts); pointers are byte offsets. */
