@@ -11,7 +11,7 @@
  * its peak RSS is read from its /proc status before it stops.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { forEachCatalogRating, readMovieLensCatalog } from '../data/movielens.js';
@@ -179,7 +179,8 @@ export async function runPipeline(
           trainModel(
             DEFAULT_ALGORITHM,
             dataset,
-            { epochs, implicit: { epochs } },
+            // Every core, as `npm run train` by default (--threads).
+            { epochs, threads: availableParallelism(), implicit: { epochs } },
             {
               onEpoch: (report) => {
                 curve.push(report);
