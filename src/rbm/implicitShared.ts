@@ -123,6 +123,9 @@ const VALIDATION_BLOCK = 32;
 const MIN_CHUNK_ROWS = 64;
 const MAX_CHUNKS = 64;
 
+/** Checks of the barrier's generation before a thread sleeps (tens of microseconds). */
+const SPINS = 20_000;
+
 // Control words (Int32Array over the first bytes of the memory).
 const GEN = 0;
 const COUNT = 1;
@@ -360,6 +363,9 @@ export class SharedThread {
       Atomics.add(ctl, GEN, 1);
       Atomics.notify(ctl, GEN);
     } else {
+      // Spin briefly first: a phase of a mini-batch is often a millisecond or less, and a thread put to
+      // sleep by Atomics.wait takes about as long to be woken.
+      for (let spin = 0; spin < SPINS && Atomics.load(ctl, GEN) === gen; spin++);
       while (Atomics.load(ctl, GEN) === gen) {
         if (Atomics.load(ctl, ABORT) !== 0) throw new Error('implicit RBM training: another training thread failed');
         Atomics.wait(ctl, GEN, gen, 1000);
