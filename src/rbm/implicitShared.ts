@@ -12,7 +12,7 @@
  *   C  cases split: q_n = σ(c + Q_n + Σ_k Q_k[n])   (chunk partials added in chunk order)
  *   D  gradient rows split by slot: G_M = −Vᵀ Q, then every rated entry's p⁰_n − v_{n,i} q_n (case order);
  *      thread 0: ∂c = Σ_n (p⁰_n − q_n)
- *   E  rows split by item: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
+ *   E  the same rows, no barrier between: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
  * The split is by cases for the sparse work and by rows (items) for the dense work: splitting the dense
  * products by cases too would leave each thread an I × F partial gradient to add up every batch (memory
  * traffic equal to the update itself); by rows, the only cross-thread sum is Q's (B × F per chunk).
@@ -522,16 +522,15 @@ export class SharedThread {
         }
       }
     }
-    this.barrier();
-    // E: the update of this thread's rows (and c on thread 0): every row (dense), or the batch's rows
-    // (sampled; the others decay lazily, catchUp).
+    // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
+    // nothing else reads W until the next batch). Every row (dense: slot = item), or the batch's rows
+    // (sampled; the others decay lazily, catchUp). And c on thread 0.
     const lr = this.f64[LR];
     const mu = this.f64[MU];
     if (L.sampled) {
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
     } else {
-      const [i0, i1] = share(L.items, tid, N);
-      k.updateRows(L.W, L.inc, L.b, L.incb, i0, i1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
+      k.updateRows(L.W, L.inc, L.b, L.incb, s0, s1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
     }
     if (tid === 0) {
       const cf = L.c >> 2;
