@@ -423,11 +423,15 @@ export class SharedThread {
     const bias = L.sampled ? L.bm : L.b;
     const [c0, c1] = share(B, tid, N);
     const [k0, k1] = share(chunks, tid, N);
-    const [s0, s1] = share(slots, tid, N, 4);
+    // This thread's slots: a share of the sampled (or all) rows, whose gradient is a product, and a share
+    // of the batch's other rated rows, whose gradient is their entries alone (balanced separately).
+    const [s0, s1] = share(M, tid, N, 4);
+    const [e0, e1] = share(slots - M, tid, N, 4).map((x) => x + M);
     const step = this.ctl[STEP];
     if (L.sampled) {
       // The batch's rows brought up to date (their lazy decay) before anything reads them.
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
+      k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, e0, e1, step, L.pow);
       this.barrier();
     }
     // A: positive phase of this thread's cases; the sampled rows gathered.
@@ -501,13 +505,12 @@ export class SharedThread {
     }
     this.barrier();
     // D: the gradient of this thread's slots.
-    const m1 = Math.min(s1, M);
-    if (m1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, L.Q, F, m1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
-    for (let s = Math.max(s0, M); s < s1; s++) {
+    if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, L.Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
+    for (let s = e0; s < e1; s++) {
       f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
       f32[(L.gb >> 2) + s] = 0;
     }
-    if (s1 > s0) {
+    if (s1 > s0 || e1 > e0) {
       for (let n = 0; n < B; n++) {
         const u = i32[(L.cases >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
@@ -515,7 +518,7 @@ export class SharedThread {
         const at = i32[(L.entryStart >> 2) + n];
         for (let x = s; x < e; x++) {
           const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
-          if (slot < s0 || slot >= s1) continue;
+          if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
           const v = L.sampled ? f32[(L.entryV >> 2) + at + x - s] : 0;
           k.addEntry(L.G + slot * fb, L.P0 + n * fb, L.Q + n * fb, v, F);
           f32[(L.gb >> 2) + slot] += 1 - v;
@@ -529,6 +532,7 @@ export class SharedThread {
     const mu = this.f64[MU];
     if (L.sampled) {
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
+      k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, e0, e1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
     } else {
       k.updateRows(L.W, L.inc, L.b, L.incb, s0, s1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
     }
