@@ -1,10 +1,12 @@
 /**
- * Compiles the AssemblyScript CD kernels (src/rbm/wasm/cdKernels.as.ts) to src/rbm/wasm/cdKernels.wasm.
+ * Compiles the AssemblyScript kernels to WebAssembly: the rating RBMs' CD kernels
+ * (src/rbm/wasm/cdKernels.as.ts → cdKernels.wasm) and the implicit RBM's dense kernels over a shared
+ * memory (src/rbm/wasm/implicitKernels.as.ts → implicitKernels.wasm).
  *
  *   npm run build:wasm            # rebuild and write the .wasm
  *   npm run build:wasm -- --check # exit 1 if the committed .wasm differs from a fresh build
  *
- * The .wasm is committed, so installing or running the project needs no compiler; a test
+ * The .wasm files are committed, so installing or running the project needs no compiler; a test
  * (test/rbm/wasm-build.test.ts) rebuilds it and compares bytes, so it cannot go stale. The compiler
  * version is pinned in package.json so that a rebuild is byte-for-byte reproducible.
  */
@@ -40,13 +42,55 @@ export const ASC_FLAGS = [
   '65536',
 ];
 
-/** Compiles the kernels in memory and returns the binary. */
+export const IMPLICIT_WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/implicitKernels.as.ts', import.meta.url));
+export const IMPLICIT_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/implicitKernels.wasm', import.meta.url));
+
+/**
+ * The implicit kernels own no memory: they import one shared WebAssembly.Memory (up to 4 GiB) that every
+ * training thread instantiates them over (src/rbm/implicitShared.ts), so they need the threads feature.
+ */
+export const IMPLICIT_ASC_FLAGS = [
+  '-O3',
+  '--enable',
+  'simd',
+  '--enable',
+  'threads',
+  '--runtime',
+  'stub',
+  '--noAssert',
+  '--use',
+  'abort=',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
+];
+
+interface WasmModule {
+  source: string;
+  output: string;
+  flags: readonly string[];
+}
+
+export const WASM_MODULES: readonly WasmModule[] = [
+  { source: WASM_SOURCE, output: WASM_OUTPUT, flags: ASC_FLAGS },
+  { source: IMPLICIT_WASM_SOURCE, output: IMPLICIT_WASM_OUTPUT, flags: IMPLICIT_ASC_FLAGS },
+];
+
+/** Compiles the CD kernels in memory and returns the binary. */
 export async function buildWasm(): Promise<Uint8Array> {
+  return buildWasmModule(WASM_MODULES[0]);
+}
+
+/** Compiles one module's kernels in memory and returns the binary. */
+export async function buildWasmModule(module: WasmModule): Promise<Uint8Array> {
   const asc = (await import('assemblyscript/asc')).default;
-  const source = await readFile(WASM_SOURCE, 'utf8');
+  const source = await readFile(module.source, 'utf8');
   // asc's command line, with an in-memory file system: the flags above are exactly what is compiled with.
   let out: Uint8Array | null = null;
-  const result = await asc.main(['cdKernels.ts', '--outFile', 'cdKernels.wasm', ...ASC_FLAGS], {
+  const result = await asc.main(['cdKernels.ts', '--outFile', 'cdKernels.wasm', ...module.flags], {
     readFile: (name) => (name === 'cdKernels.ts' ? source : null),
     writeFile: (name, contents) => {
       if (name === 'cdKernels.wasm') out = contents as Uint8Array;
@@ -60,18 +104,20 @@ export async function buildWasm(): Promise<Uint8Array> {
 
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
-  const fresh = await buildWasm();
-  if (check) {
-    const committed = await readFile(WASM_OUTPUT).catch(() => null);
-    if (!committed || Buffer.compare(Buffer.from(fresh), committed) !== 0) {
-      process.stderr.write(`build-wasm: ${WASM_OUTPUT} is out of date; run npm run build:wasm\n`);
-      process.exit(1);
+  for (const module of WASM_MODULES) {
+    const fresh = await buildWasmModule(module);
+    if (check) {
+      const committed = await readFile(module.output).catch(() => null);
+      if (!committed || Buffer.compare(Buffer.from(fresh), committed) !== 0) {
+        process.stderr.write(`build-wasm: ${module.output} is out of date; run npm run build:wasm\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`build-wasm: ${module.output} is up to date (${fresh.length} bytes)\n`);
+      continue;
     }
-    process.stdout.write(`build-wasm: ${WASM_OUTPUT} is up to date (${fresh.length} bytes)\n`);
-    return;
+    await writeFile(module.output, fresh);
+    process.stdout.write(`build-wasm: wrote ${module.output} (${fresh.length} bytes)\n`);
   }
-  await writeFile(WASM_OUTPUT, fresh);
-  process.stdout.write(`build-wasm: wrote ${WASM_OUTPUT} (${fresh.length} bytes)\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -28,7 +28,7 @@ function arg(name: string, fallback: string): string {
   return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
 }
 
-interface Shape {
+export interface Shape {
   seed: number;
   users: number;
   items: number;
@@ -36,7 +36,7 @@ interface Shape {
   halfStars: boolean;
 }
 
-function loadDataset(SHAPE: Shape): Dataset {
+export function loadDataset(SHAPE: Shape): Dataset {
   const dir = `${process.env.BENCH_CACHE ?? '/tmp/bench-cd'}-${SHAPE.users}-${SHAPE.items}-${SHAPE.ratings}`;
   const file = (n: string): string => join(dir, n);
   const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

@@ -179,6 +179,7 @@ export async function runPipeline(
           trainModel(
             DEFAULT_ALGORITHM,
             dataset,
+            // Every core, as `npm run train` by default (--threads).
             { epochs, threads: availableParallelism(), implicit: { epochs } },
             {
               onEpoch: (report) => {

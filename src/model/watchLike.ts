@@ -145,7 +145,11 @@ export function applyPopularityPrior(
   return scores;
 }
 
-const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({ seed: options.seed ?? 0, ...options.implicit });
+const implicitOptions = (options: RankingFitOptions): Partial<ImplicitRbmOptions> => ({
+  seed: options.seed ?? 0,
+  ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  ...options.implicit,
+});
 
 /** The implicit RBM's share of the checkpoint hooks (phase 'implicit'; the rating RBMs have theirs). */
 const implicitCheckpoints = (hooks?: FitHooks): ImplicitTrainHooks =>

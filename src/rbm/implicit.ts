@@ -29,6 +29,7 @@ import {
   implicitParamsOfCheckpoint,
   trainImplicitRbm,
   type ImplicitEngine,
+  type NegativePhase,
   type ImplicitTrainHooks,
   type ImplicitTrainOptions,
   type RatedRows,
@@ -44,6 +45,8 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
    * did not scale.
    */
   activityScaling: boolean;
+  /** Cap the epochs by the data's size (epochBudget); false: `epochs` as given. */
+  scaleEpochs: boolean;
   /**
    * E: independently trained RBMs (seeds seed, seed + 1, …, each with its own validation slice and
    * early stopping) whose visible logits are averaged, z̄_i = (1/E) Σ_e z_i^e. Stored as one RBM of E·F
@@ -63,6 +66,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   hidden: 160,
   epochs: 60,
   lr: 0.02,
+  lrCosine: false,
   momentum: 0.9,
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
@@ -71,20 +75,48 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   cdSteps: 1,
   patience: 60,
   initScale: 0.01,
-  engine: 'tfjs',
+  engine: 'shared',
   zeroSamples: 200,
+  negativePhase: 'auto',
+  negativeSamples: 2000,
+  threads: 1,
   rankCutoff: 10,
   validationUsers: 5000,
   seed: 0,
   validationFraction: 0.1,
   activityScaling: true,
+  scaleEpochs: true,
   members: 1,
 };
 
-/** What options a stored model that predates a field had: the behaviour before the field existed. */
-const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members'> = { activityScaling: false, members: 1 };
+/**
+ * The epoch budget scales with the data: a large catalog's epoch is many mini-batch updates (MovieLens 25M:
+ * 1,626 of 100 users, against ML-100K's 10), so it needs far fewer epochs. With `scaleEpochs`, training runs
+ *   min(epochs, max(MIN_SCALED_EPOCHS, ⌈EPOCH_UPDATES / ⌈users / B⌉⌉))
+ * epochs (patience capped to it): ML-100K (943 users) and smaller keep the 60 chosen on validation; from
+ * about 6,000 users on (ML-1M's size), training runs 10 epochs, every user still visited 10 times. See docs/performance.md for the validation
+ * curves behind it.
+ */
+export const EPOCH_UPDATES = 600;
+export const MIN_SCALED_EPOCHS = 10;
 
-const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
+export function epochBudget(options: Pick<ImplicitRbmOptions, 'epochs' | 'batchSize' | 'scaleEpochs'>, users: number): number {
+  if (!options.scaleEpochs) return options.epochs;
+  const batches = Math.max(1, Math.ceil(users / options.batchSize));
+  return Math.min(options.epochs, Math.max(MIN_SCALED_EPOCHS, Math.ceil(EPOCH_UPDATES / batches)));
+}
+
+/** What options a stored model that predates a field had: the behaviour before the field existed. */
+const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members' | 'lrCosine' | 'engine' | 'scaleEpochs'> = {
+  activityScaling: false,
+  scaleEpochs: false,
+  members: 1,
+  lrCosine: false,
+  engine: 'tfjs',
+};
+
+const ENGINES: readonly ImplicitEngine[] = ['shared', 'tfjs', 'js', 'sampled'];
+const NEGATIVE_PHASES: readonly NegativePhase[] = ['auto', 'dense', 'sampled'];
 
 /** Merges `input` onto the defaults and checks every field, naming the first bad one. */
 export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {}): ImplicitRbmOptions {
@@ -93,14 +125,41 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
     throw new RangeError(`implicit RBM option ${field} must be ${expected}, got ${JSON.stringify(Reflect.get(o, field))}`);
   };
   const positiveInt = (
-    field: 'hidden' | 'epochs' | 'batchSize' | 'cdSteps' | 'patience' | 'rankCutoff' | 'momentumFromEpoch' | 'validationUsers' | 'members',
+    field:
+      | 'hidden'
+      | 'epochs'
+      | 'batchSize'
+      | 'cdSteps'
+      | 'patience'
+      | 'rankCutoff'
+      | 'momentumFromEpoch'
+      | 'validationUsers'
+      | 'members'
+      | 'negativeSamples'
+      | 'threads',
   ): void => {
     if (!Number.isInteger(o[field]) || o[field] <= 0) fail(field, 'a positive integer');
   };
   (
-    ['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers', 'members'] as const
+    [
+      'hidden',
+      'epochs',
+      'batchSize',
+      'cdSteps',
+      'patience',
+      'rankCutoff',
+      'momentumFromEpoch',
+      'validationUsers',
+      'members',
+      'negativeSamples',
+      'threads',
+    ] as const
   ).forEach(positiveInt);
+  if (o.threads > 256) fail('threads', 'an integer from 1 to 256');
+  if (!NEGATIVE_PHASES.includes(o.negativePhase)) fail('negativePhase', `one of ${NEGATIVE_PHASES.map((e) => `"${e}"`).join(', ')}`);
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
+  if (typeof o.lrCosine !== 'boolean') fail('lrCosine', 'true or false');
+  if (typeof o.scaleEpochs !== 'boolean') fail('scaleEpochs', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');
@@ -213,7 +272,9 @@ async function fitMember(
   const hasValidation = validation.colIndex.length > 0;
   // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
   const trainRng = resume ? new Rng((seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
-  const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
+  const epochs = epochBudget(options, fit.rows);
+  const budgeted = { ...options, epochs, patience: Math.min(options.patience, epochs) };
+  const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, budgeted, trainRng, onEpoch, hooks);
   return {
     params: result.params,
     training: {

@@ -10,7 +10,10 @@
  *             is slow; see tfjsEngine), bit-identical parameters to the previous tfjs layouts
  *   'js'      the same per case in typed-array loops (the reference)
  *   'sampled' typed-array loops with the negative phase over the rated items and `zeroSamples` sampled
- *             unrated ones (accumulateCdSampled)
+ *             unrated ones (accumulateCdSampled), drawn uniformly per case
+ *   'shared'  the default: SIMD kernels over shared memory on `threads` threads (implicitShared.ts), the
+ *             negative phase dense or importance-sampled from a popularity proposal per mini-batch; CD-1
+ *             (at T > 1 it runs the tfjs engine)
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { DEFAULT_CHECKPOINT_EVERY_MS, type EpochReport, type RbmCheckpoint } from './train.js';
@@ -19,6 +22,7 @@ import { Rng } from '../rng.js';
 import { readFloat32, tf } from './backend.js';
 import { transposeMatrix } from './params.js';
 import { topK } from './topK.js';
+import { SharedEngine } from './implicitShared.js';
 import {
   accumulateCd,
   accumulateCdSampled,
@@ -31,7 +35,8 @@ import {
   type ImplicitParams,
 } from './implicitParams.js';
 
-export type ImplicitEngine = 'tfjs' | 'js' | 'sampled';
+export type ImplicitEngine = 'shared' | 'tfjs' | 'js' | 'sampled';
+export type NegativePhase = 'auto' | 'dense' | 'sampled';
 
 export interface ImplicitTrainOptions {
   /** F, binary hidden units. */
@@ -40,6 +45,11 @@ export interface ImplicitTrainOptions {
   epochs: number;
   /** ε, applied to the batch-averaged gradient. */
   lr: number;
+  /**
+   * Anneal ε by a half cosine over the epoch budget E: ε_e = ε · ½ (1 + cos(π (e − 1) / E)) in epoch e
+   * (1-based), from ε down towards 0 (false: ε throughout).
+   */
+  lrCosine: boolean;
   /** μ from `momentumFromEpoch` on, `initialMomentum` before. */
   momentum: number;
   initialMomentum: number;
@@ -57,6 +67,18 @@ export interface ImplicitTrainOptions {
   engine: ImplicitEngine;
   /** Unrated items sampled per case by the 'sampled' engine. */
   zeroSamples: number;
+  /**
+   * The 'shared' engine's negative phase: over every item ('dense') or importance-sampled ('sampled',
+   * implicitShared.ts); 'auto' picks by the catalog's size (negativePhaseFor).
+   */
+  negativePhase: NegativePhase;
+  /** Draws from the proposal per mini-batch when the negative phase is sampled. */
+  negativeSamples: number;
+  /**
+   * Threads sharing each mini-batch ('shared' engine). The trained parameters do not depend on it (the
+   * work's split changes, not the arithmetic), so it is a speed setting, not a hyperparameter.
+   */
+  threads: number;
   /** k of the early-stopping nDCG@k. */
   rankCutoff: number;
   /**
@@ -138,7 +160,56 @@ interface Engine {
   batch(cases: Int32Array, uniforms: Float32Array, lr: number, momentum: number): number;
   /** The current parameters as typed arrays (the live ones for the JS engines, a copy for tfjs). */
   read(): ImplicitParams;
+  /** Mean validation nDCG@k over `users`, when the engine computes it itself (else validationNdcg). */
+  validate?(users: readonly number[]): number;
   dispose(): void;
+}
+
+/**
+ * Catalogs of at least this many items train with the sampled negative phase under 'auto': where the dense
+ * reconstruction's I × F products per case cost more than a mini-batch's sample (docs/performance.md,
+ * "The implicit RBM's training").
+ */
+export const SAMPLED_FROM_ITEMS = 20_000;
+
+/** The negative phase the 'shared' engine runs for a catalog of `items`. */
+export function negativePhaseFor(
+  options: Pick<ImplicitTrainOptions, 'negativePhase' | 'negativeSamples'>,
+  items: number,
+): 'dense' | 'sampled' {
+  if (options.negativePhase !== 'auto') return options.negativePhase;
+  return items >= SAMPLED_FROM_ITEMS && options.negativeSamples < items ? 'sampled' : 'dense';
+}
+
+/** ε of epoch `epoch` (1-based): constant, or annealed by a half cosine over the epoch budget. */
+export function lrAt(options: Pick<ImplicitTrainOptions, 'lr' | 'lrCosine' | 'epochs'>, epoch: number): number {
+  return options.lrCosine ? options.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / options.epochs)) : options.lr;
+}
+
+/** The engine of `options` over `params` (the 'shared' one copies them into its memory). */
+export async function createEngine(
+  params: ImplicitParams,
+  fit: RatedRows,
+  validation: RatedRows | null,
+  options: ImplicitTrainOptions,
+  rng: Rng,
+): Promise<Engine> {
+  // The shared engine's kernels run CD-1; CD-T (T > 1, not a default) trains on the tfjs engine.
+  if (options.engine === 'tfjs' || (options.engine === 'shared' && options.cdSteps !== 1)) return tfjsEngine(params, fit, options);
+  if (options.engine !== 'shared') return jsEngine(params, fit, options, rng);
+  const engine = await SharedEngine.create(
+    params,
+    fit,
+    validation,
+    { ...options, sampled: negativePhaseFor(options, params.items) === 'sampled' },
+    rng,
+  );
+  return {
+    batch: (cases, uniforms, lr, momentum) => engine.batch(cases, uniforms, lr, momentum),
+    read: () => engine.read(),
+    validate: (users) => engine.validate(users),
+    dispose: () => engine.dispose(),
+  };
 }
 
 function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOptions, rng: Rng): Engine {
@@ -374,7 +445,7 @@ export async function trainImplicitRbm(
   const resume = hooks.resumeFrom ?? null;
   const F = params.hidden;
   const T = options.cdSteps;
-  const engine = options.engine === 'tfjs' ? tfjsEngine(params, fit, options) : jsEngine(params, fit, options, rng);
+  const engine = await createEngine(params, fit, validation, options, rng);
   const order = Int32Array.from({ length: fit.rows }, (_, u) => u);
   const uniforms = new Float32Array(options.batchSize * T * F);
   const scored = validation ? validationUsers(validation, options.validationUsers) : [];
@@ -398,7 +469,7 @@ export async function trainImplicitRbm(
       for (let from = 0; from < order.length; from += options.batchSize) {
         const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
         if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
-        err += engine.batch(cases, uniforms, options.lr, momentum);
+        err += engine.batch(cases, uniforms, lrAt(options, epoch), momentum);
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
           await yieldToEventLoop();
           lastYield = performance.now();
@@ -410,7 +481,11 @@ export async function trainImplicitRbm(
           `implicit RBM training diverged in epoch ${epoch}: weights became NaN or infinite; try a smaller lr or more weightDecay`,
         );
       }
-      const ndcg = validation ? validationNdcg(current, fit, validation, options.rankCutoff, scored) : NaN;
+      const ndcg = !validation
+        ? NaN
+        : engine.validate
+          ? engine.validate(scored)
+          : validationNdcg(current, fit, validation, options.rankCutoff, scored);
       const report: EpochReport = {
         phase: 'implicit',
         epoch,

@@ -1,19 +1,28 @@
 /**
- * The implicit RBM trained by the typed-array and the tfjs engine from the same initial parameters and
+ * The implicit RBM trained by the typed-array and the tfjs (or shared) engine from the same initial parameters and
  * the same seeds: the two must agree parameter for parameter, and the tfjs run must leave no tensor behind.
  */
 import { expect } from 'vitest';
 import { tf } from '../../src/rbm/backend.js';
 import type { ImplicitRbmOptions } from '../../src/rbm/implicit.js';
 import { initImplicitParams } from '../../src/rbm/implicitParams.js';
-import { trainImplicitRbm, type RatedRows } from '../../src/rbm/implicitTrain.js';
+import { trainImplicitRbm, type ImplicitEngine, type RatedRows } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 
-/** Trains on `rows` (of `users` users, `items` items) with each engine and asserts they agree to 4 decimals. */
-export async function expectEnginesAgree(rows: RatedRows, users: number, items: number, options: ImplicitRbmOptions): Promise<void> {
+/**
+ * Trains on `rows` (of `users` users, `items` items) with the typed-array engine and `other` (default tfjs)
+ * and asserts they agree to 4 decimals.
+ */
+export async function expectEnginesAgree(
+  rows: RatedRows,
+  users: number,
+  items: number,
+  options: ImplicitRbmOptions,
+  other: ImplicitEngine = 'tfjs',
+): Promise<void> {
   const counts = new Float64Array(items);
   for (const i of rows.colIndex) counts[i]++;
-  const run = async (engine: 'tfjs' | 'js') =>
+  const run = async (engine: ImplicitEngine) =>
     (
       await trainImplicitRbm(
         initImplicitParams(counts, users, options.hidden, new Rng(1), 0.1),
@@ -25,7 +34,7 @@ export async function expectEnginesAgree(rows: RatedRows, users: number, items: 
     ).params;
   const js = await run('js');
   const before = tf.memory().numTensors;
-  const tfjs = await run('tfjs');
+  const tfjs = await run(other);
   expect(tf.memory().numTensors).toBe(before);
   for (let n = 0; n < js.W.length; n++) expect(tfjs.W[n]).toBeCloseTo(js.W[n], 4);
   for (let i = 0; i < items; i++) expect(tfjs.b[i]).toBeCloseTo(js.b[i], 4);

@@ -87,7 +87,7 @@ describe('fitImplicitRbm', () => {
   it('rejects bad options with the field and the expected value', async () => {
     expect(() => validateImplicitOptions({ hidden: 0 })).toThrow('implicit RBM option hidden must be a positive integer, got 0');
     expect(() => validateImplicitOptions({ engine: 'gpu' as 'js' })).toThrow(
-      'implicit RBM option engine must be one of "tfjs", "js", "sampled", got "gpu"',
+      'implicit RBM option engine must be one of "shared", "tfjs", "js", "sampled", got "gpu"',
     );
     expect(() => validateImplicitOptions({ validationFraction: 0.7 })).toThrow('validationFraction must be in [0, 0.5)');
   });
