@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadDataset } from '../eval/loadFolds.js';
+import { algorithmNames } from '../model/algorithms.js';
 import { sampleUsers } from '../eval/splits.js';
 import { gridOf, tuneRanking, type GridFigures, type GridPoint, type GridRow, type TuningReport } from '../eval/tuning.js';
 import { initBackend } from '../rbm/backend.js';
@@ -21,6 +22,8 @@ export const TUNE_USAGE = `usage: npm run tune -- --data <MovieLens folder> --sp
                         to seed; default: --seed alone)
   --users-fraction F    keep a seeded share F of the users first (e.g. 0.35: far fewer users than items)
   --k N                 list length (default 10)
+  --baselines ease,ials  also fit these algorithms on the fit part and measure them on the same
+                        validation part (yardsticks; each tunes itself inside its fit)
   --grid "key=v,v key=v,…"   implicit RBM options to try, every combination (default: the served
                         options alone); keys are the option names (lr, weightDecay, epochs, patience,
                         hidden, activityScaling, members, …), values numbers or true/false
@@ -37,6 +40,7 @@ export interface TuneCommand {
   seeds: number[];
   usersFraction: number | null;
   k: number;
+  baselines: string[];
   grid: GridPoint[];
   cold: { ns: number[]; priors: number[]; coldFraction: number } | null;
   json: string | undefined;
@@ -68,6 +72,16 @@ export function parseGrid(raw: string): GridPoint[] {
   }
 }
 
+function parseBaselines(raw: string): string[] {
+  const names = raw.split(',').map((v) => v.trim());
+  for (const name of names) {
+    if (!algorithmNames().includes(name))
+      throw new UsageError(`--baselines: unknown algorithm "${name}"; expected one of ${algorithmNames().join(', ')}`);
+  }
+  if (new Set(names).size !== names.length) throw new UsageError(`--baselines lists an algorithm twice (${raw})`);
+  return names;
+}
+
 const listFlag = (raw: string, flag: string, min: number, max: number, integer: boolean): number[] =>
   raw.split(',').map((v) => (integer ? integerFlag(v.trim(), flag, min, max)! : numberFlag(v.trim(), flag, min, max)!));
 
@@ -80,6 +94,7 @@ export function parseTuneArgs(argv: string[]): TuneCommand | 'help' {
     seeds: { type: 'string' },
     'users-fraction': { type: 'string' },
     k: { type: 'string' },
+    baselines: { type: 'string' },
     grid: { type: 'string' },
     given: { type: 'string' },
     priors: { type: 'string' },
@@ -109,6 +124,7 @@ export function parseTuneArgs(argv: string[]): TuneCommand | 'help' {
     seeds,
     usersFraction: values['users-fraction'] === undefined ? null : numberFlag(values['users-fraction'], 'users-fraction', 1e-9, 1)!,
     k: integerFlag(values.k ?? '10', 'k', 1, 1000)!,
+    baselines: values.baselines === undefined ? [] : parseBaselines(values.baselines),
     grid: values.grid === undefined ? [{}] : parseGrid(values.grid),
     cold: ns
       ? {
@@ -144,6 +160,10 @@ export function formatTuning(report: TuningReport, k: number): string {
   const lines = [
     `validation carved from the training part: ${report.validationUsers} users, ${report.items} items`,
     `popular: P@${k} ${report.popular.precision.toFixed(4)}  nDCG@${k} ${report.popular.ndcg.toFixed(4)}  nDCG@${k} liked ${report.popular.ndcgLiked.toFixed(4)}`,
+    ...report.baselines.map(
+      (b) =>
+        `${b.name}: P@${k} ${b.precision.toFixed(4)}  nDCG@${k} ${b.ndcg.toFixed(4)}  nDCG@${k} liked ${b.ndcgLiked.toFixed(4)}  ${b.seconds.toFixed(1)} s`,
+    ),
     ...report.rows.map((r, n) => `${n === report.best ? '*' : ' '} ${rowLine(r, k)}`),
     `chosen (highest ${report.rows[0].perSeed.length > 1 ? 'mean ' : ''}validation nDCG@${k}): ${describe(report.rows[report.best].point)}`,
   ];
@@ -174,6 +194,7 @@ export async function tuneMain(argv: string[]): Promise<void> {
       seed: command.seed,
       seeds: command.seeds,
       k: command.k,
+      baselines: command.baselines,
       grid: command.grid,
       base: {},
       cold: command.cold,

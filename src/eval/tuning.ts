@@ -12,6 +12,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { fitImplicitRbm, likedLevelIndex, validateImplicitOptions, type ImplicitRbmOptions } from '../rbm/implicit.js';
+import { getAlgorithm } from '../model/algorithms.js';
 import { itemRatingCounts, PopularModel } from '../model/popularity.js';
 import { fitRbmBlend } from '../model/rbmFit.js';
 import { ImplicitModel, WatchLikeModel } from '../model/watchLike.js';
@@ -34,6 +35,11 @@ export interface TuningSpec {
    */
   seeds?: readonly number[];
   k: number;
+  /**
+   * Registered algorithms (e.g. ease, ials) fitted on the fit part and measured on the same validation
+   * part, as yardsticks beside the grid (each tunes its own settings inside fit, on a slice of the fit part).
+   */
+  baselines?: readonly string[];
   grid: readonly GridPoint[];
   /** Options under every grid point (the served defaults, typically). */
   base: GridPoint;
@@ -75,6 +81,7 @@ export interface TuningReport {
   items: number;
   validationUsers: number;
   popular: { precision: number; ndcg: number; ndcgLiked: number };
+  baselines: { name: string; precision: number; ndcg: number; ndcgLiked: number; seconds: number }[];
   rows: GridRow[];
   /** The row with the highest (mean) validation nDCG@k (all relevant); ties: the earlier row. */
   best: number;
@@ -109,6 +116,7 @@ const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / 
 
 export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: TuningHooks = {}): Promise<TuningReport> {
   if (spec.grid.length === 0) throw new RangeError('tuning needs at least one grid point');
+  for (const name of spec.baselines ?? []) getAlgorithm(name);
   const seeds = spec.seeds ?? [spec.seed];
   if (seeds.length === 0) throw new RangeError('tuning needs at least one implicit RBM seed');
   const [outer] = userStratified(data, spec.testFraction, spec.seed);
@@ -123,6 +131,20 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
   const popular = new PopularModel(inner.train, itemRatingCounts(inner.train));
   const popAll = evaluateOnFold(popular, inner.train, inner.test, all);
   const popLiked = evaluateOnFold(popular, inner.train, inner.test, likedOnly);
+  const baselines: TuningReport['baselines'] = [];
+  for (const name of spec.baselines ?? []) {
+    hooks.onStage?.(`fitting ${name} on the fit part`);
+    const started = performance.now();
+    const model = await getAlgorithm(name).fit(inner.train, { seed: spec.seed });
+    const seconds = (performance.now() - started) / 1000;
+    try {
+      const a = evaluateOnFold(model, inner.train, inner.test, all);
+      const l = evaluateOnFold(model, inner.train, inner.test, likedOnly);
+      baselines.push({ name, precision: a.precision!, ndcg: a.ndcg!, ndcgLiked: l.ndcg!, seconds });
+    } finally {
+      model.dispose();
+    }
+  }
   const rows: GridRow[] = [];
   try {
     for (const point of spec.grid) {
@@ -210,6 +232,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
     items: data.itemIds.length,
     validationUsers: new Set(inner.test.users).size,
     popular: { precision: popAll.precision!, ndcg: popAll.ndcg!, ndcgLiked: popLiked.ndcg! },
+    baselines,
     rows,
     best,
     cold,

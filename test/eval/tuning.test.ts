@@ -20,6 +20,7 @@ describe('tune arguments', () => {
       seeds: [0],
       usersFraction: null,
       k: 10,
+      baselines: [],
       grid: [{}],
       cold: null,
       json: undefined,
@@ -43,6 +44,8 @@ describe('tune arguments', () => {
     }
     const seeded = parseTuneArgs([...base, '--seed', '3', '--seeds', '0,1,2']);
     expect(seeded !== 'help' && [seeded.seed, seeded.seeds]).toEqual([3, [0, 1, 2]]);
+    const yardsticks = parseTuneArgs([...base, '--baselines', 'ease,ials']);
+    expect(yardsticks !== 'help' && yardsticks.baselines).toEqual(['ease', 'ials']);
   });
 
   it('refuses bad arguments with what was wrong and what was expected', () => {
@@ -65,6 +68,8 @@ describe('tune arguments', () => {
       [[...base, '--seed', '1.5'], '--seed must be an integer'],
       [[...base, '--seeds', '0,0'], '--seeds lists a seed twice (0,0)'],
       [[...base, '--seeds', '0,x'], '--seeds must be an integer'],
+      [[...base, '--baselines', 'ease,knn'], '--baselines: unknown algorithm "knn"; expected one of watch-like,'],
+      [[...base, '--baselines', 'ease,ease'], '--baselines lists an algorithm twice (ease,ease)'],
       [[...base, '--colour', 'red'], "Unknown option '--colour'"],
     ];
     for (const [argv, message] of cases) {
@@ -114,7 +119,9 @@ describe('tuneRanking over several seeds', () => {
   const spec = { testFraction: 0.25, seed: 0, k: 5, grid: [{}], base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10 }, cold: null };
 
   it('trains each point once per seed: the figures are the means, each seed reproduces a run with that seed alone', async () => {
-    const both = await tuneRanking(data, { ...spec, seeds: [1, 2] });
+    const both = await tuneRanking(data, { ...spec, seeds: [1, 2], baselines: ['popular'] });
+    // A baseline is fitted on the fit part and measured on the same validation part as the popular line.
+    expect(both.baselines.map((b) => [b.name, b.ndcg, b.ndcgLiked])).toEqual([['popular', both.popular.ndcg, both.popular.ndcgLiked]]);
     const one = await tuneRanking(data, { ...spec, seeds: [2] });
     const row = both.rows[0];
     expect(row.perSeed.map((f) => f.seed)).toEqual([1, 2]);
