@@ -51,6 +51,14 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
    * costs E times one member's. Models stored without the field have one.
    */
   members: number;
+  /**
+   * After training with the validation slice, train again from a fresh start on every training rating
+   * (the slice included) for the best epoch count the slice chose, and keep that model: the slice still
+   * chooses the epochs per data set and records the validation curve, but the kept model has learned from
+   * all the ratings, as EASE^R and implicit ALS refit after their tuning. Costs the best epoch count again
+   * (without the per-epoch validation). Models stored without the field did not refit.
+   */
+  refit: boolean;
 }
 
 /**
@@ -79,10 +87,15 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   validationFraction: 0.1,
   activityScaling: true,
   members: 1,
+  refit: false,
 };
 
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
-const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members'> = { activityScaling: false, members: 1 };
+const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members' | 'refit'> = {
+  activityScaling: false,
+  members: 1,
+  refit: false,
+};
 
 const ENGINES: readonly ImplicitEngine[] = ['tfjs', 'js', 'sampled'];
 
@@ -101,6 +114,7 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
     ['hidden', 'epochs', 'batchSize', 'cdSteps', 'patience', 'rankCutoff', 'momentumFromEpoch', 'validationUsers', 'members'] as const
   ).forEach(positiveInt);
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
+  if (typeof o.refit !== 'boolean') fail('refit', 'true or false');
   if (!(o.lr > 0 && Number.isFinite(o.lr))) fail('lr', 'a positive number');
   if (!(o.momentum >= 0 && o.momentum < 1)) fail('momentum', 'in [0, 1)');
   if (!(o.initialMomentum >= 0 && o.initialMomentum < 1)) fail('initialMomentum', 'in [0, 1)');
@@ -214,15 +228,32 @@ async function fitMember(
   // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
   const trainRng = resume ? new Rng((seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
   const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, options, trainRng, onEpoch, hooks);
+  const training: ImplicitTraining = {
+    epochs: result.epochs,
+    bestEpoch: result.bestEpoch,
+    bestValidationNdcg: result.bestNdcg,
+    seconds: result.seconds,
+    curve: result.curve,
+  };
+  if (!options.refit || !hasValidation) return { params: result.params, training };
+  // The refit: a fresh start on every rating for the chosen epoch count, no validation (nothing is held
+  // out to measure), its own seeded stream. Its epochs are not added to the curve, which stays the
+  // validated run's; `epochs` and `seconds` count both runs.
+  const refitRng = new Rng((seed + 0x5bd1e995) >>> 0);
+  const allCounts = new Float64Array(all.cols);
+  for (let n = 0; n < all.colIndex.length; n++) allCounts[all.colIndex[n]]++;
+  const fresh = initImplicitParams(allCounts, all.rows, options.hidden, refitRng, options.initScale);
+  const epochs = result.bestEpoch;
+  const refit = await trainImplicitRbm(
+    medianActivity > 0 ? { ...fresh, medianActivity } : fresh,
+    all,
+    null,
+    { ...options, epochs, patience: epochs },
+    refitRng,
+  );
   return {
-    params: result.params,
-    training: {
-      epochs: result.epochs,
-      bestEpoch: result.bestEpoch,
-      bestValidationNdcg: result.bestNdcg,
-      seconds: result.seconds,
-      curve: result.curve,
-    },
+    params: refit.params,
+    training: { ...training, epochs: training.epochs + refit.epochs, seconds: training.seconds + refit.seconds },
   };
 }
 
