@@ -116,7 +116,14 @@ describe('tuneRanking over several seeds', () => {
     Array.from({ length: 8 + (u % 6) }, (_, k) => ({ userId: 1 + u, itemId: 1 + ((u * 7 + k * 5) % 24), value: 1 + ((u + k) % 5) })),
   ).flat();
   const data = datasetFromTriples(triples);
-  const spec = { testFraction: 0.25, seed: 0, k: 5, grid: [{}], base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10 }, cold: null };
+  const spec = {
+    testFraction: 0.25,
+    seed: 0,
+    k: 5,
+    grid: [{}],
+    base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10, members: 1 },
+    cold: null,
+  };
 
   it('trains each point once per seed: the figures are the means, each seed reproduces a run with that seed alone', async () => {
     const both = await tuneRanking(data, { ...spec, seeds: [1, 2], baselines: ['popular'] });
