@@ -7,6 +7,7 @@ import { UsageError } from '../../src/cli/common.js';
 import { parseGrid, parseTuneArgs } from '../../src/cli/tuneCommand.js';
 import { datasetFromTriples } from '../../src/data/dataset.js';
 import { sampleUsers } from '../../src/eval/splits.js';
+import { tuneRanking } from '../../src/eval/tuning.js';
 
 const base = ['--data', 'somewhere', '--split', 'user-stratified'];
 
@@ -16,8 +17,10 @@ describe('tune arguments', () => {
       data: 'somewhere',
       testFraction: 0.25,
       seed: 0,
+      seeds: [0],
       usersFraction: null,
       k: 10,
+      baselines: [],
       grid: [{}],
       cold: null,
       json: undefined,
@@ -37,7 +40,12 @@ describe('tune arguments', () => {
       expect(cmd.cold).toEqual({ ns: [5, 10], priors: [0, 4], coldFraction: 0.1 });
       expect(cmd.usersFraction).toBe(0.35);
       expect(cmd.seed).toBe(3);
+      expect(cmd.seeds).toEqual([3]);
     }
+    const seeded = parseTuneArgs([...base, '--seed', '3', '--seeds', '0,1,2']);
+    expect(seeded !== 'help' && [seeded.seed, seeded.seeds]).toEqual([3, [0, 1, 2]]);
+    const yardsticks = parseTuneArgs([...base, '--baselines', 'ease,ials']);
+    expect(yardsticks !== 'help' && yardsticks.baselines).toEqual(['ease', 'ials']);
   });
 
   it('refuses bad arguments with what was wrong and what was expected', () => {
@@ -58,6 +66,10 @@ describe('tune arguments', () => {
       [[...base, '--users-fraction', '0'], '--users-fraction must be a number from'],
       [[...base, '--test-fraction', '0.95'], '--test-fraction must be a number from'],
       [[...base, '--seed', '1.5'], '--seed must be an integer'],
+      [[...base, '--seeds', '0,0'], '--seeds lists a seed twice (0,0)'],
+      [[...base, '--seeds', '0,x'], '--seeds must be an integer'],
+      [[...base, '--baselines', 'ease,knn'], '--baselines: unknown algorithm "knn"; expected one of watch-like,'],
+      [[...base, '--baselines', 'ease,ease'], '--baselines lists an algorithm twice (ease,ease)'],
       [[...base, '--colour', 'red'], "Unknown option '--colour'"],
     ];
     for (const [argv, message] of cases) {
@@ -96,4 +108,35 @@ describe('sampleUsers', () => {
     expect(() => sampleUsers(ds, 0, 1)).toThrow('--users-fraction must be a fraction in (0, 1], got 0');
     expect(() => sampleUsers(ds, 0.01, 1)).toThrow('--users-fraction 0.01 of 20 users with ratings keeps none');
   });
+});
+
+describe('tuneRanking over several seeds', () => {
+  // 40 users × 24 items, each user rating a seeded-looking but fixed pattern of 8–13 items.
+  const triples = Array.from({ length: 40 }, (_, u) =>
+    Array.from({ length: 8 + (u % 6) }, (_, k) => ({ userId: 1 + u, itemId: 1 + ((u * 7 + k * 5) % 24), value: 1 + ((u + k) % 5) })),
+  ).flat();
+  const data = datasetFromTriples(triples);
+  const spec = {
+    testFraction: 0.25,
+    seed: 0,
+    k: 5,
+    grid: [{}],
+    base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10, members: 1 },
+    cold: null,
+  };
+
+  it('trains each point once per seed: the figures are the means, each seed reproduces a run with that seed alone', async () => {
+    const both = await tuneRanking(data, { ...spec, seeds: [1, 2], baselines: ['popular'] });
+    // A baseline is fitted on the fit part and measured on the same validation part as the popular line.
+    expect(both.baselines.map((b) => [b.name, b.ndcg, b.ndcgLiked])).toEqual([['popular', both.popular.ndcg, both.popular.ndcgLiked]]);
+    const one = await tuneRanking(data, { ...spec, seeds: [2] });
+    const row = both.rows[0];
+    expect(row.perSeed.map((f) => f.seed)).toEqual([1, 2]);
+    for (const key of ['precision', 'ndcg', 'ndcgLiked', 'watchPrecision', 'watchNdcg'] as const) {
+      expect(row[key]).toBeCloseTo((row.perSeed[0][key] + row.perSeed[1][key]) / 2, 12);
+      expect(row.perSeed[1][key]).toBe(one.rows[0][key]);
+    }
+    expect(row.epochs).toEqual([2, 2]);
+    await expect(tuneRanking(data, { ...spec, seeds: [] })).rejects.toThrow('tuning needs at least one implicit RBM seed');
+  }, 120_000);
 });

@@ -14,7 +14,15 @@ import type { RbmCheckpoint } from '../../src/rbm/train.js';
 import { tempFolder } from '../helpers/dataFiles.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
-const OPTIONS: Partial<ImplicitRbmOptions> = { hidden: 8, epochs: 6, lr: 0.1, batchSize: 10, patience: 100, validationFraction: 0.2 };
+const OPTIONS: Partial<ImplicitRbmOptions> = {
+  hidden: 8,
+  epochs: 6,
+  lr: 0.1,
+  batchSize: 10,
+  patience: 100,
+  validationFraction: 0.2,
+  members: 1,
+};
 
 let data: Dataset;
 const temp = tempFolder('rbm-implicit-checkpoint-');
