@@ -122,6 +122,8 @@ export interface ImplicitTrainHooks {
    * far. The momentum buffer starts at zero: a continuation, not a bit-exact replay.
    */
   resumeFrom?: RbmCheckpoint;
+  /** How often training yields to the event loop (default YIELD_EVERY_MS; 0: after every mini-batch). */
+  yieldEveryMs?: number;
 }
 
 /**
@@ -460,6 +462,7 @@ export async function trainImplicitRbm(
   let epoch = 0;
   let last: ImplicitParams | null = null;
   let lastYield = performance.now();
+  const yieldEveryMs = hooks.yieldEveryMs ?? YIELD_EVERY_MS;
   try {
     for (epoch = resume ? resume.epoch + 1 : 1; epoch <= options.epochs; epoch++) {
       const epochStart = performance.now();
@@ -470,7 +473,7 @@ export async function trainImplicitRbm(
         const cases = order.subarray(from, Math.min(order.length, from + options.batchSize));
         if (options.engine !== 'sampled') for (let n = 0; n < cases.length * T * F; n++) uniforms[n] = rng.next();
         err += engine.batch(cases, uniforms, lrAt(options, epoch), momentum);
-        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        if (performance.now() - lastYield >= yieldEveryMs) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
