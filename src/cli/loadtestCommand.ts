@@ -37,7 +37,7 @@ import type { ModelMeta } from '../model/index.js';
 import { Rng } from '../rng.js';
 import { CatalogStore, ModelStore, openDatabase, TokenStore } from '../store/index.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
-import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
+import { openLoop, type Arrivals, type OpenLoopRequest, type OpenLoopResult } from './openLoop.js';
 import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverProcess.js';
 
 export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed,stall,locked] [--rate <req/s>]
@@ -51,7 +51,8 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --arrivals            open-loop send times: evenly spaced (default) or a Poisson process of the same rate
   --visitor-workers     the server's --visitor-workers (0: every visitor fold-in on the event loop)
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder
-  --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)`;
+  --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)
+  --trace-latency       the server logs, each second, handler times, event-loop delay and GC pauses (on stderr)`;
 
 const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall', 'locked'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -95,6 +96,7 @@ export interface LoadtestOptions {
   seed: number;
   cpuProf?: string;
   arrivals: Arrivals;
+  traceLatency: boolean;
 }
 
 export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
@@ -112,6 +114,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     seed: { type: 'string' },
     'cpu-prof': { type: 'string' },
     arrivals: { type: 'string' },
+    'trace-latency': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -134,6 +137,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     topLists: integerFlag(values['top-lists'], 'top-lists', 0, 10_000),
     seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
     cpuProf: values['cpu-prof'],
+    traceLatency: values['trace-latency'] ?? false,
   };
 }
 
@@ -143,6 +147,7 @@ function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
   if (options.topLists !== undefined) flags.push('--top-lists', String(options.topLists));
+  if (options.traceLatency) flags.push('--trace-latency');
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
   return spawnServer(dbPath, flags, prof);
 }
@@ -219,6 +224,8 @@ interface ScenarioResult {
   non2xx: number;
   /** One-minute load average of the machine when the scenario started (other processes share the CPU). */
   loadAverage: number;
+  /** Open-loop scenarios: p50 / p99 / max of each second of the run (openLoop's perSecond). */
+  perSecond?: OpenLoopResult['perSecond'];
 }
 
 function started(scenario: Scenario, what: string): number {
@@ -239,6 +246,9 @@ async function measureOpen(
 ): Promise<ScenarioResult> {
   const loadAverage = started(scenario, `${rate} req/s offered (${arrivals} arrivals) over ${connections} connections for ${duration} s`);
   const r = await openLoop({ url, rate, connections, durationSeconds: duration, next, arrivals, seed });
+  process.stderr.write(
+    `${scenario}, p99 / max (ms) of each second: ${r.perSecond.map((s) => `${s.second}: ${s.p99Ms} / ${s.maxMs}`).join(', ')}\n`,
+  );
   return {
     scenario,
     connections,
@@ -254,6 +264,7 @@ async function measureOpen(
     timeouts: 0,
     non2xx: r.non2xx,
     loadAverage,
+    perSecond: r.perSecond,
   };
 }
 
@@ -541,6 +552,6 @@ export async function loadtestMain(argv: string[]): Promise<void> {
     await stopProcess(server);
     rmSync(workDir, { recursive: true, force: true });
   }
-  if (results.length > 0) printTable(results.map((r) => ({ ...r })));
+  if (results.length > 0) printTable(results.map(({ perSecond: _, ...r }) => r));
   process.stdout.write(JSON.stringify({ ...report, scenarios: results }, null, 2) + '\n');
 }

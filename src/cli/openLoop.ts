@@ -58,6 +58,29 @@ export interface OpenLoopResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * The same figures for each second of intended send times (second 0 is the first): where in the run the
+   * slow answers were, e.g. only right after a start.
+   */
+  perSecond: { second: number; requests: number; p50Ms: number; p99Ms: number; maxMs: number }[];
+}
+
+/** Latencies grouped by the second of their intended send time, with their quantiles. */
+function bySecond(intended: Float64Array, latencies: Float64Array, answered: number): OpenLoopResult['perSecond'] {
+  const groups: number[][] = [];
+  for (let n = 0; n < answered; n++) (groups[Math.floor(intended[n] / 1000)] ??= []).push(latencies[n]);
+  const out: OpenLoopResult['perSecond'] = [];
+  groups.forEach((group, second) => {
+    group.sort((a, b) => a - b);
+    out.push({
+      second,
+      requests: group.length,
+      p50Ms: Number(quantile(group, 0.5).toFixed(1)),
+      p99Ms: Number(quantile(group, 0.99).toFixed(1)),
+      maxMs: Number(group[group.length - 1].toFixed(1)),
+    });
+  });
+  return out;
 }
 
 export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -75,6 +98,8 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
     t += options.arrivals === 'poisson' ? (-Math.log(1 - rng.next()) * 1000) / options.rate : 1000 / options.rate;
   }
   const latencies = new Float64Array(total);
+  /** Intended send time (ms after start) of each answered request, in the order of `latencies`. */
+  const answeredAt = new Float64Array(total);
   let answered = 0;
   let ok = 0;
   let non2xx = 0;
@@ -100,6 +125,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         p90Ms: Number(quantile(sorted, 0.9).toFixed(1)),
         p99Ms: Number(quantile(sorted, 0.99).toFixed(1)),
         maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(1)),
+        perSecond: bySecond(answeredAt, latencies, answered),
       });
     };
     const fire = (intended: number): void => {
@@ -111,6 +137,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         if (status === null) errors++;
         else {
           const now = performance.now();
+          answeredAt[answered] = intended - start;
           latencies[answered++] = now - intended;
           lastAnswer = now;
           if (status >= 200 && status < 300) ok++;

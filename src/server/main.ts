@@ -30,6 +30,7 @@ import { CatalogStore, ChangeFeed, ModelStore, openDatabase, SERVER_BUSY_TIMEOUT
 import { seedDemoCatalogIfEmpty } from '../store/seed.js';
 import { createApp, webPageBuilt, type RateLimits } from './app.js';
 import { defaultAllowedHosts } from './guards.js';
+import { traceLatency } from './latencyTrace.js';
 
 export interface LaunchOptions {
   dbPath: string;
@@ -62,6 +63,8 @@ export interface LaunchOptions {
   visitorPool?: Omit<VisitorPoolOptions, 'log'>;
   /** How long a rating write waits for another writer's lock, asynchronously, before its 503 (default 50 ms). */
   writeLockWaitMs?: number;
+  /** Log where latency goes, once a second (latencyTrace.ts): a diagnostic, off by default. */
+  traceLatency?: boolean;
 }
 
 export interface LaunchedServer {
@@ -235,6 +238,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       server.once('listening', resolve);
       server.once('error', reject);
     });
+    const stopTrace = options.traceLatency ? traceLatency(server, log) : () => {};
     const port = (server.address() as AddressInfo).port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -243,6 +247,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const close = (): Promise<void> => {
       closing ??= new Promise<void>((resolve, reject) => {
         pollingHolder.stop();
+        stopTrace();
         // server.close stops accepting and resolves once every request in flight has been answered
         // (idle keep-alive connections are closed at once); a stuck client is cut after the grace period.
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
