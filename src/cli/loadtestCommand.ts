@@ -464,12 +464,16 @@ export async function loadtestMain(argv: string[]): Promise<void> {
     }
     const serverScenarios = options.scenarios.filter((s) => s !== 'bare');
     if (serverScenarios.length > 0) {
+      // The ids are read before the server starts when they can be (reading 25M ratings takes seconds), so
+      // that the first scenario starts the moment the server listens: its first second is the server's.
+      let ids: { userIds: number[]; itemIds: number[] } | null = null;
       if (existsSync(options.db)) {
         // The backup API copies a consistent snapshot even if another process is writing (WAL included).
         const source = new BetterSqlite3(options.db, { readonly: true, fileMustExist: true });
         await source.backup(dbCopy);
         source.close();
         process.stderr.write(`copied ${options.db} to ${dbCopy}\n`);
+        ids = readIds(dbCopy);
       } else {
         process.stderr.write(`${options.db} does not exist: the server will seed and train a fresh database\n`);
       }
@@ -478,7 +482,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
       const url = await started.url;
       type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
       const health = await fetchJson<Health>(`${url}/api/health`);
-      const { userIds, itemIds } = readIds(dbCopy);
+      const { userIds, itemIds } = ids ?? readIds(dbCopy);
       report.server = {
         model: health.model,
         backend: health.backend,
