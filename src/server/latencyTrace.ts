@@ -46,7 +46,8 @@ export function traceLatency(server: Server, log: (line: string) => void, everyM
       second.handlerMs.push(took);
     });
   };
-  server.on('request', onRequest);
+  // Before the app's own listener, which runs the whole synchronous handler when it is called.
+  server.prependListener('request', onRequest);
 
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
