@@ -166,11 +166,18 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const topLists = new TopLists(options.topLists);
     catalog.onUserChanged((userId) => topLists.forgetUser(userId));
     catalog.onCatalogChanged(() => topLists.clear());
+    // Started before the first version loads, so that every version reaches its workers (onLoad).
+    if (options.visitorPool?.size !== 0) visitorPool = new VisitorPool({ ...options.visitorPool, log });
+    const pool = visitorPool;
     // At start nothing is served yet: full speed. On a hot swap the old version is answering requests:
     // the precompute takes at most half of the time, so that they keep a core between them.
     const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
       const userIds = catalog.userIds();
-      warmUp(next, catalog, userIds);
+      const warming = performance.now();
+      const warmed = await warmUp(next, catalog, userIds);
+      // The pool's workers build their copy meanwhile; their CPU is spent before the version serves.
+      await pool?.ready(next.versionId);
+      log(`model version ${next.versionId}: warmed up on ${warmed} users in ${((performance.now() - warming) / 1000).toFixed(1)} s`);
       const report = await topLists.precompute(next, catalog, userIds, { cancelled: superseded, share });
       if (!superseded()) {
         log(
@@ -180,9 +187,6 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         );
       }
     };
-    // Started before the first version loads, so that every version reaches its workers (onLoad).
-    if (options.visitorPool?.size !== 0) visitorPool = new VisitorPool({ ...options.visitorPool, log });
-    const pool = visitorPool;
     holder = new ModelHolder({
       models,
       catalog,
