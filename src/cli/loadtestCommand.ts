@@ -226,6 +226,8 @@ interface ScenarioResult {
   loadAverage: number;
   /** Open-loop scenarios: p50 / p99 / max of each second of the run (openLoop's perSecond). */
   perSecond?: OpenLoopResult['perSecond'];
+  /** Open-loop scenarios: the errors by code. */
+  errorCodes?: Record<string, number>;
 }
 
 function started(scenario: Scenario, what: string): number {
@@ -249,6 +251,7 @@ async function measureOpen(
   process.stderr.write(
     `${scenario}, p99 / max (ms) of each second: ${r.perSecond.map((s) => `${s.second}: ${s.p99Ms} / ${s.maxMs}`).join(', ')}\n`,
   );
+  if (r.errors > 0) process.stderr.write(`${scenario}, errors by code: ${JSON.stringify(r.errorCodes)}\n`);
   return {
     scenario,
     connections,
@@ -265,6 +268,7 @@ async function measureOpen(
     non2xx: r.non2xx,
     loadAverage,
     perSecond: r.perSecond,
+    errorCodes: r.errorCodes,
   };
 }
 
@@ -556,6 +560,6 @@ export async function loadtestMain(argv: string[]): Promise<void> {
     await stopProcess(server);
     rmSync(workDir, { recursive: true, force: true });
   }
-  if (results.length > 0) printTable(results.map(({ perSecond: _, ...r }) => r));
+  if (results.length > 0) printTable(results.map(({ perSecond: _, errorCodes: __, ...r }) => r));
   process.stdout.write(JSON.stringify({ ...report, scenarios: results }, null, 2) + '\n');
 }

@@ -51,6 +51,8 @@ export interface OpenLoopResult {
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;
+  /** The errors by code (ECONNRESET, timeout, …): what went wrong, not just how often. */
+  errorCodes: Record<string, number>;
   /** Answered requests per second, from the first intended send to the last answer. */
   reqPerSec: number;
   seconds: number;
@@ -104,6 +106,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   let finished = 0;
   let lastAnswer = 0;
   const start = performance.now() + 50;
@@ -119,6 +122,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         ok,
         non2xx,
         errors,
+        errorCodes,
         reqPerSec: Math.round(answered / Math.max(seconds, options.durationSeconds)),
         seconds: Number(seconds.toFixed(2)),
         p50Ms: Number(quantile(sorted, 0.5).toFixed(1)),
@@ -128,16 +132,21 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         perSecond: bySecond(answeredAt, latencies, answered),
       });
     };
-    const fire = (intended: number): void => {
+    /** Sends the request intended `offset` ms after the start. */
+    const fire = (offset: number): void => {
+      const intended = start + offset;
       const spec = options.next();
       let settled = false;
-      const settle = (status: number | null): void => {
+      const settle = (status: number | null, error?: Error & { code?: string }): void => {
         if (settled) return;
         settled = true;
-        if (status === null) errors++;
-        else {
+        if (status === null) {
+          errors++;
+          const code = error?.code ?? error?.message ?? 'unknown';
+          errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        } else {
           const now = performance.now();
-          answeredAt[answered] = intended - start;
+          answeredAt[answered] = offset;
           latencies[answered++] = now - intended;
           lastAnswer = now;
           if (status >= 200 && status < 300) ok++;
@@ -161,17 +170,17 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         (res) => {
           res.resume();
           res.on('end', () => settle(res.statusCode ?? 0));
-          res.on('error', () => settle(null));
+          res.on('error', (err) => settle(null, err));
         },
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => settle(null));
+      req.on('error', (err) => settle(null, err));
       req.end(spec.body);
     };
     let sent = 0;
     const pump = (): void => {
       const now = performance.now();
-      while (sent < total && start + intendedAt[sent] <= now) fire(start + intendedAt[sent++]);
+      while (sent < total && start + intendedAt[sent] <= now) fire(intendedAt[sent++]);
       if (sent < total) setTimeout(pump, Math.max(0, start + intendedAt[sent] - performance.now()));
     };
     setTimeout(pump, 50);

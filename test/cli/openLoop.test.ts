@@ -100,7 +100,7 @@ describe('openLoop', () => {
       durationSeconds: 0.05,
       next: () => ({ method: 'GET', path: '/' }),
     });
-    expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5 });
+    expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5, errorCodes: { ECONNREFUSED: 5 } });
   });
 
   it('quantile is the nearest rank, clamped to the first and last value', () => {
