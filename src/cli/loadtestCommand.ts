@@ -38,7 +38,7 @@ import { Rng } from '../rng.js';
 import { CatalogStore, ModelStore, openDatabase, openPostgresStore, parseStoreTarget, redactUrl, TokenStore } from '../store/index.js';
 import { migrateSqliteToPostgres } from '../store/migrateStore.js';
 import { integerFlag, parseFlags, UsageError } from './common.js';
-import { openLoop, type Arrivals, type OpenLoopRequest } from './openLoop.js';
+import { openLoop, type Arrivals, type OpenLoopRequest, type OpenLoopResult } from './openLoop.js';
 import { spawnServer, stopProcess, urlOf, type ServerProcess } from './serverProcess.js';
 
 export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scenario bare,users,swap,visitor,closed,stall,locked] [--rate <req/s>]
@@ -54,7 +54,8 @@ export const LOADTEST_USAGE = `usage: npm run loadtest -- [--db <path>] [--scena
   --cpu-prof            write the server processes' CPU profiles (node --cpu-prof) into this folder
   --top-lists           the server's --top-lists (0: no precomputed lists, every request is scored)
   --postgres <url>      an empty PostgreSQL database: the same data is moved into it and the server scenarios
-                        (but locked and swap) run again over it, reported with engine "postgres"`;
+                        (but locked and swap) run again over it, reported with engine "postgres"
+  --trace-latency       the server logs, each second, handler times, event-loop delay and GC pauses (on stderr)`;
 
 const SCENARIOS = ['bare', 'users', 'swap', 'visitor', 'closed', 'stall', 'locked'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -100,6 +101,7 @@ export interface LoadtestOptions {
   arrivals: Arrivals;
   /** An empty PostgreSQL database: the server scenarios run again over the same data moved into it. */
   postgres?: string;
+  traceLatency: boolean;
 }
 
 export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
@@ -118,6 +120,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     'cpu-prof': { type: 'string' },
     arrivals: { type: 'string' },
     postgres: { type: 'string' },
+    'trace-latency': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -141,6 +144,7 @@ export function parseLoadtestArgs(argv: string[], env: NodeJS.ProcessEnv = proce
     seed: integerFlag(values.seed, 'seed', 0, 2 ** 31) ?? 42,
     cpuProf: values['cpu-prof'],
     ...(values.postgres === undefined ? {} : { postgres: postgresFlag(values.postgres) }),
+    traceLatency: values['trace-latency'] ?? false,
   };
 }
 
@@ -160,6 +164,7 @@ function startServer(dbPath: string, options: LoadtestOptions): ServerProcess {
   if (options.workers !== undefined) flags.push('--workers', String(options.workers));
   if (options.visitorWorkers !== undefined) flags.push('--visitor-workers', String(options.visitorWorkers));
   if (options.topLists !== undefined) flags.push('--top-lists', String(options.topLists));
+  if (options.traceLatency) flags.push('--trace-latency');
   const prof = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf)] : [];
   return spawnServer(dbPath, flags, prof);
 }
@@ -238,6 +243,10 @@ interface ScenarioResult {
   non2xx: number;
   /** One-minute load average of the machine when the scenario started (other processes share the CPU). */
   loadAverage: number;
+  /** Open-loop scenarios: p50 / p99 / max of each second of the run (openLoop's perSecond). */
+  perSecond?: OpenLoopResult['perSecond'];
+  /** Open-loop scenarios: the errors by code. */
+  errorCodes?: Record<string, number>;
 }
 
 function started(scenario: Scenario, what: string): number {
@@ -258,6 +267,10 @@ async function measureOpen(
 ): Promise<ScenarioResult> {
   const loadAverage = started(scenario, `${rate} req/s offered (${arrivals} arrivals) over ${connections} connections for ${duration} s`);
   const r = await openLoop({ url, rate, connections, durationSeconds: duration, next, arrivals, seed });
+  process.stderr.write(
+    `${scenario}, p99 / max (ms) of each second: ${r.perSecond.map((s) => `${s.second}: ${s.p99Ms} / ${s.maxMs}`).join(', ')}\n`,
+  );
+  if (r.errors > 0) process.stderr.write(`${scenario}, errors by code: ${JSON.stringify(r.errorCodes)}\n`);
   return {
     scenario,
     connections,
@@ -273,6 +286,8 @@ async function measureOpen(
     timeouts: 0,
     non2xx: r.non2xx,
     loadAverage,
+    perSecond: r.perSecond,
+    errorCodes: r.errorCodes,
   };
 }
 
@@ -476,12 +491,16 @@ export async function loadtestMain(argv: string[]): Promise<void> {
     }
     const serverScenarios = options.scenarios.filter((s) => s !== 'bare');
     if (serverScenarios.length > 0) {
+      // The ids are read before the server starts when they can be (reading 25M ratings takes seconds), so
+      // that the first scenario starts the moment the server listens: its first second is the server's.
+      let ids: { userIds: number[]; itemIds: number[] } | null = null;
       if (existsSync(options.db)) {
         // The backup API copies a consistent snapshot even if another process is writing (WAL included).
         const source = new BetterSqlite3(options.db, { readonly: true, fileMustExist: true });
         await source.backup(dbCopy);
         source.close();
         process.stderr.write(`copied ${options.db} to ${dbCopy}\n`);
+        ids = readIds(dbCopy);
       } else {
         process.stderr.write(`${options.db} does not exist: the server will seed and train a fresh database\n`);
       }
@@ -492,7 +511,7 @@ export async function loadtestMain(argv: string[]): Promise<void> {
         const url = await started.url;
         type Health = { model: { version: number; kind: string; algorithm: string }; ratingLevels: number[]; backend: string };
         const health = await fetchJson<Health>(`${url}/api/health`);
-        const { userIds, itemIds } = readIds(dbCopy);
+        const { userIds, itemIds } = ids ?? readIds(dbCopy);
         report[engine === 'sqlite' ? 'server' : 'postgresServer'] = {
           model: health.model,
           backend: health.backend,
@@ -588,6 +607,6 @@ export async function loadtestMain(argv: string[]): Promise<void> {
     await stopProcess(server);
     rmSync(workDir, { recursive: true, force: true });
   }
-  if (results.length > 0) printTable(results.map((r) => ({ ...r })));
+  if (results.length > 0) printTable(results.map(({ perSecond: _, errorCodes: __, ...r }) => r));
   process.stdout.write(JSON.stringify({ ...report, scenarios: results }, null, 2) + '\n');
 }

@@ -51,6 +51,8 @@ export interface OpenLoopResult {
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;
+  /** The errors by code (ECONNRESET, timeout, …): what went wrong, not just how often. */
+  errorCodes: Record<string, number>;
   /** Answered requests per second, from the first intended send to the last answer. */
   reqPerSec: number;
   seconds: number;
@@ -58,6 +60,29 @@ export interface OpenLoopResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * The same figures for each second of intended send times (second 0 is the first): where in the run the
+   * slow answers were, e.g. only right after a start.
+   */
+  perSecond: { second: number; requests: number; p50Ms: number; p99Ms: number; maxMs: number }[];
+}
+
+/** Latencies grouped by the second of their intended send time, with their quantiles. */
+function bySecond(intended: Float64Array, latencies: Float64Array, answered: number): OpenLoopResult['perSecond'] {
+  const groups: number[][] = [];
+  for (let n = 0; n < answered; n++) (groups[Math.floor(intended[n] / 1000)] ??= []).push(latencies[n]);
+  const out: OpenLoopResult['perSecond'] = [];
+  groups.forEach((group, second) => {
+    group.sort((a, b) => a - b);
+    out.push({
+      second,
+      requests: group.length,
+      p50Ms: Number(quantile(group, 0.5).toFixed(1)),
+      p99Ms: Number(quantile(group, 0.99).toFixed(1)),
+      maxMs: Number(group[group.length - 1].toFixed(1)),
+    });
+  });
+  return out;
 }
 
 export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -75,10 +100,13 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
     t += options.arrivals === 'poisson' ? (-Math.log(1 - rng.next()) * 1000) / options.rate : 1000 / options.rate;
   }
   const latencies = new Float64Array(total);
+  /** Intended send time (ms after start) of each answered request, in the order of `latencies`. */
+  const answeredAt = new Float64Array(total);
   let answered = 0;
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   let finished = 0;
   let lastAnswer = 0;
   const start = performance.now() + 50;
@@ -94,23 +122,31 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         ok,
         non2xx,
         errors,
+        errorCodes,
         reqPerSec: Math.round(answered / Math.max(seconds, options.durationSeconds)),
         seconds: Number(seconds.toFixed(2)),
         p50Ms: Number(quantile(sorted, 0.5).toFixed(1)),
         p90Ms: Number(quantile(sorted, 0.9).toFixed(1)),
         p99Ms: Number(quantile(sorted, 0.99).toFixed(1)),
         maxMs: Number((sorted[sorted.length - 1] ?? NaN).toFixed(1)),
+        perSecond: bySecond(answeredAt, latencies, answered),
       });
     };
-    const fire = (intended: number): void => {
+    /** Sends the request intended `offset` ms after the start. */
+    const fire = (offset: number): void => {
+      const intended = start + offset;
       const spec = options.next();
       let settled = false;
-      const settle = (status: number | null): void => {
+      const settle = (status: number | null, error?: Error & { code?: string }): void => {
         if (settled) return;
         settled = true;
-        if (status === null) errors++;
-        else {
+        if (status === null) {
+          errors++;
+          const code = error?.code ?? error?.message ?? 'unknown';
+          errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+        } else {
           const now = performance.now();
+          answeredAt[answered] = offset;
           latencies[answered++] = now - intended;
           lastAnswer = now;
           if (status >= 200 && status < 300) ok++;
@@ -134,17 +170,17 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
         (res) => {
           res.resume();
           res.on('end', () => settle(res.statusCode ?? 0));
-          res.on('error', () => settle(null));
+          res.on('error', (err) => settle(null, err));
         },
       );
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => settle(null));
+      req.on('error', (err) => settle(null, err));
       req.end(spec.body);
     };
     let sent = 0;
     const pump = (): void => {
       const now = performance.now();
-      while (sent < total && start + intendedAt[sent] <= now) fire(start + intendedAt[sent++]);
+      while (sent < total && start + intendedAt[sent] <= now) fire(intendedAt[sent++]);
       if (sent < total) setTimeout(pump, Math.max(0, start + intendedAt[sent] - performance.now()));
     };
     setTimeout(pump, 50);

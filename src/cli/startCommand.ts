@@ -35,6 +35,7 @@ export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--ho
   --visitor-min-ratings posted ratings from which a visitor request goes to a thread; fewer are answered inline
                         (VISITOR_MIN_RATINGS, default ${DEFAULT_VISITOR_MIN_RATINGS})
   --poll-ms             how often to look for a newly trained model version, in ms (default 2000)
+  --trace-latency       log, each second, handler times, event-loop delay and GC pauses (a diagnostic)
   --dev                 development: also serve the page's source maps`;
 
 export type StartCommand = LaunchOptions & { port: number; host: string; workers: number };
@@ -57,6 +58,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     'visitor-workers': { type: 'string' },
     'visitor-queue': { type: 'string' },
     'visitor-min-ratings': { type: 'string' },
+    'trace-latency': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -95,6 +97,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         DEFAULT_VISITOR_MIN_RATINGS,
     },
     pollMs: integerFlag(values['poll-ms'], 'poll-ms', 1, 3_600_000),
+    traceLatency: values['trace-latency'] ?? false,
     topLists: { size: integerFlag(values['top-lists'] ?? env.TOP_LISTS, 'top-lists (or TOP_LISTS)', 0, 10_000) ?? DEFAULT_TOP_LIST_SIZE },
   };
 }

@@ -22,6 +22,7 @@
  * between timers, then answers 503 (ServingService.rateWhenFree).
  */
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { assertTrainable } from '../data/scaleCheck.js';
@@ -49,6 +50,7 @@ import { generateDemoCatalog } from '../data/demo.js';
 import type { TokenVerifier } from './guards.js';
 import { createApp, webPageBuilt, type RateLimits } from './app.js';
 import { defaultAllowedHosts } from './guards.js';
+import { traceLatency } from './latencyTrace.js';
 
 export interface LaunchOptions {
   dbPath: string;
@@ -81,6 +83,8 @@ export interface LaunchOptions {
   visitorPool?: Omit<VisitorPoolOptions, 'log'>;
   /** How long a rating write waits for another writer's lock, asynchronously, before its 503 (default 50 ms). */
   writeLockWaitMs?: number;
+  /** Log where latency goes, once a second (latencyTrace.ts): a diagnostic, off by default. */
+  traceLatency?: boolean;
 }
 
 export interface LaunchedServer {
@@ -118,6 +122,33 @@ async function serveFallbackVersion(
       );
       return;
     }
+  }
+}
+
+/** Stored users whose recommendations are asked of the app over HTTP before it listens (warmUpHttp). */
+const HTTP_WARM_UP_USERS = 20;
+
+/**
+ * Sends a few requests through the app itself, on a loopback port of this process alone, before the real
+ * port opens: the first request of a process otherwise paid for the first run of the HTTP and Express
+ * path (parsing, middleware, routing, serialising; measured in the hundred milliseconds at MovieLens-25M's
+ * size), which serving's warmUp does not go through. A failure is logged, not fatal: it only warms.
+ */
+async function warmUpHttp(app: ReturnType<typeof createApp>, paths: readonly string[], log: (line: string) => void): Promise<void> {
+  const probe = http.createServer(app);
+  try {
+    // exclusive: a cluster worker binds this port itself instead of sharing the primary's.
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port: 0, host: '127.0.0.1', exclusive: true }, resolve);
+    });
+    const { port } = probe.address() as AddressInfo;
+    for (const path of paths) await (await fetch(`http://127.0.0.1:${port}${path}`)).arrayBuffer();
+  } catch (err) {
+    log(`warming up the HTTP path failed (serving goes on): ${(err as Error).message}`);
+  } finally {
+    probe.closeAllConnections();
+    await new Promise((resolve) => probe.close(resolve));
   }
 }
 
@@ -280,11 +311,18 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const topLists = new TopLists(options.topLists);
     catalog.onUserChanged((userId) => topLists.forgetUser(userId));
     catalog.onCatalogChanged(() => topLists.clear());
+    // Started before the first version loads, so that every version reaches its workers (onLoad).
+    if (options.visitorPool?.size !== 0) visitorPool = new VisitorPool({ ...options.visitorPool, log });
+    const pool = visitorPool;
     // At start nothing is served yet: full speed. On a hot swap the old version is answering requests:
     // the precompute takes at most half of the time, so that they keep a core between them.
     const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
       const userIds = catalog.userIds();
-      warmUp(next, catalog, userIds);
+      const warming = performance.now();
+      const warmed = await warmUp(next, catalog, userIds);
+      // The pool's workers build their copy meanwhile; their CPU is spent before the version serves.
+      await pool?.ready(next.versionId);
+      log(`model version ${next.versionId}: warmed up on ${warmed} users in ${((performance.now() - warming) / 1000).toFixed(1)} s`);
       const report = await topLists.precompute(next, catalog, userIds, { cancelled: superseded, share });
       if (!superseded()) {
         log(
@@ -294,9 +332,6 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
         );
       }
     };
-    // Started before the first version loads, so that every version reaches its workers (onLoad).
-    if (options.visitorPool?.size !== 0) visitorPool = new VisitorPool({ ...options.visitorPool, log });
-    const pool = visitorPool;
     holder = new ModelHolder({
       models,
       catalog,
@@ -350,11 +385,22 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
       ...(options.writeLockWaitMs === undefined ? {} : { writeLockWaitMs: options.writeLockWaitMs }),
     });
     if (options.staticDir === undefined && !webPageBuilt()) log('web/dist is missing: the API works, the page needs `npm run build:web`');
+    const userIds = catalog.userIds();
+    const sample = Array.from(
+      { length: Math.min(HTTP_WARM_UP_USERS, userIds.length) },
+      (_, n) => userIds[Math.floor((n * userIds.length) / Math.min(HTTP_WARM_UP_USERS, userIds.length))],
+    );
+    await warmUpHttp(
+      app,
+      sample.map((id) => `/api/users/${id}/recommendations?limit=10`),
+      log,
+    );
     const server = app.listen(options.port, host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
     });
+    const stopTrace = options.traceLatency ? traceLatency(server, log) : () => {};
     const port = (server.address() as AddressInfo).port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -363,6 +409,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const close = (): Promise<void> => {
       closing ??= new Promise<void>((resolve, reject) => {
         pollingHolder.stop();
+        stopTrace();
         // server.close stops accepting and resolves once every request in flight has been answered
         // (idle keep-alive connections are closed at once); a stuck client is cut after the grace period.
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

@@ -29,32 +29,50 @@ import { retryWhileBusy } from '../store/busy.js';
 import { UnknownItemError, UnknownUserError } from './errors.js';
 import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
-import { getItemsChunked, type Catalog, type CatalogReader, type StoredRating } from './ports.js';
+import { getItemsChunked, type Catalog, type StoredRating } from './ports.js';
 import { firstOf, prunes, rankScored, rankUsers, type ListRequest, type RankBy, type RankedItems } from './ranking.js';
 import { ratingsFingerprint, ScoreCache } from './scoreCache.js';
 
 export type { ListRequest, RankBy, RankedItems } from './ranking.js';
 
+/** How many stored users warmUp serves (spread over the ids), and the time it may take at most. */
+export const WARM_UP_USERS = 200;
+export const WARM_UP_MS = 3000;
+
 /**
- * Ranks and explains one stored user's list under a snapshot just loaded, before it takes requests: the
- * lazily built parts of a model (dense tensors uploaded to the backend, e^W tables of `because`, compiled
- * code paths) cost about a second at MovieLens-25M's size, which would otherwise fall on the first
- * requests of each process — and on every request queued behind them. Nothing is kept.
+ * Serves a sample of stored users under a snapshot just loaded, before it takes requests: each user's
+ * recommendations through the very path a GET takes (catalog read, fold-in, the pruned top-k,
+ * `because`, the answer's JSON) and a visitor's list from the user's first ratings. What the first
+ * requests of a process would otherwise pay falls here instead: the lazily built parts of a model (dense
+ * tensors uploaded to the backend, e^W tables of `because`: about a second at MovieLens-25M's size) and
+ * the compilation of the serving code, which V8 optimises only after it has run many times (one user
+ * warmed it up too little: the first hundreds of requests ran unoptimised code, several times slower,
+ * and queued behind each other). Users are spread evenly over `userIds`; it stops after `users` of them
+ * or `budgetMs`, and yields to the event loop between users, so a hot swap's warm-up leaves the served
+ * version answering. Nothing is kept: the lists go to a service of its own with no score cache (the
+ * catalog cache keeps the users' ratings, as any read would). Resolves with the number of users served.
  */
-export function warmUp(
+export async function warmUp(
   snapshot: ModelSnapshot,
-  catalog: Pick<CatalogReader, 'getUser' | 'getUserRatings'>,
-  userIds: Iterable<number>,
-): void {
-  for (const userId of userIds) {
-    const user = catalog.getUser(userId);
-    if (!user) continue;
-    const input = storedUserInput(snapshot, user, catalog.getUserRatings(userId));
-    if (input.ratings.items.length === 0) continue;
-    const [ranked] = rankUsers(snapshot, [input], { limit: 10 });
-    becauseLists(snapshot, input, Array.from(ranked.items));
-    return;
+  catalog: Catalog,
+  userIds: readonly number[],
+  { users = WARM_UP_USERS, budgetMs = WARM_UP_MS }: { users?: number; budgetMs?: number } = {},
+): Promise<number> {
+  const service = new ServingService(catalog, new ScoreCache(0));
+  const started = performance.now();
+  const count = Math.min(users, userIds.length);
+  let served = 0;
+  for (let n = 0; n < count && performance.now() - started < budgetMs; n++) {
+    const userId = userIds[Math.floor((n * userIds.length) / count)];
+    const ratings = catalog.getUserRatings(userId);
+    if (ratings.length === 0) continue;
+    JSON.stringify(service.recommendForUser(snapshot, userId, 10));
+    const visitor = ratings.slice(0, 10).map((r) => ({ itemId: r.itemId, rating: r.value }));
+    JSON.stringify(service.recommendForVisitor(snapshot, visitor, { limit: 10 }));
+    served++;
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  return served;
 }
 
 /** Precomputed top-N lists as the service uses them (TopLists, src/serving/topLists.ts). */

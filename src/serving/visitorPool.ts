@@ -42,9 +42,11 @@ export interface VisitorJobMessage {
 /** Messages from the pool to a worker. */
 export type VisitorPoolInbound = { type: 'load'; payload: VisitorVersionPayload } | { type: 'drop'; versionId: number } | VisitorJobMessage;
 
-/** Messages from a worker to the pool. */
+/** Messages from a worker to the pool (`built`: a version sent to it is ready, or failed to build). */
 type VisitorWorkerOutbound =
-  { type: 'result'; id: number; items: ScoredItem[] } | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'result'; id: number; items: ScoredItem[] }
+  | { type: 'error'; id: number; name: string; message: string }
+  | { type: 'built'; versionId: number };
 
 export interface VisitorPoolOptions {
   /** Worker threads (default: one per core but one, at least 1). */
@@ -85,6 +87,10 @@ interface LiveVersion {
   pending: number;
   /** Swapped out: no new job will name it; dropped when pending reaches 0. */
   retired: boolean;
+  /** Workers that were sent the version and have not yet said it is built. */
+  building: Set<Worker>;
+  /** Told once `building` is empty (see ready). */
+  whenBuilt: (() => void)[];
 }
 
 export class VisitorPool implements VisitorScorer {
@@ -138,8 +144,26 @@ export class VisitorPool implements VisitorScorer {
       },
       itemRecords: snapshot.itemRecords,
     };
-    this.versions.set(snapshot.versionId, { payload, pending: 0, retired: false });
+    this.versions.set(snapshot.versionId, {
+      payload,
+      pending: 0,
+      retired: false,
+      building: new Set(this.slots.map((s) => s.worker)),
+      whenBuilt: [],
+    });
     for (const slot of this.slots) slot.worker.postMessage({ type: 'load', payload } satisfies VisitorPoolInbound);
+  }
+
+  /**
+   * Resolves once every worker has built the version sent by `load` (or failed to, or stopped): building
+   * a large model (at MovieLens-25M's size, a copy of about a gigabyte of tensors, then its maps) takes
+   * the worker seconds of CPU, which the server waits for before the version takes requests, rather than
+   * let it compete with the first requests for the cores. Resolves at once for a version never loaded.
+   */
+  ready(versionId: number): Promise<void> {
+    const live = this.versions.get(versionId);
+    if (!live || live.building.size === 0) return Promise.resolve();
+    return new Promise((resolve) => live.whenBuilt.push(resolve));
   }
 
   /** The version stops serving: dropped from the workers once its last job is answered. */
@@ -193,6 +217,7 @@ export class VisitorPool implements VisitorScorer {
     if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new VisitorPoolBusyError('the server is shutting down'));
+    for (const live of this.versions.values()) this.builtBy(live, null);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const slot of this.slots) {
       slot.job?.reject(new VisitorPoolBusyError('the server is shutting down'));
@@ -209,7 +234,12 @@ export class VisitorPool implements VisitorScorer {
     worker.unref();
     const slot: Slot = { worker, job: null };
     for (const live of this.versions.values()) worker.postMessage({ type: 'load', payload: live.payload } satisfies VisitorPoolInbound);
-    worker.on('message', (m: VisitorWorkerOutbound) => this.answered(slot, m));
+    worker.on('message', (m: VisitorWorkerOutbound) => {
+      if (m.type === 'built') {
+        const live = this.versions.get(m.versionId);
+        if (live) this.builtBy(live, worker);
+      } else this.answered(slot, m);
+    });
     worker.on('error', (err) => this.log(`visitor worker failed: ${err.stack ?? err.message}`));
     worker.on('exit', (code) => this.exited(slot, code));
     return slot;
@@ -220,7 +250,15 @@ export class VisitorPool implements VisitorScorer {
     slot.worker.postMessage(job.message);
   }
 
-  private answered(slot: Slot, m: VisitorWorkerOutbound): void {
+  /** `worker` has built `live` (null: every worker, the pool is closing); tells the waiters when none is left. */
+  private builtBy(live: LiveVersion, worker: Worker | null): void {
+    if (worker) live.building.delete(worker);
+    else live.building.clear();
+    if (live.building.size > 0) return;
+    for (const resolve of live.whenBuilt.splice(0)) resolve();
+  }
+
+  private answered(slot: Slot, m: Exclude<VisitorWorkerOutbound, { type: 'built' }>): void {
     const job = slot.job;
     if (!job || job.id !== m.id) return;
     slot.job = null;
@@ -243,6 +281,8 @@ export class VisitorPool implements VisitorScorer {
       this.finished(job);
       job.reject(new VisitorPoolBusyError('the worker answering this request stopped; try again'));
     }
+    // Its versions are no longer waited for (its replacement builds them in the background).
+    for (const live of this.versions.values()) this.builtBy(live, slot.worker);
     this.log(`visitor worker stopped (exit code ${code}): starting another`);
     const replacement = this.spawn();
     this.slots[index] = replacement;

@@ -49,8 +49,15 @@ let chain: Promise<unknown> = ready;
 port.on('message', (message: VisitorPoolInbound) => {
   chain = chain
     .then(() => {
-      if (message.type === 'load') load(message.payload);
-      else if (message.type === 'drop') {
+      if (message.type === 'load') {
+        try {
+          load(message.payload);
+        } finally {
+          // Built or not, the pool stops waiting for this worker (a version that failed to build answers
+          // its jobs with "never loaded" errors).
+          port.postMessage({ type: 'built', versionId: message.payload.version.id });
+        }
+      } else if (message.type === 'drop') {
         versions.get(message.versionId)?.model.dispose();
         versions.delete(message.versionId);
       } else run(message);

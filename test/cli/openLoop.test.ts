@@ -59,6 +59,35 @@ describe('openLoop', () => {
     },
   );
 
+  it('groups latencies by the second of their intended send time, so a slow stretch shows where it was', async () => {
+    // Answers requests sent in the first second at once and holds those of the second one for 400 ms.
+    const slow = http.createServer((req, res) => {
+      const late = req.url === '/late';
+      setTimeout(() => res.writeHead(200).end('{}'), late ? 400 : 0);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    let n = 0;
+    try {
+      const result = await openLoop({
+        url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+        rate: 20,
+        connections: 20,
+        durationSeconds: 2,
+        next: () => ({ method: 'GET', path: n++ < 20 ? '/early' : '/late' }),
+      });
+      expect(result.perSecond.map((s) => [s.second, s.requests])).toEqual([
+        [0, 20],
+        [1, 20],
+      ]);
+      const [first, second] = result.perSecond;
+      expect(second.p50Ms).toBeGreaterThanOrEqual(400);
+      expect(first.p50Ms).toBeLessThan(400);
+      expect(result.maxMs).toBe(Math.max(first.maxMs, second.maxMs));
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   it('counts a refused connection as an error, not a latency', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -71,7 +100,7 @@ describe('openLoop', () => {
       durationSeconds: 0.05,
       next: () => ({ method: 'GET', path: '/' }),
     });
-    expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5 });
+    expect(result).toMatchObject({ requests: 5, ok: 0, errors: 5, errorCodes: { ECONNREFUSED: 5 } });
   });
 
   it('quantile is the nearest rank, clamped to the first and last value', () => {

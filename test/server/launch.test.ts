@@ -60,6 +60,9 @@ describe('launch', () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
     expect(logs.some((l) => l.includes('seeded the demo catalog'))).toBe(true);
     expect(logs.some((l) => l.includes('no model yet: training one'))).toBe(true);
+    // Served users through the request path before the port opened (launch resolves once listening).
+    expect(logs.some((l) => /model version 1: warmed up on [1-9]\d* users/.test(l))).toBe(true);
+    expect(logs.filter((l) => l.includes('warming up the HTTP path failed'))).toEqual([]);
     const health = await request(`${server.url}/api/health`);
     expect(health.body).toMatchObject({ status: 'ok', model: { version: 1, kind: 'watch-like' } });
     expect(health.body.data.ratings).toBeGreaterThan(0);

@@ -86,6 +86,32 @@ describe('visitor pool', () => {
     });
   }, 60_000);
 
+  it('says when every worker has built a version (the server waits for it before serving), and never hangs', async () => {
+    const pool = new VisitorPool({ size: 2, queueLimit: 4 });
+    try {
+      const { snapshot, version } = versions[0];
+      await pool.ready(snapshot.versionId); // never loaded: nothing to wait for
+      pool.load(snapshot, version);
+      let built = false;
+      const ready = pool.ready(snapshot.versionId).then(() => (built = true));
+      // Building takes the workers a message round trip at least: not ready in the same turn.
+      await Promise.resolve();
+      expect(built).toBe(false);
+      await ready;
+      // Built: either worker answers from it.
+      const inline = serving.recommendForVisitor(snapshot, ratings, { limit: 10 });
+      const answers = await Promise.all([0, 1].map(() => pool.recommend(snapshot, ratings, { limit: 10, rankBy: 'score' })));
+      for (const answer of answers) expect(answer).toEqual(inline);
+      // Closing releases anyone still waiting.
+      pool.load(versions[1].snapshot, versions[1].version);
+      const waiting = pool.ready(versions[1].snapshot.versionId);
+      await pool.close();
+      await waiting;
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('follows a hot swap, while a request of the old version is still answered from it', async () => {
     await withPool(4, async (pool) => {
       const [first, second] = versions;

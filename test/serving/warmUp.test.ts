@@ -1,0 +1,48 @@
+/**
+ * warmUp (src/serving/service.ts): before a model version takes requests, a sample of stored users is
+ * served through the request path, in a bounded time, yielding to the event loop between users.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ALGORITHM, modelFromState, trainModel } from '../../src/model/index.js';
+import { initBackend } from '../../src/rbm/backend.js';
+import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
+import { warmUp } from '../../src/serving/service.js';
+import { createFixture, type Fixture } from '../server/helpers.js';
+
+let fixture: Fixture;
+let snapshot: ModelSnapshot;
+let userIds: number[];
+
+beforeAll(async () => {
+  await initBackend();
+  fixture = createFixture();
+  const dataset = fixture.catalog.loadDataset();
+  const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, { epochs: 2, hidden: 8, seed: 3 }, {});
+  model.dispose();
+  const id = fixture.models.saveVersion(state.meta, state.tensors);
+  snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
+  userIds = [...fixture.catalog.iterateUserIds()];
+}, 120_000);
+
+afterAll(() => {
+  snapshot.model.dispose();
+  fixture.cleanup();
+});
+
+describe('warmUp', () => {
+  it('serves up to the asked number of users with ratings, and none when it has no time', async () => {
+    const rated = userIds.filter((id) => fixture.catalog.getUserRatings(id).length > 0);
+    expect(rated.length).toBeGreaterThan(3);
+    expect(await warmUp(snapshot, fixture.catalog, rated, { users: 3 })).toBe(3);
+    expect(await warmUp(snapshot, fixture.catalog, userIds, { users: 1000 })).toBe(rated.length);
+    expect(await warmUp(snapshot, fixture.catalog, userIds, { budgetMs: 0 })).toBe(0);
+  });
+
+  it('lets the event loop run between users (a hot swap warms up while the served version answers)', async () => {
+    let timerRan = false;
+    setTimeout(() => (timerRan = true), 0);
+    let ranBeforeTheEnd = false;
+    await warmUp(snapshot, fixture.catalog, userIds, { users: 4 }).then(() => (ranBeforeTheEnd = timerRan));
+    expect(ranBeforeTheEnd).toBe(true);
+  });
+});
