@@ -55,6 +55,8 @@ import { itemSearchKey } from '../data/titles.js';
 import {
   missingExportPath,
   RatingRowChecks,
+  datasetRow,
+  importSummary,
   refuseImplicitReplace,
   replaceReason,
   sameItems,
@@ -454,36 +456,24 @@ export class CatalogImporter {
     const skipped = checks.skipped(distinctPairs);
     if (!direct) db.prepare('DROP TABLE temp.import_ratings').run();
     const counts = this.countAll.get() as { users: number; items: number; ratings: number };
-    const importedAt = Date.now();
-    const record = [
-      header.source,
-      header.layout,
+    const outcome = {
+      header,
       fingerprint,
-      JSON.stringify(ratingLevels),
-      counts.users,
-      counts.items,
-      counts.ratings,
-      JSON.stringify(skipped),
-      importedAt,
-    ] as const;
-    // One row: the data set the catalog holds, now known by this path and fingerprint.
-    if (stored && !replacing) this.updateDataset.run(...record, stored.id);
-    else this.insertDataset.run(...record);
-    return {
-      source: header.source,
-      layout: header.layout,
-      ...counts,
+      counts,
       ratingLevels,
       skipped,
-      replacedSource: replaced?.source ?? null,
+      importedAt: Date.now(),
+      stored,
+      replacing,
       replaced,
-      mergedFrom: stored && !replacing && stored.source !== header.source ? stored.source : null,
-      fingerprint,
-      importedAt,
       rowsRead: checks.rowsRead,
       catalogGeneration: this.readGeneration.get() as number,
       changed,
     };
+    // One row: the data set the catalog holds, now known by this path and fingerprint.
+    if (stored && !replacing) this.updateDataset.run(...datasetRow(outcome), stored.id);
+    else this.insertDataset.run(...datasetRow(outcome));
+    return importSummary(outcome);
   }
 }
 

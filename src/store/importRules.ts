@@ -80,6 +80,59 @@ export function refuseImplicitReplace(
   if (stored.layout !== 'demo') throw new CatalogReplaceRefusedError(header.source, stored.source, 0, 0, why, storedRatings);
 }
 
+/** What an import wrote, as both engines count it, for the data set row and the summary. */
+export interface ImportOutcome<Replaced extends { source: string }> {
+  header: Pick<ImportHeader, 'source' | 'layout'>;
+  fingerprint: string;
+  counts: { users: number; items: number; ratings: number };
+  ratingLevels: number[];
+  skipped: SkipCount[];
+  importedAt: number;
+  stored: StoredDataset | null;
+  replacing: boolean;
+  replaced: Replaced | null;
+  rowsRead: number;
+  catalogGeneration: number;
+  changed: boolean;
+}
+
+/** The `datasets` row's values, in column order (source … imported_at), as both engines write it. */
+export function datasetRow(o: ImportOutcome<{ source: string }>) {
+  const { header, fingerprint, ratingLevels, counts, skipped, importedAt } = o;
+  const levels = JSON.stringify(ratingLevels);
+  return [
+    header.source,
+    header.layout,
+    fingerprint,
+    levels,
+    counts.users,
+    counts.items,
+    counts.ratings,
+    JSON.stringify(skipped),
+    importedAt,
+  ] as const;
+}
+
+/** The import's summary (ImportSummary, catalogImport.ts), the same on both engines. */
+export function importSummary<Replaced extends { source: string }>(o: ImportOutcome<Replaced>) {
+  const { header, stored, replacing, replaced } = o;
+  return {
+    source: header.source,
+    layout: header.layout,
+    ...o.counts,
+    ratingLevels: o.ratingLevels,
+    skipped: o.skipped,
+    replacedSource: replaced?.source ?? null,
+    replaced,
+    mergedFrom: stored && !replacing && stored.source !== header.source ? stored.source : null,
+    fingerprint: o.fingerprint,
+    importedAt: o.importedAt,
+    rowsRead: o.rowsRead,
+    catalogGeneration: o.catalogGeneration,
+    changed: o.changed,
+  };
+}
+
 /** Whether `stored` (item id, title rows) are exactly `items`. */
 export function sameItems(items: ImportHeader['items'], stored: Iterable<{ item_id: number; title: string }>): boolean {
   const wanted = new Map(items.map((item) => [item.itemId, item.title]));

@@ -25,6 +25,8 @@ import type { ImportOptions, ImportSummary, ReplacedCatalog } from '../catalogIm
 import {
   missingExportPath,
   RatingRowChecks,
+  datasetRow,
+  importSummary,
   refuseImplicitReplace,
   replaceReason,
   sameItems,
@@ -327,46 +329,34 @@ async function load(
       'SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM items) AS items, (SELECT COUNT(*) FROM ratings) AS ratings',
     )
   ).rows[0];
-  const importedAt = Date.now();
-  const record = [
-    header.source,
-    header.layout,
+  const generation = (await client.query<{ generation: number }>('SELECT generation FROM catalog_state WHERE id = 1')).rows[0].generation;
+  const outcome = {
+    header,
     fingerprint,
-    JSON.stringify(ratingLevels),
-    counts.users,
-    counts.items,
-    counts.ratings,
-    JSON.stringify(skipped),
-    importedAt,
-  ];
+    counts,
+    ratingLevels,
+    skipped,
+    importedAt: Date.now(),
+    stored,
+    replacing,
+    replaced,
+    rowsRead: checks.rowsRead,
+    catalogGeneration: generation,
+    changed,
+  };
   if (stored && !replacing) {
     await client.query(
       `UPDATE datasets SET source = $1, layout = $2, fingerprint = $3, rating_levels = $4, users = $5, items = $6, ratings = $7,
          skipped = $8, imported_at = $9 WHERE id = $10`,
-      [...record, stored.id],
+      [...datasetRow(outcome), stored.id],
     );
   } else {
     await client.query(
       `INSERT INTO datasets (source, layout, fingerprint, rating_levels, users, items, ratings, skipped, imported_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      record,
+      [...datasetRow(outcome)],
     );
   }
-  const generation = (await client.query<{ generation: number }>('SELECT generation FROM catalog_state WHERE id = 1')).rows[0].generation;
   if (changed) await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `catalog:${generation}`]);
-  return {
-    source: header.source,
-    layout: header.layout,
-    ...counts,
-    ratingLevels,
-    skipped,
-    replacedSource: replaced?.source ?? null,
-    replaced,
-    mergedFrom: stored && !replacing && stored.source !== header.source ? stored.source : null,
-    fingerprint,
-    importedAt,
-    rowsRead: checks.rowsRead,
-    catalogGeneration: generation,
-    changed,
-  };
+  return importSummary(outcome);
 }
