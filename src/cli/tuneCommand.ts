@@ -48,7 +48,7 @@ export interface TuneCommand {
 
 /** `key=v,v key=v` → every combination, each checked against the implicit RBM's options. */
 export function parseGrid(raw: string): GridPoint[] {
-  const values: Record<string, (number | boolean)[]> = {};
+  const values: Record<string, (number | boolean | string)[]> = {};
   for (const part of raw.trim().split(/\s+/).filter(Boolean)) {
     const at = part.indexOf('=');
     if (at <= 0 || at === part.length - 1) throw new UsageError(`--grid: "${part}" must look like key=value,value (e.g. lr=0.02,0.05)`);
@@ -59,8 +59,10 @@ export function parseGrid(raw: string): GridPoint[] {
       .split(',')
       .map((v) => {
         if (v === 'true' || v === 'false') return v === 'true';
+        // A word is an option's named value (e.g. hiddenUnits=gaussian); gridOf checks it is one.
+        if (/^[a-z]+$/i.test(v)) return v;
         const x = Number(v);
-        if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--grid: ${key} value "${v}" must be a number or true/false`);
+        if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--grid: ${key} value "${v}" must be a number, true/false or a word`);
         return x;
       });
   }

@@ -15,13 +15,23 @@ import { fitImplicitRbm, likedLevelIndex, validateImplicitOptions, type Implicit
 import { getAlgorithm } from '../model/algorithms.js';
 import { itemRatingCounts, PopularModel } from '../model/popularity.js';
 import { fitRbmBlend } from '../model/rbmFit.js';
-import { ImplicitModel, WatchLikeModel } from '../model/watchLike.js';
+import { DEFAULT_RANKING, ImplicitModel, WatchLikeModel } from '../model/watchLike.js';
 import type { EpochReport } from '../rbm/train.js';
 import { evaluateOnFold, measureGivenN } from './runner.js';
 import { givenNColdUsers, userStratified } from './splits.js';
 
 /** One grid point: implicit RBM options over the defaults. */
-export type GridPoint = Partial<ImplicitRbmOptions>;
+/**
+ * A grid point: implicit RBM options, and optionally watch-like's like exponent γ (the ranking score
+ * p(watch) · p(like)^γ, model/watchLike.ts), which is not an RBM option but is chosen the same way.
+ */
+export type GridPoint = Partial<ImplicitRbmOptions> & { likeExponent?: number };
+
+/** The grid point's implicit RBM options (without γ). */
+function implicitPart(point: GridPoint): Partial<ImplicitRbmOptions> {
+  const { likeExponent: _gamma, ...rest } = point;
+  return rest;
+}
 
 export interface TuningSpec {
   /** Fraction of each user's ratings in the test part (set aside) and, again, in the validation part. */
@@ -95,19 +105,23 @@ export interface TuningHooks {
 }
 
 /** Every combination of the values, in order (the last key varies fastest). */
-export function gridOf(values: Readonly<Record<string, readonly (number | boolean)[]>>): GridPoint[] {
-  let points: Record<string, number | boolean>[] = [{}];
+export function gridOf(values: Readonly<Record<string, readonly (number | boolean | string)[]>>): GridPoint[] {
+  let points: Record<string, number | boolean | string>[] = [{}];
   for (const [key, list] of Object.entries(values)) {
     if (list.length === 0) throw new RangeError(`grid: ${key} has no values`);
     points = points.flatMap((p) => list.map((v) => ({ ...p, [key]: v })));
   }
   // Each point checked now, before hours of training: validateImplicitOptions names the bad field.
   return points.map((p) => {
-    const keys = Object.keys(validateImplicitOptions());
+    const keys = [...Object.keys(validateImplicitOptions()), 'likeExponent'];
     for (const key of Object.keys(p)) {
       if (!keys.includes(key)) throw new RangeError(`grid: "${key}" is not an implicit RBM option; expected one of ${keys.join(', ')}`);
     }
-    validateImplicitOptions(p as GridPoint);
+    const gamma = p.likeExponent;
+    if (gamma !== undefined && !(typeof gamma === 'number' && gamma >= 0)) {
+      throw new RangeError(`grid: likeExponent must be a non-negative number, got ${JSON.stringify(gamma)}`);
+    }
+    validateImplicitOptions(implicitPart(p as GridPoint));
     return p as GridPoint;
   });
 }
@@ -154,10 +168,13 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
       let seconds = 0;
       for (const seed of seeds) {
         const started = performance.now();
-        const implicit = await fitImplicitRbm(inner.train, { ...spec.base, ...point, seed }, (r) => hooks.onEpoch?.('implicit', r));
+        const implicit = await fitImplicitRbm(inner.train, { ...implicitPart(spec.base), ...implicitPart(point), seed }, (r) =>
+          hooks.onEpoch?.('implicit', r),
+        );
         seconds += (performance.now() - started) / 1000;
         try {
-          const model = new WatchLikeModel(blend, implicit, liked);
+          const gamma = point.likeExponent ?? spec.base.likeExponent ?? DEFAULT_RANKING.likeExponent;
+          const model = new WatchLikeModel(blend, implicit, liked, 0, gamma);
           const a = evaluateOnFold(model, inner.train, inner.test, all);
           const l = evaluateOnFold(model, inner.train, inner.test, likedOnly);
           const w = evaluateOnFold(new ImplicitModel(inner.train, implicit), inner.train, inner.test, all);
@@ -201,7 +218,9 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
 
   let cold: TuningReport['cold'] = null;
   if (spec.cold) {
-    const point = { ...spec.base, ...rows[best].point, seed: spec.seed };
+    const chosen = { ...spec.base, ...rows[best].point };
+    const point = { ...implicitPart(chosen), seed: spec.seed };
+    const gamma = chosen.likeExponent ?? DEFAULT_RANKING.likeExponent;
     const split = givenNColdUsers(training, { coldFraction: spec.cold.coldFraction, given: spec.cold.ns, seed: spec.seed });
     hooks.onStage?.(`Given-N: fitting the blend and the best grid point's implicit RBM on the warm users of the training part`);
     const [b, i] = await Promise.all([
@@ -211,7 +230,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
     const protocol = { k: spec.k, relevant: 'all' as const };
     const pop = measureGivenN(new PopularModel(split.train, itemRatingCounts(split.train)), split, protocol);
     const coldRows = spec.cold.priors.map((prior): ColdRow => {
-      const figures = measureGivenN(new WatchLikeModel(b.model, i, liked, prior), split, protocol);
+      const figures = measureGivenN(new WatchLikeModel(b.model, i, liked, prior, gamma), split, protocol);
       return { prior, ndcg: figures.map((f) => f.ndcg!), precision: figures.map((f) => f.precision!) };
     });
     b.model.dispose();

@@ -20,8 +20,10 @@ import {
   DEFAULT_IMPLICIT_OPTIONS,
   fitImplicitRbm,
   ImplicitRbm,
+  likeFactor,
   likedLevelIndex,
   sigmoidUpperBounds,
+  STORED_IMPLICIT_DEFAULTS,
   watchAndLikeScores,
   watchOfLogit,
   type ImplicitRbmOptions,
@@ -78,6 +80,8 @@ export type WatchLikeMeta = StoredMeta<
     implicit: ImplicitConfig;
     /** n₀ of the popularity prior (WatchLikeModel); absent: none (versions before issue 19). */
     coldPrior?: number;
+    /** γ of p(watch) · p(like)^γ (WatchLikeModel); absent: 1 (versions before it existed). */
+    likeExponent?: number;
   }
 >;
 
@@ -88,7 +92,8 @@ function readImplicitConfig(value: unknown, where: string, base: MetaBase): Impl
     kind: oneOf('implicit-rbm'),
     items: integer((v) => v === items, `the model's ${items} items`),
     hidden: integer((v) => v > 0, 'a positive integer'),
-    options: shapedLike(DEFAULT_IMPLICIT_OPTIONS),
+    // A field the stored version predates reads as it was then (binary units, no scaling, …), not as today's default.
+    options: shapedLike(STORED_IMPLICIT_DEFAULTS),
     training: optional(
       nullable(
         objectOf({
@@ -111,6 +116,7 @@ function readWatchLikeConfig(value: unknown, where: string, base: MetaBase): Wat
     rating: readRbmConfig,
     implicit: (v, w) => readImplicitConfig(v, w, base),
     coldPrior: optional(finite((v) => v >= 0, 'a non-negative number')),
+    likeExponent: optional(finite((v) => v >= 0, 'a non-negative number')),
   })(value, where);
 }
 
@@ -118,13 +124,13 @@ function readWatchLikeConfig(value: unknown, where: string, base: MetaBase): Wat
  * Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's, and
  * watch-like's popularity prior n₀ (coldPrior, see WatchLikeModel).
  */
-export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions>; coldPrior?: number };
+export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions>; coldPrior?: number; likeExponent?: number };
 
 /**
  * The served ranking's setting beyond the RBMs' defaults (the implicit RBM's are in rbm/implicit.ts), chosen
  * on validation carved from the training part (`npm run tune --given`; grid and figures in docs/ranking.md).
  */
-export const DEFAULT_RANKING: { coldPrior: number } = { coldPrior: 0 };
+export const DEFAULT_RANKING: { coldPrior: number; likeExponent: number } = { coldPrior: 0, likeExponent: 1 };
 
 /** The popularity prior's weight for a user with n ratings: w(n) = n₀ / (n₀ + n) (0 without a prior). */
 export const priorWeight = (n0: number, n: number): number => (n0 > 0 ? n0 / (n0 + n) : 0);
@@ -242,12 +248,20 @@ export class WatchLikeModel implements TrainedModel {
      */
     readonly coldPrior = 0,
     /**
+     * γ: the ranking score is p(watch) · p(like)^γ (1: the plain product of every version stored before γ
+     * existed; 0: p(watch) alone). p(like)^γ ≤ 1 for γ ≥ 0, so p(watch) still bounds the score (scoreBounds).
+     */
+    readonly likeExponent = 1,
+    /**
      * The training summary of a loaded version, kept as it was: the stored one already combines the two
      * models' (toState below), so combining again would count the implicit RBM's epochs twice.
      */
     private readonly storedTraining: TrainingSummary | null = null,
   ) {
     if (!(coldPrior >= 0 && Number.isFinite(coldPrior))) throw new RangeError(`coldPrior must be a non-negative number, got ${coldPrior}`);
+    if (!(likeExponent >= 0 && Number.isFinite(likeExponent))) {
+      throw new RangeError(`likeExponent must be a non-negative number, got ${likeExponent}`);
+    }
     const counts = rating.parts.itemTrainCount;
     const U = Math.max(1, rating.userIds.length);
     this.popularity = Float32Array.from(counts, (n) => n / U);
@@ -269,7 +283,7 @@ export class WatchLikeModel implements TrainedModel {
     const K = this.ratingLevels.length;
     return ratings.map((r, n) => ({
       score: applyPopularityPrior(
-        watchAndLikeScores(watch[n], r.distribution!, K, this.likedLevel),
+        watchAndLikeScores(watch[n], r.distribution!, K, this.likedLevel, this.likeExponent),
         this.popularity,
         null,
         priorWeight(this.coldPrior, users[n].ratings.items.length),
@@ -304,7 +318,12 @@ export class WatchLikeModel implements TrainedModel {
           for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
           const r = rating[n](items);
           return {
-            score: applyPopularityPrior(watchAndLikeScores(watch, r.distribution!, K, this.likedLevel), this.popularity, items, w),
+            score: applyPopularityPrior(
+              watchAndLikeScores(watch, r.distribution!, K, this.likedLevel, this.likeExponent),
+              this.popularity,
+              items,
+              w,
+            ),
             expected: r.expected,
             distribution: r.distribution,
           };
@@ -331,7 +350,7 @@ export class WatchLikeModel implements TrainedModel {
       for (let r = 0; r < out.length; r++) {
         let sum = 0;
         for (let k = this.likedLevel; k < K; k++) sum += p[r * K + k];
-        out[r] = Math.min(1, sum);
+        out[r] = likeFactor(sum, this.likeExponent);
       }
       return out;
     };
@@ -376,6 +395,7 @@ export class WatchLikeModel implements TrainedModel {
           rating: rating.meta.config,
           implicit: implicit.config,
           ...(this.coldPrior > 0 ? { coldPrior: this.coldPrior } : {}),
+          likeExponent: this.likeExponent,
         },
         training,
       },
@@ -394,6 +414,7 @@ export class WatchLikeModel implements TrainedModel {
       ImplicitRbm.fromState({ config: meta.config.implicit, tensors: state.tensors }),
       meta.config.likedLevel,
       meta.config.coldPrior ?? 0,
+      meta.config.likeExponent ?? 1,
       meta.training ?? {},
     );
   }
@@ -417,7 +438,13 @@ async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: 
   const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks);
   const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
   const [r, i] = await Promise.all([rating, implicit]);
-  return new WatchLikeModel(r.model, i, likedLevelIndex(train.ratingLevels), options.coldPrior ?? DEFAULT_RANKING.coldPrior);
+  return new WatchLikeModel(
+    r.model,
+    i,
+    likedLevelIndex(train.ratingLevels),
+    options.coldPrior ?? DEFAULT_RANKING.coldPrior,
+    options.likeExponent ?? DEFAULT_RANKING.likeExponent,
+  );
 }
 
 export const watchLikeAlgorithm: Algorithm<RankingFitOptions> = {

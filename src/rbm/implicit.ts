@@ -4,8 +4,8 @@
  * block of users, and storage as Float32 tensors plus a JSON config.
  *
  * Scoring a user folds them in from their rated items alone (no retraining):
- *   p̂ = σ(c + s(n) Σ_{i rated} W_i),   p(watch i) = σ(b_i + a Σ_j p̂_j W[i,j])
- * with s(n) = √(n_med / n) the activity scale of a user with n rated items (1 for models without it; at
+ *   p̂ = E[h | c + s(n) Σ_{i rated} W_i],   p(watch i) = σ(b_i + a Σ_j p̂_j W[i,j])
+ * (E[h | x] = σ(x) for binary hidden units, x for Gaussian ones: implicitParams.ts hiddenMean), with s(n) = √(n_med / n) the activity scale of a user with n rated items (1 for models without it; at
  * s = 1, p̂ = p(h | v)) and a the visible scale (1, or 1/E for an ensemble of E members).
  * the mean-field reconstruction of every visible unit. For a block of B users this is one dense product
  * P̂ (B×F) · Wᵀ (F×I) + b. Pure: no I/O.
@@ -16,10 +16,12 @@ import { Rng } from '../rng.js';
 import { initBackend, tf } from './backend.js';
 import {
   activityScale,
+  HIDDEN_UNITS,
   implicitHidden,
   implicitVisible,
   initImplicitParams,
   medianActivityOf,
+  type HiddenUnits,
   type ImplicitParams,
 } from './implicitParams.js';
 import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOutHiddenScaled } from './leaveOneOut.js';
@@ -37,6 +39,12 @@ import {
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;
+  /**
+   * Binary hidden units, or Gaussian ones of unit variance (implicitParams.ts): with Gaussian units the
+   * hidden means are linear in the rated set, and CD runs on the means (mean field). Models stored without
+   * the field have binary units.
+   */
+  hiddenUnits: HiddenUnits;
   /** Fraction of each user's training ratings held out for early stopping. */
   validationFraction: number;
   /**
@@ -76,13 +84,14 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
  */
 export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   hidden: 160,
+  hiddenUnits: 'gaussian',
   epochs: 60,
-  lr: 0.02,
-  lrCosine: false,
+  lr: 0.005,
+  lrCosine: true,
   momentum: 0.9,
   initialMomentum: 0.5,
   momentumFromEpoch: 5,
-  weightDecay: 0.03,
+  weightDecay: 0.1,
   batchSize: 100,
   cdSteps: 1,
   patience: 60,
@@ -95,7 +104,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   rankCutoff: 10,
   validationUsers: 5000,
   seed: 0,
-  validationFraction: 0.1,
+  validationFraction: 0,
   activityScaling: true,
   scaleEpochs: true,
   members: 1,
@@ -120,7 +129,11 @@ export function epochBudget(options: Pick<ImplicitRbmOptions, 'epochs' | 'batchS
 }
 
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
-const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members' | 'refit' | 'lrCosine' | 'engine' | 'scaleEpochs'> = {
+const STORED_WITHOUT: Pick<
+  ImplicitRbmOptions,
+  'activityScaling' | 'members' | 'refit' | 'lrCosine' | 'engine' | 'scaleEpochs' | 'hiddenUnits'
+> = {
+  hiddenUnits: 'binary',
   activityScaling: false,
   scaleEpochs: false,
   members: 1,
@@ -128,6 +141,9 @@ const STORED_WITHOUT: Pick<ImplicitRbmOptions, 'activityScaling' | 'members' | '
   lrCosine: false,
   engine: 'tfjs',
 };
+
+/** A stored model's options with every field it predates set as it was then (model/watchLike.ts reads with it). */
+export const STORED_IMPLICIT_DEFAULTS: ImplicitRbmOptions = { ...DEFAULT_IMPLICIT_OPTIONS, ...STORED_WITHOUT };
 
 const ENGINES: readonly ImplicitEngine[] = ['shared', 'tfjs', 'js', 'sampled'];
 const NEGATIVE_PHASES: readonly NegativePhase[] = ['auto', 'dense', 'sampled'];
@@ -171,6 +187,14 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
   ).forEach(positiveInt);
   if (o.threads > 256) fail('threads', 'an integer from 1 to 256');
   if (!NEGATIVE_PHASES.includes(o.negativePhase)) fail('negativePhase', `one of ${NEGATIVE_PHASES.map((e) => `"${e}"`).join(', ')}`);
+  if (!HIDDEN_UNITS.includes(o.hiddenUnits)) fail('hiddenUnits', `one of ${HIDDEN_UNITS.map((e) => `"${e}"`).join(', ')}`);
+  // The tfjs engine (and CD-T > 1, which runs on it) squashes the hidden side with σ in its products.
+  if (o.hiddenUnits === 'gaussian' && (o.engine === 'tfjs' || o.cdSteps !== 1)) {
+    fail(
+      'hiddenUnits',
+      `"binary" with engine "tfjs" or cdSteps > 1 (Gaussian units train with CD-1 on the "shared", "js" or "sampled" engine)`,
+    );
+  }
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
   if (typeof o.lrCosine !== 'boolean') fail('lrCosine', 'true or false');
   if (typeof o.scaleEpochs !== 'boolean') fail('scaleEpochs', 'true or false');
@@ -283,7 +307,7 @@ async function fitMember(
   const start = resume
     ? implicitParamsOfCheckpoint(resume, fit.cols, options.hidden)
     : initImplicitParams(counts, fit.rows, options.hidden, rng, options.initScale);
-  const params: ImplicitParams = medianActivity > 0 ? { ...start, medianActivity } : start;
+  const params: ImplicitParams = { ...start, ...withKind(options.hiddenUnits, medianActivity) };
   const hasValidation = validation.colIndex.length > 0;
   // A resumed run draws its shuffles and samples from a stream of its own (as the rating RBMs' do).
   const trainRng = resume ? new Rng((seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
@@ -307,7 +331,7 @@ async function fitMember(
   const fresh = initImplicitParams(allCounts, all.rows, options.hidden, refitRng, options.initScale);
   const epochs = result.bestEpoch;
   const refit = await trainImplicitRbm(
-    medianActivity > 0 ? { ...fresh, medianActivity } : fresh,
+    { ...fresh, ...withKind(options.hiddenUnits, medianActivity) },
     all,
     null,
     { ...options, epochs, patience: epochs },
@@ -317,6 +341,11 @@ async function fitMember(
     params: refit.params,
     training: { ...training, epochs: training.epochs + refit.epochs, seconds: training.seconds + refit.seconds },
   };
+}
+
+/** The optional fields of ImplicitParams a fit sets: Gaussian units and n_med, each only when in use. */
+function withKind(units: HiddenUnits, medianActivity: number): Pick<ImplicitParams, 'hiddenUnits' | 'medianActivity'> {
+  return { ...(units === 'gaussian' ? { hiddenUnits: units } : {}), ...(medianActivity > 0 ? { medianActivity } : {}) };
 }
 
 /**
@@ -340,8 +369,8 @@ export function joinMembers(members: readonly ImplicitParams[]): ImplicitParams 
     for (let i = 0; i < I; i++) bSum[i] += m.b[i];
   });
   const b = Float32Array.from(bSum, (x) => x / E);
-  const medianActivity = members[0].medianActivity;
-  return { items: I, hidden: H, W, b, c, visibleScale: 1 / E, ...(medianActivity ? { medianActivity } : {}) };
+  const { medianActivity, hiddenUnits } = members[0];
+  return { items: I, hidden: H, W, b, c, visibleScale: 1 / E, ...withKind(hiddenUnits ?? 'binary', medianActivity ?? 0) };
 }
 
 /** What `toState` writes: tensors by name plus a JSON-able config. */
@@ -450,8 +479,9 @@ export class ImplicitRbm {
     const without = new Float64Array(n * m);
     if (m === 0) return { full, without };
     let P: Float32Array;
-    if ((this.params.medianActivity ?? 0) > 0) {
-      P = leaveOneOutHiddenScaled(W, c, list, activityScale(this.params, n), activityScale(this.params, n - 1));
+    if ((this.params.medianActivity ?? 0) > 0 || this.params.hiddenUnits === 'gaussian') {
+      const sFull = activityScale(this.params, n);
+      P = leaveOneOutHiddenScaled(W, c, list, sFull, activityScale(this.params, n - 1), this.params.hiddenUnits);
     } else {
       this.expW ??= expWeights(W);
       P = leaveOneOutHidden(W, this.expW, c, list);
@@ -508,7 +538,7 @@ export class ImplicitRbm {
       b: need('implicit.b', config.items),
       c: need('implicit.c', config.hidden),
       ...(options.members > 1 ? { visibleScale: 1 / options.members } : {}),
-      ...(median ? { medianActivity: median } : {}),
+      ...withKind(options.hiddenUnits, median ?? 0),
     };
     return new ImplicitRbm(params, options, config.training);
   }
@@ -580,14 +610,20 @@ export function likedLevelIndex(ratingLevels: readonly number[]): number {
   return at < 0 ? ratingLevels.length - 1 : at;
 }
 
+/** p(like)^γ from Σ_{k ≥ liked} p(k), clamped to 1 first (float rounding can take the sum just over). */
+export function likeFactor(like: number, gamma: number): number {
+  const p = Math.min(1, like);
+  return gamma === 1 ? p : Math.pow(p, gamma);
+}
+
 /**
  * Ranking score of every item: the chance the user would watch it and like it,
- *   score_i = p(watch_i) · p(r_i ≥ liked | watch_i) = p(v_i = 1 | p̂) · Σ_{k ≥ liked} p(r_i = k)
+ *   score_i = p(watch_i) · p(r_i ≥ liked | watch_i)^γ = p(v_i = 1 | p̂) · (Σ_{k ≥ liked} p(r_i = k))^γ
  * with p(watch) from the implicit RBM and the rating distribution (items × K, row-major) from the rating
- * model, which predicts a rating given that the item is watched. In [0, 1]. Chosen on validation over
- * p(watch) alone and the predicted rating alone (see the issue 11 note for the figures).
+ * model, which predicts a rating given that the item is watched. In [0, 1]. γ = 1 is the plain product;
+ * a smaller γ leans on p(watch) (the exponent is chosen on validation: docs/ranking.md).
  */
-export function watchAndLikeScores(watch: Float32Array, distribution: Float32Array, K: number, liked: number): Float32Array {
+export function watchAndLikeScores(watch: Float32Array, distribution: Float32Array, K: number, liked: number, gamma = 1): Float32Array {
   if (distribution.length !== watch.length * K) {
     throw new RangeError(`rating distribution has ${distribution.length} values, expected ${watch.length} items × ${K} levels`);
   }
@@ -597,7 +633,7 @@ export function watchAndLikeScores(watch: Float32Array, distribution: Float32Arr
   for (let i = 0; i < watch.length; i++) {
     let like = 0;
     for (let k = liked; k < K; k++) like += distribution[i * K + k];
-    out[i] = watch[i] * Math.min(1, like);
+    out[i] = watch[i] * likeFactor(like, gamma);
   }
   return out;
 }

@@ -8,16 +8,35 @@
  *   p(v_i = 1 | h) = σ(b_i + Σ_j W[i,j] h_j)        (dense: every item)
  *   F(v) = −Σ_i b_i v_i − Σ_j log(1 + exp(c_j + Σ_i v_i W[i,j]))     (free energy, h summed out)
  *
+ * Gaussian hidden units (`hiddenUnits: 'gaussian'`, unit variance) change only the hidden side:
+ *
+ *   E(v, h) = −Σ_i b_i v_i + Σ_j (h_j − c_j)² / 2 − Σ_{i,j} v_i W[i,j] h_j
+ *   p(h_j | v) = N(c_j + Σ_i v_i W[i,j], 1),          E[h_j | v] = c_j + Σ_i v_i W[i,j]   (no squashing)
+ *   p(v_i = 1 | h) = σ(b_i + Σ_j W[i,j] h_j)          (as above)
+ *   F(v) = −Σ_i b_i v_i − ½ Σ_j (c_j + Σ_i v_i W[i,j])²   (+ a constant)
+ *
+ * so h summed out leaves a Boltzmann machine over the items with low-rank pairwise couplings W Wᵀ (Welling,
+ * Rosen-Zvi & Hinton 2005, exponential family harmoniums; the linear code units of Hinton &
+ * Salakhutdinov 2006). Everything that reads the hidden side goes through hiddenMean, so scoring, fold-in,
+ * `because` and training treat both kinds alike; CD uses the hidden means (mean field) rather than samples
+ * for Gaussian units.
+ *
  * Layout: W[i,j] at i·F + j (Float32Array, I·F), b (I), c (F). Pure: no I/O.
  */
 import type { Rng } from '../rng.js';
 import { sigmoid, softplus } from './params.js';
 
+/** The hidden units' kind: binary (Bernoulli) or Gaussian of unit variance (see the file's comment). */
+export type HiddenUnits = 'binary' | 'gaussian';
+export const HIDDEN_UNITS: readonly HiddenUnits[] = ['binary', 'gaussian'];
+
 export interface ImplicitParams {
   /** I: visible units, one per item. */
   readonly items: number;
-  /** F: binary hidden units. */
+  /** F: hidden units. */
   readonly hidden: number;
+  /** Absent: binary (every model stored before Gaussian units existed). */
+  readonly hiddenUnits?: HiddenUnits;
   readonly W: Float32Array;
   readonly b: Float32Array;
   readonly c: Float32Array;
@@ -31,6 +50,14 @@ export interface ImplicitParams {
    * visible logits are then the mean of the members' logits (see implicitVisible). Absent: 1.
    */
   readonly visibleScale?: number;
+}
+
+/**
+ * E[h_j | v] from the hidden input x_j = c_j + s(n) Σ_{rated} W[i,j]: σ(x_j) for binary units (their
+ * probability of being on), x_j itself for Gaussian ones. The one place the two kinds differ at inference.
+ */
+export function hiddenMean(units: HiddenUnits | undefined, x: number): number {
+  return units === 'gaussian' ? x : sigmoid(x);
 }
 
 /**
@@ -97,7 +124,7 @@ export function implicitHidden(p: ImplicitParams, rated: ArrayLike<number>, star
     for (let j = 0; j < F; j++) x[j] += W[row + j];
   }
   const s = activityScale(p, end - start);
-  for (let j = 0; j < F; j++) out[j] = sigmoid(c[j] + s * x[j]);
+  for (let j = 0; j < F; j++) out[j] = hiddenMean(p.hiddenUnits, c[j] + s * x[j]);
   return out;
 }
 
@@ -117,7 +144,11 @@ export function implicitVisible(p: ImplicitParams, h: ArrayLike<number>, out: Fl
   return out;
 }
 
-/** F(v) = −Σ_{i rated} b_i − Σ_j softplus(c_j + Σ_{i rated} W[i,j]): the free energy of a rated set. */
+/**
+ * The free energy of a rated set (no activity scale: the energy's own terms): binary units
+ * F(v) = −Σ_{i rated} b_i − Σ_j softplus(x_j), Gaussian F(v) = −Σ_{i rated} b_i − ½ Σ_j x_j², with
+ * x_j = c_j + Σ_{i rated} W[i,j] (the Gaussian's constant −(F/2) log 2π left out).
+ */
 export function implicitFreeEnergy(p: ImplicitParams, rated: ArrayLike<number>): number {
   const { W, b, c, hidden: F } = p;
   const x = Float64Array.from(c);
@@ -127,7 +158,7 @@ export function implicitFreeEnergy(p: ImplicitParams, rated: ArrayLike<number>):
     const row = rated[n] * F;
     for (let j = 0; j < F; j++) x[j] += W[row + j];
   }
-  for (let j = 0; j < F; j++) energy -= softplus(x[j]);
+  for (let j = 0; j < F; j++) energy -= p.hiddenUnits === 'gaussian' ? 0.5 * x[j] * x[j] : softplus(x[j]);
   return energy;
 }
 
@@ -184,11 +215,12 @@ export function accumulateCd(
   s: CdScratch,
 ): number {
   const { W, hidden: F, items: I } = p;
+  const gaussian = p.hiddenUnits === 'gaussian';
   implicitHidden(p, rated, start, end, s.p0);
-  for (let j = 0; j < F; j++) s.h[j] = uniforms[uniformOffset + j] < s.p0[j] ? 1 : 0;
+  for (let j = 0; j < F; j++) s.h[j] = gaussian ? s.p0[j] : uniforms[uniformOffset + j] < s.p0[j] ? 1 : 0;
   for (let t = 1; t <= steps; t++) {
     implicitVisible(p, s.h, s.v);
-    // q = σ(c + Wᵀ v), dense over all items.
+    // q = E[h | v] from c + Wᵀ v, dense over all items.
     const q = s.q;
     q.set(p.c);
     for (let i = 0; i < I; i++) {
@@ -196,10 +228,10 @@ export function accumulateCd(
       const row = i * F;
       for (let j = 0; j < F; j++) q[j] += vi * W[row + j];
     }
-    for (let j = 0; j < F; j++) q[j] = sigmoid(q[j]);
+    for (let j = 0; j < F; j++) q[j] = hiddenMean(p.hiddenUnits, q[j]);
     if (t < steps) {
       const u = uniformOffset + t * F;
-      for (let j = 0; j < F; j++) s.h[j] = uniforms[u + j] < q[j] ? 1 : 0;
+      for (let j = 0; j < F; j++) s.h[j] = gaussian ? q[j] : uniforms[u + j] < q[j] ? 1 : 0;
     }
   }
   // Positive statistics on the rated rows, negative on all rows.
@@ -257,8 +289,9 @@ export function accumulateCdSampled(
   }
   const omega = m > 0 ? unrated / m : 0;
   const weight = (n: number): number => (n < nS ? 1 : omega);
+  const gaussian = p.hiddenUnits === 'gaussian';
   implicitHidden(p, rated, start, end, s.p0);
-  for (let j = 0; j < F; j++) s.h[j] = rng.next() < s.p0[j] ? 1 : 0;
+  for (let j = 0; j < F; j++) s.h[j] = gaussian ? s.p0[j] : rng.next() < s.p0[j] ? 1 : 0;
   const v = new Float32Array(set.length);
   for (let t = 1; t <= steps; t++) {
     for (let n = 0; n < set.length; n++) {
@@ -273,8 +306,8 @@ export function accumulateCdSampled(
       const row = set[n] * F;
       for (let j = 0; j < F; j++) s.q[j] += a * W[row + j];
     }
-    for (let j = 0; j < F; j++) s.q[j] = sigmoid(s.q[j]);
-    if (t < steps) for (let j = 0; j < F; j++) s.h[j] = rng.next() < s.q[j] ? 1 : 0;
+    for (let j = 0; j < F; j++) s.q[j] = hiddenMean(p.hiddenUnits, s.q[j]);
+    if (t < steps) for (let j = 0; j < F; j++) s.h[j] = gaussian ? s.q[j] : rng.next() < s.q[j] ? 1 : 0;
   }
   let err = 0;
   for (let n = 0; n < set.length; n++) {

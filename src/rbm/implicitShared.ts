@@ -5,7 +5,8 @@
  * share of every mini-batch and meet at barriers, and the update is applied once per batch (synchronous).
  *
  * One CD-1 mini-batch of B cases, in phases separated by barriers (thread 0 prepares the batch first):
- *   A  cases split: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew);
+ *   A  cases split: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew); Gaussian
+ *      hidden units: p⁰_n = c + s(n) Σ W_i and h_n = p⁰_n (mean field), and q below without σ;
  *      (sampled) chunks split: the sampled rows gathered, W_M and b_M
  *   B  chunks of the negative rows split: Vᵀ = σ(W_M Hᵀ + b_M) weighted by ω, partial Q_k = V_k W_k;
  *      (sampled) cases split: each case's own rated rows exactly, v_{n,i} = σ(b_i + h_n·W_i), Q_n += Σ v W_i
@@ -49,7 +50,7 @@ export type ImplicitKernels = {
   sigmoidInPlace(x: number, count: number): void;
   combineRows(V: number, B: number, stride: number, Wr: number, R: number, F: number, Q: number): void;
   negativeRows(V: number, B: number, stride: number, Q: number, F: number, R: number, G: number, gb: number): void;
-  hiddenOfRows(W: number, F: number, cols: number, start: number, end: number, c: number, scale: number, out: number): void;
+  hiddenOfRows(W: number, F: number, cols: number, start: number, end: number, c: number, scale: number, out: number, linear: number): void;
   ratedNegative(h: number, F: number, W: number, b: number, cols: number, start: number, end: number, vOut: number, Q: number): number;
   addEntry(dst: number, p: number, q: number, v: number, F: number): void;
   addParts(dst: number, src: number, parts: number, partStride: number, count: number): void;
@@ -162,6 +163,8 @@ export interface SharedLayout {
   maxSlots: number;
   maxEntries: number;
   medianActivity: number;
+  /** Gaussian hidden units: the hidden means are the inputs themselves (no σ), and CD uses the means. */
+  gaussian: boolean;
   weightDecay: number;
   validationUsers: number;
   rankCutoff: number;
@@ -261,6 +264,7 @@ export function planLayout(
     maxSlots,
     maxEntries,
     medianActivity: p.medianActivity ?? 0,
+    gaussian: p.hiddenUnits === 'gaussian',
     weightDecay: o.weightDecay,
     validationUsers: o.validationUsers,
     rankCutoff: o.rankCutoff,
@@ -440,11 +444,13 @@ export class SharedThread {
       const s = i32[(L.fitStart >> 2) + u];
       const e = i32[(L.fitStart >> 2) + u + 1];
       const p0 = L.P0 + n * fb;
-      k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), p0);
+      k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), p0, L.gaussian ? 1 : 0);
       const pf = p0 >> 2;
       const hf = (L.H + n * fb) >> 2;
       const uf = (L.uniforms + n * fb) >> 2;
-      for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
+      // Binary units: h ~ p⁰; Gaussian units: the mean p⁰ itself (mean-field CD).
+      if (L.gaussian) f32.copyWithin(hf, pf, pf + F);
+      else for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
     }
     if (L.sampled) {
       for (let q = k0; q < k1; q++) {
@@ -492,7 +498,7 @@ export class SharedThread {
       const Qn = L.Q + n * fb;
       k.addParts(Qn, L.parts + n * fb, chunks, B * F, F);
       k.addParts(Qn, L.c, 1, 0, F);
-      k.sigmoidInPlace(Qn, F);
+      if (!L.gaussian) k.sigmoidInPlace(Qn, F);
       if (!L.sampled) {
         // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part.
         const u = i32[(L.cases >> 2) + n];
@@ -568,7 +574,7 @@ export class SharedThread {
         const u = i32[(L.scored >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
         const e = i32[(L.fitStart >> 2) + u + 1];
-        k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), P + (n - from) * F * 4);
+        k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), P + (n - from) * F * 4, L.gaussian ? 1 : 0);
       }
       k.logits(P, to - from, F, L.W, I, L.b, Z, I);
       for (let n = from; n < to; n++) {
@@ -911,6 +917,7 @@ export class SharedEngine {
       b: new Float32Array(buf, L.b, L.items),
       c: new Float32Array(buf, L.c, L.hidden),
       ...(L.medianActivity > 0 ? { medianActivity: L.medianActivity } : {}),
+      ...(L.gaussian ? { hiddenUnits: 'gaussian' as const } : {}),
     };
   }
 

@@ -12,6 +12,7 @@
  */
 import { tf } from './backend.js';
 import { sigmoid } from './params.js';
+import { hiddenMean, type HiddenUnits } from './implicitParams.js';
 
 /** e^{W} elementwise, the table `leaveOneOutHidden` reads (float32: relative error ~6e-8). */
 export function expWeights(W: Float32Array): Float32Array {
@@ -51,9 +52,10 @@ export function leaveOneOutHidden(W: Float32Array, expW: Float32Array, c: Float3
 }
 
 /**
- * The same rows with an activity scale (rbm/implicitParams.ts activityScale): for x = Σ_n W_{r_n},
- * row 0: σ(c + s_full x); row 1 + n: σ(c + s_less (x − W_{r_n})), s_less the scale of N − 1 ratings.
- * The scale multiplies the whole sum, so the e^{W} shortcut does not apply: one exp per entry.
+ * The same rows with an activity scale (rbm/implicitParams.ts activityScale) and either kind of hidden
+ * unit (hiddenMean: σ, or the identity for Gaussian units): for x = Σ_n W_{r_n},
+ * row 0: E[h | c + s_full x]; row 1 + n: E[h | c + s_less (x − W_{r_n})], s_less the scale of N − 1
+ * ratings. The scale multiplies the whole sum, so the e^{W} shortcut does not apply: one exp per entry.
  */
 export function leaveOneOutHiddenScaled(
   W: Float32Array,
@@ -61,6 +63,7 @@ export function leaveOneOutHiddenScaled(
   rows: ArrayLike<number>,
   sFull: number,
   sLess: number,
+  units: HiddenUnits = 'binary',
 ): Float32Array {
   const F = c.length;
   const N = rows.length;
@@ -70,11 +73,11 @@ export function leaveOneOutHiddenScaled(
     for (let j = 0; j < F; j++) x[j] += W[at + j];
   }
   const out = new Float32Array((N + 1) * F);
-  for (let j = 0; j < F; j++) out[j] = sigmoid(c[j] + sFull * x[j]);
+  for (let j = 0; j < F; j++) out[j] = hiddenMean(units, c[j] + sFull * x[j]);
   for (let n = 0; n < N; n++) {
     const at = rows[n] * F;
     const o = (n + 1) * F;
-    for (let j = 0; j < F; j++) out[o + j] = sigmoid(c[j] + sLess * (x[j] - W[at + j]));
+    for (let j = 0; j < F; j++) out[o + j] = hiddenMean(units, c[j] + sLess * (x[j] - W[at + j]));
   }
   return out;
 }

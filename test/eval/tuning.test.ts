@@ -55,7 +55,7 @@ describe('tune arguments', () => {
       [['--data', 'x', '--split', 'kfold'], 'got "kfold"'],
       [[...base, '--grid', 'lr'], '--grid: "lr" must look like key=value,value'],
       [[...base, '--grid', 'lr=0.1 lr=0.2'], '--grid names lr twice'],
-      [[...base, '--grid', 'lr=fast'], '--grid: lr value "fast" must be a number or true/false'],
+      [[...base, '--grid', 'lr=fast!'], '--grid: lr value "fast!" must be a number, true/false or a word'],
       [[...base, '--grid', 'colour=1'], '--grid: grid: "colour" is not an implicit RBM option'],
       [[...base, '--grid', 'lr=-1'], 'implicit RBM option lr must be a positive number, got -1'],
       [[...base, '--grid', 'members=0'], 'implicit RBM option members must be a positive integer, got 0'],

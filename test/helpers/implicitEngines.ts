@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { tf } from '../../src/rbm/backend.js';
 import type { ImplicitRbmOptions } from '../../src/rbm/implicit.js';
-import { initImplicitParams } from '../../src/rbm/implicitParams.js';
+import { initImplicitParams, type ImplicitParams } from '../../src/rbm/implicitParams.js';
 import { trainImplicitRbm, type ImplicitEngine, type RatedRows } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 
@@ -19,13 +19,14 @@ export async function expectEnginesAgree(
   items: number,
   options: ImplicitRbmOptions,
   other: ImplicitEngine = 'tfjs',
+  start: Pick<ImplicitParams, 'hiddenUnits'> = {},
 ): Promise<void> {
   const counts = new Float64Array(items);
   for (const i of rows.colIndex) counts[i]++;
   const run = async (engine: ImplicitEngine) =>
     (
       await trainImplicitRbm(
-        initImplicitParams(counts, users, options.hidden, new Rng(1), 0.1),
+        { ...initImplicitParams(counts, users, options.hidden, new Rng(1), 0.1), ...start },
         rows,
         null,
         { ...options, engine },

@@ -14,7 +14,16 @@ import { twoTastes } from '../helpers/twoTastes.js';
 
 const USERS = 80;
 const ITEMS = 40;
-const SMALL = { hidden: 8, epochs: 12, lr: 0.1, batchSize: 10, patience: 4, validationFraction: 0.2, members: 1 };
+const SMALL = {
+  hidden: 8,
+  epochs: 12,
+  lr: 0.1,
+  batchSize: 10,
+  patience: 4,
+  validationFraction: 0.2,
+  members: 1,
+  hiddenUnits: 'binary' as const,
+};
 
 let data: Dataset;
 let scaled: ImplicitRbm;

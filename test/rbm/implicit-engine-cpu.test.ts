@@ -26,7 +26,12 @@ describe('the tfjs engine on the cpu backend', () => {
   it('trains the same parameters as the typed-array engine (CD-1 and CD-2, a partial last batch)', async () => {
     const rows = ratedRows(twoTastes(5, { users: USERS, items: ITEMS, pIn: 0.6, pOut: 0.04 }));
     for (const cdSteps of [1, 2]) {
-      await expectEnginesAgree(rows, USERS, ITEMS, validateImplicitOptions({ hidden: 8, lr: 0.1, batchSize: 30, epochs: 3, cdSteps }));
+      await expectEnginesAgree(
+        rows,
+        USERS,
+        ITEMS,
+        validateImplicitOptions({ hidden: 8, lr: 0.1, batchSize: 30, epochs: 3, cdSteps, hiddenUnits: 'binary' }),
+      );
     }
   });
 });

@@ -32,6 +32,9 @@ const SMALL: Partial<ImplicitRbmOptions> = {
   patience: 4,
   validationFraction: 0.2,
   members: 1,
+  // The binary RBM's machinery (tfjs engine, CD-T, sampled hidden units); implicit-gaussian.test.ts has the Gaussian one's.
+  hiddenUnits: 'binary',
+  lrCosine: false,
 };
 
 let data: Dataset;

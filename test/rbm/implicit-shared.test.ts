@@ -69,8 +69,8 @@ describe('the shared engine', () => {
   });
 
   it('runs CD-T on the tfjs engine (the same parameters), and names a bad option', async () => {
-    const shared = await train(rows, null, { cdSteps: 2 });
-    const tfjs = await train(rows, null, { cdSteps: 2, engine: 'tfjs' });
+    const shared = await train(rows, null, { cdSteps: 2, hiddenUnits: 'binary' });
+    const tfjs = await train(rows, null, { cdSteps: 2, engine: 'tfjs', hiddenUnits: 'binary' });
     expectIdentical(shared.params, tfjs.params);
     expect(() => validateImplicitOptions({ threads: 0 })).toThrow(/threads must be a positive integer, got 0/);
     expect(() => validateImplicitOptions({ negativePhase: 'some' as 'dense' })).toThrow(

@@ -343,9 +343,10 @@ export function negativeRows(V: usize, B: i32, stride: i32, Q: usize, F: i32, R:
 
 /**
  * p = σ(c + s Σ_{e ∈ [start, end)} W[cols[e]]): the (activity-scaled) hidden probabilities of a case from
- * its rated rows, in F floats at `out`.
+ * its rated rows, in F floats at `out`; with `linear` ≠ 0 (Gaussian hidden units) the means
+ * c + s Σ W[cols[e]] themselves, without σ.
  */
-export function hiddenOfRows(W: usize, F: i32, cols: usize, start: i32, end: i32, c: usize, scale: f32, out: usize): void {
+export function hiddenOfRows(W: usize, F: i32, cols: usize, start: i32, end: i32, c: usize, scale: f32, out: usize, linear: i32): void {
   const rowBytes = <usize>F << 2;
   const f4 = <usize>(F & ~3) << 2;
   for (let j: usize = 0; j < rowBytes; j += 4) store<f32>(out + j, 0);
@@ -357,6 +358,11 @@ export function hiddenOfRows(W: usize, F: i32, cols: usize, start: i32, end: i32
   }
   const s = f32x4.splat(scale);
   let j: usize = 0;
+  if (linear) {
+    for (; j < f4; j += 16) v128.store(out + j, f32x4.add(v128.load(c + j), f32x4.mul(s, v128.load(out + j))));
+    for (; j < rowBytes; j += 4) store<f32>(out + j, load<f32>(c + j) + scale * load<f32>(out + j));
+    return;
+  }
   for (; j < f4; j += 16) v128.store(out + j, sigmoid4(f32x4.add(v128.load(c + j), f32x4.mul(s, v128.load(out + j)))));
   for (; j < rowBytes; j += 4) store<f32>(out + j, sigmoid1(load<f32>(c + j) + scale * load<f32>(out + j)));
 }
