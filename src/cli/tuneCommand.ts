@@ -62,7 +62,8 @@ export function parseGrid(raw: string): GridPoint[] {
         // A word is an option's named value (e.g. hiddenUnits=gaussian); gridOf checks it is one.
         if (/^[a-z]+$/i.test(v)) return v;
         const x = Number(v);
-        if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--grid: ${key} value "${v}" must be a number, true/false or a word`);
+        if (v.trim() === '' || !Number.isFinite(x))
+          throw new UsageError(`--grid: ${key} value "${v}" must be a number, true/false or a word`);
         return x;
       });
   }

@@ -17,7 +17,6 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import {
-  DEFAULT_IMPLICIT_OPTIONS,
   fitImplicitRbm,
   ImplicitRbm,
   likeFactor,
