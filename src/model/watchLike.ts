@@ -129,7 +129,7 @@ export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<Implici
  * The served ranking's setting beyond the RBMs' defaults (the implicit RBM's are in rbm/implicit.ts), chosen
  * on validation carved from the training part (`npm run tune --given`; grid and figures in docs/ranking.md).
  */
-export const DEFAULT_RANKING: { coldPrior: number; likeExponent: number } = { coldPrior: 0, likeExponent: 1 };
+export const DEFAULT_RANKING: { coldPrior: number; likeExponent: number } = { coldPrior: 0, likeExponent: 0.25 };
 
 /** The popularity prior's weight for a user with n ratings: w(n) = n₀ / (n₀ + n) (0 without a prior). */
 export const priorWeight = (n0: number, n: number): number => (n0 > 0 ? n0 / (n0 + n) : 0);

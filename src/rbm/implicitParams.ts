@@ -45,6 +45,8 @@ export interface ImplicitParams {
    * scaling (every model stored before issue 19).
    */
   readonly medianActivity?: number;
+  /** a of the activity scale s(n) = (n_med / n)^a; absent: ½ (every model stored before it existed). */
+  readonly activityExponent?: number;
   /**
    * 1/E when W holds E independently trained RBMs side by side (E·F' hidden units, an ensemble): the
    * visible logits are then the mean of the members' logits (see implicitVisible). Absent: 1.
@@ -61,14 +63,18 @@ export function hiddenMean(units: HiddenUnits | undefined, x: number): number {
 }
 
 /**
- * The activity scale of a user who rated n items: s(n) = √(n_med / n) (1 without n_med or ratings).
+ * The activity scale of a user who rated n items: s(n) = (n_med / n)^a, a = ½ by default (√; 1 without
+ * n_med or ratings); a larger a pulls users of every activity closer to the median one's input.
  * The hidden input becomes x = c + s(n) Σ_{i rated} W_i: a heuristic, not the posterior, that keeps a
  * heavy user's input from saturating every hidden unit and lifts a light user's, so users of every
  * activity sit where the median one does (n_med: the median number of items per training user).
  */
-export function activityScale(p: Pick<ImplicitParams, 'medianActivity'>, n: number): number {
+export function activityScale(p: Pick<ImplicitParams, 'medianActivity' | 'activityExponent'>, n: number): number {
   const med = p.medianActivity ?? 0;
-  return med > 0 && n > 0 ? Math.sqrt(med / n) : 1;
+  if (!(med > 0 && n > 0)) return 1;
+  const a = p.activityExponent ?? 0.5;
+  // √ for ½: the same float as every model trained before the exponent existed.
+  return a === 0.5 ? Math.sqrt(med / n) : Math.pow(med / n, a);
 }
 
 /** The median of the users' rated-item counts (rows with no items ignored; 0 when there are none). */

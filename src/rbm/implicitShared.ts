@@ -163,6 +163,8 @@ export interface SharedLayout {
   maxSlots: number;
   maxEntries: number;
   medianActivity: number;
+  /** a of the activity scale (implicitParams.ts activityScale). */
+  activityExponent: number;
   /** Gaussian hidden units: the hidden means are the inputs themselves (no σ), and CD uses the means. */
   gaussian: boolean;
   weightDecay: number;
@@ -264,6 +266,7 @@ export function planLayout(
     maxSlots,
     maxEntries,
     medianActivity: p.medianActivity ?? 0,
+    activityExponent: p.activityExponent ?? 0.5,
     gaussian: p.hiddenUnits === 'gaussian',
     weightDecay: o.weightDecay,
     validationUsers: o.validationUsers,
@@ -917,6 +920,7 @@ export class SharedEngine {
       b: new Float32Array(buf, L.b, L.items),
       c: new Float32Array(buf, L.c, L.hidden),
       ...(L.medianActivity > 0 ? { medianActivity: L.medianActivity } : {}),
+      ...(L.medianActivity > 0 && L.activityExponent !== 0.5 ? { activityExponent: L.activityExponent } : {}),
       ...(L.gaussian ? { hiddenUnits: 'gaussian' as const } : {}),
     };
   }

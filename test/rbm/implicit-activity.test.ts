@@ -6,7 +6,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { initBackend } from '../../src/rbm/backend.js';
-import { fitImplicitRbm, ImplicitRbm, joinMembers, ratedRows, type ImplicitRbmState } from '../../src/rbm/implicit.js';
+import {
+  fitImplicitRbm,
+  ImplicitRbm,
+  joinMembers,
+  ratedRows,
+  validateImplicitOptions,
+  type ImplicitRbmState,
+} from '../../src/rbm/implicit.js';
 import { activityScale, implicitHidden, medianActivityOf, type ImplicitParams } from '../../src/rbm/implicitParams.js';
 import { sigmoid } from '../../src/rbm/params.js';
 import { Rng } from '../../src/rng.js';
@@ -73,6 +80,29 @@ describe('activity scaling', () => {
       const got = scaled.watchProbabilitiesBlock([rated])[0];
       for (let i = 0; i < ITEMS; i++) expect(got[i]).toBeCloseTo(ref[i], 5);
     }
+  });
+
+  it('s(n) = (n_med / n)^a with the exponent a; a model keeps its a through storage and `because`', async () => {
+    expect(activityScale({ medianActivity: 16, activityExponent: 1 }, 4)).toBe(4);
+    expect(activityScale({ medianActivity: 16, activityExponent: 0.75 }, 1)).toBeCloseTo(8, 12);
+    expect(activityScale({ medianActivity: 16, activityExponent: 0.5 }, 4)).toBe(2);
+    const steep = await fitImplicitRbm(data, { ...SMALL, seed: 2, epochs: 3, activityScaling: true, activityExponent: 0.8 });
+    expect(steep.params.activityExponent).toBe(0.8);
+    const rated = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+    const h = steep.hiddenProbabilities(rated);
+    const s = Math.pow(steep.params.medianActivity! / rated.length, 0.8);
+    const F = steep.params.hidden;
+    for (let j = 0; j < F; j++)
+      expect(h[j]).toBeCloseTo(sigmoid(steep.params.c[j] + s * rated.reduce((x, r) => x + steep.params.W[r * F + j], 0)), 6);
+    const back = ImplicitRbm.fromState(roundTrip(steep.toState()));
+    expect(back.params.activityExponent).toBe(0.8);
+    expect(back.watchWithout(rated, [20, 30])).toEqual(steep.watchWithout(rated, [20, 30]));
+    const { full, without } = steep.watchWithout(rated, [20]);
+    expect(full[0]).toBeCloseTo(steep.watchProbabilitiesBlock([rated])[0][20], 6);
+    expect(without[0]).toBeCloseTo(steep.watchProbabilitiesBlock([rated.slice(1)])[0][20], 6);
+    expect(() => validateImplicitOptions({ activityExponent: 0 })).toThrow('activityExponent must be a number in (0, 2], got 0');
+    back.dispose();
+    steep.dispose();
   });
 
   it('training with it differs from training without (the scale reaches the positive phase)', async () => {
