@@ -106,7 +106,7 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   seed: 0,
   validationFraction: 0,
   activityScaling: true,
-  activityExponent: 0.5,
+  activityExponent: 0.7,
   scaleEpochs: true,
   members: 1,
   refit: false,
