@@ -177,13 +177,15 @@ export const SECTIONS: Section[] = [
       ),
       math('p(\\text{like}_i) = \\sum_{k \\ge \\ell} p(v_i^k = 1 \\mid \\hat{\\mathbf{p}})'),
       p(
-        'The first question is answered by a second RBM whose visible units are binary, one per movie, on when the user rated it at all. Here a missing rating is information (“did not choose it”), so every movie takes part, with the same structure of equations:',
+        'The first question is answered by a second RBM whose visible units are binary, one per movie, on when the user rated it at all. Here a missing rating is information (“did not choose it”), so every movie takes part. Its hidden units are Gaussian rather than binary: their mean is the input itself, scaled by $s(n) = (n_{\\text{med}} / n)^{0.7}$ so that a user with $n$ ratings feeds the units about as strongly as a typical user does:',
       ),
       math(
-        'p(h_j = 1 \\mid \\mathbf{x}) = \\sigma\\Big(c_j + \\sum_{i} x_i W_{ij}\\Big), \\qquad p(x_i = 1 \\mid \\mathbf{h}) = \\sigma\\Big(a_i + \\sum_{j} h_j W_{ij}\\Big)',
+        '\\hat{h}_j = c_j + s(n) \\sum_{i} x_i W_{ij}, \\qquad p(x_i = 1 \\mid \\hat{\\mathbf{h}}) = \\sigma\\Big(a_i + \\sum_{j} \\hat{h}_j W_{ij}\\Big)',
       ),
-      p('The ranking score combines the two as the chance of watching and then liking:'),
-      math('\\text{score}_i = p(\\text{watch}_i) \\cdot p(\\text{like}_i \\mid \\text{watch}_i)'),
+      p(
+        'The ranking score combines the two as the chance of watching and then liking, the second factor softened by an exponent $\\gamma = 0.25$ chosen on validation data (the plain product leaned too much on the predicted rating):',
+      ),
+      math('\\text{score}_i = p(\\text{watch}_i) \\cdot p(\\text{like}_i \\mid \\text{watch}_i)^{\\gamma}'),
       figure(
         'ranking',
         'The page shows the sample prediction’s chance of reaching the user’s liked level; when the served model includes the watch RBM, its part of the score as well.',
