@@ -26,7 +26,9 @@ export const TUNE_USAGE = `usage: npm run tune -- --data <MovieLens folder> --sp
                         validation part (yardsticks; each tunes itself inside its fit)
   --grid "key=v,v key=v,…"   implicit RBM options to try, every combination (default: the served
                         options alone); keys are the option names (lr, weightDecay, epochs, patience,
-                        hidden, activityScaling, members, …), values numbers or true/false
+                        hidden, hiddenUnits, activityExponent, members, …) and likeExponent (γ of
+                        watch-like's p(watch) · p(like)^γ); values numbers, true/false or words
+                        (hiddenUnits=gaussian,binary)
   --given 5,10,20       also choose the cold-user popularity prior n₀ on Given-N users of the training part
   --priors 0,5,10       the n₀ values to try with --given (default 0,2,5,10,20,40)
   --cold-users F        share of the training part's users held out for --given (default 0.1)
