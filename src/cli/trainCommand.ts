@@ -11,10 +11,12 @@ import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
 import {
   algorithmNames,
-  DEFAULT_IMPLICIT_OPTIONS,
+  implicitEpochBudget,
   orientationSchedule,
+  ratingEpochBudget,
   resolveAlgorithm,
   trainModel,
+  validateImplicitOptions,
   validateTrainOptions,
   type EpochReport,
   type FitOptions,
@@ -132,14 +134,16 @@ export async function trainMain(argv: string[]): Promise<void> {
   try {
     const started = performance.now();
     // Each model's epoch and time, and the run's ETA: the rating RBMs as fitRbmBlend schedules them on
-    // --threads, the implicit RBM (when the algorithm trains it) beside them.
+    // --threads, the implicit RBM (when the algorithm trains it) beside them; each model's epoch budget
+    // from the catalog's size, as its trainer will compute it (and report it with each epoch).
+    const counts = await db.catalog.counts();
     const progress = new TrainingProgress({
       lanes: [...orientationSchedule(options).lanes, ['implicit']],
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
-          ? options[phase].epochs
+          ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
-            ? (options.implicit?.epochs ?? DEFAULT_IMPLICIT_OPTIONS.epochs)
+            ? implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
             : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {

@@ -163,6 +163,7 @@ function implicitTraining(model: ImplicitRbm): TrainingSummary {
     epochs: t.epochs,
     curve: t.curve,
     validationRanking: { ndcg: t.bestValidationNdcg, bestEpoch: t.bestEpoch },
+    ...(t.stages ? { stages: t.stages } : {}),
   };
 }
 
@@ -363,6 +364,7 @@ export class WatchLikeModel implements TrainedModel {
       epochs: (rt.epochs ?? 0) + (it.epochs ?? 0),
       curve: [...(rt.curve ?? []), ...(it.curve ?? [])],
       validationRanking: it.validationRanking,
+      stages: { ...rt.stages, ...it.stages },
     };
     return {
       meta: {

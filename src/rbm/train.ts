@@ -4,7 +4,7 @@
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { cdStepsAt, type RbmOptions } from './config.js';
+import { cdStepsAt, ratingEpochBudget, type RbmOptions } from './config.js';
 import { createCdEngine, type CdEngine, type KernelsKind } from './cdEngine.js';
 import {
   cloneParams,
@@ -27,6 +27,8 @@ export interface EpochReport {
   /** The early-stopping criterion on the validation slice (RMSE; ranking models report 1 − nDCG). */
   validationRmse: number | null;
   seconds: number;
+  /** The most epochs this training runs (its epoch budget; early stopping may end it sooner). */
+  maxEpochs?: number;
 }
 
 export interface TrainRbmResult {
@@ -163,7 +165,9 @@ export interface TrainRbmJob {
   threads?: number;
 }
 
-export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
+export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
+  // The epochs scale with the data (config.ts ratingEpochBudget): from here on options.epochs is the budget.
+  const job = { ...input, options: { ...input.options, ...ratingEpochBudget(input.options, input.train.rows) } };
   const { phase, train, ratingLevels, options, seed } = job;
   const started = performance.now();
   const K = ratingLevels.length;
@@ -239,6 +243,7 @@ function trainWithEngine(
       trainRmse,
       validationRmse: valRmse !== null && Number.isFinite(valRmse) ? valRmse : null,
       seconds: (performance.now() - epochStart) / 1000,
+      maxEpochs: options.epochs,
     };
     curve.push(report);
     onEpoch?.(report);
