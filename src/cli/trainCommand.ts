@@ -11,6 +11,7 @@ import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
 import {
   algorithmNames,
+  DEFAULT_MODEL_SCHEDULE,
   implicitEpochBudget,
   orientationSchedule,
   ratingEpochBudget,
@@ -21,6 +22,7 @@ import {
   type EpochReport,
   type FitOptions,
   type ModelMeta,
+  type ModelSchedule,
 } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import type { RbmCheckpoint } from '../rbm/train.js';
@@ -134,11 +136,11 @@ export async function trainMain(argv: string[]): Promise<void> {
   try {
     const started = performance.now();
     // Each model's epoch and time, and the run's ETA: the rating RBMs as fitRbmBlend schedules them on
-    // --threads, the implicit RBM (when the algorithm trains it) beside them; each model's epoch budget
+    // --threads, the implicit RBM (when the algorithm trains it) after or beside them; each model's epoch budget
     // from the catalog's size, as its trainer will compute it (and report it with each epoch).
     const counts = await db.catalog.counts();
     const progress = new TrainingProgress({
-      lanes: [...orientationSchedule(options).lanes, ['implicit']],
+      lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE),
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
           ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
@@ -177,6 +179,17 @@ export async function trainMain(argv: string[]): Promise<void> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The progress display's lanes: the rating RBMs' lanes, and the implicit RBM after them ('inTurn': at
+ * the end of the first lane, the one that runs both orientations when they train in turn) or beside them.
+ */
+export function modelLanes(ratingLanes: readonly (readonly string[])[], schedule: ModelSchedule): string[][] {
+  const lanes = ratingLanes.map((lane) => [...lane]);
+  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push('implicit');
+  else lanes.push(['implicit']);
+  return lanes;
 }
 
 /**

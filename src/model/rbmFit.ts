@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
 import { validateTrainOptions, type Orientation, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
-import { hiddenProbabilities, type RbmParams } from '../rbm/params.js';
+import { sigmoid, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
@@ -40,15 +40,24 @@ export function validationSplit(ratings: number, fraction: number, seed: number)
   return { fit, validation };
 }
 
-/** Item hidden features ĥ_i = p(h | item i's ratings) for every item (the item RBM's prediction input). */
-export function itemHiddenFeatures(params: RbmParams, byItem: CompressedRows): Float32Array {
-  const F = params.hidden;
-  const out = new Float32Array(byItem.rows * F);
-  const h = new Float32Array(F);
-  for (let i = 0; i < byItem.rows; i++) {
-    hiddenProbabilities(params, byItem.colIndex, byItem.levels, byItem.rowStart[i], byItem.rowStart[i + 1], h);
-    out.set(h, i * F);
+/**
+ * Item hidden features ĥ_i = p(h | item i's ratings) = σ(c + Σ_{u rated i} W[u, r_ui, :]) for every item
+ * (the item RBM's prediction input). The sums run over the ratings in the data set's order, each item's
+ * in the order compressRows(ds, 'item') gives them, in float32 as hiddenProbabilities adds: the same
+ * numbers, but W (users × K × F, hundreds of MB at MovieLens 25M's size) is read in the data's order —
+ * one user's rows after another when the ratings come grouped by user, as the store loads them — while
+ * the I × F sums take the scattered writes, instead of gathering W's rows item by item.
+ */
+export function itemHiddenFeatures(params: RbmParams, ds: Pick<Dataset, 'users' | 'items' | 'levels'>, items: number): Float32Array {
+  const { W, c, hidden: F, levels: K } = params;
+  const out = new Float32Array(items * F);
+  for (let i = 0; i < items; i++) out.set(c, i * F);
+  for (let r = 0; r < ds.items.length; r++) {
+    const at = ds.items[r] * F;
+    const row = (ds.users[r] * K + ds.levels[r]) * F;
+    for (let j = 0; j < F; j++) out[at + j] += W[row + j];
   }
+  for (let n = 0; n < out.length; n++) out[n] = sigmoid(out[n]);
   return out;
 }
 
@@ -102,6 +111,8 @@ export async function fitRbmBlend(
   });
 
   const results: Partial<Record<'user' | 'item', TrainRbmResult>> = {};
+  // Each orientation's rows as its trainer got them (kept for the mixture's validation predictions).
+  const rows: Partial<Record<'user' | 'item', { train: CompressedRows; validation: CompressedRows | null }>> = {};
   const notes: string[] = [];
   if (K < 2) {
     notes.push(
@@ -112,15 +123,16 @@ export async function fitRbmBlend(
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
     const trainOne = async (o: 'user' | 'item'): Promise<TrainRbmResult> => {
-      const rows = clock.time(`${o} rows`, () => ({
+      const these = clock.time(`${o} rows`, () => ({
         train: compressRows(fitSet, o),
         validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
       }));
+      rows[o] = these;
       return clock.timeAsync(o, () =>
         run(
           {
             phase: o,
-            ...rows,
+            ...these,
             ratingLevels: levels,
             options: options[o],
             seed: options.seed * 2 + (o === 'user' ? 1 : 2),
@@ -150,9 +162,10 @@ export async function fitRbmBlend(
   const componentPredictions = (o: 'user' | 'item'): Float64Array | null => {
     const res = results[o];
     if (!res) return null;
-    // Validation pairs in rating order: predict through the orientation's rows, then map back.
-    const valRows = compressRows(valSet, o);
-    const byRow = rbmExpectations(res.params, compressRows(fitSet, o), valRows, levels);
+    // Validation pairs in rating order: the orientation's rows' predictions (the trainer's, from its best
+    // epoch's validation pass, when it has them), mapped back.
+    const valRows = rows[o]?.validation ?? compressRows(valSet, o);
+    const byRow = res.validationPredictions ?? rbmExpectations(res.params, rows[o]?.train ?? compressRows(fitSet, o), valRows, levels);
     const rowOf = o === 'user' ? valSet.users : valSet.items;
     const next = valRows.rowStart.slice(0, valRows.rows);
     const out = new Float64Array(actual.length);
@@ -178,10 +191,11 @@ export async function fitRbmBlend(
   // Final inputs from all training ratings (the validation ratings are training data too).
   const endFinal = clock.start('final');
   const bias = fitBiasModel(train);
-  const byItem = compressRows(train, 'item');
   const itemTrainCount = new Float32Array(train.itemIds.length);
-  for (let i = 0; i < byItem.rows; i++) itemTrainCount[i] = byItem.rowStart[i + 1] - byItem.rowStart[i];
-  const itemPart = results.item ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, byItem) } : null;
+  for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
+  const itemPart = results.item
+    ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, train, train.itemIds.length) }
+    : null;
 
   endFinal();
 

@@ -40,6 +40,12 @@ export interface TrainRbmResult {
   seconds: number;
   /** Which CD kernels ran: the WebAssembly SIMD ones or the plain-JS reference (see cdEngine.ts). */
   kernels: KernelsKind;
+  /**
+   * rbmExpectations(params, train, validation) of the returned params, one per validation entry in its
+   * order: computed at the best epoch's validation pass, so the blend's mixture fit needs no second pass.
+   * Null without validation, or when the best epoch was before a resumed run's start.
+   */
+  validationPredictions: Float64Array | null;
 }
 
 /**
@@ -122,7 +128,10 @@ export function rbmExpectations(p: RbmParams, input: CompressedRows, target: Com
 
 /** RMSE of the mean-field predictions (rbmExpectations) for `validation`, given each case's training ratings. */
 export function validationRmse(p: RbmParams, train: CompressedRows, validation: CompressedRows, ratingLevels: readonly number[]): number {
-  const predicted = rbmExpectations(p, train, validation, ratingLevels);
+  return rmseOfPredictions(rbmExpectations(p, train, validation, ratingLevels), validation, ratingLevels);
+}
+
+function rmseOfPredictions(predicted: Float64Array, validation: CompressedRows, ratingLevels: readonly number[]): number {
   let sq = 0;
   for (let t = 0; t < predicted.length; t++) {
     const d = predicted[t] - ratingLevels[validation.levels[t]];
@@ -221,6 +230,7 @@ function trainWithEngine(
   let best: RbmParams | null = resume && resume.bestValidationRmse !== null ? cloneParams(resume.params) : null;
   let bestEpoch = resume?.bestEpoch ?? 0;
   let bestRmse = resume?.bestValidationRmse ?? Infinity;
+  let bestPredictions: Float64Array | null = null;
   const now = hooks.now ?? (() => performance.now());
   const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   let lastCheckpoint = now();
@@ -235,7 +245,8 @@ function trainWithEngine(
     const { squaredError, errorCount } = engine.trainEpoch(order, steps, rng);
     if (!allFinite(live.W) || !allFinite(live.b) || !allFinite(live.c)) throw new NonFiniteTrainingError(phase, epoch);
     const trainRmse = Math.sqrt(squaredError / Math.max(1, errorCount));
-    const valRmse = validation ? validationRmse(live, train, validation, ratingLevels) : null;
+    const predicted = validation ? rbmExpectations(live, train, validation, ratingLevels) : null;
+    const valRmse = predicted && validation ? rmseOfPredictions(predicted, validation, ratingLevels) : null;
     const report: EpochReport = {
       phase,
       epoch,
@@ -253,6 +264,7 @@ function trainWithEngine(
         bestRmse = report.validationRmse;
         bestEpoch = epoch;
         best = snapshot(best ?? spare);
+        bestPredictions = predicted;
       } else if (epoch - bestEpoch >= options.patience) {
         stop = true;
       }
@@ -280,5 +292,6 @@ function trainWithEngine(
     epochs,
     seconds: (performance.now() - started) / 1000,
     kernels: engine.kind,
+    validationPredictions: best ? bestPredictions : null,
   };
 }
