@@ -10,7 +10,7 @@ import { fitMixture, mixExpectations, type MixtureWeights } from '../../src/mode
 import { fitRbmBlend, itemHiddenFeatures, validationSplit } from '../../src/model/rbmFit.js';
 import { validateTrainOptions } from '../../src/rbm/config.js';
 import { hiddenProbabilities, initParams } from '../../src/rbm/params.js';
-import { rbmExpectations, trainRbm, visibleLevelCounts } from '../../src/rbm/train.js';
+import { earlyStoppingSample, rbmExpectations, trainRbm, visibleLevelCounts } from '../../src/rbm/train.js';
 import { Rng } from '../../src/rng.js';
 
 const data = generateSyntheticRatings({ seed: 7, users: 120, items: 80, ratings: 4_000 });
@@ -105,5 +105,47 @@ describe('the training summary', () => {
     const stages = model.parts.training.stages!;
     expect(Object.keys(stages).sort()).toEqual(['final', 'item', 'item rows', 'mixture', 'split', 'user', 'user rows']);
     for (const s of Object.values(stages)) expect(s).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("early stopping's sample of a large validation slice", () => {
+  const { fit, validation } = validationSplit(data.levels.length, 0.2, 0);
+  const train = compressRows(subsetRatings(data, fit), 'user');
+  const val = compressRows(subsetRatings(data, validation), 'user');
+
+  it('uses the whole slice up to EARLY_STOPPING_RATINGS, else whole rows holding about that many ratings', () => {
+    expect(earlyStoppingSample(val, 1)).toBeNull();
+    const sample = earlyStoppingSample(val, 1, 100)!;
+    expect(sample.rows).toBe(val.rows);
+    expect(sample.colIndex.length).toBeGreaterThanOrEqual(100);
+    let rows = 0;
+    for (let r = 0; r < val.rows; r++) {
+      const n = sample.rowStart[r + 1] - sample.rowStart[r];
+      if (n === 0) continue;
+      rows++;
+      // A sampled row is the slice's row, whole.
+      expect(n).toBe(val.rowStart[r + 1] - val.rowStart[r]);
+      expect(Array.from(sample.colIndex.subarray(sample.rowStart[r], sample.rowStart[r + 1]))).toEqual(
+        Array.from(val.colIndex.subarray(val.rowStart[r], val.rowStart[r + 1])),
+      );
+    }
+    expect(rows).toBeLessThan(val.rows);
+    expect(sample.colIndex.length - 100).toBeLessThan(val.colIndex.length / 10);
+  });
+
+  it("stops on the sample's RMSE and still returns the whole slice's predictions of the best parameters", () => {
+    const options = { ...validateTrainOptions({ hidden: 8, epochs: 5, lr: 0.1 }).user, patience: 100 };
+    const job = { phase: 'user', train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, earlyStoppingRatings: 100 };
+    const result = trainRbm(job);
+    const full = rbmExpectations(result.params, train, val, data.ratingLevels);
+    expect(Array.from(result.validationPredictions!)).toEqual(Array.from(full));
+    // The best epoch's criterion is the RMSE over the sampled rows' ratings of those predictions.
+    const sample = earlyStoppingSample(val, (4 + 0x2545f491) >>> 0, 100)!;
+    let sq = 0;
+    for (let r = 0; r < val.rows; r++) {
+      if (sample.rowStart[r + 1] === sample.rowStart[r]) continue;
+      for (let t = val.rowStart[r]; t < val.rowStart[r + 1]; t++) sq += (full[t] - data.ratingLevels[val.levels[t]]) ** 2;
+    }
+    expect(result.bestValidationRmse).toBeCloseTo(Math.sqrt(sq / sample.colIndex.length), 12);
   });
 });
