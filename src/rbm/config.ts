@@ -90,10 +90,11 @@ const COMMON: RbmOptions = {
  * The rating RBMs' epoch budget (with `scaleEpochs`): at most ⌈RATING_EPOCH_BUDGET.updates / batches⌉
  * epochs, and never fewer than its minEpochs. ML-100K (48 user batches, 85 item batches of 20) keeps its
  * 60 epochs and the CD-1→3→5 schedule; ML-1M's shape (302 and 186 batches) gets 20 and 33, past the
- * validation optimum of its synthetic twin (epochs 12 and 17); MovieLens 25M's (8,128 and 2,953) trains
- * minEpochs, where the validation curves at large size have flattened (docs/performance.md, "Epoch budget").
+ * validation optimum of its synthetic twin (epochs 12 and 17); from about 8,000 cases on (MovieLens 25M:
+ * 8,128 and 2,953 batches) training runs minEpochs = 15, where the user RBM's validation curve at large
+ * size has flattened (docs/performance.md, "The rating RBMs' epoch budget").
  */
-export const RATING_EPOCH_BUDGET: EpochBudgetRule = { updates: 6000, minEpochs: 10 };
+export const RATING_EPOCH_BUDGET: EpochBudgetRule = { updates: 6000, minEpochs: 15 };
 
 /** The epochs one rating RBM trains on `cases` rows (users or items), and the early-stopping patience with it. */
 export function ratingEpochBudget(options: RbmOptions, cases: number): { epochs: number; patience: number } {
