@@ -25,6 +25,7 @@ import {
   type ModelSchedule,
 } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
+import { formatStages } from '../rbm/stages.js';
 import type { RbmCheckpoint } from '../rbm/train.js';
 import { openStore, retryWhileBusy, SqliteStore, type BusyRetryOptions, type Store } from '../store/index.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from './checkpoints.js';
@@ -168,6 +169,8 @@ export async function trainMain(argv: string[]): Promise<void> {
     const validation = Object.entries(training.validation ?? {})
       .map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`)
       .join(', ');
+    // Where the time went (rbm/stages.ts): data preparation, each model, the mixture, the final inputs.
+    if (training.stages) console.log(`stages: ${formatStages(training.stages)}`);
     const ndcg = training.validationRanking?.ndcg;
     const ranker = meta.kind === 'implicit' || meta.kind === 'watch-like' ? 'implicit RBM' : (meta.algorithm ?? meta.kind);
     if (typeof ndcg === 'number') console.log(`${ranker} validation nDCG@10 ${ndcg.toFixed(4)}`);
