@@ -193,7 +193,7 @@ export async function runPipeline(
               },
             },
           ),
-        () => ({ algorithm: DEFAULT_ALGORITHM, epochs }),
+        (t) => ({ algorithm: DEFAULT_ALGORITHM, epochs, stages: t.state.meta.training?.stages }),
       );
       userEpochs = curve.filter((r) => r.phase === 'user').map((r) => r.seconds);
       itemEpochs = curve.filter((r) => r.phase === 'item').map((r) => r.seconds);

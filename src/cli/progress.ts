@@ -146,6 +146,8 @@ export interface EpochProgressReport {
   trainRmse: number;
   validationRmse: number | null;
   seconds: number;
+  /** The phase's epoch budget, when its trainer reports it (it then replaces the plan's maxEpochs). */
+  maxEpochs?: number;
 }
 
 export interface TrainingPlan {
@@ -155,7 +157,10 @@ export interface TrainingPlan {
    * threads, beside the implicit RBM). A phase not named joins as a lane of its own.
    */
   lanes: string[][];
-  /** The most epochs a phase can run (early stopping may end it sooner). */
+  /**
+   * The most epochs a phase can run (early stopping may end it sooner), until the phase reports its own
+   * budget (EpochProgressReport.maxEpochs: the epochs scale with the data, known once training starts).
+   */
   maxEpochs(phase: string): number;
 }
 
@@ -185,6 +190,11 @@ export class TrainingProgress {
     if (!this.lanes.some((lane) => lane.includes(report.phase))) this.lanes.push([report.phase]);
   }
 
+  /** A phase's most epochs: its reported budget, else the plan's. */
+  private maxEpochs(phase: string): number {
+    return this.phases.get(phase)?.last.maxEpochs ?? this.plan.maxEpochs(phase);
+  }
+
   /** Seconds left for the run at most, or null before any epoch was reported. */
   secondsLeft(): number | null {
     let longest: number | null = null;
@@ -193,8 +203,8 @@ export class TrainingProgress {
       if (running < 0) continue;
       const state = this.phases.get(lane[running])!;
       const mean = state.seconds / state.timed;
-      let left = Math.max(0, this.plan.maxEpochs(lane[running]) - state.last.epoch) * mean;
-      for (const later of lane.slice(running + 1)) left += this.plan.maxEpochs(later) * mean;
+      let left = Math.max(0, this.maxEpochs(lane[running]) - state.last.epoch) * mean;
+      for (const later of lane.slice(running + 1)) left += this.maxEpochs(later) * mean;
       longest = Math.max(longest ?? 0, left);
     }
     return longest;
@@ -210,7 +220,7 @@ export class TrainingProgress {
       .flat()
       .map((phase) => {
         const state = this.phases.get(phase);
-        const max = this.plan.maxEpochs(phase);
+        const max = this.maxEpochs(phase);
         return state ? `${phase} ${state.last.epoch}/${max} ${state.last.seconds.toFixed(1)} s` : `${phase} -/${max}`;
       })
       .join(' · ');

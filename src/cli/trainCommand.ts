@@ -11,16 +11,21 @@ import type { Database } from 'better-sqlite3';
 import { assertTrainable } from '../data/scaleCheck.js';
 import {
   algorithmNames,
-  DEFAULT_IMPLICIT_OPTIONS,
+  DEFAULT_MODEL_SCHEDULE,
+  implicitEpochBudget,
   orientationSchedule,
+  ratingEpochBudget,
   resolveAlgorithm,
   trainModel,
+  validateImplicitOptions,
   validateTrainOptions,
   type EpochReport,
   type FitOptions,
   type ModelMeta,
+  type ModelSchedule,
 } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
+import { formatStages } from '../rbm/stages.js';
 import type { RbmCheckpoint } from '../rbm/train.js';
 import { openStore, retryWhileBusy, SqliteStore, type BusyRetryOptions, type Store } from '../store/index.js';
 import { checkpointPath, readCheckpoint, removeCheckpoint, trainingFingerprint, writeCheckpoint } from './checkpoints.js';
@@ -132,14 +137,16 @@ export async function trainMain(argv: string[]): Promise<void> {
   try {
     const started = performance.now();
     // Each model's epoch and time, and the run's ETA: the rating RBMs as fitRbmBlend schedules them on
-    // --threads, the implicit RBM (when the algorithm trains it) beside them.
+    // --threads, the implicit RBM (when the algorithm trains it) after or beside them; each model's epoch budget
+    // from the catalog's size, as its trainer will compute it (and report it with each epoch).
+    const counts = await db.catalog.counts();
     const progress = new TrainingProgress({
-      lanes: [...orientationSchedule(options).lanes, ['implicit']],
+      lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE),
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
-          ? options[phase].epochs
+          ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
-            ? (options.implicit?.epochs ?? DEFAULT_IMPLICIT_OPTIONS.epochs)
+            ? implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
             : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {
@@ -162,6 +169,8 @@ export async function trainMain(argv: string[]): Promise<void> {
     const validation = Object.entries(training.validation ?? {})
       .map(([k, v]) => `${k} ${v?.toFixed(4) ?? '-'}`)
       .join(', ');
+    // Where the time went (rbm/stages.ts): data preparation, each model, the mixture, the final inputs.
+    if (training.stages) console.log(`stages: ${formatStages(training.stages)}`);
     const ndcg = training.validationRanking?.ndcg;
     const ranker = meta.kind === 'implicit' || meta.kind === 'watch-like' ? 'implicit RBM' : (meta.algorithm ?? meta.kind);
     if (typeof ndcg === 'number') console.log(`${ranker} validation nDCG@10 ${ndcg.toFixed(4)}`);
@@ -173,6 +182,17 @@ export async function trainMain(argv: string[]): Promise<void> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The progress display's lanes: the rating RBMs' lanes, and the implicit RBM after them ('inTurn': at
+ * the end of the first lane, the one that runs both orientations when they train in turn) or beside them.
+ */
+export function modelLanes(ratingLanes: readonly (readonly string[])[], schedule: ModelSchedule): string[][] {
+  const lanes = ratingLanes.map((lane) => [...lane]);
+  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push('implicit');
+  else lanes.push(['implicit']);
+  return lanes;
 }
 
 /**

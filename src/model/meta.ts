@@ -27,6 +27,8 @@ export interface TrainingSummary {
   createdAt?: string;
   /** Catalog generation the training data was read at (see the store). */
   catalogGeneration?: number;
+  /** Wall seconds of each stage of the training, in the order they first ran (rbm/stages.ts). */
+  stages?: Record<string, number>;
 }
 
 /** The fields every kind of model version stores, whatever its `config`. */
@@ -185,6 +187,7 @@ const trainingSummary: Reader<TrainingSummary> = objectOf({
   backend: optional(text),
   createdAt: optional(text),
   catalogGeneration: optional(finite()),
+  stages: optional(recordOf(finite())),
 });
 
 /** The common fields of every kind (ratingLevels, ids, algorithm, training), read from a raw metadata object. */

@@ -47,6 +47,12 @@ export function mixExpectations(w: MixtureWeights, eU: number | undefined, eI: n
 /**
  * Convex weights minimising the RMSE of the mixed expectation against `actual`: a grid over the simplex
  * (step 0.02). Exact enough, and robust where least squares would extrapolate with negative weights.
+ *
+ * With w_B = 1 − w_U − w_I the error of validation pair t is w_U x_t + w_I v_t + z_t, where
+ * x = E_U − E_B, v = E_I − E_B, z = E_B − actual (E of an absent component 0), so
+ *   SSE(w) = w_U² Σx² + w_I² Σv² + Σz² + 2 w_U w_I Σxv + 2 w_U Σxz + 2 w_I Σvz:
+ * six sums in one pass over the pairs, then O(1) per grid point (1,326 of them; at MovieLens 25M's
+ * size the pass per point took most of a minute).
  */
 export function fitMixture(
   predictions: { user: Float64Array | null; item: Float64Array | null; bias: Float64Array },
@@ -58,6 +64,24 @@ export function fitMixture(
   if (n === 0) return defaultMixture(predictions.user !== null, predictions.item !== null);
   let best = defaultMixture(predictions.user !== null, predictions.item !== null);
   let bestSse = Infinity;
+  let xx = 0;
+  let vv = 0;
+  let zz = 0;
+  let xv = 0;
+  let xz = 0;
+  let vz = 0;
+  for (let t = 0; t < n; t++) {
+    const eB = predictions.bias[t];
+    const x = (predictions.user?.[t] ?? 0) - eB;
+    const v = (predictions.item?.[t] ?? 0) - eB;
+    const z = eB - actual[t];
+    xx += x * x;
+    vv += v * v;
+    zz += z * z;
+    xv += x * v;
+    xz += x * z;
+    vz += v * z;
+  }
   const steps = Math.round(1 / step);
   for (let a = 0; a <= steps; a++) {
     const wu = predictions.user ? a * step : 0;
@@ -67,12 +91,7 @@ export function fitMixture(
       if (!predictions.item && c > 0) break;
       const wb = 1 - wu - wi;
       if (wb < -1e-9) continue;
-      const w = { user: wu, item: wi, bias: wb };
-      let sse = 0;
-      for (let t = 0; t < n; t++) {
-        const d = mixExpectations(w, predictions.user?.[t], predictions.item?.[t], predictions.bias[t]) - actual[t];
-        sse += d * d;
-      }
+      const sse = wu * wu * xx + wi * wi * vv + zz + 2 * (wu * wi * xv + wu * xz + wi * vz);
       if (sse < bestSse - 1e-12) {
         bestSse = sse;
         best = { user: round(wu), item: round(wi), bias: round(Math.max(0, wb)) };

@@ -8,13 +8,14 @@ import { availableParallelism } from 'node:os';
 import { compressRows, subsetRatings, type CompressedRows, type Dataset } from '../data/dataset.js';
 import { validateTrainOptions, type Orientation, type TrainOptions, type TrainOptionsInput } from '../rbm/config.js';
 import { trainRbmInWorker } from '../rbm/parallel.js';
-import { hiddenProbabilities, type RbmParams } from '../rbm/params.js';
+import { sigmoid, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
 import type { Algorithm, FitHooks } from './protocol.js';
 import { RbmBlendModel } from './rbmBlend.js';
+import { StageClock } from '../rbm/stages.js';
 
 export interface FitResult {
   model: RbmBlendModel;
@@ -27,20 +28,36 @@ export function validationSplit(ratings: number, fraction: number, seed: number)
   for (let r = 0; r < ratings; r++) order[r] = r;
   new Rng(seed).shuffle(order);
   const nVal = Math.round(fraction * ratings);
-  const validation = order.slice(0, nVal).sort();
-  const fit = order.slice(nVal).sort();
+  // Both parts in increasing order: a mark per rating instead of sorting the shuffled order (O(n)).
+  const held = new Uint8Array(ratings);
+  for (let n = 0; n < nVal; n++) held[order[n]] = 1;
+  const validation = new Int32Array(nVal);
+  const fit = new Int32Array(ratings - nVal);
+  for (let r = 0, v = 0, f = 0; r < ratings; r++) {
+    if (held[r]) validation[v++] = r;
+    else fit[f++] = r;
+  }
   return { fit, validation };
 }
 
-/** Item hidden features ĥ_i = p(h | item i's ratings) for every item (the item RBM's prediction input). */
-export function itemHiddenFeatures(params: RbmParams, byItem: CompressedRows): Float32Array {
-  const F = params.hidden;
-  const out = new Float32Array(byItem.rows * F);
-  const h = new Float32Array(F);
-  for (let i = 0; i < byItem.rows; i++) {
-    hiddenProbabilities(params, byItem.colIndex, byItem.levels, byItem.rowStart[i], byItem.rowStart[i + 1], h);
-    out.set(h, i * F);
+/**
+ * Item hidden features ĥ_i = p(h | item i's ratings) = σ(c + Σ_{u rated i} W[u, r_ui, :]) for every item
+ * (the item RBM's prediction input). The sums run over the ratings in the data set's order, each item's
+ * in the order compressRows(ds, 'item') gives them, in float32 as hiddenProbabilities adds: the same
+ * numbers, but W (users × K × F, hundreds of MB at MovieLens 25M's size) is read in the data's order —
+ * one user's rows after another when the ratings come grouped by user, as the store loads them — while
+ * the I × F sums take the scattered writes, instead of gathering W's rows item by item.
+ */
+export function itemHiddenFeatures(params: RbmParams, ds: Pick<Dataset, 'users' | 'items' | 'levels'>, items: number): Float32Array {
+  const { W, c, hidden: F, levels: K } = params;
+  const out = new Float32Array(items * F);
+  for (let i = 0; i < items; i++) out.set(c, i * F);
+  for (let r = 0; r < ds.items.length; r++) {
+    const at = ds.items[r] * F;
+    const row = (ds.users[r] * K + ds.levels[r]) * F;
+    for (let j = 0; j < F; j++) out[at + j] += W[row + j];
   }
+  for (let n = 0; n < out.length; n++) out[n] = sigmoid(out[n]);
   return out;
 }
 
@@ -87,11 +104,15 @@ export async function fitRbmBlend(
   const levels = train.ratingLevels;
   const K = levels.length;
   const orientations = options.orientation === 'both' ? (['user', 'item'] as const) : ([options.orientation] as const);
-  const { fit: fitIdx, validation: valIdx } = validationSplit(train.levels.length, options.validationFraction, options.seed);
-  const fitSet = subsetRatings(train, fitIdx);
-  const valSet = subsetRatings(train, valIdx);
+  const clock = new StageClock();
+  const { fitSet, valSet } = clock.time('split', () => {
+    const { fit, validation } = validationSplit(train.levels.length, options.validationFraction, options.seed);
+    return { fitSet: subsetRatings(train, fit), valSet: subsetRatings(train, validation) };
+  });
 
   const results: Partial<Record<'user' | 'item', TrainRbmResult>> = {};
+  // Each orientation's rows as its trainer got them (kept for the mixture's validation predictions).
+  const rows: Partial<Record<'user' | 'item', { train: CompressedRows; validation: CompressedRows | null }>> = {};
   const notes: string[] = [];
   if (K < 2) {
     notes.push(
@@ -101,19 +122,26 @@ export async function fitRbmBlend(
     const { lanes, threads } = orientationSchedule(options, sharing);
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
-    const trainOne = (o: 'user' | 'item'): Promise<TrainRbmResult> =>
-      run(
-        {
-          phase: o,
-          train: compressRows(fitSet, o),
-          validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
-          ratingLevels: levels,
-          options: options[o],
-          seed: options.seed * 2 + (o === 'user' ? 1 : 2),
-          threads,
-        },
-        { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
+    const trainOne = async (o: 'user' | 'item'): Promise<TrainRbmResult> => {
+      const these = clock.time(`${o} rows`, () => ({
+        train: compressRows(fitSet, o),
+        validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
+      }));
+      rows[o] = these;
+      return clock.timeAsync(o, () =>
+        run(
+          {
+            phase: o,
+            ...these,
+            ratingLevels: levels,
+            options: options[o],
+            seed: options.seed * 2 + (o === 'user' ? 1 : 2),
+            threads,
+          },
+          { onEpoch, ...(checkpoints ? { onCheckpoint: checkpoints.onCheckpoint, resumeFrom: checkpoints.resumeFrom[o] } : {}) },
+        ),
       );
+    };
     // Lanes side by side, each lane's orientations in turn.
     await Promise.all(
       lanes.map(async (lane) => {
@@ -123,6 +151,7 @@ export async function fitRbmBlend(
   }
 
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.
+  const endMixture = clock.start('mixture');
   const fitBias = fitBiasModel(fitSet);
   const actual = new Float64Array(valSet.levels.length);
   const biasPred = new Float64Array(valSet.levels.length);
@@ -133,9 +162,10 @@ export async function fitRbmBlend(
   const componentPredictions = (o: 'user' | 'item'): Float64Array | null => {
     const res = results[o];
     if (!res) return null;
-    // Validation pairs in rating order: predict through the orientation's rows, then map back.
-    const valRows = compressRows(valSet, o);
-    const byRow = rbmExpectations(res.params, compressRows(fitSet, o), valRows, levels);
+    // Validation pairs in rating order: the orientation's rows' predictions (the trainer's, from its best
+    // epoch's validation pass, when it has them), mapped back.
+    const valRows = rows[o]?.validation ?? compressRows(valSet, o);
+    const byRow = res.validationPredictions ?? rbmExpectations(res.params, rows[o]?.train ?? compressRows(fitSet, o), valRows, levels);
     const rowOf = o === 'user' ? valSet.users : valSet.items;
     const next = valRows.rowStart.slice(0, valRows.rows);
     const out = new Float64Array(actual.length);
@@ -156,12 +186,18 @@ export async function fitRbmBlend(
     blendPred[t] = mixExpectations(mixture, predictions.user?.[t], predictions.item?.[t], biasPred[t]);
   }
 
+  endMixture();
+
   // Final inputs from all training ratings (the validation ratings are training data too).
+  const endFinal = clock.start('final');
   const bias = fitBiasModel(train);
-  const byItem = compressRows(train, 'item');
   const itemTrainCount = new Float32Array(train.itemIds.length);
-  for (let i = 0; i < byItem.rows; i++) itemTrainCount[i] = byItem.rowStart[i + 1] - byItem.rowStart[i];
-  const itemPart = results.item ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, byItem) } : null;
+  for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
+  const itemPart = results.item
+    ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, train, train.itemIds.length) }
+    : null;
+
+  endFinal();
 
   const curve = [...(results.user?.curve ?? []), ...(results.item?.curve ?? [])];
   const summary = (o: 'user' | 'item') => {
@@ -178,6 +214,7 @@ export async function fitRbmBlend(
     validation: { user: rmseOf(predictions.user), item: rmseOf(predictions.item), bias: rmseOf(biasPred), blend: rmseOf(blendPred) },
     curve,
     notes,
+    stages: clock.seconds,
   };
   const model = new RbmBlendModel({
     ratingLevels: levels,

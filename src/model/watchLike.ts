@@ -123,7 +123,13 @@ function readWatchLikeConfig(value: unknown, where: string, base: MetaBase): Wat
  * Options of the ranking algorithms: the rating RBMs' (rbm/config.ts) plus the implicit RBM's, and
  * watch-like's popularity prior n₀ (coldPrior, see WatchLikeModel).
  */
-export type RankingFitOptions = TrainOptionsInput & { implicit?: Partial<ImplicitRbmOptions>; coldPrior?: number; likeExponent?: number };
+export type RankingFitOptions = TrainOptionsInput & {
+  implicit?: Partial<ImplicitRbmOptions>;
+  coldPrior?: number;
+  likeExponent?: number;
+  /** How the rating blend and the implicit RBM share the threads (watch-like; DEFAULT_MODEL_SCHEDULE). */
+  schedule?: ModelSchedule;
+};
 
 /**
  * The served ranking's setting beyond the RBMs' defaults (the implicit RBM's are in rbm/implicit.ts), chosen
@@ -168,6 +174,7 @@ function implicitTraining(model: ImplicitRbm): TrainingSummary {
     epochs: t.epochs,
     curve: t.curve,
     validationRanking: { ndcg: t.bestValidationNdcg, bestEpoch: t.bestEpoch },
+    ...(t.stages ? { stages: t.stages } : {}),
   };
 }
 
@@ -381,6 +388,7 @@ export class WatchLikeModel implements TrainedModel {
       epochs: (rt.epochs ?? 0) + (it.epochs ?? 0),
       curve: [...(rt.curve ?? []), ...(it.curve ?? [])],
       validationRanking: it.validationRanking,
+      stages: { ...rt.stages, ...it.stages },
     };
     return {
       meta: {
@@ -430,13 +438,22 @@ export const implicitAlgorithm: Algorithm<RankingFitOptions> = {
 };
 
 /**
- * Fits both models. The rating blend trains its two orientations in worker threads; the implicit RBM
- * trains on the main thread meanwhile, so the three share the cores instead of queueing.
+ * How watch-like's two models share the threads: the implicit RBM after the rating blend, each model on
+ * every thread in turn ('inTurn'), or beside it at the same time ('beside', each still asking for every
+ * thread, so 2 × threads compete for the cores). Chosen by measurement at MovieLens 25M's size
+ * (docs/performance.md, "Training on N threads").
  */
+export type ModelSchedule = 'inTurn' | 'beside';
+export const DEFAULT_MODEL_SCHEDULE: ModelSchedule = 'inTurn';
+
+/** Fits both models, as `options.schedule` (default DEFAULT_MODEL_SCHEDULE) lays them out. */
 async function fitWatchLike(train: Dataset, options: RankingFitOptions, hooks?: FitHooks): Promise<WatchLikeModel> {
-  const rating = fitRbmBlend(train, { ...options, orientation: 'both' }, hooks);
-  const implicit = fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
-  const [r, i] = await Promise.all([rating, implicit]);
+  const rating = (): Promise<{ model: RbmBlendModel }> => fitRbmBlend(train, { ...options, orientation: 'both' }, hooks);
+  const implicit = (): Promise<ImplicitRbm> => fitImplicitRbm(train, implicitOptions(options), hooks?.onEpoch, implicitCheckpoints(hooks));
+  const [r, i] =
+    (options.schedule ?? DEFAULT_MODEL_SCHEDULE) === 'beside'
+      ? await Promise.all([rating(), implicit()])
+      : [await rating(), await implicit()];
   return new WatchLikeModel(
     r.model,
     i,

@@ -2,6 +2,7 @@
  * Training configuration of the softmax-visible RBM, with defaults in one place. The defaults are the
  * model a user gets with no flags, from `train` and `evaluate` alike.
  */
+import { scaledEpochs, type EpochBudgetRule } from './epochBudget.js';
 
 export type Orientation = 'user' | 'item';
 
@@ -39,6 +40,11 @@ export interface RbmOptions {
   negativePhase: 'sample' | 'meanField';
   /** Stop after this many epochs without a better validation RMSE. */
   patience: number;
+  /**
+   * Cap the epochs by the data's size (ratingEpochBudget, the rule in epochBudget.ts); false: `epochs` as
+   * given. Options stored before the field existed did not cap.
+   */
+  scaleEpochs: boolean;
   /** Standard deviation of the initial weights. */
   initScale: number;
 }
@@ -77,7 +83,24 @@ const COMMON: RbmOptions = {
   negativePhase: 'meanField',
   patience: 8,
   initScale: 0.01,
+  scaleEpochs: true,
 };
+
+/**
+ * The rating RBMs' epoch budget (with `scaleEpochs`): at most ⌈RATING_EPOCH_BUDGET.updates / batches⌉
+ * epochs, and never fewer than its minEpochs. ML-100K (48 user batches, 85 item batches of 20) keeps its
+ * 60 epochs and the CD-1→3→5 schedule; ML-1M's shape (302 and 186 batches) gets 20 and 33, past the
+ * validation optimum of its synthetic twin (epochs 12 and 17); from about 8,000 cases on (MovieLens 25M:
+ * 8,128 and 2,953 batches) training runs minEpochs = 15, where the user RBM's validation curve at large
+ * size has flattened (docs/performance.md, "The rating RBMs' epoch budget").
+ */
+export const RATING_EPOCH_BUDGET: EpochBudgetRule = { updates: 6000, minEpochs: 15 };
+
+/** The epochs one rating RBM trains on `cases` rows (users or items), and the early-stopping patience with it. */
+export function ratingEpochBudget(options: RbmOptions, cases: number): { epochs: number; patience: number } {
+  const epochs = options.scaleEpochs ? scaledEpochs(options.epochs, cases, options.batchSize, RATING_EPOCH_BUDGET) : options.epochs;
+  return { epochs, patience: Math.min(options.patience, epochs) };
+}
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   orientation: 'both',
@@ -148,6 +171,7 @@ function checkRbmOptions(o: RbmOptions, where: string): void {
     fail('negativePhase', '"sample" or "meanField"', o.negativePhase);
   }
   if (typeof o.persistent !== 'boolean') fail('persistent', 'true or false', o.persistent);
+  if (typeof o.scaleEpochs !== 'boolean') fail('scaleEpochs', 'true or false', o.scaleEpochs);
   if (!Array.isArray(o.cdSchedule) || o.cdSchedule.length === 0 || o.cdSchedule[0].fromEpoch !== 1) {
     fail('cdSchedule', 'a list of {fromEpoch, steps} starting at epoch 1', o.cdSchedule);
   }

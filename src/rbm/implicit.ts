@@ -13,6 +13,8 @@
 import type { Dataset } from '../data/dataset.js';
 import type { EpochReport } from './train.js';
 import { Rng } from '../rng.js';
+import { scaledEpochs, type EpochBudgetRule } from './epochBudget.js';
+import { StageClock } from './stages.js';
 import { initBackend, tf } from './backend.js';
 import {
   activityScale,
@@ -113,20 +115,15 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
 };
 
 /**
- * The epoch budget scales with the data: a large catalog's epoch is many mini-batch updates (MovieLens 25M:
- * 1,626 of 100 users, against ML-100K's 10), so it needs far fewer epochs. With `scaleEpochs`, training runs
- *   min(epochs, max(MIN_SCALED_EPOCHS, ⌈EPOCH_UPDATES / ⌈users / B⌉⌉))
- * epochs (patience capped to it): ML-100K (943 users) and smaller keep the 60 chosen on validation; from
- * about 6,000 users on (ML-1M's size), training runs 10 epochs, every user still visited 10 times. See docs/performance.md for the validation
- * curves behind it.
+ * The implicit RBM's epoch budget (rule in epochBudget.ts; with `scaleEpochs`): ML-100K (943 users, 10
+ * batches of 100) and smaller keep the 60 epochs chosen on validation; from about 6,000 users on (ML-1M's
+ * size), training runs 10 epochs, every user still visited 10 times. See docs/performance.md for the
+ * validation curves behind it.
  */
-export const EPOCH_UPDATES = 600;
-export const MIN_SCALED_EPOCHS = 10;
+export const IMPLICIT_EPOCH_BUDGET: EpochBudgetRule = { updates: 600, minEpochs: 10 };
 
 export function epochBudget(options: Pick<ImplicitRbmOptions, 'epochs' | 'batchSize' | 'scaleEpochs'>, users: number): number {
-  if (!options.scaleEpochs) return options.epochs;
-  const batches = Math.max(1, Math.ceil(users / options.batchSize));
-  return Math.min(options.epochs, Math.max(MIN_SCALED_EPOCHS, Math.ceil(EPOCH_UPDATES / batches)));
+  return options.scaleEpochs ? scaledEpochs(options.epochs, users, options.batchSize, IMPLICIT_EPOCH_BUDGET) : options.epochs;
 }
 
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
@@ -214,13 +211,28 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
   return o;
 }
 
-/** Each user's distinct rated items, sorted, as compressed rows (users × items). */
+/**
+ * Each user's distinct rated items, sorted, as compressed rows (users × items): a counting sort of the
+ * ratings by user, then each row sorted and its repeats dropped, in typed arrays (no per-user lists: at
+ * MovieLens 25M's size these were tens of seconds of the training's setup).
+ */
 export function ratedRows(ds: Dataset): RatedRows {
   const U = ds.userIds.length;
-  const I = ds.itemIds.length;
-  const lists: number[][] = Array.from({ length: U }, () => []);
-  for (let r = 0; r < ds.users.length; r++) lists[ds.users[r]].push(ds.items[r]);
-  return rowsFromLists(lists, I);
+  const counts = new Int32Array(U + 1);
+  for (let r = 0; r < ds.users.length; r++) counts[ds.users[r] + 1]++;
+  for (let u = 0; u < U; u++) counts[u + 1] += counts[u];
+  const fill = counts.slice(0, U);
+  const all = new Int32Array(ds.users.length);
+  for (let r = 0; r < ds.users.length; r++) all[fill[ds.users[r]]++] = ds.items[r];
+  // Sort each row, then compact it in place to its distinct items.
+  const rowStart = new Int32Array(U + 1);
+  let at = 0;
+  for (let u = 0; u < U; u++) {
+    const row = all.subarray(counts[u], counts[u + 1]).sort();
+    for (let n = 0; n < row.length; n++) if (n === 0 || row[n] !== row[n - 1]) all[at++] = row[n];
+    rowStart[u + 1] = at;
+  }
+  return { rows: U, cols: ds.itemIds.length, rowStart, colIndex: all.slice(0, at) };
 }
 
 export function rowsFromLists(lists: readonly (readonly number[])[], items: number): RatedRows {
@@ -234,19 +246,44 @@ export function rowsFromLists(lists: readonly (readonly number[])[], items: numb
 
 /**
  * Per-user validation slice: round(fraction · n_u) of each user's rated items, chosen by a seeded shuffle,
- * never all of them (a user keeps at least one fit item, so their held-out items can be scored).
+ * never all of them (a user keeps at least one fit item, so their held-out items can be scored). Both
+ * parts keep each row sorted. `rows` holds distinct items per row (as ratedRows gives them).
  */
 export function carveValidation(rows: RatedRows, fraction: number, rng: Rng): { fit: RatedRows; validation: RatedRows } {
-  const fit: number[][] = [];
-  const validation: number[][] = [];
-  for (let u = 0; u < rows.rows; u++) {
-    const items = Array.from(rows.colIndex.subarray(rows.rowStart[u], rows.rowStart[u + 1]));
-    const order = rng.shuffle(Int32Array.from(items, (_, n) => n));
-    const held = Math.min(Math.round(fraction * items.length), Math.max(0, items.length - 1));
-    validation.push(Array.from(order.subarray(0, held), (n) => items[n]));
-    fit.push(Array.from(order.subarray(held), (n) => items[n]));
+  const U = rows.rows;
+  const heldOf = (u: number): number => {
+    const n = rows.rowStart[u + 1] - rows.rowStart[u];
+    return Math.min(Math.round(fraction * n), Math.max(0, n - 1));
+  };
+  const fitStart = new Int32Array(U + 1);
+  const valStart = new Int32Array(U + 1);
+  for (let u = 0; u < U; u++) {
+    const held = heldOf(u);
+    valStart[u + 1] = valStart[u] + held;
+    fitStart[u + 1] = fitStart[u] + (rows.rowStart[u + 1] - rows.rowStart[u] - held);
   }
-  return { fit: rowsFromLists(fit, rows.cols), validation: rowsFromLists(validation, rows.cols) };
+  const fitIndex = new Int32Array(fitStart[U]);
+  const valIndex = new Int32Array(valStart[U]);
+  let order = new Int32Array(0);
+  for (let u = 0; u < U; u++) {
+    const s = rows.rowStart[u];
+    const n = rows.rowStart[u + 1] - s;
+    if (order.length < n) order = new Int32Array(Math.max(n, 2 * order.length));
+    const o = order.subarray(0, n);
+    for (let m = 0; m < n; m++) o[m] = m;
+    rng.shuffle(o);
+    const held = heldOf(u);
+    const v = valIndex.subarray(valStart[u], valStart[u + 1]);
+    const f = fitIndex.subarray(fitStart[u], fitStart[u + 1]);
+    for (let m = 0; m < held; m++) v[m] = rows.colIndex[s + o[m]];
+    for (let m = held; m < n; m++) f[m - held] = rows.colIndex[s + o[m]];
+    v.sort();
+    f.sort();
+  }
+  return {
+    fit: { rows: U, cols: rows.cols, rowStart: fitStart, colIndex: fitIndex },
+    validation: { rows: U, cols: rows.cols, rowStart: valStart, colIndex: valIndex },
+  };
 }
 
 export interface ImplicitTraining {
@@ -255,6 +292,8 @@ export interface ImplicitTraining {
   bestValidationNdcg: number | null;
   seconds: number;
   curve: EpochReport[];
+  /** Wall seconds of the training's stages (rbm/stages.ts): the rows and slice, then the training. */
+  stages?: Record<string, number>;
   /** Per member of an ensemble (members > 1): its epochs, best epoch and best validation nDCG. */
   members?: { epochs: number; bestEpoch: number; bestValidationNdcg: number | null }[];
 }
@@ -274,14 +313,15 @@ export async function fitImplicitRbm(
 ): Promise<ImplicitRbm> {
   const options = validateImplicitOptions(input);
   await initBackend();
-  const all = ratedRows(train);
+  const clock = new StageClock();
+  const all = clock.time('implicit rows', () => ratedRows(train));
   // n_med of the whole training part: the users folded in at serving time bring all their training items.
   const medianActivity = options.activityScaling ? medianActivityOf(all.rowStart) : 0;
   const members: { params: ImplicitParams; training: ImplicitTraining }[] = [];
   for (let e = 0; e < options.members; e++) {
-    members.push(await fitMember(all, options, options.seed + e, medianActivity, onEpoch, e === 0 ? hooks : {}));
+    members.push(await fitMember(all, options, options.seed + e, medianActivity, clock, onEpoch, e === 0 ? hooks : {}));
   }
-  if (members.length === 1) return new ImplicitRbm(members[0].params, options, members[0].training);
+  if (members.length === 1) return new ImplicitRbm(members[0].params, options, { ...members[0].training, stages: clock.seconds });
   const t = members.map((m) => m.training);
   const ndcgs = t.map((m) => m.bestValidationNdcg).filter((x): x is number => x !== null);
   return new ImplicitRbm(joinMembers(members.map((m) => m.params)), options, {
@@ -291,6 +331,7 @@ export async function fitImplicitRbm(
     seconds: t.reduce((s, m) => s + m.seconds, 0),
     curve: t.flatMap((m) => m.curve),
     members: t.map((m) => ({ epochs: m.epochs, bestEpoch: m.bestEpoch, bestValidationNdcg: m.bestValidationNdcg })),
+    stages: clock.seconds,
   });
 }
 
@@ -299,10 +340,12 @@ async function fitMember(
   options: ImplicitRbmOptions,
   seed: number,
   medianActivity: number,
+  clock: StageClock,
   onEpoch: ((report: EpochReport) => void) | undefined,
   hooks: ImplicitTrainHooks,
 ): Promise<{ params: ImplicitParams; training: ImplicitTraining }> {
   const rng = new Rng(seed);
+  const endSlice = clock.start('implicit slice');
   const { fit, validation } = carveValidation(all, options.validationFraction, rng);
   const counts = new Float64Array(fit.cols);
   for (let n = 0; n < fit.colIndex.length; n++) counts[fit.colIndex[n]]++;
@@ -316,7 +359,10 @@ async function fitMember(
   const trainRng = resume ? new Rng((seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0) : rng;
   const budget = epochBudget(options, fit.rows);
   const budgeted = { ...options, epochs: budget, patience: Math.min(options.patience, budget) };
-  const result = await trainImplicitRbm(params, fit, hasValidation ? validation : null, budgeted, trainRng, onEpoch, hooks);
+  endSlice();
+  const result = await clock.timeAsync('implicit', () =>
+    trainImplicitRbm(params, fit, hasValidation ? validation : null, budgeted, trainRng, onEpoch, hooks),
+  );
   const training: ImplicitTraining = {
     epochs: result.epochs,
     bestEpoch: result.bestEpoch,

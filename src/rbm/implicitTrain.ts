@@ -496,6 +496,7 @@ export async function trainImplicitRbm(
         trainRmse: Math.sqrt(err / Math.max(1, fit.rows * params.items)),
         validationRmse: Number.isFinite(ndcg) ? 1 - ndcg : null,
         seconds: (performance.now() - epochStart) / 1000,
+        maxEpochs: options.epochs,
       };
       curve.push(report);
       onEpoch?.(report);

@@ -4,7 +4,7 @@
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { cdStepsAt, type RbmOptions } from './config.js';
+import { cdStepsAt, ratingEpochBudget, type RbmOptions } from './config.js';
 import { createCdEngine, type CdEngine, type KernelsKind } from './cdEngine.js';
 import {
   cloneParams,
@@ -27,6 +27,8 @@ export interface EpochReport {
   /** The early-stopping criterion on the validation slice (RMSE; ranking models report 1 − nDCG). */
   validationRmse: number | null;
   seconds: number;
+  /** The most epochs this training runs (its epoch budget; early stopping may end it sooner). */
+  maxEpochs?: number;
 }
 
 export interface TrainRbmResult {
@@ -38,6 +40,12 @@ export interface TrainRbmResult {
   seconds: number;
   /** Which CD kernels ran: the WebAssembly SIMD ones or the plain-JS reference (see cdEngine.ts). */
   kernels: KernelsKind;
+  /**
+   * rbmExpectations(params, train, validation) of the returned params, one per validation entry in its
+   * order (the best epoch's full pass, or one made with the best parameters after training), so the
+   * blend's mixture fit needs no pass of its own. Null without validation.
+   */
+  validationPredictions: Float64Array | null;
 }
 
 /**
@@ -120,13 +128,66 @@ export function rbmExpectations(p: RbmParams, input: CompressedRows, target: Com
 
 /** RMSE of the mean-field predictions (rbmExpectations) for `validation`, given each case's training ratings. */
 export function validationRmse(p: RbmParams, train: CompressedRows, validation: CompressedRows, ratingLevels: readonly number[]): number {
-  const predicted = rbmExpectations(p, train, validation, ratingLevels);
+  return rmseOfPredictions(rbmExpectations(p, train, validation, ratingLevels), validation, ratingLevels);
+}
+
+function rmseOfPredictions(predicted: Float64Array, validation: CompressedRows, ratingLevels: readonly number[]): number {
   let sq = 0;
   for (let t = 0; t < predicted.length; t++) {
     const d = predicted[t] - ratingLevels[validation.levels[t]];
     sq += d * d;
   }
   return predicted.length > 0 ? Math.sqrt(sq / predicted.length) : NaN;
+}
+
+/**
+ * Early stopping's sample of the validation slice: past EARLY_STOPPING_RATINGS validation ratings, each
+ * epoch's criterion is the RMSE over a seeded sample of the slice's rows (whole rows, drawn in a shuffled
+ * order until they hold that many ratings), not over all of it. Predicting a row costs all its fit
+ * ratings (p̂ = p(h | them)), so at MovieLens 25M's size a full pass was 35–45 s of every epoch on one
+ * thread; 100,000 ratings (8 % of that slice) keep the criterion's noise far below the epoch-to-epoch
+ * changes early stopping looks at. Smaller slices (ML-100K, ML-1M) use every row, as before.
+ */
+export const EARLY_STOPPING_RATINGS = 100_000;
+
+/** The sampled rows as compressed rows of the same shape (other rows empty), or null when all are used. */
+export function earlyStoppingSample(validation: CompressedRows, seed: number, maxRatings = EARLY_STOPPING_RATINGS): CompressedRows | null {
+  if (validation.colIndex.length <= maxRatings) return null;
+  const order = new Rng(seed).shuffle(Int32Array.from({ length: validation.rows }, (_, r) => r));
+  const taken = new Uint8Array(validation.rows);
+  let count = 0;
+  for (let n = 0; n < order.length && count < maxRatings; n++) {
+    const r = order[n];
+    taken[r] = 1;
+    count += validation.rowStart[r + 1] - validation.rowStart[r];
+  }
+  const rowStart = new Int32Array(validation.rows + 1);
+  const colIndex = new Int32Array(count);
+  const levels = new Uint8Array(count);
+  for (let r = 0, at = 0; r < validation.rows; r++) {
+    if (taken[r]) {
+      const s = validation.rowStart[r];
+      const e = validation.rowStart[r + 1];
+      colIndex.set(validation.colIndex.subarray(s, e), at);
+      levels.set(validation.levels.subarray(s, e), at);
+      at += e - s;
+    }
+    rowStart[r + 1] = at;
+  }
+  return { rows: validation.rows, cols: validation.cols, rowStart, colIndex, levels };
+}
+
+/**
+ * The sample's predictions taken out of a full pass's (each row's predictions depend on that row alone,
+ * so they are the same numbers a pass over the sample computes).
+ */
+function samplePredictions(full: Float64Array, validation: CompressedRows, sample: CompressedRows): Float64Array {
+  const out = new Float64Array(sample.colIndex.length);
+  for (let r = 0; r < sample.rows; r++) {
+    const n = sample.rowStart[r + 1] - sample.rowStart[r];
+    if (n > 0) out.set(full.subarray(validation.rowStart[r], validation.rowStart[r] + n), sample.rowStart[r]);
+  }
+  return out;
 }
 
 /** A checkpoint must come from the same orientation and shapes as the training it resumes. */
@@ -161,9 +222,13 @@ export interface TrainRbmJob {
    * any count above 1; see cdEngine.ts.
    */
   threads?: number;
+  /** Validation ratings past which early stopping uses a sample of the slice (default EARLY_STOPPING_RATINGS). */
+  earlyStoppingRatings?: number;
 }
 
-export function trainRbm(job: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
+export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
+  // The epochs scale with the data (config.ts ratingEpochBudget): from here on options.epochs is the budget.
+  const job = { ...input, options: { ...input.options, ...ratingEpochBudget(input.options, input.train.rows) } };
   const { phase, train, ratingLevels, options, seed } = job;
   const started = performance.now();
   const K = ratingLevels.length;
@@ -217,6 +282,8 @@ function trainWithEngine(
   let best: RbmParams | null = resume && resume.bestValidationRmse !== null ? cloneParams(resume.params) : null;
   let bestEpoch = resume?.bestEpoch ?? 0;
   let bestRmse = resume?.bestValidationRmse ?? Infinity;
+  let bestPredictions: Float64Array | null = null;
+  const sample = validation ? earlyStoppingSample(validation, (job.seed + 0x2545f491) >>> 0, job.earlyStoppingRatings) : null;
   const now = hooks.now ?? (() => performance.now());
   const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   let lastCheckpoint = now();
@@ -231,7 +298,23 @@ function trainWithEngine(
     const { squaredError, errorCount } = engine.trainEpoch(order, steps, rng);
     if (!allFinite(live.W) || !allFinite(live.b) || !allFinite(live.c)) throw new NonFiniteTrainingError(phase, epoch);
     const trainRmse = Math.sqrt(squaredError / Math.max(1, errorCount));
-    const valRmse = validation ? validationRmse(live, train, validation, ratingLevels) : null;
+    // The criterion: over the early-stopping sample, or the whole slice. The last epoch the budget allows
+    // makes the full pass (its sample's figure taken from it), so a best last epoch needs no second one.
+    let predicted: Float64Array | null = null;
+    let valRmse: number | null = null;
+    if (validation) {
+      const full = !sample || epoch === options.epochs ? rbmExpectations(live, train, validation, ratingLevels) : null;
+      if (sample) {
+        valRmse = rmseOfPredictions(
+          full ? samplePredictions(full, validation, sample) : rbmExpectations(live, train, sample, ratingLevels),
+          sample,
+          ratingLevels,
+        );
+      } else {
+        valRmse = rmseOfPredictions(full!, validation, ratingLevels);
+      }
+      predicted = full;
+    }
     const report: EpochReport = {
       phase,
       epoch,
@@ -239,6 +322,7 @@ function trainWithEngine(
       trainRmse,
       validationRmse: valRmse !== null && Number.isFinite(valRmse) ? valRmse : null,
       seconds: (performance.now() - epochStart) / 1000,
+      maxEpochs: options.epochs,
     };
     curve.push(report);
     onEpoch?.(report);
@@ -248,6 +332,7 @@ function trainWithEngine(
         bestRmse = report.validationRmse;
         bestEpoch = epoch;
         best = snapshot(best ?? spare);
+        bestPredictions = predicted;
       } else if (epoch - bestEpoch >= options.patience) {
         stop = true;
       }
@@ -266,6 +351,9 @@ function trainWithEngine(
     if (stop) break;
   }
   const epochs = Math.min(epoch, options.epochs);
+  // The best epoch's predictions of the whole slice, for the blend's mixture: one full pass with the best
+  // parameters when the epoch that made them predicted only the sample.
+  if (best && validation && !bestPredictions) bestPredictions = rbmExpectations(best, train, validation, ratingLevels);
   return {
     // Never the wasm engine's views: the result must outlive the engine and be transferable.
     params: best ?? (spare ? snapshot(spare) : live),
@@ -275,5 +363,6 @@ function trainWithEngine(
     epochs,
     seconds: (performance.now() - started) / 1000,
     kernels: engine.kind,
+    validationPredictions: best ? bestPredictions : null,
   };
 }

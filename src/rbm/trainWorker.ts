@@ -29,7 +29,9 @@ try {
       : {}),
   });
   const { W, b, c } = result.params;
-  parentPort!.postMessage({ type: 'done', result }, [W.buffer, b.buffer, c.buffer] as ArrayBuffer[]);
+  const buffers = [W.buffer, b.buffer, c.buffer] as ArrayBuffer[];
+  if (result.validationPredictions) buffers.push(result.validationPredictions.buffer as ArrayBuffer);
+  parentPort!.postMessage({ type: 'done', result }, buffers);
 } catch (err) {
   parentPort!.postMessage({
     type: 'error',

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatDuration, TrainingProgress, type EpochProgressReport } from '../../src/cli/progress.js';
+import { modelLanes } from '../../src/cli/trainCommand.js';
+import { formatStages } from '../../src/rbm/stages.js';
 
 const report = (phase: string, epoch: number, seconds: number): EpochProgressReport => ({
   phase,
@@ -47,5 +49,25 @@ describe('TrainingProgress', () => {
     expect(formatDuration(42.4)).toBe('42 s');
     expect(formatDuration(185)).toBe('3 min 5 s');
     expect(formatDuration(7620)).toBe('2 h 7 min');
+  });
+});
+
+describe('the plan of a watch-like training', () => {
+  it('puts the implicit RBM after the rating RBMs in turn, or in a lane of its own beside them', () => {
+    expect(modelLanes([['user', 'item']], 'inTurn')).toEqual([['user', 'item', 'implicit']]);
+    expect(modelLanes([['user'], ['item']], 'beside')).toEqual([['user'], ['item'], ['implicit']]);
+  });
+
+  it("takes each model's epoch budget from its reports once it trains", () => {
+    const progress = new TrainingProgress({ lanes: [['user', 'item']], maxEpochs: () => 60 });
+    expect(progress.line(report('user', 1, 10))).toContain('user 1/60');
+    const line = progress.line({ ...report('user', 2, 10), maxEpochs: 15 });
+    expect(line).toContain('user 2/15');
+    // 13 epochs of the user RBM left, then the item RBM's 60 (its budget not reported yet), at 10 s each.
+    expect(progress.secondsLeft()).toBe((13 + 60) * 10);
+  });
+
+  it('prints the stage seconds in the order they ran', () => {
+    expect(formatStages({ split: 1.23, user: 50, mixture: 0.04 })).toBe('split 1.2 s, user 50.0 s, mixture 0.0 s');
   });
 });
