@@ -47,10 +47,10 @@ const roundTrip = (state: ImplicitRbmState): ImplicitRbmState => ({
   tensors: Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, Float32Array.from(t)])),
 });
 
-/** p(watch) recomputed here in float64 from the parameters: σ(b_i + a Σ_j σ(c_j + s(n) Σ_r W[r,j]) W[i,j]). */
+/** p(watch) recomputed here in float64 from the parameters: σ(b_i + a Σ_j σ(c_j + s(n) Σ_r W[r,j]) W[i,j]), s(n) = (n_med / n)^exponent. */
 function reference(p: ImplicitParams, rated: number[]): number[] {
   const F = p.hidden;
-  const s = rated.length > 0 && p.medianActivity ? Math.sqrt(p.medianActivity / rated.length) : 1;
+  const s = rated.length > 0 && p.medianActivity ? Math.pow(p.medianActivity / rated.length, p.activityExponent ?? 0.5) : 1;
   const h = Array.from({ length: F }, (_, j) => sigmoid(p.c[j] + s * rated.reduce((x, r) => x + p.W[r * F + j], 0)));
   const a = p.visibleScale ?? 1;
   return Array.from({ length: p.items }, (_, i) => sigmoid(p.b[i] + a * h.reduce((x, hj, j) => x + hj * p.W[i * F + j], 0)));
@@ -72,7 +72,7 @@ describe('activity scaling', () => {
     const p = scaled.params;
     for (const rated of [[0], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [22, 30]]) {
       const h = implicitHidden(p, rated, 0, rated.length, new Float32Array(p.hidden));
-      const s = Math.sqrt(p.medianActivity! / rated.length);
+      const s = Math.pow(p.medianActivity! / rated.length, p.activityExponent ?? 0.5);
       for (let j = 0; j < p.hidden; j++) {
         expect(h[j]).toBeCloseTo(sigmoid(p.c[j] + s * rated.reduce((x, r) => x + p.W[r * p.hidden + j], 0)), 6);
       }

@@ -38,7 +38,7 @@ function randomParams(seed: number, items: number, hidden: number): ImplicitPara
 /** p(watch) in float64 from the parameters: σ(b_i + Σ_j (c_j + s(n) Σ_r W[r,j]) W[i,j]). */
 function reference(p: ImplicitParams, rated: number[]): number[] {
   const F = p.hidden;
-  const s = rated.length > 0 && p.medianActivity ? Math.sqrt(p.medianActivity / rated.length) : 1;
+  const s = rated.length > 0 && p.medianActivity ? Math.pow(p.medianActivity / rated.length, p.activityExponent ?? 0.5) : 1;
   const h = Array.from({ length: F }, (_, j) => p.c[j] + s * rated.reduce((x, r) => x + p.W[r * F + j], 0));
   return Array.from({ length: p.items }, (_, i) => sigmoid(p.b[i] + h.reduce((x, hj, j) => x + hj * p.W[i * F + j], 0)));
 }
@@ -49,7 +49,7 @@ describe('Gaussian hidden units: inference', () => {
     expect(p.hiddenUnits).toBe('gaussian');
     for (const rated of [[0], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [22, 30]]) {
       const h = implicitHidden(p, rated, 0, rated.length, new Float32Array(p.hidden));
-      const s = Math.sqrt(p.medianActivity! / rated.length);
+      const s = Math.pow(p.medianActivity! / rated.length, p.activityExponent ?? 0.5);
       for (let j = 0; j < p.hidden; j++) {
         expect(h[j]).toBeCloseTo(p.c[j] + s * rated.reduce((x, r) => x + p.W[r * p.hidden + j], 0), 5);
       }
