@@ -142,6 +142,8 @@ const CMD_BATCH = 1;
 const CMD_VALIDATE = 2;
 const CMD_STOP = 3;
 const CMD_FLUSH = 4;
+/** Nothing: its start barrier waits until every thread is done with the last batch (then one more, see run). */
+const CMD_SYNC = 5;
 // Float64 words (after the 16 control ints).
 const LR = 0;
 const MU = 1;
@@ -190,7 +192,10 @@ export interface SharedLayout {
   uniforms: number;
   P0: number;
   H: number;
+  /** q of every case, one copy per thread (B × F each). */
   Q: number;
+  /** Sampled: each case's hidden input from its own rated rows (B × F). */
+  Qr: number;
   V: number;
   rowItems: number;
   omega: number;
@@ -270,7 +275,9 @@ export function planLayout(
     inc: take(4 * I * F),
     b: take(4 * I),
     incb: take(4 * I),
-    c: take(4 * F),
+    // Two: the batch at step s reads c at cAt(s) and thread 0 writes the updated c to cAt(s + 1), while
+    // the other threads may still read the first (C in batchPhases).
+    c: take(8 * F),
     G: take(4 * maxSlots * F),
     gb: take(4 * maxSlots),
     slot: take(4 * I),
@@ -282,12 +289,14 @@ export function planLayout(
     fitCols: take(4 * fit.colIndex.length),
     valStart: take(4 * (valRows.rows + 1)),
     valCols: take(4 * valRows.colIndex.length),
-    cases: take(4 * B),
-    entryStart: take(4 * (B + 1)),
-    uniforms: take(4 * B * F),
+    // Two of each batch input (batchBuffers): thread 0 fills one while the other may still be read.
+    cases: take(8 * B),
+    entryStart: take(8 * (B + 1)),
+    uniforms: take(8 * B * F),
     P0: take(4 * B * F),
     H: take(4 * B * F),
-    Q: take(4 * B * F),
+    Q: take(4 * o.threads * B * F),
+    Qr: o.sampled ? take(4 * B * F) : 0,
     V: take(4 * B * maxRows),
     rowItems: take(4 * maxRows),
     omega: take(4 * maxRows),
@@ -316,6 +325,19 @@ export function chunking(rows: number): { chunks: number; size: number } {
   const size = Math.ceil(Math.ceil(rows / chunks) / 4) * 4;
   return { chunks: Math.ceil(rows / size), size };
 }
+
+/**
+ * The byte offsets of a batch's inputs (case indices, their entries' starts, the hidden units' uniforms):
+ * two buffers, taken by the parity of the batch's step.
+ */
+function batchBuffers(L: SharedLayout, step: number): { cases: number; entryStart: number; uniforms: number } {
+  const x = step & 1;
+  const B = L.batchSize;
+  return { cases: L.cases + x * 4 * B, entryStart: L.entryStart + x * 4 * (B + 1), uniforms: L.uniforms + x * 4 * B * L.hidden };
+}
+
+/** The byte offset of c as it stands before the update of step `step` (two buffers by parity). */
+const cAt = (L: SharedLayout, step: number): number => L.c + (step & 1) * 4 * L.hidden;
 
 /** [from, to) of `count` items for thread t of n, in blocks of `quantum`. */
 function share(count: number, t: number, n: number, quantum = 1): [number, number] {
@@ -389,6 +411,7 @@ export class SharedThread {
       if (cmd === CMD_BATCH) this.batchPhases();
       else if (cmd === CMD_VALIDATE) this.validatePhase();
       else if (cmd === CMD_FLUSH) this.flushPhase();
+      else if (cmd === CMD_SYNC) this.barrier();
     }
   }
 
@@ -407,6 +430,9 @@ export class SharedThread {
     if (cmd === CMD_BATCH) this.batchPhases();
     else if (cmd === CMD_VALIDATE) this.validatePhase();
     else if (cmd === CMD_FLUSH) this.flushPhase();
+    // Every command has a barrier after each thread read CMD (a batch's first phase ends in one), so
+    // thread 0 never rewrites CMD before the others have read it.
+    else if (cmd === CMD_SYNC) this.barrier();
   }
 
   private batchPhases(): void {
@@ -414,9 +440,21 @@ export class SharedThread {
     const { k, i32, f32, tid } = this;
     const N = L.threads;
     const F = L.hidden;
-    const B = this.ctl[BATCH];
-    const M = this.ctl[SAMPLED_ROWS];
-    const slots = this.ctl[SLOTS];
+    const ctl = this.ctl;
+    // Everything thread 0 set for this batch, read before the first barrier below (which thread 0 cannot
+    // pass before every thread has read it): under the dense phase thread 0 prepares the next batch, in
+    // the other buffer, while the others finish this one.
+    const B = ctl[BATCH];
+    const M = ctl[SAMPLED_ROWS];
+    const slots = ctl[SLOTS];
+    const nExcl = ctl[EXCLUSIONS];
+    const step = ctl[STEP];
+    const lr = this.f64[LR];
+    const mu = this.f64[MU];
+    const { cases, entryStart, uniforms } = batchBuffers(L, step);
+    const c = cAt(L, step);
+    // This thread's q of every case (C below).
+    const Q = L.Q + tid * L.batchSize * F * 4;
     const fb = F * 4;
     const { chunks, size } = chunking(M);
     const Wr = L.sampled ? L.Wm : L.W;
@@ -427,7 +465,6 @@ export class SharedThread {
     // of the batch's other rated rows, whose gradient is their entries alone (balanced separately).
     const [s0, s1] = share(M, tid, N, 4);
     const [e0, e1] = share(slots - M, tid, N, 4).map((x) => x + M);
-    const step = this.ctl[STEP];
     if (L.sampled) {
       // The batch's rows brought up to date (their lazy decay) before anything reads them.
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
@@ -436,14 +473,14 @@ export class SharedThread {
     }
     // A: positive phase of this thread's cases; the sampled rows gathered.
     for (let n = c0; n < c1; n++) {
-      const u = i32[(L.cases >> 2) + n];
+      const u = i32[(cases >> 2) + n];
       const s = i32[(L.fitStart >> 2) + u];
       const e = i32[(L.fitStart >> 2) + u + 1];
       const p0 = L.P0 + n * fb;
-      k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), p0);
+      k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), p0);
       const pf = p0 >> 2;
       const hf = (L.H + n * fb) >> 2;
-      const uf = (L.uniforms + n * fb) >> 2;
+      const uf = (uniforms + n * fb) >> 2;
       for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
     }
     if (L.sampled) {
@@ -455,7 +492,6 @@ export class SharedThread {
     }
     this.barrier();
     // B: the negative rows' reconstructions and their partial hidden inputs, chunk by chunk.
-    const nExcl = this.ctl[EXCLUSIONS];
     const stride = L.maxRows;
     for (let q = k0; q < k1; q++) {
       const r0 = q * size;
@@ -475,27 +511,32 @@ export class SharedThread {
       this.d64[(L.chunkErr >> 3) + q] = err;
       k.combineRows(V, B, stride, Wr + r0 * fb, r1 - r0, F, L.parts + q * B * fb);
     }
-    for (let n = c0; n < c1; n++) {
-      const Qn = L.Q + n * fb;
-      f32.fill(0, Qn >> 2, (Qn >> 2) + F);
-      if (L.sampled) {
-        const u = i32[(L.cases >> 2) + n];
+    if (L.sampled) {
+      // Each case's own rated rows, exactly: v and their share of the case's hidden input.
+      for (let n = c0; n < c1; n++) {
+        const Qn = L.Qr + n * fb;
+        f32.fill(0, Qn >> 2, (Qn >> 2) + F);
+        const u = i32[(cases >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
         const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(L.entryStart >> 2) + n];
+        const at = i32[(entryStart >> 2) + n];
         this.d64[(L.caseErr >> 3) + n] = k.ratedNegative(L.H + n * fb, F, L.W, L.b, L.fitCols, s, e, L.entryV + 4 * at, Qn);
       }
     }
     this.barrier();
-    // C: q_n = σ(c + Q_n + Σ_k Q_k[n]).
-    for (let n = c0; n < c1; n++) {
-      const Qn = L.Q + n * fb;
-      k.addParts(Qn, L.parts + n * fb, chunks, B * F, F);
-      k.addParts(Qn, L.c, 1, 0, F);
-      k.sigmoidInPlace(Qn, F);
-      if (!L.sampled) {
-        // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part.
-        const u = i32[(L.cases >> 2) + n];
+    // C: q_n = σ(c + Q_n + Σ_k Q_k[n]) (chunk partials added in chunk order) of every case, by every thread
+    // into its own copy: the same numbers on each (B × F × chunks additions, little beside B), and D reads
+    // them without another barrier.
+    if (L.sampled) f32.copyWithin(Q >> 2, L.Qr >> 2, (L.Qr >> 2) + B * F);
+    else f32.fill(0, Q >> 2, (Q >> 2) + B * F);
+    k.addParts(Q, L.parts, chunks, B * F, B * F);
+    for (let n = 0; n < B; n++) k.addParts(Q + n * fb, c, 1, 0, F);
+    k.sigmoidInPlace(Q, B * F);
+    if (!L.sampled && tid === 0) {
+      // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part, for thread 0 to add up
+      // when the batch returns (the others may still be in D and E then).
+      for (let n = 0; n < B; n++) {
+        const u = i32[(cases >> 2) + n];
         let err = 0;
         for (let e = i32[(L.fitStart >> 2) + u]; e < i32[(L.fitStart >> 2) + u + 1]; e++) {
           err += 1 - 2 * f32[(L.V >> 2) + n * stride + i32[(L.fitCols >> 2) + e]];
@@ -503,24 +544,23 @@ export class SharedThread {
         this.d64[(L.caseErr >> 3) + n] = err;
       }
     }
-    this.barrier();
     // D: the gradient of this thread's slots.
-    if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, L.Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
+    if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
     for (let s = e0; s < e1; s++) {
       f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
       f32[(L.gb >> 2) + s] = 0;
     }
     if (s1 > s0 || e1 > e0) {
       for (let n = 0; n < B; n++) {
-        const u = i32[(L.cases >> 2) + n];
+        const u = i32[(cases >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
         const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(L.entryStart >> 2) + n];
+        const at = i32[(entryStart >> 2) + n];
         for (let x = s; x < e; x++) {
           const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
           if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
           const v = L.sampled ? f32[(L.entryV >> 2) + at + x - s] : 0;
-          k.addEntry(L.G + slot * fb, L.P0 + n * fb, L.Q + n * fb, v, F);
+          k.addEntry(L.G + slot * fb, L.P0 + n * fb, Q + n * fb, v, F);
           f32[(L.gb >> 2) + slot] += 1 - v;
         }
       }
@@ -528,8 +568,6 @@ export class SharedThread {
     // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
     // nothing else reads W until the next batch). Every row (dense: slot = item), or the batch's rows
     // (sampled; the others decay lazily, catchUp). And c on thread 0.
-    const lr = this.f64[LR];
-    const mu = this.f64[MU];
     if (L.sampled) {
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, e0, e1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
@@ -537,16 +575,19 @@ export class SharedThread {
       k.updateRows(L.W, L.inc, L.b, L.incb, s0, s1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
     }
     if (tid === 0) {
-      const cf = L.c >> 2;
+      const cf = c >> 2;
+      const cNext = cAt(L, step + 1) >> 2;
       for (let j = 0; j < F; j++) {
         let g = 0;
-        for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(L.Q >> 2) + n * F + j];
+        for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(Q >> 2) + n * F + j];
         const vc = mu * this.incC[j] + lr * (g / B);
         this.incC[j] = vc;
-        f32[cf + j] += vc;
+        f32[cNext + j] = f32[cf + j] + vc;
       }
     }
-    this.barrier();
+    // The sampled phase's next batch rewrites the slots and sample (thread 0, before its start) that D and
+    // E read here: wait for every thread. The dense one's next start is the barrier.
+    if (L.sampled) this.barrier();
   }
 
   /** The momentum of c (only thread 0 updates c). */
@@ -562,13 +603,14 @@ export class SharedThread {
     const P = L.valP + tid * VALIDATION_BLOCK * F * 4;
     const Z = L.valZ + tid * VALIDATION_BLOCK * I * 4;
     const cutoff = L.rankCutoff;
+    const c = cAt(L, this.ctl[STEP]);
     for (let from = a; from < b; from += VALIDATION_BLOCK) {
       const to = Math.min(b, from + VALIDATION_BLOCK);
       for (let n = from; n < to; n++) {
         const u = i32[(L.scored >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
         const e = i32[(L.fitStart >> 2) + u + 1];
-        k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), P + (n - from) * F * 4);
+        k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), P + (n - from) * F * 4);
       }
       k.logits(P, to - from, F, L.W, I, L.b, Z, I);
       for (let n = from; n < to; n++) {
@@ -774,12 +816,14 @@ export class SharedEngine {
     const buf = this.setup.memory.buffer;
     const B = cases.length;
     const F = L.hidden;
-    new Int32Array(buf, L.cases, B).set(cases);
-    new Float32Array(buf, L.uniforms, B * F).set(uniforms.subarray(0, B * F));
-    const entryStart = new Int32Array(buf, L.entryStart, B + 1);
-    const { rowStart, colIndex } = this.rows;
-    for (let n = 0; n < B; n++) entryStart[n + 1] = entryStart[n] + rowStart[cases[n] + 1] - rowStart[cases[n]];
     const ctl = this.t0.ctl;
+    const at = batchBuffers(L, ctl[STEP]);
+    new Int32Array(buf, at.cases, B).set(cases);
+    new Float32Array(buf, at.uniforms, B * F).set(uniforms.subarray(0, B * F));
+    const entryStart = new Int32Array(buf, at.entryStart, B + 1);
+    const { rowStart, colIndex } = this.rows;
+    entryStart[0] = 0;
+    for (let n = 0; n < B; n++) entryStart[n + 1] = entryStart[n] + rowStart[cases[n] + 1] - rowStart[cases[n]];
     ctl[BATCH] = B;
     if (L.sampled) {
       const M = this.sample();
@@ -815,6 +859,8 @@ export class SharedEngine {
     this.t0.f64[LR] = lr;
     this.t0.f64[MU] = momentum;
     this.t0.run(CMD_BATCH);
+    // Dense: the other threads may still be in this batch's D and E (see batchPhases).
+    this.settled = L.sampled || this.workers.length === 0;
     ctl[STEP]++;
     const d64 = new Float64Array(buf);
     let err = 0;
@@ -877,10 +923,21 @@ export class SharedEngine {
     new Float32Array(this.setup.memory.buffer, L.pow, 6 * (L.powSteps + 1)).set(decayTable(lr, mu, L.weightDecay, L.powSteps));
   }
 
+  /** Whether every thread is done with the last batch (else W may still be changing). */
+  private settled = true;
+
+  /** Waits until every thread is done with the last batch. */
+  private settle(): void {
+    if (this.settled) return;
+    this.t0.run(CMD_SYNC);
+    this.settled = true;
+  }
+
   /** Brings every row up to date (sampled: the lazy decay); the parameters are then the trained ones. */
   flush(): void {
     if (!this.L.sampled || this.decayOf === null || this.t0.ctl[STEP] === this.flushedAt) return;
     this.t0.run(CMD_FLUSH);
+    this.settled = true;
     this.flushedAt = this.t0.ctl[STEP];
   }
 
@@ -893,6 +950,7 @@ export class SharedEngine {
     new Int32Array(buf, L.scored, users.length).set(users);
     this.t0.ctl[SCORED] = users.length;
     this.t0.run(CMD_VALIDATE);
+    this.settled = true;
     const ndcg = new Float64Array(buf, L.ndcg, users.length);
     let total = 0;
     for (let n = 0; n < users.length; n++) total += ndcg[n];
@@ -901,6 +959,7 @@ export class SharedEngine {
 
   /** The live parameters, as views on the shared memory (copy them to keep them). */
   read(): ImplicitParams {
+    this.settle();
     this.flush();
     const L = this.L;
     const buf = this.setup.memory.buffer;
@@ -909,7 +968,7 @@ export class SharedEngine {
       hidden: L.hidden,
       W: new Float32Array(buf, L.W, L.items * L.hidden),
       b: new Float32Array(buf, L.b, L.items),
-      c: new Float32Array(buf, L.c, L.hidden),
+      c: new Float32Array(buf, cAt(L, this.t0.ctl[STEP]), L.hidden),
       ...(L.medianActivity > 0 ? { medianActivity: L.medianActivity } : {}),
     };
   }
