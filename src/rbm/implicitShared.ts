@@ -123,8 +123,12 @@ const VALIDATION_BLOCK = 32;
 const MIN_CHUNK_ROWS = 64;
 const MAX_CHUNKS = 64;
 
-/** Checks of the barrier's generation before a thread sleeps (tens of microseconds). */
-const SPINS = 20_000;
+/**
+ * How long a thread polls a barrier's generation before it sleeps (Atomics.wait): longer than the gaps it
+ * has to bridge on a free machine (thread 0 preparing the next batch, a phase's imbalance; a few hundred
+ * microseconds), since a sleeping thread takes about as long again to be woken.
+ */
+const SPIN_MS = 2;
 
 // Control words (Int32Array over the first bytes of the memory).
 const GEN = 0;
@@ -138,6 +142,11 @@ const EXCLUSIONS = 7;
 const SCORED = 8;
 /** Updates applied so far (the lazy decay's clock). */
 const STEP = 9;
+/** The work counters of a batch (4, by parity of its step: CLAIMS + parity · CLAIM_STRIDE), a cache line each. */
+const CLAIMS = 16;
+const CLAIM_STRIDE = 16;
+/** Cases a thread takes at once from a counter. */
+const CASE_GROUP = 4;
 const CMD_BATCH = 1;
 const CMD_VALIDATE = 2;
 const CMD_STOP = 3;
@@ -269,7 +278,7 @@ export function planLayout(
     weightDecay: o.weightDecay,
     validationUsers: o.validationUsers,
     rankCutoff: o.rankCutoff,
-    ctl: take(64),
+    ctl: take(4 * (CLAIMS + 2 * CLAIM_STRIDE)),
     f64: take(64),
     W: take(4 * I * F),
     inc: take(4 * I * F),
@@ -339,6 +348,16 @@ function batchBuffers(L: SharedLayout, step: number): { cases: number; entryStar
 /** The byte offset of c as it stands before the update of step `step` (two buffers by parity). */
 const cAt = (L: SharedLayout, step: number): number => L.c + (step & 1) * 4 * L.hidden;
 
+/** The first x in [lo, hi) with a[base + x] ≥ value (a ascending there), else hi. */
+function lowerBound(a: Int32Array, base: number, lo: number, hi: number, value: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[base + mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** [from, to) of `count` items for thread t of n, in blocks of `quantum`. */
 function share(count: number, t: number, n: number, quantum = 1): [number, number] {
   const blocks = Math.ceil(count / quantum);
@@ -366,7 +385,7 @@ export class SharedThread {
   ) {
     this.k = instantiateKernels(module, memory);
     const buf = memory.buffer;
-    this.ctl = new Int32Array(buf, L.ctl, 16);
+    this.ctl = new Int32Array(buf, L.ctl, CLAIMS + 2 * CLAIM_STRIDE);
     this.f64 = new Float64Array(buf, L.f64, 8);
     this.i32 = new Int32Array(buf);
     this.f32 = new Float32Array(buf);
@@ -385,9 +404,9 @@ export class SharedThread {
       Atomics.add(ctl, GEN, 1);
       Atomics.notify(ctl, GEN);
     } else {
-      // Spin briefly first: a phase of a mini-batch is often a millisecond or less, and a thread put to
-      // sleep by Atomics.wait takes about as long to be woken.
-      for (let spin = 0; spin < SPINS && Atomics.load(ctl, GEN) === gen; spin++);
+      // Spin first (SPIN_MS), reading the clock every 1,024 polls.
+      const until = performance.now() + SPIN_MS;
+      for (let spin = 1; Atomics.load(ctl, GEN) === gen; spin++) if ((spin & 1023) === 0 && performance.now() > until) break;
       while (Atomics.load(ctl, GEN) === gen) {
         if (Atomics.load(ctl, ABORT) !== 0) throw new Error('implicit RBM training: another training thread failed');
         Atomics.wait(ctl, GEN, gen, 1000);
@@ -459,29 +478,27 @@ export class SharedThread {
     const { chunks, size } = chunking(M);
     const Wr = L.sampled ? L.Wm : L.W;
     const bias = L.sampled ? L.bm : L.b;
-    const [c0, c1] = share(B, tid, N);
     const [k0, k1] = share(chunks, tid, N);
-    // This thread's slots: a share of the sampled (or all) rows, whose gradient is a product, and a share
+    // Sampled: this thread's slots, a share of the sampled rows, whose gradient is a product, and a share
     // of the batch's other rated rows, whose gradient is their entries alone (balanced separately).
-    const [s0, s1] = share(M, tid, N, 4);
-    const [e0, e1] = share(slots - M, tid, N, 4).map((x) => x + M);
+    const [s0, s1] = L.sampled ? share(M, tid, N, 4) : [0, 0];
+    const [e0, e1] = L.sampled ? share(slots - M, tid, N, 4).map((x) => x + M) : [0, 0];
+    // The rest is claimed from counters (groups of cases, chunks of rows): a thread that is ahead, or
+    // that the system let run while another waited for a core, takes more. Who computes a group or a
+    // chunk changes no number. This batch's counters are by its parity; thread 0 zeroes the other
+    // parity's, which every thread finished with before this batch started.
+    const claims = CLAIMS + (step & 1) * CLAIM_STRIDE;
+    if (tid === 0) for (let x = 0; x < 4; x++) Atomics.store(ctl, CLAIMS + ((step + 1) & 1) * CLAIM_STRIDE + x, 0);
+    const claim = (counter: number): number => Atomics.add(ctl, claims + counter, 1);
     if (L.sampled) {
       // The batch's rows brought up to date (their lazy decay) before anything reads them.
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, e0, e1, step, L.pow);
       this.barrier();
     }
-    // A: positive phase of this thread's cases; the sampled rows gathered.
-    for (let n = c0; n < c1; n++) {
-      const u = i32[(cases >> 2) + n];
-      const s = i32[(L.fitStart >> 2) + u];
-      const e = i32[(L.fitStart >> 2) + u + 1];
-      const p0 = L.P0 + n * fb;
-      k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), p0);
-      const pf = p0 >> 2;
-      const hf = (L.H + n * fb) >> 2;
-      const uf = (uniforms + n * fb) >> 2;
-      for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
+    // A: positive phase of the cases; the sampled rows gathered.
+    for (let g = claim(0) * CASE_GROUP; g < B; g = claim(0) * CASE_GROUP) {
+      for (let n = g; n < Math.min(B, g + CASE_GROUP); n++) this.positive(n, cases, uniforms, c);
     }
     if (L.sampled) {
       for (let q = k0; q < k1; q++) {
@@ -493,7 +510,7 @@ export class SharedThread {
     this.barrier();
     // B: the negative rows' reconstructions and their partial hidden inputs, chunk by chunk.
     const stride = L.maxRows;
-    for (let q = k0; q < k1; q++) {
+    for (let q = claim(1); q < chunks; q = claim(1)) {
       const r0 = q * size;
       const r1 = Math.min(M, r0 + size);
       const V = L.V + 4 * r0;
@@ -513,14 +530,16 @@ export class SharedThread {
     }
     if (L.sampled) {
       // Each case's own rated rows, exactly: v and their share of the case's hidden input.
-      for (let n = c0; n < c1; n++) {
-        const Qn = L.Qr + n * fb;
-        f32.fill(0, Qn >> 2, (Qn >> 2) + F);
-        const u = i32[(cases >> 2) + n];
-        const s = i32[(L.fitStart >> 2) + u];
-        const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(entryStart >> 2) + n];
-        this.d64[(L.caseErr >> 3) + n] = k.ratedNegative(L.H + n * fb, F, L.W, L.b, L.fitCols, s, e, L.entryV + 4 * at, Qn);
+      for (let g = claim(2) * CASE_GROUP; g < B; g = claim(2) * CASE_GROUP) {
+        for (let n = g; n < Math.min(B, g + CASE_GROUP); n++) {
+          const Qn = L.Qr + n * fb;
+          f32.fill(0, Qn >> 2, (Qn >> 2) + F);
+          const u = i32[(cases >> 2) + n];
+          const s = i32[(L.fitStart >> 2) + u];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          const at = i32[(entryStart >> 2) + n];
+          this.d64[(L.caseErr >> 3) + n] = k.ratedNegative(L.H + n * fb, F, L.W, L.b, L.fitCols, s, e, L.entryV + 4 * at, Qn);
+        }
       }
     }
     this.barrier();
@@ -544,36 +563,54 @@ export class SharedThread {
         this.d64[(L.caseErr >> 3) + n] = err;
       }
     }
-    // D: the gradient of this thread's slots.
-    if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
-    for (let s = e0; s < e1; s++) {
-      f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
-      f32[(L.gb >> 2) + s] = 0;
-    }
-    if (s1 > s0 || e1 > e0) {
-      for (let n = 0; n < B; n++) {
-        const u = i32[(cases >> 2) + n];
-        const s = i32[(L.fitStart >> 2) + u];
-        const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(entryStart >> 2) + n];
-        for (let x = s; x < e; x++) {
-          const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
-          if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
-          const v = L.sampled ? f32[(L.entryV >> 2) + at + x - s] : 0;
-          k.addEntry(L.G + slot * fb, L.P0 + n * fb, Q + n * fb, v, F);
-          f32[(L.gb >> 2) + slot] += 1 - v;
+    if (L.sampled) {
+      // D: the gradient of this thread's slots.
+      if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
+      for (let s = e0; s < e1; s++) {
+        f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
+        f32[(L.gb >> 2) + s] = 0;
+      }
+      if (s1 > s0 || e1 > e0) {
+        for (let n = 0; n < B; n++) {
+          const u = i32[(cases >> 2) + n];
+          const s = i32[(L.fitStart >> 2) + u];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          const at = i32[(entryStart >> 2) + n];
+          for (let x = s; x < e; x++) {
+            const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
+            if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
+            const v = f32[(L.entryV >> 2) + at + x - s];
+            k.addEntry(L.G + slot * fb, L.P0 + n * fb, Q + n * fb, v, F);
+            f32[(L.gb >> 2) + slot] += 1 - v;
+          }
         }
       }
-    }
-    // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
-    // nothing else reads W until the next batch). Every row (dense: slot = item), or the batch's rows
-    // (sampled; the others decay lazily, catchUp). And c on thread 0.
-    if (L.sampled) {
+      // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
+      // nothing else reads W until the next batch); the rows no batch touched decay lazily (catchUp).
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, e0, e1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
     } else {
-      k.updateRows(L.W, L.inc, L.b, L.incb, s0, s1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
+      // D and E (dense, slot = item), a chunk of rows at a time: its gradient −Vᵀ Q, then each case's rated
+      // entries among its rows (a contiguous run of the case's sorted items) in case order, then the
+      // update of its rows, right away (nothing else reads them until the next batch).
+      for (let q = claim(3); q < chunks; q = claim(3)) {
+        const r0 = q * size;
+        const r1 = Math.min(M, r0 + size);
+        k.negativeRows(L.V + 4 * r0, B, stride, Q, F, r1 - r0, L.G + r0 * fb, L.gb + 4 * r0);
+        for (let n = 0; n < B; n++) {
+          const u = i32[(cases >> 2) + n];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          for (let x = lowerBound(i32, L.fitCols >> 2, i32[(L.fitStart >> 2) + u], e, r0); x < e; x++) {
+            const i = i32[(L.fitCols >> 2) + x];
+            if (i >= r1) break;
+            k.addEntry(L.G + i * fb, L.P0 + n * fb, Q + n * fb, 0, F);
+            f32[(L.gb >> 2) + i] += 1;
+          }
+        }
+        k.updateRows(L.W, L.inc, L.b, L.incb, r0, r1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
+      }
     }
+    // And c, on thread 0.
     if (tid === 0) {
       const cf = c >> 2;
       const cNext = cAt(L, step + 1) >> 2;
@@ -588,6 +625,22 @@ export class SharedThread {
     // The sampled phase's next batch rewrites the slots and sample (thread 0, before its start) that D and
     // E read here: wait for every thread. The dense one's next start is the barrier.
     if (L.sampled) this.barrier();
+  }
+
+  /** A's work for case n: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i) and h_n ~ p⁰_n (the case's uniforms). */
+  private positive(n: number, cases: number, uniforms: number, c: number): void {
+    const { L, i32, f32 } = this;
+    const F = L.hidden;
+    const fb = F * 4;
+    const u = i32[(cases >> 2) + n];
+    const s = i32[(L.fitStart >> 2) + u];
+    const e = i32[(L.fitStart >> 2) + u + 1];
+    const p0 = L.P0 + n * fb;
+    this.k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), p0);
+    const pf = p0 >> 2;
+    const hf = (L.H + n * fb) >> 2;
+    const uf = (uniforms + n * fb) >> 2;
+    for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
   }
 
   /** The momentum of c (only thread 0 updates c). */
