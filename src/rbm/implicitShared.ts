@@ -142,6 +142,8 @@ const EXCLUSIONS = 7;
 const SCORED = 8;
 /** Updates applied so far (the lazy decay's clock). */
 const STEP = 9;
+/** The validation's counter of blocks of users (zeroed by thread 0 before each pass). */
+const VAL_CLAIM = 10;
 /** The work counters of a batch (4, by parity of its step: CLAIMS + parity · CLAIM_STRIDE), a cache line each. */
 const CLAIMS = 16;
 const CLAIM_STRIDE = 16;
@@ -652,13 +654,17 @@ export class SharedThread {
     const F = L.hidden;
     const I = L.items;
     const users = this.ctl[SCORED];
-    const [a, b] = share(users, tid, L.threads);
     const P = L.valP + tid * VALIDATION_BLOCK * F * 4;
     const Z = L.valZ + tid * VALIDATION_BLOCK * I * 4;
     const cutoff = L.rankCutoff;
     const c = cAt(L, this.ctl[STEP]);
-    for (let from = a; from < b; from += VALIDATION_BLOCK) {
-      const to = Math.min(b, from + VALIDATION_BLOCK);
+    // Blocks of users claimed from a counter; each user's figure is its own (ndcg[n]), added up in order.
+    for (
+      let from = Atomics.add(this.ctl, VAL_CLAIM, 1) * VALIDATION_BLOCK;
+      from < users;
+      from = Atomics.add(this.ctl, VAL_CLAIM, 1) * VALIDATION_BLOCK
+    ) {
+      const to = Math.min(users, from + VALIDATION_BLOCK);
       for (let n = from; n < to; n++) {
         const u = i32[(L.scored >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
@@ -1002,6 +1008,7 @@ export class SharedEngine {
     const buf = this.setup.memory.buffer;
     new Int32Array(buf, L.scored, users.length).set(users);
     this.t0.ctl[SCORED] = users.length;
+    this.t0.ctl[VAL_CLAIM] = 0;
     this.t0.run(CMD_VALIDATE);
     this.settled = true;
     const ndcg = new Float64Array(buf, L.ndcg, users.length);
