@@ -4,15 +4,22 @@
  * wasm/implicitKernels.as.ts; N threads (this one and N − 1 workers, implicitWorker.ts) each take their
  * share of every mini-batch and meet at barriers, and the update is applied once per batch (synchronous).
  *
- * One CD-1 mini-batch of B cases, in phases separated by barriers (thread 0 prepares the batch first):
- *   A  cases split: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew);
- *      (sampled) chunks split: the sampled rows gathered, W_M and b_M
- *   B  chunks of the negative rows split: Vᵀ = σ(W_M Hᵀ + b_M) weighted by ω, partial Q_k = V_k W_k;
- *      (sampled) cases split: each case's own rated rows exactly, v_{n,i} = σ(b_i + h_n·W_i), Q_n += Σ v W_i
- *   C  cases split: q_n = σ(c + Q_n + Σ_k Q_k[n])   (chunk partials added in chunk order)
- *   D  gradient rows split by slot: G_M = −Vᵀ Q, then every rated entry's p⁰_n − v_{n,i} q_n (case order);
- *      thread 0: ∂c = Σ_n (p⁰_n − q_n)
- *   E  the same rows, no barrier between: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
+ * One CD-1 mini-batch of B cases, in phases; "|" is a barrier (thread 0 prepares the batch before the
+ * first, which is also where the previous batch ends):
+ *   (sampled) the batch's rows caught up (lazy decay) |
+ *   A  groups of cases: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew);
+ *      (sampled) the sampled rows gathered, W_M and b_M  |
+ *   B  chunks of the negative rows: Vᵀ = σ(W_M Hᵀ + b_M) weighted by ω, partial Q_k = V_k W_k;
+ *      (sampled) groups of cases: each case's own rated rows exactly, v_{n,i} = σ(b_i + h_n·W_i), Q_n += Σ v W_i  |
+ *   C  every thread, for every case: q_n = σ(c + Q_n + Σ_k Q_k[n]) (chunk partials in chunk order) into
+ *      its own copy: B × F × chunks additions, cheaper than the barrier it saves
+ *   D  chunks of rows (dense; sampled: slots split evenly): G_M = −Vᵀ Q, then every rated entry's
+ *      p⁰_n − v_{n,i} q_n (case order); thread 0: ∂c = Σ_n (p⁰_n − q_n), into c's other buffer
+ *   E  the same rows right after their D: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
+ *      (sampled) |  (the next batch rewrites the sample that D and E read)
+ * Groups of cases and chunks of rows are claimed from counters, so a thread that runs ahead (or that the
+ * system schedules while another waits for a core) takes more; which thread computes one changes nothing.
+ * Dense, 3 barriers a batch; sampled, 5.
  * The split is by cases for the sparse work and by rows (items) for the dense work: splitting the dense
  * products by cases too would leave each thread an I × F partial gradient to add up every batch (memory
  * traffic equal to the update itself); by rows, the only cross-thread sum is Q's (B × F per chunk).
