@@ -5,11 +5,12 @@ export const BENCH_USAGE = `usage: npm run bench -- [--json out.json] [--cases a
 
   --json      also write the results as JSON to this file
   --cases     comma-separated cases (default: ${DEFAULT_CASE_NAMES.join(', ')}); opt-in: ${CASE_NAMES.filter((c) => !DEFAULT_CASE_NAMES.includes(c)).join(', ')}
-  --epochs    CD epochs timed per orientation (default: per case, 2–4); the first is treated as warm-up
+  --epochs    epochs timed per model (default: per case, 2–4); the first is treated as warm-up
   --timeout   seconds before a case's child process is stopped and reported as unfinished (default: none)
   --ml100k    MovieLens 100K folder (default: ../shared/datasets/ml-100k)
-  --threads   thread counts each rating RBM's epochs are timed at, comma-separated (default: 1,2); the
-              first is the case's headline figure, the others are reported beside it with the speedup
+  --threads   thread counts each model's epochs are timed at (the rating RBMs; the implicit RBM on ml100k and
+              synthetic-1m), comma-separated (default: 1,2); the first is the case's headline figure, the
+              others are reported beside it with the speedup
   --score-users  whole-path cases: users whose top 10 the scoring step writes, a number or "all"
                  (default: 2000, evenly spread over the ids)`;
 

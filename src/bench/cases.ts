@@ -20,6 +20,8 @@ export interface BenchCase {
   defaultEpochs: number;
   /** Whether this case also times batch scoring of all users × all items. */
   scoring: boolean;
+  /** Whether this case also times the implicit RBM's epochs at each thread count (after the rating RBMs). */
+  implicit?: boolean;
   /** Loads the epoch cases' data (every case but the whole-path ones). */
   load?(context: CaseContext): Promise<Dataset>;
   /** A whole-path case (pipeline.ts) of this shape instead of timed epochs on a loaded Dataset. */
@@ -60,12 +62,13 @@ export const BENCH_CASES: readonly BenchCase[] = [
     description: 'MovieLens 100K (u.data, all ratings)',
     defaultEpochs: 4,
     scoring: true,
+    implicit: true,
     load: async ({ ml100kFolder }) => {
       const data = await readMovieLensFolder(ml100kFolder);
       return datasetFromTriples(data.ratings, { ratingLevels: data.ratingLevels });
     },
   },
-  synthetic('synthetic-1m', 'synthetic, MovieLens-1M shape', 6_040, 3_706, 1_000_209, 3),
+  { ...synthetic('synthetic-1m', 'synthetic, MovieLens-1M shape', 6_040, 3_706, 1_000_209, 3), implicit: true },
   synthetic('synthetic-1m-items4x', 'synthetic, 1M ratings over 4× the items', 6_040, 4 * 3_706, 1_000_209, 3),
   synthetic('synthetic-10m', 'synthetic, MovieLens-10M shape', 69_878, 10_677, 10_000_054, 2),
   {

@@ -13,7 +13,7 @@ import { trainRbm } from '../rbm/train.js';
 import { findCase, type CaseContext } from './cases.js';
 import { runPipeline } from './pipeline.js';
 import { currentRssMB, peakRssMB } from './rss.js';
-import type { CaseResult, OrientationResult, ScoringResult, StageEvent } from './types.js';
+import type { CaseResult, ImplicitEpochResult, OrientationResult, ScoringResult, StageEvent } from './types.js';
 
 const MIB = 1024 * 1024;
 /** Epochs of the quick model that batch scoring is timed on (the scoring cost does not depend on them). */
@@ -152,6 +152,46 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
   };
 }
 
+/**
+ * The implicit RBM's epochs as the served model trains them (fitImplicitRbm, served options, validation
+ * slice carved from the data), `epochs` of them without early stopping or the data-scaled budget, on
+ * `threads` threads. Loaded lazily like the scoring: it brings tfjs.
+ */
+async function timeImplicit(dataset: Dataset, epochs: number, threads: number, onStage: StageListener): Promise<ImplicitEpochResult> {
+  const { fitImplicitRbm } = await import('../rbm/implicit.js');
+  const { negativePhaseFor } = await import('../rbm/implicitTrain.js');
+  const epochSeconds: number[] = [];
+  const epochCpuSeconds: number[] = [];
+  let cpuMark = process.cpuUsage();
+  const model = await fitImplicitRbm(dataset, { epochs, patience: epochs, scaleEpochs: false, threads }, (report) => {
+    const cpu = process.cpuUsage(cpuMark);
+    epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+    epochSeconds.push(report.seconds);
+    onStage({
+      stage: `implicit epoch ${report.epoch}${threads > 1 ? ` (${threads} threads)` : ''}`,
+      seconds: report.seconds,
+      rssMB: currentRssMB(),
+      detail: { validationNdcg: report.validationRmse === null ? null : 1 - report.validationRmse, cpuSeconds: epochCpuSeconds.at(-1) },
+    });
+    cpuMark = process.cpuUsage();
+  });
+  const { options, params } = model;
+  model.dispose();
+  return {
+    users: dataset.userIds.length,
+    items: params.items,
+    hidden: params.hidden,
+    batchSize: options.batchSize,
+    negativePhase: negativePhaseFor(options, params.items),
+    threads,
+    epochSeconds,
+    secondsPerEpoch: steadyMean(epochSeconds),
+    epochCpuSeconds,
+    cpuSecondsPerEpoch: steadyMean(epochCpuSeconds),
+    peakRssAfterMB: peakRssMB(),
+  };
+}
+
 /** Runs one case in this process. Peak RSS is the process's, so run each case in a fresh process. */
 export async function runCase(
   name: string,
@@ -194,6 +234,9 @@ export async function runCase(
   const trainingPeakRssMB = peakRssMB();
 
   const scoring = benchCase.scoring ? await timeScoring(dataset, onStage) : undefined;
+  const casePeakRssMB = peakRssMB();
+  const implicit: ImplicitEpochResult[] = [];
+  if (benchCase.implicit) for (const threads of threadCounts) implicit.push(await timeImplicit(dataset, epochCount, threads, onStage));
   const result: CaseResult = {
     name,
     description: benchCase.description,
@@ -208,12 +251,17 @@ export async function runCase(
     userSecondsPerEpoch: user.result.secondsPerEpoch,
     itemSecondsPerEpoch: item.result.secondsPerEpoch,
     cpuSecondsPerEpoch: user.result.cpuSecondsPerEpoch + item.result.cpuSecondsPerEpoch,
-    peakRssMB: peakRssMB(),
+    peakRssMB: casePeakRssMB,
     trainingPeakRssMB,
     dataSeconds,
     compressSeconds,
     orientations: { user: user.result, item: item.result },
-    byThreads: threadCounts.map((threads, n) => ({ threads, user: users[n].result, item: items[n].result })),
+    byThreads: threadCounts.map((threads, n) => ({
+      threads,
+      user: users[n].result,
+      item: items[n].result,
+      ...(implicit[n] ? { implicit: implicit[n] } : {}),
+    })),
     ...(scoring ? { scoring } : {}),
   };
   return result;

@@ -128,7 +128,10 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
 
   io.out(`\n${casesTable(outcomes)}\n`);
   const threads = threadsTable(outcomes);
-  if (threads) io.out(`\nrating RBMs' epochs by threads (seconds per epoch, wall clock; speedup over the first count):\n${threads}\n`);
+  if (threads)
+    io.out(
+      `\nepochs by threads (seconds per epoch, wall clock, mean after the first; speedup over the first count; implicit = the implicit RBM's epoch with its validation pass):\n${threads}\n`,
+    );
   const scoring = report.scoring;
   if (scoring.ml100kAllPairsSeconds !== null) {
     io.out(

@@ -37,6 +37,30 @@ export interface OrientationResult {
   peakRssAfterMB: number;
 }
 
+/**
+ * Timing of the implicit RBM's training (p(watch) of the served watch-like; fitImplicitRbm with the served
+ * options, the 'shared' engine), each epoch including its early-stopping validation pass.
+ */
+export interface ImplicitEpochResult {
+  /** Users (each trains on its ratings less its validation slice) and items. */
+  users: number;
+  items: number;
+  hidden: number;
+  batchSize: number;
+  /** The negative phase the engine ran ('dense' or 'sampled', by the catalog's size). */
+  negativePhase: string;
+  threads: number;
+  /** Wall-clock seconds of each epoch (mini-batches and the validation pass), in order. */
+  epochSeconds: number[];
+  /** Mean of the epochs after the first (JIT warm-up), or the first alone. */
+  secondsPerEpoch: number;
+  /** Process CPU seconds of each epoch (all threads; the first includes the setup and the threads' start). */
+  epochCpuSeconds: number[];
+  cpuSecondsPerEpoch: number;
+  /** VmHWM of the child right after this training. */
+  peakRssAfterMB: number;
+}
+
 export interface ScoringResult {
   /** tfjs backend the scoring ran on. */
   backend: string;
@@ -77,7 +101,10 @@ export interface CaseResult {
   itemSecondsPerEpoch: number;
   /** CPU-time counterparts of secondsPerEpoch. */
   cpuSecondsPerEpoch: number;
-  /** Peak resident set size of the child process (VmHWM), MiB. */
+  /**
+   * Peak resident set size of the child process (VmHWM), MiB: the rating RBMs' training and the scoring,
+   * before the implicit RBM is timed (its peak is in byThreads[].implicit).
+   */
   peakRssMB: number;
   /** Peak RSS before batch scoring started (equal to peakRssMB when the case does not score). */
   trainingPeakRssMB: number;
@@ -86,8 +113,11 @@ export interface CaseResult {
   compressSeconds: number;
   /** Per-orientation timings of the epoch cases at the first thread count; absent for the pipeline cases. */
   orientations?: { user: OrientationResult; item: OrientationResult };
-  /** The same at every thread count timed (--threads), the first included. */
-  byThreads?: { threads: number; user: OrientationResult; item: OrientationResult }[];
+  /**
+   * The same at every thread count timed (--threads), the first included; with the implicit RBM's epochs
+   * for the cases that time it (BenchCase.implicit).
+   */
+  byThreads?: { threads: number; user: OrientationResult; item: OrientationResult; implicit?: ImplicitEpochResult }[];
   /** The whole-path cases (synthetic-25m): each step's seconds and peak RSS. */
   pipeline?: {
     steps: PipelineStep[];

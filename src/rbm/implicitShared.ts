@@ -4,16 +4,23 @@
  * wasm/implicitKernels.as.ts; N threads (this one and N − 1 workers, implicitWorker.ts) each take their
  * share of every mini-batch and meet at barriers, and the update is applied once per batch (synchronous).
  *
- * One CD-1 mini-batch of B cases, in phases separated by barriers (thread 0 prepares the batch first):
- *   A  cases split: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew); Gaussian
- *      hidden units: p⁰_n = c + s(n) Σ W_i and h_n = p⁰_n (mean field), and q below without σ;
- *      (sampled) chunks split: the sampled rows gathered, W_M and b_M
- *   B  chunks of the negative rows split: Vᵀ = σ(W_M Hᵀ + b_M) weighted by ω, partial Q_k = V_k W_k;
- *      (sampled) cases split: each case's own rated rows exactly, v_{n,i} = σ(b_i + h_n·W_i), Q_n += Σ v W_i
- *   C  cases split: q_n = σ(c + Q_n + Σ_k Q_k[n])   (chunk partials added in chunk order)
- *   D  gradient rows split by slot: G_M = −Vᵀ Q, then every rated entry's p⁰_n − v_{n,i} q_n (case order);
- *      thread 0: ∂c = Σ_n (p⁰_n − q_n)
- *   E  the same rows, no barrier between: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
+ * One CD-1 mini-batch of B cases, in phases; "|" is a barrier (thread 0 prepares the batch before the
+ * first, which is also where the previous batch ends):
+ *   (sampled) the batch's rows caught up (lazy decay) |
+ *   A  groups of cases: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i), h_n ~ p⁰_n (the uniforms thread 0 drew); Gaussian
+ *      hidden units: p⁰_n = c + s(n) Σ W_i and h_n = p⁰_n (mean field), and q in C without σ;
+ *      (sampled) the sampled rows gathered, W_M and b_M  |
+ *   B  chunks of the negative rows: Vᵀ = σ(W_M Hᵀ + b_M) weighted by ω, partial Q_k = V_k W_k;
+ *      (sampled) groups of cases: each case's own rated rows exactly, v_{n,i} = σ(b_i + h_n·W_i), Q_n += Σ v W_i  |
+ *   C  every thread, for every case: q_n = σ(c + Q_n + Σ_k Q_k[n]) (chunk partials in chunk order) into
+ *      its own copy: B × F × chunks additions, cheaper than the barrier it saves
+ *   D  chunks of rows (dense; sampled: slots split evenly): G_M = −Vᵀ Q, then every rated entry's
+ *      p⁰_n − v_{n,i} q_n (case order); thread 0: ∂c = Σ_n (p⁰_n − q_n), into c's other buffer
+ *   E  the same rows right after their D: Δθ ← μ Δθ + ε (G/B − λ θ), θ ← θ + Δθ (untouched rows: G = 0)
+ *      (sampled) |  (the next batch rewrites the sample that D and E read)
+ * Groups of cases and chunks of rows are claimed from counters, so a thread that runs ahead (or that the
+ * system schedules while another waits for a core) takes more; which thread computes one changes nothing.
+ * Dense, 3 barriers a batch; sampled, 5.
  * The split is by cases for the sparse work and by rows (items) for the dense work: splitting the dense
  * products by cases too would leave each thread an I × F partial gradient to add up every batch (memory
  * traffic equal to the update itself); by rows, the only cross-thread sum is Q's (B × F per chunk).
@@ -124,8 +131,12 @@ const VALIDATION_BLOCK = 32;
 const MIN_CHUNK_ROWS = 64;
 const MAX_CHUNKS = 64;
 
-/** Checks of the barrier's generation before a thread sleeps (tens of microseconds). */
-const SPINS = 20_000;
+/**
+ * How long a thread polls a barrier's generation before it sleeps (Atomics.wait): longer than the gaps it
+ * has to bridge on a free machine (thread 0 preparing the next batch, a phase's imbalance; a few hundred
+ * microseconds), since a sleeping thread takes about as long again to be woken.
+ */
+const SPIN_MS = 2;
 
 // Control words (Int32Array over the first bytes of the memory).
 const GEN = 0;
@@ -139,10 +150,19 @@ const EXCLUSIONS = 7;
 const SCORED = 8;
 /** Updates applied so far (the lazy decay's clock). */
 const STEP = 9;
+/** The validation's counter of blocks of users (zeroed by thread 0 before each pass). */
+const VAL_CLAIM = 10;
+/** The work counters of a batch (4, by parity of its step: CLAIMS + parity · CLAIM_STRIDE), a cache line each. */
+const CLAIMS = 16;
+const CLAIM_STRIDE = 16;
+/** Cases a thread takes at once from a counter. */
+const CASE_GROUP = 4;
 const CMD_BATCH = 1;
 const CMD_VALIDATE = 2;
 const CMD_STOP = 3;
 const CMD_FLUSH = 4;
+/** Nothing: its start barrier waits until every thread is done with the last batch (then one more, see run). */
+const CMD_SYNC = 5;
 // Float64 words (after the 16 control ints).
 const LR = 0;
 const MU = 1;
@@ -195,7 +215,10 @@ export interface SharedLayout {
   uniforms: number;
   P0: number;
   H: number;
+  /** q of every case, one copy per thread (B × F each). */
   Q: number;
+  /** Sampled: each case's hidden input from its own rated rows (B × F). */
+  Qr: number;
   V: number;
   rowItems: number;
   omega: number;
@@ -271,13 +294,15 @@ export function planLayout(
     weightDecay: o.weightDecay,
     validationUsers: o.validationUsers,
     rankCutoff: o.rankCutoff,
-    ctl: take(64),
+    ctl: take(4 * (CLAIMS + 2 * CLAIM_STRIDE)),
     f64: take(64),
     W: take(4 * I * F),
     inc: take(4 * I * F),
     b: take(4 * I),
     incb: take(4 * I),
-    c: take(4 * F),
+    // Two: the batch at step s reads c at cAt(s) and thread 0 writes the updated c to cAt(s + 1), while
+    // the other threads may still read the first (C in batchPhases).
+    c: take(8 * F),
     G: take(4 * maxSlots * F),
     gb: take(4 * maxSlots),
     slot: take(4 * I),
@@ -289,12 +314,14 @@ export function planLayout(
     fitCols: take(4 * fit.colIndex.length),
     valStart: take(4 * (valRows.rows + 1)),
     valCols: take(4 * valRows.colIndex.length),
-    cases: take(4 * B),
-    entryStart: take(4 * (B + 1)),
-    uniforms: take(4 * B * F),
+    // Two of each batch input (batchBuffers): thread 0 fills one while the other may still be read.
+    cases: take(8 * B),
+    entryStart: take(8 * (B + 1)),
+    uniforms: take(8 * B * F),
     P0: take(4 * B * F),
     H: take(4 * B * F),
-    Q: take(4 * B * F),
+    Q: take(4 * o.threads * B * F),
+    Qr: o.sampled ? take(4 * B * F) : 0,
     V: take(4 * B * maxRows),
     rowItems: take(4 * maxRows),
     omega: take(4 * maxRows),
@@ -324,6 +351,29 @@ export function chunking(rows: number): { chunks: number; size: number } {
   return { chunks: Math.ceil(rows / size), size };
 }
 
+/**
+ * The byte offsets of a batch's inputs (case indices, their entries' starts, the hidden units' uniforms):
+ * two buffers, taken by the parity of the batch's step.
+ */
+function batchBuffers(L: SharedLayout, step: number): { cases: number; entryStart: number; uniforms: number } {
+  const x = step & 1;
+  const B = L.batchSize;
+  return { cases: L.cases + x * 4 * B, entryStart: L.entryStart + x * 4 * (B + 1), uniforms: L.uniforms + x * 4 * B * L.hidden };
+}
+
+/** The byte offset of c as it stands before the update of step `step` (two buffers by parity). */
+const cAt = (L: SharedLayout, step: number): number => L.c + (step & 1) * 4 * L.hidden;
+
+/** The first x in [lo, hi) with a[base + x] ≥ value (a ascending there), else hi. */
+function lowerBound(a: Int32Array, base: number, lo: number, hi: number, value: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[base + mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** [from, to) of `count` items for thread t of n, in blocks of `quantum`. */
 function share(count: number, t: number, n: number, quantum = 1): [number, number] {
   const blocks = Math.ceil(count / quantum);
@@ -351,7 +401,7 @@ export class SharedThread {
   ) {
     this.k = instantiateKernels(module, memory);
     const buf = memory.buffer;
-    this.ctl = new Int32Array(buf, L.ctl, 16);
+    this.ctl = new Int32Array(buf, L.ctl, CLAIMS + 2 * CLAIM_STRIDE);
     this.f64 = new Float64Array(buf, L.f64, 8);
     this.i32 = new Int32Array(buf);
     this.f32 = new Float32Array(buf);
@@ -370,9 +420,9 @@ export class SharedThread {
       Atomics.add(ctl, GEN, 1);
       Atomics.notify(ctl, GEN);
     } else {
-      // Spin briefly first: a phase of a mini-batch is often a millisecond or less, and a thread put to
-      // sleep by Atomics.wait takes about as long to be woken.
-      for (let spin = 0; spin < SPINS && Atomics.load(ctl, GEN) === gen; spin++);
+      // Spin first (SPIN_MS), reading the clock every 1,024 polls.
+      const until = performance.now() + SPIN_MS;
+      for (let spin = 1; Atomics.load(ctl, GEN) === gen; spin++) if ((spin & 1023) === 0 && performance.now() > until) break;
       while (Atomics.load(ctl, GEN) === gen) {
         if (Atomics.load(ctl, ABORT) !== 0) throw new Error('implicit RBM training: another training thread failed');
         Atomics.wait(ctl, GEN, gen, 1000);
@@ -396,6 +446,7 @@ export class SharedThread {
       if (cmd === CMD_BATCH) this.batchPhases();
       else if (cmd === CMD_VALIDATE) this.validatePhase();
       else if (cmd === CMD_FLUSH) this.flushPhase();
+      else if (cmd === CMD_SYNC) this.barrier();
     }
   }
 
@@ -414,6 +465,9 @@ export class SharedThread {
     if (cmd === CMD_BATCH) this.batchPhases();
     else if (cmd === CMD_VALIDATE) this.validatePhase();
     else if (cmd === CMD_FLUSH) this.flushPhase();
+    // Every command has a barrier after each thread read CMD (a batch's first phase ends in one), so
+    // thread 0 never rewrites CMD before the others have read it.
+    else if (cmd === CMD_SYNC) this.barrier();
   }
 
   private batchPhases(): void {
@@ -421,39 +475,46 @@ export class SharedThread {
     const { k, i32, f32, tid } = this;
     const N = L.threads;
     const F = L.hidden;
-    const B = this.ctl[BATCH];
-    const M = this.ctl[SAMPLED_ROWS];
-    const slots = this.ctl[SLOTS];
+    const ctl = this.ctl;
+    // Everything thread 0 set for this batch, read before the first barrier below (which thread 0 cannot
+    // pass before every thread has read it): under the dense phase thread 0 prepares the next batch, in
+    // the other buffer, while the others finish this one.
+    const B = ctl[BATCH];
+    const M = ctl[SAMPLED_ROWS];
+    const slots = ctl[SLOTS];
+    const nExcl = ctl[EXCLUSIONS];
+    const step = ctl[STEP];
+    const lr = this.f64[LR];
+    const mu = this.f64[MU];
+    const { cases, entryStart, uniforms } = batchBuffers(L, step);
+    const c = cAt(L, step);
+    // This thread's q of every case (C below).
+    const Q = L.Q + tid * L.batchSize * F * 4;
     const fb = F * 4;
     const { chunks, size } = chunking(M);
     const Wr = L.sampled ? L.Wm : L.W;
     const bias = L.sampled ? L.bm : L.b;
-    const [c0, c1] = share(B, tid, N);
     const [k0, k1] = share(chunks, tid, N);
-    // This thread's slots: a share of the sampled (or all) rows, whose gradient is a product, and a share
+    // Sampled: this thread's slots, a share of the sampled rows, whose gradient is a product, and a share
     // of the batch's other rated rows, whose gradient is their entries alone (balanced separately).
-    const [s0, s1] = share(M, tid, N, 4);
-    const [e0, e1] = share(slots - M, tid, N, 4).map((x) => x + M);
-    const step = this.ctl[STEP];
+    const [s0, s1] = L.sampled ? share(M, tid, N, 4) : [0, 0];
+    const [e0, e1] = L.sampled ? share(slots - M, tid, N, 4).map((x) => x + M) : [0, 0];
+    // The rest is claimed from counters (groups of cases, chunks of rows): a thread that is ahead, or
+    // that the system let run while another waited for a core, takes more. Who computes a group or a
+    // chunk changes no number. This batch's counters are by its parity; thread 0 zeroes the other
+    // parity's, which every thread finished with before this batch started.
+    const claims = CLAIMS + (step & 1) * CLAIM_STRIDE;
+    if (tid === 0) for (let x = 0; x < 4; x++) Atomics.store(ctl, CLAIMS + ((step + 1) & 1) * CLAIM_STRIDE + x, 0);
+    const claim = (counter: number): number => Atomics.add(ctl, claims + counter, 1);
     if (L.sampled) {
       // The batch's rows brought up to date (their lazy decay) before anything reads them.
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, e0, e1, step, L.pow);
       this.barrier();
     }
-    // A: positive phase of this thread's cases; the sampled rows gathered.
-    for (let n = c0; n < c1; n++) {
-      const u = i32[(L.cases >> 2) + n];
-      const s = i32[(L.fitStart >> 2) + u];
-      const e = i32[(L.fitStart >> 2) + u + 1];
-      const p0 = L.P0 + n * fb;
-      k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), p0, L.gaussian ? 1 : 0);
-      const pf = p0 >> 2;
-      const hf = (L.H + n * fb) >> 2;
-      const uf = (L.uniforms + n * fb) >> 2;
-      // Binary units: h ~ p⁰; Gaussian units: the mean p⁰ itself (mean-field CD).
-      if (L.gaussian) f32.copyWithin(hf, pf, pf + F);
-      else for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
+    // A: positive phase of the cases; the sampled rows gathered.
+    for (let g = claim(0) * CASE_GROUP; g < B; g = claim(0) * CASE_GROUP) {
+      for (let n = g; n < Math.min(B, g + CASE_GROUP); n++) this.positive(n, cases, uniforms, c);
     }
     if (L.sampled) {
       for (let q = k0; q < k1; q++) {
@@ -464,9 +525,8 @@ export class SharedThread {
     }
     this.barrier();
     // B: the negative rows' reconstructions and their partial hidden inputs, chunk by chunk.
-    const nExcl = this.ctl[EXCLUSIONS];
     const stride = L.maxRows;
-    for (let q = k0; q < k1; q++) {
+    for (let q = claim(1); q < chunks; q = claim(1)) {
       const r0 = q * size;
       const r1 = Math.min(M, r0 + size);
       const V = L.V + 4 * r0;
@@ -484,27 +544,34 @@ export class SharedThread {
       this.d64[(L.chunkErr >> 3) + q] = err;
       k.combineRows(V, B, stride, Wr + r0 * fb, r1 - r0, F, L.parts + q * B * fb);
     }
-    for (let n = c0; n < c1; n++) {
-      const Qn = L.Q + n * fb;
-      f32.fill(0, Qn >> 2, (Qn >> 2) + F);
-      if (L.sampled) {
-        const u = i32[(L.cases >> 2) + n];
-        const s = i32[(L.fitStart >> 2) + u];
-        const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(L.entryStart >> 2) + n];
-        this.d64[(L.caseErr >> 3) + n] = k.ratedNegative(L.H + n * fb, F, L.W, L.b, L.fitCols, s, e, L.entryV + 4 * at, Qn);
+    if (L.sampled) {
+      // Each case's own rated rows, exactly: v and their share of the case's hidden input.
+      for (let g = claim(2) * CASE_GROUP; g < B; g = claim(2) * CASE_GROUP) {
+        for (let n = g; n < Math.min(B, g + CASE_GROUP); n++) {
+          const Qn = L.Qr + n * fb;
+          f32.fill(0, Qn >> 2, (Qn >> 2) + F);
+          const u = i32[(cases >> 2) + n];
+          const s = i32[(L.fitStart >> 2) + u];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          const at = i32[(entryStart >> 2) + n];
+          this.d64[(L.caseErr >> 3) + n] = k.ratedNegative(L.H + n * fb, F, L.W, L.b, L.fitCols, s, e, L.entryV + 4 * at, Qn);
+        }
       }
     }
     this.barrier();
-    // C: q_n = σ(c + Q_n + Σ_k Q_k[n]).
-    for (let n = c0; n < c1; n++) {
-      const Qn = L.Q + n * fb;
-      k.addParts(Qn, L.parts + n * fb, chunks, B * F, F);
-      k.addParts(Qn, L.c, 1, 0, F);
-      if (!L.gaussian) k.sigmoidInPlace(Qn, F);
-      if (!L.sampled) {
-        // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part.
-        const u = i32[(L.cases >> 2) + n];
+    // C: q_n = σ(c + Q_n + Σ_k Q_k[n]) (chunk partials added in chunk order) of every case, by every thread
+    // into its own copy: the same numbers on each (B × F × chunks additions, little beside B), and D reads
+    // them without another barrier.
+    if (L.sampled) f32.copyWithin(Q >> 2, L.Qr >> 2, (L.Qr >> 2) + B * F);
+    else f32.fill(0, Q >> 2, (Q >> 2) + B * F);
+    k.addParts(Q, L.parts, chunks, B * F, B * F);
+    for (let n = 0; n < B; n++) k.addParts(Q + n * fb, c, 1, 0, F);
+    if (!L.gaussian) k.sigmoidInPlace(Q, B * F);
+    if (!L.sampled && tid === 0) {
+      // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part, for thread 0 to add up
+      // when the batch returns (the others may still be in D and E then).
+      for (let n = 0; n < B; n++) {
+        const u = i32[(cases >> 2) + n];
         let err = 0;
         for (let e = i32[(L.fitStart >> 2) + u]; e < i32[(L.fitStart >> 2) + u + 1]; e++) {
           err += 1 - 2 * f32[(L.V >> 2) + n * stride + i32[(L.fitCols >> 2) + e]];
@@ -512,50 +579,91 @@ export class SharedThread {
         this.d64[(L.caseErr >> 3) + n] = err;
       }
     }
-    this.barrier();
-    // D: the gradient of this thread's slots.
-    if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, L.Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
-    for (let s = e0; s < e1; s++) {
-      f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
-      f32[(L.gb >> 2) + s] = 0;
-    }
-    if (s1 > s0 || e1 > e0) {
-      for (let n = 0; n < B; n++) {
-        const u = i32[(L.cases >> 2) + n];
-        const s = i32[(L.fitStart >> 2) + u];
-        const e = i32[(L.fitStart >> 2) + u + 1];
-        const at = i32[(L.entryStart >> 2) + n];
-        for (let x = s; x < e; x++) {
-          const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
-          if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
-          const v = L.sampled ? f32[(L.entryV >> 2) + at + x - s] : 0;
-          k.addEntry(L.G + slot * fb, L.P0 + n * fb, L.Q + n * fb, v, F);
-          f32[(L.gb >> 2) + slot] += 1 - v;
+    if (L.sampled) {
+      // D: the gradient of this thread's slots.
+      if (s1 > s0) k.negativeRows(L.V + 4 * s0, B, stride, Q, F, s1 - s0, L.G + s0 * fb, L.gb + 4 * s0);
+      for (let s = e0; s < e1; s++) {
+        f32.fill(0, (L.G + s * fb) >> 2, (L.G + (s + 1) * fb) >> 2);
+        f32[(L.gb >> 2) + s] = 0;
+      }
+      if (s1 > s0 || e1 > e0) {
+        for (let n = 0; n < B; n++) {
+          const u = i32[(cases >> 2) + n];
+          const s = i32[(L.fitStart >> 2) + u];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          const at = i32[(entryStart >> 2) + n];
+          for (let x = s; x < e; x++) {
+            const slot = i32[(L.slot >> 2) + i32[(L.fitCols >> 2) + x]];
+            if ((slot < s0 || slot >= s1) && (slot < e0 || slot >= e1)) continue;
+            const v = f32[(L.entryV >> 2) + at + x - s];
+            k.addEntry(L.G + slot * fb, L.P0 + n * fb, Q + n * fb, v, F);
+            f32[(L.gb >> 2) + slot] += 1 - v;
+          }
         }
       }
-    }
-    // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
-    // nothing else reads W until the next batch). Every row (dense: slot = item), or the batch's rows
-    // (sampled; the others decay lazily, catchUp). And c on thread 0.
-    const lr = this.f64[LR];
-    const mu = this.f64[MU];
-    if (L.sampled) {
+      // E: the update of this thread's rows, right away: their gradient is complete (D wrote it all, and
+      // nothing else reads W until the next batch); the rows no batch touched decay lazily (catchUp).
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, s0, s1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
       k.updateSlots(L.W, L.inc, L.b, L.incb, F, L.slotItems, e0, e1, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, L.slot, L.lastStep, step + 1);
     } else {
-      k.updateRows(L.W, L.inc, L.b, L.incb, s0, s1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
-    }
-    if (tid === 0) {
-      const cf = L.c >> 2;
-      for (let j = 0; j < F; j++) {
-        let g = 0;
-        for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(L.Q >> 2) + n * F + j];
-        const vc = mu * this.incC[j] + lr * (g / B);
-        this.incC[j] = vc;
-        f32[cf + j] += vc;
+      // D and E (dense, slot = item), a chunk of rows at a time: its gradient −Vᵀ Q, then each case's rated
+      // entries among its rows (a contiguous run of the case's sorted items) in case order, then the
+      // update of its rows, right away (nothing else reads them until the next batch).
+      for (let q = claim(3); q < chunks; q = claim(3)) {
+        const r0 = q * size;
+        const r1 = Math.min(M, r0 + size);
+        k.negativeRows(L.V + 4 * r0, B, stride, Q, F, r1 - r0, L.G + r0 * fb, L.gb + 4 * r0);
+        for (let n = 0; n < B; n++) {
+          const u = i32[(cases >> 2) + n];
+          const e = i32[(L.fitStart >> 2) + u + 1];
+          for (let x = lowerBound(i32, L.fitCols >> 2, i32[(L.fitStart >> 2) + u], e, r0); x < e; x++) {
+            const i = i32[(L.fitCols >> 2) + x];
+            if (i >= r1) break;
+            k.addEntry(L.G + i * fb, L.P0 + n * fb, Q + n * fb, 0, F);
+            f32[(L.gb >> 2) + i] += 1;
+          }
+        }
+        k.updateRows(L.W, L.inc, L.b, L.incb, r0, r1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
       }
     }
-    this.barrier();
+    // And c, on thread 0.
+    if (tid === 0) {
+      const cf = c >> 2;
+      const cNext = cAt(L, step + 1) >> 2;
+      for (let j = 0; j < F; j++) {
+        let g = 0;
+        for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(Q >> 2) + n * F + j];
+        const vc = mu * this.incC[j] + lr * (g / B);
+        this.incC[j] = vc;
+        f32[cNext + j] = f32[cf + j] + vc;
+      }
+    }
+    // The sampled phase's next batch rewrites the slots and sample (thread 0, before its start) that D and
+    // E read here: wait for every thread. The dense one's next start is the barrier.
+    if (L.sampled) this.barrier();
+  }
+
+  /**
+   * A's work for case n: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i) and h_n ~ p⁰_n (the case's uniforms); Gaussian
+   * units: p⁰_n = c + s(n) Σ W_i and h_n = p⁰_n (mean field).
+   */
+  private positive(n: number, cases: number, uniforms: number, c: number): void {
+    const { L, i32, f32 } = this;
+    const F = L.hidden;
+    const fb = F * 4;
+    const u = i32[(cases >> 2) + n];
+    const s = i32[(L.fitStart >> 2) + u];
+    const e = i32[(L.fitStart >> 2) + u + 1];
+    const p0 = L.P0 + n * fb;
+    this.k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), p0, L.gaussian ? 1 : 0);
+    const pf = p0 >> 2;
+    const hf = (L.H + n * fb) >> 2;
+    if (L.gaussian) {
+      f32.copyWithin(hf, pf, pf + F);
+      return;
+    }
+    const uf = (uniforms + n * fb) >> 2;
+    for (let j = 0; j < F; j++) f32[hf + j] = f32[uf + j] < f32[pf + j] ? 1 : 0;
   }
 
   /** The momentum of c (only thread 0 updates c). */
@@ -567,17 +675,22 @@ export class SharedThread {
     const F = L.hidden;
     const I = L.items;
     const users = this.ctl[SCORED];
-    const [a, b] = share(users, tid, L.threads);
     const P = L.valP + tid * VALIDATION_BLOCK * F * 4;
     const Z = L.valZ + tid * VALIDATION_BLOCK * I * 4;
     const cutoff = L.rankCutoff;
-    for (let from = a; from < b; from += VALIDATION_BLOCK) {
-      const to = Math.min(b, from + VALIDATION_BLOCK);
+    const c = cAt(L, this.ctl[STEP]);
+    // Blocks of users claimed from a counter; each user's figure is its own (ndcg[n]), added up in order.
+    for (
+      let from = Atomics.add(this.ctl, VAL_CLAIM, 1) * VALIDATION_BLOCK;
+      from < users;
+      from = Atomics.add(this.ctl, VAL_CLAIM, 1) * VALIDATION_BLOCK
+    ) {
+      const to = Math.min(users, from + VALIDATION_BLOCK);
       for (let n = from; n < to; n++) {
         const u = i32[(L.scored >> 2) + n];
         const s = i32[(L.fitStart >> 2) + u];
         const e = i32[(L.fitStart >> 2) + u + 1];
-        k.hiddenOfRows(L.W, F, L.fitCols, s, e, L.c, activityScale(L, e - s), P + (n - from) * F * 4, L.gaussian ? 1 : 0);
+        k.hiddenOfRows(L.W, F, L.fitCols, s, e, c, activityScale(L, e - s), P + (n - from) * F * 4, L.gaussian ? 1 : 0);
       }
       k.logits(P, to - from, F, L.W, I, L.b, Z, I);
       for (let n = from; n < to; n++) {
@@ -783,12 +896,14 @@ export class SharedEngine {
     const buf = this.setup.memory.buffer;
     const B = cases.length;
     const F = L.hidden;
-    new Int32Array(buf, L.cases, B).set(cases);
-    new Float32Array(buf, L.uniforms, B * F).set(uniforms.subarray(0, B * F));
-    const entryStart = new Int32Array(buf, L.entryStart, B + 1);
-    const { rowStart, colIndex } = this.rows;
-    for (let n = 0; n < B; n++) entryStart[n + 1] = entryStart[n] + rowStart[cases[n] + 1] - rowStart[cases[n]];
     const ctl = this.t0.ctl;
+    const at = batchBuffers(L, ctl[STEP]);
+    new Int32Array(buf, at.cases, B).set(cases);
+    new Float32Array(buf, at.uniforms, B * F).set(uniforms.subarray(0, B * F));
+    const entryStart = new Int32Array(buf, at.entryStart, B + 1);
+    const { rowStart, colIndex } = this.rows;
+    entryStart[0] = 0;
+    for (let n = 0; n < B; n++) entryStart[n + 1] = entryStart[n] + rowStart[cases[n] + 1] - rowStart[cases[n]];
     ctl[BATCH] = B;
     if (L.sampled) {
       const M = this.sample();
@@ -824,6 +939,8 @@ export class SharedEngine {
     this.t0.f64[LR] = lr;
     this.t0.f64[MU] = momentum;
     this.t0.run(CMD_BATCH);
+    // Dense: the other threads may still be in this batch's D and E (see batchPhases).
+    this.settled = L.sampled || this.workers.length === 0;
     ctl[STEP]++;
     const d64 = new Float64Array(buf);
     let err = 0;
@@ -886,10 +1003,21 @@ export class SharedEngine {
     new Float32Array(this.setup.memory.buffer, L.pow, 6 * (L.powSteps + 1)).set(decayTable(lr, mu, L.weightDecay, L.powSteps));
   }
 
+  /** Whether every thread is done with the last batch (else W may still be changing). */
+  private settled = true;
+
+  /** Waits until every thread is done with the last batch. */
+  private settle(): void {
+    if (this.settled) return;
+    this.t0.run(CMD_SYNC);
+    this.settled = true;
+  }
+
   /** Brings every row up to date (sampled: the lazy decay); the parameters are then the trained ones. */
   flush(): void {
     if (!this.L.sampled || this.decayOf === null || this.t0.ctl[STEP] === this.flushedAt) return;
     this.t0.run(CMD_FLUSH);
+    this.settled = true;
     this.flushedAt = this.t0.ctl[STEP];
   }
 
@@ -901,7 +1029,9 @@ export class SharedEngine {
     const buf = this.setup.memory.buffer;
     new Int32Array(buf, L.scored, users.length).set(users);
     this.t0.ctl[SCORED] = users.length;
+    this.t0.ctl[VAL_CLAIM] = 0;
     this.t0.run(CMD_VALIDATE);
+    this.settled = true;
     const ndcg = new Float64Array(buf, L.ndcg, users.length);
     let total = 0;
     for (let n = 0; n < users.length; n++) total += ndcg[n];
@@ -910,6 +1040,7 @@ export class SharedEngine {
 
   /** The live parameters, as views on the shared memory (copy them to keep them). */
   read(): ImplicitParams {
+    this.settle();
     this.flush();
     const L = this.L;
     const buf = this.setup.memory.buffer;
@@ -918,7 +1049,7 @@ export class SharedEngine {
       hidden: L.hidden,
       W: new Float32Array(buf, L.W, L.items * L.hidden),
       b: new Float32Array(buf, L.b, L.items),
-      c: new Float32Array(buf, L.c, L.hidden),
+      c: new Float32Array(buf, cAt(L, this.t0.ctl[STEP]), L.hidden),
       ...(L.medianActivity > 0 ? { medianActivity: L.medianActivity } : {}),
       ...(L.medianActivity > 0 && L.activityExponent !== 0.5 ? { activityExponent: L.activityExponent } : {}),
       ...(L.gaussian ? { hiddenUnits: 'gaussian' as const } : {}),

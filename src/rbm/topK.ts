@@ -33,8 +33,11 @@ export function topK(scores: ArrayLike<number>, k: number, exclude: (index: numb
     heap[y] = t;
   };
   if (k === 0) return heap;
+  // The score of the worst kept item once the heap is full: a lower score is rejected by one comparison
+  // (most items of a long list); an equal one or NaN goes through the full order below.
+  let floor = -Infinity;
   for (let i = 0; i < scores.length; i++) {
-    if (size === k && !worse(heap[0], i)) continue; // cheap rejection before the filter
+    if (size === k && (scores[i] < floor || !worse(heap[0], i))) continue; // cheap rejection before the filter
     if (exclude(i)) continue;
     if (size < k) {
       heap[size] = i;
@@ -45,6 +48,7 @@ export function topK(scores: ArrayLike<number>, k: number, exclude: (index: numb
         swap(at, parent);
         at = parent;
       }
+      if (size === k) floor = scores[heap[0]];
     } else {
       heap[0] = i;
       let at = 0;
@@ -58,6 +62,7 @@ export function topK(scores: ArrayLike<number>, k: number, exclude: (index: numb
         swap(at, worst);
         at = worst;
       }
+      floor = scores[heap[0]];
     }
   }
   return heap.slice(0, size).sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));

@@ -4,7 +4,7 @@ import { CASE_NAMES } from '../../src/bench/cases.js';
 import { steadyMean } from '../../src/bench/measure.js';
 import { buildReport, checkTargets, formatSeconds, formatTable, targetsTable, threadsTable } from '../../src/bench/report.js';
 import { parseStatusKb } from '../../src/bench/rss.js';
-import type { CaseOutcome, CaseResult, OrientationResult } from '../../src/bench/types.js';
+import type { CaseOutcome, CaseResult, ImplicitEpochResult, OrientationResult } from '../../src/bench/types.js';
 
 const STATUS = `Name:\tnode
 VmPeak:\t 1234567 kB
@@ -102,6 +102,22 @@ function orientation(seconds: number): OrientationResult {
   };
 }
 
+function implicit(threads: number, seconds: number, cpuSeconds: number): ImplicitEpochResult {
+  return {
+    users: 1,
+    items: 1,
+    hidden: 160,
+    batchSize: 100,
+    negativePhase: 'dense',
+    threads,
+    epochSeconds: [seconds, seconds],
+    secondsPerEpoch: seconds,
+    epochCpuSeconds: [cpuSeconds, cpuSeconds],
+    cpuSecondsPerEpoch: cpuSeconds,
+    peakRssAfterMB: 100,
+  };
+}
+
 function outcome(name: string, secondsPerEpoch: number, peakRssMB: number, scoringSeconds?: number): CaseOutcome {
   const result: CaseResult = {
     name,
@@ -161,24 +177,30 @@ describe('checkTargets', () => {
       'ml100k all pairs scored': 'FAIL',
       'synthetic-1m user RBM epoch, 1 → 2 threads': 'n/a',
       'synthetic-1m item RBM epoch, 1 → 2 threads': 'n/a',
+      'synthetic-1m implicit RBM epoch, 1 → 2 threads': 'n/a',
     });
     expect(checks.find((c) => c.target.startsWith('items4x'))?.measured).toBeCloseTo(13 / 8);
   });
   it('reads the 1 → 2 thread speedup of each model as a target to reach (≥), and tabulates every count', () => {
     const timed = outcome('synthetic-1m', 8, 500);
     timed.result!.byThreads = [
-      { threads: 1, user: orientation(4), item: orientation(5) },
-      { threads: 2, user: orientation(2), item: orientation(3.2) },
+      { threads: 1, user: orientation(4), item: orientation(5), implicit: implicit(1, 1.8, 1.75) },
+      { threads: 2, user: orientation(2), item: orientation(3.2), implicit: implicit(2, 1, 1.9) },
     ];
     const checks = checkTargets([timed]).filter((c) => c.target.includes('threads'));
     expect(checks.map((c) => [c.target, c.measured, c.status])).toEqual([
       ['synthetic-1m user RBM epoch, 1 → 2 threads', 2, 'PASS'],
       ['synthetic-1m item RBM epoch, 1 → 2 threads', 5 / 3.2, 'FAIL'],
+      ['synthetic-1m implicit RBM epoch, 1 → 2 threads', 1.8, 'PASS'],
     ]);
     expect(targetsTable(checks)).toContain('≥ 1.70×');
     const table = threadsTable([timed]) ?? '';
-    expect(table.split('\n')[3]).toMatch(/^synthetic-1m\s+2\s+2\.00\s+2\.00×\s+2\.00\s+3\.20\s+1\.56×/);
+    expect(table.split('\n')[3]).toMatch(/^synthetic-1m\s+2\s+2\.00\s+2\.00×\s+2\.00\s+3\.20\s+1\.56×\s+3\.20\s+1\.00\s+1\.80×\s+1\.90$/);
     expect(threadsTable([outcome('ml100k', 1, 100)])).toBeNull();
+    // A case that does not time the implicit RBM shows dashes in its columns, and has no implicit speedup.
+    delete timed.result!.byThreads[1].implicit;
+    expect(threadsTable([timed])?.split('\n')[3]).toMatch(/1\.56×\s+3\.20\s+—\s+—\s+—$/);
+    expect(checkTargets([timed]).find((c) => c.target.startsWith('synthetic-1m implicit'))?.status).toBe('n/a');
   });
   it('says why a target has no figure', () => {
     const failed: CaseOutcome = { name: 'synthetic-10m', result: null, error: 'stopped by --timeout', stages: [], wallSeconds: 600 };

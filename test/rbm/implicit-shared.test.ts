@@ -53,6 +53,27 @@ describe('the shared engine', () => {
     }
   });
 
+  it('gives the same bit for bit on 1, 2 and 3 threads when the work is claimed in several chunks of rows and groups of cases', async () => {
+    // 300 items: 4 chunks of rows dense, 3 sampled; 150 users in batches of 40 (the last one partial), so
+    // the threads take different shares of every phase from batch to batch.
+    const many = ratedRows(twoTastes(8, { users: 150, items: 300, pIn: 0.5, pOut: 0.05 }));
+    const { fit, validation } = carveValidation(many, 0.2, new Rng(3));
+    const counts = new Float64Array(many.cols);
+    for (const i of fit.colIndex) counts[i]++;
+    for (const phase of [{ negativePhase: 'dense' }, { negativePhase: 'sampled', negativeSamples: 260 }] as const) {
+      const runs = [];
+      for (const threads of [1, 2, 3]) {
+        const o = validateImplicitOptions({ hidden: 12, lr: 0.1, batchSize: 40, epochs: 3, patience: 3, ...phase, threads });
+        const start = { ...initImplicitParams(counts, fit.rows, o.hidden, new Rng(1), 0.1), medianActivity: 20 };
+        runs.push(await trainImplicitRbm(start, fit, validation, o, new Rng(2)));
+      }
+      for (const r of runs.slice(1)) {
+        expectIdentical(r.params, runs[0].params);
+        expect(r.curve.map((e) => [e.trainRmse, e.validationRmse])).toEqual(runs[0].curve.map((e) => [e.trainRmse, e.validationRmse]));
+      }
+    }
+  });
+
   it('samples to the dense statistics when the exact head holds every item (the bookkeeping of slots and exclusions)', async () => {
     const dense = await train(rows, null, { negativePhase: 'dense' });
     const sampled = await train(rows, null, { negativePhase: 'sampled', negativeSamples: Math.ceil(ITEMS / HEAD_SHARE) + 1 });
