@@ -23,15 +23,19 @@ export function becauseLists(snapshot: ModelSnapshot, input: UserInput, items: r
   if (!model.explain || items.length === 0) return items.map(() => []);
   const { items: rated, levels } = input.ratings;
   const liked = likedLevelIndex(snapshot.ratingLevels);
+  // A reason whose influence rounds to 0 at the 4 decimals every score leaves with would read "raised it by
+  // 0.0000" (a low-ranked item's score is itself tiny): such reasons are not shown.
   return model.explain(input, items, BECAUSE_MAX).map((list) =>
-    list.map(({ rating, influence, raises }) => ({
-      itemId: snapshot.meta.itemIds[rated[rating]],
-      title: snapshot.itemRecords[rated[rating]]?.title ?? null,
-      rating: snapshot.ratingLevels[levels[rating]],
-      influence: roundScore(influence),
-      raises,
-      liked: levels[rating] >= liked,
-    })),
+    list
+      .filter(({ influence }) => roundScore(influence) > 0)
+      .map(({ rating, influence, raises }) => ({
+        itemId: snapshot.meta.itemIds[rated[rating]],
+        title: snapshot.itemRecords[rated[rating]]?.title ?? null,
+        rating: snapshot.ratingLevels[levels[rating]],
+        influence: roundScore(influence),
+        raises,
+        liked: levels[rating] >= liked,
+      })),
   );
 }
 

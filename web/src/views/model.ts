@@ -77,12 +77,14 @@ export function modelView(ratings: VisitorRatings): View {
 
     const curve = (info.curve ?? []).filter((p) => Number.isFinite(p.epoch) && Number.isFinite(p.trainRmse));
     const rating = curve.filter((p) => p.phase !== RANKING_PHASE);
-    const ranking = curve.filter((p) => p.phase === RANKING_PHASE && typeof p.validationRmse === 'number');
+    const rankingAll = curve.filter((p) => p.phase === RANKING_PHASE);
+    const ranking = rankingAll.filter((p) => typeof p.validationRmse === 'number');
     chartResizers.forEach((r) => r.disconnect());
     chartResizers = [];
     const charts: HTMLElement[] = [];
     if (rating.length > 0) charts.push(ratingCurve(rating));
     if (ranking.length > 0) charts.push(rankingCurve(ranking, ndcg));
+    else if (rankingAll.length > 0) charts.push(rankingTrainCurve(rankingAll));
     const curveSection = h(
       'section',
       { class: 'panel panel-curve', 'aria-labelledby': 'curve-heading' },
@@ -267,6 +269,35 @@ export function modelView(ratings: VisitorRatings): View {
    * The ranking (implicit) RBM: its curve records 1 − nDCG@k of the validation users as its "validation
    * RMSE" (the lower-is-better form early stopping reads), so the chart turns it back into nDCG@k.
    */
+  /**
+   * The ranking RBM trained on every rating (no validation slice, the served default since its Gaussian
+   * units): what it recorded is the reconstruction error of the training users' rated-or-not vectors.
+   */
+  function rankingTrainCurve(points: CurvePoint[]): HTMLElement {
+    const values = [...points].sort((a, b) => a.epoch - b.epoch).map((p) => ({ x: p.epoch, y: p.trainRmse }));
+    return h(
+      'figure',
+      { class: 'curve-figure' },
+      h('figcaption', { class: 'curve-caption' }, 'Ranking RBM: reconstruction error on the training users (lower is better)'),
+      resizingChart({
+        title: 'Training curve of the ranking RBM: reconstruction error',
+        xLabel: 'Epoch',
+        yLabel: 'RMSE',
+        series: [{ name: 'Ranking RBM: train', colorClass: 'series-c', points: values }],
+      }),
+      h(
+        'ul',
+        { class: 'curve-notes' },
+        h('li', {}, 'Trained on every rating for a fixed number of epochs, chosen on validation data: no held-out slice to chart.'),
+      ),
+      curveTable(
+        'Reconstruction error of the ranking RBM per epoch',
+        ['Epoch', 'Train RMSE'],
+        values.map((v) => [String(v.x), v.y.toFixed(4)]),
+      ),
+    );
+  }
+
   function rankingCurve(points: CurvePoint[], ndcg: string): HTMLElement {
     const sorted = [...points].sort((a, b) => a.epoch - b.epoch);
     const values = sorted.map((p) => ({ x: p.epoch, y: 1 - (p.validationRmse as number) }));
