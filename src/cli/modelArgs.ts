@@ -63,8 +63,10 @@ function baselineOptionsFromFlags(values: ModelFlagValues): Pick<FitOptions, 'ea
 }
 
 /**
- * Converts parsed flags into validated options (throws RangeError naming the flag). `--epochs` caps every
- * RBM the algorithm trains, the implicit one included: `--epochs 2` means two epochs, whatever the model.
+ * Converts parsed flags into validated options (throws RangeError naming the flag). `--epochs` sets every
+ * RBM the algorithm trains, the implicit one included, and turns the epoch budget off (rbm/epochBudget.ts):
+ * `--epochs 40` means forty epochs (early stopping still applies to the rating RBMs), whatever the size
+ * of the catalog; without it each RBM trains its default epochs capped by the budget.
  */
 export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & Pick<FitOptions, 'implicit' | 'ease' | 'ials'> {
   const input: TrainOptionsInput = {
@@ -81,7 +83,11 @@ export function modelOptionsFromFlags(values: ModelFlagValues): TrainOptions & P
     persistent: values.pcd === true ? true : undefined,
   };
   if (values.orientation !== undefined) input.orientation = values.orientation as TrainOptions['orientation'];
+  if (input.epochs !== undefined) {
+    input.user = { scaleEpochs: false };
+    input.item = { scaleEpochs: false };
+  }
   for (const key of Object.keys(input) as (keyof TrainOptionsInput)[]) if (input[key] === undefined) delete input[key];
   const options = { ...validateTrainOptions(input), ...baselineOptionsFromFlags(values) };
-  return input.epochs === undefined ? options : { ...options, implicit: { epochs: input.epochs } };
+  return input.epochs === undefined ? options : { ...options, implicit: { epochs: input.epochs, scaleEpochs: false } };
 }

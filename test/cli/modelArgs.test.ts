@@ -1,13 +1,26 @@
 /** The model flags of `train` and `evaluate` go through the commands' one flag parser (cli/common.ts). */
 import { describe, expect, it } from 'vitest';
 import { modelOptionsFromFlags } from '../../src/cli/modelArgs.js';
+import { ratingEpochBudget } from '../../src/rbm/config.js';
+import { epochBudget as implicitEpochBudget, validateImplicitOptions } from '../../src/rbm/implicit.js';
 
 describe('modelOptionsFromFlags', () => {
-  it('reads numbers and integers, and --epochs caps the implicit RBM too', () => {
+  it('reads numbers and integers, and --epochs sets the implicit RBM too', () => {
     const options = modelOptionsFromFlags({ hidden: '8', lr: '0.05', epochs: '3', seed: '2', pcd: true });
     expect(options.user).toMatchObject({ hidden: 8, lr: 0.05, epochs: 3, persistent: true });
     expect(options.seed).toBe(2);
-    expect(options.implicit).toEqual({ epochs: 3 });
+    expect(options.implicit).toEqual({ epochs: 3, scaleEpochs: false });
+  });
+
+  it('--epochs turns the epoch budget off: 40 epochs on a catalog whose budget is 15 stay 40', () => {
+    const asked = modelOptionsFromFlags({ epochs: '40' });
+    expect([asked.user.scaleEpochs, asked.item.scaleEpochs, asked.implicit?.scaleEpochs]).toEqual([false, false, false]);
+    // MovieLens 25M's users: the rating RBMs' budget is 15 epochs there, the implicit RBM's 10.
+    expect(ratingEpochBudget(asked.user, 162_541).epochs).toBe(40);
+    expect(implicitEpochBudget(validateImplicitOptions(asked.implicit), 162_541)).toBe(40);
+    const byDefault = modelOptionsFromFlags({});
+    expect(ratingEpochBudget(byDefault.user, 162_541).epochs).toBe(15);
+    expect(implicitEpochBudget(validateImplicitOptions(byDefault.implicit), 162_541)).toBe(10);
   });
 
   it('names the flag and the value it could not read', () => {
