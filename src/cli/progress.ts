@@ -8,6 +8,7 @@
  *   per epoch), with bar() to draw a fraction.
  * - formatBytes() / formatCount() for the numbers shown.
  */
+import type { EpochReport } from '../rbm/train.js';
 
 export interface ProgressStream {
   write(text: string): unknown;
@@ -138,17 +139,8 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-/** What TrainingProgress needs of an epoch report (rbm/train.ts EpochReport). */
-export interface EpochProgressReport {
-  phase: string;
-  epoch: number;
-  cdSteps: number;
-  trainRmse: number;
-  validationRmse: number | null;
-  seconds: number;
-  /** The phase's epoch budget, when its trainer reports it (it then replaces the plan's maxEpochs). */
-  maxEpochs?: number;
-}
+/** An epoch report as the trainers send it (maxEpochs, when given, replaces the plan's for its phase). */
+export type EpochProgressReport = EpochReport;
 
 export interface TrainingPlan {
   /**

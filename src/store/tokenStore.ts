@@ -34,7 +34,8 @@ export interface CreatedToken extends TokenInfo {
   token: string;
 }
 
-interface TokenRow {
+/** A tokens table row as both engines read it (the SQLite store here, postgres/tokens.ts). */
+export interface TokenRow {
   id: number;
   name: string;
   prefix: string;
@@ -112,7 +113,7 @@ export class TokenStore {
   }
 }
 
-function toInfo(row: TokenRow): TokenInfo {
+export function toInfo(row: TokenRow): TokenInfo {
   return {
     id: row.id,
     name: row.name,

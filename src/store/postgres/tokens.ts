@@ -2,27 +2,10 @@
  * API tokens in PostgreSQL, with TokenStore's rules (../tokenStore.ts: only the SHA-256 stored, verified
  * in constant time against every valid hash). A creation or revocation sends NOTIFY tokens.
  */
-import type { TokenInfo } from '../tokenStore.js';
-import { hashToken, matchToken, newToken, tokenName } from '../tokenStore.js';
+import { hashToken, matchToken, newToken, tokenName, toInfo, type TokenRow } from '../tokenStore.js';
 import type { TokenRepository } from '../store.js';
 import { CHANNEL } from './channel.js';
 import type { Pool } from './pool.js';
-
-interface TokenRow {
-  id: number;
-  name: string;
-  prefix: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toInfo = (row: TokenRow): TokenInfo => ({
-  id: row.id,
-  name: row.name,
-  prefix: row.prefix,
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-});
 
 export function postgresTokens(pool: Pool): TokenRepository {
   return {
