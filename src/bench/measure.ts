@@ -168,7 +168,7 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
     epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
     epochSeconds.push(report.seconds);
     onStage({
-      stage: `implicit epoch ${report.epoch}${threads > 1 ? ` (${threads} threads)` : ''}`,
+      stage: `${report.phase} epoch ${report.epoch}${threads > 1 ? ` (${threads} threads)` : ''}`,
       seconds: report.seconds,
       rssMB: currentRssMB(),
       detail: { validationNdcg: report.validationRmse === null ? null : 1 - report.validationRmse, cpuSeconds: epochCpuSeconds.at(-1) },

@@ -14,6 +14,7 @@ import {
   DEFAULT_MODEL_SCHEDULE,
   implicitEpochBudget,
   orientationSchedule,
+  pseudoLikelihoodMembers,
   ratingEpochBudget,
   resolveAlgorithm,
   trainModel,
@@ -147,7 +148,10 @@ export async function trainMain(argv: string[]): Promise<void> {
           ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
             ? implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
-            : options.user.epochs,
+            : phase === 'implicit-pl'
+              ? pseudoLikelihoodMembers(validateImplicitOptions(options.implicit), counts.items) *
+                implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
+              : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {
       algorithm,
@@ -190,8 +194,9 @@ export async function trainMain(argv: string[]): Promise<void> {
  */
 export function modelLanes(ratingLanes: readonly (readonly string[])[], schedule: ModelSchedule): string[][] {
   const lanes = ratingLanes.map((lane) => [...lane]);
-  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push('implicit');
-  else lanes.push(['implicit']);
+  // The pseudo-likelihood member (phase 'implicit-pl') trains right after the CD one.
+  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push('implicit', 'implicit-pl');
+  else lanes.push(['implicit', 'implicit-pl']);
   return lanes;
 }
 

@@ -34,7 +34,12 @@ export {
 export { DEFAULT_TRAIN_OPTIONS, ratingEpochBudget, validateTrainOptions } from '../rbm/config.js';
 export { orientationSchedule } from './rbmFit.js';
 export { DEFAULT_MODEL_SCHEDULE, type ModelSchedule } from './watchLike.js';
-export { DEFAULT_IMPLICIT_OPTIONS, epochBudget as implicitEpochBudget, validateImplicitOptions } from '../rbm/implicit.js';
+export {
+  DEFAULT_IMPLICIT_OPTIONS,
+  epochBudget as implicitEpochBudget,
+  pseudoLikelihoodMembers,
+  validateImplicitOptions,
+} from '../rbm/implicit.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';
 export { NonFiniteTrainingError } from '../rbm/train.js';
 export { topK } from '../rbm/topK.js';

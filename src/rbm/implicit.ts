@@ -30,7 +30,9 @@ import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOut
 import { sigmoid, transposeMatrix } from './params.js';
 import {
   denseLogits,
+  IMPLICIT_ESTIMATORS,
   implicitParamsOfCheckpoint,
+  negativePhaseFor,
   trainImplicitRbm,
   type ImplicitEngine,
   type NegativePhase,
@@ -66,6 +68,19 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
    * costs E times one member's. Models stored without the field have one.
    */
   members: number;
+  /**
+   * P more members trained by pseudo-likelihood (implicitTrain.ts ImplicitEstimator 'pl': every item's
+   * exact conditional given the others, Σ_i log p(v_i | v_−i)) instead of CD-1, with seeds seed + E, …,
+   * and rate `plLr`; joined with the E CD members like any ensemble (logits averaged). The two estimators
+   * fit the same model differently and their mean ranks better than either (docs/ranking.md). They train
+   * only where pseudo-likelihood runs (pseudoLikelihoodMembers: Gaussian units and a dense negative phase,
+   * so not on catalogs of SAMPLED_FROM_ITEMS items or more): elsewhere the model keeps its CD members
+   * alone and stores plMembers 0.
+   * Models stored without the field have none.
+   */
+  plMembers: number;
+  /** ε of the pseudo-likelihood members (their gradient's scale differs from CD's). */
+  plLr: number;
   /**
    * After training with the validation slice, train again from a fresh start on every training rating
    * (the slice included) for the best epoch count the slice chose, and keep that model: the slice still
@@ -111,6 +126,8 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   activityExponent: 0.7,
   scaleEpochs: true,
   members: 1,
+  plMembers: 1,
+  plLr: 0.01,
   refit: false,
 };
 
@@ -129,13 +146,14 @@ export function epochBudget(options: Pick<ImplicitRbmOptions, 'epochs' | 'batchS
 /** What options a stored model that predates a field had: the behaviour before the field existed. */
 const STORED_WITHOUT: Pick<
   ImplicitRbmOptions,
-  'activityScaling' | 'members' | 'refit' | 'lrCosine' | 'engine' | 'scaleEpochs' | 'hiddenUnits' | 'activityExponent'
+  'activityScaling' | 'members' | 'plMembers' | 'refit' | 'lrCosine' | 'engine' | 'scaleEpochs' | 'hiddenUnits' | 'activityExponent'
 > = {
   activityExponent: 0.5,
   hiddenUnits: 'binary',
   activityScaling: false,
   scaleEpochs: false,
   members: 1,
+  plMembers: 0,
   refit: false,
   lrCosine: false,
   engine: 'tfjs',
@@ -194,6 +212,11 @@ export function validateImplicitOptions(input: Partial<ImplicitRbmOptions> = {})
       `"binary" with engine "tfjs" or cdSteps > 1 (Gaussian units train with CD-1 on the "shared", "js" or "sampled" engine)`,
     );
   }
+  if (o.estimator !== undefined && !IMPLICIT_ESTIMATORS.includes(o.estimator)) {
+    fail('estimator', `one of ${IMPLICIT_ESTIMATORS.map((e) => `"${e}"`).join(', ')}`);
+  }
+  if (!Number.isInteger(o.plMembers) || o.plMembers < 0) fail('plMembers', 'a non-negative integer');
+  if (!(o.plLr > 0 && Number.isFinite(o.plLr))) fail('plLr', 'a positive number');
   if (typeof o.activityScaling !== 'boolean') fail('activityScaling', 'true or false');
   if (!(o.activityExponent > 0 && o.activityExponent <= 2)) fail('activityExponent', 'a number in (0, 2]');
   if (typeof o.lrCosine !== 'boolean') fail('lrCosine', 'true or false');
@@ -321,10 +344,16 @@ export async function fitImplicitRbm(
   for (let e = 0; e < options.members; e++) {
     members.push(await fitMember(all, options, options.seed + e, medianActivity, clock, onEpoch, e === 0 ? hooks : {}));
   }
-  if (members.length === 1) return new ImplicitRbm(members[0].params, options, { ...members[0].training, stages: clock.seconds });
+  const plMembers = pseudoLikelihoodMembers(options, all.cols);
+  const pl: ImplicitRbmOptions = { ...options, lr: options.plLr, estimator: 'pl' };
+  for (let e = 0; e < plMembers; e++) {
+    members.push(await fitMember(all, pl, options.seed + options.members + e, medianActivity, clock, onEpoch, {}));
+  }
+  const kept: ImplicitRbmOptions = { ...options, plMembers };
+  if (members.length === 1) return new ImplicitRbm(members[0].params, kept, { ...members[0].training, stages: clock.seconds });
   const t = members.map((m) => m.training);
   const ndcgs = t.map((m) => m.bestValidationNdcg).filter((x): x is number => x !== null);
-  return new ImplicitRbm(joinMembers(members.map((m) => m.params)), options, {
+  return new ImplicitRbm(joinMembers(members.map((m) => m.params)), kept, {
     epochs: t.reduce((s, m) => s + m.epochs, 0),
     bestEpoch: Math.max(...t.map((m) => m.bestEpoch)),
     bestValidationNdcg: ndcgs.length === t.length ? ndcgs.reduce((s, x) => s + x, 0) / ndcgs.length : null,
@@ -390,6 +419,15 @@ async function fitMember(
     params: refit.params,
     training: { ...training, epochs: training.epochs + refit.epochs, seconds: training.seconds + refit.seconds },
   };
+}
+
+/**
+ * The pseudo-likelihood members a fit trains: options.plMembers where they can run (Gaussian units, CD-1's
+ * engines 'shared' with a dense negative phase or 'js'), else none, and the model keeps its CD members.
+ */
+export function pseudoLikelihoodMembers(options: ImplicitRbmOptions, items: number): number {
+  const dense = options.engine === 'js' || (options.engine === 'shared' && negativePhaseFor(options, items) === 'dense');
+  return options.hiddenUnits === 'gaussian' && options.cdSteps === 1 && dense ? options.plMembers : 0;
 }
 
 /** The optional fields of ImplicitParams a fit sets: Gaussian units, n_med and its exponent, each only when in use. */
@@ -579,9 +617,10 @@ export class ImplicitRbm {
       return t;
     };
     const options = validateImplicitOptions({ ...STORED_WITHOUT, ...config.options });
-    if (options.hidden * options.members !== config.hidden) {
+    const E = options.members + options.plMembers;
+    if (options.hidden * E !== config.hidden) {
       throw new Error(
-        `implicit RBM state has ${config.hidden} hidden units, expected ${options.members} member(s) × ${options.hidden} (options.members × options.hidden)`,
+        `implicit RBM state has ${config.hidden} hidden units, expected ${E} member(s) × ${options.hidden} ((options.members + options.plMembers) × options.hidden)`,
       );
     }
     const median = config.medianActivity;
@@ -594,7 +633,7 @@ export class ImplicitRbm {
       W: need('implicit.W', config.items * config.hidden),
       b: need('implicit.b', config.items),
       c: need('implicit.c', config.hidden),
-      ...(options.members > 1 ? { visibleScale: 1 / options.members } : {}),
+      ...(E > 1 ? { visibleScale: 1 / E } : {}),
       ...withKind(options, median ?? 0),
     };
     return new ImplicitRbm(params, options, config.training);

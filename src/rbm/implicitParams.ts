@@ -263,6 +263,68 @@ export function accumulateCd(
 }
 
 /**
+ * Adds one case's pseudo-likelihood statistics (Besag 1975; for RBMs, Marlin, Swersky, Chen & de Freitas
+ * 2010) to `grad`, Gaussian hidden units only. With h summed out the model is a Boltzmann machine over
+ * the items (the file's comment), so each item's conditional given all the others is exact and cheap:
+ *
+ *   l_i = log p(v_i = 1 | v_−i) / p(v_i = 0 | v_−i) = b_i + W_i·h_−i + ½ s ‖W_i‖²
+ *       = b_i + W_i·h + s (½ − v_i) ‖W_i‖²,          h = c + s x̄,  x̄ = Σ_{r∈S} W_r,  h_−i = h − v_i s W_i
+ *
+ * (s = s(n) the activity scale, held at the user's n: F(v) = −bᵀv − ‖c + s Wᵀv‖² / (2s) is the energy it
+ * implies). The objective is Σ_i log p(v_i | v_−i): every item, rated or not, predicted from the others,
+ * the task a ranking is judged on. With g_i = v_i − σ(l_i) and R = Σ_i σ(l_i) W_i:
+ *
+ *   ∂W_i = v_i (h + s (x̄ − R)) + g_i h + 2 s (½ − v_i) g_i W_i
+ *        = v_i (2h − c − s R) − σ(l_i) h − s |g_i| W_i
+ *   ∂b_i = g_i,   ∂c = x̄ − R
+ *
+ * The dense part (l, R and σ(l)·h over every item) costs what CD-1's reconstruction does. Returns Σ_i g_i².
+ */
+export function accumulatePl(
+  p: ImplicitParams,
+  rated: ArrayLike<number>,
+  start: number,
+  end: number,
+  grad: ImplicitGradient,
+  s: CdScratch,
+): number {
+  const { W, b, c, hidden: F, items: I } = p;
+  const scale = activityScale(p, end - start);
+  implicitHidden(p, rated, start, end, s.p0);
+  const h = s.p0;
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 1;
+  // R = Σ_i σ(l_i) W_i into q, σ(l_i) into v.
+  const R = s.q;
+  R.fill(0);
+  for (let i = 0; i < I; i++) {
+    const row = i * F;
+    let z = 0;
+    let norm = 0;
+    for (let j = 0; j < F; j++) {
+      z += W[row + j] * h[j];
+      norm += W[row + j] * W[row + j];
+    }
+    const v = sigmoid(b[i] + z + scale * (0.5 - s.onMask[i]) * norm);
+    s.v[i] = v;
+    for (let j = 0; j < F; j++) R[j] += v * W[row + j];
+  }
+  let err = 0;
+  for (let i = 0; i < I; i++) {
+    const v = s.v[i];
+    const g = s.onMask[i] - v;
+    const row = i * F;
+    const shrink = scale * Math.abs(g);
+    for (let j = 0; j < F; j++) grad.W[row + j] += s.onMask[i] * (2 * h[j] - c[j] - scale * R[j]) - v * h[j] - shrink * W[row + j];
+    grad.b[i] += g;
+    err += g * g;
+  }
+  for (let n = start; n < end; n++) s.onMask[rated[n]] = 0;
+  // x̄ = (h − c) / s; a case with no rated item has x̄ = 0.
+  for (let j = 0; j < F; j++) grad.c[j] += (end > start ? (h[j] - c[j]) / scale : 0) - R[j];
+  return err;
+}
+
+/**
  * The same statistics with the negative phase restricted to the rated set S and m unrated items M drawn
  * uniformly (with replacement), each standing for (I − |S|)/m unrated items (importance weight ω):
  *

@@ -187,6 +187,8 @@ export interface SharedLayout {
   activityExponent: number;
   /** Gaussian hidden units: the hidden means are the inputs themselves (no σ), and CD uses the means. */
   gaussian: boolean;
+  /** Pseudo-likelihood instead of CD-1 (Gaussian units, dense negative phase; see batchPhases). */
+  pl: boolean;
   weightDecay: number;
   validationUsers: number;
   rankCutoff: number;
@@ -233,6 +235,10 @@ export interface SharedLayout {
   ndcg: number;
   valP: number;
   valZ: number;
+  /** Pseudo-likelihood: ‖W_i‖² of every row, written in B chunk by chunk. */
+  norms: number;
+  /** F zeros (addEntry's p when only −v·q is wanted). */
+  zeros: number;
   bytes: number;
 }
 
@@ -257,6 +263,7 @@ export function planLayout(
     weightDecay: number;
     validationUsers: number;
     rankCutoff: number;
+    pseudoLikelihood?: boolean;
   },
 ): SharedLayout {
   const I = p.items;
@@ -268,6 +275,9 @@ export function planLayout(
     1,
     lengths.slice(0, B).reduce((s, x) => s + x, 0),
   );
+  if (o.pseudoLikelihood && (o.sampled || p.hiddenUnits !== 'gaussian')) {
+    throw new RangeError('pseudo-likelihood training needs Gaussian hidden units and the dense negative phase');
+  }
   const maxRows = o.sampled ? Math.min(I, o.negativeSamples) : I;
   const maxSlots = o.sampled ? Math.min(I, maxRows + maxEntries) : I;
   let at = 65536;
@@ -291,6 +301,7 @@ export function planLayout(
     medianActivity: p.medianActivity ?? 0,
     activityExponent: p.activityExponent ?? 0.5,
     gaussian: p.hiddenUnits === 'gaussian',
+    pl: o.pseudoLikelihood === true,
     weightDecay: o.weightDecay,
     validationUsers: o.validationUsers,
     rankCutoff: o.rankCutoff,
@@ -336,6 +347,8 @@ export function planLayout(
     ndcg: take(8 * Math.max(1, Math.min(valRows.rows, o.validationUsers))),
     valP: take(4 * o.threads * VALIDATION_BLOCK * F),
     valZ: take(4 * o.threads * VALIDATION_BLOCK * I),
+    norms: take(4 * I),
+    zeros: take(4 * F),
   };
   if (at > 65536 * 65536) {
     throw new RangeError(`an implicit RBM of ${I} items × ${F} hidden needs ${at} bytes of training memory, more than wasm's 4 GiB`);
@@ -409,6 +422,7 @@ export class SharedThread {
     this.mask = new Uint8Array(L.items);
     this.relevant = new Uint8Array(L.items);
     this.incC = new Float64Array(L.hidden);
+    this.plGradC = new Float64Array(L.hidden);
   }
 
   /** Waits until every thread has arrived (a generation barrier over Atomics). */
@@ -531,6 +545,7 @@ export class SharedThread {
       const r1 = Math.min(M, r0 + size);
       const V = L.V + 4 * r0;
       k.logits(L.H, B, F, Wr + r0 * fb, r1 - r0, bias + 4 * r0, V, stride);
+      if (L.pl) this.pseudoLikelihoodLogits(B, cases, r0, r1);
       let err = k.sigmoidRows(V, B, r1 - r0, stride, L.sampled ? L.omega + 4 * r0 : 0);
       // A case's own rated items among the sampled rows count exactly (phase B's rated part), not here.
       for (let x = 0; x < nExcl; x++) {
@@ -567,6 +582,7 @@ export class SharedThread {
     k.addParts(Q, L.parts, chunks, B * F, B * F);
     for (let n = 0; n < B; n++) k.addParts(Q + n * fb, c, 1, 0, F);
     if (!L.gaussian) k.sigmoidInPlace(Q, B * F);
+    if (L.pl) this.pseudoLikelihoodCases(B, cases, Q, c);
     if (!L.sampled && tid === 0) {
       // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part, for thread 0 to add up
       // when the batch returns (the others may still be in D and E then).
@@ -612,17 +628,20 @@ export class SharedThread {
       for (let q = claim(3); q < chunks; q = claim(3)) {
         const r0 = q * size;
         const r1 = Math.min(M, r0 + size);
-        k.negativeRows(L.V + 4 * r0, B, stride, Q, F, r1 - r0, L.G + r0 * fb, L.gb + 4 * r0);
+        // Pseudo-likelihood: −σ(l)ᵀ h instead of −Vᵀ Q, each rated entry's 2h − c − s R (in Q since C)
+        // instead of p⁰, and the shrink −s |g_i| W_i (pseudoLikelihoodShrink).
+        k.negativeRows(L.V + 4 * r0, B, stride, L.pl ? L.H : Q, F, r1 - r0, L.G + r0 * fb, L.gb + 4 * r0);
         for (let n = 0; n < B; n++) {
           const u = i32[(cases >> 2) + n];
           const e = i32[(L.fitStart >> 2) + u + 1];
           for (let x = lowerBound(i32, L.fitCols >> 2, i32[(L.fitStart >> 2) + u], e, r0); x < e; x++) {
             const i = i32[(L.fitCols >> 2) + x];
             if (i >= r1) break;
-            k.addEntry(L.G + i * fb, L.P0 + n * fb, Q + n * fb, 0, F);
+            k.addEntry(L.G + i * fb, L.pl ? Q + n * fb : L.P0 + n * fb, Q + n * fb, 0, F);
             f32[(L.gb >> 2) + i] += 1;
           }
         }
+        if (L.pl) this.pseudoLikelihoodShrink(B, cases, r0, r1);
         k.updateRows(L.W, L.inc, L.b, L.incb, r0, r1, F, L.slot, L.G, L.gb, lr, mu, L.weightDecay, 1 / B, 0);
       }
     }
@@ -632,7 +651,8 @@ export class SharedThread {
       const cNext = cAt(L, step + 1) >> 2;
       for (let j = 0; j < F; j++) {
         let g = 0;
-        for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(Q >> 2) + n * F + j];
+        if (L.pl) g = this.plGradC[j];
+        else for (let n = 0; n < B; n++) g += f32[(L.P0 >> 2) + n * F + j] - f32[(Q >> 2) + n * F + j];
         const vc = mu * this.incC[j] + lr * (g / B);
         this.incC[j] = vc;
         f32[cNext + j] = f32[cf + j] + vc;
@@ -642,6 +662,100 @@ export class SharedThread {
     // E read here: wait for every thread. The dense one's next start is the barrier.
     if (L.sampled) this.barrier();
   }
+
+  /** s(n) of case n of the batch. */
+  private caseScale(cases: number, n: number): number {
+    const { L, i32 } = this;
+    const u = i32[(cases >> 2) + n];
+    return activityScale(L, i32[(L.fitStart >> 2) + u + 1] - i32[(L.fitStart >> 2) + u]);
+  }
+
+  /**
+   * Pseudo-likelihood, B (rows r0 … r1 of every case): the logits b_i + W_i·h that `logits` wrote become
+   * the conditionals' l_i = b_i + W_i·h + s (½ − v_i) ‖W_i‖² (implicitParams.ts accumulatePl); the
+   * rows' ‖W_i‖² are kept for the shrink in D.
+   */
+  private pseudoLikelihoodLogits(B: number, cases: number, r0: number, r1: number): void {
+    const { L, i32, f32 } = this;
+    const F = L.hidden;
+    const nf = L.norms >> 2;
+    for (let r = r0; r < r1; r++) {
+      let norm = 0;
+      for (let j = r * F, e = j + F; j < e; j++) norm += f32[(L.W >> 2) + j] * f32[(L.W >> 2) + j];
+      f32[nf + r] = norm;
+    }
+    for (let n = 0; n < B; n++) {
+      const s = this.caseScale(cases, n);
+      const row = (L.V >> 2) + n * L.maxRows;
+      for (let r = r0; r < r1; r++) f32[row + r] += 0.5 * s * f32[nf + r];
+      const u = i32[(cases >> 2) + n];
+      const e = i32[(L.fitStart >> 2) + u + 1];
+      for (let x = lowerBound(i32, L.fitCols >> 2, i32[(L.fitStart >> 2) + u], e, r0); x < e; x++) {
+        const i = i32[(L.fitCols >> 2) + x];
+        if (i >= r1) break;
+        f32[row + i] -= s * f32[nf + i];
+      }
+    }
+  }
+
+  /**
+   * Pseudo-likelihood, C (every thread, its own copy Q of c + R_n, R_n = Σ_i σ(l_ni) W_i): thread 0 first
+   * adds up ∂c = Σ_n (x̄_n − R_n), x̄_n = (h_n − c) / s_n; then Q_n ← 2h_n − c − s_n R_n, what D adds to
+   * each rated row of case n.
+   */
+  private pseudoLikelihoodCases(B: number, cases: number, Q: number, c: number): void {
+    const { L, f32 } = this;
+    const F = L.hidden;
+    const cf = c >> 2;
+    if (this.tid === 0) {
+      const g = this.plGradC;
+      g.fill(0);
+      for (let n = 0; n < B; n++) {
+        const s = this.caseScale(cases, n);
+        const hf = (L.H >> 2) + n * F;
+        const qf = (Q >> 2) + n * F;
+        for (let j = 0; j < F; j++) g[j] += (f32[hf + j] - f32[cf + j]) / s - (f32[qf + j] - f32[cf + j]);
+      }
+    }
+    for (let n = 0; n < B; n++) {
+      const s = this.caseScale(cases, n);
+      const hf = (L.H >> 2) + n * F;
+      const qf = (Q >> 2) + n * F;
+      for (let j = 0; j < F; j++) f32[qf + j] = 2 * f32[hf + j] - f32[cf + j] - s * (f32[qf + j] - f32[cf + j]);
+    }
+  }
+
+  /**
+   * Pseudo-likelihood, D (rows r0 … r1): ∂W_i += d_i W_i with d_i = −Σ_n s_n |v_ni − σ(l_ni)|, the
+   * gradient of the ‖W_i‖² term in l_i: −Σ_n s_n σ(l_ni) over every case, + s_n (2σ(l_ni) − 1) for the
+   * cases that rated i.
+   */
+  private pseudoLikelihoodShrink(B: number, cases: number, r0: number, r1: number): void {
+    const { L, i32, f32, k } = this;
+    const F = L.hidden;
+    const fb = F * 4;
+    if (this.shrink.length < r1 - r0) this.shrink = new Float64Array(r1 - r0);
+    const d = this.shrink;
+    d.fill(0, 0, r1 - r0);
+    for (let n = 0; n < B; n++) {
+      const s = this.caseScale(cases, n);
+      const row = (L.V >> 2) + n * L.maxRows;
+      for (let r = r0; r < r1; r++) d[r - r0] -= s * f32[row + r];
+      const u = i32[(cases >> 2) + n];
+      const e = i32[(L.fitStart >> 2) + u + 1];
+      for (let x = lowerBound(i32, L.fitCols >> 2, i32[(L.fitStart >> 2) + u], e, r0); x < e; x++) {
+        const i = i32[(L.fitCols >> 2) + x];
+        if (i >= r1) break;
+        d[i - r0] += s * (2 * f32[row + i] - 1);
+      }
+    }
+    for (let r = r0; r < r1; r++) k.addEntry(L.G + r * fb, L.zeros, L.W + r * fb, -d[r - r0], F);
+  }
+
+  /** Pseudo-likelihood: thread 0's ∂c of the batch (C), used after D. */
+  private readonly plGradC: Float64Array;
+  /** Pseudo-likelihood: the shrink coefficients of a chunk's rows (D). */
+  private shrink = new Float64Array(0);
 
   /**
    * A's work for case n: p⁰_n = σ(c + s(n) Σ_{i∈S_n} W_i) and h_n ~ p⁰_n (the case's uniforms); Gaussian
@@ -785,6 +899,8 @@ export interface SharedEngineOptions {
   weightDecay: number;
   validationUsers: number;
   rankCutoff: number;
+  /** Train by pseudo-likelihood (implicitParams.ts accumulatePl) instead of CD-1: dense, Gaussian units. */
+  pseudoLikelihood?: boolean;
 }
 
 /** Thread 0's side: owns the memory and the workers, prepares each batch, runs its share. */

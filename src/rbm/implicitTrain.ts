@@ -26,6 +26,7 @@ import { SharedEngine } from './implicitShared.js';
 import {
   accumulateCd,
   accumulateCdSampled,
+  accumulatePl,
   applyUpdate,
   applyUpdateNegated,
   cdScratch,
@@ -36,6 +37,13 @@ import {
 } from './implicitParams.js';
 
 export type ImplicitEngine = 'shared' | 'tfjs' | 'js' | 'sampled';
+/**
+ * How the gradient is estimated: CD-1 (contrastive divergence), or the pseudo-likelihood Σ_i log p(v_i | v_−i)
+ * (accumulatePl: Gaussian hidden units, every item's conditional exact; the 'js' engine and the 'shared'
+ * one with a dense negative phase).
+ */
+export type ImplicitEstimator = 'cd' | 'pl';
+export const IMPLICIT_ESTIMATORS: readonly ImplicitEstimator[] = ['cd', 'pl'];
 export type NegativePhase = 'auto' | 'dense' | 'sampled';
 
 export interface ImplicitTrainOptions {
@@ -60,6 +68,8 @@ export interface ImplicitTrainOptions {
   batchSize: number;
   /** T of CD-T. */
   cdSteps: number;
+  /** The gradient's estimator (default 'cd'). */
+  estimator?: ImplicitEstimator;
   /** Stop after this many epochs without a better validation nDCG. */
   patience: number;
   /** Standard deviation of the initial weights. */
@@ -183,6 +193,14 @@ export function negativePhaseFor(
   return items >= SAMPLED_FROM_ITEMS && options.negativeSamples < items ? 'sampled' : 'dense';
 }
 
+/**
+ * The phase an implicit training's epoch reports carry: 'implicit' (CD), 'implicit-pl' (pseudo-likelihood
+ * members), so progress and the Model page tell the two members' curves apart. Checkpoints stay 'implicit'
+ * (only the first, CD, member takes them).
+ */
+export const implicitPhase = (options: Pick<ImplicitTrainOptions, 'estimator'>): 'implicit' | 'implicit-pl' =>
+  options.estimator === 'pl' ? 'implicit-pl' : 'implicit';
+
 /** ε of epoch `epoch` (1-based): constant, or annealed by a half cosine over the epoch budget. */
 export function lrAt(options: Pick<ImplicitTrainOptions, 'lr' | 'lrCosine' | 'epochs'>, epoch: number): number {
   return options.lrCosine ? options.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / options.epochs)) : options.lr;
@@ -196,6 +214,16 @@ export async function createEngine(
   options: ImplicitTrainOptions,
   rng: Rng,
 ): Promise<Engine> {
+  if (options.estimator === 'pl') {
+    const sampled = options.engine === 'sampled' || (options.engine === 'shared' && negativePhaseFor(options, params.items) === 'sampled');
+    if (params.hiddenUnits !== 'gaussian' || options.engine === 'tfjs' || sampled || options.cdSteps !== 1) {
+      throw new RangeError(
+        'implicit RBM pseudo-likelihood training needs Gaussian hidden units, cdSteps 1 and a dense negative phase ' +
+          `(engine "shared" or "js"), got ${params.hiddenUnits ?? 'binary'} units on engine "${options.engine}"` +
+          (sampled ? ' with a sampled negative phase' : ''),
+      );
+    }
+  }
   // The shared engine's kernels run CD-1; CD-T (T > 1, not a default) trains on the tfjs engine.
   if (options.engine === 'tfjs' || (options.engine === 'shared' && options.cdSteps !== 1)) return tfjsEngine(params, fit, options);
   if (options.engine !== 'shared') return jsEngine(params, fit, options, rng);
@@ -203,7 +231,11 @@ export async function createEngine(
     params,
     fit,
     validation,
-    { ...options, sampled: negativePhaseFor(options, params.items) === 'sampled' },
+    {
+      ...options,
+      sampled: negativePhaseFor(options, params.items) === 'sampled',
+      pseudoLikelihood: options.estimator === 'pl',
+    },
     rng,
   );
   return {
@@ -231,9 +263,11 @@ function jsEngine(p: ImplicitParams, rows: RatedRows, options: ImplicitTrainOpti
         const s = rows.rowStart[u];
         const e = rows.rowStart[u + 1];
         err +=
-          options.engine === 'sampled'
-            ? accumulateCdSampled(p, rows.colIndex, s, e, T, options.zeroSamples, rng, grad, scratch)
-            : accumulateCd(p, rows.colIndex, s, e, T, uniforms, n * T * F, grad, scratch);
+          options.estimator === 'pl'
+            ? accumulatePl(p, rows.colIndex, s, e, grad, scratch)
+            : options.engine === 'sampled'
+              ? accumulateCdSampled(p, rows.colIndex, s, e, T, options.zeroSamples, rng, grad, scratch)
+              : accumulateCd(p, rows.colIndex, s, e, T, uniforms, n * T * F, grad, scratch);
       }
       applyUpdate(p, grad, inc, cases.length, lr, momentum, options.weightDecay);
       return err;
@@ -490,7 +524,7 @@ export async function trainImplicitRbm(
           ? engine.validate(scored)
           : validationNdcg(current, fit, validation, options.rankCutoff, scored);
       const report: EpochReport = {
-        phase: 'implicit',
+        phase: implicitPhase(options),
         epoch,
         cdSteps: T,
         trainRmse: Math.sqrt(err / Math.max(1, fit.rows * params.items)),

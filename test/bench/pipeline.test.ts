@@ -60,6 +60,8 @@ describe('runPipeline', () => {
     // The served default trains the implicit RBM too, each of its members capped at the same epochs.
     expect(stages.filter((e) => /^implicit epoch \d$/.test(e.stage)).length).toBeGreaterThan(0);
     expect(stages.filter((e) => /^implicit epoch \d$/.test(e.stage)).length).toBeLessThanOrEqual(2 * DEFAULT_IMPLICIT_OPTIONS.members);
+    // Its pseudo-likelihood member (a dense catalog) reports under its own phase.
+    expect(stages.filter((e) => /^implicit-pl epoch \d$/.test(e.stage)).length).toBe(2 * DEFAULT_IMPLICIT_OPTIONS.plMembers);
     expect(result.userSecondsPerEpoch).toBeGreaterThan(0);
     expect(leftovers()).toEqual(before);
   }, 120_000);

@@ -54,8 +54,8 @@ describe('TrainingProgress', () => {
 
 describe('the plan of a watch-like training', () => {
   it('puts the implicit RBM after the rating RBMs in turn, or in a lane of its own beside them', () => {
-    expect(modelLanes([['user', 'item']], 'inTurn')).toEqual([['user', 'item', 'implicit']]);
-    expect(modelLanes([['user'], ['item']], 'beside')).toEqual([['user'], ['item'], ['implicit']]);
+    expect(modelLanes([['user', 'item']], 'inTurn')).toEqual([['user', 'item', 'implicit', 'implicit-pl']]);
+    expect(modelLanes([['user'], ['item']], 'beside')).toEqual([['user'], ['item'], ['implicit', 'implicit-pl']]);
   });
 
   it("takes each model's epoch budget from its reports once it trains", () => {

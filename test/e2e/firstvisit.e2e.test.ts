@@ -208,6 +208,10 @@ describe('a first visit on MovieLens 100K', () => {
     await curve.getByRole('img', { name: /Training curve of the rating RBMs: RMSE by Epoch/ }).waitFor();
     // The served ranking RBM trains on every rating (no validation slice): its chart is the reconstruction error.
     await curve.getByRole('img', { name: /Training curve of the ranking RBM: reconstruction error/ }).waitFor();
+    // One series per member of the served ensemble: the CD-trained RBM and the pseudo-likelihood one.
+    const columns = await curve.locator('th').allTextContents();
+    expect(columns).toContain('Ranking RBM: train RMSE');
+    expect(columns).toContain('Ranking RBM, pseudo-likelihood member: train RMSE');
     await page.getByRole('region', { name: 'Hidden units' }).getByRole('combobox').waitFor();
     await settled(page);
     // Every cell, folded ones included (textContent, not what is on screen).

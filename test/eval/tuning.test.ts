@@ -121,7 +121,7 @@ describe('tuneRanking over several seeds', () => {
     seed: 0,
     k: 5,
     grid: [{}],
-    base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10, members: 1 },
+    base: { hidden: 4, epochs: 2, patience: 2, batchSize: 10, members: 1, plMembers: 0 },
     cold: null,
   };
 

@@ -22,6 +22,7 @@ const OPTIONS: Partial<ImplicitRbmOptions> = {
   patience: 100,
   validationFraction: 0.2,
   members: 1,
+  plMembers: 0,
 };
 
 let data: Dataset;

@@ -8,7 +8,17 @@ import { initBackend } from '../../src/rbm/backend.js';
 import { fitImplicitRbm, ImplicitRbm, validateImplicitOptions, type ImplicitRbmState } from '../../src/rbm/implicit.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
-const SMALL = { hidden: 8, epochs: 12, lr: 0.1, batchSize: 10, patience: 12, validationFraction: 0.2, activityScaling: true, members: 1 };
+const SMALL = {
+  hidden: 8,
+  epochs: 12,
+  lr: 0.1,
+  batchSize: 10,
+  patience: 12,
+  validationFraction: 0.2,
+  activityScaling: true,
+  members: 1,
+  plMembers: 0,
+};
 
 let data: Dataset;
 let validated: ImplicitRbm;

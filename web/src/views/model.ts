@@ -76,8 +76,8 @@ export function modelView(ratings: VisitorRatings): View {
     );
 
     const curve = (info.curve ?? []).filter((p) => Number.isFinite(p.epoch) && Number.isFinite(p.trainRmse));
-    const rating = curve.filter((p) => p.phase !== RANKING_PHASE);
-    const rankingAll = curve.filter((p) => p.phase === RANKING_PHASE);
+    const rating = curve.filter((p) => !isRankingPhase(p.phase));
+    const rankingAll = curve.filter((p) => isRankingPhase(p.phase));
     const ranking = rankingAll.filter((p) => typeof p.validationRmse === 'number');
     chartResizers.forEach((r) => r.disconnect());
     chartResizers = [];
@@ -266,15 +266,12 @@ export function modelView(ratings: VisitorRatings): View {
   }
 
   /**
-   * The ranking (implicit) RBM: its curve records 1 − nDCG@k of the validation users as its "validation
-   * RMSE" (the lower-is-better form early stopping reads), so the chart turns it back into nDCG@k.
-   */
-  /**
    * The ranking RBM trained on every rating (no validation slice, the served default since its Gaussian
-   * units): what it recorded is the reconstruction error of the training users' rated-or-not vectors.
+   * units): what each member recorded is its reconstruction error of the training users' rated-or-not
+   * vectors (the pseudo-likelihood member's: of each item's conditional given the others).
    */
   function rankingTrainCurve(points: CurvePoint[]): HTMLElement {
-    const values = [...points].sort((a, b) => a.epoch - b.epoch).map((p) => ({ x: p.epoch, y: p.trainRmse }));
+    const members = rankingMembers(points, (p) => p.trainRmse);
     return h(
       'figure',
       { class: 'curve-figure' },
@@ -283,7 +280,7 @@ export function modelView(ratings: VisitorRatings): View {
         title: 'Training curve of the ranking RBM: reconstruction error',
         xLabel: 'Epoch',
         yLabel: 'RMSE',
-        series: [{ name: 'Ranking RBM: train', colorClass: 'series-c', points: values }],
+        series: members.map((m, n) => ({ name: `${m.name}: train`, colorClass: RANKING_COLORS[n % 2], points: m.values })),
       }),
       h(
         'ul',
@@ -292,16 +289,18 @@ export function modelView(ratings: VisitorRatings): View {
       ),
       curveTable(
         'Reconstruction error of the ranking RBM per epoch',
-        ['Epoch', 'Train RMSE'],
-        values.map((v) => [String(v.x), v.y.toFixed(4)]),
+        ['Epoch', ...members.map((m) => `${m.name}: train RMSE`)],
+        epochRows(members, (y) => y.toFixed(4)),
       ),
     );
   }
 
+  /**
+   * The ranking (implicit) RBM: its curve records 1 − nDCG@k of the validation users as its "validation
+   * RMSE" (the lower-is-better form early stopping reads), so the chart turns it back into nDCG@k.
+   */
   function rankingCurve(points: CurvePoint[], ndcg: string): HTMLElement {
-    const sorted = [...points].sort((a, b) => a.epoch - b.epoch);
-    const values = sorted.map((p) => ({ x: p.epoch, y: 1 - (p.validationRmse as number) }));
-    const best = values.reduce((a, b) => (b.y > a.y ? b : a));
+    const members = rankingMembers(points, (p) => 1 - (p.validationRmse as number));
     return h(
       'figure',
       { class: 'curve-figure' },
@@ -310,13 +309,25 @@ export function modelView(ratings: VisitorRatings): View {
         title: 'Training curve of the ranking RBM',
         xLabel: 'Epoch',
         yLabel: ndcg,
-        series: [{ name: `Ranking RBM: validation ${ndcg}`, colorClass: 'series-c', dashed: true, points: values }],
+        series: members.map((m, n) => ({
+          name: `${m.name}: validation ${ndcg}`,
+          colorClass: RANKING_COLORS[n % 2],
+          dashed: true,
+          points: m.values,
+        })),
       }),
-      h('ul', { class: 'curve-notes' }, h('li', {}, `best validation ${ndcg} ${best.y.toFixed(4)} at epoch ${best.x}`)),
+      h(
+        'ul',
+        { class: 'curve-notes' },
+        ...members.map((m) => {
+          const best = m.values.reduce((a, b) => (b.y > a.y ? b : a));
+          return h('li', {}, `${m.name}: best validation ${ndcg} ${best.y.toFixed(4)} at epoch ${best.x}`);
+        }),
+      ),
       curveTable(
         `Validation ${ndcg} of the ranking RBM per epoch`,
-        ['Epoch', `Validation ${ndcg}`],
-        values.map((v) => [String(v.x), v.y.toFixed(4)]),
+        ['Epoch', ...members.map((m) => `${m.name}: validation ${ndcg}`)],
+        epochRows(members, (y) => y.toFixed(4)),
       ),
     );
   }
@@ -333,7 +344,42 @@ export function modelView(ratings: VisitorRatings): View {
 }
 
 /** The curve phase of the ranking (implicit) RBM, whose validation column holds 1 − nDCG@k. */
-const RANKING_PHASE = 'implicit';
+/**
+ * The curve phases of the ranking (implicit) RBM's members: trained by contrastive divergence, and by
+ * pseudo-likelihood (the served ensemble has one of each); the validation column holds 1 − nDCG@k.
+ */
+const RANKING_PHASES: Record<string, string> = { implicit: 'Ranking RBM', 'implicit-pl': 'Ranking RBM, pseudo-likelihood member' };
+const RANKING_COLORS = ['series-c', 'series-d'];
+const isRankingPhase = (phase: string | undefined): boolean => phase !== undefined && phase in RANKING_PHASES;
+
+interface MemberCurve {
+  name: string;
+  values: { x: number; y: number }[];
+}
+
+/** The ranking points as one curve per member phase (in order of appearance), sorted by epoch. */
+function rankingMembers(points: readonly CurvePoint[], y: (p: CurvePoint) => number): MemberCurve[] {
+  const phases = [...new Set(points.map((p) => p.phase ?? 'implicit'))];
+  return phases.map((phase) => ({
+    name: RANKING_PHASES[phase] ?? phase,
+    values: points
+      .filter((p) => (p.phase ?? 'implicit') === phase)
+      .sort((a, b) => a.epoch - b.epoch)
+      .map((p) => ({ x: p.epoch, y: y(p) })),
+  }));
+}
+
+/** Table rows: one per epoch any member ran, a cell per member ("—" where it did not run that epoch). */
+function epochRows(members: readonly MemberCurve[], format: (y: number) => string): string[][] {
+  const epochs = [...new Set(members.flatMap((m) => m.values.map((v) => v.x)))].sort((a, b) => a - b);
+  return epochs.map((x) => [
+    String(x),
+    ...members.map((m) => {
+      const v = m.values.find((p) => p.x === x);
+      return v ? format(v.y) : '—';
+    }),
+  ]);
+}
 const DEFAULT_RANK_CUTOFF = 10;
 
 /** The one spelling of the ranking metric on the page: "nDCG@10". */
@@ -394,7 +440,7 @@ function curveTable(caption: string, columns: string[], rows: string[][]): HTMLE
 function phaseName(phase: string): string {
   if (phase === 'user') return 'User RBM';
   if (phase === 'item') return 'Item RBM';
-  if (phase === RANKING_PHASE) return 'Ranking RBM';
+  if (isRankingPhase(phase)) return RANKING_PHASES[phase];
   return humanize(phase);
 }
 
