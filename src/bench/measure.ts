@@ -160,18 +160,19 @@ async function timeScoring(dataset: Dataset, onStage: StageListener): Promise<Sc
 async function timeImplicit(dataset: Dataset, epochs: number, threads: number, onStage: StageListener): Promise<ImplicitEpochResult> {
   const { fitImplicitRbm } = await import('../rbm/implicit.js');
   const { negativePhaseFor } = await import('../rbm/implicitTrain.js');
-  const epochSeconds: number[] = [];
-  const epochCpuSeconds: number[] = [];
+  // Per member kind: the CD member ('implicit') and the pseudo-likelihood one ('implicit-pl').
+  const timed = { implicit: { wall: [] as number[], cpu: [] as number[] }, 'implicit-pl': { wall: [] as number[], cpu: [] as number[] } };
   let cpuMark = process.cpuUsage();
   const model = await fitImplicitRbm(dataset, { epochs, patience: epochs, scaleEpochs: false, threads }, (report) => {
     const cpu = process.cpuUsage(cpuMark);
-    epochCpuSeconds.push((cpu.user + cpu.system) / 1e6);
-    epochSeconds.push(report.seconds);
+    const into = report.phase === 'implicit-pl' ? timed['implicit-pl'] : timed.implicit;
+    into.cpu.push((cpu.user + cpu.system) / 1e6);
+    into.wall.push(report.seconds);
     onStage({
       stage: `${report.phase} epoch ${report.epoch}${threads > 1 ? ` (${threads} threads)` : ''}`,
       seconds: report.seconds,
       rssMB: currentRssMB(),
-      detail: { validationNdcg: report.validationRmse === null ? null : 1 - report.validationRmse, cpuSeconds: epochCpuSeconds.at(-1) },
+      detail: { validationNdcg: report.validationRmse === null ? null : 1 - report.validationRmse, cpuSeconds: into.cpu.at(-1) },
     });
     cpuMark = process.cpuUsage();
   });
@@ -184,10 +185,20 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
     batchSize: options.batchSize,
     negativePhase: negativePhaseFor(options, params.items),
     threads,
-    epochSeconds,
-    secondsPerEpoch: steadyMean(epochSeconds),
-    epochCpuSeconds,
-    cpuSecondsPerEpoch: steadyMean(epochCpuSeconds),
+    epochSeconds: timed.implicit.wall,
+    secondsPerEpoch: steadyMean(timed.implicit.wall),
+    epochCpuSeconds: timed.implicit.cpu,
+    cpuSecondsPerEpoch: steadyMean(timed.implicit.cpu),
+    ...(timed['implicit-pl'].wall.length > 0
+      ? {
+          pseudoLikelihood: {
+            epochSeconds: timed['implicit-pl'].wall,
+            secondsPerEpoch: steadyMean(timed['implicit-pl'].wall),
+            epochCpuSeconds: timed['implicit-pl'].cpu,
+            cpuSecondsPerEpoch: steadyMean(timed['implicit-pl'].cpu),
+          },
+        }
+      : {}),
     peakRssAfterMB: peakRssMB(),
   };
 }

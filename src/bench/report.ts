@@ -43,11 +43,15 @@ function check(
   return { target, measured, limit, unit, status: (atLeast ? measured >= limit : measured <= limit) ? 'PASS' : 'FAIL' };
 }
 
-type TimedModel = 'user' | 'item' | 'implicit';
+/** The models a case times: the rating RBMs, the implicit RBM's CD member and its pseudo-likelihood one. */
+type TimedModel = 'user' | 'item' | 'implicit' | 'implicit-pl';
 
 /** A model's epoch at 1 thread over its epoch at 2, from a case's byThreads (null when either is missing). */
 function twoThreadSpeedup(result: CaseResult | null, model: TimedModel): number | null {
-  const at = (threads: number) => result?.byThreads?.find((r) => r.threads === threads)?.[model]?.secondsPerEpoch;
+  const at = (threads: number) => {
+    const run = result?.byThreads?.find((r) => r.threads === threads);
+    return model === 'implicit-pl' ? run?.implicit?.pseudoLikelihood?.secondsPerEpoch : run?.[model]?.secondsPerEpoch;
+  };
   const one = at(1);
   const two = at(2);
   return one !== undefined && two !== undefined ? one / two : null;
@@ -82,7 +86,7 @@ export function checkTargets(outcomes: readonly CaseOutcome[]): TargetCheck[] {
       s1 ? miss('synthetic-1m-items4x') : miss('synthetic-1m'),
     ),
     check('ml100k all pairs scored', ml?.scoring?.seconds, TARGETS.ml100kAllPairsSeconds, 's', miss('ml100k')),
-    ...(['user', 'item', 'implicit'] as const).map((o) =>
+    ...(['user', 'item', 'implicit', 'implicit-pl'] as const).map((o) =>
       check(
         `synthetic-1m ${o} RBM epoch, 1 → 2 threads`,
         twoThreadSpeedup(s1, o),
@@ -194,6 +198,7 @@ export function threadsTable(outcomes: readonly CaseOutcome[]): string | null {
         ...cells(run.user, base.user.secondsPerEpoch),
         ...cells(run.item, base.item.secondsPerEpoch),
         ...cells(run.implicit, base.implicit?.secondsPerEpoch),
+        ...cells(run.implicit?.pseudoLikelihood, base.implicit?.pseudoLikelihood?.secondsPerEpoch),
       ]);
     }
   }
@@ -211,6 +216,9 @@ export function threadsTable(outcomes: readonly CaseOutcome[]): string | null {
       'implicit s/ep',
       'implicit speedup',
       'implicit cpu s',
+      'implicit-pl s/ep',
+      'implicit-pl speedup',
+      'implicit-pl cpu s',
     ],
     rows,
   );

@@ -57,6 +57,11 @@ export interface ImplicitEpochResult {
   /** Process CPU seconds of each epoch (all threads; the first includes the setup and the threads' start). */
   epochCpuSeconds: number[];
   cpuSecondsPerEpoch: number;
+  /**
+   * The pseudo-likelihood member's epochs (a second member of the served ensemble on catalogs with a dense
+   * negative phase); the fields above are the CD member's.
+   */
+  pseudoLikelihood?: { epochSeconds: number[]; secondsPerEpoch: number; epochCpuSeconds: number[]; cpuSecondsPerEpoch: number };
   /** VmHWM of the child right after this training. */
   peakRssAfterMB: number;
 }

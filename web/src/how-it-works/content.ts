@@ -183,6 +183,12 @@ export const SECTIONS: Section[] = [
         '\\hat{h}_j = c_j + s(n) \\sum_{i} x_i W_{ij}, \\qquad p(x_i = 1 \\mid \\hat{\\mathbf{h}}) = \\sigma\\Big(a_i + \\sum_{j} \\hat{h}_j W_{ij}\\Big)',
       ),
       p(
+        'With the hidden units summed out, this RBM is a Boltzmann machine over the movies whose pairwise couplings are $W W^\\top$, so the chance of each movie given all the others is exact and cheap. The served model averages the logits of two such RBMs (on catalogs small enough for a dense pass over every movie): one trained by contrastive divergence, and one trained to predict every movie from the others (pseudo-likelihood), which is the task a recommendation list is judged on:',
+      ),
+      math(
+        '\\max_{W, a, c} \\sum_{u} \\sum_{i} \\log p(x_{ui} \\mid \\mathbf{x}_{u, -i}), \\qquad \\operatorname{logit} p(x_i = 1 \\mid \\mathbf{x}_{-i}) = a_i + W_i \\cdot \\hat{\\mathbf{h}}_{-i} + \\tfrac{1}{2} s(n) \\lVert W_i \\rVert^2',
+      ),
+      p(
         'The ranking score combines the two as the chance of watching and then liking, the second factor softened by an exponent $\\gamma = 0.25$ chosen on validation data (the plain product leaned too much on the predicted rating):',
       ),
       math('\\text{score}_i = p(\\text{watch}_i) \\cdot p(\\text{like}_i \\mid \\text{watch}_i)^{\\gamma}'),
