@@ -217,7 +217,7 @@ export class TrainingProgress {
       })
       .join(' · ');
     const r = report;
-    const figures = `${r.phase} CD-${r.cdSteps} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'}`;
+    const figures = `${r.phase} ${r.estimator ?? `CD-${r.cdSteps}`} train RMSE ${r.trainRmse.toFixed(4)} validation ${r.validationRmse?.toFixed(4) ?? '-'}`;
     const left = this.secondsLeft();
     return `${models} | ${figures} | ETA ${left === null ? '?' : `≤ ${formatDuration(left)}`}`;
   }

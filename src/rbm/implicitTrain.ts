@@ -527,6 +527,7 @@ export async function trainImplicitRbm(
         phase: implicitPhase(options),
         epoch,
         cdSteps: T,
+        ...(options.estimator === 'pl' ? { estimator: 'pseudo-likelihood' as const } : {}),
         trainRmse: Math.sqrt(err / Math.max(1, fit.rows * params.items)),
         validationRmse: Number.isFinite(ndcg) ? 1 - ndcg : null,
         seconds: (performance.now() - epochStart) / 1000,

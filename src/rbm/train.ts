@@ -23,6 +23,8 @@ export interface EpochReport {
   epoch: number;
   /** CD steps used this epoch. */
   cdSteps: number;
+  /** The gradient's estimator when it is not CD-T (cdSteps then means nothing): 'pseudo-likelihood'. */
+  estimator?: 'pseudo-likelihood';
   trainRmse: number;
   /** The early-stopping criterion on the validation slice (RMSE; ranking models report 1 − nDCG). */
   validationRmse: number | null;

@@ -19,6 +19,14 @@ const report = (phase: string, epoch: number, seconds: number): EpochProgressRep
 describe('TrainingProgress', () => {
   const maxEpochs = (phase: string): number => (phase === 'implicit' ? 20 : 10);
 
+  it('names the estimator of a report that is not CD-T (the pseudo-likelihood member of the implicit RBM)', () => {
+    const progress = new TrainingProgress({ lanes: [['implicit', 'implicit-pl']], maxEpochs });
+    progress.line(report('implicit', 20, 1));
+    const line = progress.line({ ...report('implicit-pl', 1, 1), estimator: 'pseudo-likelihood' });
+    expect(line).toContain('| implicit-pl pseudo-likelihood train RMSE 0.9000');
+    expect(line).not.toContain('CD-1');
+  });
+
   it('shows every model under way and estimates the run from the slowest lane, later phases costed like the running one', () => {
     const progress = new TrainingProgress({ lanes: [['user', 'item'], ['implicit']], maxEpochs });
     const first = progress.line(report('user', 1, 4));
