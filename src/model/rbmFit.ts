@@ -128,11 +128,15 @@ export async function fitRbmBlend(
         validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
       }));
       rows[o] = these;
+      // The item RBM's final input, ĥ_i from all training ratings (itemHiddenFeatures), computed by the
+      // trainer on its threads with the parameters it returns: each item's ratings in the data's order.
+      const features = o === 'item' ? clock.time('item rows', () => compressRows(train, 'item')) : null;
       return clock.timeAsync(o, () =>
         run(
           {
             phase: o,
             ...these,
+            features,
             ratingLevels: levels,
             options: options[o],
             seed: options.seed * 2 + (o === 'user' ? 1 : 2),
@@ -194,7 +198,10 @@ export async function fitRbmBlend(
   const itemTrainCount = new Float32Array(train.itemIds.length);
   for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
   const itemPart = results.item
-    ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, train, train.itemIds.length) }
+    ? {
+        params: results.item.params,
+        itemHidden: results.item.hiddenFeatures ?? itemHiddenFeatures(results.item.params, train, train.itemIds.length),
+      }
     : null;
 
   endFinal();
