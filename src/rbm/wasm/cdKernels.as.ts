@@ -826,6 +826,38 @@ function addPreparedSliceF(dst: usize, i: i32, k: i32): void {
   addMappedF(dst, pW + at, pVW + at, cw0, cw1);
 }
 
+/**
+ * addPreparedSliceF rounded exactly as prepareRow's transform2 rounds each element of the row, whatever F:
+ * transform2 computes the row's first (K·F & ~3) floats in f32 (the SIMD body: f32(m0)·w + f32(m1)·v) and
+ * the rest in f64, while addMappedF splits each K-slice at F4 instead. Equal when F is a multiple of 4 (the
+ * defaults); phase P of parallelEpoch, which must equal the case-by-case path bit for bit, uses this one.
+ */
+function addPreparedSliceExactF(dst: usize, i: i32, k: i32): void {
+  const at = <usize>((i * K + k) * F) << 2;
+  if (step == load<i32>(pLastStep + (<usize>i << 2)) && load<u8>(pPending + <usize>i) == 0) {
+    addF(dst, pW + at);
+    return;
+  }
+  loadRowMap(i);
+  if ((F & 3) == 0) {
+    addMappedF(dst, pW + at, pVW + at, cw0, cw1);
+    return;
+  }
+  const w = pW + at;
+  const v = pVW + at;
+  const a = <f32>cw0;
+  const b = <f32>cw1;
+  // Elements of this slice inside the row's f32 body.
+  const body = min(F, max(0, ((K * F) & ~3) - k * F));
+  for (let j = 0; j < F; j++) {
+    const o = <usize>j << 2;
+    const x = j < body
+      ? a * load<f32>(w + o) + b * load<f32>(v + o)
+      : <f32>(cw0 * <f64>load<f32>(w + o) + cw1 * <f64>load<f32>(v + o));
+    store<f32>(dst + o, load<f32>(dst + o) + x);
+  }
+}
+
 /** Draws the hidden sample of case slot c for one Gibbs step (F draws) as a lane mask, from its ph. */
 function sampleHidden(c: i32): void {
   const ph = pBatchPh + (<usize>(c * F) << 2);
@@ -1167,16 +1199,20 @@ function batchRatings(at: i32, stop: i32): i32 {
 //
 // `WORKERS` instances of this module, one per thread, share one memory (built with an imported shared
 // memory) and all call parallelEpoch with the same arguments. Each mini-batch is one synchronous update,
-// computed in three phases separated by barriers:
+// computed in four phases separated by barriers:
 //
 //   L  the lead (worker 0) alone: groupBatch (touched rows, ratings grouped by row), each case's position
 //      in the random stream (the count of draws before it, as trainBatch's skip), vc ← μ vc, the queue
 //      of the batch's cases longest first. O(the batch's ratings), no weights touched.
-//   G  the cases split among the workers (one at a time from a shared counter, longest first so the last
-//      ones to finish are short): each case's CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err
-//      by rating), drawing from its own position of the stream. The first case to read a touched row
-//      prepares it (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared), so
-//      every read of W sees the prepared row, which no one changes until the batch ends.
+//   P  the cases split among the workers (one at a time from a shared counter, longest first): each
+//      case's positive phase from the K-slices it reads, computed as they will be once prepared, so no row
+//      is written in P (casePositive).
+//   G  the cases split again, the same way (longest first, so the last ones to finish are short): each
+//      case's Gibbs step and CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err by rating),
+//      drawing from its own position of the stream. The first case to read a touched row prepares it
+//      (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared) right before it
+//      reads the whole row, so every read of W sees the prepared row, which no one changes until the batch
+//      ends, and the row is in cache for that read.
 //   C  the touched rows split again: each row's ratings' gradient terms, in case order, into vW and vb,
 //      and the row marked pending (W ← W + v deferred as in applyBatch); the lead adds the cases' terms
 //      to vc, c ← c + vc, and sums the reconstruction errors in the serial order.
@@ -1198,6 +1234,7 @@ const SYNC_WORDS: u64 = 9;
 const SYNC_COUNT: usize = 0;
 const SYNC_GEN: usize = 64;
 const SYNC_ABORT: usize = 128;
+const SYNC_POSITIVE: usize = 192;
 const SYNC_CASES: usize = 256;
 const SYNC_ROWS: usize = 320;
 const SYNC_FLUSH: usize = 384;
@@ -1257,6 +1294,7 @@ function leadBatch(at: i32, stop: i32, steps: i32): void {
     store<i32>(pCaseQueue + (<usize>q << 2), c);
   }
   atomic.store<i32>(pSync + SYNC_TOUCHED, rowsTouched);
+  atomic.store<i32>(pSync + SYNC_POSITIVE, 0);
   atomic.store<i32>(pSync + SYNC_CASES, 0);
   atomic.store<i32>(pSync + SYNC_ROWS, 0);
 }
@@ -1284,11 +1322,42 @@ function ensurePrepared(i: i32): void {
 }
 
 /**
+ * Phase P for case slot c: its positive phase ph0 = σ(c + Σ_i W[i, r_i, :]) (and a PCD chain's start) into
+ * batchPh0 (batchPh), each K-slice read as it will be once its row is prepared (addPreparedSliceExactF: the
+ * row's map applied to the stored W and v, rounded as prepareRow rounds), so no row is written: in phase P
+ * no thread writes W or v, and phase G, after a barrier, prepares each row right before the Gibbs step
+ * reads all of it. Preparing here instead (as before) left a long case's rows out of cache by the time its
+ * Gibbs step read them again (an item's tens of thousands of 8 KB rows), a second trip to memory per rating.
+ */
+function casePositive(c: i32): void {
+  const r = load<i32>(pCaseRow + (<usize>c << 2));
+  const start = load<i32>(pRowStart + (<usize>r << 2));
+  const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  if (end == start) return;
+  const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
+  const ph = pBatchPh + (<usize>(c * F) << 2);
+  copyF(ph0, pC);
+  for (let n = start; n < end; n++) {
+    addPreparedSliceExactF(ph0, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pLevels + <usize>n));
+  }
+  sigmoidF(ph0);
+  if (!PERSISTENT) {
+    copyF(ph, ph0);
+  } else {
+    copyF(ph, pC);
+    for (let n = start; n < end; n++) {
+      addPreparedSliceExactF(ph, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pChain + <usize>n));
+    }
+    sigmoidF(ph);
+  }
+}
+
+/**
  * Phase G for case slot c: its CD-T statistics exactly as accumulateCase computes them (same draws, same
- * sums), kept in the case's slots instead of added to the velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T
- * in batchPh0/batchPh, each rating's sampled level, mean-field probabilities and first-step squared error
- * by rating. Reads W, b, c only, each touched row once ensurePrepared has prepared it (W is then fixed
- * until the batch ends).
+ * sums), from the positive phase P left in its slots, kept in the case's slots instead of added to the
+ * velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T in batchPh0/batchPh, each rating's sampled level,
+ * mean-field probabilities and first-step squared error by rating. Reads W, b, c only, each touched row
+ * once ensurePrepared has prepared it (W is then fixed until the batch ends).
  */
 function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   const r = load<i32>(pCaseRow + (<usize>c << 2));
@@ -1300,24 +1369,6 @@ function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   const delta = load<i32>(pCaseDelta + (<usize>c << 2));
   const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
   const ph = pBatchPh + (<usize>(c * F) << 2);
-
-  copyF(ph0, pC);
-  for (let n = start; n < end; n++) {
-    const i = load<i32>(pCols + (<usize>n << 2));
-    ensurePrepared(i);
-    addF(ph0, pW + (<usize>(i * kf + <i32>load<u8>(pLevels + <usize>n) * F) << 2));
-  }
-  sigmoidF(ph0);
-  if (!PERSISTENT) {
-    copyF(ph, ph0);
-  } else {
-    copyF(ph, pC);
-    for (let n = start; n < end; n++) {
-      const i = load<i32>(pCols + (<usize>n << 2));
-      addF(ph, pW + (<usize>(i * kf + <i32>load<u8>(pChain + <usize>n) * F) << 2));
-    }
-    sigmoidF(ph);
-  }
 
   const st = pCaseState + (<usize>c << 4);
   setRng(load<u32>(st), load<u32>(st, 4), load<u32>(st, 8), load<u32>(st, 12));
@@ -1331,6 +1382,7 @@ function caseStatistics(c: i32, steps: i32, meanField: bool): void {
     for (let n = start; n < end; n++) {
       const i = load<i32>(pCols + (<usize>n << 2));
       const pos = n + delta;
+      if (t == 0) ensurePrepared(i);
       const rowI = pW + (<usize>(i * kf) << 2);
       const max = visibleInputs(i, rowI, pMask);
       let sum: f64 = 0;
@@ -1417,6 +1469,12 @@ export function parallelEpoch(
     // Cases draw from their own positions of the stream: the lead keeps where the batch's draws end.
     const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
     const B = stop - at;
+    for (;;) {
+      const q = atomic.add<i32>(pSync + SYNC_POSITIVE, 1);
+      if (q >= B) break;
+      casePositive(load<i32>(pCaseQueue + (<usize>q << 2)));
+    }
+    if (!barrier()) return 1;
     for (;;) {
       const q = atomic.add<i32>(pSync + SYNC_CASES, 1);
       if (q >= B) break;
