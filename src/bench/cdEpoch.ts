@@ -4,6 +4,7 @@
  *
  *   npx tsx scripts/bench-cd.ts --orientation user|item [--batches 400] [--steps 1] [--batch-size 20]
  *                               [--kernels wasm|js] [--threads 1] [--bandwidth] [--users n --items n --ratings n]
+ *                               [--validation [--validation-js]]
  *
  * The data is the 25M-shaped synthetic set (seed 42, 162,541 users × 59,047 items, 25,000,095 half-star
  * ratings), generated once and cached under $BENCH_CACHE-<shape> (default /tmp/bench-cd-<shape>). The
@@ -11,15 +12,18 @@
  * mini-batches of a shuffled epoch order are trained after a short untimed warm-up, and seconds per epoch
  * = seconds per batch × ⌈cases / batch size⌉. `--threads N` runs the batches data-parallel on N threads
  * (the wasm engine's parallelEpoch; the warm-up also starts the helper threads). `--bandwidth` also
- * measures one core's memory read and copy rates. Run timings under `flock /tmp/bench.lock` so they do not overlap with other benchmarks.
+ * measures one core's memory read and copy rates. `--validation` trains on 95 % of the ratings and then
+ * times one full validation pass over the other 5 % (the engine's predictValidation, on its threads;
+ * `--validation-js` also the single-threaded JS inference it replaced, and checks they agree). Run timings under `flock /tmp/bench.lock` so they do not overlap with other benchmarks.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compressRows, type Dataset } from '../data/dataset.js';
+import { compressRows, subsetRatings, type Dataset } from '../data/dataset.js';
 import { generateSyntheticRatings, HALF_STAR_LEVELS } from '../data/synthetic.js';
 import { createCdEngine, type KernelsKind } from '../rbm/cdEngine.js';
 import { DEFAULT_TRAIN_OPTIONS } from '../rbm/config.js';
-import { initParams } from '../rbm/params.js';
+import { validationSplit } from '../model/rbmFit.js';
+import { expectationsOfRows, initParams } from '../rbm/params.js';
 import { visibleLevelCounts } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 
@@ -101,7 +105,11 @@ export function runCdEpochBench(): void {
   if (process.argv.includes('--bandwidth')) bandwidth();
 
   let t = performance.now();
-  const ds = loadDataset(SHAPE);
+  const all = loadDataset(SHAPE);
+  const withValidation = process.argv.includes('--validation');
+  const split = withValidation ? validationSplit(all.levels.length, 0.05, 0) : null;
+  const ds = split ? subsetRatings(all, split.fit) : all;
+  const validation = split ? compressRows(subsetRatings(all, split.validation), orientation) : null;
   const rows = compressRows(ds, orientation);
   let maxCase = 0;
   for (let r = 0; r < rows.rows; r++) maxCase = Math.max(maxCase, rows.rowStart[r + 1] - rows.rowStart[r]);
@@ -126,6 +134,7 @@ export function runCdEpochBench(): void {
       threads,
     },
     kernels,
+    { validation },
   );
   const order = new Int32Array(rows.rows);
   for (let r = 0; r < order.length; r++) order[r] = r;
@@ -146,5 +155,21 @@ export function runCdEpochBench(): void {
       `${(perBatch * epochBatches).toFixed(1)} s by batches, ${((seconds / ratingsTimed) * rows.colIndex.length).toFixed(1)} s by ratings ` +
       `(train RMSE ${Math.sqrt(stats.squaredError / stats.errorCount).toFixed(4)})`,
   );
+  if (validation) {
+    t = performance.now();
+    const predicted = engine.predictValidation(null);
+    console.log(
+      `validation pass (${validation.colIndex.length} ratings, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}): ` +
+        `${((performance.now() - t) / 1000).toFixed(2)} s`,
+    );
+    if (process.argv.includes('--validation-js')) {
+      t = performance.now();
+      const js = expectationsOfRows(engine.params, rows, validation, ds.ratingLevels, null);
+      const same = js.every((v, n) => Object.is(v, predicted[n]));
+      console.log(
+        `validation pass in JS (1 thread): ${((performance.now() - t) / 1000).toFixed(2)} s; ${same ? 'the same' : 'DIFFERENT'} numbers`,
+      );
+    }
+  }
   engine.close();
 }

@@ -12,6 +12,7 @@ import { sigmoid, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
 import { fitBiasModel } from './bias.js';
+import { fitBiasModelInWorker } from './biasWorker.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
 import type { Algorithm, FitHooks } from './protocol.js';
 import { RbmBlendModel } from './rbmBlend.js';
@@ -60,6 +61,9 @@ export function itemHiddenFeatures(params: RbmParams, ds: Pick<Dataset, 'users' 
   for (let n = 0; n < out.length; n++) out[n] = sigmoid(out[n]);
   return out;
 }
+
+/** Training ratings from which the final bias baseline fits in a worker beside the mixture's. */
+export const BIAS_WORKER_FROM = 2_000_000;
 
 /**
  * How the two orientations share `threads`: one after the other, each data-parallel on all of them
@@ -128,11 +132,15 @@ export async function fitRbmBlend(
         validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
       }));
       rows[o] = these;
+      // The item RBM's final input, ĥ_i from all training ratings (itemHiddenFeatures), computed by the
+      // trainer on its threads with the parameters it returns: each item's ratings in the data's order.
+      const features = o === 'item' ? clock.time('item rows', () => compressRows(train, 'item')) : null;
       return clock.timeAsync(o, () =>
         run(
           {
             phase: o,
             ...these,
+            features,
             ratingLevels: levels,
             options: options[o],
             seed: options.seed * 2 + (o === 'user' ? 1 : 2),
@@ -149,6 +157,12 @@ export async function fitRbmBlend(
       }),
     );
   }
+
+  // The final baseline on all training ratings fits in a worker while this thread fits the mixture's on
+  // the fit part (at scale: on small data a thread's start costs more than the fit).
+  const finalBias = parallel && train.levels.length >= BIAS_WORKER_FROM ? fitBiasModelInWorker(train) : null;
+  // Awaited below; a failure of the mixture first must not leave it unhandled.
+  finalBias?.catch(() => {});
 
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.
   const endMixture = clock.start('mixture');
@@ -190,11 +204,14 @@ export async function fitRbmBlend(
 
   // Final inputs from all training ratings (the validation ratings are training data too).
   const endFinal = clock.start('final');
-  const bias = fitBiasModel(train);
+  const bias = finalBias ? await finalBias : fitBiasModel(train);
   const itemTrainCount = new Float32Array(train.itemIds.length);
   for (let r = 0; r < train.items.length; r++) itemTrainCount[train.items[r]]++;
   const itemPart = results.item
-    ? { params: results.item.params, itemHidden: itemHiddenFeatures(results.item.params, train, train.itemIds.length) }
+    ? {
+        params: results.item.params,
+        itemHidden: results.item.hiddenFeatures ?? itemHiddenFeatures(results.item.params, train, train.itemIds.length),
+      }
     : null;
 
   endFinal();

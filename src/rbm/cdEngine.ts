@@ -13,7 +13,7 @@ import type { CompressedRows } from '../data/dataset.js';
 import type { Rng } from '../rng.js';
 import { CdHelperThreads } from './cdThreads.js';
 import { accumulateCase, CdWorkspace, LazyMomentum } from './kernels.js';
-import type { RbmParams } from './params.js';
+import { copyParamsInto, expectationsOfRows, hiddenOfRows, type RbmParams } from './params.js';
 
 export type KernelsKind = 'wasm' | 'js';
 
@@ -34,6 +34,16 @@ export interface CdEngineOptions {
    * reference engine always runs on one.
    */
   threads?: number;
+}
+
+/**
+ * Inference the engine makes besides training, on the same threads: the validation slice it predicts
+ * (the same rows as the training cases, held-out ratings) and the cases whose hidden probabilities are
+ * asked for after training (the item RBM's features from all training ratings).
+ */
+export interface CdEngineInference {
+  validation?: CompressedRows | null;
+  features?: CompressedRows | null;
 }
 
 export interface EpochStatistics {
@@ -58,6 +68,15 @@ export interface CdEngine {
   trainEpoch(order: Int32Array, steps: number, rng: Rng): EpochStatistics;
   /** Threads each epoch runs on. */
   readonly threads: number;
+  /**
+   * The mean-field predictions (params.ts expectationsOfRows) of the validation slice's rows `rows` (all
+   * when null) with the current parameters: one per validation entry, 0 for the rows not asked for.
+   */
+  predictValidation(rows: Int32Array | null): Float64Array;
+  /** hiddenOfRows of the feature cases with the current parameters. */
+  hiddenFeatures(): Float32Array;
+  /** Replaces the parameters (after training: the best epoch's, for the passes above). */
+  loadParams(p: RbmParams): void;
   /** Ends the engine's helper threads, if any (the parameters stay readable). */
   close(): void;
 }
@@ -91,6 +110,7 @@ export class JsCdEngine implements CdEngine {
     private readonly rows: CompressedRows,
     private readonly ratingLevels: readonly number[],
     private readonly options: CdEngineOptions,
+    private readonly inference: CdEngineInference = {},
   ) {
     this.workspace = new CdWorkspace(params, maxCaseLength(rows));
     this.optimiser = new LazyMomentum(this.workspace, options.lr, options.momentum, options.weightDecay);
@@ -118,7 +138,24 @@ export class JsCdEngine implements CdEngine {
     return { squaredError: ws.squaredError, errorCount: ws.errorCount };
   }
 
+  predictValidation(rows: Int32Array | null): Float64Array {
+    return expectationsOfRows(this.params, this.rows, need(this.inference.validation, 'a validation slice'), this.ratingLevels, rows);
+  }
+
+  hiddenFeatures(): Float32Array {
+    return hiddenOfRows(this.params, need(this.inference.features, 'feature cases'));
+  }
+
+  loadParams(p: RbmParams): void {
+    if (p !== this.params) copyParamsInto(p, this.params);
+  }
+
   close(): void {}
+}
+
+function need<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`the CD engine was created without ${what}`);
+  return value;
 }
 
 /** The exports of cdKernels.wasm (see wasm/cdKernels.as.ts). Booleans are 0/1; pointers are byte offsets. */
@@ -168,6 +205,16 @@ type KernelExports = {
     startStep: number,
   ): number;
   abortParallel(): void;
+  ptrValRowStart(): number;
+  ptrValCols(): number;
+  ptrValOut(): number;
+  ptrPredRows(): number;
+  ptrFeatRowStart(): number;
+  ptrFeatCols(): number;
+  ptrFeatLevels(): number;
+  ptrFeatOut(): number;
+  /** (what: 0 predictions, 1 features; count of rows in predRows; rows per grab): 0, or 1 if aborted. */
+  parallelRows(what: number, count: number, chunk: number): number;
 };
 
 const WASM_URL = new URL('./wasm/cdKernels.wasm', import.meta.url);
@@ -206,12 +253,15 @@ export class WasmCdEngine implements CdEngine {
   private view: RbmParams | null = null;
   private lr: number;
   private momentum: number;
+  private readonly validation: CompressedRows | null;
+  private readonly features: CompressedRows | null;
 
   constructor(
     initial: RbmParams,
     rows: CompressedRows,
     ratingLevels: readonly number[],
     private readonly options: CdEngineOptions,
+    inference: CdEngineInference = {},
   ) {
     const { visibles: V, levels: K, hidden: F } = initial;
     if (K > 255) throw new RangeError('the wasm kernels store levels as bytes: at most 255 levels');
@@ -223,6 +273,14 @@ export class WasmCdEngine implements CdEngine {
       throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
     this.lr = options.lr;
     this.momentum = options.momentum;
+    this.validation = inference.validation ?? null;
+    this.features = inference.features ?? null;
+    for (const [what, extra] of [
+      ['validation slice', this.validation],
+      ['feature cases', this.features],
+    ] as const) {
+      if (extra && extra.rows !== rows.rows) throw new RangeError(`the ${what} has ${extra.rows} rows, the training cases ${rows.rows}`);
+    }
     // Zeroed, shared (a SharedArrayBuffer), and grown by plan up to wasm32's 4 GiB.
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     this.x = new WebAssembly.Instance(kernelModule(), { env: { memory: this.memory } }).exports as KernelExports;
@@ -242,6 +300,8 @@ export class WasmCdEngine implements CdEngine {
       maxGap,
       batchCases,
       maxBatchRatings(rows, batchCases),
+      this.validation?.colIndex.length ?? 0,
+      this.features?.colIndex.length ?? 0,
     ];
     const end = x.plan(...planArgs, this.threads, 0);
     if (end === 0) throw new RangeError(`an RBM of ${V}×${K}×${F} weights does not fit in 4 GiB of wasm memory`);
@@ -254,6 +314,15 @@ export class WasmCdEngine implements CdEngine {
     new Uint8Array(buffer, x.ptrLevels() >>> 0, rows.levels.length).set(rows.levels);
     if (options.persistent) new Uint8Array(buffer, x.ptrChain() >>> 0, rows.levels.length).set(rows.levels);
     new Float64Array(buffer, x.ptrRatingLevels() >>> 0, K).set(ratingLevels);
+    if (this.validation && this.validation.colIndex.length > 0) {
+      new Int32Array(buffer, x.ptrValRowStart() >>> 0, rows.rows + 1).set(this.validation.rowStart);
+      new Int32Array(buffer, x.ptrValCols() >>> 0, this.validation.colIndex.length).set(this.validation.colIndex);
+    }
+    if (this.features && this.features.colIndex.length > 0) {
+      new Int32Array(buffer, x.ptrFeatRowStart() >>> 0, rows.rows + 1).set(this.features.rowStart);
+      new Int32Array(buffer, x.ptrFeatCols() >>> 0, this.features.colIndex.length).set(this.features.colIndex);
+      new Uint8Array(buffer, x.ptrFeatLevels() >>> 0, this.features.levels.length).set(this.features.levels);
+    }
     x.setRates(options.lr, options.momentum, options.weightDecay);
     if (this.threads > 1) this.helpers = new CdHelperThreads(kernelModule(), this.memory, planArgs, this.threads);
   }
@@ -313,6 +382,55 @@ export class WasmCdEngine implements CdEngine {
       });
     }
     return { squaredError: x.getSquaredError(), errorCount: x.getErrorCount() };
+  }
+
+  predictValidation(rows: Int32Array | null): Float64Array {
+    const validation = need(this.validation, 'a validation slice');
+    const n = validation.colIndex.length;
+    if (n === 0) return new Float64Array(0);
+    const count = this.setPassRows(rows, validation);
+    this.runRows(0, count);
+    const all = new Float64Array(this.memory.buffer, this.x.ptrValOut() >>> 0, n);
+    if (!rows) return all.slice();
+    // Only the rows asked for: the others hold an earlier pass's numbers.
+    const out = new Float64Array(n);
+    for (const r of rows) out.set(all.subarray(validation.rowStart[r], validation.rowStart[r + 1]), validation.rowStart[r]);
+    return out;
+  }
+
+  hiddenFeatures(): Float32Array {
+    const features = need(this.features, 'feature cases');
+    const { F } = this;
+    if (features.colIndex.length === 0) return hiddenOfRows(this.params, features);
+    this.runRows(1, this.setPassRows(null, features));
+    return new Float32Array(this.memory.buffer, this.x.ptrFeatOut() >>> 0, features.rows * F).slice();
+  }
+
+  loadParams(p: RbmParams): void {
+    const live = this.params;
+    if (p.W !== live.W) copyParamsInto(p, live);
+  }
+
+  /** Writes the rows a pass visits (`rows`, or every row of `target` that has entries) and returns their count. */
+  private setPassRows(rows: Int32Array | null, target: CompressedRows): number {
+    const list = new Int32Array(this.memory.buffer, this.x.ptrPredRows() >>> 0, target.rows);
+    if (rows) {
+      list.set(rows);
+      return rows.length;
+    }
+    let count = 0;
+    for (let r = 0; r < target.rows; r++) if (target.rowStart[r + 1] > target.rowStart[r]) list[count++] = r;
+    return count;
+  }
+
+  /** parallelRows on every thread of the engine (rows per grab: small, so long rows balance out). */
+  private runRows(what: 0 | 1, count: number): void {
+    const chunk = 16;
+    this.helpers?.startRows([what, count, chunk]);
+    if (this.x.parallelRows(what, count, chunk) !== 0) {
+      this.helpers?.throwIfFailed();
+      throw new Error('a training helper thread stopped without saying why');
+    }
   }
 
   close(): void {
@@ -400,14 +518,15 @@ export function createCdEngine(
   ratingLevels: readonly number[],
   options: CdEngineOptions,
   kind: KernelsKind | null = kernelsPreference(),
+  inference: CdEngineInference = {},
 ): CdEngine {
-  if (kind === 'js') return new JsCdEngine(params, rows, ratingLevels, options);
-  if (kind === 'wasm') return new WasmCdEngine(params, rows, ratingLevels, options);
-  if (!wasmKernelsAvailable().ok) return new JsCdEngine(params, rows, ratingLevels, options);
+  if (kind === 'js') return new JsCdEngine(params, rows, ratingLevels, options, inference);
+  if (kind === 'wasm') return new WasmCdEngine(params, rows, ratingLevels, options, inference);
+  if (!wasmKernelsAvailable().ok) return new JsCdEngine(params, rows, ratingLevels, options, inference);
   try {
-    return new WasmCdEngine(params, rows, ratingLevels, options);
+    return new WasmCdEngine(params, rows, ratingLevels, options, inference);
   } catch {
     // E.g. the model does not fit in wasm32's 4 GiB: the JS kernels have no such limit.
-    return new JsCdEngine(params, rows, ratingLevels, options);
+    return new JsCdEngine(params, rows, ratingLevels, options, inference);
   }
 }

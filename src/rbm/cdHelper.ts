@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry of one helper of a multi-threaded wasm CD engine (see cdThreads.ts): instantiates
  * the kernels on the engine's shared memory, plans the same layout as the lead (its own index picks its
- * scratch), reports ready, then runs parallelEpoch for every epoch command until told to quit. A failure
+ * scratch), reports ready, then runs parallelEpoch for every epoch command (parallelRows for every rows
+ * command) until told to quit. A failure
  * is written to the control buffer and aborts the epoch, so the lead's barriers return instead of waiting.
  */
 import { workerData } from 'node:worker_threads';
@@ -11,6 +12,7 @@ import { ARG_COUNT, ARGS_AT, COMMAND, CONTROL, MESSAGE_AT, MESSAGE_BYTES, type H
 type HelperExports = {
   plan(...args: number[]): number;
   parallelEpoch(...args: number[]): number;
+  parallelRows(what: number, count: number, chunk: number): number;
   abortParallel(): void;
 };
 
@@ -28,8 +30,10 @@ try {
   for (;;) {
     Atomics.wait(words, CONTROL.generation, seen);
     seen = Atomics.load(words, CONTROL.generation);
-    if (Atomics.load(words, CONTROL.command) === COMMAND.quit) break;
-    kernels.parallelEpoch(...args);
+    const command = Atomics.load(words, CONTROL.command);
+    if (command === COMMAND.quit) break;
+    if (command === COMMAND.rows) kernels.parallelRows(args[0], args[1], args[2]);
+    else kernels.parallelEpoch(...args);
   }
 } catch (err) {
   const bytes = new TextEncoder().encode(`helper ${data.worker}: ${(err as Error).message}`).subarray(0, MESSAGE_BYTES);

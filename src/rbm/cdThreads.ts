@@ -21,7 +21,8 @@ export const CONTROL = {
   failed: 3,
   messageLength: 4,
 } as const;
-export const COMMAND = { epoch: 1, quit: 2 } as const;
+/** epoch: parallelEpoch; rows: parallelRows (the validation pass, the hidden features); quit. */
+export const COMMAND = { epoch: 1, quit: 2, rows: 3 } as const;
 /** Float64 arguments of the epoch command start at this byte; the failure message (UTF-8) at MESSAGE_AT. */
 export const ARGS_AT = 64;
 export const ARG_COUNT = 8;
@@ -78,12 +79,21 @@ export class CdHelperThreads {
 
   /** Starts the helpers on one parallelEpoch with these arguments (the lead then runs its own share). */
   startEpoch(args: readonly number[]): void {
+    this.start(COMMAND.epoch, args);
+  }
+
+  /** Starts the helpers on one parallelRows with these arguments (the lead then runs its own share). */
+  startRows(args: readonly number[]): void {
+    this.start(COMMAND.rows, args);
+  }
+
+  private start(command: number, args: readonly number[]): void {
     if (!this.started) {
       this.awaitReady();
       this.started = true;
     }
     this.args.set(args);
-    Atomics.store(this.words, CONTROL.command, COMMAND.epoch);
+    Atomics.store(this.words, CONTROL.command, command);
     Atomics.add(this.words, CONTROL.generation, 1);
     Atomics.notify(this.words, CONTROL.generation);
   }

@@ -9,6 +9,7 @@
  *   b[i,k]   at i·K + k                Float32Array of length V·K
  *   c[j]                               Float32Array of length F
  */
+import type { CompressedRows } from '../data/dataset.js';
 import type { Rng } from '../rng.js';
 
 export interface RbmParams {
@@ -157,5 +158,46 @@ export function expectation(dist: ArrayLike<number>, offset: number, ratingLevel
  */
 export function transposeMatrix(a: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
+/**
+ * The mean-field expected rating of the (case, visible) pairs of `target`'s rows `rows` (every row when
+ * null), given each case's ratings in `input` (same rows) as the data: p̂ = p(h | input ratings), then
+ * E_k[softmax_k(b[i,k] + Σ_j p̂_j W[i,k,j])]. One value per entry of target.colIndex, in its order; the
+ * entries of rows not asked for are 0. The wasm kernels' parallelRows computes the same numbers bit for bit.
+ */
+export function expectationsOfRows(
+  p: RbmParams,
+  input: CompressedRows,
+  target: CompressedRows,
+  levels: readonly number[],
+  rows: Int32Array | null,
+): Float64Array {
+  const out = new Float64Array(target.colIndex.length);
+  const h = new Float32Array(p.hidden);
+  const dist = new Float64Array(p.levels);
+  const count = rows ? rows.length : target.rows;
+  for (let q = 0; q < count; q++) {
+    const r = rows ? rows[q] : q;
+    const s = target.rowStart[r];
+    const e = target.rowStart[r + 1];
+    if (s === e) continue;
+    hiddenProbabilities(p, input.colIndex, input.levels, input.rowStart[r], input.rowStart[r + 1], h);
+    for (let t = s; t < e; t++) {
+      visibleDistribution(p, target.colIndex[t], h, dist);
+      out[t] = expectation(dist, 0, levels);
+    }
+  }
+  return out;
+}
+
+/** hiddenProbabilities of every row of `rows`, F values a row (row r at r·F). */
+export function hiddenOfRows(p: RbmParams, rows: CompressedRows): Float32Array {
+  const F = p.hidden;
+  const out = new Float32Array(rows.rows * F);
+  for (let r = 0; r < rows.rows; r++) {
+    hiddenProbabilities(p, rows.colIndex, rows.levels, rows.rowStart[r], rows.rowStart[r + 1], out.subarray(r * F, (r + 1) * F));
+  }
   return out;
 }

@@ -5,16 +5,8 @@
 import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
 import { cdStepsAt, ratingEpochBudget, type RbmOptions } from './config.js';
-import { createCdEngine, type CdEngine, type KernelsKind } from './cdEngine.js';
-import {
-  cloneParams,
-  copyParamsInto,
-  expectation,
-  hiddenProbabilities,
-  initParams,
-  visibleDistribution,
-  type RbmParams,
-} from './params.js';
+import { createCdEngine, kernelsPreference, type CdEngine, type KernelsKind } from './cdEngine.js';
+import { cloneParams, copyParamsInto, expectationsOfRows, initParams, type RbmParams } from './params.js';
 
 /** Reported once per epoch by iterative training (progress bars, learning curves). */
 export interface EpochReport {
@@ -48,6 +40,8 @@ export interface TrainRbmResult {
    * blend's mixture fit needs no pass of its own. Null without validation.
    */
   validationPredictions: Float64Array | null;
+  /** hiddenOfRows(params, job.features) of the returned params, when the job asked for features. */
+  hiddenFeatures: Float32Array | null;
 }
 
 /**
@@ -108,24 +102,11 @@ export function visibleLevelCounts(rows: CompressedRows, K: number): Float64Arra
 
 /**
  * The mean-field expected rating of every (case, visible) pair of `target`, given each case's ratings in
- * `input` (same rows) as the data: p̂ = p(h | input ratings), then E_k[softmax_k(b[i,k] + Σ_j p̂_j W[i,k,j])].
- * One value per entry of target.colIndex, in its order.
+ * `input` (same rows) as the data (see params.ts expectationsOfRows). One value per entry of
+ * target.colIndex, in its order.
  */
 export function rbmExpectations(p: RbmParams, input: CompressedRows, target: CompressedRows, levels: readonly number[]): Float64Array {
-  const out = new Float64Array(target.colIndex.length);
-  const h = new Float32Array(p.hidden);
-  const dist = new Float64Array(p.levels);
-  for (let r = 0; r < target.rows; r++) {
-    const s = target.rowStart[r];
-    const e = target.rowStart[r + 1];
-    if (s === e) continue;
-    hiddenProbabilities(p, input.colIndex, input.levels, input.rowStart[r], input.rowStart[r + 1], h);
-    for (let t = s; t < e; t++) {
-      visibleDistribution(p, target.colIndex[t], h, dist);
-      out[t] = expectation(dist, 0, levels);
-    }
-  }
-  return out;
+  return expectationsOfRows(p, input, target, levels, null);
 }
 
 /** RMSE of the mean-field predictions (rbmExpectations) for `validation`, given each case's training ratings. */
@@ -179,17 +160,30 @@ export function earlyStoppingSample(validation: CompressedRows, seed: number, ma
   return { rows: validation.rows, cols: validation.cols, rowStart, colIndex, levels };
 }
 
+/** The rows of `rows` that hold entries, in order. */
+function rowsWithEntries(rows: CompressedRows): Int32Array {
+  const out: number[] = [];
+  for (let r = 0; r < rows.rows; r++) if (rows.rowStart[r + 1] > rows.rowStart[r]) out.push(r);
+  return Int32Array.from(out);
+}
+
 /**
- * The sample's predictions taken out of a full pass's (each row's predictions depend on that row alone,
- * so they are the same numbers a pass over the sample computes).
+ * RMSE of validation-shaped predictions over the rows `rows` (all when null), summed in entry order: over
+ * a sample's rows the same sum as rmseOfPredictions over the sample's own compressed rows (each row's
+ * predictions depend on that row alone).
  */
-function samplePredictions(full: Float64Array, validation: CompressedRows, sample: CompressedRows): Float64Array {
-  const out = new Float64Array(sample.colIndex.length);
-  for (let r = 0; r < sample.rows; r++) {
-    const n = sample.rowStart[r + 1] - sample.rowStart[r];
-    if (n > 0) out.set(full.subarray(validation.rowStart[r], validation.rowStart[r] + n), sample.rowStart[r]);
+function rmseOfRows(predicted: Float64Array, validation: CompressedRows, rows: Int32Array | null, ratingLevels: readonly number[]): number {
+  if (!rows) return rmseOfPredictions(predicted, validation, ratingLevels);
+  let sq = 0;
+  let n = 0;
+  for (const r of rows) {
+    for (let t = validation.rowStart[r]; t < validation.rowStart[r + 1]; t++) {
+      const d = predicted[t] - ratingLevels[validation.levels[t]];
+      sq += d * d;
+      n++;
+    }
   }
-  return out;
+  return n > 0 ? Math.sqrt(sq / n) : NaN;
 }
 
 /** A checkpoint must come from the same orientation and shapes as the training it resumes. */
@@ -226,6 +220,12 @@ export interface TrainRbmJob {
   threads?: number;
   /** Validation ratings past which early stopping uses a sample of the slice (default EARLY_STOPPING_RATINGS). */
   earlyStoppingRatings?: number;
+  /**
+   * Cases (the same rows as `train`) whose hidden probabilities to return with the trained parameters
+   * (TrainRbmResult.hiddenFeatures): the item RBM's features from all training ratings, computed on the
+   * training's threads.
+   */
+  features?: CompressedRows | null;
 }
 
 export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
@@ -241,15 +241,22 @@ export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRb
   const params = resume
     ? cloneParams(resume.params)
     : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
-  const engine = createCdEngine(params, train, ratingLevels, {
-    lr: options.lr,
-    momentum: options.initialMomentum,
-    weightDecay: options.weightDecay,
-    batchSize: options.batchSize,
-    persistent: options.persistent,
-    meanField: options.negativePhase === 'meanField',
-    threads: job.threads ?? 1,
-  });
+  const engine = createCdEngine(
+    params,
+    train,
+    ratingLevels,
+    {
+      lr: options.lr,
+      momentum: options.initialMomentum,
+      weightDecay: options.weightDecay,
+      batchSize: options.batchSize,
+      persistent: options.persistent,
+      meanField: options.negativePhase === 'meanField',
+      threads: job.threads ?? 1,
+    },
+    kernelsPreference(),
+    { validation: job.validation, features: job.features ?? null },
+  );
   try {
     return trainWithEngine(job, hooks, engine, params, rng, started);
   } finally {
@@ -286,6 +293,7 @@ function trainWithEngine(
   let bestRmse = resume?.bestValidationRmse ?? Infinity;
   let bestPredictions: Float64Array | null = null;
   const sample = validation ? earlyStoppingSample(validation, (job.seed + 0x2545f491) >>> 0, job.earlyStoppingRatings) : null;
+  const sampleRows = sample ? rowsWithEntries(sample) : null;
   const now = hooks.now ?? (() => performance.now());
   const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   let lastCheckpoint = now();
@@ -305,16 +313,9 @@ function trainWithEngine(
     let predicted: Float64Array | null = null;
     let valRmse: number | null = null;
     if (validation) {
-      const full = !sample || epoch === options.epochs ? rbmExpectations(live, train, validation, ratingLevels) : null;
-      if (sample) {
-        valRmse = rmseOfPredictions(
-          full ? samplePredictions(full, validation, sample) : rbmExpectations(live, train, sample, ratingLevels),
-          sample,
-          ratingLevels,
-        );
-      } else {
-        valRmse = rmseOfPredictions(full!, validation, ratingLevels);
-      }
+      // The passes run on the engine's threads (every row is up to date after trainEpoch).
+      const full = !sample || epoch === options.epochs ? engine.predictValidation(null) : null;
+      valRmse = rmseOfRows(full ?? engine.predictValidation(sampleRows), validation, sampleRows, ratingLevels);
       predicted = full;
     }
     const report: EpochReport = {
@@ -355,7 +356,10 @@ function trainWithEngine(
   const epochs = Math.min(epoch, options.epochs);
   // The best epoch's predictions of the whole slice, for the blend's mixture: one full pass with the best
   // parameters when the epoch that made them predicted only the sample.
-  if (best && validation && !bestPredictions) bestPredictions = rbmExpectations(best, train, validation, ratingLevels);
+  const needsBest = (validation !== null && !bestPredictions) || job.features;
+  if (best && needsBest) engine.loadParams(best);
+  if (best && validation && !bestPredictions) bestPredictions = engine.predictValidation(null);
+  const hiddenFeatures = job.features ? engine.hiddenFeatures() : null;
   return {
     // Never the wasm engine's views: the result must outlive the engine and be transferable.
     params: best ?? (spare ? snapshot(spare) : live),
@@ -366,5 +370,6 @@ function trainWithEngine(
     seconds: (performance.now() - started) / 1000,
     kernels: engine.kind,
     validationPredictions: best ? bestPredictions : null,
+    hiddenFeatures,
   };
 }

@@ -31,6 +31,7 @@ try {
   const { W, b, c } = result.params;
   const buffers = [W.buffer, b.buffer, c.buffer] as ArrayBuffer[];
   if (result.validationPredictions) buffers.push(result.validationPredictions.buffer as ArrayBuffer);
+  if (result.hiddenFeatures) buffers.push(result.hiddenFeatures.buffer as ArrayBuffer);
   parentPort!.postMessage({ type: 'done', result }, buffers);
 } catch (err) {
   parentPort!.postMessage({

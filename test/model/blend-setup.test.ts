@@ -99,6 +99,23 @@ describe("the trainer's validation predictions", () => {
   });
 });
 
+describe('the trainer on threads', () => {
+  it('returns the whole slice’s predictions and the item hidden features of its parameters, bit for bit, at 1 and 2 threads', () => {
+    const { fit, validation } = validationSplit(data.levels.length, 0.1, 0);
+    const train = compressRows(subsetRatings(data, fit), 'item');
+    const val = compressRows(subsetRatings(data, validation), 'item');
+    const features = compressRows(data, 'item');
+    const options = { ...validateTrainOptions({ hidden: 8, epochs: 5, lr: 0.1 }).item, patience: 100 };
+    for (const threads of [1, 2]) {
+      const job = { phase: 'item', train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, threads, features };
+      // Early stopping on a sample (so the best epoch's full pass may come after training, with loaded parameters).
+      const result = trainRbm({ ...job, earlyStoppingRatings: 50 });
+      expect(Array.from(result.validationPredictions!)).toEqual(Array.from(rbmExpectations(result.params, train, val, data.ratingLevels)));
+      expect(Array.from(result.hiddenFeatures!)).toEqual(Array.from(itemHiddenFeatures(result.params, data, data.itemIds.length)));
+    }
+  });
+});
+
 describe('the training summary', () => {
   it("records each stage's seconds (split, rows, each orientation, mixture, final)", async () => {
     const { model } = await fitRbmBlend(data, { hidden: 8, epochs: 2, seed: 0 }, { parallel: false });

@@ -188,7 +188,7 @@ describe('training helper threads', () => {
     const module = new WebAssembly.Module(await readFile(WASM_OUTPUT));
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
     // Sizes that cannot fit in this memory: the helper's plan fails, so it never becomes ready.
-    const helpers = new CdHelperThreads(module, memory, [100_000, 10, 100, 10, 10, 1, 0, 1, 1, 1], 2);
+    const helpers = new CdHelperThreads(module, memory, [100_000, 10, 100, 10, 10, 1, 0, 1, 1, 1, 0, 0], 2);
     try {
       expect(() => helpers.startEpoch([0, 1, 1, 1, 0.1, 0.5, 0, 0])).toThrow(
         'a training helper thread failed: helper 1: the helper could not plan its memory',

@@ -101,6 +101,19 @@ let pBatchErr: usize = 0;
 let pCaseQueue: usize = 0;
 /** Synchronisation words of parallelEpoch, one per 64-byte line (see SYNC_*). */
 let pSync: usize = 0;
+/** The validation slice's rows and columns, one prediction per entry, the rows a pass predicts (see predictRows). */
+let pValRowStart: usize = 0;
+let pValCols: usize = 0;
+let pValOut: usize = 0;
+let pPredRows: usize = 0;
+/** Cases whose hidden probabilities are asked for (hiddenRows): their ratings and F outputs per case. */
+let pFeatRowStart: usize = 0;
+let pFeatCols: usize = 0;
+let pFeatLevels: usize = 0;
+let pFeatOut: usize = 0;
+/** Per-worker scratch of a prediction: the case's hidden probabilities, the K visible inputs. */
+let pPredH: usize = 0;
+let pPredX: usize = 0;
 /** Threads sharing this memory (parallelEpoch) and this instance's index among them (0 leads). */
 let WORKERS: i32 = 1;
 let WORKER: i32 = 0;
@@ -155,7 +168,7 @@ let s3: u32 = 0;
  */
 export function plan(
   v: i32, k: i32, f: i32, rows: i32, nnz: i32, maxCase: i32, persistent: bool, maxGap: i32, batchCases: i32, batchRatings: i32,
-  workers: i32, worker: i32,
+  valNnz: i32, featureNnz: i32, workers: i32, worker: i32,
 ): f64 {
   V = v;
   K = k;
@@ -205,6 +218,17 @@ export function plan(
   pBatchNeg = <usize>p; p = align16(p + <u64>batchRatings);
   pBatchQ = <usize>p; p = align16(p + <u64>batchRatings * <u64>k * 4);
   pBatchErr = <usize>p; p = align64(p + <u64>batchRatings * 8);
+  // The validation slice (its rows' rated columns; the levels stay in JS) and the predictions of a pass,
+  // the rows a pass predicts, and the cases whose hidden features are asked for (features: their ratings
+  // and the F probabilities of each). Empty when not used.
+  pValRowStart = <usize>p; p = align16(p + (valNnz > 0 ? (<u64>rows + 1) * 4 : 0));
+  pValCols = <usize>p; p = align16(p + <u64>valNnz * 4);
+  pValOut = <usize>p; p = align16(p + <u64>valNnz * 8);
+  pPredRows = <usize>p; p = align16(p + (valNnz > 0 || featureNnz > 0 ? <u64>rows * 4 : 0));
+  pFeatRowStart = <usize>p; p = align16(p + (featureNnz > 0 ? (<u64>rows + 1) * 4 : 0));
+  pFeatCols = <usize>p; p = align16(p + <u64>featureNnz * 4);
+  pFeatLevels = <usize>p; p = align16(p + <u64>featureNnz);
+  pFeatOut = <usize>p; p = align64(p + (featureNnz > 0 ? <u64>rows * <u64>f * 4 : 0));
   // Per-worker scratch, each worker's block on cache lines of its own.
   for (let w = 0; w < workers; w++) {
     const mine = w == worker;
@@ -218,7 +242,9 @@ export function plan(
     if (mine) pNegLevels = <usize>p; p = align16(p + <u64>maxCase);
     if (mine) pNegProbs = <usize>p; p = align16(p + <u64>maxCase * <u64>k * 4);
     if (mine) pPowW = <usize>p; p = align16(p + <u64>powCap * 32);
-    if (mine) pPowB = <usize>p; p = align64(p + <u64>powCap * 32);
+    if (mine) pPowB = <usize>p; p = align16(p + <u64>powCap * 32);
+    if (mine) pPredH = <usize>p; p = align16(p + <u64>f * 4);
+    if (mine) pPredX = <usize>p; p = align64(p + <u64>k * 8);
   }
   if (p > 0xFFFF0000) return 0;
   const pages = <i32>((p + 0xFFFF) >> 16);
@@ -243,6 +269,14 @@ export function ptrChain(): usize { return pChain; }
 export function ptrOrder(): usize { return pOrder; }
 export function ptrRatingLevels(): usize { return pRatingLevels; }
 export function ptrSync(): usize { return pSync; }
+export function ptrValRowStart(): usize { return pValRowStart; }
+export function ptrValCols(): usize { return pValCols; }
+export function ptrValOut(): usize { return pValOut; }
+export function ptrPredRows(): usize { return pPredRows; }
+export function ptrFeatRowStart(): usize { return pFeatRowStart; }
+export function ptrFeatCols(): usize { return pFeatCols; }
+export function ptrFeatLevels(): usize { return pFeatLevels; }
+export function ptrFeatOut(): usize { return pFeatOut; }
 
 export function getSquaredError(): f64 { return squaredError; }
 export function getErrorCount(): f64 { return errorCount; }
@@ -792,6 +826,38 @@ function addPreparedSliceF(dst: usize, i: i32, k: i32): void {
   addMappedF(dst, pW + at, pVW + at, cw0, cw1);
 }
 
+/**
+ * addPreparedSliceF rounded exactly as prepareRow's transform2 rounds each element of the row, whatever F:
+ * transform2 computes the row's first (K·F & ~3) floats in f32 (the SIMD body: f32(m0)·w + f32(m1)·v) and
+ * the rest in f64, while addMappedF splits each K-slice at F4 instead. Equal when F is a multiple of 4 (the
+ * defaults); phase P of parallelEpoch, which must equal the case-by-case path bit for bit, uses this one.
+ */
+function addPreparedSliceExactF(dst: usize, i: i32, k: i32): void {
+  const at = <usize>((i * K + k) * F) << 2;
+  if (step == load<i32>(pLastStep + (<usize>i << 2)) && load<u8>(pPending + <usize>i) == 0) {
+    addF(dst, pW + at);
+    return;
+  }
+  loadRowMap(i);
+  if ((F & 3) == 0) {
+    addMappedF(dst, pW + at, pVW + at, cw0, cw1);
+    return;
+  }
+  const w = pW + at;
+  const v = pVW + at;
+  const a = <f32>cw0;
+  const b = <f32>cw1;
+  // Elements of this slice inside the row's f32 body.
+  const body = min(F, max(0, ((K * F) & ~3) - k * F));
+  for (let j = 0; j < F; j++) {
+    const o = <usize>j << 2;
+    const x = j < body
+      ? a * load<f32>(w + o) + b * load<f32>(v + o)
+      : <f32>(cw0 * <f64>load<f32>(w + o) + cw1 * <f64>load<f32>(v + o));
+    store<f32>(dst + o, load<f32>(dst + o) + x);
+  }
+}
+
 /** Draws the hidden sample of case slot c for one Gibbs step (F draws) as a lane mask, from its ph. */
 function sampleHidden(c: i32): void {
   const ph = pBatchPh + (<usize>(c * F) << 2);
@@ -1133,16 +1199,20 @@ function batchRatings(at: i32, stop: i32): i32 {
 //
 // `WORKERS` instances of this module, one per thread, share one memory (built with an imported shared
 // memory) and all call parallelEpoch with the same arguments. Each mini-batch is one synchronous update,
-// computed in three phases separated by barriers:
+// computed in four phases separated by barriers:
 //
 //   L  the lead (worker 0) alone: groupBatch (touched rows, ratings grouped by row), each case's position
 //      in the random stream (the count of draws before it, as trainBatch's skip), vc ← μ vc, the queue
 //      of the batch's cases longest first. O(the batch's ratings), no weights touched.
-//   G  the cases split among the workers (one at a time from a shared counter, longest first so the last
-//      ones to finish are short): each case's CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err
-//      by rating), drawing from its own position of the stream. The first case to read a touched row
-//      prepares it (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared), so
-//      every read of W sees the prepared row, which no one changes until the batch ends.
+//   P  the cases split among the workers (one at a time from a shared counter, longest first): each
+//      case's positive phase from the K-slices it reads, computed as they will be once prepared, so no row
+//      is written in P (casePositive).
+//   G  the cases split again, the same way (longest first, so the last ones to finish are short): each
+//      case's Gibbs step and CD statistics into its own slots (batchPh0/Ph, batchNeg/Q/Err by rating),
+//      drawing from its own position of the stream. The first case to read a touched row prepares it
+//      (catch-up and the half-step, prepareRow; claimed with an atomic, ensurePrepared) right before it
+//      reads the whole row, so every read of W sees the prepared row, which no one changes until the batch
+//      ends, and the row is in cache for that read.
 //   C  the touched rows split again: each row's ratings' gradient terms, in case order, into vW and vb,
 //      and the row marked pending (W ← W + v deferred as in applyBatch); the lead adds the cases' terms
 //      to vc, c ← c + vc, and sums the reconstruction errors in the serial order.
@@ -1159,15 +1229,17 @@ function batchRatings(at: i32, stop: i32): i32 {
 // memory bus. Each barrier spins briefly, then sleeps (atomic.wait), so a machine with more threads than
 // cores, or other work on it, still makes progress.
 
-const SYNC_WORDS: u64 = 8;
+const SYNC_WORDS: u64 = 9;
 /** Offsets of the synchronisation words in pSync, one per cache line. */
 const SYNC_COUNT: usize = 0;
 const SYNC_GEN: usize = 64;
 const SYNC_ABORT: usize = 128;
+const SYNC_POSITIVE: usize = 192;
 const SYNC_CASES: usize = 256;
 const SYNC_ROWS: usize = 320;
 const SYNC_FLUSH: usize = 384;
 const SYNC_TOUCHED: usize = 448;
+const SYNC_WORK: usize = 512;
 /** Rows per grab from a shared counter (a row is K·F floats of W and v: a few µs of work). */
 const ROW_CHUNK: i32 = 8;
 const FLUSH_CHUNK: i32 = 64;
@@ -1222,6 +1294,7 @@ function leadBatch(at: i32, stop: i32, steps: i32): void {
     store<i32>(pCaseQueue + (<usize>q << 2), c);
   }
   atomic.store<i32>(pSync + SYNC_TOUCHED, rowsTouched);
+  atomic.store<i32>(pSync + SYNC_POSITIVE, 0);
   atomic.store<i32>(pSync + SYNC_CASES, 0);
   atomic.store<i32>(pSync + SYNC_ROWS, 0);
 }
@@ -1249,11 +1322,42 @@ function ensurePrepared(i: i32): void {
 }
 
 /**
+ * Phase P for case slot c: its positive phase ph0 = σ(c + Σ_i W[i, r_i, :]) (and a PCD chain's start) into
+ * batchPh0 (batchPh), each K-slice read as it will be once its row is prepared (addPreparedSliceExactF: the
+ * row's map applied to the stored W and v, rounded as prepareRow rounds), so no row is written: in phase P
+ * no thread writes W or v, and phase G, after a barrier, prepares each row right before the Gibbs step
+ * reads all of it. Preparing here instead (as before) left a long case's rows out of cache by the time its
+ * Gibbs step read them again (an item's tens of thousands of 8 KB rows), a second trip to memory per rating.
+ */
+function casePositive(c: i32): void {
+  const r = load<i32>(pCaseRow + (<usize>c << 2));
+  const start = load<i32>(pRowStart + (<usize>r << 2));
+  const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  if (end == start) return;
+  const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
+  const ph = pBatchPh + (<usize>(c * F) << 2);
+  copyF(ph0, pC);
+  for (let n = start; n < end; n++) {
+    addPreparedSliceExactF(ph0, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pLevels + <usize>n));
+  }
+  sigmoidF(ph0);
+  if (!PERSISTENT) {
+    copyF(ph, ph0);
+  } else {
+    copyF(ph, pC);
+    for (let n = start; n < end; n++) {
+      addPreparedSliceExactF(ph, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pChain + <usize>n));
+    }
+    sigmoidF(ph);
+  }
+}
+
+/**
  * Phase G for case slot c: its CD-T statistics exactly as accumulateCase computes them (same draws, same
- * sums), kept in the case's slots instead of added to the velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T
- * in batchPh0/batchPh, each rating's sampled level, mean-field probabilities and first-step squared error
- * by rating. Reads W, b, c only, each touched row once ensurePrepared has prepared it (W is then fixed
- * until the batch ends).
+ * sums), from the positive phase P left in its slots, kept in the case's slots instead of added to the
+ * velocities: sph0 = (ε/B) ph0 and sph = (ε/B) ph_T in batchPh0/batchPh, each rating's sampled level,
+ * mean-field probabilities and first-step squared error by rating. Reads W, b, c only, each touched row
+ * once ensurePrepared has prepared it (W is then fixed until the batch ends).
  */
 function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   const r = load<i32>(pCaseRow + (<usize>c << 2));
@@ -1265,24 +1369,6 @@ function caseStatistics(c: i32, steps: i32, meanField: bool): void {
   const delta = load<i32>(pCaseDelta + (<usize>c << 2));
   const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
   const ph = pBatchPh + (<usize>(c * F) << 2);
-
-  copyF(ph0, pC);
-  for (let n = start; n < end; n++) {
-    const i = load<i32>(pCols + (<usize>n << 2));
-    ensurePrepared(i);
-    addF(ph0, pW + (<usize>(i * kf + <i32>load<u8>(pLevels + <usize>n) * F) << 2));
-  }
-  sigmoidF(ph0);
-  if (!PERSISTENT) {
-    copyF(ph, ph0);
-  } else {
-    copyF(ph, pC);
-    for (let n = start; n < end; n++) {
-      const i = load<i32>(pCols + (<usize>n << 2));
-      addF(ph, pW + (<usize>(i * kf + <i32>load<u8>(pChain + <usize>n) * F) << 2));
-    }
-    sigmoidF(ph);
-  }
 
   const st = pCaseState + (<usize>c << 4);
   setRng(load<u32>(st), load<u32>(st, 4), load<u32>(st, 8), load<u32>(st, 12));
@@ -1296,6 +1382,7 @@ function caseStatistics(c: i32, steps: i32, meanField: bool): void {
     for (let n = start; n < end; n++) {
       const i = load<i32>(pCols + (<usize>n << 2));
       const pos = n + delta;
+      if (t == 0) ensurePrepared(i);
       const rowI = pW + (<usize>(i * kf) << 2);
       const max = visibleInputs(i, rowI, pMask);
       let sum: f64 = 0;
@@ -1383,6 +1470,12 @@ export function parallelEpoch(
     const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
     const B = stop - at;
     for (;;) {
+      const q = atomic.add<i32>(pSync + SYNC_POSITIVE, 1);
+      if (q >= B) break;
+      casePositive(load<i32>(pCaseQueue + (<usize>q << 2)));
+    }
+    if (!barrier()) return 1;
+    for (;;) {
       const q = atomic.add<i32>(pSync + SYNC_CASES, 1);
       if (q >= B) break;
       caseStatistics(load<i32>(pCaseQueue + (<usize>q << 2)), steps, meanField);
@@ -1420,4 +1513,170 @@ export function parallelEpoch(
 export function abortParallel(): void {
   atomic.store<i32>(pSync + SYNC_ABORT, 1);
   atomic.notify(pSync + SYNC_GEN, -1);
+}
+
+// ---- inference on several threads: the validation pass and the hidden features ----
+//
+// The same numbers as the JS inference of ../params.ts and ../train.ts (rbmExpectations, hiddenProbabilities),
+// bit for bit: the hidden input is summed in f32 in rating order (f32x4 lanes are independent units j, so
+// SIMD keeps each unit's order), σ and the softmax use exactJsExp (V8's Math.exp), and the visible inputs
+// x_k = b[i,k] + Σ_j h_j W[i,k,j] are summed in f64 with j in order (two levels k per f64x2, each lane its
+// own sum). Rows are claimed from a shared counter in chunks, so threads take rows of any length as they
+// come free; each row's outputs depend on that row alone, so who computes it does not matter.
+
+/**
+ * e^x exactly as V8's Math.exp computes it (fdlibm's e_exp.c, which V8 ports in base/ieee754.cc), so that
+ * inference here gives the JS code's numbers bit for bit (AssemblyScript's Math.exp is another algorithm,
+ * off by an ulp now and then; the CD kernels keep it: they never promised bit equality with JS).
+ */
+function exactJsExp(x0: f64): f64 {
+  let x = x0;
+  let hx = <u32>(reinterpret<u64>(x) >> 32);
+  const xsb = <i32>(hx >> 31);
+  hx &= 0x7fffffff;
+  if (hx >= 0x40862e42) {
+    if (hx >= 0x7ff00000) {
+      const lx = <u32>reinterpret<u64>(x);
+      if (((hx & 0xfffff) | lx) != 0) return x + x;
+      return xsb == 0 ? x : 0.0;
+    }
+    if (x > 7.09782712893383973096e+02) return Infinity;
+    if (x < -7.45133219101941108420e+02) return 0.0;
+  }
+  let hi: f64 = 0;
+  let lo: f64 = 0;
+  let k: i32 = 0;
+  if (hx > 0x3fd62e42) {
+    if (hx < 0x3ff0a2b2) {
+      if (x == 1.0) return 2.718281828459045;
+      if (xsb == 0) {
+        hi = x - 6.93147180369123816490e-01;
+        lo = 1.90821492927058770002e-10;
+        k = 1;
+      } else {
+        hi = x + 6.93147180369123816490e-01;
+        lo = -1.90821492927058770002e-10;
+        k = -1;
+      }
+    } else {
+      k = <i32>(1.44269504088896338700e+00 * x + (xsb == 0 ? 0.5 : -0.5));
+      const t = <f64>k;
+      hi = x - t * 6.93147180369123816490e-01;
+      lo = t * 1.90821492927058770002e-10;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    return 1.0 + x;
+  }
+  const t = x * x;
+  const twopk = k >= -1021
+    ? reinterpret<f64>(<u64>(0x3ff00000 + (k << 20)) << 32)
+    : reinterpret<f64>(<u64>(0x3ff00000 + ((k + 1000) << 20)) << 32);
+  const c = x - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (6.61375632143793436117e-05 +
+    t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  const y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.988465674311579539e307;
+    return y * twopk;
+  }
+  return y * twopk * 9.33263618503218878990e-302;
+}
+
+/** For tests: exactJsExp(x), to compare with Math.exp. */
+export function jsExp(x: f64): f64 {
+  return exactJsExp(x);
+}
+
+/** dst = σ(c + Σ_{n ∈ [s, e)} W[cols[n], levels[n], :]) (hiddenProbabilities of ../params.ts). */
+function hiddenOf(dst: usize, cols: usize, levels: usize, s: i32, e: i32): void {
+  const kf = K * F;
+  copyF(dst, pC);
+  for (let n = s; n < e; n++) {
+    const i = load<i32>(cols + (<usize>n << 2));
+    addF(dst, pW + (<usize>(i * kf + <i32>load<u8>(levels + <usize>n) * F) << 2));
+  }
+  for (let j = 0; j < F; j++) {
+    const at = dst + (<usize>j << 2);
+    store<f32>(at, <f32>(1.0 / (1.0 + exactJsExp(-<f64>load<f32>(at)))));
+  }
+}
+
+/**
+ * The expected rating Σ_k level_k p(v_i = k | h) of visible unit i given hidden probabilities h
+ * (visibleDistribution, softmaxInPlace and expectation of ../params.ts, in their order).
+ */
+function expectedRating(i: i32, h: usize): f64 {
+  const rowBytes = <usize>F << 2;
+  const rowI = pW + (<usize>(i * K * F) << 2);
+  const bias = pB + (<usize>(i * K) << 2);
+  let k = 0;
+  for (; k + 1 < K; k += 2) {
+    const ra = rowI + <usize>k * rowBytes;
+    const rb = ra + rowBytes;
+    let acc = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(bias + (<usize>k << 2))), 1, <f64>load<f32>(bias + (<usize>(k + 1) << 2)));
+    for (let j: usize = 0; j < rowBytes; j += 4) {
+      const w = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(ra + j)), 1, <f64>load<f32>(rb + j));
+      acc = f64x2.add(acc, f64x2.mul(f64x2.splat(<f64>load<f32>(h + j)), w));
+    }
+    v128.store(pPredX + (<usize>k << 3), acc);
+  }
+  if (k < K) {
+    const r = rowI + <usize>k * rowBytes;
+    let x = <f64>load<f32>(bias + (<usize>k << 2));
+    for (let j: usize = 0; j < rowBytes; j += 4) x += <f64>load<f32>(h + j) * <f64>load<f32>(r + j);
+    store<f64>(pPredX + (<usize>k << 3), x);
+  }
+  let max = -Infinity;
+  for (k = 0; k < K; k++) {
+    const x = load<f64>(pPredX + (<usize>k << 3));
+    if (x > max) max = x;
+  }
+  let sum: f64 = 0;
+  for (k = 0; k < K; k++) {
+    const at = pPredX + (<usize>k << 3);
+    const e = exactJsExp(load<f64>(at) - max);
+    store<f64>(at, e);
+    sum += e;
+  }
+  let e: f64 = 0;
+  for (k = 0; k < K; k++) e += (load<f64>(pPredX + (<usize>k << 3)) / sum) * load<f64>(pRatingLevels + (<usize>k << 3));
+  return e;
+}
+
+/** Validation row r's predictions: p̂ = p(h | r's training ratings), then each validation entry's expectation. */
+function predictRow(r: i32): void {
+  const s = load<i32>(pValRowStart + (<usize>r << 2));
+  const e = load<i32>(pValRowStart + (<usize>(r + 1) << 2));
+  if (s == e) return;
+  hiddenOf(pPredH, pCols, pLevels, load<i32>(pRowStart + (<usize>r << 2)), load<i32>(pRowStart + (<usize>(r + 1) << 2)));
+  for (let t = s; t < e; t++) store<f64>(pValOut + (<usize>t << 3), expectedRating(load<i32>(pValCols + (<usize>t << 2)), pPredH));
+}
+
+/** Feature row r's hidden probabilities into its F outputs. */
+function featureRow(r: i32): void {
+  hiddenOf(pFeatOut + (<usize>(r * F) << 2), pFeatCols, pFeatLevels,
+    load<i32>(pFeatRowStart + (<usize>r << 2)), load<i32>(pFeatRowStart + (<usize>(r + 1) << 2)));
+}
+
+/**
+ * Every instance calls this with the same arguments: the rows predRows[0..count) in chunks of `chunk` from
+ * a shared counter, each predicted (what = 0: predictRow) or its hidden features computed (what = 1:
+ * featureRow). Reads W, b, c only (call between epochs: every row is then up to date). Returns 0, or 1 if
+ * the run was aborted.
+ */
+export function parallelRows(what: i32, count: i32, chunk: i32): i32 {
+  if (WORKER == 0) atomic.store<i32>(pSync + SYNC_WORK, 0);
+  if (!barrier()) return 1;
+  for (;;) {
+    const from = atomic.add<i32>(pSync + SYNC_WORK, chunk);
+    if (from >= count) break;
+    const to = min(count, from + chunk);
+    for (let q = from; q < to; q++) {
+      const r = load<i32>(pPredRows + (<usize>q << 2));
+      if (what == 0) predictRow(r);
+      else featureRow(r);
+    }
+  }
+  return barrier() ? 0 : 1;
 }
