@@ -34,7 +34,21 @@ export interface CdEngineOptions {
    * reference engine always runs on one.
    */
   threads?: number;
+  /**
+   * Weight bytes a batch's longest case must read (its ratings × K × F × 4) for the parallel epoch to take
+   * every case's positive phase in a phase of its own before the Gibbs steps (parallelEpoch's phase P:
+   * the rows prepared right before the Gibbs step reads them, so a long case does not fetch each row from
+   * memory twice). Smaller batches keep the fused phase: their rows stay in cache, and P's barrier costs
+   * more than it saves. Default PHASE_SPLIT_BYTES; the same bits either way (tests force both).
+   */
+  splitFromBytes?: number;
 }
+
+/**
+ * Half this machine's 32 MiB L3 (the other half for the other thread's case): the item RBM at MovieLens
+ * 25M's size reads far more (an item of 80,000 ratings: 650 MB), ML-1M's longest cases a few MB.
+ */
+export const PHASE_SPLIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Inference the engine makes besides training, on the same threads: the validation slice it predicts
@@ -203,6 +217,7 @@ type KernelExports = {
     momentum: number,
     weightDecay: number,
     startStep: number,
+    splitFromBytes: number,
   ): number;
   abortParallel(): void;
   ptrValRowStart(): number;
@@ -373,8 +388,10 @@ export class WasmCdEngine implements CdEngine {
       const { lr, momentum } = this;
       const step = x.getStep();
       this.withRng(rng, () => {
-        helpers.startEpoch([order.length, options.batchSize, steps, meanField, lr, momentum, options.weightDecay, step]);
-        const status = x.parallelEpoch(order.length, options.batchSize, steps, meanField, lr, momentum, options.weightDecay, step);
+        const split = options.splitFromBytes ?? PHASE_SPLIT_BYTES;
+        const args = [order.length, options.batchSize, steps, meanField, lr, momentum, options.weightDecay, step, split] as const;
+        helpers.startEpoch(args);
+        const status = x.parallelEpoch(...args);
         if (status !== 0) {
           helpers.throwIfFailed();
           throw new Error('a training helper thread stopped without saying why');

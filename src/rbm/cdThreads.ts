@@ -25,7 +25,7 @@ export const CONTROL = {
 export const COMMAND = { epoch: 1, quit: 2, rows: 3 } as const;
 /** Float64 arguments of the epoch command start at this byte; the failure message (UTF-8) at MESSAGE_AT. */
 export const ARGS_AT = 64;
-export const ARG_COUNT = 8;
+export const ARG_COUNT = 9;
 export const MESSAGE_AT = 256;
 export const MESSAGE_BYTES = 1024;
 const CONTROL_BYTES = MESSAGE_AT + MESSAGE_BYTES;

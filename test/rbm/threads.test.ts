@@ -81,6 +81,11 @@ describe.skipIf(!wasmKernelsAvailable().ok)('data-parallel CD epochs (threads)',
     ['sampled', { meanField: false }, ['item'], [3]],
     ['persistent chains', { persistent: true, meanField: false }, ['user'], [3]],
     ['a last batch of one case', { batchSize: 5 }, ['user'], [3]],
+    // Phase P (the positive phases apart) in every batch, and in the batches with a case of 10 ratings or
+    // more only (K 5 × F 10 × 4 bytes a rating): the same bits as the fused phase of the cases above.
+    ['phase P in every batch', { splitFromBytes: 0 }, ['user', 'item'], [2]],
+    ['phase P in some batches', { splitFromBytes: 2000 }, ['item'], [3]],
+    ['phase P, persistent chains', { persistent: true, meanField: false, splitFromBytes: 0 }, ['user'], [2]],
   ];
   for (const [name, options, orientations, threadCounts] of cases) {
     it(`equal the serial case-by-case epochs bit for bit: ${name}`, () => {

@@ -1328,17 +1328,27 @@ function ensurePrepared(i: i32): void {
  * no thread writes W or v, and phase G, after a barrier, prepares each row right before the Gibbs step
  * reads all of it. Preparing here instead (as before) left a long case's rows out of cache by the time its
  * Gibbs step read them again (an item's tens of thousands of 8 KB rows), a second trip to memory per rating.
+ * With `prepare` (a batch whose cases all fit in cache: no phase P, see parallelEpoch) it prepares each
+ * row as it reads it instead, inside phase G: the same numbers (addPreparedSliceExactF rounds as prepareRow).
  */
-function casePositive(c: i32): void {
+function casePositive(c: i32, prepare: bool): void {
   const r = load<i32>(pCaseRow + (<usize>c << 2));
   const start = load<i32>(pRowStart + (<usize>r << 2));
   const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
   if (end == start) return;
   const ph0 = pBatchPh0 + (<usize>(c * F) << 2);
   const ph = pBatchPh + (<usize>(c * F) << 2);
+  const kf = K * F;
   copyF(ph0, pC);
   for (let n = start; n < end; n++) {
-    addPreparedSliceExactF(ph0, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pLevels + <usize>n));
+    const i = load<i32>(pCols + (<usize>n << 2));
+    const k = <i32>load<u8>(pLevels + <usize>n);
+    if (prepare) {
+      ensurePrepared(i);
+      addF(ph0, pW + (<usize>(i * kf + k * F) << 2));
+    } else {
+      addPreparedSliceExactF(ph0, i, k);
+    }
   }
   sigmoidF(ph0);
   if (!PERSISTENT) {
@@ -1346,7 +1356,10 @@ function casePositive(c: i32): void {
   } else {
     copyF(ph, pC);
     for (let n = start; n < end; n++) {
-      addPreparedSliceExactF(ph, load<i32>(pCols + (<usize>n << 2)), <i32>load<u8>(pChain + <usize>n));
+      const i = load<i32>(pCols + (<usize>n << 2));
+      const k = <i32>load<u8>(pChain + <usize>n);
+      if (prepare) addF(ph, pW + (<usize>(i * kf + k * F) << 2));
+      else addPreparedSliceExactF(ph, i, k);
     }
     sigmoidF(ph);
   }
@@ -1359,7 +1372,8 @@ function casePositive(c: i32): void {
  * mean-field probabilities and first-step squared error by rating. Reads W, b, c only, each touched row
  * once ensurePrepared has prepared it (W is then fixed until the batch ends).
  */
-function caseStatistics(c: i32, steps: i32, meanField: bool): void {
+function caseStatistics(c: i32, steps: i32, meanField: bool, positive: bool): void {
+  if (positive) casePositive(c, true);
   const r = load<i32>(pCaseRow + (<usize>c << 2));
   const start = load<i32>(pRowStart + (<usize>r << 2));
   const end = load<i32>(pRowStart + (<usize>(r + 1) << 2));
@@ -1454,6 +1468,7 @@ function leadBatchEnd(at: i32, stop: i32): void {
  */
 export function parallelEpoch(
   count: i32, batchSize: i32, steps: i32, meanField: bool, newLr: f64, newMu: f64, newDecay: f64, startStep: i32,
+  splitFromBytes: f64,
 ): i32 {
   setRates(newLr, newMu, newDecay);
   step = startStep;
@@ -1469,16 +1484,25 @@ export function parallelEpoch(
     // Cases draw from their own positions of the stream: the lead keeps where the batch's draws end.
     const e0 = s0, e1 = s1, e2 = s2, e3 = s3;
     const B = stop - at;
-    for (;;) {
-      const q = atomic.add<i32>(pSync + SYNC_POSITIVE, 1);
-      if (q >= B) break;
-      casePositive(load<i32>(pCaseQueue + (<usize>q << 2)));
+    // Phase P only when the batch's longest case (the queue's first) reads more weight bytes than stay in
+    // cache (splitFromBytes): below that, its rows are still in cache for the Gibbs step, and P's extra
+    // pass and barrier cost more than they save. Every thread reads the same queue, so all choose alike;
+    // both ways give the same bits.
+    const longest = load<i32>(pCaseRow + (<usize>load<i32>(pCaseQueue) << 2));
+    const longestBytes = <f64>(load<i32>(pRowStart + (<usize>(longest + 1) << 2)) - load<i32>(pRowStart + (<usize>longest << 2))) * <f64>(K * F * 4);
+    const split = B > 0 && longestBytes >= splitFromBytes;
+    if (split) {
+      for (;;) {
+        const q = atomic.add<i32>(pSync + SYNC_POSITIVE, 1);
+        if (q >= B) break;
+        casePositive(load<i32>(pCaseQueue + (<usize>q << 2)), false);
+      }
+      if (!barrier()) return 1;
     }
-    if (!barrier()) return 1;
     for (;;) {
       const q = atomic.add<i32>(pSync + SYNC_CASES, 1);
       if (q >= B) break;
-      caseStatistics(load<i32>(pCaseQueue + (<usize>q << 2)), steps, meanField);
+      caseStatistics(load<i32>(pCaseQueue + (<usize>q << 2)), steps, meanField, !split);
     }
     setRng(e0, e1, e2, e3);
     if (!barrier()) return 1;
