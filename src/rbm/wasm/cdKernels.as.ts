@@ -1396,7 +1396,7 @@ function caseStatistics(c: i32, steps: i32, meanField: bool, positive: bool): vo
     for (let n = start; n < end; n++) {
       const i = load<i32>(pCols + (<usize>n << 2));
       const pos = n + delta;
-      if (t == 0) ensurePrepared(i);
+      if (t == 0 && !positive) ensurePrepared(i);
       const rowI = pW + (<usize>(i * kf) << 2);
       const max = visibleInputs(i, rowI, pMask);
       let sum: f64 = 0;
