@@ -359,11 +359,11 @@ interface MemberCurve {
 
 /** The ranking points as one curve per member phase (in order of appearance), sorted by epoch. */
 function rankingMembers(points: readonly CurvePoint[], y: (p: CurvePoint) => number): MemberCurve[] {
-  const phases = [...new Set(points.map((p) => p.phase ?? 'implicit'))];
+  const phases = [...new Set(points.map((p) => p.phase))];
   return phases.map((phase) => ({
     name: RANKING_PHASES[phase] ?? phase,
     values: points
-      .filter((p) => (p.phase ?? 'implicit') === phase)
+      .filter((p) => p.phase === phase)
       .sort((a, b) => a.epoch - b.epoch)
       .map((p) => ({ x: p.epoch, y: y(p) })),
   }));
