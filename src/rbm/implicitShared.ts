@@ -423,6 +423,7 @@ export class SharedThread {
     this.relevant = new Uint8Array(L.items);
     this.incC = new Float64Array(L.hidden);
     this.plGradC = new Float64Array(L.hidden);
+    this.scales = new Float64Array(L.pl ? L.batchSize : 0);
   }
 
   /** Waits until every thread has arrived (a generation barrier over Atomics). */
@@ -520,6 +521,8 @@ export class SharedThread {
     const claims = CLAIMS + (step & 1) * CLAIM_STRIDE;
     if (tid === 0) for (let x = 0; x < 4; x++) Atomics.store(ctl, CLAIMS + ((step + 1) & 1) * CLAIM_STRIDE + x, 0);
     const claim = (counter: number): number => Atomics.add(ctl, claims + counter, 1);
+    // Pseudo-likelihood reads each case's s(n) in B, C and D: once per batch, on every thread.
+    if (L.pl) for (let n = 0; n < B; n++) this.scales[n] = this.caseScale(cases, n);
     if (L.sampled) {
       // The batch's rows brought up to date (their lazy decay) before anything reads them.
       k.catchUp(L.W, L.inc, L.b, L.incb, F, L.lastStep, L.slotItems, s0, s1, step, L.pow);
@@ -582,7 +585,7 @@ export class SharedThread {
     k.addParts(Q, L.parts, chunks, B * F, B * F);
     for (let n = 0; n < B; n++) k.addParts(Q + n * fb, c, 1, 0, F);
     if (!L.gaussian) k.sigmoidInPlace(Q, B * F);
-    if (L.pl) this.pseudoLikelihoodCases(B, cases, Q, c);
+    if (L.pl) this.pseudoLikelihoodCases(B, Q, c);
     if (!L.sampled && tid === 0) {
       // Σ_i (v⁰_i − v_i)² = Σ_i v_i² + Σ_{rated} (1 − 2 v_i): the rated part, for thread 0 to add up
       // when the batch returns (the others may still be in D and E then).
@@ -685,7 +688,7 @@ export class SharedThread {
       f32[nf + r] = norm;
     }
     for (let n = 0; n < B; n++) {
-      const s = this.caseScale(cases, n);
+      const s = this.scales[n];
       const row = (L.V >> 2) + n * L.maxRows;
       for (let r = r0; r < r1; r++) f32[row + r] += 0.5 * s * f32[nf + r];
       const u = i32[(cases >> 2) + n];
@@ -703,7 +706,7 @@ export class SharedThread {
    * adds up ∂c = Σ_n (x̄_n − R_n), x̄_n = (h_n − c) / s_n; then Q_n ← 2h_n − c − s_n R_n, what D adds to
    * each rated row of case n.
    */
-  private pseudoLikelihoodCases(B: number, cases: number, Q: number, c: number): void {
+  private pseudoLikelihoodCases(B: number, Q: number, c: number): void {
     const { L, f32 } = this;
     const F = L.hidden;
     const cf = c >> 2;
@@ -711,14 +714,14 @@ export class SharedThread {
       const g = this.plGradC;
       g.fill(0);
       for (let n = 0; n < B; n++) {
-        const s = this.caseScale(cases, n);
+        const s = this.scales[n];
         const hf = (L.H >> 2) + n * F;
         const qf = (Q >> 2) + n * F;
         for (let j = 0; j < F; j++) g[j] += (f32[hf + j] - f32[cf + j]) / s - (f32[qf + j] - f32[cf + j]);
       }
     }
     for (let n = 0; n < B; n++) {
-      const s = this.caseScale(cases, n);
+      const s = this.scales[n];
       const hf = (L.H >> 2) + n * F;
       const qf = (Q >> 2) + n * F;
       for (let j = 0; j < F; j++) f32[qf + j] = 2 * f32[hf + j] - f32[cf + j] - s * (f32[qf + j] - f32[cf + j]);
@@ -738,7 +741,7 @@ export class SharedThread {
     const d = this.shrink;
     d.fill(0, 0, r1 - r0);
     for (let n = 0; n < B; n++) {
-      const s = this.caseScale(cases, n);
+      const s = this.scales[n];
       const row = (L.V >> 2) + n * L.maxRows;
       for (let r = r0; r < r1; r++) d[r - r0] -= s * f32[row + r];
       const u = i32[(cases >> 2) + n];
@@ -754,6 +757,8 @@ export class SharedThread {
 
   /** Pseudo-likelihood: thread 0's ∂c of the batch (C), used after D. */
   private readonly plGradC: Float64Array;
+  /** Pseudo-likelihood: s(n) of the batch's cases (set at the batch's start). */
+  private readonly scales: Float64Array;
   /** Pseudo-likelihood: the shrink coefficients of a chunk's rows (D). */
   private shrink = new Float64Array(0);
 
