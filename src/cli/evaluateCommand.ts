@@ -9,7 +9,8 @@ import { dirname } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset, loadFolds, type FoldSpec } from '../eval/loadFolds.js';
 import { errorMetrics } from '../eval/metrics.js';
-import { formatAlgorithmTable, evaluationSvg, type AlgorithmRow } from '../eval/report.js';
+import { pairedDifference } from '../eval/paired.js';
+import { formatAlgorithmTable, formatPairedTable, evaluationSvg, type AlgorithmRow } from '../eval/report.js';
 import { evaluateAlgorithms, evaluateGivenN, type AlgorithmResult, type GivenResult, type RankingProtocol } from '../eval/runner.js';
 import { givenNColdUsers, sampleUsers, type Fold } from '../eval/splits.js';
 import { algorithmNames, getAlgorithm, resolveAlgorithm, type FitOptions } from '../model/index.js';
@@ -223,8 +224,28 @@ export async function runEvaluate(command: EvaluateCommand, log: (line: string) 
       items: data?.itemIds.length ?? null,
       backend,
     },
-    algorithms: results.map((r) => ({ name: r.name, description: r.description, folds: r.folds, mean: r.mean })),
-    given: given.map((g) => ({ n: g.n, skipped: g.skipped, algorithms: g.algorithms })),
+    // Per-user figures stay out of the report (thousands of numbers per fold); their paired differences go in.
+    algorithms: results.map((r) => ({
+      name: r.name,
+      description: r.description,
+      folds: r.folds.map(({ perUser: _perUser, ...f }) => f),
+      mean: r.mean,
+    })),
+    given: given.map((g) => ({ n: g.n, skipped: g.skipped, algorithms: g.algorithms.map(({ perUser: _perUser, ...a }) => a) })),
+    paired: {
+      reference: served.name,
+      split: results.slice(1).map((r) => ({
+        name: r.name,
+        ...pairedDifference(
+          served.folds.map((f) => f.perUser),
+          r.folds.map((f) => f.perUser),
+        ),
+      })),
+      given: given.map((g) => ({
+        n: g.n,
+        algorithms: g.algorithms.slice(1).map((a) => ({ name: a.name, ...pairedDifference([g.algorithms[0].perUser], [a.perUser]) })),
+      })),
+    },
     served: served.name,
     ...legacyFields(
       folds,
@@ -252,7 +273,8 @@ export function formatEvaluation(report: EvaluationJson): string {
       },
     ),
   ];
-  for (const g of report.given) {
+  parts.push(formatPairedTable(report.paired.reference, report.paired.split, { k }));
+  for (const [p, g] of report.given.entries()) {
     parts.push(
       formatAlgorithmTable(
         g.algorithms.map((a) => row(a.name, a)),
@@ -262,8 +284,9 @@ export function formatEvaluation(report: EvaluationJson): string {
         },
       ),
     );
+    parts.push(formatPairedTable(report.paired.reference, report.paired.given[p].algorithms, { k }));
   }
-  return parts.join('\n\n');
+  return parts.filter((part) => part !== '').join('\n\n');
 }
 
 export async function evaluateMain(argv: string[]): Promise<void> {

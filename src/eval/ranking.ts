@@ -173,6 +173,15 @@ export interface RankingSummary {
   mostRecommended: { item: number; share: number } | null;
 }
 
+/** The per-list metrics of each measured user (index x: user key users[x]). */
+export interface UserFigures {
+  users: Int32Array;
+  precision: Float64Array;
+  recall: Float64Array;
+  ndcg: Float64Array;
+  map: Float64Array;
+}
+
 export interface RankingAccumulatorOptions {
   k: number;
   /** Number of items in the catalogue (item indices are 0 … catalogSize − 1). */
@@ -204,6 +213,8 @@ export class RankingAccumulator {
   private lists = 0;
   private slots = 0;
   private sums = { precision: 0, recall: 0, ndcg: 0, map: 0, hit: 0, information: 0 };
+  /** Each measured user's key and metrics, in the order added (for paired comparisons, `paired.ts`). */
+  private readonly measured: { user: number; metrics: ListMetrics }[] = [];
 
   constructor(options: RankingAccumulatorOptions) {
     const { k, catalogSize, popularity } = options;
@@ -225,8 +236,11 @@ export class RankingAccumulator {
     this.listCount = new Int32Array(catalogSize);
   }
 
-  /** Adds one user's list (best first; entries after the k-th are ignored) and relevant items. */
-  add(list: ArrayLike<number>, relevant: ReadonlySet<number>): void {
+  /**
+   * Adds one user's list (best first; entries after the k-th are ignored) and relevant items. `user` keys
+   * the user's figures in `perUser` (default: the number of lists added before).
+   */
+  add(list: ArrayLike<number>, relevant: ReadonlySet<number>, user = this.lists): void {
     const n = Math.min(this.k, list.length);
     for (let r = 0; r < n; r++) {
       const i = list[r];
@@ -250,11 +264,32 @@ export class RankingAccumulator {
       return;
     }
     this.users++;
+    this.measured.push({ user, metrics: m });
     this.sums.precision += m.precision;
     this.sums.recall += m.recall;
     this.sums.ndcg += m.ndcg;
     this.sums.map += m.averagePrecision;
     this.sums.hit += m.hit;
+  }
+
+  /** The measured users' own figures, keyed as added: what a paired comparison of two algorithms needs. */
+  perUser(): UserFigures {
+    const n = this.measured.length;
+    const out: UserFigures = {
+      users: new Int32Array(n),
+      precision: new Float64Array(n),
+      recall: new Float64Array(n),
+      ndcg: new Float64Array(n),
+      map: new Float64Array(n),
+    };
+    this.measured.forEach(({ user, metrics }, x) => {
+      out.users[x] = user;
+      out.precision[x] = metrics.precision;
+      out.recall[x] = metrics.recall;
+      out.ndcg[x] = metrics.ndcg;
+      out.map[x] = metrics.averagePrecision;
+    });
+    return out;
   }
 
   summary(): RankingSummary {

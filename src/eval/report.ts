@@ -4,6 +4,7 @@
  */
 import type { EpochReport } from '../model/index.js';
 import type { EvaluationReport } from './crossValidate.js';
+import type { PairedDifference } from './paired.js';
 import type { AlgorithmFigures } from './runner.js';
 
 const f4 = (x: number): string => x.toFixed(4);
@@ -100,6 +101,34 @@ export function formatAlgorithmTable(rows: readonly AlgorithmRow[], options: { k
   ]);
   const table = alignColumns(head, cells);
   return options.title ? `${options.title}\n${table}` : table;
+}
+
+/**
+ * The paired differences of one protocol: the reference minus each other algorithm, per list metric, as
+ * "Δ ± SE" (paired.ts), with a closing line on reading them. Empty when there is nothing to compare.
+ */
+export function formatPairedTable(
+  reference: string,
+  rows: readonly ({ name: string } & PairedDifference)[],
+  options: { k: number },
+): string {
+  if (rows.length === 0) return '';
+  const { k } = options;
+  const cell = (d: { mean: number; standardError: number }): string =>
+    Number.isNaN(d.mean) ? 'n/a' : `${d.mean >= 0 ? '+' : '−'}${Math.abs(d.mean).toFixed(4)} ± ${formatFigure(d.standardError)}`;
+  const head = ['algorithm', `ΔP@${k}`, `ΔR@${k}`, `ΔnDCG@${k}`, `ΔMAP@${k}`, 'users'];
+  const cells = rows.map((r) => [
+    r.name,
+    cell(r.difference.precision),
+    cell(r.difference.recall),
+    cell(r.difference.ndcg),
+    cell(r.difference.map),
+    String(r.users),
+  ]);
+  return [
+    `${reference} minus each algorithm, paired over the same users (mean ± standard error; |Δ| < 2 SE: within one split's noise)`,
+    alignColumns(head, cells),
+  ].join('\n');
 }
 
 /** A block of SVG content drawn in its own width × height box from (0, 0); panels stack vertically. */

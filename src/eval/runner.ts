@@ -13,7 +13,7 @@ import { compressRows } from '../data/dataset.js';
 import { getAlgorithm, type EpochReport, type FitOptions, type TrainedModel, type TrainingSummary } from '../model/index.js';
 import { forEachTestUser } from './crossValidate.js';
 import { errorMetrics, type ErrorMetrics } from './metrics.js';
-import { popularityOf, RankingAccumulator, relevantByUser, topK, type RankingSummary } from './ranking.js';
+import { popularityOf, RankingAccumulator, relevantByUser, topK, type RankingSummary, type UserFigures } from './ranking.js';
 import type { ColdUserSplit, Fold } from './splits.js';
 
 export interface RankingProtocol {
@@ -44,6 +44,8 @@ export interface AlgorithmFoldResult extends AlgorithmFigures {
   evaluateSeconds: number;
   testRatings: number;
   ranking: RankingSummary;
+  /** Each measured test user's list metrics, keyed by user index (for paired comparisons). */
+  perUser: UserFigures;
   training: TrainingSummary;
 }
 
@@ -58,8 +60,11 @@ export interface GivenResult {
   n: number;
   /** Cold users skipped at this N (fewer than N + 5 ratings). */
   skipped: number;
-  algorithms: ({ name: string; users: number } & AlgorithmFigures)[];
+  algorithms: ({ name: string } & GivenFigures)[];
 }
+
+/** One algorithm's figures on one Given-N part, with each measured cold user's list metrics. */
+export type GivenFigures = { users: number; perUser: UserFigures } & AlgorithmFigures;
 
 export interface EvaluationHooks {
   onEpoch?: (where: string, report: EpochReport) => void;
@@ -85,6 +90,7 @@ export function evaluateOnFold(
     ranking.add(
       topK(scores.score, protocol.k, (i) => seen[i] === 1),
       relevant[u],
+      u,
     );
     for (const i of trainItems) seen[i] = 0;
     if (scores.expected) {
@@ -96,7 +102,7 @@ export function evaluateOnFold(
   });
   const summary = ranking.summary();
   const errors = model.predictsRatings ? errorMetrics(predicted, actual) : null;
-  return { ...figures(errors, summary), testRatings: test.levels.length, ranking: summary };
+  return { ...figures(errors, summary), testRatings: test.levels.length, ranking: summary, perUser: ranking.perUser() };
 }
 
 function figures(errors: ErrorMetrics | null, r: RankingSummary): AlgorithmFigures {
@@ -170,11 +176,7 @@ export async function evaluateAlgorithms(
  * are folded in with no user index (the visitor path) and their other ratings are predicted and ranked,
  * excluding the revealed items. One entry per part, in order.
  */
-export function measureGivenN(
-  model: TrainedModel,
-  split: ColdUserSplit,
-  protocol: RankingProtocol,
-): ({ users: number } & AlgorithmFigures)[] {
+export function measureGivenN(model: TrainedModel, split: ColdUserSplit, protocol: RankingProtocol): GivenFigures[] {
   const popularity = popularityOf(split.train);
   return split.given.map((part) => {
     const revealed = compressRows(part.revealed, 'user');
@@ -193,6 +195,7 @@ export function measureGivenN(
       ranking.add(
         topK(scores.score, protocol.k, (i) => seen[i] === 1),
         relevant[u],
+        u,
       );
       for (const i of ratings.items) seen[i] = 0;
       if (scores.expected) {
@@ -204,6 +207,7 @@ export function measureGivenN(
     }
     return {
       users: part.users.length,
+      perUser: ranking.perUser(),
       ...figures(model.predictsRatings ? errorMetrics(predicted, actual) : null, ranking.summary()),
     };
   });
