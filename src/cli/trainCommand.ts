@@ -141,16 +141,16 @@ export async function trainMain(argv: string[]): Promise<void> {
     // --threads, the implicit RBM (when the algorithm trains it) after or beside them; each model's epoch budget
     // from the catalog's size, as its trainer will compute it (and report it with each epoch).
     const counts = await db.catalog.counts();
+    const implicit = validateImplicitOptions(options.implicit);
     const progress = new TrainingProgress({
       lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE),
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
           ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
-            ? implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
+            ? implicitEpochBudget(implicit, counts.users)
             : phase === 'implicit-pl'
-              ? pseudoLikelihoodMembers(validateImplicitOptions(options.implicit), counts.items) *
-                implicitEpochBudget(validateImplicitOptions(options.implicit), counts.users)
+              ? pseudoLikelihoodMembers(implicit, counts.items) * implicitEpochBudget(implicit, counts.users)
               : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {
