@@ -96,7 +96,8 @@ export class NonFiniteTrainingError extends Error {
 /** Counts of each visible unit's ratings at each level (for the visible-bias initialisation). */
 export function visibleLevelCounts(rows: CompressedRows, K: number): Float64Array {
   const counts = new Float64Array(rows.cols * K);
-  for (let n = 0; n < rows.colIndex.length; n++) counts[rows.colIndex[n] * K + rows.levels[n]]++;
+  const { colIndex, levels } = rows;
+  for (let n = 0; n < colIndex.length; n++) counts[colIndex[n] * K + levels[n]]++;
   return counts;
 }
 
@@ -238,9 +239,9 @@ export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRb
   if (resume) checkResumable(resume, phase, train.cols, K, options.hidden);
   // A resumed run draws its shuffles from a stream of its own, not the fresh run's first epochs again.
   const rng = new Rng(resume ? (seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0 : seed);
-  const params = resume
-    ? cloneParams(resume.params)
-    : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
+  // Fresh weights are drawn by the engine (initWeightsNormal: on its threads, into its memory), the
+  // numbers initParams would draw from the same stream.
+  const params = resume ? cloneParams(resume.params) : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), null, 0);
   const engine = createCdEngine(
     params,
     train,
@@ -258,6 +259,7 @@ export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRb
     { validation: job.validation, features: job.features ?? null },
   );
   try {
+    if (!resume) engine.initWeightsNormal(rng, options.initScale);
     return trainWithEngine(job, hooks, engine, params, rng, started);
   } finally {
     engine.close();
