@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError, parseBenchArgs } from '../../src/bench/args.js';
 import { CASE_NAMES } from '../../src/bench/cases.js';
-import { steadyMean } from '../../src/bench/measure.js';
+import { interleavedRuns, median, mergeRuns, steadyMean } from '../../src/bench/measure.js';
 import { buildReport, checkTargets, formatSeconds, formatTable, targetsTable, threadsTable } from '../../src/bench/report.js';
 import { parseStatusKb } from '../../src/bench/rss.js';
 import type { CaseOutcome, CaseResult, ImplicitEpochResult, OrientationResult } from '../../src/bench/types.js';
@@ -64,6 +64,33 @@ describe('steadyMean', () => {
     expect(steadyMean([5, 1, 3])).toBe(2);
     expect(steadyMean([4])).toBe(4);
     expect(steadyMean([])).toBeNaN();
+  });
+});
+
+describe('several thread counts', () => {
+  it('take turns, every other round reversed', () => {
+    expect(interleavedRuns(2, 3)).toEqual([0, 1, 1, 0, 0, 1]);
+    expect(interleavedRuns(3, 2)).toEqual([0, 1, 2, 2, 1, 0]);
+    expect(interleavedRuns(1, 1)).toEqual([0]);
+  });
+
+  it("give the median of the runs' epochs after each run's first, every epoch kept in order", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    const run = (wall: number[], cpu: number[]) => ({
+      epochSeconds: wall,
+      secondsPerEpoch: NaN,
+      epochCpuSeconds: cpu,
+      cpuSecondsPerEpoch: NaN,
+    });
+    // The first epoch of each run (9, 8, 7: warm-up) is left out; one slow epoch (5) does not move the median.
+    const merged = mergeRuns([run([9, 1, 1.2], [9, 2, 2]), run([8, 5, 1.1], [9, 2.2, 2.4]), run([7, 1.3, 0.9], [9, 2.1, 1.9])]);
+    expect(merged.epochSeconds).toEqual([9, 1, 1.2, 8, 5, 1.1, 7, 1.3, 0.9]);
+    expect(merged.secondsPerEpoch).toBeCloseTo(1.15, 12);
+    expect(merged.cpuSecondsPerEpoch).toBeCloseTo(2.05, 12);
+    // A single run stays as it was measured (the mean after its first epoch, computed by its caller).
+    const single = { ...run([3, 2], [3, 2]), secondsPerEpoch: 2, cpuSecondsPerEpoch: 2 };
+    expect(mergeRuns([single])).toBe(single);
   });
 });
 
