@@ -132,10 +132,6 @@ function rotl(x: number, k: number): number {
  * Returns the count of zero u's drawn again: without any, the pairs used exactly 2 draws each, which is
  * what lets several threads fill parts of one array from jumped states (see xoshiroJump). When
  * `end - start` is odd, the last pair's second variate (unscaled) goes to spare[0].
- *
- * The values are made in a block of ordinary memory and copied out: `out` may be a view on a WebAssembly
- * memory (a growable SharedArrayBuffer), whose element stores V8 compiles far slower than an ordinary
- * array's (see docs/performance.md).
  */
 export function normalPairs(
   out: Float32Array,
@@ -145,28 +141,13 @@ export function normalPairs(
   scale: number,
   spare: Float64Array | null = null,
 ): number {
-  let redrawn = 0;
-  for (let from = start; from < end; from += NORMAL_BLOCK) {
-    const to = Math.min(end, from + NORMAL_BLOCK);
-    redrawn += normalBlock(normalScratch, to - from, state, scale, spare);
-    out.set(normalScratch.subarray(0, to - from), from);
-  }
-  return redrawn;
-}
-
-/** Values per block of normalPairs (even, so only the last block can end inside a pair). */
-const NORMAL_BLOCK = 1 << 16;
-const normalScratch = new Float32Array(NORMAL_BLOCK);
-
-/** normalPairs into out[0..count). */
-function normalBlock(out: Float32Array, count: number, state: Int32Array, scale: number, spare: Float64Array | null = null): number {
   let s0 = state[0] | 0;
   let s1 = state[1] | 0;
   let s2 = state[2] | 0;
   let s3 = state[3] | 0;
   let redrawn = 0;
   const twoPi = 2 * Math.PI;
-  for (let at = 0; at < count; at += 2) {
+  for (let at = start; at < end; at += 2) {
     let u = 0;
     for (;;) {
       u = (Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0) / 4294967296;
@@ -191,7 +172,7 @@ function normalBlock(out: Float32Array, count: number, state: Int32Array, scale:
     // The same operations, in the same order, as normal(): (r · cos(2π · v)) · scale.
     const r = Math.sqrt(-2 * Math.log(u));
     out[at] = r * Math.cos(twoPi * v) * scale;
-    if (at + 1 < count) out[at + 1] = r * Math.sin(twoPi * v) * scale;
+    if (at + 1 < end) out[at + 1] = r * Math.sin(twoPi * v) * scale;
     else if (spare) spare[0] = r * Math.sin(twoPi * v);
   }
   state[0] = s0;
