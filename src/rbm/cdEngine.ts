@@ -89,6 +89,11 @@ export interface CdEngine {
   predictValidation(rows: Int32Array | null): Float64Array;
   /** hiddenOfRows of the feature cases with the current parameters. */
   hiddenFeatures(): Float32Array;
+  /**
+   * predictValidation(null) and hiddenFeatures() with the current parameters, the same numbers, from one
+   * pass where the engine can (the wasm engine reads each weight slice once for both sums).
+   */
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array };
   /** Replaces the parameters (after training: the best epoch's, for the passes above). */
   loadParams(p: RbmParams): void;
   /**
@@ -165,6 +170,10 @@ export class JsCdEngine implements CdEngine {
     return hiddenOfRows(this.params, need(this.inference.features, 'feature cases'));
   }
 
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array } {
+    return { predictions: this.predictValidation(null), features: this.hiddenFeatures() };
+  }
+
   loadParams(p: RbmParams): void {
     if (p !== this.params) copyParamsInto(p, this.params);
   }
@@ -237,7 +246,7 @@ type KernelExports = {
   ptrFeatCols(): number;
   ptrFeatLevels(): number;
   ptrFeatOut(): number;
-  /** (what: 0 predictions, 1 features; count of rows in predRows; rows per grab): 0, or 1 if aborted. */
+  /** (what: 0 predictions, 1 features, 2 both; count of rows in predRows; rows per grab): 0, or 1 if aborted. */
   parallelRows(what: number, count: number, chunk: number): number;
 };
 
@@ -432,6 +441,24 @@ export class WasmCdEngine implements CdEngine {
     return new Float32Array(this.memory.buffer, this.x.ptrFeatOut() >>> 0, features.rows * F).slice();
   }
 
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array } {
+    const validation = need(this.validation, 'a validation slice');
+    const features = need(this.features, 'feature cases');
+    let covered = validation.colIndex.length > 0 && features.colIndex.length > 0;
+    for (let r = 0; covered && r < validation.rows; r++) {
+      covered = validation.rowStart[r + 1] === validation.rowStart[r] || features.rowStart[r + 1] > features.rowStart[r];
+    }
+    if (!covered) return { predictions: this.predictValidation(null), features: this.hiddenFeatures() };
+    // Every row with feature ratings (among them every row with validation ratings: those are training
+    // ratings too), each its features and, if it has validation ratings, their predictions.
+    this.runRows(2, this.setPassRows(null, features));
+    const buffer = this.memory.buffer;
+    return {
+      predictions: new Float64Array(buffer, this.x.ptrValOut() >>> 0, validation.colIndex.length).slice(),
+      features: new Float32Array(buffer, this.x.ptrFeatOut() >>> 0, features.rows * this.F).slice(),
+    };
+  }
+
   loadParams(p: RbmParams): void {
     const live = this.params;
     if (p.W !== live.W) copyParamsInto(p, live);
@@ -503,7 +530,7 @@ export class WasmCdEngine implements CdEngine {
   }
 
   /** parallelRows on every thread of the engine (rows per grab: small, so long rows balance out). */
-  private runRows(what: 0 | 1, count: number): void {
+  private runRows(what: 0 | 1 | 2, count: number): void {
     const chunk = 16;
     this.helpers?.startRows([what, count, chunk]);
     if (this.x.parallelRows(what, count, chunk) !== 0) {

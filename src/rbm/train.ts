@@ -302,6 +302,9 @@ function trainWithEngine(
   const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   let lastCheckpoint = now();
   const firstEpoch = resume ? resume.epoch + 1 : 1;
+  // The budget's last epoch computes the features with its full validation pass (one pass over the
+  // weights for both); they are kept if that epoch's parameters are the ones returned.
+  let lastEpochFeatures: Float32Array | null = null;
   let epoch = 0;
   for (epoch = firstEpoch; epoch <= options.epochs; epoch++) {
     const epochStart = performance.now();
@@ -318,7 +321,14 @@ function trainWithEngine(
     let valRmse: number | null = null;
     if (validation) {
       // The passes run on the engine's threads (every row is up to date after trainEpoch).
-      const full = !sample || epoch === options.epochs ? engine.predictValidation(null) : null;
+      let full: Float64Array | null = null;
+      if (job.features && epoch === options.epochs) {
+        const both = engine.predictValidationAndFeatures();
+        full = both.predictions;
+        lastEpochFeatures = both.features;
+      } else if (!sample || epoch === options.epochs) {
+        full = engine.predictValidation(null);
+      }
       valRmse = rmseOfRows(full ?? engine.predictValidation(sampleRows), validation, sampleRows, ratingLevels);
       predicted = full;
     }
@@ -360,10 +370,12 @@ function trainWithEngine(
   const epochs = Math.min(epoch, options.epochs);
   // The best epoch's predictions of the whole slice, for the blend's mixture: one full pass with the best
   // parameters when the epoch that made them predicted only the sample.
-  const needsBest = (validation !== null && !bestPredictions) || job.features;
+  // The last epoch's features hold if its parameters are the returned ones: it was the best, or none was.
+  const featuresHold = lastEpochFeatures !== null && (!best || bestEpoch === options.epochs);
+  const needsBest = (validation !== null && !bestPredictions) || (job.features && !featuresHold);
   if (best && needsBest) engine.loadParams(best);
   if (best && validation && !bestPredictions) bestPredictions = engine.predictValidation(null);
-  const hiddenFeatures = job.features ? engine.hiddenFeatures() : null;
+  const hiddenFeatures = job.features ? (featuresHold ? lastEpochFeatures : engine.hiddenFeatures()) : null;
   return {
     // Never the wasm engine's views: the result must outlive the engine and be transferable.
     params: best ?? (spare ? snapshot(spare) : live),
