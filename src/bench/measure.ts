@@ -12,6 +12,7 @@ import type { RbmParams } from '../rbm/params.js';
 import { trainRbm } from '../rbm/train.js';
 import { findCase, type CaseContext } from './cases.js';
 import { runPipeline } from './pipeline.js';
+import { watchOtherLoad } from './contention.js';
 import { currentRssMB, peakRssMB } from './rss.js';
 import {
   THREAD_ROUNDS,
@@ -63,11 +64,19 @@ function steadyEpochs(runs: readonly (readonly number[])[]): number[] {
 
 /** Several runs of one thread count as one result: every epoch in order, the medians of the steady ones. */
 export function mergeRuns<
-  T extends { epochSeconds: number[]; secondsPerEpoch: number; epochCpuSeconds: number[]; cpuSecondsPerEpoch: number },
+  T extends {
+    epochSeconds: number[];
+    secondsPerEpoch: number;
+    epochCpuSeconds: number[];
+    cpuSecondsPerEpoch: number;
+    otherCores?: number | null;
+  },
 >(runs: readonly T[]): T {
   if (runs.length === 1) return runs[0];
+  const others = runs.map((r) => r.otherCores);
   return {
     ...runs[runs.length - 1],
+    ...(others.every((x) => typeof x === 'number') ? { otherCores: others.reduce((a, b) => a + b, 0) / others.length } : {}),
     epochSeconds: runs.flatMap((r) => r.epochSeconds),
     secondsPerEpoch: median(steadyEpochs(runs.map((r) => r.epochSeconds))),
     epochCpuSeconds: runs.flatMap((r) => r.epochCpuSeconds),
@@ -77,7 +86,13 @@ export function mergeRuns<
 
 /** `time(count)` for every thread count, interleaved in THREAD_ROUNDS rounds when there are several. */
 async function byThreadCount<
-  T extends { epochSeconds: number[]; secondsPerEpoch: number; epochCpuSeconds: number[]; cpuSecondsPerEpoch: number },
+  T extends {
+    epochSeconds: number[];
+    secondsPerEpoch: number;
+    epochCpuSeconds: number[];
+    cpuSecondsPerEpoch: number;
+    otherCores?: number | null;
+  },
 >(counts: readonly number[], time: (threads: number) => T | Promise<T>, merge: (runs: T[]) => T = mergeRuns): Promise<T[]> {
   const runs: T[][] = counts.map(() => []);
   for (const n of interleavedRuns(counts.length, counts.length > 1 ? THREAD_ROUNDS : 1)) runs[n].push(await time(counts[n]));
@@ -98,6 +113,7 @@ function timeOrientation(
   const epochSeconds: number[] = [];
   const epochCpuSeconds: number[] = [];
   let cpuMark = process.cpuUsage();
+  const otherLoad = watchOtherLoad();
   const trained = trainRbm(
     { phase: orientation, train: rows, validation: null, ratingLevels, options, seed, threads },
     {
@@ -139,6 +155,7 @@ function timeOrientation(
       kernels: trained.kernels,
       threads: trained.kernels === 'wasm' ? threads : 1,
       peakRssAfterMB: peakRssMB(),
+      otherCores: otherLoad(),
     },
   };
 }
@@ -216,6 +233,7 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
   // Per member kind: the CD member ('implicit') and the pseudo-likelihood one ('implicit-pl').
   const timed = { implicit: { wall: [] as number[], cpu: [] as number[] }, 'implicit-pl': { wall: [] as number[], cpu: [] as number[] } };
   let cpuMark = process.cpuUsage();
+  const otherLoad = watchOtherLoad();
   const model = await fitImplicitRbm(dataset, { epochs, patience: epochs, scaleEpochs: false, threads }, (report) => {
     const cpu = process.cpuUsage(cpuMark);
     const into = report.phase === 'implicit-pl' ? timed['implicit-pl'] : timed.implicit;
@@ -253,6 +271,7 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
         }
       : {}),
     peakRssAfterMB: peakRssMB(),
+    otherCores: otherLoad(),
   };
 }
 

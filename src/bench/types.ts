@@ -47,6 +47,11 @@ export interface OrientationResult {
   threads?: number;
   /** VmHWM of the child right after this orientation trained. */
   peakRssAfterMB: number;
+  /**
+   * Cores other processes used on average while it trained (contention.ts; the mean over the runs of
+   * several thread counts), null where unknown: a 1 → 2 thread comparison means something only near 0.
+   */
+  otherCores?: number | null;
 }
 
 /**
@@ -76,6 +81,8 @@ export interface ImplicitEpochResult {
   pseudoLikelihood?: { epochSeconds: number[]; secondsPerEpoch: number; epochCpuSeconds: number[]; cpuSecondsPerEpoch: number };
   /** VmHWM of the child right after this training. */
   peakRssAfterMB: number;
+  /** As OrientationResult's. */
+  otherCores?: number | null;
 }
 
 export interface ScoringResult {
