@@ -12,8 +12,16 @@ import type { RbmParams } from '../rbm/params.js';
 import { trainRbm } from '../rbm/train.js';
 import { findCase, type CaseContext } from './cases.js';
 import { runPipeline } from './pipeline.js';
+import { watchOtherLoad } from './contention.js';
 import { currentRssMB, peakRssMB } from './rss.js';
-import type { CaseResult, ImplicitEpochResult, OrientationResult, ScoringResult, StageEvent } from './types.js';
+import {
+  THREAD_ROUNDS,
+  type CaseResult,
+  type ImplicitEpochResult,
+  type OrientationResult,
+  type ScoringResult,
+  type StageEvent,
+} from './types.js';
 
 const MIB = 1024 * 1024;
 /** Epochs of the quick model that batch scoring is timed on (the scoring cost does not depend on them). */
@@ -31,6 +39,66 @@ export function steadyMean(epochSeconds: readonly number[]): number {
   return timed.reduce((a, b) => a + b, 0) / timed.length;
 }
 
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The order in which the runs of `counts` thread counts go: round by round, every other round reversed
+ * (1, 2, 2, 1, 1, 2 for two counts and three rounds), so no count always runs first after a switch.
+ * Each entry is an index into the counts.
+ */
+export function interleavedRuns(counts: number, rounds: number): number[] {
+  const order: number[] = [];
+  for (let r = 0; r < rounds; r++) for (let n = 0; n < counts; n++) order.push(r % 2 === 0 ? n : counts - 1 - n);
+  return order;
+}
+
+/** Each run's epochs after its first (its warm-up: JIT, the threads' start), all runs together. */
+function steadyEpochs(runs: readonly (readonly number[])[]): number[] {
+  return runs.flatMap((epochs) => (epochs.length > 1 ? epochs.slice(1) : epochs));
+}
+
+/** Several runs of one thread count as one result: every epoch in order, the medians of the steady ones. */
+export function mergeRuns<
+  T extends {
+    epochSeconds: number[];
+    secondsPerEpoch: number;
+    epochCpuSeconds: number[];
+    cpuSecondsPerEpoch: number;
+    otherCores?: number | null;
+  },
+>(runs: readonly T[]): T {
+  if (runs.length === 1) return runs[0];
+  const others = runs.map((r) => r.otherCores);
+  return {
+    ...runs[runs.length - 1],
+    ...(others.every((x) => typeof x === 'number') ? { otherCores: others.reduce((a, b) => a + b, 0) / others.length } : {}),
+    epochSeconds: runs.flatMap((r) => r.epochSeconds),
+    secondsPerEpoch: median(steadyEpochs(runs.map((r) => r.epochSeconds))),
+    epochCpuSeconds: runs.flatMap((r) => r.epochCpuSeconds),
+    cpuSecondsPerEpoch: median(steadyEpochs(runs.map((r) => r.epochCpuSeconds))),
+  };
+}
+
+/** `time(count)` for every thread count, interleaved in THREAD_ROUNDS rounds when there are several. */
+async function byThreadCount<
+  T extends {
+    epochSeconds: number[];
+    secondsPerEpoch: number;
+    epochCpuSeconds: number[];
+    cpuSecondsPerEpoch: number;
+    otherCores?: number | null;
+  },
+>(counts: readonly number[], time: (threads: number) => T | Promise<T>, merge: (runs: T[]) => T = mergeRuns): Promise<T[]> {
+  const runs: T[][] = counts.map(() => []);
+  for (const n of interleavedRuns(counts.length, counts.length > 1 ? THREAD_ROUNDS : 1)) runs[n].push(await time(counts[n]));
+  return runs.map(merge);
+}
+
 function timeOrientation(
   orientation: Orientation,
   rows: CompressedRows,
@@ -45,6 +113,7 @@ function timeOrientation(
   const epochSeconds: number[] = [];
   const epochCpuSeconds: number[] = [];
   let cpuMark = process.cpuUsage();
+  const otherLoad = watchOtherLoad();
   const trained = trainRbm(
     { phase: orientation, train: rows, validation: null, ratingLevels, options, seed, threads },
     {
@@ -86,6 +155,7 @@ function timeOrientation(
       kernels: trained.kernels,
       threads: trained.kernels === 'wasm' ? threads : 1,
       peakRssAfterMB: peakRssMB(),
+      otherCores: otherLoad(),
     },
   };
 }
@@ -163,6 +233,7 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
   // Per member kind: the CD member ('implicit') and the pseudo-likelihood one ('implicit-pl').
   const timed = { implicit: { wall: [] as number[], cpu: [] as number[] }, 'implicit-pl': { wall: [] as number[], cpu: [] as number[] } };
   let cpuMark = process.cpuUsage();
+  const otherLoad = watchOtherLoad();
   const model = await fitImplicitRbm(dataset, { epochs, patience: epochs, scaleEpochs: false, threads }, (report) => {
     const cpu = process.cpuUsage(cpuMark);
     const into = report.phase === 'implicit-pl' ? timed['implicit-pl'] : timed.implicit;
@@ -200,6 +271,18 @@ async function timeImplicit(dataset: Dataset, epochs: number, threads: number, o
         }
       : {}),
     peakRssAfterMB: peakRssMB(),
+    otherCores: otherLoad(),
+  };
+}
+
+/** mergeRuns for the implicit RBM: its CD member's epochs, and the pseudo-likelihood member's alike. */
+function mergeImplicitRuns(runs: ImplicitEpochResult[]): ImplicitEpochResult {
+  const merged = mergeRuns(runs);
+  const pl = runs.flatMap((r) => (r.pseudoLikelihood ? [r.pseudoLikelihood] : []));
+  return {
+    ...merged,
+    ...(pl.length === runs.length && pl.length > 0 ? { pseudoLikelihood: mergeRuns(pl) } : {}),
+    peakRssAfterMB: Math.max(...runs.map((r) => r.peakRssAfterMB)),
   };
 }
 
@@ -238,16 +321,25 @@ export async function runCase(
   // Each orientation at each thread count (the first is the headline figure).
   const threadCounts = context.threads ?? [1];
   const timed = (orientation: Orientation, rows: CompressedRows) =>
-    threadCounts.map((threads) => timeOrientation(orientation, rows, dataset.ratingLevels, epochCount, threads, onStage));
-  const users = timed('user', byUser);
-  const items = timed('item', byItem);
+    byThreadCount(
+      threadCounts,
+      (threads) => timeOrientation(orientation, rows, dataset.ratingLevels, epochCount, threads, onStage).result,
+      (runs) => ({
+        ...mergeRuns(runs),
+        setupSeconds: median(runs.map((r) => r.setupSeconds)),
+        peakRssAfterMB: Math.max(...runs.map((r) => r.peakRssAfterMB)),
+      }),
+    );
+  const users = await timed('user', byUser);
+  const items = await timed('item', byItem);
   const [user, item] = [users[0], items[0]];
   const trainingPeakRssMB = peakRssMB();
 
   const scoring = benchCase.scoring ? await timeScoring(dataset, onStage) : undefined;
   const casePeakRssMB = peakRssMB();
-  const implicit: ImplicitEpochResult[] = [];
-  if (benchCase.implicit) for (const threads of threadCounts) implicit.push(await timeImplicit(dataset, epochCount, threads, onStage));
+  const implicit: ImplicitEpochResult[] = benchCase.implicit
+    ? await byThreadCount(threadCounts, (threads) => timeImplicit(dataset, epochCount, threads, onStage), mergeImplicitRuns)
+    : [];
   const result: CaseResult = {
     name,
     description: benchCase.description,
@@ -258,19 +350,19 @@ export async function runCase(
     hidden: DEFAULT_TRAIN_OPTIONS.user.hidden,
     batchSize: DEFAULT_TRAIN_OPTIONS.user.batchSize,
     negativePhase: DEFAULT_TRAIN_OPTIONS.user.negativePhase,
-    secondsPerEpoch: user.result.secondsPerEpoch + item.result.secondsPerEpoch,
-    userSecondsPerEpoch: user.result.secondsPerEpoch,
-    itemSecondsPerEpoch: item.result.secondsPerEpoch,
-    cpuSecondsPerEpoch: user.result.cpuSecondsPerEpoch + item.result.cpuSecondsPerEpoch,
+    secondsPerEpoch: user.secondsPerEpoch + item.secondsPerEpoch,
+    userSecondsPerEpoch: user.secondsPerEpoch,
+    itemSecondsPerEpoch: item.secondsPerEpoch,
+    cpuSecondsPerEpoch: user.cpuSecondsPerEpoch + item.cpuSecondsPerEpoch,
     peakRssMB: casePeakRssMB,
     trainingPeakRssMB,
     dataSeconds,
     compressSeconds,
-    orientations: { user: user.result, item: item.result },
+    orientations: { user, item },
     byThreads: threadCounts.map((threads, n) => ({
       threads,
-      user: users[n].result,
-      item: items[n].result,
+      user: users[n],
+      item: items[n],
       ...(implicit[n] ? { implicit: implicit[n] } : {}),
     })),
     ...(scoring ? { scoring } : {}),

@@ -199,6 +199,7 @@ export function threadsTable(outcomes: readonly CaseOutcome[]): string | null {
         ...cells(run.item, base.item.secondsPerEpoch),
         ...cells(run.implicit, base.implicit?.secondsPerEpoch),
         ...cells(run.implicit?.pseudoLikelihood, base.implicit?.pseudoLikelihood?.secondsPerEpoch),
+        otherCoresCell([run.user.otherCores, run.item.otherCores, run.implicit?.otherCores]),
       ]);
     }
   }
@@ -219,9 +220,16 @@ export function threadsTable(outcomes: readonly CaseOutcome[]): string | null {
       'implicit-pl s/ep',
       'implicit-pl speedup',
       'implicit-pl cpu s',
+      "others' cores",
     ],
     rows,
   );
+}
+
+/** The most cores other processes took during any of a row's runs ("—" when unknown). */
+function otherCoresCell(values: readonly (number | null | undefined)[]): string {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length > 0 ? Math.max(...known).toFixed(2) : '—';
 }
 
 export function targetsTable(checks: readonly TargetCheck[]): string {

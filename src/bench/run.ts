@@ -9,7 +9,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchArgs } from './args.js';
 import { buildReport, casesTable, formatSeconds, targetsTable, threadsTable, type BenchReport } from './report.js';
-import type { CaseOutcome, ChildMessage, StageEvent } from './types.js';
+import { THREAD_ROUNDS, type CaseOutcome, type ChildMessage, type StageEvent } from './types.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -130,7 +130,7 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
   const threads = threadsTable(outcomes);
   if (threads)
     io.out(
-      `\nepochs by threads (seconds per epoch, wall clock, mean after the first; speedup over the first count; implicit = the implicit RBM's epoch with its validation pass):\n${threads}\n`,
+      `\nepochs by threads (seconds per epoch, wall clock: the median of the steady epochs of ${THREAD_ROUNDS} runs per count, the counts taking turns; speedup over the first count; implicit = the implicit RBM's epoch with its validation pass):\n${threads}\n`,
     );
   const scoring = report.scoring;
   if (scoring.ml100kAllPairsSeconds !== null) {
@@ -143,7 +143,7 @@ export async function runBench(args: BenchArgs, io: RunIo = defaultIo): Promise<
   }
   io.out(`\n${targetsTable(report.targets)}\n`);
   io.out(
-    `\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), wall clock, mean of the timed epochs after the first; ` +
+    `\ns/epoch = user-RBM epoch + item-RBM epoch (the default model trains both), wall clock, mean of the timed epochs after the first (with several --threads counts: the median of the interleaved runs' steady epochs); ` +
       `cpu s/ep = the same in process CPU seconds (steadier on a loaded machine); targets use wall clock; ` +
       `load average ${(machine.loadAverageAtStart as number[]).join(' ')} → ${(machine.loadAverageAtEnd as number[]).join(' ')} on ${machine.cpus} CPUs\n`,
   );

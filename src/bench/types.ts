@@ -3,6 +3,14 @@
  * Everything here is plain JSON: a child sends these over its IPC channel.
  */
 
+/**
+ * Training runs per thread count when several counts are timed (--threads 1,2): the counts take turns
+ * (measure.ts interleavedRuns), so each sees the same background load (on a shared machine a burst of other
+ * work lands on one count's epochs when all of them run back to back), and each figure is the median of
+ * its runs' steady epochs.
+ */
+export const THREAD_ROUNDS = 3;
+
 /** Timing of one orientation's CD training (default RBM options, no validation slice). */
 export interface OrientationResult {
   /** Cases (rows) and visible units (columns) of this orientation. */
@@ -12,7 +20,11 @@ export interface OrientationResult {
   cdSteps: number;
   /** Wall-clock seconds of each timed epoch, in order. */
   epochSeconds: number[];
-  /** Steady-state seconds per epoch: mean of the epochs after the first (JIT warm-up), or the first alone. */
+  /**
+   * Steady-state seconds per epoch: mean of the epochs after the first (JIT warm-up), or the first alone;
+   * with several thread counts timed, the median of the steady epochs of THREAD_ROUNDS interleaved runs
+   * (measure.ts), epochSeconds holding every run's epochs in turn.
+   */
   secondsPerEpoch: number;
   /**
    * Process CPU seconds of each timed epoch (all threads; the first includes trainRbm's setup). On a
@@ -35,6 +47,11 @@ export interface OrientationResult {
   threads?: number;
   /** VmHWM of the child right after this orientation trained. */
   peakRssAfterMB: number;
+  /**
+   * Cores other processes used on average while it trained (contention.ts; the mean over the runs of
+   * several thread counts), null where unknown: a 1 → 2 thread comparison means something only near 0.
+   */
+  otherCores?: number | null;
 }
 
 /**
@@ -52,7 +69,7 @@ export interface ImplicitEpochResult {
   threads: number;
   /** Wall-clock seconds of each epoch (mini-batches and the validation pass), in order. */
   epochSeconds: number[];
-  /** Mean of the epochs after the first (JIT warm-up), or the first alone. */
+  /** Mean of the epochs after the first (JIT warm-up), or the first alone; medians as OrientationResult's. */
   secondsPerEpoch: number;
   /** Process CPU seconds of each epoch (all threads; the first includes the setup and the threads' start). */
   epochCpuSeconds: number[];
@@ -64,6 +81,8 @@ export interface ImplicitEpochResult {
   pseudoLikelihood?: { epochSeconds: number[]; secondsPerEpoch: number; epochCpuSeconds: number[]; cpuSecondsPerEpoch: number };
   /** VmHWM of the child right after this training. */
   peakRssAfterMB: number;
+  /** As OrientationResult's. */
+  otherCores?: number | null;
 }
 
 export interface ScoringResult {

@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CompressedRows } from '../data/dataset.js';
-import type { Rng } from '../rng.js';
-import { CdHelperThreads } from './cdThreads.js';
+import { normalPairs, xoshiroJump, type Rng } from '../rng.js';
+import { CdHelperThreads, REPORT } from './cdThreads.js';
 import { accumulateCase, CdWorkspace, LazyMomentum } from './kernels.js';
 import { copyParamsInto, expectationsOfRows, hiddenOfRows, type RbmParams } from './params.js';
 
@@ -89,8 +89,18 @@ export interface CdEngine {
   predictValidation(rows: Int32Array | null): Float64Array;
   /** hiddenOfRows of the feature cases with the current parameters. */
   hiddenFeatures(): Float32Array;
+  /**
+   * predictValidation(null) and hiddenFeatures() with the current parameters, the same numbers, from one
+   * pass where the engine can (the wasm engine reads each weight slice once for both sums).
+   */
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array };
   /** Replaces the parameters (after training: the best epoch's, for the passes above). */
   loadParams(p: RbmParams): void;
+  /**
+   * W[n] ← rng.normal() · scale for n = 0, 1, … in order (initParams' draws, made where W lives): the same
+   * weights and the same stream afterwards, on the engine's threads.
+   */
+  initWeightsNormal(rng: Rng, scale: number): void;
   /** Ends the engine's helper threads, if any (the parameters stay readable). */
   close(): void;
 }
@@ -160,8 +170,16 @@ export class JsCdEngine implements CdEngine {
     return hiddenOfRows(this.params, need(this.inference.features, 'feature cases'));
   }
 
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array } {
+    return { predictions: this.predictValidation(null), features: this.hiddenFeatures() };
+  }
+
   loadParams(p: RbmParams): void {
     if (p !== this.params) copyParamsInto(p, this.params);
+  }
+
+  initWeightsNormal(rng: Rng, scale: number): void {
+    rng.fillNormal(this.params.W, scale);
   }
 
   close(): void {}
@@ -228,7 +246,7 @@ type KernelExports = {
   ptrFeatCols(): number;
   ptrFeatLevels(): number;
   ptrFeatOut(): number;
-  /** (what: 0 predictions, 1 features; count of rows in predRows; rows per grab): 0, or 1 if aborted. */
+  /** (what: 0 predictions, 1 features, 2 both; count of rows in predRows; rows per grab): 0, or 1 if aborted. */
   parallelRows(what: number, count: number, chunk: number): number;
 };
 
@@ -423,9 +441,80 @@ export class WasmCdEngine implements CdEngine {
     return new Float32Array(this.memory.buffer, this.x.ptrFeatOut() >>> 0, features.rows * F).slice();
   }
 
+  predictValidationAndFeatures(): { predictions: Float64Array; features: Float32Array } {
+    const validation = need(this.validation, 'a validation slice');
+    const features = need(this.features, 'feature cases');
+    let covered = validation.colIndex.length > 0 && features.colIndex.length > 0;
+    for (let r = 0; covered && r < validation.rows; r++) {
+      covered = validation.rowStart[r + 1] === validation.rowStart[r] || features.rowStart[r + 1] > features.rowStart[r];
+    }
+    if (!covered) return { predictions: this.predictValidation(null), features: this.hiddenFeatures() };
+    // Every row with feature ratings (among them every row with validation ratings: those are training
+    // ratings too), each its features and, if it has validation ratings, their predictions.
+    this.runRows(2, this.setPassRows(null, features));
+    const buffer = this.memory.buffer;
+    return {
+      predictions: new Float64Array(buffer, this.x.ptrValOut() >>> 0, validation.colIndex.length).slice(),
+      features: new Float32Array(buffer, this.x.ptrFeatOut() >>> 0, features.rows * this.F).slice(),
+    };
+  }
+
   loadParams(p: RbmParams): void {
     const live = this.params;
     if (p.W !== live.W) copyParamsInto(p, live);
+  }
+
+  /**
+   * The draws split in contiguous parts of whole Box–Muller pairs, one per thread, each part starting from
+   * the stream jumped ahead by two draws per earlier pair (xoshiroJump). A zero u is drawn again (a 2^-32
+   * chance per pair), which shifts every later pair's draws: the parts after the first that had one are
+   * then drawn again here, from where it ended. Either way W and the stream are those of the serial loop.
+   */
+  initWeightsNormal(rng: Rng, scale: number): void {
+    const W = this.params.W;
+    if (!this.helpers || W.length < 2 * this.threads) {
+      rng.fillNormal(W, scale);
+      return;
+    }
+    let first = 0;
+    const spare = rng.getSpareNormal();
+    if (spare !== null) {
+      W[first++] = spare * scale;
+      rng.setSpareNormal(null);
+    }
+    // Whole pairs on the threads; an odd count's last draw (its pair's second variate cached) here.
+    const pairs = Math.floor((W.length - first) / 2);
+    const T = this.threads;
+    const start0 = rng.getState();
+    const parts = Array.from({ length: T }, (_, w) => {
+      const p0 = Math.floor((pairs * w) / T);
+      const p1 = Math.floor((pairs * (w + 1)) / T);
+      const state = xoshiroJump(start0, 2n * BigInt(p0));
+      return [W.byteOffset, first + 2 * p0, first + 2 * p1, ...state, scale];
+    });
+    const ownState = Int32Array.from(start0);
+    let ownRedrawn = 0;
+    const reports = this.helpers.runNormal(parts, () => {
+      ownRedrawn = normalPairs(W, parts[0][1], parts[0][2], ownState, scale);
+    });
+    // Walk the parts in order; a part drawn from a wrong start (a zero u before it) is drawn again.
+    let state = ownState;
+    let shifted = ownRedrawn > 0;
+    for (let w = 1; w < T; w++) {
+      const [, from, to] = parts[w];
+      if (shifted) {
+        normalPairs(W, from, to, state, scale);
+      } else {
+        state = Int32Array.from(reports[w].subarray(REPORT.state, REPORT.state + 4));
+        shifted = reports[w][REPORT.redrawn] > 0;
+      }
+    }
+    if ((W.length - first) % 2 === 1) {
+      const last = new Float64Array(1);
+      normalPairs(W, W.length - 1, W.length, state, scale, last);
+      rng.setSpareNormal(last[0]);
+    }
+    rng.setState(state);
   }
 
   /** Writes the rows a pass visits (`rows`, or every row of `target` that has entries) and returns their count. */
@@ -441,7 +530,7 @@ export class WasmCdEngine implements CdEngine {
   }
 
   /** parallelRows on every thread of the engine (rows per grab: small, so long rows balance out). */
-  private runRows(what: 0 | 1, count: number): void {
+  private runRows(what: 0 | 1 | 2, count: number): void {
     const chunk = 16;
     this.helpers?.startRows([what, count, chunk]);
     if (this.x.parallelRows(what, count, chunk) !== 0) {

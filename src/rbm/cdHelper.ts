@@ -6,7 +6,8 @@
  * is written to the control buffer and aborts the epoch, so the lead's barriers return instead of waiting.
  */
 import { workerData } from 'node:worker_threads';
-import { ARG_COUNT, ARGS_AT, COMMAND, CONTROL, MESSAGE_AT, MESSAGE_BYTES, type HelperData } from './cdThreads.js';
+import { normalPairs } from '../rng.js';
+import { ARG_COUNT, ARGS_AT, COMMAND, CONTROL, MESSAGE_AT, MESSAGE_BYTES, NORMAL, partOf, REPORT, type HelperData } from './cdThreads.js';
 
 // A type alias, not an interface: WebAssembly.Exports can then be narrowed to it (as in cdEngine.ts).
 type HelperExports = {
@@ -33,9 +34,26 @@ try {
     const command = Atomics.load(words, CONTROL.command);
     if (command === COMMAND.quit) break;
     if (command === COMMAND.rows) kernels.parallelRows(args[0], args[1], args[2]);
+    else if (command === COMMAND.normal) normalPart();
     else kernels.parallelEpoch(...args);
   }
 } catch (err) {
+  fail(err);
+}
+
+/** This helper's part of W's initial normal draws (WasmCdEngine.initWeightsNormal), then reports. */
+function normalPart(): void {
+  const part = partOf(data.control, data.worker);
+  const end = part[NORMAL.end];
+  const W = new Float32Array(data.memory.buffer, part[NORMAL.ptrW], end);
+  const state = Int32Array.from(part.subarray(NORMAL.state, NORMAL.state + 4));
+  part[REPORT.redrawn] = normalPairs(W, part[NORMAL.start], end, state, part[NORMAL.scale]);
+  part.set(state, REPORT.state);
+  Atomics.add(words, CONTROL.done, 1);
+  Atomics.notify(words, CONTROL.done);
+}
+
+function fail(err: unknown): void {
   const bytes = new TextEncoder().encode(`helper ${data.worker}: ${(err as Error).message}`).subarray(0, MESSAGE_BYTES);
   new Uint8Array(data.control, MESSAGE_AT, bytes.length).set(bytes);
   Atomics.store(words, CONTROL.messageLength, bytes.length);

@@ -20,15 +20,30 @@ export const CONTROL = {
   /** 1 once a helper has failed (its message below). */
   failed: 3,
   messageLength: 4,
+  /** Helpers that have finished the current normal command. */
+  done: 5,
 } as const;
-/** epoch: parallelEpoch; rows: parallelRows (the validation pass, the hidden features); quit. */
-export const COMMAND = { epoch: 1, quit: 2, rows: 3 } as const;
+/**
+ * epoch: parallelEpoch; rows: parallelRows (the validation pass, the hidden features); normal: each helper
+ * fills its part of W with normal draws (normalPairs, from its own arguments at partArgs); quit.
+ */
+export const COMMAND = { epoch: 1, quit: 2, rows: 3, normal: 4 } as const;
 /** Float64 arguments of the epoch command start at this byte; the failure message (UTF-8) at MESSAGE_AT. */
 export const ARGS_AT = 64;
 export const ARG_COUNT = 9;
 export const MESSAGE_AT = 256;
 export const MESSAGE_BYTES = 1024;
-const CONTROL_BYTES = MESSAGE_AT + MESSAGE_BYTES;
+/** Each worker's own Float64 slots (its part of a normal command and what it reports) start here. */
+export const PARTS_AT = MESSAGE_AT + MESSAGE_BYTES;
+export const PART_SLOTS = 16;
+/** A normal command's part: its arguments (NORMAL_*), then what the helper reports (REPORT_*). */
+export const NORMAL = { ptrW: 0, start: 1, end: 2, state: 3, scale: 7 } as const;
+export const REPORT = { redrawn: 8, state: 9 } as const;
+
+/** The Float64 slots of `worker`'s part of the control buffer. */
+export function partOf(control: SharedArrayBuffer, worker: number): Float64Array {
+  return new Float64Array(control, PARTS_AT + worker * PART_SLOTS * 8, PART_SLOTS);
+}
 
 /** What a helper is started with (workerData, besides worker-boot's `entry`). */
 export interface HelperData {
@@ -45,13 +60,16 @@ export interface HelperData {
 const START_TIMEOUT_MS = 120_000;
 
 export class CdHelperThreads {
-  private readonly control = new SharedArrayBuffer(CONTROL_BYTES);
-  private readonly words = new Int32Array(this.control, 0, 16);
-  private readonly args = new Float64Array(this.control, ARGS_AT, ARG_COUNT);
+  private readonly control: SharedArrayBuffer;
+  private readonly words: Int32Array;
+  private readonly args: Float64Array;
   private readonly workers: Worker[] = [];
   private started = false;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, planArgs: number[], threads: number) {
+    this.control = new SharedArrayBuffer(PARTS_AT + threads * PART_SLOTS * 8);
+    this.words = new Int32Array(this.control, 0, 16);
+    this.args = new Float64Array(this.control, ARGS_AT, ARG_COUNT);
     const entry = new URL('./cdHelper.ts', import.meta.url).href;
     for (let worker = 1; worker < threads; worker++) {
       const data: HelperData & { entry: string } = { entry, module, memory, planArgs, workers: threads, worker, control: this.control };
@@ -85,6 +103,25 @@ export class CdHelperThreads {
   /** Starts the helpers on one parallelRows with these arguments (the lead then runs its own share). */
   startRows(args: readonly number[]): void {
     this.start(COMMAND.rows, args);
+  }
+
+  /**
+   * Runs a normal command: helper w (1 … threads − 1) fills W[start, end) of parts[w] (its arguments:
+   * NORMAL) while `own` runs here; returns when every helper is done, each part holding what its helper
+   * reports (REPORT). Throws if a helper failed.
+   */
+  runNormal(parts: readonly (readonly number[])[], own: () => void): Float64Array[] {
+    const slots = parts.map((_, w) => partOf(this.control, w));
+    for (let w = 1; w < parts.length; w++) slots[w].set(parts[w]);
+    Atomics.store(this.words, CONTROL.done, 0);
+    this.start(COMMAND.normal, []);
+    own();
+    for (;;) {
+      this.throwIfFailed();
+      const done = Atomics.load(this.words, CONTROL.done);
+      if (done === this.workers.length) return slots;
+      Atomics.wait(this.words, CONTROL.done, done, 1000);
+    }
   }
 
   private start(command: number, args: readonly number[]): void {

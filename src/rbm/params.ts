@@ -28,19 +28,20 @@ export interface RbmParams {
  * New parameters: W ~ N(0, initScale²), c = 0, and b[i,k] = log p̂(r_i = k), the visible unit's smoothed
  * rating frequencies (so an untrained model already predicts each unit's own rating distribution).
  * `levelCounts[i·K + k]` counts unit i's training ratings at level k; the smoothing prior is the global
- * level distribution with weight `priorWeight` pseudo-ratings.
+ * level distribution with weight `priorWeight` pseudo-ratings. With `rng` null, W stays zero for the caller
+ * to draw where it will live (a CD engine's initWeightsNormal, on its threads: the same numbers).
  */
 export function initParams(
   visibles: number,
   levels: number,
   hidden: number,
   levelCounts: Float64Array,
-  rng: Rng,
+  rng: Rng | null,
   initScale: number,
   priorWeight = 2,
 ): RbmParams {
   const W = new Float32Array(visibles * levels * hidden);
-  for (let n = 0; n < W.length; n++) W[n] = rng.normal() * initScale;
+  rng?.fillNormal(W, initScale);
   const global = new Float64Array(levels);
   let total = 0;
   for (let n = 0; n < levelCounts.length; n++) {

@@ -95,9 +95,12 @@ export class NonFiniteTrainingError extends Error {
 
 /** Counts of each visible unit's ratings at each level (for the visible-bias initialisation). */
 export function visibleLevelCounts(rows: CompressedRows, K: number): Float64Array {
-  const counts = new Float64Array(rows.cols * K);
-  for (let n = 0; n < rows.colIndex.length; n++) counts[rows.colIndex[n] * K + rows.levels[n]]++;
-  return counts;
+  // Counted in 32-bit integers (exact: fewer than 2^31 ratings), half the bytes of the randomly
+  // addressed table (the item RBM's users × levels at MovieLens 25M's size: 13 MB in doubles).
+  const counts = new Int32Array(rows.cols * K);
+  const { colIndex, levels } = rows;
+  for (let n = 0; n < colIndex.length; n++) counts[colIndex[n] * K + levels[n]]++;
+  return Float64Array.from(counts);
 }
 
 /**
@@ -238,9 +241,9 @@ export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRb
   if (resume) checkResumable(resume, phase, train.cols, K, options.hidden);
   // A resumed run draws its shuffles from a stream of its own, not the fresh run's first epochs again.
   const rng = new Rng(resume ? (seed + Math.imul(0x9e3779b1, resume.epoch)) >>> 0 : seed);
-  const params = resume
-    ? cloneParams(resume.params)
-    : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), rng, options.initScale);
+  // Fresh weights are drawn by the engine (initWeightsNormal: on its threads, into its memory), the
+  // numbers initParams would draw from the same stream.
+  const params = resume ? cloneParams(resume.params) : initParams(train.cols, K, options.hidden, visibleLevelCounts(train, K), null, 0);
   const engine = createCdEngine(
     params,
     train,
@@ -258,6 +261,7 @@ export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRb
     { validation: job.validation, features: job.features ?? null },
   );
   try {
+    if (!resume) engine.initWeightsNormal(rng, options.initScale);
     return trainWithEngine(job, hooks, engine, params, rng, started);
   } finally {
     engine.close();
@@ -298,6 +302,9 @@ function trainWithEngine(
   const checkpointEveryMs = hooks.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   let lastCheckpoint = now();
   const firstEpoch = resume ? resume.epoch + 1 : 1;
+  // The budget's last epoch computes the features with its full validation pass (one pass over the
+  // weights for both); they are kept if that epoch's parameters are the ones returned.
+  let lastEpochFeatures: Float32Array | null = null;
   let epoch = 0;
   for (epoch = firstEpoch; epoch <= options.epochs; epoch++) {
     const epochStart = performance.now();
@@ -314,7 +321,14 @@ function trainWithEngine(
     let valRmse: number | null = null;
     if (validation) {
       // The passes run on the engine's threads (every row is up to date after trainEpoch).
-      const full = !sample || epoch === options.epochs ? engine.predictValidation(null) : null;
+      let full: Float64Array | null = null;
+      if (job.features && epoch === options.epochs) {
+        const both = engine.predictValidationAndFeatures();
+        full = both.predictions;
+        lastEpochFeatures = both.features;
+      } else if (!sample || epoch === options.epochs) {
+        full = engine.predictValidation(null);
+      }
       valRmse = rmseOfRows(full ?? engine.predictValidation(sampleRows), validation, sampleRows, ratingLevels);
       predicted = full;
     }
@@ -356,10 +370,12 @@ function trainWithEngine(
   const epochs = Math.min(epoch, options.epochs);
   // The best epoch's predictions of the whole slice, for the blend's mixture: one full pass with the best
   // parameters when the epoch that made them predicted only the sample.
-  const needsBest = (validation !== null && !bestPredictions) || job.features;
+  // The last epoch's features hold if its parameters are the returned ones: it was the best, or none was.
+  const featuresHold = lastEpochFeatures !== null && (!best || bestEpoch === options.epochs);
+  const needsBest = (validation !== null && !bestPredictions) || (job.features && !featuresHold);
   if (best && needsBest) engine.loadParams(best);
   if (best && validation && !bestPredictions) bestPredictions = engine.predictValidation(null);
-  const hiddenFeatures = job.features ? engine.hiddenFeatures() : null;
+  const hiddenFeatures = job.features ? (featuresHold ? lastEpochFeatures : engine.hiddenFeatures()) : null;
   return {
     // Never the wasm engine's views: the result must outlive the engine and be transferable.
     params: best ?? (spare ? snapshot(spare) : live),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError, parseBenchArgs } from '../../src/bench/args.js';
 import { CASE_NAMES } from '../../src/bench/cases.js';
-import { steadyMean } from '../../src/bench/measure.js';
+import { parseBusySeconds } from '../../src/bench/contention.js';
+import { interleavedRuns, median, mergeRuns, steadyMean } from '../../src/bench/measure.js';
 import { buildReport, checkTargets, formatSeconds, formatTable, targetsTable, threadsTable } from '../../src/bench/report.js';
 import { parseStatusKb } from '../../src/bench/rss.js';
 import type { CaseOutcome, CaseResult, ImplicitEpochResult, OrientationResult } from '../../src/bench/types.js';
@@ -64,6 +65,41 @@ describe('steadyMean', () => {
     expect(steadyMean([5, 1, 3])).toBe(2);
     expect(steadyMean([4])).toBe(4);
     expect(steadyMean([])).toBeNaN();
+  });
+});
+
+describe("other processes' load", () => {
+  it("is the busy time of /proc/stat's cpu line (user, nice, system, irq, softirq, steal) in seconds", () => {
+    const stat = 'cpu  100 20 30 5000 7 1 2 3 0 0\ncpu0 50 10 15 2500 3 1 1 2 0 0\nintr 1\n';
+    expect(parseBusySeconds(stat)).toBeCloseTo(1.56, 12);
+    expect(parseBusySeconds('intr 1\n')).toBeNull();
+  });
+});
+
+describe('several thread counts', () => {
+  it('take turns, every other round reversed', () => {
+    expect(interleavedRuns(2, 3)).toEqual([0, 1, 1, 0, 0, 1]);
+    expect(interleavedRuns(3, 2)).toEqual([0, 1, 2, 2, 1, 0]);
+    expect(interleavedRuns(1, 1)).toEqual([0]);
+  });
+
+  it("give the median of the runs' epochs after each run's first, every epoch kept in order", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    const run = (wall: number[], cpu: number[]) => ({
+      epochSeconds: wall,
+      secondsPerEpoch: NaN,
+      epochCpuSeconds: cpu,
+      cpuSecondsPerEpoch: NaN,
+    });
+    // The first epoch of each run (9, 8, 7: warm-up) is left out; one slow epoch (5) does not move the median.
+    const merged = mergeRuns([run([9, 1, 1.2], [9, 2, 2]), run([8, 5, 1.1], [9, 2.2, 2.4]), run([7, 1.3, 0.9], [9, 2.1, 1.9])]);
+    expect(merged.epochSeconds).toEqual([9, 1, 1.2, 8, 5, 1.1, 7, 1.3, 0.9]);
+    expect(merged.secondsPerEpoch).toBeCloseTo(1.15, 12);
+    expect(merged.cpuSecondsPerEpoch).toBeCloseTo(2.05, 12);
+    // A single run stays as it was measured (the mean after its first epoch, computed by its caller).
+    const single = { ...run([3, 2], [3, 2]), secondsPerEpoch: 2, cpuSecondsPerEpoch: 2 };
+    expect(mergeRuns([single])).toBe(single);
   });
 });
 
@@ -199,7 +235,12 @@ describe('checkTargets', () => {
     const timed = outcome('synthetic-1m', 8, 500);
     timed.result!.byThreads = [
       { threads: 1, user: orientation(4), item: orientation(5), implicit: withPl(implicit(1, 1.8, 1.75), 3, 2.9) },
-      { threads: 2, user: orientation(2), item: orientation(3.2), implicit: withPl(implicit(2, 1, 1.9), 1.6, 3.1) },
+      {
+        threads: 2,
+        user: { ...orientation(2), otherCores: 0.05 },
+        item: { ...orientation(3.2), otherCores: 0.85 },
+        implicit: withPl(implicit(2, 1, 1.9), 1.6, 3.1),
+      },
     ];
     const checks = checkTargets([timed]).filter((c) => c.target.includes('threads'));
     expect(checks.map((c) => [c.target, c.measured, c.status])).toEqual([
@@ -211,12 +252,14 @@ describe('checkTargets', () => {
     expect(targetsTable(checks)).toContain('≥ 1.70×');
     const table = threadsTable([timed]) ?? '';
     expect(table.split('\n')[3]).toMatch(
-      /^synthetic-1m\s+2\s+2\.00\s+2\.00×\s+2\.00\s+3\.20\s+1\.56×\s+3\.20\s+1\.00\s+1\.80×\s+1\.90\s+1\.60\s+1\.88×\s+3\.10$/,
+      /^synthetic-1m\s+2\s+2\.00\s+2\.00×\s+2\.00\s+3\.20\s+1\.56×\s+3\.20\s+1\.00\s+1\.80×\s+1\.90\s+1\.60\s+1\.88×\s+3\.10\s+0\.85$/,
     );
     expect(threadsTable([outcome('ml100k', 1, 100)])).toBeNull();
     // A case that does not time the implicit RBM shows dashes in its columns, and has no implicit speedup.
     delete timed.result!.byThreads[1].implicit;
-    expect(threadsTable([timed])?.split('\n')[3]).toMatch(/1\.56×\s+3\.20\s+—\s+—\s+—\s+—\s+—\s+—$/);
+    expect(threadsTable([timed])?.split('\n')[3]).toMatch(/1\.56×\s+3\.20\s+—\s+—\s+—\s+—\s+—\s+—\s+0\.85$/);
+    // Rows without the other processes' load show a dash.
+    expect(threadsTable([timed])?.split('\n')[2]).toMatch(/\s—$/);
     expect(checkTargets([timed]).find((c) => c.target.startsWith('synthetic-1m implicit'))?.status).toBe('n/a');
   });
   it('says why a target has no figure', () => {

@@ -61,6 +61,9 @@ describe.skipIf(!wasmKernelsAvailable().ok)('inference on the training threads',
         Array.from(expectationsOfRows(jsLive, train, validation, ds.ratingLevels, null)),
       );
       expect(Array.from(js.hiddenFeatures())).toEqual(Array.from(hiddenOfRows(jsLive, features)));
+      const jsBoth = js.predictValidationAndFeatures();
+      expect(Array.from(jsBoth.predictions)).toEqual(Array.from(expectationsOfRows(jsLive, train, validation, ds.ratingLevels, null)));
+      expect(Array.from(jsBoth.features)).toEqual(Array.from(hiddenOfRows(jsLive, features)));
       const subset = Int32Array.from({ length: train.rows }, (_, r) => r).filter((r) => r % 3 === 1);
       for (const threads of [1, 2, 3]) {
         const engine = new WasmCdEngine(cloneParams(p), train, ds.ratingLevels, { ...options, threads }, { validation, features });
@@ -73,6 +76,12 @@ describe.skipIf(!wasmKernelsAvailable().ok)('inference on the training threads',
           engine.trainEpoch(order, 1, wasmRng);
           js.trainEpoch(order, 1, jsRng);
           const live = cloneParams(engine.params);
+          // Both from one pass first (nothing in the engine's outputs yet), then each on its own.
+          const both = engine.predictValidationAndFeatures();
+          expect(Array.from(both.predictions), `${threads} threads, one pass`).toEqual(
+            Array.from(expectationsOfRows(live, train, validation, ds.ratingLevels, null)),
+          );
+          expect(Array.from(both.features)).toEqual(Array.from(hiddenOfRows(live, features)));
           expect(Array.from(engine.predictValidation(null)), `${threads} threads`).toEqual(
             Array.from(expectationsOfRows(live, train, validation, ds.ratingLevels, null)),
           );
@@ -92,6 +101,26 @@ describe.skipIf(!wasmKernelsAvailable().ok)('inference on the training threads',
       }
     });
   }
+
+  it('computes both in one pass when the training ratings are not in the features’ order (each sum on its own)', () => {
+    // The features from the ratings in reverse order: no row's training ratings are a subsequence of them.
+    const reversed = { ...ds, users: ds.users.slice().reverse(), items: ds.items.slice().reverse(), levels: ds.levels.slice().reverse() };
+    const train = compressRows(fitSet, 'item');
+    const validation = compressRows(valSet, 'item');
+    const features = compressRows(reversed, 'item');
+    const K = ds.ratingLevels.length;
+    const p = initParams(train.cols, K, 12, visibleLevelCounts(train, K), new Rng(5), 0.4);
+    for (const threads of [1, 2]) {
+      const engine = new WasmCdEngine(cloneParams(p), train, ds.ratingLevels, { ...options, threads }, { validation, features });
+      try {
+        const both = engine.predictValidationAndFeatures();
+        expect(Array.from(both.predictions)).toEqual(Array.from(expectationsOfRows(p, train, validation, ds.ratingLevels, null)));
+        expect(Array.from(both.features)).toEqual(Array.from(hiddenOfRows(p, features)));
+      } finally {
+        engine.close();
+      }
+    }
+  });
 
   it('says which input an engine was created without', () => {
     const train = compressRows(fitSet, 'user');

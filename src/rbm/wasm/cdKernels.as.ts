@@ -1620,10 +1620,7 @@ function hiddenOf(dst: usize, cols: usize, levels: usize, s: i32, e: i32): void 
     const i = load<i32>(cols + (<usize>n << 2));
     addF(dst, pW + (<usize>(i * kf + <i32>load<u8>(levels + <usize>n) * F) << 2));
   }
-  for (let j = 0; j < F; j++) {
-    const at = dst + (<usize>j << 2);
-    store<f32>(at, <f32>(1.0 / (1.0 + exactJsExp(-<f64>load<f32>(at)))));
-  }
+  sigmoidExactF(dst);
 }
 
 /**
@@ -1683,10 +1680,55 @@ function featureRow(r: i32): void {
     load<i32>(pFeatRowStart + (<usize>r << 2)), load<i32>(pFeatRowStart + (<usize>(r + 1) << 2)));
 }
 
+/** dst ← σ(dst) for F units, as hiddenOf ends. */
+function sigmoidExactF(dst: usize): void {
+  for (let j = 0; j < F; j++) {
+    const at = dst + (<usize>j << 2);
+    store<f32>(at, <f32>(1.0 / (1.0 + exactJsExp(-<f64>load<f32>(at)))));
+  }
+}
+
+/**
+ * featureRow and predictRow of row r from one walk over its feature ratings (all training ratings): its
+ * training cases' ratings (the fit part, in the same order: a subsequence) are summed into the
+ * prediction's hidden input as they go by, so each weight slice is read once for both sums. Each sum
+ * adds the same slices in the same order as its own pass, so the numbers are the same bit for bit. A row
+ * whose training ratings are not such a subsequence has its prediction's sum taken again on its own.
+ */
+function featureAndPredictRow(r: i32): void {
+  const kf = K * F;
+  const all = pFeatOut + (<usize>(r * F) << 2);
+  const fs = load<i32>(pFeatRowStart + (<usize>r << 2));
+  const fe = load<i32>(pFeatRowStart + (<usize>(r + 1) << 2));
+  const ts = load<i32>(pRowStart + (<usize>r << 2));
+  const te = load<i32>(pRowStart + (<usize>(r + 1) << 2));
+  const vs = load<i32>(pValRowStart + (<usize>r << 2));
+  const ve = load<i32>(pValRowStart + (<usize>(r + 1) << 2));
+  const predict = vs < ve;
+  copyF(all, pC);
+  copyF(pPredH, pC);
+  let t = ts;
+  for (let n = fs; n < fe; n++) {
+    const i = load<i32>(pFeatCols + (<usize>n << 2));
+    const k = <i32>load<u8>(pFeatLevels + <usize>n);
+    const slice = pW + (<usize>(i * kf + k * F) << 2);
+    addF(all, slice);
+    if (predict && t < te && load<i32>(pCols + (<usize>t << 2)) == i && <i32>load<u8>(pLevels + <usize>t) == k) {
+      addF(pPredH, slice);
+      t++;
+    }
+  }
+  sigmoidExactF(all);
+  if (!predict) return;
+  if (t == te) sigmoidExactF(pPredH);
+  else hiddenOf(pPredH, pCols, pLevels, ts, te);
+  for (let q = vs; q < ve; q++) store<f64>(pValOut + (<usize>q << 3), expectedRating(load<i32>(pValCols + (<usize>q << 2)), pPredH));
+}
+
 /**
  * Every instance calls this with the same arguments: the rows predRows[0..count) in chunks of `chunk` from
  * a shared counter, each predicted (what = 0: predictRow) or its hidden features computed (what = 1:
- * featureRow). Reads W, b, c only (call between epochs: every row is then up to date). Returns 0, or 1 if
+ * featureRow), or both (what = 2: featureAndPredictRow, over the rows with feature ratings). Reads W, b, c only (call between epochs: every row is then up to date). Returns 0, or 1 if
  * the run was aborted.
  */
 export function parallelRows(what: i32, count: i32, chunk: i32): i32 {
@@ -1699,7 +1741,8 @@ export function parallelRows(what: i32, count: i32, chunk: i32): i32 {
     for (let q = from; q < to; q++) {
       const r = load<i32>(pPredRows + (<usize>q << 2));
       if (what == 0) predictRow(r);
-      else featureRow(r);
+      else if (what == 1) featureRow(r);
+      else featureAndPredictRow(r);
     }
   }
   return barrier() ? 0 : 1;
