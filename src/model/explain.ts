@@ -92,6 +92,15 @@ export function pickProductInfluences(
   });
 }
 
+/**
+ * For each candidate, the listed ratings: influence ≥ the floor, ordered ('both' first, then influence
+ * descending, then the earlier rating), the first `max`. A selection, not a sort of every rating that
+ * passes: two bounded lists per candidate (the best `max` raising both factors, the best `max` of the
+ * others), each kept in order by insertion, then the first followed by the second, cut to `max`. The
+ * same list as sorting them all (test/model/because.test.ts checks it against that sort); for a user with
+ * a thousand ratings this was an object and a comparison sort per rating and candidate, now `raisesOf`
+ * and a comparison or two.
+ */
 function pick(
   full: ArrayLike<number>,
   without: ArrayLike<number>,
@@ -105,16 +114,45 @@ function pick(
   }
   if (!Number.isInteger(max) || max < 0) throw new RangeError(`max influences per item must be a non-negative integer, got ${max}`);
   const out: Influence[][] = [];
+  // The two bounded lists: ratings, influences and factors, best first.
+  const both = { rating: new Int32Array(max), influence: new Float64Array(max), raises: new Array<Raises>(max), size: 0 };
+  const other = { rating: new Int32Array(max), influence: new Float64Array(max), raises: new Array<Raises>(max), size: 0 };
+  const insert = (list: typeof both, rating: number, influence: number, raises: Raises): void => {
+    // Ratings come in ascending order, so an equal influence already kept ranks first.
+    let at = list.size;
+    while (at > 0 && list.influence[at - 1] < influence) at--;
+    if (at >= max) return;
+    const end = Math.min(list.size, max - 1);
+    for (let x = end; x > at; x--) {
+      list.rating[x] = list.rating[x - 1];
+      list.influence[x] = list.influence[x - 1];
+      list.raises[x] = list.raises[x - 1];
+    }
+    list.rating[at] = rating;
+    list.influence[at] = influence;
+    list.raises[at] = raises;
+    list.size = Math.min(max, list.size + 1);
+  };
   for (let c = 0; c < m; c++) {
     const floor = Math.max(BECAUSE_MIN_INFLUENCE, BECAUSE_MIN_SHARE * full[c]);
-    const listed: Influence[] = [];
-    for (let n = 0; n < ratings; n++) {
-      const influence = full[c] - without[n * m + c];
-      if (influence >= floor) listed.push({ rating: n, influence, raises: raisesOf(n, c) });
+    both.size = 0;
+    other.size = 0;
+    if (max > 0) {
+      for (let n = 0; n < ratings; n++) {
+        const influence = full[c] - without[n * m + c];
+        if (!(influence >= floor)) continue;
+        // A rating that can enter neither list needs no factor (the common case past the first few).
+        if (both.size === max && other.size === max && influence <= Math.min(both.influence[max - 1], other.influence[max - 1])) continue;
+        const raises = raisesOf(n, c);
+        insert(raises === 'both' ? both : other, n, influence, raises);
+      }
     }
-    const first = (x: Influence): number => (x.raises === 'both' ? 0 : 1);
-    listed.sort((a, b) => first(a) - first(b) || b.influence - a.influence || a.rating - b.rating);
-    out.push(listed.slice(0, max));
+    const listed: Influence[] = [];
+    for (let x = 0; x < both.size && listed.length < max; x++)
+      listed.push({ rating: both.rating[x], influence: both.influence[x], raises: both.raises[x] });
+    for (let x = 0; x < other.size && listed.length < max; x++)
+      listed.push({ rating: other.rating[x], influence: other.influence[x], raises: other.raises[x] });
+    out.push(listed);
   }
   return out;
 }

@@ -14,9 +14,13 @@
  *
  * (b_j NaN: everything left has a NaN score, below any number, so a numeric s_w stops too; a NaN s_w never
  * stops.) No sort of every item: phase 1 visits the items whose bound is at least a threshold t picked
- * from a sample so that about M pass (one tight scan, a sort of those few); if that is not enough, phase 2
- * scans once for the other items whose bound still reaches s_w — the rest can never enter, since s_w only
- * rises — sorts that (usually short) remainder and goes on.
+ * from a sample of the *eligible* items' bounds so that about M eligible items pass (one tight scan, a sort
+ * of those few) — sampled over every item, a user who rated most of the best-bounded items got a prefix
+ * of excluded items and fell through to phase 2 —; if that is not enough, phase 2 scans once for the other
+ * items whose bound still reaches s_w — the rest can never enter, since s_w only rises — sorts that
+ * remainder and goes on. The sorts are of numeric keys (visitKeys: bound and index packed in one double)
+ * rather than through a comparator: a long remainder (thousands of items whose bound does not separate
+ * them) sorted with a comparator cost tens of milliseconds.
  *
  * Pure: `evaluate` is called with disjoint chunks, in visiting order; nothing else is touched.
  */
@@ -36,26 +40,69 @@ export interface PrunedTopKResult {
   readonly scores: Float64Array;
   /** How many items were evaluated. */
   readonly evaluated: number;
+  /** How many items were put in visiting order (the sorts' sizes, both phases): the work besides evaluating. */
+  readonly ordered: number;
 }
 
 /** a ranks below b (score sa of item a, sb of item b): the order of rbm/topK.ts, written there once. */
 const worse = ranksBelow;
 
 /**
- * A bound value t such that about `target` items have a bound ≥ t: the target's share of an even sample
- * of about 1,024 bounds (all of them for a short array). −∞ (every non-NaN item) when the target reaches
- * the sample. Only speed depends on it: a prefix that falls short is completed by phase 2.
+ * A bound value t such that about `target` eligible items have a bound ≥ t: from an even sample of about
+ * 1,024 items (all of them for a short array), the bounds of the sampled items that are eligible (not
+ * excluded, not NaN), each standing for `step` items, so the rank is target / step. −∞ (every non-NaN
+ * item) when the target reaches the sample. Only speed depends on it: a prefix that falls short is
+ * completed by phase 2.
  */
-function prefixThreshold(bounds: ArrayLike<number>, target: number): number {
+function prefixThreshold(bounds: ArrayLike<number>, target: number, exclude: (index: number) => boolean): number {
   const n = bounds.length;
   const step = Math.max(1, Math.floor(n / 1024));
   const sample = new Float64Array(Math.ceil(n / step));
   let size = 0;
-  for (let j = 0; j < n; j += step) if (!Number.isNaN(bounds[j])) sample[size++] = bounds[j];
-  const rank = Math.ceil((target * size) / Math.max(1, n));
+  for (let j = 0; j < n; j += step) if (!Number.isNaN(bounds[j]) && !exclude(j)) sample[size++] = bounds[j];
+  const rank = Math.ceil(target / step);
   if (rank >= size) return Number.NEGATIVE_INFINITY;
   const sorted = sample.subarray(0, size).sort(); // ascending
   return sorted[size - Math.max(1, rank)];
+}
+
+/** Items up to 2^21: the packed key of visitKeys, 32 bits of bound and 21 of index, stays below 2^53. */
+const KEY_INDEX_BITS = 21;
+const KEY_INDEX_SPAN = 2 ** KEY_INDEX_BITS;
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * `list` (item indices) in visiting order: bound descending, index ascending, NaN last (by index). Each
+ * item becomes one integer-valued double, (2³² − 1 − m(b)) · 2²¹ + index, m the order-preserving map of a
+ * float32's bits to an unsigned integer (negative numbers' bits inverted, the sign bit set on the others;
+ * −0 as +0, since they compare equal), NaN the largest rank, above −∞'s; a numeric sort of those keys
+ * is the visiting order. For bounds that are not float32 numbers, or more than 2²¹ items, the comparator.
+ */
+function visitOrder(bounds: ArrayLike<number>, list: readonly number[], n: number): Int32Array {
+  const byComparator = (): Int32Array =>
+    Int32Array.from(list).sort((a, b) => (worse(bounds[a], a, bounds[b], b) ? 1 : worse(bounds[b], b, bounds[a], a) ? -1 : 0));
+  if (n > KEY_INDEX_SPAN) return byComparator();
+  const keys = new Float64Array(list.length);
+  for (let q = 0; q < list.length; q++) {
+    const j = list[q];
+    const b = bounds[j];
+    let rank: number; // 0 for the largest bound
+    if (Number.isNaN(b))
+      rank = 0xffffffff; // after every number (−∞ has 0xff800000), by index
+    else {
+      f32[0] = b === 0 ? 0 : b;
+      if (f32[0] !== b) return byComparator();
+      const bits = u32[0];
+      const m = bits >= 0x80000000 ? ~bits >>> 0 : bits + 0x80000000;
+      rank = 0xffffffff - m;
+    }
+    keys[q] = rank * KEY_INDEX_SPAN + j;
+  }
+  keys.sort();
+  const out = new Int32Array(list.length);
+  for (let q = 0; q < keys.length; q++) out[q] = keys[q] % KEY_INDEX_SPAN;
+  return out;
 }
 
 export function prunedTopK(
@@ -75,6 +122,7 @@ export function prunedTopK(
   const heapScore = new Float64Array(k);
   let size = 0;
   let evaluated = 0;
+  let ordered = 0;
   const heapWorse = (x: number, y: number): boolean => worse(heapScore[x], heapItem[x], heapScore[y], heapItem[y]);
   const swap = (x: number, y: number): void => {
     const ti = heapItem[x];
@@ -141,13 +189,13 @@ export function prunedTopK(
   };
 
   if (k > 0) {
-    const byVisit = (a: number, b: number): number => (worse(bounds[a], a, bounds[b], b) ? 1 : worse(bounds[b], b, bounds[a], a) ? -1 : 0);
-    // Phase 1: every eligible item whose bound is at least t, t picked from a sample of the bounds so that
-    // about M items pass — a prefix of the visiting order, found by one tight scan and a short sort.
-    const t = prefixThreshold(bounds, firstCandidates);
+    // Phase 1: every eligible item whose bound is at least t, t picked from a sample of the eligible
+    // items' bounds so that about M pass — a prefix of the visiting order, one tight scan and a short sort.
+    const t = prefixThreshold(bounds, firstCandidates, exclude);
     const prefix: number[] = [];
     for (let j = 0; j < n; j++) if (bounds[j] >= t && !exclude(j)) prefix.push(j);
-    const first = Int32Array.from(prefix).sort(byVisit);
+    const first = visitOrder(bounds, prefix, n);
+    ordered += first.length;
     if (!visit(first) && first.length < n) {
       // Phase 2: the items after the prefix (bound below t, or NaN) that can still enter against the
       // current k-th best — all of them while fewer than k are kept.
@@ -161,7 +209,8 @@ export function prunedTopK(
         const reaches = !full || Number.isNaN(sw) || bj > sw || (bj === sw && j < w);
         if (reaches && !exclude(j)) rest.push(j);
       }
-      const order = Int32Array.from(rest).sort(byVisit);
+      const order = visitOrder(bounds, rest, n);
+      ordered += order.length;
       if (order.length > 0 && !canStop(order[0])) visit(order);
     }
   }
@@ -172,5 +221,6 @@ export function prunedTopK(
     items: Int32Array.from(order, (x) => heapItem[x]),
     scores: Float64Array.from(order, (x) => heapScore[x]),
     evaluated,
+    ordered,
   };
 }

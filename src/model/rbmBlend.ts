@@ -415,7 +415,6 @@ export class RbmBlendModel implements TrainedModel {
 
     // User RBM logits of the candidates for all ratings (row 0) and without each (row 1 + n): one dense
     // product of the leave-one-out hidden probabilities (rbm/leaveOneOut.ts) by the candidates' weights.
-    const pU = new Float64Array(m * K);
     let userLogits: Float32Array | null = null;
     if (useUser && N > 0 && m > 0) {
       const F = userRbm.hidden;
@@ -427,40 +426,37 @@ export class RbmBlendModel implements TrainedModel {
       const P = leaveOneOutHidden(userRbm.W, this.userExpW, userRbm.c, rows);
       userLogits = denseProduct(P, N + 1, F, gatherColumns(userRbm.W, F, columns), m * K);
     }
-    // p_U(k | …) of every candidate from row `row` of the logits.
-    const userDistributions = (row: number): void => {
-      const { b } = userRbm!;
-      for (let q = 0; q < m; q++) {
-        for (let k = 0; k < K; k++) pU[q * K + k] = userLogits![row * m * K + q * K + k] + b[candidates[q] * K + k];
-        softmaxInPlace(pU, q * K, K);
-      }
-    };
-
+    // Row `row` of m distributions (row 0: all ratings, in `full`; row 1 + t: without rating t), each the
+    // mixture of p_U(k | that row's logits), the unit-held p_I and the point mass of b_u: the arithmetic of
+    // mixDistributions and pointMassInto, in their order, written out in one loop (a thousand-rating user
+    // made this N · m calls of each, with copies of every p_U and p_I).
+    const { user: wU, item: wI, bias: wB } = mixture;
     const pB = new Float64Array(K);
-    const sU = new Float64Array(K);
-    const sI = new Float64Array(K);
-    // One row of m distributions: `rated` ratings remain, b_u = bu, pU filled when the user RBM is used.
-    const mixRow = (out: Float64Array, offset: number, rated: number, bu: number): void => {
+    const pU = new Float64Array(K);
+    for (let row = 0; row <= N; row++) {
+      const out = row === 0 ? full : without;
+      const offset = row === 0 ? 0 : (row - 1) * m * K;
+      const rated = row === 0 ? N : N - 1;
+      const bu = row === 0 ? buFull : (sum - d[row - 1]) / (regUser + N - 1);
       for (let q = 0; q < m; q++) {
         const i = candidates[q];
+        const at = offset + q * K;
         pointMassInto(bias.predictValue(bu, i), ratingLevels, pB, 0);
         if (rated === 0 || itemTrainCount[i] === 0) {
-          for (let k = 0; k < K; k++) out[offset + q * K + k] = pB[k];
+          for (let k = 0; k < K; k++) out[at + k] = pB[k];
           continue;
         }
-        for (let k = 0; k < K; k++) {
-          sU[k] = pU[q * K + k];
-          sI[k] = pI[q * K + k];
+        if (useUser && userLogits) {
+          // p_U: the softmax of the row's logits plus b (a row without ratings took the point mass above).
+          const from = row * m * K + q * K;
+          const b = userRbm!.b;
+          for (let k = 0; k < K; k++) pU[k] = userLogits[from + k] + b[i * K + k];
+          softmaxInPlace(pU, 0, K);
         }
-        mixDistributions(mixture, useUser ? sU : null, useItem ? sI : null, pB, out, offset + q * K, ratingLevels);
+        for (let k = 0; k < K; k++) {
+          out[at + k] = (useUser ? wU * pU[k] : 0) + (useItem ? wI * pI[q * K + k] : 0) + wB * pB[k];
+        }
       }
-    };
-
-    if (userLogits) userDistributions(0);
-    mixRow(full, 0, N, buFull);
-    for (let t = 0; t < N; t++) {
-      if (userLogits && N > 1) userDistributions(t + 1);
-      mixRow(without, t * m * K, N - 1, (sum - d[t]) / (regUser + N - 1));
     }
     return { full, without };
   }

@@ -351,19 +351,24 @@ export class WatchLikeModel implements TrainedModel {
     const K = this.ratingLevels.length;
     const m = items.length;
     const n = user.ratings.items.length;
+    const liked = this.likedLevel;
+    const gamma = this.likeExponent;
     const like = (p: Float64Array): Float64Array => {
       const out = new Float64Array(p.length / K);
       for (let r = 0; r < out.length; r++) {
         let sum = 0;
-        for (let k = this.likedLevel; k < K; k++) sum += p[r * K + k];
-        out[r] = likeFactor(sum, this.likeExponent);
+        for (let k = liked; k < K; k++) sum += p[r * K + k];
+        out[r] = likeFactor(sum, gamma);
       }
       return out;
     };
     const likes = { full: like(rating.full), without: like(rating.without) };
     // The ranking score (1 − w) · p(watch) · p(like) + w · π, with w(n) in full and w(n − 1) without a rating.
-    const score = (w: Float64Array, l: Float64Array, prior: number): Float64Array =>
-      Float64Array.from(w, (x, r) => (1 - prior) * x * l[r] + prior * this.popularity[items[r % m]]);
+    const score = (w: Float64Array, l: Float64Array, prior: number): Float64Array => {
+      const out = new Float64Array(w.length);
+      for (let r = 0; r < w.length; r++) out[r] = (1 - prior) * w[r] * l[r] + prior * this.popularity[items[r % m]];
+      return out;
+    };
     const scores = {
       full: score(watch.full, likes.full, priorWeight(this.coldPrior, n)),
       without: score(watch.without, likes.without, priorWeight(this.coldPrior, n - 1)),

@@ -8,6 +8,7 @@
  * float64 leave-one-out); the item RBM's user unit is held fixed where serving refits it, so the
  * watch-like model with the item RBM gets the tolerance measured for that approximation (see below).
  */
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset, KnownRatings } from '../../src/data/dataset.js';
 import { becauseGap, ratingsWithout } from '../../src/eval/because.js';
@@ -311,6 +312,43 @@ describe('pickInfluences', () => {
     // With room for one, the rating that raises both wins over a larger one-sided influence.
     expect(pickProductInfluences(watch, like, 3, 1)[0].map((x) => x.rating)).toEqual([1]);
     expect(() => pickProductInfluences(watch, { full: [0.8, 0.1], without: [] }, 3, 3)).toThrow(/differ in shape/);
+  });
+
+  it('pickProductInfluences selects what sorting every passing rating would list (ties, both-first, any max)', () => {
+    // The reference: every rating whose influence passes, sorted ('both' first, influence descending, the
+    // earlier rating first), the first max. pick keeps two bounded lists instead; they must agree.
+    const level = fc.integer({ min: 0, max: 6 }).map((v) => v / 6); // few values: many ties
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.array(fc.tuple(level, level), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.tuple(level, level), { minLength: 120, maxLength: 120 }),
+        (m, ratings, max, fulls, withouts) => {
+          const watch = { full: fulls.slice(0, m).map((x) => 0.2 + x[0]), without: withouts.slice(0, ratings * m).map((x) => 0.2 + x[0]) };
+          const like = { full: fulls.slice(0, m).map((x) => 0.2 + x[1]), without: withouts.slice(0, ratings * m).map((x) => 0.2 + x[1]) };
+          if (watch.without.length < ratings * m) return;
+          const got = pickProductInfluences(watch, like, ratings, max);
+          const reference = pickProductInfluences(watch, like, ratings, ratings + 1);
+          for (let c = 0; c < m; c++) {
+            const full = watch.full[c] * like.full[c];
+            const floor = Math.max(1e-6, BECAUSE_MIN_SHARE * full);
+            const passing = Array.from({ length: ratings }, (_, n) => n).filter(
+              (n) => full - watch.without[n * m + c] * like.without[n * m + c] >= floor,
+            );
+            // Every passing rating is listed when max exceeds their number, each with its factor.
+            expect(reference[c].map((x) => x.rating).sort((a, b) => a - b)).toEqual(passing);
+            const sorted = [...reference[c]].sort(
+              (a, b) => Number(a.raises !== 'both') - Number(b.raises !== 'both') || b.influence - a.influence || a.rating - b.rating,
+            );
+            expect(reference[c]).toEqual(sorted);
+            expect(got[c]).toEqual(sorted.slice(0, max));
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 

@@ -105,6 +105,44 @@ describe('prunedTopK', () => {
     expect(pruned.evaluated).toBeLessThan(n / 50); // the items with a bound above the 10th score (≈ 0.98): 2 %, a third excluded
   });
 
+  it('orders only about M eligible items when the best-bounded ones are excluded (a user who rated them)', () => {
+    const n = 59_047;
+    const scores = Float32Array.from({ length: n }, (_, i) => 1 - i / n);
+    // The 5,000 best-bounded items rated: sampled over every item, the prefix held none of the eligible
+    // ones and phase 2 put every item left (54,047) in order.
+    const rated = (i: number): boolean => i < 5000;
+    const result = prunedTopK(scores, 10, rated, (part) => Array.from(part, (i) => scores[i]));
+    expect(Array.from(result.items)).toEqual(Array.from(topK(scores, 10, rated)));
+    expect(result.evaluated).toBe(32);
+    expect(result.ordered).toBeLessThan(1000);
+  });
+
+  it('visits in the order of any float32 bounds (negative, ±0, ±∞, NaN) and of bounds that are not float32 numbers', () => {
+    const float32 = fc.oneof(
+      fc.float({ noDefaultInfinity: false, noNaN: false }),
+      fc.constantFrom(0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, -1, 1),
+    );
+    const float64 = fc.oneof(fc.double(), fc.constantFrom(0, -0, 0.1, -0.1, Number.NaN));
+    for (const value of [float32, float64]) {
+      fc.assert(
+        fc.property(
+          fc.array(fc.record({ bound: value, slack: fc.constantFrom(0, 0, 0.5, 2), excluded: fc.boolean() }), { maxLength: 120 }),
+          fc.integer({ min: 0, max: 12 }),
+          fc.integer({ min: 1, max: 5 }),
+          (items, k, chunk) => {
+            const bounds = value === float32 ? Float32Array.from(items, (x) => x.bound) : Float64Array.from(items, (x) => x.bound);
+            // s ≤ b: the bound itself, or below it by a slack (a NaN bound: a NaN score).
+            const scores = Float64Array.from(bounds, (b, i) => (Number.isNaN(b) ? b : b - items[i].slack));
+            const exclude = (i: number): boolean => items[i].excluded;
+            const result = prunedTopK(bounds, k, exclude, (part) => Array.from(part, (i) => scores[i]), { chunk, firstCandidates: 3 });
+            expect(Array.from(result.items)).toEqual(Array.from(topK(scores, k, exclude)));
+          },
+        ),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
   it('refuses a score above its bound, and bad k or chunk', () => {
     const bounds = Float32Array.from([0.5, 0.4, 0.3]);
     expect(() =>

@@ -30,6 +30,8 @@ let app: RunningApp;
 let watchLike: WatchLikeModel;
 /** Issue 19's served shape: an activity-scaled ensemble of implicit RBMs and the cold-user popularity prior. */
 let watchLikePrior: WatchLikeModel;
+/** The implicit RBM with binary hidden units (every version stored before Gaussian ones): its bound too. */
+let watchLikeBinary: WatchLikeModel;
 let implicit: ImplicitModel;
 let snapshot: ModelSnapshot;
 
@@ -42,7 +44,20 @@ beforeAll(async () => {
   // Every component weighted, whatever the tiny validation slice preferred, so each one is on the path.
   const rating = new RbmBlendModel({ ...model.parts, mixture: { user: 0.4, item: 0.4, bias: 0.2 } });
   const rbm = await fitImplicitRbm(data, { hidden: 8, epochs: 20, lr: 0.1, batchSize: 4, validationFraction: 0.2, seed: 1 });
+  // The default implicit RBM has Gaussian hidden units (unbounded hidden means): the bound must hold for them.
+  expect(rbm.params.hiddenUnits).toBe('gaussian');
   watchLike = new WatchLikeModel(rating, rbm, likedLevelIndex(data.ratingLevels));
+  const binary = await fitImplicitRbm(data, {
+    hidden: 8,
+    epochs: 20,
+    lr: 0.1,
+    batchSize: 4,
+    validationFraction: 0.2,
+    seed: 1,
+    hiddenUnits: 'binary',
+  });
+  expect(binary.params.hiddenUnits ?? 'binary').toBe('binary');
+  watchLikeBinary = new WatchLikeModel(rating, binary, likedLevelIndex(data.ratingLevels), 0, 0.25);
   implicit = new ImplicitModel(data, rbm);
   const ensemble = await fitImplicitRbm(data, {
     hidden: 8,
@@ -76,9 +91,21 @@ const same = (a: ArrayLike<number> | null, b: ArrayLike<number> | null): void =>
 };
 
 describe('scoreBounds on trained models', () => {
-  for (const which of ['watch-like', 'watch-like with prior, scaled ensemble', 'implicit'] as const) {
+  for (const which of [
+    'watch-like',
+    'watch-like with prior, scaled ensemble',
+    'watch-like, binary hidden units, γ = 0.25',
+    'implicit',
+  ] as const) {
     it(`${which}: bounds hold, scoreItems equals scoreUsers bit for bit, pruned lists equal topK`, () => {
-      const model: TrainedModel = which === 'watch-like' ? watchLike : which === 'implicit' ? implicit : watchLikePrior;
+      const model: TrainedModel =
+        which === 'watch-like'
+          ? watchLike
+          : which === 'implicit'
+            ? implicit
+            : which === 'watch-like with prior, scaled ensemble'
+              ? watchLikePrior
+              : watchLikeBinary;
       const users = [...userIds().map(stored), visitorInput(snapshot, [{ itemId: 3, rating: 5 }]), { ratings: stored(1).ratings }];
       const full: UserScores[] = model.scoreUsers(users);
       const bounded = model.scoreBounds!(users);

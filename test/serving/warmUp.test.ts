@@ -30,12 +30,13 @@ afterAll(() => {
 });
 
 describe('warmUp', () => {
-  it('serves up to the asked number of users with ratings, and none when it has no time', async () => {
+  it('serves up to the asked number of users with ratings, and only the first when it has no time after it', async () => {
     const rated = userIds.filter((id) => fixture.catalog.getUserRatings(id).length > 0);
     expect(rated.length).toBeGreaterThan(3);
     expect(await warmUp(snapshot, fixture.catalog, rated, { users: 3 })).toBe(3);
     expect(await warmUp(snapshot, fixture.catalog, userIds, { users: 1000 })).toBe(rated.length);
-    expect(await warmUp(snapshot, fixture.catalog, userIds, { budgetMs: 0 })).toBe(0);
+    // The budget runs from the end of the first user (whose lazily built parts are paid once anyway).
+    expect(await warmUp(snapshot, fixture.catalog, userIds, { budgetMs: 0 })).toBe(1);
   });
 
   it('lets the event loop run between users (a hot swap warms up while the served version answers)', async () => {
