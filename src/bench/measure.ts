@@ -62,16 +62,17 @@ function steadyEpochs(runs: readonly (readonly number[])[]): number[] {
   return runs.flatMap((epochs) => (epochs.length > 1 ? epochs.slice(1) : epochs));
 }
 
+/** What one timed run of a thread count reports (the fields `mergeRuns` combines). */
+interface ThreadCountRun {
+  epochSeconds: number[];
+  secondsPerEpoch: number;
+  epochCpuSeconds: number[];
+  cpuSecondsPerEpoch: number;
+  otherCores?: number | null;
+}
+
 /** Several runs of one thread count as one result: every epoch in order, the medians of the steady ones. */
-export function mergeRuns<
-  T extends {
-    epochSeconds: number[];
-    secondsPerEpoch: number;
-    epochCpuSeconds: number[];
-    cpuSecondsPerEpoch: number;
-    otherCores?: number | null;
-  },
->(runs: readonly T[]): T {
+export function mergeRuns<T extends ThreadCountRun>(runs: readonly T[]): T {
   if (runs.length === 1) return runs[0];
   const others = runs.map((r) => r.otherCores);
   return {
@@ -85,15 +86,11 @@ export function mergeRuns<
 }
 
 /** `time(count)` for every thread count, interleaved in THREAD_ROUNDS rounds when there are several. */
-async function byThreadCount<
-  T extends {
-    epochSeconds: number[];
-    secondsPerEpoch: number;
-    epochCpuSeconds: number[];
-    cpuSecondsPerEpoch: number;
-    otherCores?: number | null;
-  },
->(counts: readonly number[], time: (threads: number) => T | Promise<T>, merge: (runs: T[]) => T = mergeRuns): Promise<T[]> {
+async function byThreadCount<T extends ThreadCountRun>(
+  counts: readonly number[],
+  time: (threads: number) => T | Promise<T>,
+  merge: (runs: T[]) => T = mergeRuns,
+): Promise<T[]> {
   const runs: T[][] = counts.map(() => []);
   for (const n of interleavedRuns(counts.length, counts.length > 1 ? THREAD_ROUNDS : 1)) runs[n].push(await time(counts[n]));
   return runs.map(merge);
