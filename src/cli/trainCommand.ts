@@ -14,7 +14,7 @@ import {
   DEFAULT_MODEL_SCHEDULE,
   implicitEpochBudget,
   orientationSchedule,
-  pseudoLikelihoodMembers,
+  implicitEnsemble,
   ratingEpochBudget,
   resolveAlgorithm,
   trainModel,
@@ -148,9 +148,9 @@ export async function trainMain(argv: string[]): Promise<void> {
         phase === 'user' || phase === 'item'
           ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
-            ? implicitEpochBudget(implicit, counts.users)
+            ? implicitEnsemble(implicit, counts.items).members * implicitEpochBudget(implicit, counts.users)
             : phase === 'implicit-pl'
-              ? pseudoLikelihoodMembers(implicit, counts.items) * implicitEpochBudget(implicit, counts.users)
+              ? implicitEnsemble(implicit, counts.items).plMembers * implicitEpochBudget(implicit, counts.users)
               : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {

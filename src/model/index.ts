@@ -37,7 +37,7 @@ export { DEFAULT_MODEL_SCHEDULE, type ModelSchedule } from './watchLike.js';
 export {
   DEFAULT_IMPLICIT_OPTIONS,
   epochBudget as implicitEpochBudget,
-  pseudoLikelihoodMembers,
+  ensembleFor as implicitEnsemble,
   validateImplicitOptions,
 } from '../rbm/implicit.js';
 export type { TrainOptions, TrainOptionsInput, RbmOptions } from '../rbm/config.js';

@@ -65,7 +65,8 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
    * E: independently trained RBMs (seeds seed, seed + 1, …, each with its own validation slice and
    * early stopping) whose visible logits are averaged, z̄_i = (1/E) Σ_e z_i^e. Stored as one RBM of E·F
    * hidden units with visible scale 1/E (the hidden units of different members never mix), so scoring
-   * costs E times one member's. Models stored without the field have one.
+   * costs E times one member's. Trained where the negative phase is dense (ensembleFor); a large catalog
+   * trains one. Models stored without the field have one.
    */
   members: number;
   /**
@@ -73,9 +74,9 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
    * exact conditional given the others, Σ_i log p(v_i | v_−i)) instead of CD-1, with seeds seed + E, …,
    * and rate `plLr`; joined with the E CD members like any ensemble (logits averaged). The two estimators
    * fit the same model differently and their mean ranks better than either (docs/ranking.md). They train
-   * only where pseudo-likelihood runs (pseudoLikelihoodMembers: Gaussian units and a dense negative phase,
-   * so not on catalogs of SAMPLED_FROM_ITEMS items or more): elsewhere the model keeps its CD members
-   * alone and stores plMembers 0.
+   * only where pseudo-likelihood runs (ensembleFor: Gaussian units and a dense negative phase, so not on
+   * catalogs of SAMPLED_FROM_ITEMS items or more): elsewhere the model keeps its CD member alone and
+   * stores plMembers 0.
    * Models stored without the field have none.
    */
   plMembers: number;
@@ -97,7 +98,8 @@ export interface ImplicitRbmOptions extends ImplicitTrainOptions {
  * strong weight decay, a rate annealed by a half cosine over the epoch budget, the activity-scaled hidden
  * input, and every training rating trained on (no slice held out: with the cosine the last epoch is the
  * one kept, so a slice would only cost data). The epoch count was chosen there too; epochBudget caps it
- * for large catalogs.
+ * for large catalogs. The ensemble, two CD and two pseudo-likelihood members, ranked highest on both
+ * shapes' mean; large catalogs train one CD member (ensembleFor).
  */
 export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   hidden: 160,
@@ -125,8 +127,8 @@ export const DEFAULT_IMPLICIT_OPTIONS: ImplicitRbmOptions = {
   activityScaling: true,
   activityExponent: 0.7,
   scaleEpochs: true,
-  members: 1,
-  plMembers: 1,
+  members: 2,
+  plMembers: 2,
   plLr: 0.01,
   refit: false,
 };
@@ -341,15 +343,15 @@ export async function fitImplicitRbm(
   // n_med of the whole training part: the users folded in at serving time bring all their training items.
   const medianActivity = options.activityScaling ? medianActivityOf(all.rowStart) : 0;
   const members: { params: ImplicitParams; training: ImplicitTraining }[] = [];
-  for (let e = 0; e < options.members; e++) {
+  const ensemble = ensembleFor(options, all.cols);
+  for (let e = 0; e < ensemble.members; e++) {
     members.push(await fitMember(all, options, options.seed + e, medianActivity, clock, onEpoch, e === 0 ? hooks : {}));
   }
-  const plMembers = pseudoLikelihoodMembers(options, all.cols);
   const pl: ImplicitRbmOptions = { ...options, lr: options.plLr, estimator: 'pl' };
-  for (let e = 0; e < plMembers; e++) {
-    members.push(await fitMember(all, pl, options.seed + options.members + e, medianActivity, clock, onEpoch, {}));
+  for (let e = 0; e < ensemble.plMembers; e++) {
+    members.push(await fitMember(all, pl, options.seed + ensemble.members + e, medianActivity, clock, onEpoch, {}));
   }
-  const kept: ImplicitRbmOptions = { ...options, plMembers };
+  const kept: ImplicitRbmOptions = { ...options, ...ensemble };
   if (members.length === 1) return new ImplicitRbm(members[0].params, kept, { ...members[0].training, stages: clock.seconds });
   const t = members.map((m) => m.training);
   const ndcgs = t.map((m) => m.bestValidationNdcg).filter((x): x is number => x !== null);
@@ -422,12 +424,18 @@ async function fitMember(
 }
 
 /**
- * The pseudo-likelihood members a fit trains: options.plMembers where they can run (Gaussian units, CD-1's
- * engines 'shared' with a dense negative phase or 'js'), else none, and the model keeps its CD members.
+ * The ensemble a fit trains on a catalog of `items` items. Where the negative phase is dense (engine 'js',
+ * or 'shared' below SAMPLED_FROM_ITEMS items): options.members CD members, and options.plMembers
+ * pseudo-likelihood members where those can run (Gaussian units, CD-1), else none. Where it is sampled (a
+ * large catalog, or engine 'sampled'): one CD member and no pseudo-likelihood one, whatever the options
+ * say: pseudo-likelihood needs every item's conditional, and there each member's epochs are most of the
+ * training's wall time (issue 21), which an ensemble would multiply. The fitted model stores the counts it
+ * trained, so its options say what it is.
  */
-export function pseudoLikelihoodMembers(options: ImplicitRbmOptions, items: number): number {
+export function ensembleFor(options: ImplicitRbmOptions, items: number): { members: number; plMembers: number } {
   const dense = options.engine === 'js' || (options.engine === 'shared' && negativePhaseFor(options, items) === 'dense');
-  return options.hiddenUnits === 'gaussian' && options.cdSteps === 1 && dense ? options.plMembers : 0;
+  if (!dense) return { members: 1, plMembers: 0 };
+  return { members: options.members, plMembers: options.hiddenUnits === 'gaussian' && options.cdSteps === 1 ? options.plMembers : 0 };
 }
 
 /** The optional fields of ImplicitParams a fit sets: Gaussian units, n_med and its exponent, each only when in use. */

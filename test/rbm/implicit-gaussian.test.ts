@@ -17,7 +17,17 @@ import { twoTastes } from '../helpers/twoTastes.js';
 
 const USERS = 80;
 const ITEMS = 40;
-const SMALL = { hidden: 8, epochs: 12, lr: 0.01, weightDecay: 0.1, batchSize: 10, patience: 12, validationFraction: 0.2, plMembers: 0 };
+const SMALL = {
+  hidden: 8,
+  epochs: 12,
+  lr: 0.01,
+  weightDecay: 0.1,
+  batchSize: 10,
+  patience: 12,
+  validationFraction: 0.2,
+  members: 1,
+  plMembers: 0,
+};
 
 let data: Dataset;
 let model: ImplicitRbm;

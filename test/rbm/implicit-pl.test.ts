@@ -6,7 +6,15 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/rbm/backend.js';
-import { fitImplicitRbm, ImplicitRbm, ratedRows, validateImplicitOptions, type ImplicitRbmState } from '../../src/rbm/implicit.js';
+import {
+  DEFAULT_IMPLICIT_OPTIONS,
+  ensembleFor,
+  fitImplicitRbm,
+  ImplicitRbm,
+  ratedRows,
+  validateImplicitOptions,
+  type ImplicitRbmState,
+} from '../../src/rbm/implicit.js';
 import {
   accumulatePl,
   activityScale,
@@ -15,7 +23,7 @@ import {
   zeroGradient,
   type ImplicitParams,
 } from '../../src/rbm/implicitParams.js';
-import { trainImplicitRbm } from '../../src/rbm/implicitTrain.js';
+import { SAMPLED_FROM_ITEMS, trainImplicitRbm } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
 import { expectEnginesAgree } from '../helpers/implicitEngines.js';
 import { twoTastes } from '../helpers/twoTastes.js';
@@ -151,6 +159,7 @@ describe('pseudo-likelihood members', () => {
     validationFraction: 0,
     hiddenUnits: 'gaussian' as const,
     seed: 4,
+    members: 1,
   };
 
   it('join the CD members as one ensemble of averaged logits, and the model stores and reloads them', async () => {
@@ -174,12 +183,28 @@ describe('pseudo-likelihood members', () => {
   });
 
   it('are not trained where pseudo-likelihood cannot run, and the model says so (plMembers 0)', async () => {
-    const sampled = await fitImplicitRbm(data, { ...SMALL, plMembers: 1, negativePhase: 'sampled', negativeSamples: 12 });
+    const sampled = await fitImplicitRbm(data, { ...SMALL, members: 2, plMembers: 1, negativePhase: 'sampled', negativeSamples: 12 });
     expect(sampled.params.hidden).toBe(6);
     expect(sampled.options.plMembers).toBe(0);
+    // Nor a second CD member: a sampled catalog trains one.
+    expect(sampled.options.members).toBe(1);
     const binary = await fitImplicitRbm(data, { ...SMALL, hiddenUnits: 'binary', plMembers: 1 });
     expect(binary.params.hidden).toBe(6);
     expect(binary.options.plMembers).toBe(0);
+  });
+
+  it("the ensemble is the options' on a dense catalog and one CD member on a sampled one, by the catalog's size", () => {
+    const o = validateImplicitOptions({ members: 2, plMembers: 2 });
+    expect(ensembleFor(o, SAMPLED_FROM_ITEMS - 1)).toEqual({ members: 2, plMembers: 2 });
+    expect(ensembleFor(o, SAMPLED_FROM_ITEMS)).toEqual({ members: 1, plMembers: 0 });
+    // A catalog's sampled threshold does not apply when the sample would cover every item.
+    expect(ensembleFor({ ...o, negativeSamples: SAMPLED_FROM_ITEMS + 10 }, SAMPLED_FROM_ITEMS)).toEqual({ members: 2, plMembers: 2 });
+    expect(ensembleFor({ ...o, engine: 'js' }, 10 * SAMPLED_FROM_ITEMS)).toEqual({ members: 2, plMembers: 2 });
+    expect(ensembleFor({ ...o, hiddenUnits: 'binary' }, 100)).toEqual({ members: 2, plMembers: 0 });
+    expect(ensembleFor({ ...o, cdSteps: 2 }, 100)).toEqual({ members: 2, plMembers: 0 });
+    // The served default on ML-100K's 1,682 items and on 25M's 59,047.
+    expect(ensembleFor(DEFAULT_IMPLICIT_OPTIONS, 1682)).toEqual({ members: 2, plMembers: 2 });
+    expect(ensembleFor(DEFAULT_IMPLICIT_OPTIONS, 59_047)).toEqual({ members: 1, plMembers: 0 });
   });
 
   it('a model stored before the field loads with none', async () => {
