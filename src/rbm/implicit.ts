@@ -345,11 +345,13 @@ export async function fitImplicitRbm(
   const members: { params: ImplicitParams; training: ImplicitTraining }[] = [];
   const ensemble = ensembleFor(options, all.cols);
   for (let e = 0; e < ensemble.members; e++) {
-    members.push(await fitMember(all, options, options.seed + e, medianActivity, clock, onEpoch, e === 0 ? hooks : {}));
+    const report = memberEpochs(onEpoch, e, ensemble.members);
+    members.push(await fitMember(all, options, options.seed + e, medianActivity, clock, report, e === 0 ? hooks : {}));
   }
   const pl: ImplicitRbmOptions = { ...options, lr: options.plLr, estimator: 'pl' };
   for (let e = 0; e < ensemble.plMembers; e++) {
-    members.push(await fitMember(all, pl, options.seed + ensemble.members + e, medianActivity, clock, onEpoch, {}));
+    const report = memberEpochs(onEpoch, e, ensemble.plMembers);
+    members.push(await fitMember(all, pl, options.seed + ensemble.members + e, medianActivity, clock, report, {}));
   }
   const kept: ImplicitRbmOptions = { ...options, ...ensemble };
   if (members.length === 1) return new ImplicitRbm(members[0].params, kept, { ...members[0].training, stages: clock.seconds });
@@ -420,6 +422,23 @@ async function fitMember(
   return {
     params: refit.params,
     training: { ...training, epochs: training.epochs + refit.epochs, seconds: training.seconds + refit.seconds },
+  };
+}
+
+/**
+ * The epoch reports of member k (0-based) of `count` members of one kind (one phase), which train one after
+ * the other: numbered on from the members before it, epoch + k · budget of count · budget, so the phase's
+ * progress and ETA, and its learning curve, cover all of its members (the first member's are its own).
+ */
+function memberEpochs(
+  onEpoch: ((report: EpochReport) => void) | undefined,
+  k: number,
+  count: number,
+): ((report: EpochReport) => void) | undefined {
+  if (!onEpoch || count === 1) return onEpoch;
+  return (r) => {
+    const budget = r.maxEpochs ?? 0;
+    onEpoch({ ...r, epoch: r.epoch + k * budget, ...(r.maxEpochs === undefined ? {} : { maxEpochs: count * budget }) });
   };
 }
 

@@ -25,6 +25,7 @@ import {
 } from '../../src/rbm/implicitParams.js';
 import { SAMPLED_FROM_ITEMS, trainImplicitRbm } from '../../src/rbm/implicitTrain.js';
 import { Rng } from '../../src/rng.js';
+import type { EpochReport } from '../../src/rbm/train.js';
 import { expectEnginesAgree } from '../helpers/implicitEngines.js';
 import { twoTastes } from '../helpers/twoTastes.js';
 
@@ -205,6 +206,19 @@ describe('pseudo-likelihood members', () => {
     // The served default on ML-100K's 1,682 items and on 25M's 59,047.
     expect(ensembleFor(DEFAULT_IMPLICIT_OPTIONS, 1682)).toEqual({ members: 2, plMembers: 2 });
     expect(ensembleFor(DEFAULT_IMPLICIT_OPTIONS, 59_047)).toEqual({ members: 1, plMembers: 0 });
+  });
+
+  it("report their epochs numbered on across the members of each kind, against the kind's whole budget", async () => {
+    const reports: EpochReport[] = [];
+    await fitImplicitRbm(data, { ...SMALL, members: 2, plMembers: 2, scaleEpochs: false }, (r) => reports.push(r));
+    const of = (phase: string) => reports.filter((r) => r.phase === phase).map((r) => [r.epoch, r.maxEpochs]);
+    const run = (n: number) => Array.from({ length: n }, (_, e) => [e + 1, n]);
+    expect(of('implicit')).toEqual(run(2 * SMALL.epochs));
+    expect(of('implicit-pl')).toEqual(run(2 * SMALL.epochs));
+    // A single member reports its own epochs.
+    const one: EpochReport[] = [];
+    await fitImplicitRbm(data, { ...SMALL, plMembers: 0, scaleEpochs: false }, (r) => one.push(r));
+    expect(one.map((r) => [r.epoch, r.maxEpochs])).toEqual(run(SMALL.epochs));
   });
 
   it('a model stored before the field loads with none', async () => {
