@@ -11,7 +11,7 @@ import { trainRbmInWorker } from '../rbm/parallel.js';
 import { sigmoid, type RbmParams } from '../rbm/params.js';
 import { rbmExpectations, trainRbm, type TrainRbmResult } from '../rbm/train.js';
 import { Rng } from '../rng.js';
-import { fitBiasModel } from './bias.js';
+import { fitBiasModel, type BiasModel } from './bias.js';
 import { fitBiasModelInWorker } from './biasWorker.js';
 import { defaultMixture, fitMixture, mixExpectations } from './mixture.js';
 import type { Algorithm, FitHooks } from './protocol.js';
@@ -62,7 +62,7 @@ export function itemHiddenFeatures(params: RbmParams, ds: Pick<Dataset, 'users' 
   return out;
 }
 
-/** Training ratings from which the final bias baseline fits in a worker beside the mixture's. */
+/** Training ratings from which the two bias baselines fit in worker threads (see fitRbmBlend). */
 export const BIAS_WORKER_FROM = 2_000_000;
 
 /**
@@ -109,10 +109,27 @@ export async function fitRbmBlend(
   const K = levels.length;
   const orientations = options.orientation === 'both' ? (['user', 'item'] as const) : ([options.orientation] as const);
   const clock = new StageClock();
+  // At scale the two bias baselines (10 ALS sweeps over all the ratings each, single-threaded) fit in
+  // worker threads while this thread does single-threaded work that leaves the other core idle, instead
+  // of after the RBMs (see docs/performance.md, "MovieLens 25M's size, end to end"): the final one, on
+  // all training ratings, beside the split and the first orientation's start; the mixture's, on the fit
+  // part, beside the last orientation's rows and its trainer's start. On small data a thread's start
+  // costs more than the fit, so both fit here when needed.
+  const biasWorkers = parallel && train.levels.length >= BIAS_WORKER_FROM;
+  const finalBias = biasWorkers ? fitBiasModelInWorker(train) : null;
+  // Awaited below; a failure before then must not leave it unhandled.
+  finalBias?.catch(() => {});
   const { fitSet, valSet } = clock.time('split', () => {
     const { fit, validation } = validationSplit(train.levels.length, options.validationFraction, options.seed);
     return { fitSet: subsetRatings(train, fit), valSet: subsetRatings(train, validation) };
   });
+
+  let fitBiasInWorker: Promise<BiasModel> | null = null;
+  const startFitBias = (): void => {
+    if (!biasWorkers || fitBiasInWorker) return;
+    fitBiasInWorker = fitBiasModelInWorker(fitSet);
+    fitBiasInWorker.catch(() => {});
+  };
 
   const results: Partial<Record<'user' | 'item', TrainRbmResult>> = {};
   // Each orientation's rows as its trainer got them (kept for the mixture's validation predictions).
@@ -127,6 +144,7 @@ export async function fitRbmBlend(
     const run =
       parallel && orientations.length > 1 ? trainRbmInWorker : (...args: Parameters<typeof trainRbm>) => Promise.resolve(trainRbm(...args));
     const trainOne = async (o: 'user' | 'item'): Promise<TrainRbmResult> => {
+      if (o === orientations[orientations.length - 1]) startFitBias();
       const these = clock.time(`${o} rows`, () => ({
         train: compressRows(fitSet, o),
         validation: valSet.levels.length > 0 ? compressRows(valSet, o) : null,
@@ -158,15 +176,9 @@ export async function fitRbmBlend(
     );
   }
 
-  // The final baseline on all training ratings fits in a worker while this thread fits the mixture's on
-  // the fit part (at scale: on small data a thread's start costs more than the fit).
-  const finalBias = parallel && train.levels.length >= BIAS_WORKER_FROM ? fitBiasModelInWorker(train) : null;
-  // Awaited below; a failure of the mixture first must not leave it unhandled.
-  finalBias?.catch(() => {});
-
   // Mixture weights on the validation slice, every component predicting from the fit ratings only.
   const endMixture = clock.start('mixture');
-  const fitBias = fitBiasModel(fitSet);
+  const fitBias = fitBiasInWorker ? await fitBiasInWorker : fitBiasModel(fitSet);
   const actual = new Float64Array(valSet.levels.length);
   const biasPred = new Float64Array(valSet.levels.length);
   for (let t = 0; t < actual.length; t++) {
