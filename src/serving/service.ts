@@ -26,7 +26,7 @@ import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, Visi
 import type { UserInput, UserScores } from '../model/index.js';
 import { becauseLists, distributionRow, rankedItem, roundScore, visitorRecommendations } from './answers.js';
 import { retryWhileBusy } from '../store/busy.js';
-import { UnknownItemError, UnknownUserError } from './errors.js';
+import { UnknownItemError, UnknownUserError, VisitorPoolBusyError } from './errors.js';
 import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type StoredRating } from './ports.js';
@@ -96,9 +96,13 @@ export interface TopListSource {
 export interface VisitorScorer {
   /** Requests with fewer ratings are answered inline. */
   readonly minRatings: number;
+  /** Stored users with fewer ratings are answered inline. */
+  readonly minStoredRatings: number;
   serves(versionId: number): boolean;
   stats(): VisitorPoolStats;
   recommend(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]>;
+  /** The list inputRecommendations gives for a stored user's model input. */
+  recommendStored(snapshot: ModelSnapshot, input: UserInput, list: ListRequest): Promise<ScoredItem[]>;
 }
 
 /** Users whose precomputed lists' explanations are remembered. */
@@ -185,6 +189,59 @@ export class ServingService {
     const best = Array.from(ranked.items);
     const because = this.becauseOfStoredUser(snapshot, memoKey, userId, input, best);
     return best.map((_, j) => rankedItem(snapshot, ranked, j, because[j]));
+  }
+
+  /**
+   * recommendForUser for a server: the same list, computed by the pool (a worker thread) for a stored user
+   * with many ratings whose list is neither precomputed nor cached, else inline. Such a user's `because`
+   * leaves out each of their thousands of ratings in turn (tens of milliseconds): in a worker, the event
+   * loop keeps answering the requests that arrive meanwhile instead of queueing them behind it. The worker
+   * runs inputRecommendations on the input built here (storedUserInput), the code the inline path runs,
+   * on its copy of the same version: the same items and numbers. When the pool is full the list is
+   * computed inline (a stored user's GET is never refused for it). The pool's answer is not cached here.
+   */
+  recommendForUserOffLoop(
+    snapshot: ModelSnapshot,
+    userId: number,
+    limit: number,
+    genre?: string,
+    rankBy: RankBy = 'score',
+  ): Promise<ScoredItem[]> {
+    const pool = this.visitors;
+    const input =
+      pool && prunes(snapshot, rankBy) && pool.serves(snapshot.versionId)
+        ? this.costlyInput(snapshot, userId, limit, genre, pool.minStoredRatings)
+        : null;
+    if (!pool || !input) return Promise.resolve(this.recommendForUser(snapshot, userId, limit, genre, rankBy));
+    return pool.recommendStored(snapshot, input, { limit, genre, rankBy }).catch((error: unknown) => {
+      if (error instanceof VisitorPoolBusyError) return this.recommendForUser(snapshot, userId, limit, genre, rankBy);
+      throw error;
+    });
+  }
+
+  /**
+   * The model input of a stored user whose list by score would be computed now and who has at least
+   * `minRatings` ratings; null when the list is precomputed or cached, or the user has fewer ratings.
+   */
+  private costlyInput(
+    snapshot: ModelSnapshot,
+    userId: number,
+    limit: number,
+    genre: string | undefined,
+    minRatings: number,
+  ): UserInput | null {
+    this.catalog.sync?.();
+    this.catalog.syncUser?.(userId);
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    if (ratings.length < minRatings) return null;
+    if (genre === undefined) {
+      if (this.lists?.recommend(snapshot, userId, limit)) return null;
+      const cached = this.cache.getRanked(snapshot, userId, ratingsFingerprint(ratings, user.updatedAt));
+      if (cached && (cached.complete || cached.items.length >= limit)) return null;
+    }
+    return storedUserInput(snapshot, user, ratings);
   }
 
   /**
