@@ -83,10 +83,11 @@ export const DEFAULT_VISITOR_MIN_RATINGS = 50;
  * Stored users with at least this many ratings get their list from the pool. A stored user's fold-in is
  * cheap (their trained parameters), but `because` leaves out each of their ratings in turn, so its cost
  * grows with the ratings: at MovieLens-25M's size a user with a few thousand ratings held the event loop
- * for 30–80 ms, and every request behind them on that process waited (docs/performance.md, "The tail right
- * after a start").
+ * for 30–80 ms, and every request behind them on that process waited. Below a thousand ratings a list
+ * costs about as much as the requests' own spread, and a worker, which shares the same cores, answered it
+ * no sooner (docs/performance.md, "The tail right after a start").
  */
-export const DEFAULT_STORED_MIN_RATINGS = 500;
+export const DEFAULT_STORED_MIN_RATINGS = 1000;
 
 export const defaultVisitorWorkers = (): number => Math.max(1, availableParallelism() - 1);
 
