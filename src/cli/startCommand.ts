@@ -12,7 +12,12 @@ import { DEFAULT_RATE_LIMITS } from '../server/app.js';
 import { runCluster } from '../server/cluster.js';
 import { launch, type LaunchOptions } from '../server/main.js';
 import { DEFAULT_TOP_LIST_SIZE } from '../serving/topLists.js';
-import { DEFAULT_STORED_MIN_RATINGS, DEFAULT_VISITOR_MIN_RATINGS, DEFAULT_VISITOR_QUEUE, defaultVisitorWorkers } from '../serving/visitorPool.js';
+import {
+  DEFAULT_STORED_MIN_RATINGS,
+  DEFAULT_VISITOR_MIN_RATINGS,
+  DEFAULT_VISITOR_QUEUE,
+  defaultVisitorWorkers,
+} from '../serving/visitorPool.js';
 import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
