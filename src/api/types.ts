@@ -94,6 +94,8 @@ export interface VisitorPoolStats {
   queueLimit: number;
   /** Posted ratings from which a request goes to the pool (fewer: answered inline). */
   minRatings: number;
+  /** A stored user's ratings from which their recommendations are computed in the pool (fewer: inline). */
+  minStoredRatings: number;
 }
 
 /** `GET /api/items?search=&genre=&sort=&limit=&offset=`. */

@@ -1,6 +1,6 @@
 /**
  * `npm start -- [--db <path>] [--port <n>] [--host <addr>] [--allowed-hosts a,b] [--write-rate-limit n]
- * [--visitor-rate-limit n] [--workers n] [--visitor-workers n] [--visitor-queue n] [--visitor-min-ratings n] [--dev]`:
+ * [--visitor-rate-limit n] [--workers n] [--visitor-workers n] [--visitor-queue n] [--visitor-min-ratings n] [--stored-min-ratings n] [--dev]`:
  * serves the API and the web page.
  * Environment: DB_PATH, PORT, HOST, ALLOWED_HOSTS, WRITE_RATE_LIMIT, VISITOR_RATE_LIMIT (flags win).
  * Defaults: data/recommender.db, 3000, 127.0.0.1, loopback names + the listen address, 60 and 120 a minute.
@@ -12,12 +12,17 @@ import { DEFAULT_RATE_LIMITS } from '../server/app.js';
 import { runCluster } from '../server/cluster.js';
 import { launch, type LaunchOptions } from '../server/main.js';
 import { DEFAULT_TOP_LIST_SIZE } from '../serving/topLists.js';
-import { DEFAULT_VISITOR_MIN_RATINGS, DEFAULT_VISITOR_QUEUE, defaultVisitorWorkers } from '../serving/visitorPool.js';
+import {
+  DEFAULT_STORED_MIN_RATINGS,
+  DEFAULT_VISITOR_MIN_RATINGS,
+  DEFAULT_VISITOR_QUEUE,
+  defaultVisitorWorkers,
+} from '../serving/visitorPool.js';
 import { dbPathFrom, integerFlag, parseFlags, UsageError } from './common.js';
 
 export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--host <address>] [--allowed-hosts <name,name>]
                    [--write-rate-limit <n>] [--visitor-rate-limit <n>] [--workers <n>] [--dev]
-                   [--visitor-workers <n>] [--visitor-queue <n>] [--visitor-min-ratings <n>]
+                   [--visitor-workers <n>] [--visitor-queue <n>] [--visitor-min-ratings <n>] [--stored-min-ratings <n>]
   --db                  a SQLite file, or postgres://user:password@host:port/database for a replica among several
                         machines sharing one PostgreSQL database (DATABASE_URL, else DB_PATH; docs/several-machines.md)
   --allowed-hosts       Host header names answered besides localhost, 127.0.0.1, ::1 and --host (ALLOWED_HOSTS)
@@ -34,6 +39,9 @@ export const START_USAGE = `usage: npm start -- [--db <path>] [--port <n>] [--ho
                         Retry-After (VISITOR_QUEUE, default ${DEFAULT_VISITOR_QUEUE})
   --visitor-min-ratings posted ratings from which a visitor request goes to a thread; fewer are answered inline
                         (VISITOR_MIN_RATINGS, default ${DEFAULT_VISITOR_MIN_RATINGS})
+  --stored-min-ratings  a stored user's ratings from which their recommendations are computed by those threads
+                        (their explanations grow with the ratings); fewer are answered inline (STORED_MIN_RATINGS,
+                        default ${DEFAULT_STORED_MIN_RATINGS})
   --poll-ms             how often to look for a newly trained model version, in ms (default 2000)
   --trace-latency       log, each second, handler times, event-loop delay and GC pauses (a diagnostic)
   --dev                 development: also serve the page's source maps`;
@@ -58,6 +66,7 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     'visitor-workers': { type: 'string' },
     'visitor-queue': { type: 'string' },
     'visitor-min-ratings': { type: 'string' },
+    'stored-min-ratings': { type: 'string' },
     'trace-latency': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -95,6 +104,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       minRatings:
         integerFlag(values['visitor-min-ratings'] ?? env.VISITOR_MIN_RATINGS, 'visitor-min-ratings (or VISITOR_MIN_RATINGS)', 0, 1e9) ??
         DEFAULT_VISITOR_MIN_RATINGS,
+      minStoredRatings:
+        integerFlag(values['stored-min-ratings'] ?? env.STORED_MIN_RATINGS, 'stored-min-ratings (or STORED_MIN_RATINGS)', 0, 1e9) ??
+        DEFAULT_STORED_MIN_RATINGS,
     },
     pollMs: integerFlag(values['poll-ms'], 'poll-ms', 1, 3_600_000),
     traceLatency: values['trace-latency'] ?? false,

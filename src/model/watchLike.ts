@@ -16,6 +16,7 @@
  * parameters at all; the blend uses its usual fold-in.
  */
 import type { Dataset } from '../data/dataset.js';
+import { tf } from '../rbm/backend.js';
 import {
   fitImplicitRbm,
   ImplicitRbm,
@@ -311,16 +312,21 @@ export class WatchLikeModel implements TrainedModel {
    * (watchAndLikeScores), so every number equals the full scoring's.
    */
   scoreBounds(users: readonly UserInput[]): BoundedUser[] {
-    const logits = this.implicit.watchLogitsBlock(users.map((u) => u.ratings.items));
+    const { logits, hidden } = this.implicit.watchLogitsAndHidden(users.map((u) => u.ratings.items));
     const rating = this.rating.itemScorers(users);
     const K = this.ratingLevels.length;
+    // On the wasm backend the bounds overwrite the logits (one catalog-sized array a user instead of two:
+    // at 59,047 items the second was a quarter of what a request allocated, and the ArrayBuffers a request
+    // leaves behind are what sets off the server's mark-compacts), and the evaluated items' logits are
+    // recomputed from p̂ in the product's own float32 arithmetic (ImplicitRbm.logitsOfItems, bit for bit).
+    const inPlace = tf.getBackend() === 'wasm';
     return users.map((user, n) => {
       const z = logits[n];
       const w = priorWeight(this.coldPrior, user.ratings.items.length);
       return {
-        bound: applyPopularityPrior(sigmoidUpperBounds(z), this.popularity, null, w),
+        bound: applyPopularityPrior(sigmoidUpperBounds(z, inPlace ? z : undefined), this.popularity, null, w),
         scoreItems: (items) => {
-          const watch = gather(z, items);
+          const watch = inPlace ? this.implicit.logitsOfItems(hidden[n], items) : gather(z, items);
           for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
           const r = rating[n](items);
           return {

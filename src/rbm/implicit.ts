@@ -580,11 +580,20 @@ export class ImplicitRbm {
    * block of `blockSize` users): p(watch_i) = watchOfLogit(z_i).
    */
   watchLogitsBlock(users: readonly ArrayLike<number>[], blockSize = 256): Float32Array[] {
+    return this.watchLogitsAndHidden(users, blockSize).logits;
+  }
+
+  /**
+   * watchLogitsBlock's logits, and each user's row of P̂ they came from (a p̂, F values; views into one
+   * array per block), from which logitsOfItems recomputes chosen logits.
+   */
+  watchLogitsAndHidden(users: readonly ArrayLike<number>[], blockSize = 256): { logits: Float32Array[]; hidden: Float32Array[] } {
     const F = this.params.hidden;
     const I = this.params.items;
     const a = this.params.visibleScale ?? 1;
     const { Wt, b } = this.denseTensors();
-    const out: Float32Array[] = [];
+    const logits: Float32Array[] = [];
+    const hidden: Float32Array[] = [];
     for (let from = 0; from < users.length; from += blockSize) {
       const block = users.slice(from, from + blockSize);
       const P = new Float32Array(block.length * F);
@@ -596,7 +605,30 @@ export class ImplicitRbm {
         P.set(h, n * F);
       });
       const z = denseLogits(Wt, b, P, block.length);
-      for (let n = 0; n < block.length; n++) out.push(z.subarray(n * I, (n + 1) * I));
+      for (let n = 0; n < block.length; n++) {
+        logits.push(z.subarray(n * I, (n + 1) * I));
+        hidden.push(P.subarray(n * F, (n + 1) * F));
+      }
+    }
+    return { logits, hidden };
+  }
+
+  /**
+   * The logits z_i = b_i + Σ_j p̂_j W[i,j] of chosen items from a row of P̂ (watchLogitsAndHidden), in the
+   * float32 arithmetic of the block product on the wasm backend: each product and partial sum rounded to
+   * float32, in order of j (XNNPACK's GEMM, no fused multiply-add), then b_i added and rounded. Bit for
+   * bit the block product's entries there (test/rbm/implicit-bounds.test.ts); another backend may order
+   * its sums otherwise, so callers use it on wasm only.
+   */
+  logitsOfItems(hidden: Float32Array, items: ArrayLike<number>): Float32Array {
+    const { W, b, hidden: F } = this.params;
+    this.checkItems(items, 'items to score');
+    const out = new Float32Array(items.length);
+    for (let q = 0; q < items.length; q++) {
+      const at = items[q] * F;
+      let acc = 0;
+      for (let j = 0; j < F; j++) acc = Math.fround(acc + Math.fround(hidden[j] * W[at + j]));
+      out[q] = Math.fround(acc + b[items[q]]);
     }
     return out;
   }
@@ -751,16 +783,16 @@ let boundTable: Float64Array | null = null;
  * With z in the step (z_lo, z_hi] (z_hi = −32 + m/256, m = ⌈256 (z + 32)⌉, exact in double for a float32
  * z), σ(z) ≤ σ(z_hi): the bound is σ(z_hi) + 1e-6 — above any rounding of the computed σ (double, then
  * float32: < 1e-7 together) — and loose by at most 1/1024 + 1e-6. Below −32, the first step's value;
- * above 32, 1; NaN stays NaN.
+ * above 32, 1; NaN stays NaN. `out` may be `z` itself (each bound reads only its own logit).
  */
-export function sigmoidUpperBounds(z: Float32Array): Float32Array {
+export function sigmoidUpperBounds(z: Float32Array, out: Float32Array = new Float32Array(z.length)): Float32Array {
   const steps = -2 * BOUND_Z_MIN * BOUND_STEPS_PER_UNIT;
   if (!boundTable) {
     boundTable = new Float64Array(steps + 1);
     for (let m = 0; m <= steps; m++) boundTable[m] = watchOfLogit(BOUND_Z_MIN + m / BOUND_STEPS_PER_UNIT) + 1e-6;
   }
   const table = boundTable;
-  const out = new Float32Array(z.length);
+  if (out.length !== z.length) throw new RangeError(`sigmoidUpperBounds: ${out.length} outputs for ${z.length} logits`);
   for (let i = 0; i < z.length; i++) {
     const x = z[i];
     const m = Math.ceil((x - BOUND_Z_MIN) * BOUND_STEPS_PER_UNIT);

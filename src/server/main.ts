@@ -319,9 +319,10 @@ export async function launch(options: LaunchOptions): Promise<LaunchedServer> {
     const warm = async (next: ModelSnapshot, superseded: () => boolean = () => false, share = 0.5): Promise<void> => {
       const userIds = catalog.userIds();
       const warming = performance.now();
-      const warmed = await warmUp(next, catalog, userIds);
-      // The pool's workers build their copy meanwhile; their CPU is spent before the version serves.
+      // The pool's workers have built their copy (seconds of CPU, spent before the version serves) and warm
+      // up beside the main thread.
       await pool?.ready(next.versionId);
+      const warmed = await warmUp(next, catalog, userIds, pool ? { pool } : {});
       log(`model version ${next.versionId}: warmed up on ${warmed} users in ${((performance.now() - warming) / 1000).toFixed(1)} s`);
       const report = await topLists.precompute(next, catalog, userIds, { cancelled: superseded, share });
       if (!superseded()) {

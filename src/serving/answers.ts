@@ -64,7 +64,15 @@ export function listedItems(snapshot: ModelSnapshot, ranked: RankedItems, input:
  * pool's workers (visitorPool.ts) run exactly this code on their copy of the model version.
  */
 export function visitorRecommendations(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): ScoredItem[] {
-  const input = visitorInput(snapshot, ratings);
+  return inputRecommendations(snapshot, visitorInput(snapshot, ratings), list);
+}
+
+/**
+ * A list from a user's model input alone (a visitor's, or a stored user's as storedUserInput builds it):
+ * rank, explain. What ServingService computes inline for the same input, so the pool's workers give the
+ * same answer.
+ */
+export function inputRecommendations(snapshot: ModelSnapshot, input: UserInput, list: ListRequest): ScoredItem[] {
   const [ranked] = rankUsers(snapshot, [input], list);
   return listedItems(snapshot, ranked, input);
 }

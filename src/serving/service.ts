@@ -26,7 +26,7 @@ import type { BecauseItem, Prediction, RatingInput, ScoredItem, UserRating, Visi
 import type { UserInput, UserScores } from '../model/index.js';
 import { becauseLists, distributionRow, rankedItem, roundScore, visitorRecommendations } from './answers.js';
 import { retryWhileBusy } from '../store/busy.js';
-import { UnknownItemError, UnknownUserError } from './errors.js';
+import { UnknownItemError, UnknownUserError, VisitorPoolBusyError } from './errors.js';
 import { storedUserInput } from './inputs.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import { getItemsChunked, type Catalog, type StoredRating } from './ports.js';
@@ -53,14 +53,22 @@ export const WARM_UP_MS = 3000;
  * MovieLens-25M's size on a busy machine the first user's lazily built parts took 10 s, the budget was
  * spent, and the process served its first requests after warming up on that one user alone.) Nothing is kept: the lists go to a service of its own with no score cache (the
  * catalog cache keeps the users' ratings, as any read would). Resolves with the number of users served.
+ *
+ * With `pool` (the server's VisitorPool, which answers stored users with many ratings), its workers warm
+ * up too, on the same users' inputs as they go by (one job a worker at a time, beside the main thread's
+ * work; the last ones awaited): a worker builds its copy of the version but had never run the serving code,
+ * so its first lists took 100–200 ms at MovieLens-25M's size (e^W tables of `because`, unoptimised code).
  */
 export async function warmUp(
   snapshot: ModelSnapshot,
   catalog: Catalog,
   userIds: readonly number[],
-  { users = WARM_UP_USERS, budgetMs = WARM_UP_MS }: { users?: number; budgetMs?: number } = {},
+  { users = WARM_UP_USERS, budgetMs = WARM_UP_MS, pool }: { users?: number; budgetMs?: number; pool?: VisitorScorer } = {},
 ): Promise<number> {
   const service = new ServingService(catalog, new ScoreCache(0));
+  // The pool's jobs in flight (one a worker), settled or not.
+  let pooled: Promise<unknown> | null = null;
+  let poolIdle = true;
   // Set when the first user is served: what it costs beyond the others is built once, whatever the budget.
   let started = Number.POSITIVE_INFINITY;
   const count = Math.min(users, userIds.length);
@@ -70,12 +78,20 @@ export async function warmUp(
     const ratings = catalog.getUserRatings(userId);
     if (ratings.length === 0) continue;
     JSON.stringify(service.recommendForUser(snapshot, userId, 10));
+    const user = catalog.getUser(userId);
+    if (pool && poolIdle && user && pool.serves(snapshot.versionId)) {
+      const input = storedUserInput(snapshot, user, ratings);
+      poolIdle = false;
+      const jobs = Array.from({ length: pool.stats().workers }, () => pool.recommendStored(snapshot, input, { limit: 10 }));
+      pooled = Promise.allSettled(jobs).then(() => (poolIdle = true));
+    }
     const visitor = ratings.slice(0, 10).map((r) => ({ itemId: r.itemId, rating: r.value }));
     JSON.stringify(service.recommendForVisitor(snapshot, visitor, { limit: 10 }));
     served++;
     if (served === 1) started = performance.now();
     await new Promise((resolve) => setImmediate(resolve));
   }
+  await pooled;
   return served;
 }
 
@@ -96,9 +112,13 @@ export interface TopListSource {
 export interface VisitorScorer {
   /** Requests with fewer ratings are answered inline. */
   readonly minRatings: number;
+  /** Stored users with fewer ratings are answered inline. */
+  readonly minStoredRatings: number;
   serves(versionId: number): boolean;
   stats(): VisitorPoolStats;
   recommend(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]>;
+  /** The list inputRecommendations gives for a stored user's model input. */
+  recommendStored(snapshot: ModelSnapshot, input: UserInput, list: ListRequest): Promise<ScoredItem[]>;
 }
 
 /** Users whose precomputed lists' explanations are remembered. */
@@ -185,6 +205,59 @@ export class ServingService {
     const best = Array.from(ranked.items);
     const because = this.becauseOfStoredUser(snapshot, memoKey, userId, input, best);
     return best.map((_, j) => rankedItem(snapshot, ranked, j, because[j]));
+  }
+
+  /**
+   * recommendForUser for a server: the same list, computed by the pool (a worker thread) for a stored user
+   * with many ratings whose list is neither precomputed nor cached, else inline. Such a user's `because`
+   * leaves out each of their thousands of ratings in turn (tens of milliseconds): in a worker, the event
+   * loop keeps answering the requests that arrive meanwhile instead of queueing them behind it. The worker
+   * runs inputRecommendations on the input built here (storedUserInput), the code the inline path runs,
+   * on its copy of the same version: the same items and numbers. When the pool is full the list is
+   * computed inline (a stored user's GET is never refused for it). The pool's answer is not cached here.
+   */
+  recommendForUserOffLoop(
+    snapshot: ModelSnapshot,
+    userId: number,
+    limit: number,
+    genre?: string,
+    rankBy: RankBy = 'score',
+  ): Promise<ScoredItem[]> {
+    const pool = this.visitors;
+    const input =
+      pool && prunes(snapshot, rankBy) && pool.serves(snapshot.versionId)
+        ? this.costlyInput(snapshot, userId, limit, genre, pool.minStoredRatings)
+        : null;
+    if (!pool || !input) return Promise.resolve(this.recommendForUser(snapshot, userId, limit, genre, rankBy));
+    return pool.recommendStored(snapshot, input, { limit, genre, rankBy }).catch((error: unknown) => {
+      if (error instanceof VisitorPoolBusyError) return this.recommendForUser(snapshot, userId, limit, genre, rankBy);
+      throw error;
+    });
+  }
+
+  /**
+   * The model input of a stored user whose list by score would be computed now and who has at least
+   * `minRatings` ratings; null when the list is precomputed or cached, or the user has fewer ratings.
+   */
+  private costlyInput(
+    snapshot: ModelSnapshot,
+    userId: number,
+    limit: number,
+    genre: string | undefined,
+    minRatings: number,
+  ): UserInput | null {
+    this.catalog.sync?.();
+    this.catalog.syncUser?.(userId);
+    const user = this.catalog.getUser(userId);
+    if (!user) throw new UnknownUserError(userId);
+    const ratings = this.catalog.getUserRatings(userId);
+    if (ratings.length < minRatings) return null;
+    if (genre === undefined) {
+      if (this.lists?.recommend(snapshot, userId, limit)) return null;
+      const cached = this.cache.getRanked(snapshot, userId, ratingsFingerprint(ratings, user.updatedAt));
+      if (cached && (cached.complete || cached.items.length >= limit)) return null;
+    }
+    return storedUserInput(snapshot, user, ratings);
   }
 
   /**

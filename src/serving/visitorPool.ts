@@ -19,6 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RatingInput, ScoredItem, VisitorPoolStats } from '../api/types.js';
+import type { UserInput } from '../model/index.js';
 import { BadRequestError, VisitorPoolBusyError } from './errors.js';
 import type { ModelSnapshot } from './modelHolder.js';
 import type { ItemRecord, StoredModelVersion } from './ports.js';
@@ -31,11 +32,18 @@ export interface VisitorVersionPayload {
   itemRecords: readonly (ItemRecord | null)[];
 }
 
+/**
+ * Whose list a job computes: a visitor's posted ratings (folded in by the worker), or a stored user's
+ * model input as the main thread built it from the catalog (storedUserInput: their ratings as model
+ * indices, their training index, `refit`), so the worker gives the numbers the inline path gives.
+ */
+export type PoolUser = { kind: 'visitor'; ratings: readonly RatingInput[] } | { kind: 'stored'; input: UserInput };
+
 export interface VisitorJobMessage {
   type: 'job';
   id: number;
   versionId: number;
-  ratings: readonly RatingInput[];
+  user: PoolUser;
   list: ListRequest;
 }
 
@@ -55,6 +63,11 @@ export interface VisitorPoolOptions {
   queueLimit?: number;
   /** Requests with fewer ratings are answered inline, cheaper than a thread hop (default 50). */
   minRatings?: number;
+  /**
+   * Stored users with fewer ratings are answered inline (default DEFAULT_STORED_MIN_RATINGS); the others'
+   * lists are computed here when no list of theirs is cached (ServingService.recommendForUserOffLoop).
+   */
+  minStoredRatings?: number;
   log?: (line: string) => void;
 }
 
@@ -65,6 +78,16 @@ export const DEFAULT_VISITOR_QUEUE = 32;
  * measured costs behind this choice.
  */
 export const DEFAULT_VISITOR_MIN_RATINGS = 50;
+
+/**
+ * Stored users with at least this many ratings get their list from the pool. A stored user's fold-in is
+ * cheap (their trained parameters), but `because` leaves out each of their ratings in turn, so its cost
+ * grows with the ratings: at MovieLens-25M's size a user with a few thousand ratings held the event loop
+ * for 30–80 ms, and every request behind them on that process waited. Below a thousand ratings a list
+ * costs about as much as the requests' own spread, and a worker, which shares the same cores, answered it
+ * no sooner (docs/performance.md, "The tail right after a start").
+ */
+export const DEFAULT_STORED_MIN_RATINGS = 1000;
 
 export const defaultVisitorWorkers = (): number => Math.max(1, availableParallelism() - 1);
 
@@ -97,6 +120,7 @@ export class VisitorPool implements VisitorScorer {
   readonly size: number;
   readonly queueLimit: number;
   readonly minRatings: number;
+  readonly minStoredRatings: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly versions = new Map<number, LiveVersion>();
@@ -108,6 +132,7 @@ export class VisitorPool implements VisitorScorer {
     this.size = options.size ?? defaultVisitorWorkers();
     this.queueLimit = options.queueLimit ?? DEFAULT_VISITOR_QUEUE;
     this.minRatings = options.minRatings ?? DEFAULT_VISITOR_MIN_RATINGS;
+    this.minStoredRatings = options.minStoredRatings ?? DEFAULT_STORED_MIN_RATINGS;
     this.log = options.log ?? (() => {});
     if (!Number.isInteger(this.size) || this.size < 1) throw new RangeError(`visitor pool size must be an integer ≥ 1, got ${this.size}`);
     if (!Number.isInteger(this.queueLimit) || this.queueLimit < 0)
@@ -128,6 +153,7 @@ export class VisitorPool implements VisitorScorer {
       queued: this.queue.length,
       queueLimit: this.queueLimit,
       minRatings: this.minRatings,
+      minStoredRatings: this.minStoredRatings,
     };
   }
 
@@ -185,6 +211,15 @@ export class VisitorPool implements VisitorScorer {
    * VisitorPoolBusyError when every worker is busy and the queue is full.
    */
   recommend(snapshot: ModelSnapshot, ratings: readonly RatingInput[], list: ListRequest): Promise<ScoredItem[]> {
+    return this.submit(snapshot, { kind: 'visitor', ratings }, list);
+  }
+
+  /** A stored user's list (from their model input) from a worker; rejects as `recommend` does. */
+  recommendStored(snapshot: ModelSnapshot, input: UserInput, list: ListRequest): Promise<ScoredItem[]> {
+    return this.submit(snapshot, { kind: 'stored', input }, list);
+  }
+
+  private submit(snapshot: ModelSnapshot, user: PoolUser, list: ListRequest): Promise<ScoredItem[]> {
     const live = this.versions.get(snapshot.versionId);
     if (this.closed || !live || live.retired)
       return Promise.reject(new Error(`the visitor pool does not serve model version ${snapshot.versionId}`));
@@ -201,7 +236,7 @@ export class VisitorPool implements VisitorScorer {
       type: 'job',
       id,
       versionId: snapshot.versionId,
-      ratings,
+      user,
       list,
     };
     return new Promise<ScoredItem[]>((resolve, reject) => {

@@ -1,7 +1,8 @@
 /**
  * A visitor-pool worker thread (started by visitorPool.ts through rbm/worker-boot.mjs): holds the model
  * versions the pool sent it and answers "recommend for these posted ratings" with visitorRecommendations,
- * the code the main thread runs inline, on its own copy of the version.
+ * and "recommend for this stored user's model input" with inputRecommendations, the code the main thread
+ * runs inline, on its own copy of the version.
  *
  * Messages in: `load` (a version's stored state and its item records), `drop` (a version no request needs
  * any more), `job`. Out: `result` or `error` per job, in the order jobs arrive (one at a time).
@@ -10,7 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { modelFromState } from '../model/index.js';
 import { initBackend } from '../rbm/backend.js';
 import { buildSnapshot, type ModelSnapshot } from './modelHolder.js';
-import { visitorRecommendations } from './answers.js';
+import { inputRecommendations, visitorRecommendations } from './answers.js';
 import type { VisitorJobMessage, VisitorPoolInbound, VisitorVersionPayload } from './visitorPool.js';
 
 const port = parentPort;
@@ -29,7 +30,11 @@ function run(job: VisitorJobMessage): void {
   try {
     const snapshot = versions.get(job.versionId);
     if (!snapshot) throw new Error(`visitor worker: model version ${job.versionId} was never loaded here`);
-    const items = visitorRecommendations(snapshot, job.ratings, job.list);
+    const { user } = job;
+    const items =
+      user.kind === 'visitor'
+        ? visitorRecommendations(snapshot, user.ratings, job.list)
+        : inputRecommendations(snapshot, user.input, job.list);
     port!.postMessage({ type: 'result', id: job.id, items });
   } catch (err) {
     const e = err as Error;

@@ -3,7 +3,7 @@
  * list the main thread computes, refuse work beyond their bounded queue at once, and follow hot swaps
  * while each request keeps the version it started with.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RatingInput } from '../../src/api/types.js';
 import { DEFAULT_ALGORITHM, modelFromState, trainModel, type ModelMeta } from '../../src/model/index.js';
 import { initBackend } from '../../src/rbm/backend.js';
@@ -11,6 +11,7 @@ import { VisitorPoolBusyError } from '../../src/serving/errors.js';
 import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
 import type { StoredModelVersion } from '../../src/serving/ports.js';
 import { ServingService } from '../../src/serving/service.js';
+import { ScoreCache } from '../../src/serving/scoreCache.js';
 import { VisitorPool } from '../../src/serving/visitorPool.js';
 import { createFixture, type Fixture } from '../server/helpers.js';
 
@@ -130,5 +131,55 @@ describe('visitor pool', () => {
       expect(await after).toEqual(inlineSecond);
       await expect(pool.recommend(first.snapshot, ratings, { limit: 10, rankBy: 'score' })).rejects.toThrow(/does not serve model version/);
     });
+  }, 60_000);
+
+  it('answers stored users with many ratings from a worker, with exactly the inline list; the others, cached ones and a full pool inline', async () => {
+    // The four users with the most ratings go to the pool; users with fewer than the fourth's stay inline.
+    const counts = [...fixture.catalog.iterateUserIds()]
+      .map((userId) => ({ userId, n: fixture.catalog.getUserRatings(userId).length }))
+      .sort((a, b) => b.n - a.n);
+    const heavy = counts.slice(0, 4);
+    const light = counts.filter((u) => u.n < heavy[3].n && u.n > 0).slice(0, 2);
+    expect(light.length).toBe(2);
+    const pool = new VisitorPool({ size: 1, queueLimit: 0, minStoredRatings: heavy[3].n });
+    try {
+      const { snapshot, version } = versions[0];
+      pool.load(snapshot, version);
+      await pool.ready(snapshot.versionId);
+      const pooled = new ServingService(fixture.catalog, new ScoreCache(), null, pool);
+      const sent = vi.spyOn(pool, 'recommendStored');
+      for (const { userId } of heavy) {
+        for (const [limit, genre] of [
+          [10, undefined],
+          [7, 'Drama'],
+        ] as const) {
+          const before = sent.mock.calls.length;
+          const answer = await pooled.recommendForUserOffLoop(snapshot, userId, limit, genre);
+          expect(sent.mock.calls.length).toBe(before + 1);
+          expect(answer).toEqual(serving.recommendForUser(snapshot, userId, limit, genre));
+        }
+      }
+      const before = sent.mock.calls.length;
+      for (const { userId } of light)
+        expect(await pooled.recommendForUserOffLoop(snapshot, userId, 10)).toEqual(serving.recommendForUser(snapshot, userId, 10));
+      // By predicted rating (no pruned list): inline.
+      expect(await pooled.recommendForUserOffLoop(snapshot, heavy[0].userId, 5, undefined, 'predicted')).toEqual(
+        serving.recommendForUser(snapshot, heavy[0].userId, 5, undefined, 'predicted'),
+      );
+      // A list this service has cached is answered from the cache, inline.
+      pooled.recommendForUser(snapshot, heavy[1].userId, 10);
+      expect(await pooled.recommendForUserOffLoop(snapshot, heavy[1].userId, 10)).toEqual(
+        serving.recommendForUser(snapshot, heavy[1].userId, 10),
+      );
+      expect(sent.mock.calls.length).toBe(before);
+      // The worker busy and no room in the queue: the next heavy user is answered inline, not refused.
+      const busy = pooled.recommendForUserOffLoop(snapshot, heavy[2].userId, 10);
+      const inlineWhileBusy = await pooled.recommendForUserOffLoop(snapshot, heavy[3].userId, 10);
+      expect(inlineWhileBusy).toEqual(serving.recommendForUser(snapshot, heavy[3].userId, 10));
+      expect(await busy).toEqual(serving.recommendForUser(snapshot, heavy[2].userId, 10));
+      expect(sent.mock.calls.length).toBe(before + 2);
+    } finally {
+      await pool.close();
+    }
   }, 60_000);
 });

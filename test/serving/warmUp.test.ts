@@ -2,16 +2,19 @@
  * warmUp (src/serving/service.ts): before a model version takes requests, a sample of stored users is
  * served through the request path, in a bounded time, yielding to the event loop between users.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ALGORITHM, modelFromState, trainModel } from '../../src/model/index.js';
 import { initBackend } from '../../src/rbm/backend.js';
 import { buildSnapshot, type ModelSnapshot } from '../../src/serving/modelHolder.js';
+import type { StoredModelVersion } from '../../src/serving/ports.js';
 import { warmUp } from '../../src/serving/service.js';
+import { VisitorPool } from '../../src/serving/visitorPool.js';
 import { createFixture, type Fixture } from '../server/helpers.js';
 
 let fixture: Fixture;
 let snapshot: ModelSnapshot;
 let userIds: number[];
+let version: StoredModelVersion;
 
 beforeAll(async () => {
   await initBackend();
@@ -20,7 +23,8 @@ beforeAll(async () => {
   const { model, state } = await trainModel(DEFAULT_ALGORITHM, dataset, { epochs: 2, hidden: 8, seed: 3 }, {});
   model.dispose();
   const id = fixture.models.saveVersion(state.meta, state.tensors);
-  snapshot = buildSnapshot(fixture.models.load(id), fixture.catalog, modelFromState);
+  version = fixture.models.load(id);
+  snapshot = buildSnapshot(version, fixture.catalog, modelFromState);
   userIds = [...fixture.catalog.iterateUserIds()];
 }, 120_000);
 
@@ -46,4 +50,21 @@ describe('warmUp', () => {
     await warmUp(snapshot, fixture.catalog, userIds, { users: 4 }).then(() => (ranBeforeTheEnd = timerRan));
     expect(ranBeforeTheEnd).toBe(true);
   });
+
+  it("warms the pool's workers too, on stored users' inputs, and leaves no job of theirs in flight", async () => {
+    const pool = new VisitorPool({ size: 2, queueLimit: 0 });
+    try {
+      pool.load(snapshot, version);
+      await pool.ready(snapshot.versionId);
+      const sent = vi.spyOn(pool, 'recommendStored');
+      expect(await warmUp(snapshot, fixture.catalog, userIds, { users: 6, pool })).toBe(6);
+      // One job a worker at a time, so both workers ran the serving code; all answered by the end.
+      expect(sent.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(sent.mock.calls.length % 2).toBe(0);
+      expect(pool.inFlight).toBe(0);
+      for (const result of sent.mock.results) await expect(result.value).resolves.toHaveLength(10);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });

@@ -18,10 +18,9 @@ export function usersRouter({ catalog, models, serving, writeLockWaitMs }: AppDe
     await catalog.refreshUser?.(userId);
     const limit = parseLimitQuery(req.query, 10);
     const genre = req.query.genre === undefined ? undefined : parseGenreQuery(req.query, catalog.genres());
-    res.json({
-      userId,
-      items: serving.recommendForUser(snapshot, userId, limit, genre, parseRankByQuery(req.query)),
-    } satisfies UserRecommendationsResponse);
+    // A user with many ratings is answered by the pool (a worker thread), the event loop stays free.
+    const items = await serving.recommendForUserOffLoop(snapshot, userId, limit, genre, parseRankByQuery(req.query));
+    res.json({ userId, items } satisfies UserRecommendationsResponse);
   });
   router.get('/:userId/predictions', async (req, res) => {
     const snapshot = models.require();
