@@ -183,7 +183,7 @@ export const SECTIONS: Section[] = [
         '\\hat{h}_j = c_j + s(n) \\sum_{i} x_i W_{ij}, \\qquad p(x_i = 1 \\mid \\hat{\\mathbf{h}}) = \\sigma\\Big(a_i + \\sum_{j} \\hat{h}_j W_{ij}\\Big)',
       ),
       p(
-        'With the hidden units summed out, this RBM is a Boltzmann machine over the movies whose pairwise couplings are $W W^\\top$, so the chance of each movie given all the others is exact and cheap. The served model averages the logits of two such RBMs (on catalogs small enough for a dense pass over every movie): one trained by contrastive divergence, and one trained to predict every movie from the others (pseudo-likelihood), which is the task a recommendation list is judged on:',
+        'With the hidden units summed out, this RBM is a Boltzmann machine over the movies whose pairwise couplings are $W W^\\top$, so the chance of each movie given all the others is exact and cheap. The served model averages the logits of four such RBMs (on catalogs small enough for a dense pass over every movie; larger catalogs train one): two trained by contrastive divergence, and two trained to predict every movie from the others (pseudo-likelihood), which is the task a recommendation list is judged on:',
       ),
       math(
         '\\max_{W, a, c} \\sum_{u} \\sum_{i} \\log p(x_{ui} \\mid \\mathbf{x}_{u, -i}), \\qquad \\operatorname{logit} p(x_i = 1 \\mid \\mathbf{x}_{-i}) = a_i + W_i \\cdot \\hat{\\mathbf{h}}_{-i} + \\tfrac{1}{2} s(n) \\lVert W_i \\rVert^2',
