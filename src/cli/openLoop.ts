@@ -8,6 +8,13 @@
  * Arrivals are evenly spaced (`uniform`), or a Poisson process of the same rate (`poisson`: exponential
  * gaps, −ln(U) / rate, from a seeded generator), which is how independent clients arrive and is burstier.
  *
+ * Free connections are taken in FIFO order (the one idle longest first), not Node's default LIFO: with
+ * LIFO the most recently freed connection takes every request that finds one free, so at a rate the
+ * server answers quickly one connection carries nearly all of them, and since a server with several
+ * worker processes hands each connection to one process, one process answered nearly everything while
+ * the others idled. That is one client's traffic; `connections` clients, each on its own connection,
+ * spread over the processes, which FIFO reuse models.
+ *
  * Why not autocannon's rate mode: its `overallRate` is split among the connections, and each connection
  * sends its share for the second back to back as fast as it is answered, then pauses until the next
  * second: a closed loop in bursts, whose latencies measure the burst's queue rather than the server at a
@@ -90,6 +97,7 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const agent = new http.Agent({
     keepAlive: true,
     maxSockets: options.connections,
+    scheduling: 'fifo',
   });
   const total = Math.round(options.rate * options.durationSeconds);
   // Intended send times (ms after start), drawn up front so the pump only compares clocks.

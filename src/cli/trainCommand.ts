@@ -142,15 +142,16 @@ export async function trainMain(argv: string[]): Promise<void> {
     // from the catalog's size, as its trainer will compute it (and report it with each epoch).
     const counts = await db.catalog.counts();
     const implicit = validateImplicitOptions(options.implicit);
+    const ensemble = implicitEnsemble(implicit, counts.items);
     const progress = new TrainingProgress({
-      lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE),
+      lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE, ensemble),
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
           ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
           : phase === 'implicit'
-            ? implicitEnsemble(implicit, counts.items).members * implicitEpochBudget(implicit, counts.users)
+            ? ensemble.members * implicitEpochBudget(implicit, counts.users)
             : phase === 'implicit-pl'
-              ? implicitEnsemble(implicit, counts.items).plMembers * implicitEpochBudget(implicit, counts.users)
+              ? ensemble.plMembers * implicitEpochBudget(implicit, counts.users)
               : options.user.epochs,
     });
     const { versionId, meta } = await trainAndSave(db, options, {
@@ -189,14 +190,21 @@ export async function trainMain(argv: string[]): Promise<void> {
 }
 
 /**
- * The progress display's lanes: the rating RBMs' lanes, and the implicit RBM after them ('inTurn': at
- * the end of the first lane, the one that runs both orientations when they train in turn) or beside them.
+ * The progress display's lanes: the rating RBMs' lanes, and the implicit RBMs after them ('inTurn': at
+ * the end of the first lane, the one that runs both orientations when they train in turn) or beside them:
+ * the CD members (phase 'implicit'), then the pseudo-likelihood ones ('implicit-pl'), each kind shown
+ * only when the ensemble the catalog gets (implicitEnsemble) has members of it.
  */
-export function modelLanes(ratingLanes: readonly (readonly string[])[], schedule: ModelSchedule): string[][] {
+export function modelLanes(
+  ratingLanes: readonly (readonly string[])[],
+  schedule: ModelSchedule,
+  ensemble: { members: number; plMembers: number },
+): string[][] {
   const lanes = ratingLanes.map((lane) => [...lane]);
-  // The pseudo-likelihood member (phase 'implicit-pl') trains right after the CD one.
-  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push('implicit', 'implicit-pl');
-  else lanes.push(['implicit', 'implicit-pl']);
+  const implicit = [...(ensemble.members > 0 ? ['implicit'] : []), ...(ensemble.plMembers > 0 ? ['implicit-pl'] : [])];
+  if (implicit.length === 0) return lanes;
+  if (schedule === 'inTurn' && lanes.length > 0) lanes[0].push(...implicit);
+  else lanes.push(implicit);
   return lanes;
 }
 

@@ -88,6 +88,38 @@ describe('openLoop', () => {
     }
   });
 
+  it('spreads requests over its open connections instead of reusing the last one freed', async () => {
+    // The first three requests are held 80 ms, so three connections open; every later one is answered at
+    // once, so one free connection would do. A server process that gets a connection answers all of its
+    // requests: spreading them is what lets a several-process server use its processes.
+    const ports: number[] = [];
+    let held = 0;
+    const server3 = http.createServer((req, res) => {
+      ports.push(req.socket.remotePort ?? -1);
+      setTimeout(() => res.writeHead(200).end('{}'), held++ < 3 ? 80 : 0);
+    });
+    await new Promise<void>((resolve) => server3.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await openLoop({
+        url: `http://127.0.0.1:${(server3.address() as AddressInfo).port}`,
+        rate: 50,
+        connections: 8,
+        durationSeconds: 1,
+        next: () => ({ method: 'GET', path: '/' }),
+      });
+      expect(result.ok).toBe(50);
+      const later = ports.slice(10);
+      const perPort = new Map<number, number>();
+      for (const port of later) perPort.set(port, (perPort.get(port) ?? 0) + 1);
+      expect(new Set(ports.slice(0, 3)).size).toBe(3);
+      // LIFO reuse sent all 40 to one connection; FIFO turns through the three.
+      expect(perPort.size).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...perPort.values())).toBeLessThanOrEqual(Math.ceil(later.length / 2));
+    } finally {
+      await new Promise<void>((resolve) => server3.close(() => resolve()));
+    }
+  });
+
   it('counts a refused connection as an error, not a latency', async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -62,8 +62,14 @@ describe('TrainingProgress', () => {
 
 describe('the plan of a watch-like training', () => {
   it('puts the implicit RBM after the rating RBMs in turn, or in a lane of its own beside them', () => {
-    expect(modelLanes([['user', 'item']], 'inTurn')).toEqual([['user', 'item', 'implicit', 'implicit-pl']]);
-    expect(modelLanes([['user'], ['item']], 'beside')).toEqual([['user'], ['item'], ['implicit', 'implicit-pl']]);
+    const both = { members: 2, plMembers: 2 };
+    expect(modelLanes([['user', 'item']], 'inTurn', both)).toEqual([['user', 'item', 'implicit', 'implicit-pl']]);
+    expect(modelLanes([['user'], ['item']], 'beside', both)).toEqual([['user'], ['item'], ['implicit', 'implicit-pl']]);
+  });
+
+  it('shows only the implicit members the catalog trains (a sampled catalog: one CD member, no PL)', () => {
+    expect(modelLanes([['user'], ['item']], 'beside', { members: 1, plMembers: 0 })).toEqual([['user'], ['item'], ['implicit']]);
+    expect(modelLanes([['user', 'item']], 'inTurn', { members: 0, plMembers: 1 })).toEqual([['user', 'item', 'implicit-pl']]);
   });
 
   it("takes each model's epoch budget from its reports once it trains", () => {
