@@ -11,6 +11,14 @@ let server: http.Server;
 let url: string;
 const seen: string[] = [];
 
+/** `server` listening on a free loopback port; its URL. */
+async function listen(on: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => on.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(on.address() as AddressInfo).port}`;
+}
+
+const close = (on: http.Server): Promise<void> => new Promise<void>((resolve) => on.close(() => resolve()));
+
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
@@ -20,11 +28,10 @@ beforeAll(async () => {
       res.writeHead(req.url === '/fail' ? 503 : 200).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = await listen(server);
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => close(server));
 
 describe('openLoop', () => {
   it.each(['uniform', 'poisson'] as const)(
@@ -65,11 +72,11 @@ describe('openLoop', () => {
       const late = req.url === '/late';
       setTimeout(() => res.writeHead(200).end('{}'), late ? 400 : 0);
     });
-    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const slowUrl = await listen(slow);
     let n = 0;
     try {
       const result = await openLoop({
-        url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+        url: slowUrl,
         rate: 20,
         connections: 20,
         durationSeconds: 2,
@@ -84,7 +91,7 @@ describe('openLoop', () => {
       expect(first.p50Ms).toBeLessThan(400);
       expect(result.maxMs).toBe(Math.max(first.maxMs, second.maxMs));
     } finally {
-      await new Promise<void>((resolve) => slow.close(() => resolve()));
+      await close(slow);
     }
   });
 
@@ -98,10 +105,10 @@ describe('openLoop', () => {
       ports.push(req.socket.remotePort ?? -1);
       setTimeout(() => res.writeHead(200).end('{}'), held++ < 3 ? 80 : 0);
     });
-    await new Promise<void>((resolve) => server3.listen(0, '127.0.0.1', resolve));
+    const url3 = await listen(server3);
     try {
       const result = await openLoop({
-        url: `http://127.0.0.1:${(server3.address() as AddressInfo).port}`,
+        url: url3,
         rate: 50,
         connections: 8,
         durationSeconds: 1,
@@ -116,17 +123,16 @@ describe('openLoop', () => {
       expect(perPort.size).toBeGreaterThanOrEqual(3);
       expect(Math.max(...perPort.values())).toBeLessThanOrEqual(Math.ceil(later.length / 2));
     } finally {
-      await new Promise<void>((resolve) => server3.close(() => resolve()));
+      await close(server3);
     }
   });
 
   it('counts a refused connection as an error, not a latency', async () => {
     const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = await listen(closed);
+    await close(closed);
     const result = await openLoop({
-      url: `http://127.0.0.1:${port}`,
+      url: refused,
       rate: 100,
       connections: 2,
       durationSeconds: 0.05,
