@@ -147,7 +147,7 @@ export async function trainMain(argv: string[]): Promise<void> {
       lanes: modelLanes(orientationSchedule(options).lanes, DEFAULT_MODEL_SCHEDULE, ensemble),
       maxEpochs: (phase) =>
         phase === 'user' || phase === 'item'
-          ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items).epochs
+          ? ratingEpochBudget(options[phase], phase === 'user' ? counts.users : counts.items, phase).epochs
           : phase === 'implicit'
             ? ensemble.members * implicitEpochBudget(implicit, counts.users)
             : phase === 'implicit-pl'

@@ -4,7 +4,7 @@
  */
 import type { CompressedRows } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { cdStepsAt, ratingEpochBudget, type RbmOptions } from './config.js';
+import { cdStepsAt, ratingEpochBudget, type Orientation, type RbmOptions } from './config.js';
 import { createCdEngine, kernelsPreference, type CdEngine, type KernelsKind } from './cdEngine.js';
 import { cloneParams, copyParamsInto, expectationsOfRows, initParams, type RbmParams } from './params.js';
 
@@ -207,8 +207,8 @@ function allFinite(a: Float32Array): boolean {
 
 /** What one RBM is trained on and with: plain data, so it can be posted to a worker thread as it is. */
 export interface TrainRbmJob {
-  /** Which RBM ('user', 'item'): named in reports, checkpoints and errors. */
-  phase: string;
+  /** Which RBM: named in reports, checkpoints and errors, and its epoch budget's rule. */
+  phase: Orientation;
   train: CompressedRows;
   /** Held-out ratings of the same rows for early stopping, or null to train every epoch. */
   validation: CompressedRows | null;
@@ -233,7 +233,7 @@ export interface TrainRbmJob {
 
 export function trainRbm(input: TrainRbmJob, hooks: TrainRbmHooks = {}): TrainRbmResult {
   // The epochs scale with the data (config.ts ratingEpochBudget): from here on options.epochs is the budget.
-  const job = { ...input, options: { ...input.options, ...ratingEpochBudget(input.options, input.train.rows) } };
+  const job = { ...input, options: { ...input.options, ...ratingEpochBudget(input.options, input.train.rows, input.phase) } };
   const { phase, train, ratingLevels, options, seed } = job;
   const started = performance.now();
   const K = ratingLevels.length;

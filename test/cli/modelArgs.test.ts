@@ -12,14 +12,16 @@ describe('modelOptionsFromFlags', () => {
     expect(options.implicit).toEqual({ epochs: 3, scaleEpochs: false });
   });
 
-  it('--epochs turns the epoch budget off: 40 epochs on a catalog whose budget is 15 stay 40', () => {
+  it('--epochs turns the epoch budget off: 40 epochs on a catalog whose budget is 15 (user) and 28 (item) stay 40', () => {
     const asked = modelOptionsFromFlags({ epochs: '40' });
     expect([asked.user.scaleEpochs, asked.item.scaleEpochs, asked.implicit?.scaleEpochs]).toEqual([false, false, false]);
-    // MovieLens 25M's users: the rating RBMs' budget is 15 epochs there, the implicit RBM's 10.
-    expect(ratingEpochBudget(asked.user, 162_541).epochs).toBe(40);
+    // MovieLens 25M's shape: the user RBM's budget is 15 epochs there, the item RBM's 28, the implicit RBM's 10.
+    expect(ratingEpochBudget(asked.user, 162_541, 'user').epochs).toBe(40);
+    expect(ratingEpochBudget(asked.item, 59_047, 'item').epochs).toBe(40);
     expect(implicitEpochBudget(validateImplicitOptions(asked.implicit), 162_541)).toBe(40);
     const byDefault = modelOptionsFromFlags({});
-    expect(ratingEpochBudget(byDefault.user, 162_541).epochs).toBe(15);
+    expect(ratingEpochBudget(byDefault.user, 162_541, 'user').epochs).toBe(15);
+    expect(ratingEpochBudget(byDefault.item, 59_047, 'item').epochs).toBe(28);
     expect(implicitEpochBudget(validateImplicitOptions(byDefault.implicit), 162_541)).toBe(10);
   });
 

@@ -113,7 +113,7 @@ describe('the trainer on threads', () => {
       [1, 2],
     ]) {
       const options = { ...validateTrainOptions({ hidden: 8, epochs, lr: 0.1 }).item, patience: 100 };
-      const job = { phase: 'item', train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, threads, features };
+      const job = { phase: 'item' as const, train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, threads, features };
       // Early stopping on a sample (so the best epoch's full pass may come after training, with loaded parameters).
       const result = trainRbm({ ...job, earlyStoppingRatings: 50 });
       expect(Array.from(result.validationPredictions!)).toEqual(Array.from(rbmExpectations(result.params, train, val, data.ratingLevels)));
@@ -158,7 +158,7 @@ describe("early stopping's sample of a large validation slice", () => {
 
   it("stops on the sample's RMSE and still returns the whole slice's predictions of the best parameters", () => {
     const options = { ...validateTrainOptions({ hidden: 8, epochs: 5, lr: 0.1 }).user, patience: 100 };
-    const job = { phase: 'user', train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, earlyStoppingRatings: 100 };
+    const job = { phase: 'user' as const, train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, earlyStoppingRatings: 100 };
     const result = trainRbm(job);
     const full = rbmExpectations(result.params, train, val, data.ratingLevels);
     expect(Array.from(result.validationPredictions!)).toEqual(Array.from(full));

@@ -27,15 +27,21 @@ describe('the epoch budget rule (rbm/epochBudget.ts)', () => {
 describe("the rating RBMs' epoch budget", () => {
   const { user, item } = validateTrainOptions();
   it('does not bind on ML-100K (943 users, 1,682 items): 60 epochs and the CD-1→3→5 schedule, patience 8', () => {
-    expect(ratingEpochBudget(user, 943)).toEqual({ epochs: 60, patience: 8 });
-    expect(ratingEpochBudget(item, 1_682)).toEqual({ epochs: 60, patience: 8 });
+    expect(ratingEpochBudget(user, 943, 'user')).toEqual({ epochs: 60, patience: 8 });
+    expect(ratingEpochBudget(item, 1_682, 'item')).toEqual({ epochs: 60, patience: 8 });
   });
 
-  it("caps MovieLens 25M's shape (162,541 users, 59,047 items) at the floor, patience with it", () => {
-    const floor = RATING_EPOCH_BUDGET.minEpochs;
-    expect(ratingEpochBudget(user, 162_541)).toEqual({ epochs: floor, patience: Math.min(8, floor) });
-    expect(ratingEpochBudget(item, 59_047).epochs).toBe(floor);
-    expect(ratingEpochBudget({ ...user, scaleEpochs: false }, 162_541)).toEqual({ epochs: 60, patience: 8 });
+  it("gives ML-1M's shape (6,040 users, 3,706 items in batches of 20) 20 and 33 epochs: the updates rule, not the floors", () => {
+    expect(ratingEpochBudget(user, 6_040, 'user').epochs).toBe(20);
+    expect(ratingEpochBudget(item, 3_706, 'item').epochs).toBe(33);
+  });
+
+  it("caps MovieLens 25M's shape (162,541 users, 59,047 items) at each orientation's floor, patience with it", () => {
+    expect(RATING_EPOCH_BUDGET).toEqual({ user: { updates: 6000, minEpochs: 15 }, item: { updates: 6000, minEpochs: 28 } });
+    expect(ratingEpochBudget(user, 162_541, 'user')).toEqual({ epochs: 15, patience: 8 });
+    // The item RBM's floor, past CD-3's start (epoch 20), where its validation curve at that size flattens.
+    expect(ratingEpochBudget(item, 59_047, 'item')).toEqual({ epochs: 28, patience: 8 });
+    expect(ratingEpochBudget({ ...user, scaleEpochs: false }, 162_541, 'user')).toEqual({ epochs: 60, patience: 8 });
   });
 
   it('rejects a scaleEpochs that is not a boolean', () => {
@@ -44,23 +50,27 @@ describe("the rating RBMs' epoch budget", () => {
     );
   });
 
-  it('is what trainRbm trains: epochs past the budget are never run', () => {
-    // 400 cases in batches of 1: 400 updates an epoch, so the budget is the floor.
+  it.each(['user', 'item'] as const)('is what trainRbm trains (%s RBM): epochs past its budget are never run', (orientation) => {
+    // 400 cases in batches of 1: 400 updates an epoch, so the budget is the orientation's floor.
     const rng = new Rng(3);
-    const triples = Array.from({ length: 2_000 }, (_, n) => ({ userId: 1 + (n % 400), itemId: 1 + rng.int(30), value: 1 + rng.int(5) }));
+    const triples = Array.from({ length: 2_000 }, (_, n) => ({
+      userId: 1 + (orientation === 'user' ? n % 400 : rng.int(30)),
+      itemId: 1 + (orientation === 'item' ? n % 400 : rng.int(30)),
+      value: 1 + rng.int(5),
+    }));
     const ds = datasetFromTriples(triples);
-    const floor = RATING_EPOCH_BUDGET.minEpochs;
-    const options = { ...user, hidden: 4, batchSize: 1, epochs: floor + 5 };
+    const rule = RATING_EPOCH_BUDGET[orientation];
+    const options = { ...(orientation === 'user' ? user : item), hidden: 4, batchSize: 1, epochs: rule.minEpochs + 5 };
     const result = trainRbm({
-      phase: 'user',
-      train: compressRows(ds, 'user'),
+      phase: orientation,
+      train: compressRows(ds, orientation),
       validation: null,
       ratingLevels: ds.ratingLevels,
       options,
       seed: 1,
     });
-    expect(result.epochs).toBe(ratingEpochBudget(options, 400).epochs);
-    expect(result.epochs).toBe(Math.max(floor, Math.ceil(RATING_EPOCH_BUDGET.updates / 400)));
+    expect(result.epochs).toBe(ratingEpochBudget(options, 400, orientation).epochs);
+    expect(result.epochs).toBe(Math.max(rule.minEpochs, Math.ceil(rule.updates / 400)));
     expect(result.curve.every((r) => r.maxEpochs === result.epochs)).toBe(true);
   });
 });

@@ -150,7 +150,7 @@ describe.skipIf(!wasmKernelsAvailable().ok)('trainRbm with threads', () => {
     patience: 100,
   });
   const job = (epochs: number, threads: number) => ({
-    phase: 'item',
+    phase: 'item' as const,
     train,
     validation,
     ratingLevels: ds.ratingLevels,
