@@ -158,7 +158,15 @@ describe("early stopping's sample of a large validation slice", () => {
 
   it("stops on the sample's RMSE and still returns the whole slice's predictions of the best parameters", () => {
     const options = { ...validateTrainOptions({ hidden: 8, epochs: 5, lr: 0.1 }).user, patience: 100 };
-    const job = { phase: 'user' as const, train, validation: val, ratingLevels: data.ratingLevels, options, seed: 4, earlyStoppingRatings: 100 };
+    const job = {
+      phase: 'user' as const,
+      train,
+      validation: val,
+      ratingLevels: data.ratingLevels,
+      options,
+      seed: 4,
+      earlyStoppingRatings: 100,
+    };
     const result = trainRbm(job);
     const full = rbmExpectations(result.params, train, val, data.ratingLevels);
     expect(Array.from(result.validationPredictions!)).toEqual(Array.from(full));
