@@ -90,11 +90,12 @@ const COMMON: RbmOptions = {
  * The rating RBMs' epoch budgets (with `scaleEpochs`), one rule per orientation: at most
  * ⌈updates / batches⌉ epochs, and never fewer than the orientation's minEpochs. ML-100K (48 user batches,
  * 85 item batches of 20) keeps its 60 epochs and the CD-1→3→5 schedule; ML-1M's shape (302 and 186
- * batches) gets 20 and 33, past the validation optimum of its synthetic twin (epochs 12 and 17); from about
- * 8,000 cases on (MovieLens 25M: 8,128 user and 2,953 item batches) the floors hold. Each floor is where that
- * RBM's validation curve at MovieLens 25M's size has flattened (under 0.1 % an epoch): the user RBM's by
- * epoch 15, the item RBM's, which learns each item's taste from thousands of users' softmax units and
- * gains from CD-3 (epoch 20 on), by epoch 28 (docs/performance.md, "The rating RBMs' epoch budget").
+ * batches) gets 20 and 33, past the validation optimum of its synthetic twin (epochs 12 and 17). The floors
+ * hold from 6,000 / minEpochs batches on: above about 8,000 users (user RBM) and 4,300 items (item RBM;
+ * MovieLens 25M: 8,128 user and 2,953 item batches). Each floor is where that RBM's validation curve at
+ * MovieLens 25M's size has flattened (under 0.1 % an epoch): the user RBM's by epoch 15, the item RBM's,
+ * which still gains from CD-3 (epoch 20 on), by epoch 28 (docs/performance.md, "The rating RBMs' epoch
+ * budget").
  */
 export const RATING_EPOCH_BUDGET: Readonly<Record<Orientation, EpochBudgetRule>> = {
   user: { updates: 6000, minEpochs: 15 },
