@@ -1,7 +1,8 @@
 /**
  * Compiles the AssemblyScript kernels to WebAssembly: the rating RBMs' CD kernels
- * (src/rbm/wasm/cdKernels.as.ts → cdKernels.wasm) and the implicit RBM's dense kernels over a shared
- * memory (src/rbm/wasm/implicitKernels.as.ts → implicitKernels.wasm).
+ * (src/rbm/wasm/cdKernels.as.ts → cdKernels.wasm), the implicit RBM's dense kernels over a shared
+ * memory (src/rbm/wasm/implicitKernels.as.ts → implicitKernels.wasm) and serving's 8-bit bound of p(watch)
+ * (src/rbm/wasm/boundKernels.as.ts → boundKernels.wasm).
  *
  *   npm run build:wasm            # rebuild and write the .wasm
  *   npm run build:wasm -- --check # exit 1 if the committed .wasm differs from a fresh build
@@ -68,6 +69,27 @@ export const IMPLICIT_ASC_FLAGS = [
   '65536',
 ];
 
+export const BOUND_WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/boundKernels.as.ts', import.meta.url));
+export const BOUND_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/boundKernels.wasm', import.meta.url));
+
+/**
+ * The serving bound's kernel (src/rbm/watchBounds.ts) runs on one thread over a memory of its own, which
+ * it imports unshared: the JavaScript side sizes it for the model's 8-bit weights.
+ */
+export const BOUND_ASC_FLAGS = [
+  '-O3',
+  '--enable',
+  'simd',
+  '--runtime',
+  'stub',
+  '--noAssert',
+  '--use',
+  'abort=',
+  '--importMemory',
+  '--initialMemory',
+  '1',
+];
+
 interface WasmModule {
   source: string;
   output: string;
@@ -77,6 +99,7 @@ interface WasmModule {
 export const WASM_MODULES: readonly WasmModule[] = [
   { source: WASM_SOURCE, output: WASM_OUTPUT, flags: ASC_FLAGS },
   { source: IMPLICIT_WASM_SOURCE, output: IMPLICIT_WASM_OUTPUT, flags: IMPLICIT_ASC_FLAGS },
+  { source: BOUND_WASM_SOURCE, output: BOUND_WASM_OUTPUT, flags: BOUND_ASC_FLAGS },
 ];
 
 /** Compiles the CD kernels in memory and returns the binary. */

@@ -303,30 +303,39 @@ export class WatchLikeModel implements TrainedModel {
   /**
    * For the exact pruned top-k (model/prunedTopK.ts): score_i = p(watch_i) · min(1, Σ_{k ≥ liked} p(r_i = k))
    * and the like factor lies in [0, 1], so p(watch_i) bounds the score from above — as float32 numbers
-   * too, since rounding is monotonic and fround(w · x) ≤ w for x ≤ 1. The bound comes from the implicit
-   * RBM's one dense product (F per item), the logits z_i of the p(watch) scoreUsers multiplies, through a
-   * table upper bound of σ (sigmoidUpperBounds, within 0.001: no exp per item); p(watch) itself is
-   * computed, by the same formula, for the evaluated items only. The costly factor, the
-   * blend's distribution (two K×F products per item, softmaxes, mixture), is computed only for the items
-   * the bound cannot rule out (RbmBlendModel.itemScorers), then multiplied exactly as scoreUsers does
-   * (watchAndLikeScores), so every number equals the full scoring's.
+   * too, since rounding is monotonic and fround(w · x) ≤ w for x ≤ 1. On the wasm backend the bound of
+   * p(watch) comes from the implicit RBM's 8-bit copy of W (ImplicitRbm.watchBounds, rbm/watchBounds.ts:
+   * a quarter of the float32 product's memory traffic, σ by a table), and the evaluated items' logits
+   * are computed from p̂ in the product's own float32 arithmetic (ImplicitRbm.logitsOfItems, bit for
+   * bit); elsewhere, or for parameters that are not all finite, from the dense product's logits through
+   * σ's table bound (sigmoidUpperBounds). p(watch) itself is computed, by the same formula as scoreUsers,
+   * for the evaluated items only. The costly factor, the blend's distribution (two K×F products per item,
+   * softmaxes, mixture), is computed only for the items the bound cannot rule out
+   * (RbmBlendModel.itemScorers), then multiplied exactly as scoreUsers does (watchAndLikeScores), so every
+   * number equals the full scoring's.
    */
   scoreBounds(users: readonly UserInput[]): BoundedUser[] {
-    const { logits, hidden } = this.implicit.watchLogitsAndHidden(users.map((u) => u.ratings.items));
+    const lists = users.map((u) => u.ratings.items);
+    const wasm = tf.getBackend() === 'wasm';
+    let hidden = wasm ? this.implicit.watchHidden(lists).hidden : [];
+    const quantized = hidden.map((h) => this.implicit.watchBounds(h));
+    let logits: Float32Array[] = [];
+    let bounds: Float32Array[];
+    if (wasm && quantized.every((b) => b !== null)) bounds = quantized as Float32Array[];
+    else {
+      ({ logits, hidden } = this.implicit.watchLogitsAndHidden(lists));
+      // On the wasm backend the bounds overwrite the logits (one catalog-sized array a user instead of
+      // two); the evaluated items' logits are recomputed from p̂ as above.
+      bounds = logits.map((z) => sigmoidUpperBounds(z, wasm ? z : undefined));
+    }
     const rating = this.rating.itemScorers(users);
     const K = this.ratingLevels.length;
-    // On the wasm backend the bounds overwrite the logits (one catalog-sized array a user instead of two:
-    // at 59,047 items the second was a quarter of what a request allocated, and the ArrayBuffers a request
-    // leaves behind are what sets off the server's mark-compacts), and the evaluated items' logits are
-    // recomputed from p̂ in the product's own float32 arithmetic (ImplicitRbm.logitsOfItems, bit for bit).
-    const inPlace = tf.getBackend() === 'wasm';
     return users.map((user, n) => {
-      const z = logits[n];
       const w = priorWeight(this.coldPrior, user.ratings.items.length);
       return {
-        bound: applyPopularityPrior(sigmoidUpperBounds(z, inPlace ? z : undefined), this.popularity, null, w),
+        bound: applyPopularityPrior(bounds[n], this.popularity, null, w),
         scoreItems: (items) => {
-          const watch = inPlace ? this.implicit.logitsOfItems(hidden[n], items) : gather(z, items);
+          const watch = wasm ? this.implicit.logitsOfItems(hidden[n], items) : gather(logits[n], items);
           for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);
           const r = rating[n](items);
           return {

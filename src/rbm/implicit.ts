@@ -28,6 +28,7 @@ import {
 } from './implicitParams.js';
 import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOutHiddenScaled } from './leaveOneOut.js';
 import { sigmoid, transposeMatrix } from './params.js';
+import { QuantizedWatchBounds, watchOfLogit } from './watchBounds.js';
 import {
   denseLogits,
   IMPLICIT_ESTIMATORS,
@@ -40,6 +41,8 @@ import {
   type ImplicitTrainOptions,
   type RatedRows,
 } from './implicitTrain.js';
+
+export { sigmoidUpperBounds, watchOfLogit } from './watchBounds.js';
 
 export interface ImplicitRbmOptions extends ImplicitTrainOptions {
   seed: number;
@@ -538,6 +541,8 @@ export class ImplicitRbm {
   private dense: { Wt: tf.Tensor2D; b: tf.Tensor2D } | null = null;
   /** e^{W}, tabulated on the first `because` (rbm/leaveOneOut.ts). */
   private expW: Float32Array | null = null;
+  /** The 8-bit copy of W for the bounds of p(watch) (watchBounds), made on first use; null: none can be. */
+  private quantized: QuantizedWatchBounds | null | undefined = undefined;
 
   constructor(
     readonly params: ImplicitParams,
@@ -588,29 +593,49 @@ export class ImplicitRbm {
    * array per block), from which logitsOfItems recomputes chosen logits.
    */
   watchLogitsAndHidden(users: readonly ArrayLike<number>[], blockSize = 256): { logits: Float32Array[]; hidden: Float32Array[] } {
-    const F = this.params.hidden;
     const I = this.params.items;
-    const a = this.params.visibleScale ?? 1;
     const { Wt, b } = this.denseTensors();
     const logits: Float32Array[] = [];
     const hidden: Float32Array[] = [];
     for (let from = 0; from < users.length; from += blockSize) {
       const block = users.slice(from, from + blockSize);
-      const P = new Float32Array(block.length * F);
-      const h = new Float32Array(F);
-      block.forEach((items, n) => {
-        const list = this.checkItems(items, `user #${from + n}`);
-        implicitHidden(this.params, list, 0, list.length, h);
-        if (a !== 1) for (let j = 0; j < F; j++) h[j] *= a;
-        P.set(h, n * F);
-      });
-      const z = denseLogits(Wt, b, P, block.length);
-      for (let n = 0; n < block.length; n++) {
-        logits.push(z.subarray(n * I, (n + 1) * I));
-        hidden.push(P.subarray(n * F, (n + 1) * F));
-      }
+      const rows = this.watchHidden(block, from);
+      const z = denseLogits(Wt, b, rows.P, block.length);
+      for (let n = 0; n < block.length; n++) logits.push(z.subarray(n * I, (n + 1) * I));
+      hidden.push(...rows.hidden);
     }
     return { logits, hidden };
+  }
+
+  /**
+   * Each user's row of P̂ as the logits' product takes it, a p̂ (F values, the visible scale a folded in):
+   * rows of one B × F array P, and views of them. `first` numbers the users in messages.
+   */
+  watchHidden(users: readonly ArrayLike<number>[], first = 0): { P: Float32Array; hidden: Float32Array[] } {
+    const F = this.params.hidden;
+    const a = this.params.visibleScale ?? 1;
+    const P = new Float32Array(users.length * F);
+    const h = new Float32Array(F);
+    users.forEach((items, n) => {
+      const list = this.checkItems(items, `user #${first + n}`);
+      implicitHidden(this.params, list, 0, list.length, h);
+      if (a !== 1) for (let j = 0; j < F; j++) h[j] *= a;
+      P.set(h, n * F);
+    });
+    return { P, hidden: users.map((_, n) => P.subarray(n * F, (n + 1) * F)) };
+  }
+
+  /**
+   * Upper bounds of every item's fround(p(watch)) for a row of P̂ (watchHidden), from the 8-bit copy of W
+   * (rbm/watchBounds.ts, made on the first call): the pruned top-k's bound without the float32 product.
+   * null when the parameters are not all finite (then no bound is derived; the product's logits serve).
+   */
+  watchBounds(hiddenRow: ArrayLike<number>): Float32Array | null {
+    if (this.quantized === undefined) {
+      const { W, b, c, items, hidden } = this.params;
+      this.quantized = c.every((x) => Number.isFinite(x)) ? QuantizedWatchBounds.of(W, b, items, hidden) : null;
+    }
+    return this.quantized ? this.quantized.bounds(hiddenRow) : null;
   }
 
   /**
@@ -750,6 +775,7 @@ export class ImplicitRbm {
     this.dense?.Wt.dispose();
     this.dense?.b.dispose();
     this.dense = null;
+    this.quantized = undefined;
   }
 
   private denseTensors(): { Wt: tf.Tensor2D; b: tf.Tensor2D } {
@@ -767,38 +793,6 @@ export class ImplicitRbm {
     }
     return items;
   }
-}
-
-/** p(watch) from its logit, σ(z) = 1 / (1 + e^{−z}): the one formula of every p(watch) served (stored as float32). */
-export const watchOfLogit = (z: number): number => 1 / (1 + Math.exp(-z));
-
-const BOUND_Z_MIN = -32;
-const BOUND_STEPS_PER_UNIT = 256;
-/** Σ(z) at the upper edge of each step of 1/256 over [−32, 32], plus 1e-6 (see sigmoidUpperBounds). */
-let boundTable: Float64Array | null = null;
-
-/**
- * An upper bound of every fround(watchOfLogit(z_i)), at a table lookup per item instead of an exp (the
- * pruned top-k's bound, WatchLikeModel.scoreBounds; 59,047 exps cost as much as half the dense product).
- * With z in the step (z_lo, z_hi] (z_hi = −32 + m/256, m = ⌈256 (z + 32)⌉, exact in double for a float32
- * z), σ(z) ≤ σ(z_hi): the bound is σ(z_hi) + 1e-6 — above any rounding of the computed σ (double, then
- * float32: < 1e-7 together) — and loose by at most 1/1024 + 1e-6. Below −32, the first step's value;
- * above 32, 1; NaN stays NaN. `out` may be `z` itself (each bound reads only its own logit).
- */
-export function sigmoidUpperBounds(z: Float32Array, out: Float32Array = new Float32Array(z.length)): Float32Array {
-  const steps = -2 * BOUND_Z_MIN * BOUND_STEPS_PER_UNIT;
-  if (!boundTable) {
-    boundTable = new Float64Array(steps + 1);
-    for (let m = 0; m <= steps; m++) boundTable[m] = watchOfLogit(BOUND_Z_MIN + m / BOUND_STEPS_PER_UNIT) + 1e-6;
-  }
-  const table = boundTable;
-  if (out.length !== z.length) throw new RangeError(`sigmoidUpperBounds: ${out.length} outputs for ${z.length} logits`);
-  for (let i = 0; i < z.length; i++) {
-    const x = z[i];
-    const m = Math.ceil((x - BOUND_Z_MIN) * BOUND_STEPS_PER_UNIT);
-    out[i] = m <= 0 ? table[0] : m <= steps ? table[m] : x === x ? 1 : Number.NaN;
-  }
-  return out;
 }
 
 /**
