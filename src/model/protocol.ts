@@ -53,10 +53,14 @@ export type ItemScorer = (items: ArrayLike<number>) => ItemScores;
  */
 export interface BoundedUser {
   /**
-   * bound[i] ≥ score[i] for every item i as `scoreUsers` computes it (compared as the float32 numbers
-   * themselves); a NaN bound only where the score is NaN too. Length: the model's item count.
+   * Calls `use` with the bound of every item and returns what it returns: bound[i] ≥ score[i] for every
+   * item i as `scoreUsers` computes it (compared as the float32 numbers themselves); a NaN bound only
+   * where the score is NaN too. Length: the model's item count. The array is valid during the call only:
+   * a model may lend memory it reuses (a catalog-sized array a request is what sets off a server's full
+   * garbage collections), so `use` must not keep it, and must not ask for another bound of the same
+   * model meanwhile.
    */
-  readonly bound: Float32Array;
+  withBound<T>(use: (bound: Float32Array) => T): T;
   scoreItems: ItemScorer;
 }
 

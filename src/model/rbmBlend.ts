@@ -19,7 +19,7 @@
 import type { KnownRatings } from '../data/dataset.js';
 import { tf } from '../rbm/backend.js';
 import { fitVisibleUnit, type FoldInFit } from '../rbm/foldin.js';
-import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden } from '../rbm/leaveOneOut.js';
+import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, operandScratch } from '../rbm/leaveOneOut.js';
 import { hiddenProbabilities, softmaxInPlace, transposeMatrix, type RbmParams } from '../rbm/params.js';
 import { BiasModel, pointMassInto, readBiasConfig, type BiasConfig } from './bias.js';
 import {
@@ -423,8 +423,8 @@ export class RbmBlendModel implements TrainedModel {
       const columns = new Int32Array(m * K);
       for (let q = 0; q < m; q++) for (let k = 0; k < K; k++) columns[q * K + k] = candidates[q] * K + k;
       this.userExpW ??= expWeights(userRbm.W);
-      const P = leaveOneOutHidden(userRbm.W, this.userExpW, userRbm.c, rows);
-      userLogits = denseProduct(P, N + 1, F, gatherColumns(userRbm.W, F, columns), m * K);
+      const P = leaveOneOutHidden(userRbm.W, this.userExpW, userRbm.c, rows, operandScratch(0, (N + 1) * F));
+      userLogits = denseProduct(P, N + 1, F, gatherColumns(userRbm.W, F, columns, operandScratch(1, F * m * K)), m * K);
     }
     // Row `row` of m distributions (row 0: all ratings, in `full`; row 1 + t: without rating t), each the
     // mixture of p_U(k | that row's logits), the unit-held p_I and the point mass of b_u: the arithmetic of

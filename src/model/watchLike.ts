@@ -212,7 +212,7 @@ export class ImplicitModel extends RankingOnlyModel implements TrainedModel {
   /** The pruned top-k's bound is the score itself, p(watch), so it is exact and tight. */
   scoreBounds(users: readonly UserInput[]): BoundedUser[] {
     return watchOf(this.implicit, users).map((watch) => ({
-      bound: watch,
+      withBound: (use) => use(watch),
       scoreItems: (items) => ({ score: gather(watch, items), expected: null, distribution: null }),
     }));
   }
@@ -317,23 +317,30 @@ export class WatchLikeModel implements TrainedModel {
   scoreBounds(users: readonly UserInput[]): BoundedUser[] {
     const lists = users.map((u) => u.ratings.items);
     const wasm = tf.getBackend() === 'wasm';
-    let hidden = wasm ? this.implicit.watchHidden(lists).hidden : [];
-    const quantized = hidden.map((h) => this.implicit.watchBounds(h));
+    const kernel = wasm ? this.implicit.watchBounds() : null;
+    let hidden: Float32Array[];
     let logits: Float32Array[] = [];
-    let bounds: Float32Array[];
-    if (wasm && quantized.every((b) => b !== null)) bounds = quantized as Float32Array[];
-    else {
+    const priors = users.map((user) => priorWeight(this.coldPrior, user.ratings.items.length));
+    let boundOf: <T>(n: number, use: (bound: Float32Array) => T) => T;
+    if (kernel) {
+      hidden = this.implicit.watchHidden(lists).hidden;
+      // Each user's bound when the pruned top-k asks for it, in the kernel's memory (lent for the call).
+      boundOf = (n, use) => kernel.withBounds(hidden[n], (bound) => use(applyPopularityPrior(bound, this.popularity, null, priors[n])));
+    } else {
       ({ logits, hidden } = this.implicit.watchLogitsAndHidden(lists));
       // On the wasm backend the bounds overwrite the logits (one catalog-sized array a user instead of
       // two); the evaluated items' logits are recomputed from p̂ as above.
-      bounds = logits.map((z) => sigmoidUpperBounds(z, wasm ? z : undefined));
+      const bounds = logits.map((z, n) =>
+        applyPopularityPrior(sigmoidUpperBounds(z, wasm ? z : undefined), this.popularity, null, priors[n]),
+      );
+      boundOf = (n, use) => use(bounds[n]);
     }
     const rating = this.rating.itemScorers(users);
     const K = this.ratingLevels.length;
     return users.map((user, n) => {
-      const w = priorWeight(this.coldPrior, user.ratings.items.length);
+      const w = priors[n];
       return {
-        bound: applyPopularityPrior(bounds[n], this.popularity, null, w),
+        withBound: (use) => boundOf(n, use),
         scoreItems: (items) => {
           const watch = wasm ? this.implicit.logitsOfItems(hidden[n], items) : gather(logits[n], items);
           for (let q = 0; q < watch.length; q++) watch[q] = watchOfLogit(watch[q]);

@@ -26,7 +26,7 @@ import {
   type HiddenUnits,
   type ImplicitParams,
 } from './implicitParams.js';
-import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOutHiddenScaled } from './leaveOneOut.js';
+import { denseProduct, expWeights, gatherColumns, leaveOneOutHidden, leaveOneOutHiddenScaled, operandScratch } from './leaveOneOut.js';
 import { sigmoid, transposeMatrix } from './params.js';
 import { QuantizedWatchBounds, watchOfLogit } from './watchBounds.js';
 import {
@@ -626,16 +626,16 @@ export class ImplicitRbm {
   }
 
   /**
-   * Upper bounds of every item's fround(p(watch)) for a row of P̂ (watchHidden), from the 8-bit copy of W
-   * (rbm/watchBounds.ts, made on the first call): the pruned top-k's bound without the float32 product.
+   * The 8-bit copy of W that bounds every item's fround(p(watch)) for a row of P̂ (watchHidden;
+   * rbm/watchBounds.ts), made on the first call: the pruned top-k's bound without the float32 product.
    * null when the parameters are not all finite (then no bound is derived; the product's logits serve).
    */
-  watchBounds(hiddenRow: ArrayLike<number>): Float32Array | null {
+  watchBounds(): QuantizedWatchBounds | null {
     if (this.quantized === undefined) {
       const { W, b, c, items, hidden } = this.params;
       this.quantized = c.every((x) => Number.isFinite(x)) ? QuantizedWatchBounds.of(W, b, items, hidden) : null;
     }
-    return this.quantized ? this.quantized.bounds(hiddenRow) : null;
+    return this.quantized;
   }
 
   /**
@@ -690,9 +690,9 @@ export class ImplicitRbm {
     if (this.params.hiddenUnits === 'gaussian') {
       const sFull = activityScale(this.params, n);
       const sLess = activityScale(this.params, n - 1);
-      const rows = new Float32Array(Math.max(1, n) * F);
+      const rows = operandScratch(0, n * F);
       for (let t = 0; t < n; t++) rows.set(W.subarray(list[t] * F, (list[t] + 1) * F), t * F);
-      const G = n > 0 ? denseProduct(rows, n, F, gatherColumns(W, F, candidates), m) : new Float32Array(0);
+      const G = n > 0 ? denseProduct(rows, n, F, gatherColumns(W, F, candidates, operandScratch(1, F * m)), m) : new Float32Array(0);
       for (let q = 0; q < m; q++) {
         const at = candidates[q] * F;
         let cw = 0;
@@ -710,10 +710,10 @@ export class ImplicitRbm {
       P = leaveOneOutHiddenScaled(W, c, list, sFull, activityScale(this.params, n - 1), this.params.hiddenUnits);
     } else {
       this.expW ??= expWeights(W);
-      P = leaveOneOutHidden(W, this.expW, c, list);
+      P = leaveOneOutHidden(W, this.expW, c, list, operandScratch(0, (n + 1) * F));
     }
     if (a !== 1) for (let x = 0; x < P.length; x++) P[x] *= a;
-    const z = denseProduct(P, n + 1, F, gatherColumns(W, F, candidates), m);
+    const z = denseProduct(P, n + 1, F, gatherColumns(W, F, candidates, operandScratch(1, F * m)), m);
     for (let q = 0; q < m; q++) full[q] = sigmoid(z[q] + b[candidates[q]]);
     for (let t = 0; t < n; t++) for (let q = 0; q < m; q++) without[t * m + q] = sigmoid(z[(t + 1) * m + q] + b[candidates[q]]);
     return { full, without };

@@ -14,6 +14,18 @@ import { tf } from './backend.js';
 import { sigmoid } from './params.js';
 import { hiddenMean, type HiddenUnits } from './implicitParams.js';
 
+/**
+ * Reused arrays for denseProduct's two operands, which it copies into tensors and never keeps: `because`
+ * built them anew for every list (about a third of the memory a request allocated at MovieLens 25M's size,
+ * and such allocations are what set off a server's full garbage collections). operandScratch(slot, n)
+ * is valid until the next call for the same slot; slot 0 holds A, slot 1 holds B.
+ */
+const operands: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+export function operandScratch(slot: 0 | 1, length: number): Float32Array {
+  if (operands[slot].length < length) operands[slot] = new Float32Array(Math.max(length, 2 * operands[slot].length));
+  return operands[slot].subarray(0, length);
+}
+
 /** e^{W} elementwise, the table `leaveOneOutHidden` reads (float32: relative error ~6e-8). */
 export function expWeights(W: Float32Array): Float32Array {
   const out = new Float32Array(W.length);
@@ -25,15 +37,21 @@ export function expWeights(W: Float32Array): Float32Array {
  * Row 0: p̂ = σ(x); row 1 + n: p̂'_n = σ(x − W_{r_n}), for x = c + Σ_n W_{r_n}; (N+1) × F, row-major.
  * `rows[n]` is the row index (in units of F) of the n-th rating's weights in W and expW.
  */
-export function leaveOneOutHidden(W: Float32Array, expW: Float32Array, c: Float32Array, rows: ArrayLike<number>): Float32Array {
+export function leaveOneOutHidden(
+  W: Float32Array,
+  expW: Float32Array,
+  c: Float32Array,
+  rows: ArrayLike<number>,
+  out: Float32Array = new Float32Array((rows.length + 1) * c.length),
+): Float32Array {
   const F = c.length;
   const N = rows.length;
+  if (out.length !== (N + 1) * F) throw new RangeError(`leaveOneOutHidden: ${out.length} outputs for ${N + 1} rows of ${F}`);
   const x = Float64Array.from(c);
   for (let n = 0; n < N; n++) {
     const at = rows[n] * F;
     for (let j = 0; j < F; j++) x[j] += W[at + j];
   }
-  const out = new Float32Array((N + 1) * F);
   const ex = new Float64Array(F);
   for (let j = 0; j < F; j++) {
     out[j] = sigmoid(x[j]);
@@ -82,10 +100,15 @@ export function leaveOneOutHiddenScaled(
   return out;
 }
 
-/** W's rows `rows` (F weights each) as the columns of an F × rows.length matrix. */
-export function gatherColumns(W: Float32Array, F: number, rows: ArrayLike<number>): Float32Array {
+/** W's rows `rows` (F weights each) as the columns of an F × rows.length matrix (into `out`, when given). */
+export function gatherColumns(
+  W: Float32Array,
+  F: number,
+  rows: ArrayLike<number>,
+  out: Float32Array = new Float32Array(F * rows.length),
+): Float32Array {
   const m = rows.length;
-  const out = new Float32Array(F * m);
+  if (out.length !== F * m) throw new RangeError(`gatherColumns: ${out.length} outputs for ${F} × ${m}`);
   for (let q = 0; q < m; q++) {
     const at = rows[q] * F;
     for (let j = 0; j < F; j++) out[j * m + q] = W[at + j];

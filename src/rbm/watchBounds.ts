@@ -105,6 +105,8 @@ export class QuantizedWatchBounds {
   };
   private readonly h16: Int16Array;
   private readonly out: Float32Array;
+  /** True while a `use` of withBounds holds the output (the next call would overwrite it). */
+  private lent = false;
 
   /** null when W or b has a value that is not finite (no bound can be derived: the float32 path serves). */
   static of(W: Float32Array, b: Float32Array, items: number, hidden: number): QuantizedWatchBounds | null {
@@ -181,10 +183,24 @@ export class QuantizedWatchBounds {
   }
 
   /**
-   * out[i] ≥ fround(watchOfLogit(z_i)) for every item, z_i = b_i + Σ_j ĥ_j W[i, j] however float32 sums it
-   * (the hidden row ĥ as the logits' product takes it: the visible scale folded in). A new array.
+   * Calls `use` with bound[i] ≥ fround(watchOfLogit(z_i)) for every item, z_i = b_i + Σ_j ĥ_j W[i, j]
+   * however float32 sums it (the hidden row ĥ as the logits' product takes it: the visible scale folded
+   * in), and returns what it returns. The array is the kernel's output in its own memory, lent for the
+   * call (no catalog-sized allocation a request): `use` may change it, must not keep it, and must not ask
+   * for another bound meanwhile (refused).
    */
-  bounds(hiddenRow: ArrayLike<number>): Float32Array {
+  withBounds<T>(hiddenRow: ArrayLike<number>, use: (bounds: Float32Array) => T): T {
+    if (this.lent) throw new Error('quantized bounds: asked for a bound while the previous one is still in use');
+    this.compute(hiddenRow);
+    this.lent = true;
+    try {
+      return use(this.out);
+    } finally {
+      this.lent = false;
+    }
+  }
+
+  private compute(hiddenRow: ArrayLike<number>): void {
     const F = this.hidden;
     if (hiddenRow.length !== F) throw new RangeError(`quantized bounds: a hidden row of ${hiddenRow.length} values, expected ${F}`);
     let hmax = 0;
@@ -221,6 +237,5 @@ export class QuantizedWatchBounds {
       BOUND_STEPS,
       at.out,
     );
-    return this.out.slice();
   }
 }

@@ -40,15 +40,43 @@ export interface RankedItems {
   readonly complete: boolean;
 }
 
-/** The predicate of items a list leaves out: rated (model item indices), unknown to the catalog, or off the genre. */
-export function excludedItems(snapshot: ModelSnapshot, rated: ArrayLike<number>, genre?: string): (index: number) => boolean {
-  const excluded = new Uint8Array(snapshot.itemIndex.size);
+/**
+ * The rated-items mask of withExcluded, kept between calls (all zero when free): a catalog-sized array a
+ * request was one of the allocations that set off the server's full garbage collections.
+ */
+let sharedMask: Uint8Array = new Uint8Array(0);
+let maskLent = false;
+
+/**
+ * Calls `use` with the predicate of items a list leaves out: rated (model item indices), unknown to the
+ * catalog, or off the genre; returns what `use` returns. The predicate is valid during the call only (its
+ * mask is reused, and cleared after).
+ */
+function withExcluded<T>(
+  snapshot: ModelSnapshot,
+  rated: ArrayLike<number>,
+  genre: string | undefined,
+  use: (exclude: (index: number) => boolean) => T,
+): T {
+  const size = snapshot.itemIndex.size;
+  // A call inside another's `use` (none today) gets a mask of its own.
+  const own = maskLent;
+  let excluded = own ? new Uint8Array(size) : sharedMask;
+  if (!own && excluded.length < size) excluded = sharedMask = new Uint8Array(size);
   for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 1;
   const records = snapshot.itemRecords;
-  return (i) => {
-    const record = records[i];
-    return excluded[i] === 1 || record === null || (genre !== undefined && !record.genres.includes(genre));
-  };
+  if (!own) maskLent = true;
+  try {
+    return use((i) => {
+      const record = records[i];
+      return excluded[i] === 1 || record === null || (genre !== undefined && !record.genres.includes(genre));
+    });
+  } finally {
+    if (!own) {
+      for (let n = 0; n < rated.length; n++) excluded[rated[n]] = 0;
+      maskLent = false;
+    }
+  }
 }
 
 /**
@@ -66,7 +94,7 @@ export function rankItems(
     throw new BadRequestError(
       `the served model (${snapshot.model.algorithm}) predicts no ratings, so it cannot rank by predicted rating; use rankBy=score`,
     );
-  return Array.from(topK(order, limit, excludedItems(snapshot, rated, genre)));
+  return withExcluded(snapshot, rated, genre, (exclude) => Array.from(topK(order, limit, exclude)));
 }
 
 /** rankItems with the listed items' numbers copied out of the full scores. */
@@ -93,11 +121,15 @@ export function rankUsers(snapshot: ModelSnapshot, users: readonly UserInput[], 
   const K = snapshot.ratingLevels.length;
   return model.scoreBounds(users).map((user, n) => {
     const evaluated: { items: Int32Array; scores: ItemScores }[] = [];
-    const { items } = prunedTopK(user.bound, limit, excludedItems(snapshot, users[n].ratings.items, genre), (chunk) => {
-      const scores = user.scoreItems(chunk);
-      evaluated.push({ items: chunk, scores });
-      return scores.score;
-    });
+    const { items } = user.withBound((bound) =>
+      withExcluded(snapshot, users[n].ratings.items, genre, (exclude) =>
+        prunedTopK(bound, limit, exclude, (chunk) => {
+          const scores = user.scoreItems(chunk);
+          evaluated.push({ items: chunk, scores });
+          return scores.score;
+        }),
+      ),
+    );
     // The listed items' rows, from the chunks they were evaluated in.
     const where = new Map<number, { scores: ItemScores; row: number }>();
     for (const part of evaluated) for (let q = 0; q < part.items.length; q++) where.set(part.items[q], { scores: part.scores, row: q });

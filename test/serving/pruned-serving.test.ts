@@ -112,7 +112,9 @@ describe('scoreBounds on trained models', () => {
       const K = model.ratingLevels.length;
       users.forEach((user, n) => {
         const { score, expected, distribution } = full[n];
-        for (let i = 0; i < ITEMS; i++) expect(score[i]).toBeLessThanOrEqual(bounded[n].bound[i]);
+        bounded[n].withBound((bound) => {
+          for (let i = 0; i < ITEMS; i++) expect(score[i]).toBeLessThanOrEqual(bound[i]);
+        });
         const items = [7, 0, ITEMS - 1, 3, 3, 12];
         const part = bounded[n].scoreItems(items);
         same(
@@ -126,15 +128,14 @@ describe('scoreBounds on trained models', () => {
         );
         const rated = new Set(user.ratings.items);
         for (const k of [1, 5, 10, ITEMS]) {
-          const pruned = prunedTopK(
-            bounded[n].bound,
-            k,
-            (i) => rated.has(i),
-            (chunk) => bounded[n].scoreItems(chunk).score,
-            {
-              chunk: 2,
-              firstCandidates: 3,
-            },
+          const pruned = bounded[n].withBound((bound) =>
+            prunedTopK(
+              bound,
+              k,
+              (i) => rated.has(i),
+              (chunk) => bounded[n].scoreItems(chunk).score,
+              { chunk: 2, firstCandidates: 3 },
+            ),
           );
           expect(Array.from(pruned.items)).toEqual(Array.from(topK(score, k, (i) => rated.has(i))));
         }

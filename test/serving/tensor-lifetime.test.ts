@@ -38,9 +38,13 @@ describe('tensors per model version', () => {
       fixture.models.saveVersion(state.meta, state.tensors);
       expect(holder.refresh()).toBe(true);
       const snapshot = holder.require();
-      // Two requests on the same version: the second reuses the tensors the first created.
+      // Two requests on the same version: the second reuses the tensors the first created. (A list by
+      // predicted rating scores every item with the dense products; one by score takes the pruned top-k,
+      // whose bound needs no tensor.)
+      serving.recommendForVisitor(snapshot, [{ itemId: 1, rating: 5 }], { limit: 5, rankBy: 'predicted' });
       serving.recommendForVisitor(snapshot, [{ itemId: 1, rating: 5 }], { limit: 5 });
       const afterFirst = tf.memory().numTensors;
+      serving.recommendForVisitor(snapshot, [{ itemId: 2, rating: 4 }], { limit: 5, rankBy: 'predicted' });
       serving.recommendForVisitor(snapshot, [{ itemId: 2, rating: 4 }], { limit: 5 });
       expect(tf.memory().numTensors).toBe(afterFirst);
       counts.push(afterFirst);
