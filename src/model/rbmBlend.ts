@@ -115,6 +115,8 @@ export class RbmBlendModel implements TrainedModel {
   private readonly fittedUnits = new WeakMap<object, { ratings: KnownRatings; unit: FoldInFit }>();
   /** e^{W} of the user RBM, tabulated on the first `because` (rbm/leaveOneOut.ts). */
   private userExpW: Float32Array | null = null;
+  /** distributionsWithout's reused `without` (grown as users with more ratings come). */
+  private withoutScratch = new Float64Array(0);
 
   constructor(readonly parts: RbmBlendParts) {
     this.algorithm = algorithmOfOrientation(parts.config.orientation);
@@ -374,9 +376,11 @@ export class RbmBlendModel implements TrainedModel {
    * The full row is computed the same way as the others, so an influence is a difference of like numbers;
    * the user RBM's N·m·K·F multiply-adds are one tfjs product.
    *
+   * @param reuse  `without` in memory this model reuses, valid until its next call with `reuse` (for
+   *   `explain`, which reads it once: at N·m·K doubles it was the largest array a request allocated)
    * @returns full[c·K + k]; without[(n·m + c)·K + k] with rating n left out.
    */
-  distributionsWithout(user: UserInput, candidates: ArrayLike<number>): { full: Float64Array; without: Float64Array } {
+  distributionsWithout(user: UserInput, candidates: ArrayLike<number>, reuse = false): { full: Float64Array; without: Float64Array } {
     const { bias, user: userRbm, item, mixture, itemTrainCount, ratingLevels } = this.parts;
     const K = ratingLevels.length;
     checkCandidates(candidates, this.itemIds.length);
@@ -384,7 +388,10 @@ export class RbmBlendModel implements TrainedModel {
     const N = items.length;
     const m = candidates.length;
     const full = new Float64Array(m * K);
-    const without = new Float64Array(N * m * K);
+    // Every entry of `without` is written below, so a reused array needs no clearing.
+    if (reuse && this.withoutScratch.length < N * m * K)
+      this.withoutScratch = new Float64Array(Math.max(N * m * K, 2 * this.withoutScratch.length));
+    const without = reuse ? this.withoutScratch.subarray(0, N * m * K) : new Float64Array(N * m * K);
     const useUser = userRbm !== null && mixture.user > 0;
     const useItem = item !== null && mixture.item > 0;
 
@@ -463,7 +470,7 @@ export class RbmBlendModel implements TrainedModel {
 
   /** `because` for the rating blend alone: its ranking score is the expected rating E = Σ_k level_k p(k). */
   explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
-    const { full, without } = this.distributionsWithout(user, items);
+    const { full, without } = this.distributionsWithout(user, items, true);
     const levels = this.ratingLevels;
     const K = levels.length;
     const expect = (p: Float64Array): Float64Array => {

@@ -369,7 +369,7 @@ export class WatchLikeModel implements TrainedModel {
    */
   explain(user: UserInput, items: ArrayLike<number>, max: number): Influence[][] {
     const watch = this.implicit.watchWithout(user.ratings.items, items);
-    const rating = this.rating.distributionsWithout(user, items);
+    const rating = this.rating.distributionsWithout(user, items, true);
     const K = this.ratingLevels.length;
     const m = items.length;
     const n = user.ratings.items.length;
