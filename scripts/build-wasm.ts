@@ -18,30 +18,31 @@ export const WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/cdKernels.as.t
 export const WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/cdKernels.wasm', import.meta.url));
 
 /**
- * asc flags: speed-optimised, SIMD and threads (atomics); the stub runtime (no GC: the kernels never
- * allocate); no abort import and no assertions; the memory imported (env.memory) and shared, so that
- * several threads' instances can train one RBM (parallelEpoch), up to 4 GiB, grown by the module's `plan`
- * as one RBM's arrays need (cdEngine.ts creates it zeroed).
+ * asc flags every kernel module shares: speed-optimised, SIMD; the stub runtime (no GC: the kernels never
+ * allocate); no abort import and no assertions; the memory imported (env.memory), sized by JavaScript.
  */
-export const ASC_FLAGS = [
+const KERNEL_FLAGS = [
   '-O3',
   '--enable',
   'simd',
-  '--enable',
-  'threads',
-  '--importMemory',
-  '--sharedMemory',
-  '--zeroFilledMemory',
   '--runtime',
   'stub',
   '--noAssert',
   '--use',
   'abort=',
+  '--importMemory',
   '--initialMemory',
   '1',
-  '--maximumMemory',
-  '65536',
 ];
+
+/** Shared memory (threads' atomics) up to 4 GiB, for the training kernels that several threads run over one RBM. */
+const SHARED_MEMORY_FLAGS = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
+
+/**
+ * The CD kernels: the memory shared, so that several threads' instances can train one RBM
+ * (parallelEpoch), grown by the module's `plan` as one RBM's arrays need (cdEngine.ts creates it zeroed).
+ */
+export const ASC_FLAGS = [...KERNEL_FLAGS, ...SHARED_MEMORY_FLAGS, '--zeroFilledMemory'];
 
 export const IMPLICIT_WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/implicitKernels.as.ts', import.meta.url));
 export const IMPLICIT_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/implicitKernels.wasm', import.meta.url));
@@ -50,24 +51,7 @@ export const IMPLICIT_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/impli
  * The implicit kernels own no memory: they import one shared WebAssembly.Memory (up to 4 GiB) that every
  * training thread instantiates them over (src/rbm/implicitShared.ts), so they need the threads feature.
  */
-export const IMPLICIT_ASC_FLAGS = [
-  '-O3',
-  '--enable',
-  'simd',
-  '--enable',
-  'threads',
-  '--runtime',
-  'stub',
-  '--noAssert',
-  '--use',
-  'abort=',
-  '--importMemory',
-  '--sharedMemory',
-  '--initialMemory',
-  '1',
-  '--maximumMemory',
-  '65536',
-];
+export const IMPLICIT_ASC_FLAGS = [...KERNEL_FLAGS, ...SHARED_MEMORY_FLAGS];
 
 export const BOUND_WASM_SOURCE = fileURLToPath(new URL('../src/rbm/wasm/boundKernels.as.ts', import.meta.url));
 export const BOUND_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/boundKernels.wasm', import.meta.url));
@@ -76,19 +60,7 @@ export const BOUND_WASM_OUTPUT = fileURLToPath(new URL('../src/rbm/wasm/boundKer
  * The serving bound's kernel (src/rbm/watchBounds.ts) runs on one thread over a memory of its own, which
  * it imports unshared: the JavaScript side sizes it for the model's 8-bit weights.
  */
-export const BOUND_ASC_FLAGS = [
-  '-O3',
-  '--enable',
-  'simd',
-  '--runtime',
-  'stub',
-  '--noAssert',
-  '--use',
-  'abort=',
-  '--importMemory',
-  '--initialMemory',
-  '1',
-];
+export const BOUND_ASC_FLAGS = KERNEL_FLAGS;
 
 interface WasmModule {
   source: string;
