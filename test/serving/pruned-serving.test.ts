@@ -144,6 +144,43 @@ describe('scoreBounds on trained models', () => {
   }
 });
 
+describe('the two bounds of watch-like', () => {
+  it('the 8-bit bound and the float32 product bound (parameters not finite, or another backend) give the same lists', () => {
+    const users = [...userIds().map(stored), visitorInput(snapshot, [{ itemId: 3, rating: 5 }])];
+    for (const model of [watchLike, watchLikePrior, watchLikeBinary]) {
+      const lists = (): number[][] =>
+        model.scoreBounds(users).map((user, n) => {
+          const rated = new Set(users[n].ratings.items);
+          return Array.from(
+            user.withBound(
+              (bound) =>
+                prunedTopK(
+                  bound,
+                  7,
+                  (i) => rated.has(i),
+                  (chunk) => user.scoreItems(chunk).score,
+                  { chunk: 2 },
+                ).items,
+            ),
+          );
+        });
+      const kernel = lists();
+      // The implicit RBM without its 8-bit copy, as for parameters that are not all finite.
+      const rbm = model.implicit;
+      const own = rbm.watchBounds.bind(rbm);
+      rbm.watchBounds = () => null;
+      try {
+        expect(lists()).toEqual(kernel);
+      } finally {
+        rbm.watchBounds = own;
+      }
+      expect(kernel).toEqual(
+        users.map((u, n) => Array.from(topK(model.scoreUsers(users)[n].score, 7, (i) => new Set(u.ratings.items).has(i)))),
+      );
+    }
+  });
+});
+
 describe('RbmBlendModel.itemScorers', () => {
   it('equals scoreUsers bit for bit for every item, with the products in JS (wasm) and on tfjs', () => {
     const users = [...userIds().map(stored), visitorInput(snapshot, [{ itemId: 5, rating: 1 }])];
