@@ -15,7 +15,7 @@ import { sigmoid } from './params.js';
 import { hiddenMean, type HiddenUnits } from './implicitParams.js';
 
 /**
- * Reused arrays for denseProduct's two operands, which it copies into tensors and never keeps: `because`
+ * Reused arrays for denseProduct's two operands, which it reads only during its call (into tensors it disposes): `because`
  * built them anew for every list (about a third of the memory a request allocated at MovieLens 25M's size,
  * and such allocations are what set off a server's full garbage collections). operandScratch(slot, n)
  * is valid until the next call for the same slot; slot 0 holds A, slot 1 holds B.
