@@ -16,6 +16,8 @@ import { endProgress, progressLine } from './progress.js';
 export const TUNE_USAGE = `usage: npm run tune -- --data <MovieLens folder> --split user-stratified [options]
   --test-fraction F     each user's share in the test part (set aside, never read) and again in the
                         validation part carved from the training part (default 0.25)
+  --validation-fraction F  each user's share of the training part in the validation part (default: the
+                        test fraction; smaller leaves a fit part nearer the whole training part's size)
   --seed N              seeds the split (validation: N + 1), the models and the cold users (default 0)
   --seeds 0,1,2         train each grid point's implicit RBM once per seed and compare the means (the
                         spread is printed: one training's validation nDCG moves by about ±0.005 from seed
@@ -37,6 +39,7 @@ export const TUNE_USAGE = `usage: npm run tune -- --data <MovieLens folder> --sp
 export interface TuneCommand {
   data: string;
   testFraction: number;
+  validationFraction: number | null;
   seed: number;
   /** The implicit RBM's seeds per grid point (eval/tuning.ts TuningSpec.seeds). */
   seeds: number[];
@@ -95,6 +98,7 @@ export function parseTuneArgs(argv: string[]): TuneCommand | 'help' {
     data: { type: 'string' },
     split: { type: 'string' },
     'test-fraction': { type: 'string' },
+    'validation-fraction': { type: 'string' },
     seed: { type: 'string' },
     seeds: { type: 'string' },
     'users-fraction': { type: 'string' },
@@ -125,6 +129,8 @@ export function parseTuneArgs(argv: string[]): TuneCommand | 'help' {
   return {
     data: values.data,
     testFraction: numberFlag(values['test-fraction'] ?? '0.25', 'test-fraction', 1e-9, 0.9)!,
+    validationFraction:
+      values['validation-fraction'] === undefined ? null : numberFlag(values['validation-fraction'], 'validation-fraction', 1e-9, 0.9)!,
     seed,
     seeds,
     usersFraction: values['users-fraction'] === undefined ? null : numberFlag(values['users-fraction'], 'users-fraction', 1e-9, 1)!,
@@ -163,7 +169,8 @@ const rowLine = (r: GridRow, k: number): string =>
 /** The terminal report: the grid, the popular baseline, the choice, and the cold-user prior table. */
 export function formatTuning(report: TuningReport, k: number): string {
   const lines = [
-    `validation carved from the training part: ${report.validationUsers} users, ${report.items} items`,
+    `validation carved from the training part: ${report.validationUsers} users, ${report.items} items, ` +
+      `${report.validationRatings} ratings (fit part ${report.fitRatings})`,
     `popular: P@${k} ${report.popular.precision.toFixed(4)}  nDCG@${k} ${report.popular.ndcg.toFixed(4)}  nDCG@${k} liked ${report.popular.ndcgLiked.toFixed(4)}`,
     ...report.baselines.map(
       (b) =>
@@ -196,6 +203,7 @@ export async function tuneMain(argv: string[]): Promise<void> {
     data,
     {
       testFraction: command.testFraction,
+      ...(command.validationFraction === null ? {} : { validationFraction: command.validationFraction }),
       seed: command.seed,
       seeds: command.seeds,
       k: command.k,

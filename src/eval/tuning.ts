@@ -10,7 +10,7 @@
  * The rating blend (p(like)) does not depend on the implicit RBM's options, so it is fitted once per data
  * and every grid point reuses it. Pure: no I/O; progress goes through hooks.
  */
-import type { Dataset } from '../data/dataset.js';
+import { ratingCount, type Dataset } from '../data/dataset.js';
 import { fitImplicitRbm, likedLevelIndex, validateImplicitOptions, type ImplicitRbmOptions } from '../rbm/implicit.js';
 import { getAlgorithm } from '../model/algorithms.js';
 import { itemRatingCounts, PopularModel } from '../model/popularity.js';
@@ -34,8 +34,14 @@ function implicitPart(point: GridPoint): Partial<ImplicitRbmOptions> {
 }
 
 export interface TuningSpec {
-  /** Fraction of each user's ratings in the test part (set aside) and, again, in the validation part. */
+  /** Fraction of each user's ratings in the test part (set aside) and, by default, in the validation part. */
   testFraction: number;
+  /**
+   * Fraction of each user's training ratings in the validation part (default testFraction). A smaller one
+   * leaves a fit part closer in size to the whole training part the served model is trained on, to see
+   * whether a choice depends on how much data the model is given.
+   */
+  validationFraction?: number;
   /** Seeds the split (validation: seed + 1), the rating blend, the cold users, and by default the implicit RBM. */
   seed: number;
   /**
@@ -90,6 +96,9 @@ export interface TuningReport {
   users: number;
   items: number;
   validationUsers: number;
+  /** Ratings in the fit part and in the validation part (their ratio follows validationFraction). */
+  fitRatings: number;
+  validationRatings: number;
   popular: { precision: number; ndcg: number; ndcgLiked: number };
   baselines: { name: string; precision: number; ndcg: number; ndcgLiked: number; seconds: number }[];
   rows: GridRow[];
@@ -135,7 +144,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
   if (seeds.length === 0) throw new RangeError('tuning needs at least one implicit RBM seed');
   const [outer] = userStratified(data, spec.testFraction, spec.seed);
   const training = outer.train;
-  const [inner] = userStratified(training, spec.testFraction, spec.seed + 1);
+  const [inner] = userStratified(training, spec.validationFraction ?? spec.testFraction, spec.seed + 1);
   const liked = likedLevelIndex(data.ratingLevels);
   const all = { k: spec.k, relevant: 'all' as const };
   const likedOnly = { k: spec.k, relevant: data.ratingLevels[liked] };
@@ -250,6 +259,8 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
     users: data.userIds.length,
     items: data.itemIds.length,
     validationUsers: new Set(inner.test.users).size,
+    fitRatings: ratingCount(inner.train),
+    validationRatings: ratingCount(inner.test),
     popular: { precision: popAll.precision!, ndcg: popAll.ndcg!, ndcgLiked: popLiked.ndcg! },
     baselines,
     rows,

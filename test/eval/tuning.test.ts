@@ -16,6 +16,7 @@ describe('tune arguments', () => {
     expect(parseTuneArgs(base)).toEqual({
       data: 'somewhere',
       testFraction: 0.25,
+      validationFraction: null,
       seed: 0,
       seeds: [0],
       usersFraction: null,
@@ -46,6 +47,8 @@ describe('tune arguments', () => {
     expect(seeded !== 'help' && [seeded.seed, seeded.seeds]).toEqual([3, [0, 1, 2]]);
     const yardsticks = parseTuneArgs([...base, '--baselines', 'ease,ials']);
     expect(yardsticks !== 'help' && yardsticks.baselines).toEqual(['ease', 'ials']);
+    const larger = parseTuneArgs([...base, '--validation-fraction', '0.1']);
+    expect(larger !== 'help' && [larger.testFraction, larger.validationFraction]).toEqual([0.25, 0.1]);
   });
 
   it('refuses bad arguments with what was wrong and what was expected', () => {
@@ -64,6 +67,7 @@ describe('tune arguments', () => {
       [[...base, '--given', '5,5'], '--given lists an N twice'],
       [[...base, '--given', '5', '--priors=-1'], '--priors must be a number from 0'],
       [[...base, '--users-fraction', '0'], '--users-fraction must be a number from'],
+      [[...base, '--validation-fraction', '1'], '--validation-fraction must be a number from'],
       [[...base, '--test-fraction', '0.95'], '--test-fraction must be a number from'],
       [[...base, '--seed', '1.5'], '--seed must be an integer'],
       [[...base, '--seeds', '0,0'], '--seeds lists a seed twice (0,0)'],
@@ -138,5 +142,19 @@ describe('tuneRanking over several seeds', () => {
     }
     expect(row.epochs).toEqual([2, 2]);
     await expect(tuneRanking(data, { ...spec, seeds: [] })).rejects.toThrow('tuning needs at least one implicit RBM seed');
+  }, 120_000);
+
+  it('a smaller validation fraction moves ratings from the validation part to the fit part, the test part untouched', async () => {
+    const same = await tuneRanking(data, { ...spec, validationFraction: spec.testFraction });
+    const plain = await tuneRanking(data, spec);
+    expect([same.fitRatings, same.validationRatings, same.rows[0].ndcg]).toEqual([
+      plain.fitRatings,
+      plain.validationRatings,
+      plain.rows[0].ndcg,
+    ]);
+    const larger = await tuneRanking(data, { ...spec, validationFraction: 0.1 });
+    // The training part (fit + validation) is the same size: only the test fraction sets it.
+    expect(larger.fitRatings + larger.validationRatings).toBe(plain.fitRatings + plain.validationRatings);
+    expect(larger.validationRatings).toBeLessThan(plain.validationRatings / 2);
   }, 120_000);
 });
