@@ -9,6 +9,7 @@ import { loadDataset } from '../eval/loadFolds.js';
 import { algorithmNames } from '../model/algorithms.js';
 import { sampleUsers } from '../eval/splits.js';
 import { gridOf, tuneRanking, type GridFigures, type GridPoint, type GridRow, type TuningReport } from '../eval/tuning.js';
+import { formatPairedTable } from '../eval/report.js';
 import { initBackend } from '../rbm/backend.js';
 import { integerFlag, numberFlag, parseFlags, UsageError } from './common.js';
 import { endProgress, progressLine } from './progress.js';
@@ -179,6 +180,7 @@ export function formatTuning(report: TuningReport, k: number): string {
     ...report.rows.map((r, n) => `${n === report.best ? '*' : ' '} ${rowLine(r, k)}`),
     `chosen (highest ${report.rows[0].perSeed.length > 1 ? 'mean ' : ''}validation nDCG@${k}): ${describe(report.rows[report.best].point)}`,
   ];
+  if (report.paired.length > 0) lines.push(formatPairedTable('the chosen point', report.paired, { k }));
   if (report.cold) {
     const c = report.cold;
     const fmt = (xs: number[]) => xs.map((x) => x.toFixed(4)).join('  ');

@@ -61,6 +61,30 @@ export function pairedDifference(a: readonly UserFigures[], b: readonly UserFigu
   return { users, difference };
 }
 
+/**
+ * Several runs measured on the same users (e.g. one model trained from several seeds) as one: each
+ * user's figures averaged over the runs, x̄_u = (1/R) Σ_r x_u(r), ready for pairedDifference.
+ */
+export function meanOverRuns(runs: readonly UserFigures[]): UserFigures {
+  if (runs.length === 0) throw new RangeError('meanOverRuns needs at least one run');
+  const [first] = runs;
+  const n = first.users.length;
+  runs.forEach((r, x) => {
+    if (r.users.length !== n || r.users.some((u, i) => u !== first.users[i])) {
+      throw new Error(`run ${x + 1} was measured on other users than run 1 (${r.users.length} and ${n}); their means need the same ones`);
+    }
+  });
+  const meanOf = (m: PairedMetric): Float64Array =>
+    Float64Array.from(first[m], (_, i) => runs.reduce((s, r) => s + r[m][i], 0) / runs.length);
+  return {
+    users: Int32Array.from(first.users),
+    precision: meanOf('precision'),
+    recall: meanOf('recall'),
+    ndcg: meanOf('ndcg'),
+    map: meanOf('map'),
+  };
+}
+
 /** The mean of d and its standard error sd(d)/√n (NaN for n < 2; NaN mean for n = 0). */
 export function meanWithError(d: readonly number[]): MeanWithError {
   const n = d.length;

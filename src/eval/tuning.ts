@@ -17,6 +17,8 @@ import { itemRatingCounts, PopularModel } from '../model/popularity.js';
 import { fitRbmBlend } from '../model/rbmFit.js';
 import { DEFAULT_RANKING, ImplicitModel, WatchLikeModel } from '../model/watchLike.js';
 import type { EpochReport } from '../rbm/train.js';
+import { meanOverRuns, pairedDifference, type PairedDifference } from './paired.js';
+import type { UserFigures } from './ranking.js';
 import { evaluateOnFold, measureGivenN } from './runner.js';
 import { givenNColdUsers, userStratified } from './splits.js';
 
@@ -104,6 +106,11 @@ export interface TuningReport {
   rows: GridRow[];
   /** The row with the highest (mean) validation nDCG@k (all relevant); ties: the earlier row. */
   best: number;
+  /**
+   * The best row minus each baseline, paired over the validation users (all relevant; the row's per-user
+   * figures are the means over its seeds): how far the validation lead is from one validation part's noise.
+   */
+  paired: ({ name: string } & PairedDifference)[];
   cold: { point: GridPoint; ns: number[]; popular: { ndcg: number[]; precision: number[] }; rows: ColdRow[]; best: number } | null;
 }
 
@@ -155,6 +162,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
   const popAll = evaluateOnFold(popular, inner.train, inner.test, all);
   const popLiked = evaluateOnFold(popular, inner.train, inner.test, likedOnly);
   const baselines: TuningReport['baselines'] = [];
+  const baselineUsers: UserFigures[] = [];
   for (const name of spec.baselines ?? []) {
     hooks.onStage?.(`fitting ${name} on the fit part`);
     const started = performance.now();
@@ -164,17 +172,22 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
       const a = evaluateOnFold(model, inner.train, inner.test, all);
       const l = evaluateOnFold(model, inner.train, inner.test, likedOnly);
       baselines.push({ name, precision: a.precision!, ndcg: a.ndcg!, ndcgLiked: l.ndcg!, seconds });
+      baselineUsers.push(a.perUser);
     } finally {
       model.dispose();
     }
   }
   const rows: GridRow[] = [];
+  // Each row's per-user figures (all relevant), the mean over its seeds: kept out of the report (a
+  // thousand numbers per row), for the paired comparison with the baselines.
+  const rowUsers: UserFigures[] = [];
   try {
     for (const point of spec.grid) {
       const perSeed: GridRow['perSeed'] = [];
       const epochs: number[] = [];
       const bestEpochs: number[] = [];
       let seconds = 0;
+      const seedUsers: UserFigures[] = [];
       for (const seed of seeds) {
         const started = performance.now();
         const implicit = await fitImplicitRbm(inner.train, { ...implicitPart(spec.base), ...implicitPart(point), seed }, (r) =>
@@ -185,6 +198,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
           const gamma = point.likeExponent ?? spec.base.likeExponent ?? DEFAULT_RANKING.likeExponent;
           const model = new WatchLikeModel(blend, implicit, liked, 0, gamma);
           const a = evaluateOnFold(model, inner.train, inner.test, all);
+          seedUsers.push(a.perUser);
           const l = evaluateOnFold(model, inner.train, inner.test, likedOnly);
           const w = evaluateOnFold(new ImplicitModel(inner.train, implicit), inner.train, inner.test, all);
           const t = implicit.training;
@@ -217,6 +231,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
         seconds: seconds / seeds.length,
       };
       rows.push(row);
+      rowUsers.push(meanOverRuns(seedUsers));
       hooks.onRow?.(row, rows.length - 1);
     }
   } finally {
@@ -265,6 +280,7 @@ export async function tuneRanking(data: Dataset, spec: TuningSpec, hooks: Tuning
     baselines,
     rows,
     best,
+    paired: baselines.map((b, x) => ({ name: b.name, ...pairedDifference([rowUsers[best]], [baselineUsers[x]]) })),
     cold,
   };
 }

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatEvaluation, parseEvaluateArgs, runEvaluate } from '../../src/cli/evaluateCommand.js';
-import { meanWithError, pairedDifference } from '../../src/eval/paired.js';
+import { meanOverRuns, meanWithError, pairedDifference } from '../../src/eval/paired.js';
 import { RankingAccumulator, type UserFigures } from '../../src/eval/ranking.js';
 import { formatPairedTable } from '../../src/eval/report.js';
 import { ML100K } from '../helpers/dataFiles.js';
@@ -59,6 +59,37 @@ describe('meanWithError', () => {
   it('has no standard error below two users, and no mean for none', () => {
     expect(meanWithError([0.25])).toEqual({ mean: 0.25, standardError: NaN });
     expect(meanWithError([])).toEqual({ mean: NaN, standardError: NaN });
+  });
+});
+
+describe('meanOverRuns', () => {
+  it('averages each user over the runs, so the pairing sees one figure per user', () => {
+    const runs = [
+      figures([
+        [4, 0.2, 0.1, 0.3, 0.0],
+        [7, 0.6, 0.5, 0.9, 0.4],
+      ]),
+      figures([
+        [4, 0.4, 0.3, 0.1, 0.2],
+        [7, 0.0, 0.1, 0.5, 0.0],
+      ]),
+    ];
+    const m = meanOverRuns(runs);
+    expect(Array.from(m.users)).toEqual([4, 7]);
+    expect(m.precision[0]).toBeCloseTo(0.3, 12);
+    expect(m.precision[1]).toBeCloseTo(0.3, 12);
+    expect(m.ndcg[0]).toBeCloseTo(0.2, 12);
+    expect(m.ndcg[1]).toBeCloseTo(0.7, 12);
+    expect(m.map[1]).toBeCloseTo(0.2, 12);
+    // One run is itself.
+    expect(meanOverRuns([runs[0]])).toEqual(runs[0]);
+  });
+
+  it('refuses runs measured on other users, or none', () => {
+    const a = figures([[1, 0, 0, 0, 0]]);
+    const b = figures([[2, 0, 0, 0, 0]]);
+    expect(() => meanOverRuns([a, b])).toThrow('run 2 was measured on other users than run 1');
+    expect(() => meanOverRuns([])).toThrow('meanOverRuns needs at least one run');
   });
 });
 

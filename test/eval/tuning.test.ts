@@ -133,6 +133,13 @@ describe('tuneRanking over several seeds', () => {
     const both = await tuneRanking(data, { ...spec, seeds: [1, 2], baselines: ['popular'] });
     // A baseline is fitted on the fit part and measured on the same validation part as the popular line.
     expect(both.baselines.map((b) => [b.name, b.ndcg, b.ndcgLiked])).toEqual([['popular', both.popular.ndcg, both.popular.ndcgLiked]]);
+    // The chosen row minus each baseline, paired over the validation users: the mean of the per-user
+    // differences is the difference of the means (the same users on both sides), with its standard error.
+    expect(both.paired.map((p) => p.name)).toEqual(['popular']);
+    expect(both.paired[0].users).toBe(both.validationUsers);
+    expect(both.paired[0].difference.ndcg.mean).toBeCloseTo(both.rows[0].ndcg - both.popular.ndcg, 12);
+    expect(both.paired[0].difference.precision.mean).toBeCloseTo(both.rows[0].precision - both.popular.precision, 12);
+    expect(both.paired[0].difference.ndcg.standardError).toBeGreaterThan(0);
     const one = await tuneRanking(data, { ...spec, seeds: [2] });
     const row = both.rows[0];
     expect(row.perSeed.map((f) => f.seed)).toEqual([1, 2]);
