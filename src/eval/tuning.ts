@@ -1,7 +1,9 @@
 /**
  * Choosing the served ranking's settings on validation data only (issue 19): the test part of the split is
  * set aside untouched, a validation part is carved out of the training part the same way the split carved
- * the test part, and every grid point is fitted on the rest and measured on that validation part. The
+ * the test part (by default the same fraction; `validationFraction` a smaller one, for a fit part nearer the
+ * training part's size), and every grid point is fitted on the rest and measured on that validation part,
+ * beside the baselines fitted on the same rest (and paired with them user by user). The
  * popularity prior of cold users is chosen the same way, on Given-N users held out of the training part.
  *
  *   data ──split(seed)──▶ training part ─┬─split(seed + 1)──▶ fit part + validation part   (the grid)
